@@ -1,0 +1,172 @@
+// Fixed-size event records: everything the engine does that a user can watch
+// (DESIGN.md section 1, the "what shows it" column). Records are plain data;
+// they become JSON or protobuf only at the edge.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "engine/sim/time.h"
+
+namespace tcpemu {
+
+enum class EventKind : uint8_t {
+  kSegmentSent,
+  kSegmentReceived,
+  kSegmentDropped,   // by a link (reason in `drop_reason`)
+  kSegmentMangled,   // a link duplicated, corrupted or reordered a segment
+  kStateChanged,
+  kTimerArmed,
+  kTimerFired,
+  kAppWrite,
+  kAppRead,
+  kRttSample,
+  kCwndChanged,
+  kConnectionError,
+  kSessionDestroyed,
+};
+
+enum class SendReason : uint8_t {
+  kNone,
+  kFullMss,
+  kNagleRelease,
+  kNodelay,
+  kCorkTimer,
+  kPush,
+  kRetransmitRto,
+  kRetransmitFast,
+  kWindowProbe,
+  kDelayedAck,
+  kWindowUpdate,
+  kAck,  // an immediate ACK (out-of-order data, handshake, quick ack)
+  kSyn,
+  kSynAck,
+  kFin,
+  kRst,
+  kChallengeAck,
+  kKeepalive,
+};
+
+enum class Disposition : uint8_t {
+  kNone,
+  kInOrder,
+  kOutOfOrder,
+  kDuplicate,
+  kBadChecksum,
+  kOutsideWindow,
+  kMalformed,
+  kNoConnection,  // nothing listens: answered with RST
+  kRstInvalid,    // an RST that failed RFC 5961 validation
+};
+
+enum class DropReason : uint8_t {
+  kNone,
+  kLoss,    // random or Gilbert-Elliott loss model
+  kQueue,   // drop-tail queue full
+  kFault,   // a fault rule
+  kMtu,     // larger than the path MTU
+};
+
+enum class MangleKind : uint8_t { kNone, kDuplicate, kCorrupt, kReorder, kDelay };
+
+enum class TimerKind : uint8_t {
+  kNone,
+  kRto,
+  kPersist,
+  kDelayedAck,
+  kCork,
+  kTimeWait,
+  kKeepalive,
+};
+
+enum class TcpState : uint8_t {
+  kClosed,
+  kListen,
+  kSynSent,
+  kSynReceived,
+  kEstablished,
+  kFinWait1,
+  kFinWait2,
+  kCloseWait,
+  kClosing,
+  kLastAck,
+  kTimeWait,
+};
+
+enum class Endpoint : uint8_t { kClient = 0, kServer = 1 };
+
+enum class ErrorCode : uint8_t {
+  kNone,
+  kTimedOut,      // ETIMEDOUT: retransmissions exhausted
+  kReset,         // ECONNRESET: peer sent RST in a synchronized state
+  kRefused,       // ECONNREFUSED: RST in answer to our SYN
+  kAborted,       // local abort
+};
+
+// The TCB fields every segment event carries (RFC 9293 3.3.1 names).
+struct TcbSnapshot {
+  TcpState state = TcpState::kClosed;
+  uint32_t iss = 0, irs = 0;
+  uint32_t snd_una = 0, snd_nxt = 0, snd_wnd = 0;
+  uint32_t rcv_nxt = 0, rcv_wnd = 0;
+  uint32_t cwnd = 0, ssthresh = 0;
+  uint32_t bytes_in_flight = 0;
+  DurationNs srtt = 0, rttvar = 0, rto = 0;
+};
+
+// Header fields of one segment.
+struct SegmentInfo {
+  uint32_t seq = 0, ack = 0;
+  uint32_t len = 0;     // payload bytes
+  uint16_t window = 0;  // raw window field
+  uint8_t flags = 0;
+  uint16_t opt_mss = 0;        // 0 = absent
+  uint8_t opt_wscale = 0xff;   // 0xff = absent
+  uint8_t opt_sack_permitted = 0;
+  uint8_t opt_sack_blocks = 0;
+  uint8_t opt_timestamp = 0;
+};
+
+struct Event {
+  TimeNs time = 0;
+  EventKind kind = EventKind::kSegmentSent;
+  Endpoint endpoint = Endpoint::kClient;  // for link events: the sender side
+  uint32_t session_id = 0;
+  uint32_t link_id = 0;
+
+  SendReason send_reason = SendReason::kNone;
+  Disposition disposition = Disposition::kNone;
+  DropReason drop_reason = DropReason::kNone;
+  MangleKind mangle = MangleKind::kNone;
+  TimerKind timer = TimerKind::kNone;
+  ErrorCode error = ErrorCode::kNone;
+  TcpState old_state = TcpState::kClosed;  // kStateChanged
+  TcpState new_state = TcpState::kClosed;  // kStateChanged
+
+  // Kind-specific numbers: kAppWrite (requested, accepted), kAppRead (bytes,
+  // 0), kRttSample (rtt ns, 0), kCwndChanged (old, new), kTimerArmed
+  // (deadline ns, 0).
+  int64_t a = 0;
+  int64_t b = 0;
+
+  SegmentInfo seg;  // segment events
+  TcbSnapshot tcb;  // the TCB after the event (endpoint events)
+};
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void OnEvent(const Event& e) = 0;
+};
+
+std::string_view ToString(EventKind k);
+std::string_view ToString(SendReason r);
+std::string_view ToString(Disposition d);
+std::string_view ToString(DropReason r);
+std::string_view ToString(MangleKind m);
+std::string_view ToString(TimerKind t);
+std::string_view ToString(TcpState s);
+std::string_view ToString(Endpoint e);
+std::string_view ToString(ErrorCode e);
+
+}  // namespace tcpemu
