@@ -36,6 +36,7 @@ enum class SendReason : uint8_t {
   kRetransmitRto,
   kRetransmitFast,
   kWindowProbe,
+  kWindowLimited,  // a partial segment the peer's window cut short
   kDelayedAck,
   kWindowUpdate,
   kAck,  // an immediate ACK (out-of-order data, handshake, quick ack)
