@@ -1,0 +1,328 @@
+// Tests for engine/trace/jsonl: exact JSON text for known events of several
+// kinds, relative sequence numbers on both sides, and JsonlWriter's lines.
+#include "engine/trace/jsonl.h"
+
+#include <cstdio>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace tcpemu {
+namespace {
+
+TcbSnapshot SampleTcb() {
+  TcbSnapshot t;
+  t.state = TcpState::kEstablished;
+  t.iss = 1000;
+  t.irs = 5000;
+  t.snd_una = 1001;
+  t.snd_nxt = 2461;
+  t.snd_wnd = 65535;
+  t.rcv_nxt = 5001;
+  t.rcv_wnd = 131072;
+  t.cwnd = 14600;
+  t.ssthresh = 4294967295u;
+  t.bytes_in_flight = 1460;
+  t.srtt = 40000000;
+  t.rttvar = 20000000;
+  t.rto = 1000000000;
+  return t;
+}
+
+constexpr char kSampleTcbJson[] =
+    "\"tcb\":{\"state\":\"ESTABLISHED\",\"iss\":1000,\"irs\":5000,"
+    "\"snd_una\":1001,\"snd_nxt\":2461,\"snd_wnd\":65535,\"rcv_nxt\":5001,"
+    "\"rcv_wnd\":131072,\"cwnd\":14600,\"ssthresh\":4294967295,"
+    "\"bytes_in_flight\":1460,\"srtt_ns\":40000000,\"rttvar_ns\":20000000,"
+    "\"rto_ns\":1000000000}";
+
+TEST(TcpFlagsStringTest, LettersInBitOrder) {
+  EXPECT_EQ(TcpFlagsString(0), "");
+  EXPECT_EQ(TcpFlagsString(0x02), "S");
+  EXPECT_EQ(TcpFlagsString(0x12), "SA");
+  EXPECT_EQ(TcpFlagsString(0x19), "FPA");
+  EXPECT_EQ(TcpFlagsString(0x14), "RA");
+  EXPECT_EQ(TcpFlagsString(0xff), "FSRPAUEC");
+}
+
+TEST(EventToJsonTest, SegmentSentWithOptions) {
+  Event e;
+  e.time = 1500;
+  e.kind = EventKind::kSegmentSent;
+  e.endpoint = Endpoint::kClient;
+  e.session_id = 4;
+  e.link_id = 2;
+  e.send_reason = SendReason::kSyn;
+  e.seg.seq = 1000;
+  e.seg.ack = 0;
+  e.seg.flags = 0x02;
+  e.seg.window = 65535;
+  e.seg.opt_mss = 1460;
+  e.seg.opt_wscale = 7;
+  e.seg.opt_sack_permitted = 1;
+  e.seg.opt_timestamp = 1;
+  e.tcb = SampleTcb();
+  e.tcb.state = TcpState::kSynSent;
+  e.tcb.irs = 0;
+  EXPECT_EQ(
+      EventToJson(e),
+      "{\"time_ns\":1500,\"kind\":\"segment_sent\",\"endpoint\":\"client\","
+      "\"session_id\":4,\"link_id\":2,\"reason\":\"syn\",\"seq\":1000,"
+      "\"ack\":0,\"rel_seq\":0,\"rel_ack\":0,\"flags\":\"S\",\"len\":0,"
+      "\"window\":65535,\"options\":{\"mss\":1460,\"wscale\":7,"
+      "\"sack_permitted\":true,\"timestamp\":true},"
+      "\"tcb\":{\"state\":\"SYN_SENT\",\"iss\":1000,\"irs\":0,"
+      "\"snd_una\":1001,\"snd_nxt\":2461,\"snd_wnd\":65535,\"rcv_nxt\":5001,"
+      "\"rcv_wnd\":131072,\"cwnd\":14600,\"ssthresh\":4294967295,"
+      "\"bytes_in_flight\":1460,\"srtt_ns\":40000000,\"rttvar_ns\":20000000,"
+      "\"rto_ns\":1000000000}}");
+}
+
+TEST(EventToJsonTest, SegmentSentDataRelativeToIssAndIrs) {
+  Event e;
+  e.time = 2000000;
+  e.kind = EventKind::kSegmentSent;
+  e.send_reason = SendReason::kFullMss;
+  e.seg.seq = 2461;
+  e.seg.ack = 5001;
+  e.seg.len = 1460;
+  e.seg.window = 1024;
+  e.seg.flags = 0x18;
+  e.tcb = SampleTcb();
+  EXPECT_EQ(EventToJson(e),
+            std::string("{\"time_ns\":2000000,\"kind\":\"segment_sent\","
+                        "\"endpoint\":\"client\",\"session_id\":0,"
+                        "\"link_id\":0,\"reason\":\"full_mss\",\"seq\":2461,"
+                        "\"ack\":5001,\"rel_seq\":1461,\"rel_ack\":1,"
+                        "\"flags\":\"PA\",\"len\":1460,\"window\":1024,"
+                        "\"options\":{},") +
+                kSampleTcbJson + "}");
+}
+
+TEST(EventToJsonTest, SegmentReceivedRelativeToReceiversIrsAndIss) {
+  // The server received the client's segment: its irs is the client's iss.
+  Event e;
+  e.time = 7;
+  e.kind = EventKind::kSegmentReceived;
+  e.endpoint = Endpoint::kServer;
+  e.disposition = Disposition::kOutOfOrder;
+  e.seg.seq = 5000 + 2921;
+  e.seg.ack = 1001;
+  e.seg.len = 1460;
+  e.seg.window = 502;
+  e.seg.flags = 0x10;
+  e.seg.opt_sack_blocks = 1;
+  e.tcb = SampleTcb();
+  EXPECT_EQ(EventToJson(e),
+            std::string("{\"time_ns\":7,\"kind\":\"segment_received\","
+                        "\"endpoint\":\"server\",\"session_id\":0,"
+                        "\"link_id\":0,\"disposition\":\"out_of_order\","
+                        "\"seq\":7921,\"ack\":1001,\"rel_seq\":2921,"
+                        "\"rel_ack\":1,\"flags\":\"A\",\"len\":1460,"
+                        "\"window\":502,\"options\":{\"sack_blocks\":1},") +
+                kSampleTcbJson + "}");
+}
+
+TEST(EventToJsonTest, RelativeNumbersWrap) {
+  Event e;
+  e.kind = EventKind::kSegmentSent;
+  e.tcb.iss = 0xfffffff0u;
+  e.tcb.irs = 0xffffffffu;
+  e.seg.seq = 0x00000010u;
+  e.seg.ack = 0x00000004u;
+  const std::string json = EventToJson(e);
+  EXPECT_NE(json.find("\"rel_seq\":32,\"rel_ack\":5,"), std::string::npos)
+      << json;
+}
+
+TEST(EventToJsonTest, SegmentDroppedHasNoTcb) {
+  Event e;
+  e.time = 99;
+  e.kind = EventKind::kSegmentDropped;
+  e.endpoint = Endpoint::kServer;
+  e.session_id = 1;
+  e.link_id = 9;
+  e.drop_reason = DropReason::kQueue;
+  e.seg.seq = 42;
+  e.seg.ack = 43;
+  e.seg.len = 100;
+  e.seg.window = 10;
+  e.seg.flags = 0x11;
+  e.tcb = SampleTcb();  // ignored for link events
+  EXPECT_EQ(EventToJson(e),
+            "{\"time_ns\":99,\"kind\":\"segment_dropped\",\"endpoint\":"
+            "\"server\",\"session_id\":1,\"link_id\":9,\"reason\":\"queue\","
+            "\"seq\":42,\"ack\":43,\"flags\":\"FA\",\"len\":100,"
+            "\"window\":10,\"options\":{}}");
+}
+
+TEST(EventToJsonTest, SegmentMangled) {
+  Event e;
+  e.kind = EventKind::kSegmentMangled;
+  e.mangle = MangleKind::kCorrupt;
+  EXPECT_EQ(EventToJson(e),
+            "{\"time_ns\":0,\"kind\":\"segment_mangled\",\"endpoint\":"
+            "\"client\",\"session_id\":0,\"link_id\":0,\"mangle\":\"corrupt\","
+            "\"seq\":0,\"ack\":0,\"flags\":\"\",\"len\":0,\"window\":0,"
+            "\"options\":{}}");
+}
+
+TEST(EventToJsonTest, StateChanged) {
+  Event e;
+  e.time = 3;
+  e.kind = EventKind::kStateChanged;
+  e.old_state = TcpState::kFinWait2;
+  e.new_state = TcpState::kTimeWait;
+  e.tcb = SampleTcb();
+  EXPECT_EQ(EventToJson(e),
+            std::string("{\"time_ns\":3,\"kind\":\"state_changed\","
+                        "\"endpoint\":\"client\",\"session_id\":0,"
+                        "\"link_id\":0,\"old_state\":\"FIN_WAIT_2\","
+                        "\"new_state\":\"TIME_WAIT\",") +
+                kSampleTcbJson + "}");
+}
+
+TEST(EventToJsonTest, KindSpecificNumbers) {
+  Event e;
+  e.tcb = SampleTcb();
+  const std::string tail = std::string(",") + kSampleTcbJson + "}";
+  const std::string head =
+      "\"endpoint\":\"client\",\"session_id\":0,\"link_id\":0,";
+
+  e.kind = EventKind::kAppWrite;
+  e.a = 100000;
+  e.b = 65536;
+  EXPECT_EQ(EventToJson(e), "{\"time_ns\":0,\"kind\":\"app_write\"," + head +
+                                "\"requested\":100000,\"accepted\":65536" +
+                                tail);
+
+  e.kind = EventKind::kAppRead;
+  e.a = 4096;
+  EXPECT_EQ(EventToJson(e), "{\"time_ns\":0,\"kind\":\"app_read\"," + head +
+                                "\"bytes\":4096" + tail);
+
+  e.kind = EventKind::kRttSample;
+  e.a = 41000000;
+  EXPECT_EQ(EventToJson(e), "{\"time_ns\":0,\"kind\":\"rtt_sample\"," + head +
+                                "\"rtt_ns\":41000000" + tail);
+
+  e.kind = EventKind::kCwndChanged;
+  e.a = 14600;
+  e.b = 7300;
+  EXPECT_EQ(EventToJson(e), "{\"time_ns\":0,\"kind\":\"cwnd_changed\"," + head +
+                                "\"old_cwnd\":14600,\"new_cwnd\":7300" + tail);
+
+  e.kind = EventKind::kTimerArmed;
+  e.timer = TimerKind::kRto;
+  e.a = 1200000000;
+  EXPECT_EQ(EventToJson(e), "{\"time_ns\":0,\"kind\":\"timer_armed\"," + head +
+                                "\"timer\":\"rto\",\"deadline_ns\":1200000000" +
+                                tail);
+
+  e.kind = EventKind::kTimerFired;
+  e.timer = TimerKind::kPersist;
+  EXPECT_EQ(EventToJson(e), "{\"time_ns\":0,\"kind\":\"timer_fired\"," + head +
+                                "\"timer\":\"persist\"" + tail);
+
+  e.kind = EventKind::kConnectionError;
+  e.error = ErrorCode::kTimedOut;
+  EXPECT_EQ(EventToJson(e), "{\"time_ns\":0,\"kind\":\"connection_error\"," +
+                                head + "\"error\":\"timed_out\"" + tail);
+
+  e.kind = EventKind::kSessionDestroyed;
+  EXPECT_EQ(EventToJson(e),
+            "{\"time_ns\":0,\"kind\":\"session_destroyed\",\"endpoint\":"
+            "\"client\",\"session_id\":0,\"link_id\":0}");
+}
+
+TEST(EventToJsonTest, NegativeTimeAndAppend) {
+  Event e;
+  e.time = -5;
+  e.kind = EventKind::kSessionDestroyed;
+  std::string out = "x";
+  AppendEventJson(e, &out);
+  EXPECT_EQ(out,
+            "x{\"time_ns\":-5,\"kind\":\"session_destroyed\",\"endpoint\":"
+            "\"client\",\"session_id\":0,\"link_id\":0}");
+}
+
+std::string ReadAll(FILE* f) {
+  std::rewind(f);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+  return out;
+}
+
+TEST(JsonlWriterTest, OneLinePerEventAfterFlush) {
+  FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  Event e;
+  e.kind = EventKind::kSessionDestroyed;
+  {
+    JsonlWriter w(f);
+    e.time = 1;
+    w.OnEvent(e);
+    e.time = 2;
+    w.OnEvent(e);
+    // Small events stay in the writer's buffer until a flush.
+    std::fflush(f);
+    EXPECT_EQ(ReadAll(f), "");
+    std::fseek(f, 0, SEEK_END);
+    ASSERT_TRUE(w.Flush().ok());
+    EXPECT_EQ(w.events_written(), 2u);
+  }
+  e.time = 1;
+  std::string expected = EventToJson(e) + "\n";
+  e.time = 2;
+  expected += EventToJson(e) + "\n";
+  EXPECT_EQ(ReadAll(f), expected);
+  std::fclose(f);
+}
+
+TEST(JsonlWriterTest, SmallBufferWritesAsItGoesAndDestructorFlushes) {
+  FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  Event e;
+  e.kind = EventKind::kSegmentSent;
+  std::string expected;
+  {
+    JsonlWriter w(f, /*buffer_bytes=*/1);
+    for (int i = 0; i < 100; ++i) {
+      e.time = i;
+      w.OnEvent(e);
+      expected += EventToJson(e) + "\n";
+    }
+    EXPECT_TRUE(w.status().ok());
+  }
+  EXPECT_EQ(ReadAll(f), expected);
+  std::fclose(f);
+}
+
+TEST(JsonlWriterTest, OpenFailsWithPathInMessage) {
+  auto w = JsonlWriter::Open("/nonexistent-dir/events.jsonl");
+  ASSERT_FALSE(w.ok());
+  EXPECT_NE(w.status().message().find("/nonexistent-dir/events.jsonl"),
+            std::string::npos);
+}
+
+TEST(JsonlWriterTest, OpenWritesFile) {
+  const std::string path =
+      ::testing::TempDir() + "/jsonl_writer_test_events.jsonl";
+  Event e;
+  e.kind = EventKind::kSessionDestroyed;
+  {
+    auto w = JsonlWriter::Open(path);
+    ASSERT_TRUE(w.ok()) << w.status();
+    (*w)->OnEvent(e);
+  }
+  FILE* f = std::fopen(path.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(ReadAll(f), EventToJson(e) + "\n");
+  std::fclose(f);
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace tcpemu
