@@ -2,7 +2,10 @@
 // options carried but not interpreted.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -34,6 +37,12 @@ absl::StatusOr<size_t> EncodeIpv4Header(const Ipv4Header& h,
 // within [IHL, in.size()], header checksum, no fragment (MF or offset != 0 is
 // rejected as unsupported).
 absl::StatusOr<Ipv4Header> DecodeIpv4Header(absl::Span<const uint8_t> in);
+
+// As above, for a packet whose bytes are not all in `header`: `header` holds
+// at least the IPv4 header (it may hold more), and `packet_size` is the size
+// of the whole packet, which bounds total_length instead of header.size().
+absl::StatusOr<Ipv4Header> DecodeIpv4Header(absl::Span<const uint8_t> header,
+                                            size_t packet_size);
 
 // Formats a host-order address as dotted quad, and parses one.
 std::string Ipv4ToString(uint32_t addr);
