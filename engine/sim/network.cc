@@ -1,0 +1,783 @@
+// Network: links, sessions and the time-ordered scheduler of one clock
+// domain; see network.h.
+#include "engine/sim/network.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "engine/sim/pattern.h"
+#include "engine/wire/packet.h"
+
+namespace tcpemu {
+namespace {
+
+constexpr DurationNs kReaderTick = 10 * kMillisecond;
+constexpr uint16_t kFirstEphemeralPort = 49152;
+
+uint32_t DemuxKey(uint16_t local_port, uint16_t remote_port) {
+  return (uint32_t{local_port} << 16) | remote_port;
+}
+
+Direction Opposite(Direction d) {
+  return d == Direction::kForward ? Direction::kReverse : Direction::kForward;
+}
+
+int Index(Endpoint e) { return static_cast<int>(e); }
+int Index(Direction d) { return static_cast<int>(d); }
+
+absl::Status WithPrefix(absl::string_view prefix, const absl::Status& s) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(prefix, s.message()));
+}
+
+}  // namespace
+
+class Network::Output final : public SegmentOutput {
+ public:
+  Output(Network* net, uint32_t link_id, Direction dir, uint32_t src,
+         uint32_t dst)
+      : net_(net), link_id_(link_id), dir_(dir), src_(src), dst_(dst) {}
+  void Transmit(TimeNs now, const TcpHeader& h,
+                const Payload& payload) override {
+    net_->Transmit(link_id_, dir_, src_, dst_, h, payload);
+  }
+
+ private:
+  Network* net_;
+  uint32_t link_id_;
+  Direction dir_;
+  uint32_t src_, dst_;
+};
+
+struct Network::EndpointSlot {
+  std::unique_ptr<Output> output;
+  std::unique_ptr<Connection> conn;
+  ReaderSpec reader;
+  TimeNs scheduled_at = kNever;
+  TimeNs reader_scheduled_at = kNever;
+  TimeNs reader_last = 0;
+  double reader_tokens = 0;
+  uint64_t source_remaining = 0;
+  bool source_close = false;
+  uint64_t pattern_key = 0;
+  std::unique_ptr<Sha256> write_hash;
+  std::unique_ptr<Sha256> read_hash;
+  EndpointStats stats;
+};
+
+struct Network::Session {
+  uint32_t id = 0;
+  uint32_t link_id = 0;
+  uint16_t client_port = 0;
+  uint16_t server_port = 0;
+  bool destroyed = false;
+  TimeNs opened_at = 0;
+  TimeNs destroyed_at = 0;
+  EndpointSlot ep[2];
+};
+
+struct Network::Link {
+  uint32_t id = 0;
+  std::unique_ptr<Path> path[2];
+  TimeNs scheduled_at[2] = {kNever, kNever};
+  uint32_t client_addr = 0;
+  uint32_t server_addr = 0;
+  uint16_t next_port = kFirstEphemeralPort;
+  uint16_t ip_id[2] = {0, 0};
+  uint32_t sessions = 0;
+  uint64_t malformed = 0;
+  // Receiving side of each direction: forward arrivals reach servers,
+  // reverse arrivals reach clients. Key: DemuxKey(local, remote port).
+  absl::flat_hash_map<uint32_t, uint32_t> demux[2];
+};
+
+Network::Network(uint64_t seed, EventSink* sink)
+    : Network(seed, sink, Limits()) {}
+
+Network::Network(uint64_t seed, EventSink* sink, const Limits& limits)
+    : seed_(seed), sink_(sink), limits_(limits), rng_(seed), isn_([this] {
+        std::array<uint8_t, 16> secret;
+        for (size_t i = 0; i < secret.size(); i += 8) {
+          uint64_t v = rng_.Next();
+          for (size_t j = 0; j < 8; ++j)
+            secret[i + j] = static_cast<uint8_t>(v >> (8 * j));
+        }
+        return secret;
+      }()) {}
+
+Network::~Network() = default;
+
+// ---------------------------------------------------------------- links
+
+absl::StatusOr<uint32_t> Network::CreateLink(const PathSpec& forward,
+                                             const PathSpec& reverse) {
+  if (absl::Status s = ValidatePathSpec(forward); !s.ok()) {
+    return WithPrefix("forward.", s);
+  }
+  if (absl::Status s = ValidatePathSpec(reverse); !s.ok()) {
+    return WithPrefix("reverse.", s);
+  }
+  if (links_.size() >= limits_.max_links) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("link limit reached (", limits_.max_links, ")"));
+  }
+  auto l = std::make_unique<Link>();
+  l->id = next_link_id_++;
+  // Each link gets its own /24 in 10.0.0.0/8 so that traces tell links apart.
+  uint32_t net = (10u << 24) | ((l->id & 0xffff) << 8);
+  l->client_addr = net | 1;
+  l->server_addr = net | 2;
+  uint64_t base = rng_.Next();
+  l->path[0] = std::make_unique<Path>(forward, base ^ 0x1, l->id,
+                                      Endpoint::kClient, sink_);
+  l->path[1] = std::make_unique<Path>(reverse, base ^ 0x2, l->id,
+                                      Endpoint::kServer, sink_);
+  uint32_t id = l->id;
+  links_.emplace(id, std::move(l));
+  return id;
+}
+
+Network::Link* Network::FindLink(uint32_t link_id) {
+  auto it = links_.find(link_id);
+  return it == links_.end() ? nullptr : it->second.get();
+}
+
+absl::Status Network::UpdateLink(uint32_t link_id, const PathSpec& forward,
+                                 const PathSpec& reverse) {
+  Link* l = FindLink(link_id);
+  if (l == nullptr) {
+    return absl::NotFoundError(absl::StrCat("link ", link_id, " not found"));
+  }
+  if (absl::Status s = ValidatePathSpec(forward); !s.ok()) {
+    return WithPrefix("forward.", s);
+  }
+  if (absl::Status s = ValidatePathSpec(reverse); !s.ok()) {
+    return WithPrefix("reverse.", s);
+  }
+  absl::Status s = l->path[0]->Update(forward);
+  s.Update(l->path[1]->Update(reverse));
+  return s;
+}
+
+absl::Status Network::DeleteLink(uint32_t link_id) {
+  Link* l = FindLink(link_id);
+  if (l == nullptr) {
+    return absl::NotFoundError(absl::StrCat("link ", link_id, " not found"));
+  }
+  if (l->sessions > 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("link ", link_id, " carries ", l->sessions,
+                     " live session(s); delete them first"));
+  }
+  links_.erase(link_id);
+  return absl::OkStatus();
+}
+
+const Path* Network::path(uint32_t link_id, Direction d) const {
+  auto it = links_.find(link_id);
+  return it == links_.end() ? nullptr : it->second->path[Index(d)].get();
+}
+
+absl::StatusOr<uint32_t> Network::AddFault(uint32_t link_id, Direction d,
+                                           const FaultRule& rule) {
+  Link* l = FindLink(link_id);
+  if (l == nullptr) {
+    return absl::NotFoundError(absl::StrCat("link ", link_id, " not found"));
+  }
+  return l->path[Index(d)]->AddFault(rule, now_);
+}
+
+absl::Status Network::ClearFaults(uint32_t link_id) {
+  Link* l = FindLink(link_id);
+  if (l == nullptr) {
+    return absl::NotFoundError(absl::StrCat("link ", link_id, " not found"));
+  }
+  l->path[0]->ClearFaults();
+  l->path[1]->ClearFaults();
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- sessions
+
+absl::StatusOr<uint32_t> Network::OpenSession(const SessionSpec& spec) {
+  Link* l = FindLink(spec.link_id);
+  if (l == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("link_id ", spec.link_id, " not found"));
+  }
+  if (absl::Status s = spec.client.Validate(); !s.ok()) {
+    return WithPrefix("client.", s);
+  }
+  if (absl::Status s = spec.server.Validate(); !s.ok()) {
+    return WithPrefix("server.", s);
+  }
+  for (const ReaderSpec* r : {&spec.client_reader, &spec.server_reader}) {
+    if (r->mode == ReaderMode::kRate && r->rate_bytes_per_sec == 0) {
+      return absl::InvalidArgumentError(
+          "reader rate_bytes_per_sec must be > 0 for a rate reader");
+    }
+  }
+  if (spec.server_port == 0) {
+    return absl::InvalidArgumentError("server_port 0 out of range [1, 65535]");
+  }
+  if (live_sessions_ >= limits_.max_sessions) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("session limit reached (", limits_.max_sessions, ")"));
+  }
+  uint16_t client_port = spec.client_port;
+  if (client_port == 0) {
+    // Next free ephemeral port towards this server port.
+    for (int tries = 0; tries < 65536 - kFirstEphemeralPort; ++tries) {
+      uint16_t p = l->next_port;
+      l->next_port = p == 65535 ? kFirstEphemeralPort : p + 1;
+      if (!l->demux[1].contains(DemuxKey(p, spec.server_port))) {
+        client_port = p;
+        break;
+      }
+    }
+    if (client_port == 0) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("no free client port on link ", l->id,
+                       " for server port ", spec.server_port));
+    }
+  }
+  if (l->demux[1].contains(DemuxKey(client_port, spec.server_port))) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "a session with client_port ", client_port, " and server_port ",
+        spec.server_port, " already exists on link ", l->id));
+  }
+
+  auto s = std::make_unique<Session>();
+  s->id = next_session_id_++;
+  s->link_id = l->id;
+  s->client_port = client_port;
+  s->server_port = spec.server_port;
+  s->opened_at = now_;
+  for (Endpoint e : {Endpoint::kClient, Endpoint::kServer}) {
+    EndpointSlot& slot = s->ep[Index(e)];
+    bool client = e == Endpoint::kClient;
+    FourTuple t;
+    t.local_addr = client ? l->client_addr : l->server_addr;
+    t.remote_addr = client ? l->server_addr : l->client_addr;
+    t.local_port = client ? client_port : spec.server_port;
+    t.remote_port = client ? spec.server_port : client_port;
+    Direction out = client ? Direction::kForward : Direction::kReverse;
+    slot.output =
+        std::make_unique<Output>(this, l->id, out, t.local_addr, t.remote_addr);
+    Connection::Context ctx;
+    ctx.session_id = s->id;
+    ctx.link_id = l->id;
+    ctx.endpoint = e;
+    ctx.events = sink_;
+    ctx.output = slot.output.get();
+    Seq iss = isn_.Generate(now_, t.local_addr, t.local_port, t.remote_addr,
+                            t.remote_port);
+    slot.conn = std::make_unique<Connection>(client ? spec.client : spec.server,
+                                             t, iss, ctx);
+    slot.reader = client ? spec.client_reader : spec.server_reader;
+    slot.pattern_key =
+        seed_ ^ (uint64_t{s->id} << 1 | Index(e)) * 0x9e3779b97f4a7c15ULL;
+    if (spec.digest) {
+      slot.write_hash = std::make_unique<Sha256>();
+      slot.read_hash = std::make_unique<Sha256>();
+    }
+    l->demux[Index(Opposite(out))].emplace(
+        DemuxKey(t.local_port, t.remote_port), s->id);
+  }
+  ++l->sessions;
+  ++live_sessions_;
+  uint32_t id = s->id;
+  Session& ref = *s;
+  sessions_.emplace(id, std::move(s));
+  if (spec.server_listens) {
+    (void)ref.ep[1].conn->Listen(now_);
+  }
+  (void)ref.ep[0].conn->Connect(now_);
+  for (Endpoint e : {Endpoint::kClient, Endpoint::kServer}) {
+    if (ref.ep[Index(e)].reader.mode == ReaderMode::kRate) {
+      ref.ep[Index(e)].reader_last = now_;
+      ref.ep[Index(e)].reader_scheduled_at = now_ + kReaderTick;
+      Push(now_ + kReaderTick, Target::kReader, id, Index(e));
+    }
+    AfterActivity(ref, e);
+  }
+  return id;
+}
+
+absl::Status Network::DeleteSession(uint32_t session_id) {
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("session ", session_id, " not found"));
+  }
+  Session& s = *it->second;
+  if (!s.destroyed) {
+    for (Endpoint e : {Endpoint::kClient, Endpoint::kServer}) {
+      s.ep[Index(e)].conn->Abort(now_);
+    }
+    MaybeDestroy(s);
+  }
+  sessions_.erase(it);
+  return absl::OkStatus();
+}
+
+namespace {
+void FillStats(const Connection* c, EndpointStats& st) {
+  if (c == nullptr) return;
+  st.final_state = c->state();
+  st.error = c->error();
+  st.counters = c->counters();
+}
+}  // namespace
+
+absl::StatusOr<SessionInfo> Network::GetSession(uint32_t session_id) const {
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("session ", session_id, " not found"));
+  }
+  const Session& s = *it->second;
+  SessionInfo info;
+  info.id = s.id;
+  info.link_id = s.link_id;
+  info.destroyed = s.destroyed;
+  info.opened_at = s.opened_at;
+  info.destroyed_at = s.destroyed_at;
+  for (Endpoint e : {Endpoint::kClient, Endpoint::kServer}) {
+    const EndpointSlot& slot = s.ep[Index(e)];
+    EndpointStats st = slot.stats;
+    if (!s.destroyed) {
+      FillStats(slot.conn.get(), st);
+      if (slot.write_hash) st.write_digest = Sha256(*slot.write_hash).Finish();
+      if (slot.read_hash) st.read_digest = Sha256(*slot.read_hash).Finish();
+    }
+    (e == Endpoint::kClient ? info.client : info.server) = st;
+  }
+  return info;
+}
+
+const Connection* Network::connection(uint32_t session_id, Endpoint e) const {
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) return nullptr;
+  return it->second->ep[Index(e)].conn.get();
+}
+
+void Network::MaybeDestroy(Session& s) {
+  if (s.destroyed) return;
+  for (const EndpointSlot& slot : s.ep) {
+    const Connection* c = slot.conn.get();
+    if (c->opened() && !c->finished()) return;
+  }
+  s.destroyed = true;
+  s.destroyed_at = now_;
+  Link* l = FindLink(s.link_id);
+  for (Endpoint e : {Endpoint::kClient, Endpoint::kServer}) {
+    EndpointSlot& slot = s.ep[Index(e)];
+    FillStats(slot.conn.get(), slot.stats);
+    if (slot.write_hash) slot.stats.write_digest = slot.write_hash->Finish();
+    if (slot.read_hash) slot.stats.read_digest = slot.read_hash->Finish();
+    slot.write_hash.reset();
+    slot.read_hash.reset();
+    const FourTuple& t = slot.conn->tuple();
+    Direction in =
+        e == Endpoint::kClient ? Direction::kReverse : Direction::kForward;
+    if (l != nullptr)
+      l->demux[Index(in)].erase(DemuxKey(t.local_port, t.remote_port));
+  }
+  if (l != nullptr) --l->sessions;
+  --live_sessions_;
+  Event ev;
+  ev.time = now_;
+  ev.kind = EventKind::kSessionDestroyed;
+  ev.session_id = s.id;
+  ev.link_id = s.link_id;
+  Emit(ev);
+  // The connections stay allocated until the end of the current dispatch;
+  // they are released by ReleaseConnections-free design: reset them here,
+  // callers do not touch them after MaybeDestroy.
+  for (EndpointSlot& slot : s.ep) {
+    slot.conn.reset();
+    slot.output.reset();
+  }
+}
+
+// ---------------------------------------------------------------- app calls
+
+absl::StatusOr<Network::Session*> Network::FindLive(uint32_t session_id,
+                                                    Endpoint e) {
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("session ", session_id, " not found"));
+  }
+  if (it->second->destroyed) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("session ", session_id, " is closed"));
+  }
+  return it->second.get();
+}
+
+absl::StatusOr<size_t> Network::Write(uint32_t session_id, Endpoint e,
+                                      absl::Span<const uint8_t> data,
+                                      bool push) {
+  absl::StatusOr<Session*> s = FindLive(session_id, e);
+  if (!s.ok()) return s.status();
+  EndpointSlot& slot = (*s)->ep[Index(e)];
+  const uint8_t* src = data.data();
+  absl::StatusOr<size_t> n = slot.conn->WriteFill(
+      now_, data.size(),
+      [&](uint8_t* dst, size_t len) {
+        std::memcpy(dst, src, len);
+        if (slot.write_hash)
+          slot.write_hash->Update(absl::MakeConstSpan(src, len));
+        src += len;
+      },
+      push);
+  if (n.ok()) slot.stats.bytes_written += *n;
+  AfterActivity(**s, e);
+  return n;
+}
+
+absl::StatusOr<size_t> Network::WriteGenerated(uint32_t session_id, Endpoint e,
+                                               size_t n, bool push) {
+  absl::StatusOr<Session*> s = FindLive(session_id, e);
+  if (!s.ok()) return s.status();
+  EndpointSlot& slot = (*s)->ep[Index(e)];
+  absl::StatusOr<size_t> done = slot.conn->WriteFill(
+      now_, n,
+      [&](uint8_t* dst, size_t len) {
+        FillPattern(slot.pattern_key, slot.stats.bytes_written, dst, len);
+        if (slot.write_hash)
+          slot.write_hash->Update(absl::MakeConstSpan(dst, len));
+        slot.stats.bytes_written += len;
+      },
+      push);
+  AfterActivity(**s, e);
+  return done;
+}
+
+absl::Status Network::SetSource(uint32_t session_id, Endpoint e, uint64_t total,
+                                bool close_when_done) {
+  absl::StatusOr<Session*> s = FindLive(session_id, e);
+  if (!s.ok()) return s.status();
+  EndpointSlot& slot = (*s)->ep[Index(e)];
+  slot.source_remaining = total;
+  slot.source_close = close_when_done;
+  AfterActivity(**s, e);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> Network::Read(uint32_t session_id, Endpoint e,
+                                     absl::Span<uint8_t> out) {
+  absl::StatusOr<Session*> s = FindLive(session_id, e);
+  if (!s.ok()) return s.status();
+  EndpointSlot& slot = (*s)->ep[Index(e)];
+  size_t done = 0;
+  slot.conn->ReadInto(now_, out.size(), [&](absl::Span<const uint8_t> piece) {
+    std::memcpy(out.data() + done, piece.data(), piece.size());
+    if (slot.read_hash) slot.read_hash->Update(piece);
+    done += piece.size();
+  });
+  slot.stats.bytes_read += done;
+  AfterActivity(**s, e);
+  return done;
+}
+
+absl::Status Network::SetReader(uint32_t session_id, Endpoint e,
+                                const ReaderSpec& reader) {
+  if (reader.mode == ReaderMode::kRate && reader.rate_bytes_per_sec == 0) {
+    return absl::InvalidArgumentError(
+        "reader rate_bytes_per_sec must be > 0 for a rate reader");
+  }
+  absl::StatusOr<Session*> s = FindLive(session_id, e);
+  if (!s.ok()) return s.status();
+  EndpointSlot& slot = (*s)->ep[Index(e)];
+  slot.reader = reader;
+  if (reader.mode == ReaderMode::kRate && slot.reader_scheduled_at == kNever) {
+    slot.reader_last = now_;
+    slot.reader_tokens = 0;
+    slot.reader_scheduled_at = now_ + kReaderTick;
+    Push(slot.reader_scheduled_at, Target::kReader, session_id, Index(e));
+  }
+  AfterActivity(**s, e);
+  return absl::OkStatus();
+}
+
+absl::Status Network::Close(uint32_t session_id, Endpoint e) {
+  absl::StatusOr<Session*> s = FindLive(session_id, e);
+  if (!s.ok()) return s.status();
+  absl::Status st = (*s)->ep[Index(e)].conn->Close(now_);
+  AfterActivity(**s, e);
+  return st;
+}
+
+absl::Status Network::Abort(uint32_t session_id, Endpoint e) {
+  absl::StatusOr<Session*> s = FindLive(session_id, e);
+  if (!s.ok()) return s.status();
+  (*s)->ep[Index(e)].conn->Abort(now_);
+  AfterActivity(**s, e);
+  return absl::OkStatus();
+}
+
+void Network::ReadAvailable(Session& s, EndpointSlot& slot, size_t max) {
+  size_t n = slot.conn->ReadInto(now_, max, [&](absl::Span<const uint8_t> p) {
+    if (slot.read_hash) slot.read_hash->Update(p);
+  });
+  slot.stats.bytes_read += n;
+}
+
+void Network::RefillSource(Session& s, EndpointSlot& slot) {
+  Connection& c = *slot.conn;
+  if (slot.source_remaining > 0 && c.send_buffer_free() > 0) {
+    switch (c.state()) {
+      case TcpState::kSynSent:
+      case TcpState::kSynReceived:
+      case TcpState::kEstablished:
+      case TcpState::kCloseWait:
+        break;
+      default:
+        return;
+    }
+    size_t n = static_cast<size_t>(
+        std::min<uint64_t>(slot.source_remaining, c.send_buffer_free()));
+    absl::StatusOr<size_t> done =
+        c.WriteFill(now_, n, [&](uint8_t* dst, size_t len) {
+          FillPattern(slot.pattern_key, slot.stats.bytes_written, dst, len);
+          if (slot.write_hash)
+            slot.write_hash->Update(absl::MakeConstSpan(dst, len));
+          slot.stats.bytes_written += len;
+        });
+    if (done.ok()) slot.source_remaining -= *done;
+  }
+  if (slot.source_remaining == 0 && slot.source_close) {
+    slot.source_close = false;
+    (void)c.Close(now_);
+  }
+}
+
+void Network::AfterActivity(Session& s, Endpoint e) {
+  if (s.destroyed) return;
+  EndpointSlot& slot = s.ep[Index(e)];
+  Connection& c = *slot.conn;
+  if (!c.finished()) {
+    if (slot.reader.mode == ReaderMode::kAuto && c.readable() > 0) {
+      ReadAvailable(s, slot, std::numeric_limits<size_t>::max());
+    }
+    RefillSource(s, slot);
+    if (slot.reader.close_on_eof && c.eof() &&
+        c.state() == TcpState::kCloseWait) {
+      (void)c.Close(now_);
+    }
+  }
+  ScheduleConnection(s, e);
+  MaybeDestroy(s);
+}
+
+// ---------------------------------------------------------------- packets
+
+void Network::Transmit(uint32_t link_id, Direction d, uint32_t src,
+                       uint32_t dst, const TcpHeader& h,
+                       const Payload& payload) {
+  Link* l = FindLink(link_id);
+  if (l == nullptr) return;
+  Ipv4Header ip;
+  ip.src = src;
+  ip.dst = dst;
+  ip.id = l->ip_id[Index(d)]++;
+  absl::StatusOr<Packet> p = BuildTcpPacket(ip, h, payload);
+  if (!p.ok()) return;  // headers built by the engine always encode
+  l->path[Index(d)]->Send(now_, *std::move(p));
+  SchedulePath(*l, d);
+}
+
+void Network::DeliverPackets(Link& l, Direction d) {
+  l.path[Index(d)]->Poll(
+      now_, [&](TimeNs, Packet&& p) { DeliverOne(l, d, std::move(p)); });
+}
+
+void Network::DeliverOne(Link& l, Direction d, Packet&& p) {
+  absl::StatusOr<ParsedTcpPacket> parsed = ParseTcpPacket(p);
+  Endpoint receiver =
+      d == Direction::kForward ? Endpoint::kServer : Endpoint::kClient;
+  if (!parsed.ok()) {
+    // A corrupted IPv4 header: the packet cannot be attributed.
+    ++l.malformed;
+    Event ev;
+    ev.time = now_;
+    ev.kind = EventKind::kSegmentReceived;
+    ev.endpoint = receiver;
+    ev.link_id = l.id;
+    ev.disposition = Disposition::kMalformed;
+    Emit(ev);
+    return;
+  }
+  const TcpHeader& h = parsed->tcp;
+  uint32_t len = static_cast<uint32_t>(parsed->payload.size());
+  auto it = l.demux[Index(d)].find(DemuxKey(h.dst_port, h.src_port));
+  if (it != l.demux[Index(d)].end()) {
+    auto sit = sessions_.find(it->second);
+    if (sit != sessions_.end() && !sit->second->destroyed) {
+      Session& s = *sit->second;
+      Connection& c = *s.ep[Index(receiver)].conn;
+      if (!parsed->checksum_ok) {
+        c.OnBadChecksum(now_, h, len);
+        return;
+      }
+      c.OnSegment(now_, h, parsed->payload);
+      AfterActivity(s, receiver);
+      return;
+    }
+  }
+  Event ev;
+  ev.time = now_;
+  ev.kind = EventKind::kSegmentReceived;
+  ev.endpoint = receiver;
+  ev.link_id = l.id;
+  ev.disposition = parsed->checksum_ok ? Disposition::kNoConnection
+                                       : Disposition::kBadChecksum;
+  ev.seg.seq = h.seq.value();
+  ev.seg.ack = h.ack.value();
+  ev.seg.flags = h.flags;
+  ev.seg.len = len;
+  ev.seg.window = h.window;
+  Emit(ev);
+  if (!parsed->checksum_ok) return;
+  // Nothing listens here: answer with RST (RFC 9293 3.10.7.1).
+  if (std::optional<TcpHeader> rst = ResetForUnmatched(h, len)) {
+    Transmit(l.id, Opposite(d), parsed->ip.dst, parsed->ip.src, *rst,
+             Payload());
+  }
+}
+
+// ---------------------------------------------------------------- scheduler
+
+void Network::Push(TimeNs t, Target target, uint32_t id, uint8_t sub) {
+  queue_.push(Entry{t, order_++, target, sub, id});
+}
+
+void Network::ScheduleConnection(Session& s, Endpoint e) {
+  EndpointSlot& slot = s.ep[Index(e)];
+  if (!slot.conn) return;
+  TimeNs d = slot.conn->NextDeadline();
+  // Only an earlier deadline needs a new entry; a later one is found when
+  // the current entry fires (lazy rescheduling keeps the queue short).
+  if (d < slot.scheduled_at) {
+    slot.scheduled_at = d;
+    Push(d, Target::kConnection, s.id, Index(e));
+  }
+}
+
+void Network::SchedulePath(Link& l, Direction d) {
+  TimeNs t = l.path[Index(d)]->NextDeadline();
+  if (t < l.scheduled_at[Index(d)]) {
+    l.scheduled_at[Index(d)] = t;
+    Push(t, Target::kPath, l.id, Index(d));
+  }
+}
+
+void Network::Dispatch(const Entry& e) {
+  switch (e.target) {
+    case Target::kPath: {
+      Link* l = FindLink(e.id);
+      if (l == nullptr || l->scheduled_at[e.sub] != e.time) return;
+      l->scheduled_at[e.sub] = kNever;
+      Direction d = static_cast<Direction>(e.sub);
+      DeliverPackets(*l, d);
+      SchedulePath(*l, d);
+      return;
+    }
+    case Target::kConnection: {
+      auto it = sessions_.find(e.id);
+      if (it == sessions_.end() || it->second->destroyed) return;
+      Session& s = *it->second;
+      EndpointSlot& slot = s.ep[e.sub];
+      if (slot.scheduled_at != e.time) return;
+      slot.scheduled_at = kNever;
+      if (slot.conn->NextDeadline() <= now_) slot.conn->OnTimer(now_);
+      AfterActivity(s, static_cast<Endpoint>(e.sub));
+      return;
+    }
+    case Target::kReader: {
+      auto it = sessions_.find(e.id);
+      if (it == sessions_.end() || it->second->destroyed) return;
+      Session& s = *it->second;
+      EndpointSlot& slot = s.ep[e.sub];
+      if (slot.reader_scheduled_at != e.time) return;
+      slot.reader_scheduled_at = kNever;
+      if (slot.reader.mode != ReaderMode::kRate || slot.conn->finished()) {
+        return;
+      }
+      double rate = static_cast<double>(slot.reader.rate_bytes_per_sec);
+      slot.reader_tokens +=
+          rate * static_cast<double>(now_ - slot.reader_last) / 1e9;
+      slot.reader_tokens =
+          std::min(slot.reader_tokens, std::max(rate / 10, 1.0));
+      slot.reader_last = now_;
+      size_t budget = static_cast<size_t>(slot.reader_tokens);
+      if (budget > 0 && slot.conn->readable() > 0) {
+        size_t before = slot.stats.bytes_read;
+        ReadAvailable(s, slot, budget);
+        slot.reader_tokens -=
+            static_cast<double>(slot.stats.bytes_read - before);
+      }
+      slot.reader_scheduled_at = now_ + kReaderTick;
+      Push(slot.reader_scheduled_at, Target::kReader, s.id, e.sub);
+      AfterActivity(s, static_cast<Endpoint>(e.sub));
+      return;
+    }
+  }
+}
+
+void Network::RunUntil(TimeNs t) {
+  while (!queue_.empty() && queue_.top().time <= t) {
+    Entry e = queue_.top();
+    queue_.pop();
+    if (e.time > now_) now_ = e.time;
+    Dispatch(e);
+  }
+  if (t > now_) now_ = t;
+}
+
+TimeNs Network::NextDeadline() {
+  // Drop entries that no longer match their target's schedule.
+  while (!queue_.empty()) {
+    const Entry& e = queue_.top();
+    bool live = false;
+    switch (e.target) {
+      case Target::kPath: {
+        Link* l = FindLink(e.id);
+        live = l != nullptr && l->scheduled_at[e.sub] == e.time;
+        break;
+      }
+      case Target::kConnection:
+      case Target::kReader: {
+        auto it = sessions_.find(e.id);
+        if (it != sessions_.end() && !it->second->destroyed) {
+          const EndpointSlot& slot = it->second->ep[e.sub];
+          live = (e.target == Target::kConnection
+                      ? slot.scheduled_at
+                      : slot.reader_scheduled_at) == e.time;
+        }
+        break;
+      }
+    }
+    if (live) return e.time;
+    queue_.pop();
+  }
+  return kNever;
+}
+
+bool Network::RunUntilIdle(TimeNs limit) {
+  while (true) {
+    TimeNs next = NextDeadline();
+    if (next == kNever) return true;
+    if (next > limit) {
+      RunUntil(limit);
+      return false;
+    }
+    RunUntil(next);
+  }
+}
+
+}  // namespace tcpemu

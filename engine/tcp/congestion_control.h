@@ -1,0 +1,43 @@
+// Congestion control behind an interface (RFC 5681), so that NewReno and later
+// CUBIC (RFC 9438) plug into the same sender. The sender owns loss detection
+// and recovery state; the algorithm owns cwnd and ssthresh.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "engine/sim/time.h"
+#include "engine/tcp/tcp_config.h"
+
+namespace tcpemu {
+
+class CongestionControl {
+ public:
+  virtual ~CongestionControl() = default;
+
+  virtual std::string_view name() const = 0;
+  virtual uint32_t cwnd() const = 0;
+  virtual uint32_t ssthresh() const = 0;
+
+  // New data acknowledged outside of recovery.
+  virtual void OnAck(TimeNs now, uint32_t bytes_acked, uint32_t flight) = 0;
+  // Third duplicate ACK: fast retransmit and entry into fast recovery
+  // (RFC 5681 3.2 steps 2-3). `flight` is FlightSize at that moment.
+  virtual void OnEnterRecovery(TimeNs now, uint32_t flight) = 0;
+  // A further duplicate ACK during recovery (RFC 5681 3.2 step 4).
+  virtual void OnDupAckInRecovery() = 0;
+  // A partial ACK during recovery (RFC 6582 3.2 step 5).
+  virtual void OnPartialAck(uint32_t bytes_acked) = 0;
+  // A full ACK ends recovery (RFC 6582 3.2 step 6).
+  virtual void OnExitRecovery(uint32_t flight) = 0;
+  // Retransmission timeout (RFC 5681 3.1, equation 4).
+  virtual void OnRetransmitTimeout(uint32_t flight) = 0;
+};
+
+// Creates the algorithm selected in `config` for a connection whose SMSS is
+// `mss`.
+std::unique_ptr<CongestionControl> MakeCongestionControl(
+    const TcpConfig& config, uint32_t mss);
+
+}  // namespace tcpemu

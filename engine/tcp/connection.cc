@@ -1,0 +1,1185 @@
+// The TCP connection state machine and data path (RFC 9293), with RFC 6298
+// retransmission timing, RFC 5681/6582 congestion control, RFC 1122 delayed
+// ACK, Nagle and SWS avoidance, and RFC 5961 RST/SYN/ACK validation.
+#include "engine/tcp/connection.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace tcpemu {
+namespace {
+
+using namespace tcp_flags;  // NOLINT(build/namespaces): flag names read best
+                            // bare
+
+uint32_t SegLen(const TcpHeader& h, uint32_t len) {
+  return len + (h.has(kSyn) ? 1 : 0) + (h.has(kFin) ? 1 : 0);
+}
+
+}  // namespace
+
+std::optional<TcpHeader> ResetForUnmatched(const TcpHeader& h, uint32_t len) {
+  if (h.has(kRst)) return std::nullopt;
+  TcpHeader r;
+  r.src_port = h.dst_port;
+  r.dst_port = h.src_port;
+  if (h.has(kAck)) {
+    r.seq = h.ack;
+    r.flags = kRst;
+  } else {
+    r.seq = Seq(0);
+    r.ack = h.seq + SegLen(h, len);
+    r.flags = kRst | kAck;
+  }
+  return r;
+}
+
+Connection::Connection(const TcpConfig& config, const FourTuple& tuple, Seq iss,
+                       const Context& context)
+    : config_(config),
+      tuple_(tuple),
+      ctx_(context),
+      iss_(iss),
+      snd_una_(iss),
+      snd_nxt_(iss),
+      snd_max_(iss),
+      snd_buf_(config.send_buffer),
+      rtt_(config.rto_initial, config.rto_min, config.rto_max),
+      cc_(MakeCongestionControl(config, config.mss())) {
+  deadlines_.fill(kNever);
+  if (config_.window_scaling) {
+    while (offered_wscale_ < 14 &&
+           (config_.recv_buffer >> offered_wscale_) > 65535) {
+      ++offered_wscale_;
+    }
+  }
+}
+
+Connection::~Connection() = default;
+
+bool Connection::Synchronized() const {
+  return state_ != TcpState::kClosed && state_ != TcpState::kListen &&
+         state_ != TcpState::kSynSent;
+}
+
+// ---------------------------------------------------------------- events
+
+Event Connection::MakeEvent(TimeNs now, EventKind kind) const {
+  Event e;
+  e.time = now;
+  e.kind = kind;
+  e.endpoint = ctx_.endpoint;
+  e.session_id = ctx_.session_id;
+  e.link_id = ctx_.link_id;
+  e.tcb = Snapshot();
+  return e;
+}
+
+void Connection::EmitSegment(TimeNs now, EventKind kind, const TcpHeader& h,
+                             uint32_t len, SendReason reason, Disposition d) {
+  if (ctx_.events == nullptr) return;
+  Event e = MakeEvent(now, kind);
+  e.send_reason = reason;
+  e.disposition = d;
+  e.seg.seq = h.seq.value();
+  e.seg.ack = h.ack.value();
+  e.seg.len = len;
+  e.seg.window = h.window;
+  e.seg.flags = h.flags;
+  e.seg.opt_mss = h.options.mss.value_or(0);
+  e.seg.opt_wscale = h.options.window_scale.value_or(0xff);
+  e.seg.opt_sack_permitted = h.options.sack_permitted;
+  e.seg.opt_sack_blocks = h.options.sack_count;
+  e.seg.opt_timestamp = h.options.timestamp.has_value();
+  Emit(e);
+}
+
+TcbSnapshot Connection::Snapshot() const {
+  TcbSnapshot t;
+  t.state = state_;
+  t.iss = iss_.value();
+  t.irs = irs_.value();
+  t.snd_una = snd_una_.value();
+  t.snd_nxt = snd_nxt_.value();
+  t.snd_wnd = snd_wnd_;
+  t.rcv_nxt = rcv_nxt_.value();
+  t.rcv_wnd =
+      rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+  t.cwnd = cc_->cwnd();
+  t.ssthresh = cc_->ssthresh();
+  t.bytes_in_flight = static_cast<uint32_t>(snd_nxt_ - snd_una_);
+  t.srtt = rtt_.srtt();
+  t.rttvar = rtt_.rttvar();
+  t.rto = rtt_.rto();
+  return t;
+}
+
+void Connection::SetState(TimeNs now, TcpState s) {
+  if (s == state_) return;
+  TcpState old = state_;
+  state_ = s;
+  if (ctx_.events != nullptr) {
+    Event e = MakeEvent(now, EventKind::kStateChanged);
+    e.old_state = old;
+    e.new_state = s;
+    Emit(e);
+  }
+}
+
+void Connection::NoteCwnd(TimeNs now, uint32_t before) {
+  if (cc_->cwnd() == before || ctx_.events == nullptr) return;
+  Event e = MakeEvent(now, EventKind::kCwndChanged);
+  e.a = before;
+  e.b = cc_->cwnd();
+  Emit(e);
+}
+
+// ---------------------------------------------------------------- timers
+
+void Connection::Arm(TimeNs now, TimerKind k, TimeNs deadline) {
+  deadlines_[TimerIndex(k)] = deadline;
+  if (ctx_.events != nullptr) {
+    Event e = MakeEvent(now, EventKind::kTimerArmed);
+    e.timer = k;
+    e.a = deadline;
+    Emit(e);
+  }
+}
+
+TimeNs Connection::NextDeadline() const {
+  return *std::min_element(deadlines_.begin(), deadlines_.end());
+}
+
+void Connection::OnTimer(TimeNs now) {
+  for (TimerKind k :
+       {TimerKind::kTimeWait, TimerKind::kRto, TimerKind::kPersist,
+        TimerKind::kDelayedAck, TimerKind::kCork, TimerKind::kKeepalive}) {
+    if (deadlines_[TimerIndex(k)] > now) continue;
+    Disarm(k);
+    if (ctx_.events != nullptr) {
+      Event e = MakeEvent(now, EventKind::kTimerFired);
+      e.timer = k;
+      Emit(e);
+    }
+    switch (k) {
+      case TimerKind::kTimeWait:
+        Finish(now);
+        return;
+      case TimerKind::kRto:
+        FireRto(now);
+        break;
+      case TimerKind::kPersist:
+        FirePersist(now);
+        break;
+      case TimerKind::kDelayedAck:
+        if (last_ack_sent_ != rcv_nxt_ && Synchronized()) {
+          SendAck(now, SendReason::kDelayedAck);
+        }
+        break;
+      case TimerKind::kCork:
+        cork_release_ = true;
+        Output(now);
+        cork_release_ = false;
+        break;
+      case TimerKind::kKeepalive:
+        FireKeepalive(now);
+        break;
+      case TimerKind::kNone:
+        break;
+    }
+    if (state_ == TcpState::kClosed) return;
+  }
+}
+
+void Connection::FireRto(TimeNs now) {
+  if (state_ == TcpState::kSynSent || state_ == TcpState::kSynReceived) {
+    uint32_t limit = state_ == TcpState::kSynSent ? config_.syn_retries
+                                                  : config_.synack_retries;
+    if (retransmit_count_ >= limit) {
+      Fail(now, ErrorCode::kTimedOut, state_ == TcpState::kSynReceived);
+      return;
+    }
+    ++retransmit_count_;
+    rtt_.Backoff();
+    rtt_timing_ = false;
+    RetransmitFirst(now, SendReason::kRetransmitRto);
+    Arm(now, TimerKind::kRto, now + rtt_.rto());
+    return;
+  }
+  if (snd_max_ == snd_una_) return;  // nothing outstanding
+  if (retransmit_count_ >= config_.max_retransmissions) {
+    Fail(now, ErrorCode::kTimedOut, true);
+    return;
+  }
+  ++retransmit_count_;
+  uint32_t before = cc_->cwnd();
+  cc_->OnRetransmitTimeout(flight_size());
+  NoteCwnd(now, before);
+  // RFC 6582 section 4: no fast retransmit for losses from before the
+  // timeout.
+  in_recovery_ = false;
+  recover_ = snd_max_;
+  dup_acks_ = 0;
+  rtt_.Backoff();
+  rtt_timing_ = false;  // Karn: no sample from retransmitted data
+  RetransmitFirst(now, SendReason::kRetransmitRto);
+  Arm(now, TimerKind::kRto, now + rtt_.rto());
+  Output(now);
+}
+
+void Connection::FirePersist(TimeNs now) {
+  if (!Synchronized()) return;
+  Seq end = data_end();
+  bool has_unsent = end > snd_nxt_;
+  if (!has_unsent || snd_nxt_ != snd_una_) {
+    persist_backoff_ = 0;
+    return;
+  }
+  if (snd_wnd_ == 0) {
+    // Zero-window probe: an old sequence number that the receiver must answer
+    // with an ACK carrying its current window.
+    TcpHeader h;
+    SendSegment(now, snd_una_ - 1, kAck, Payload(), SendReason::kWindowProbe);
+    ++counters_.window_probes_sent;
+  } else {
+    // A window too small for SWS avoidance and nothing in flight: send what
+    // fits rather than wait forever (RFC 1122 4.2.3.4, override timeout).
+    uint32_t len = std::min<uint32_t>(
+        {snd_wnd_, snd_mss_, static_cast<uint32_t>(end - snd_nxt_)});
+    Payload p =
+        snd_buf_.Peek(static_cast<size_t>(snd_nxt_ - data_start()), len);
+    SendSegment(now, snd_nxt_, kAck | kPsh, p, SendReason::kWindowLimited);
+    snd_nxt_ += len;
+    snd_max_ = SeqMax(snd_max_, snd_nxt_);
+    if (!Armed(TimerKind::kRto)) Arm(now, TimerKind::kRto, now + rtt_.rto());
+    persist_backoff_ = 0;
+    return;
+  }
+  ++persist_backoff_;
+  DurationNs base = std::max(rtt_.rto(), config_.persist_min);
+  DurationNs interval = config_.persist_max;
+  if (persist_backoff_ < 30) {
+    interval = std::min(config_.persist_max, base << persist_backoff_);
+  }
+  Arm(now, TimerKind::kPersist, now + interval);
+}
+
+void Connection::FireKeepalive(TimeNs now) {
+  if (state_ != TcpState::kEstablished && state_ != TcpState::kCloseWait) {
+    return;
+  }
+  if (keepalive_probes_sent_ >= config_.keepalive_probes) {
+    Fail(now, ErrorCode::kTimedOut, true);
+    return;
+  }
+  ++keepalive_probes_sent_;
+  SendSegment(now, snd_una_ - 1, kAck, Payload(), SendReason::kKeepalive);
+  Arm(now, TimerKind::kKeepalive, now + config_.keepalive_interval);
+}
+
+// ---------------------------------------------------------------- open/close
+
+absl::Status Connection::Connect(TimeNs now) {
+  if (state_ != TcpState::kClosed || opened_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("connect in state ", std::string(ToString(state_))));
+  }
+  opened_ = true;
+  snd_una_ = iss_;
+  snd_nxt_ = iss_ + 1;
+  snd_max_ = snd_nxt_;
+  SetState(now, TcpState::kSynSent);
+  rtt_timing_ = true;
+  rtt_seq_ = iss_;
+  rtt_sent_at_ = now;
+  SendSyn(now, /*with_ack=*/false, SendReason::kSyn);
+  Arm(now, TimerKind::kRto, now + rtt_.rto());
+  return absl::OkStatus();
+}
+
+absl::Status Connection::Listen(TimeNs now) {
+  if (state_ != TcpState::kClosed || opened_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("listen in state ", std::string(ToString(state_))));
+  }
+  opened_ = true;
+  passive_ = true;
+  SetState(now, TcpState::kListen);
+  return absl::OkStatus();
+}
+
+absl::Status Connection::Close(TimeNs now) {
+  switch (state_) {
+    case TcpState::kClosed:
+      return absl::FailedPreconditionError("connection is closed");
+    case TcpState::kListen:
+    case TcpState::kSynSent:
+      Finish(now);
+      return absl::OkStatus();
+    case TcpState::kSynReceived:
+    case TcpState::kEstablished:
+      fin_queued_ = true;
+      fin_seq_ = data_end();
+      SetState(now, TcpState::kFinWait1);
+      break;
+    case TcpState::kCloseWait:
+      fin_queued_ = true;
+      fin_seq_ = data_end();
+      SetState(now, TcpState::kLastAck);
+      break;
+    default:
+      return absl::FailedPreconditionError(absl::StrCat(
+          "close already in progress (", std::string(ToString(state_)), ")"));
+  }
+  push_pending_ = true;
+  push_end_ = fin_seq_;
+  Output(now);
+  return absl::OkStatus();
+}
+
+void Connection::Abort(TimeNs now) {
+  if (state_ == TcpState::kClosed) return;
+  Fail(now, ErrorCode::kAborted, true);
+}
+
+void Connection::Fail(TimeNs now, ErrorCode error, bool send_rst) {
+  if (send_rst && Synchronized() && state_ != TcpState::kTimeWait) {
+    SendRst(now, snd_nxt_, std::nullopt);
+  }
+  error_ = error;
+  if (ctx_.events != nullptr) {
+    Event e = MakeEvent(now, EventKind::kConnectionError);
+    e.error = error;
+    Emit(e);
+  }
+  Finish(now);
+}
+
+void Connection::Finish(TimeNs now) {
+  deadlines_.fill(kNever);
+  SetState(now, TcpState::kClosed);
+  finished_ = true;
+  // Buffers are released: a closed endpoint holds no payload memory.
+  snd_buf_.Consume(snd_buf_.size());
+  reassembly_.DropBefore(rcv_nxt_ + (1 << 30));
+  reassembly_ = Reassembly();
+}
+
+// ---------------------------------------------------------------- app I/O
+
+size_t Connection::send_buffer_free() const { return snd_buf_.free_space(); }
+
+absl::StatusOr<size_t> Connection::Write(TimeNs now,
+                                         absl::Span<const uint8_t> data,
+                                         bool push) {
+  const uint8_t* src = data.data();
+  return WriteFill(
+      now, data.size(),
+      [&src](uint8_t* dst, size_t len) {
+        std::memcpy(dst, src, len);
+        src += len;
+      },
+      push);
+}
+
+absl::StatusOr<size_t> Connection::WriteFill(
+    TimeNs now, size_t n, absl::FunctionRef<void(uint8_t*, size_t)> fill,
+    bool push) {
+  switch (state_) {
+    case TcpState::kSynSent:
+    case TcpState::kSynReceived:
+    case TcpState::kEstablished:
+    case TcpState::kCloseWait:
+      break;
+    default:
+      return absl::FailedPreconditionError(
+          absl::StrCat("write in state ", std::string(ToString(state_)),
+                       fin_queued_ ? " after close" : ""));
+  }
+  if (fin_queued_) {
+    return absl::FailedPreconditionError("write after close");
+  }
+  size_t accepted = snd_buf_.WriteFill(n, fill);
+  counters_.bytes_written += accepted;
+  if (ctx_.events != nullptr) {
+    Event e = MakeEvent(now, EventKind::kAppWrite);
+    e.a = static_cast<int64_t>(n);
+    e.b = static_cast<int64_t>(accepted);
+    Emit(e);
+  }
+  if (push && accepted > 0) {
+    push_pending_ = true;
+    push_end_ = data_end();
+  }
+  if (Synchronized()) Output(now);
+  return accepted;
+}
+
+size_t Connection::Read(TimeNs now, absl::Span<uint8_t> out) {
+  size_t done = 0;
+  return ReadInto(now, out.size(), [&](absl::Span<const uint8_t> piece) {
+    std::memcpy(out.data() + done, piece.data(), piece.size());
+    done += piece.size();
+  });
+}
+
+size_t Connection::ReadInto(
+    TimeNs now, size_t max,
+    absl::FunctionRef<void(absl::Span<const uint8_t>)> sink) {
+  size_t n = std::min(max, rcv_queue_.size());
+  if (n == 0) return 0;
+  size_t left = n;
+  for (const Slice& s : rcv_queue_.slices()) {
+    if (left == 0) break;
+    size_t take = std::min<size_t>(s.length, left);
+    sink(absl::MakeConstSpan(s.data(), take));
+    left -= take;
+  }
+  rcv_queue_.RemovePrefix(n);
+  counters_.bytes_read += n;
+  if (ctx_.events != nullptr) {
+    Event e = MakeEvent(now, EventKind::kAppRead);
+    e.a = static_cast<int64_t>(n);
+    Emit(e);
+  }
+  MaybeWindowUpdate(now);
+  return n;
+}
+
+// ---------------------------------------------------------------- output
+
+uint32_t Connection::FreeReceiveSpace() const {
+  size_t held = rcv_queue_.size();
+  return held >= config_.recv_buffer
+             ? 0
+             : static_cast<uint32_t>(config_.recv_buffer - held);
+}
+
+uint16_t Connection::WindowToAdvertise(bool syn) {
+  uint32_t free_space = FreeReceiveSpace();
+  if (syn) {
+    uint32_t w = std::min<uint32_t>(free_space, 65535);
+    rcv_adv_ = rcv_nxt_ + w;
+    return static_cast<uint16_t>(w);
+  }
+  uint32_t cur =
+      rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+  // Receiver SWS avoidance (RFC 1122 4.2.3.3): move the right edge only by
+  // at least min(RCV.BUFF / 2, MSS); never shrink it (RFC 9293 3.8.6.2.2).
+  uint32_t threshold = std::min(config_.recv_buffer / 2, config_.mss());
+  uint32_t wnd = cur;
+  if (free_space >= cur + threshold ||
+      (free_space > cur && free_space == config_.recv_buffer)) {
+    wnd = free_space;
+  }
+  uint32_t max_wnd = uint32_t{65535} << rcv_wscale_;
+  wnd = std::min(wnd, max_wnd);
+  uint32_t raw = wnd >> rcv_wscale_;
+  if ((raw << rcv_wscale_) < cur && raw < 65535) ++raw;  // keep the edge
+  uint32_t adv = raw << rcv_wscale_;
+  if (rcv_nxt_ + static_cast<int64_t>(adv) > rcv_adv_ || adv >= cur) {
+    rcv_adv_ = rcv_nxt_ + static_cast<int64_t>(adv);
+  }
+  return static_cast<uint16_t>(raw);
+}
+
+void Connection::SendSegment(TimeNs now, Seq seq, uint8_t flags,
+                             const Payload& payload, SendReason reason) {
+  TcpHeader h;
+  h.src_port = tuple_.local_port;
+  h.dst_port = tuple_.remote_port;
+  h.seq = seq;
+  h.flags = flags;
+  if (flags & kAck) {
+    h.ack = rcv_nxt_;
+    last_ack_sent_ = rcv_nxt_;
+    Disarm(TimerKind::kDelayedAck);
+  }
+  if (flags & kSyn) {
+    h.options.mss =
+        static_cast<uint16_t>(std::min<uint32_t>(config_.mss(), 65535));
+    if (config_.window_scaling &&
+        (!(flags & kAck) || rcv_wscale_ > 0 || snd_wscale_ > 0)) {
+      h.options.window_scale = offered_wscale_;
+    }
+    h.window = WindowToAdvertise(/*syn=*/true);
+  } else if (!(flags & kRst) || (flags & kAck)) {
+    h.window = WindowToAdvertise(/*syn=*/false);
+  }
+  uint32_t len = static_cast<uint32_t>(payload.size());
+  ++counters_.segments_sent;
+  counters_.bytes_sent += len;
+  if (len == 0 && !(flags & (kSyn | kFin | kRst))) ++counters_.pure_acks_sent;
+  EmitSegment(now, EventKind::kSegmentSent, h, len, reason, Disposition::kNone);
+  if (ctx_.output != nullptr) ctx_.output->Transmit(now, h, payload);
+}
+
+void Connection::SendAck(TimeNs now, SendReason reason) {
+  if (reason == SendReason::kWindowUpdate) ++counters_.window_updates_sent;
+  if (reason == SendReason::kChallengeAck) ++counters_.challenge_acks_sent;
+  SendSegment(now, snd_nxt_, kAck, Payload(), reason);
+}
+
+void Connection::SendSyn(TimeNs now, bool with_ack, SendReason reason) {
+  SendSegment(now, iss_, with_ack ? (kSyn | kAck) : kSyn, Payload(), reason);
+}
+
+void Connection::SendRst(TimeNs now, Seq seq, std::optional<Seq> ack) {
+  TcpHeader h;
+  h.src_port = tuple_.local_port;
+  h.dst_port = tuple_.remote_port;
+  h.seq = seq;
+  h.flags = kRst;
+  if (ack) {
+    h.flags |= kAck;
+    h.ack = *ack;
+  }
+  ++counters_.segments_sent;
+  EmitSegment(now, EventKind::kSegmentSent, h, 0, SendReason::kRst,
+              Disposition::kNone);
+  if (ctx_.output != nullptr) ctx_.output->Transmit(now, h, Payload());
+}
+
+void Connection::RetransmitFirst(TimeNs now, SendReason reason) {
+  if (state_ == TcpState::kSynSent) {
+    SendSyn(now, false, reason);
+    return;
+  }
+  if (state_ == TcpState::kSynReceived && snd_una_ == iss_) {
+    SendSyn(now, true, reason);
+    return;
+  }
+  uint32_t len =
+      static_cast<uint32_t>(std::min<size_t>(snd_mss_, snd_buf_.size()));
+  bool fin = fin_queued_ && snd_max_ > fin_seq_ &&
+             data_start() + static_cast<int64_t>(len) == fin_seq_;
+  if (len == 0 && !fin) return;
+  Payload p = snd_buf_.Peek(0, len);
+  uint8_t flags = kAck | (fin ? kFin : 0) | (len > 0 ? kPsh : 0);
+  Seq seq = data_start();
+  if (reason == SendReason::kRetransmitRto) {
+    ++counters_.retransmits_rto;
+    snd_nxt_ = seq + static_cast<int64_t>(len) + (fin ? 1 : 0);
+  } else {
+    ++counters_.retransmits_fast;
+  }
+  counters_.bytes_retransmitted += len;
+  SendSegment(now, seq, flags, p, reason);
+}
+
+void Connection::Output(TimeNs now) {
+  switch (state_) {
+    case TcpState::kEstablished:
+    case TcpState::kCloseWait:
+    case TcpState::kFinWait1:
+    case TcpState::kClosing:
+    case TcpState::kLastAck:
+      break;
+    default:
+      return;
+  }
+  const Seq end = data_end();
+  while (true) {
+    uint32_t unsent =
+        snd_nxt_ < end ? static_cast<uint32_t>(end - snd_nxt_) : 0;
+    uint32_t in_flight = static_cast<uint32_t>(snd_nxt_ - snd_una_);
+    uint32_t wnd = std::min(snd_wnd_, cc_->cwnd());
+    uint32_t usable = wnd > in_flight ? wnd - in_flight : 0;
+    uint32_t len = std::min({unsent, snd_mss_, usable});
+    bool fin_now =
+        fin_queued_ && snd_nxt_ + static_cast<int64_t>(len) == fin_seq_;
+    if (len == 0 && !fin_now) break;
+    if (len == 0 && fin_now && unsent > 0) break;  // data must go first
+    bool retransmission = snd_nxt_ < snd_max_;
+    SendReason reason;
+    if (retransmission) {
+      reason = SendReason::kRetransmitRto;
+    } else if (len == snd_mss_) {
+      reason = SendReason::kFullMss;
+    } else if (len > 0 && len < unsent) {
+      // Sender SWS avoidance (RFC 1122 4.2.3.4): a window-limited partial
+      // segment goes only if it is at least half the largest window seen.
+      if (len < max_snd_wnd_ / 2) break;
+      reason = SendReason::kWindowLimited;
+    } else if (len > 0) {
+      // The tail of the buffer, shorter than an MSS.
+      bool pushed =
+          push_pending_ && snd_nxt_ + static_cast<int64_t>(len) <= push_end_;
+      if (config_.cork && !pushed && !cork_release_ && !fin_now) {
+        if (!Armed(TimerKind::kCork)) {
+          Arm(now, TimerKind::kCork, now + config_.cork_timeout);
+        }
+        break;
+      }
+      if (config_.cork && cork_release_) {
+        reason = SendReason::kCorkTimer;
+      } else if (config_.cork && pushed) {
+        reason = SendReason::kPush;
+      } else if (config_.nodelay) {
+        reason = SendReason::kNodelay;
+      } else if (in_flight == 0) {
+        reason = SendReason::kNagleRelease;
+      } else if (fin_now) {
+        reason = SendReason::kFin;
+      } else {
+        break;  // Nagle: wait for the outstanding data to be acknowledged
+      }
+    } else {
+      reason = SendReason::kFin;
+    }
+    Payload p;
+    if (len > 0) {
+      p = snd_buf_.Peek(static_cast<size_t>(snd_nxt_ - data_start()), len);
+    }
+    uint8_t flags = kAck;
+    if (len > 0 && snd_nxt_ + static_cast<int64_t>(len) == end) flags |= kPsh;
+    if (fin_now) flags |= kFin;
+    if (retransmission) {
+      rtt_timing_ = false;
+      counters_.bytes_retransmitted += len;
+      ++counters_.retransmits_rto;
+    } else if (!rtt_timing_ && len > 0) {
+      rtt_timing_ = true;
+      rtt_seq_ = snd_nxt_;
+      rtt_sent_at_ = now;
+    }
+    Seq seq = snd_nxt_;
+    snd_nxt_ += len + (fin_now ? 1 : 0);
+    snd_max_ = SeqMax(snd_max_, snd_nxt_);
+    if (!Armed(TimerKind::kRto)) Arm(now, TimerKind::kRto, now + rtt_.rto());
+    Disarm(TimerKind::kCork);
+    SendSegment(now, seq, flags, p, reason);
+    if (fin_now) break;
+  }
+  if (push_pending_ && snd_nxt_ >= push_end_) push_pending_ = false;
+  // Zero window with data waiting and nothing in flight: only the persist
+  // timer can learn that the window opened (RFC 9293 3.8.6.1).
+  bool waiting = end > snd_nxt_ || (fin_queued_ && snd_nxt_ <= fin_seq_);
+  if (waiting && snd_nxt_ == snd_una_ && !Armed(TimerKind::kRto) &&
+      snd_wnd_ < std::min(snd_mss_, static_cast<uint32_t>(end - snd_nxt_))) {
+    if (!Armed(TimerKind::kPersist)) {
+      DurationNs interval = std::max(rtt_.rto(), config_.persist_min);
+      Arm(now, TimerKind::kPersist,
+          now + std::min(interval, config_.persist_max));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- input
+
+void Connection::ApplySynOptions(const TcpHeader& h) {
+  uint32_t peer_mss = h.options.mss.value_or(536);
+  snd_mss_ = std::max<uint32_t>(1, std::min(peer_mss, config_.mss()));
+  if (config_.window_scaling && h.options.window_scale.has_value()) {
+    snd_wscale_ = std::min<uint8_t>(*h.options.window_scale, 14);
+    rcv_wscale_ = offered_wscale_;
+  } else {
+    snd_wscale_ = 0;
+    rcv_wscale_ = 0;
+  }
+  uint32_t before = cc_->cwnd();
+  if (snd_mss_ != config_.mss()) cc_ = MakeCongestionControl(config_, snd_mss_);
+  (void)before;
+}
+
+void Connection::OnBadChecksum(TimeNs now, const TcpHeader& h, uint32_t len) {
+  ++counters_.bad_checksum_segments;
+  EmitSegment(now, EventKind::kSegmentReceived, h, len, SendReason::kNone,
+              Disposition::kBadChecksum);
+}
+
+void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
+                           const Payload& payload) {
+  ++counters_.segments_received;
+  uint32_t len = static_cast<uint32_t>(payload.size());
+  if (config_.keepalive && Synchronized()) {
+    keepalive_probes_sent_ = 0;
+    Arm(now, TimerKind::kKeepalive, now + config_.keepalive_idle);
+  }
+  switch (state_) {
+    case TcpState::kClosed:
+      EmitSegment(now, EventKind::kSegmentReceived, h_in, len,
+                  SendReason::kNone, Disposition::kNoConnection);
+      if (auto rst = ResetForUnmatched(h_in, len)) {
+        SendRst(now, rst->seq,
+                rst->has(kAck) ? std::optional<Seq>(rst->ack) : std::nullopt);
+      }
+      return;
+    case TcpState::kListen:
+      OnSegmentListen(now, h_in);
+      return;
+    case TcpState::kSynSent:
+      OnSegmentSynSent(now, h_in, len);
+      return;
+    default:
+      break;
+  }
+
+  TcpHeader h = h_in;
+  Payload data = payload;
+  // A retransmitted SYN (or SYN-ACK in a simultaneous open) at IRS: the SYN
+  // was already taken, so trim it and process the rest (RFC 9293 3.10.7.4
+  // trimming of already-received sequence space).
+  if (state_ == TcpState::kSynReceived && h.has(kSyn) && h.seq == irs_) {
+    h.flags &= static_cast<uint8_t>(~kSyn);
+    h.seq += 1;
+  }
+
+  // First: the acceptability test (RFC 9293 3.10.7.4).
+  uint32_t seg_len = SegLen(h, len);
+  uint32_t rcv_wnd =
+      rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+  bool acceptable;
+  if (seg_len == 0) {
+    acceptable = rcv_wnd == 0 ? h.seq == rcv_nxt_
+                              : SeqInRange(h.seq, rcv_nxt_, rcv_nxt_ + rcv_wnd);
+  } else if (rcv_wnd == 0) {
+    acceptable = false;
+  } else {
+    Seq last = h.seq + static_cast<int64_t>(seg_len - 1);
+    acceptable = SeqInRange(h.seq, rcv_nxt_, rcv_nxt_ + rcv_wnd) ||
+                 SeqInRange(last, rcv_nxt_, rcv_nxt_ + rcv_wnd);
+  }
+  // A zero-length segment at RCV.NXT is acceptable even when the window is
+  // closed, and ACKs of a closed window must get through.
+  if (!acceptable && seg_len > 0 && rcv_wnd == 0 && h.seq == rcv_nxt_) {
+    // Data beyond a zero window: process the ACK, drop the text.
+    acceptable = true;
+    data = Payload();
+    len = 0;
+    h.flags &= static_cast<uint8_t>(~kFin);
+    ++counters_.outside_window_segments;
+  }
+  if (!acceptable) {
+    bool old = h.seq + static_cast<int64_t>(seg_len) <= rcv_nxt_;
+    Disposition d = old ? Disposition::kDuplicate : Disposition::kOutsideWindow;
+    if (old) {
+      ++counters_.duplicate_segments;
+    } else {
+      ++counters_.outside_window_segments;
+    }
+    EmitSegment(now, EventKind::kSegmentReceived, h_in, len, SendReason::kNone,
+                d);
+    if (!h.has(kRst)) {
+      SendAck(now, SendReason::kAck);
+      if (state_ == TcpState::kTimeWait && h.has(kFin)) {
+        // A retransmitted FIN: our last ACK was lost; restart 2*MSL.
+        Arm(now, TimerKind::kTimeWait, now + 2 * config_.msl);
+      }
+    }
+    return;
+  }
+
+  // Second: RST (RFC 5961 3.2: exact match resets, in-window challenges).
+  if (h.has(kRst)) {
+    if (h.seq == rcv_nxt_) {
+      EmitSegment(now, EventKind::kSegmentReceived, h_in, len,
+                  SendReason::kNone, Disposition::kInOrder);
+      ErrorCode code = ErrorCode::kReset;
+      if (state_ == TcpState::kSynReceived && passive_)
+        code = ErrorCode::kRefused;
+      bool quiet = state_ == TcpState::kClosing ||
+                   state_ == TcpState::kLastAck ||
+                   state_ == TcpState::kTimeWait;
+      if (quiet) {
+        Finish(now);
+      } else {
+        Fail(now, code, false);
+      }
+    } else {
+      EmitSegment(now, EventKind::kSegmentReceived, h_in, len,
+                  SendReason::kNone, Disposition::kRstInvalid);
+      SendAck(now, SendReason::kChallengeAck);
+    }
+    return;
+  }
+
+  // Fourth: a SYN in a synchronized state gets a challenge ACK (RFC 5961 4).
+  if (h.has(kSyn)) {
+    EmitSegment(now, EventKind::kSegmentReceived, h_in, len, SendReason::kNone,
+                Disposition::kOutsideWindow);
+    SendAck(now, SendReason::kChallengeAck);
+    return;
+  }
+
+  // Classify the text for the event before it is consumed.
+  Disposition disp = Disposition::kInOrder;
+  if (len > 0) {
+    if (h.seq > rcv_nxt_) {
+      disp = Disposition::kOutOfOrder;
+    } else if (h.seq + static_cast<int64_t>(len) <= rcv_nxt_) {
+      disp = Disposition::kDuplicate;
+    }
+  }
+  EmitSegment(now, EventKind::kSegmentReceived, h_in, len, SendReason::kNone,
+              disp);
+
+  if (!h.has(kAck)) return;
+
+  // Fifth: the ACK field.
+  if (state_ == TcpState::kSynReceived) {
+    if (h.ack <= snd_una_ || h.ack > snd_nxt_) {
+      SendRst(now, h.ack, std::nullopt);
+      return;
+    }
+    snd_una_ = iss_ + 1;  // our SYN is acknowledged
+    retransmit_count_ = 0;
+    if (rtt_timing_ && h.ack > rtt_seq_) {
+      rtt_timing_ = false;
+      rtt_.Sample(now - rtt_sent_at_);
+      Event e = MakeEvent(now, EventKind::kRttSample);
+      e.a = now - rtt_sent_at_;
+      Emit(e);
+    }
+    snd_wnd_ = static_cast<uint32_t>(h.window) << snd_wscale_;
+    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+    snd_wl1_ = h.seq;
+    snd_wl2_ = h.ack;
+    Disarm(TimerKind::kRto);
+    SetState(now, fin_queued_ ? TcpState::kFinWait1 : TcpState::kEstablished);
+    if (h.ack > snd_una_) ProcessAck(now, h, len);
+  } else {
+    // RFC 5961 5.2: an ACK for data never sent is answered and dropped.
+    if (h.ack > snd_max_) {
+      SendAck(now, SendReason::kAck);
+      return;
+    }
+    ProcessAck(now, h, len);
+    if (state_ == TcpState::kClosed) return;
+  }
+
+  bool our_fin_acked = fin_queued_ && snd_una_ > fin_seq_;
+  switch (state_) {
+    case TcpState::kFinWait1:
+      if (our_fin_acked) SetState(now, TcpState::kFinWait2);
+      break;
+    case TcpState::kClosing:
+      if (our_fin_acked) {
+        SetState(now, TcpState::kTimeWait);
+        Arm(now, TimerKind::kTimeWait, now + 2 * config_.msl);
+      }
+      return;
+    case TcpState::kLastAck:
+      if (our_fin_acked) Finish(now);
+      return;
+    case TcpState::kTimeWait:
+      return;
+    default:
+      break;
+  }
+
+  // Seventh and eighth: segment text and FIN.
+  pending_ack_ = SendReason::kNone;
+  ProcessText(now, h.seq, data, h.has(kFin));
+  Output(now);
+  if (pending_ack_ != SendReason::kNone && last_ack_sent_ != rcv_nxt_) {
+    SendAck(now, pending_ack_);
+  }
+}
+
+void Connection::OnSegmentListen(TimeNs now, const TcpHeader& h) {
+  if (h.has(kRst)) {
+    EmitSegment(now, EventKind::kSegmentReceived, h, 0, SendReason::kNone,
+                Disposition::kNoConnection);
+    return;
+  }
+  if (h.has(kAck) || !h.has(kSyn)) {
+    EmitSegment(now, EventKind::kSegmentReceived, h, 0, SendReason::kNone,
+                Disposition::kNoConnection);
+    if (h.has(kAck)) SendRst(now, h.ack, std::nullopt);
+    return;
+  }
+  EmitSegment(now, EventKind::kSegmentReceived, h, 0, SendReason::kNone,
+              Disposition::kInOrder);
+  irs_ = h.seq;
+  rcv_nxt_ = h.seq + 1;
+  rcv_adv_ = rcv_nxt_;
+  ApplySynOptions(h);
+  snd_wnd_ = h.window;  // never scaled in a SYN (RFC 7323 2.2)
+  max_snd_wnd_ = snd_wnd_;
+  snd_wl1_ = h.seq;
+  snd_una_ = iss_;
+  snd_nxt_ = iss_ + 1;
+  snd_max_ = snd_nxt_;
+  SetState(now, TcpState::kSynReceived);
+  rtt_timing_ = true;
+  rtt_seq_ = iss_;
+  rtt_sent_at_ = now;
+  SendSyn(now, /*with_ack=*/true, SendReason::kSynAck);
+  Arm(now, TimerKind::kRto, now + rtt_.rto());
+}
+
+void Connection::OnSegmentSynSent(TimeNs now, const TcpHeader& h,
+                                  uint32_t len) {
+  bool ack_ok = false;
+  if (h.has(kAck)) {
+    if (h.ack <= iss_ || h.ack > snd_nxt_) {
+      EmitSegment(now, EventKind::kSegmentReceived, h, len, SendReason::kNone,
+                  Disposition::kOutsideWindow);
+      if (!h.has(kRst)) SendRst(now, h.ack, std::nullopt);
+      return;
+    }
+    ack_ok = true;
+  }
+  if (h.has(kRst)) {
+    if (ack_ok) {
+      EmitSegment(now, EventKind::kSegmentReceived, h, len, SendReason::kNone,
+                  Disposition::kInOrder);
+      Fail(now, ErrorCode::kRefused, false);
+    } else {
+      EmitSegment(now, EventKind::kSegmentReceived, h, len, SendReason::kNone,
+                  Disposition::kRstInvalid);
+    }
+    return;
+  }
+  if (!h.has(kSyn)) {
+    EmitSegment(now, EventKind::kSegmentReceived, h, len, SendReason::kNone,
+                Disposition::kOutsideWindow);
+    return;
+  }
+  EmitSegment(now, EventKind::kSegmentReceived, h, len, SendReason::kNone,
+              Disposition::kInOrder);
+  irs_ = h.seq;
+  rcv_nxt_ = h.seq + 1;
+  rcv_adv_ = rcv_nxt_;
+  ApplySynOptions(h);
+  snd_wnd_ = h.window;
+  max_snd_wnd_ = snd_wnd_;
+  snd_wl1_ = h.seq;
+  snd_wl2_ = h.ack;
+  if (ack_ok) {
+    snd_una_ = h.ack;
+    retransmit_count_ = 0;
+    Disarm(TimerKind::kRto);
+    if (rtt_timing_) {
+      rtt_timing_ = false;
+      rtt_.Sample(now - rtt_sent_at_);
+      Event e = MakeEvent(now, EventKind::kRttSample);
+      e.a = now - rtt_sent_at_;
+      Emit(e);
+    }
+    SetState(now, TcpState::kEstablished);
+    // Data queued before the handshake completed goes now, carrying the ACK;
+    // otherwise a pure ACK completes the handshake.
+    Output(now);
+    if (last_ack_sent_ != rcv_nxt_) SendAck(now, SendReason::kAck);
+  } else {
+    // Simultaneous open (RFC 9293 3.5, figure 7).
+    rtt_timing_ = false;
+    SetState(now, TcpState::kSynReceived);
+    SendSyn(now, /*with_ack=*/true, SendReason::kSynAck);
+    Arm(now, TimerKind::kRto, now + rtt_.rto());
+  }
+}
+
+void Connection::UpdateSendWindow(const TcpHeader& h) {
+  // RFC 9293 3.10.7.4: take the window from the newest segment only.
+  if (snd_wl1_ < h.seq || (snd_wl1_ == h.seq && snd_wl2_ <= h.ack)) {
+    snd_wnd_ = static_cast<uint32_t>(h.window) << snd_wscale_;
+    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+    snd_wl1_ = h.seq;
+    snd_wl2_ = h.ack;
+  }
+}
+
+void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
+  uint32_t old_wnd = snd_wnd_;
+  if (h.ack > snd_una_) {
+    uint32_t acked = static_cast<uint32_t>(h.ack - snd_una_);
+    uint32_t flight_before = flight_size();
+    size_t data_acked = std::min<size_t>(
+        static_cast<size_t>(h.ack - data_start()), snd_buf_.size());
+    snd_buf_.Consume(data_acked);
+    snd_una_ = h.ack;
+    if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
+    retransmit_count_ = 0;
+    persist_backoff_ = 0;
+    // RTT measurement of the timed segment (Karn's rule: timing is cancelled
+    // whenever anything is retransmitted).
+    if (rtt_timing_ && h.ack > rtt_seq_) {
+      rtt_timing_ = false;
+      DurationNs r = now - rtt_sent_at_;
+      rtt_.Sample(r);
+      if (ctx_.events != nullptr) {
+        Event e = MakeEvent(now, EventKind::kRttSample);
+        e.a = r;
+        Emit(e);
+      }
+    }
+    uint32_t before = cc_->cwnd();
+    if (in_recovery_) {
+      if (h.ack >= recover_) {
+        in_recovery_ = false;
+        cc_->OnExitRecovery(flight_size());
+      } else {
+        // Partial ACK (RFC 6582 3.2 step 5): the next hole is lost too.
+        cc_->OnPartialAck(acked);
+        RetransmitFirst(now, SendReason::kRetransmitFast);
+        Arm(now, TimerKind::kRto, now + rtt_.rto());
+      }
+    } else {
+      cc_->OnAck(now, acked, flight_before);
+    }
+    NoteCwnd(now, before);
+    dup_acks_ = 0;
+    UpdateSendWindow(h);
+    // RFC 6298 5.2 and 5.3.
+    if (snd_max_ == snd_una_) {
+      Disarm(TimerKind::kRto);
+    } else if (!in_recovery_ || h.ack >= recover_) {
+      Arm(now, TimerKind::kRto, now + rtt_.rto());
+    }
+    if (snd_wnd_ > 0) Disarm(TimerKind::kPersist);
+    return;
+  }
+  // h.ack == snd_una_ (older ACKs were rejected or are ignored here).
+  bool dup = h.ack == snd_una_ && len == 0 && !h.has(kSyn) && !h.has(kFin) &&
+             (static_cast<uint32_t>(h.window) << snd_wscale_) == old_wnd &&
+             snd_max_ > snd_una_;
+  UpdateSendWindow(h);
+  if (snd_wnd_ > 0 && old_wnd == 0) {
+    Disarm(TimerKind::kPersist);
+    persist_backoff_ = 0;
+  }
+  if (!dup) return;
+  ++counters_.dup_acks_received;
+  ++dup_acks_;
+  uint32_t before = cc_->cwnd();
+  if (in_recovery_) {
+    cc_->OnDupAckInRecovery();
+  } else if (dup_acks_ == 3 && (h.ack > recover_ || recover_ == iss_)) {
+    // Fast retransmit (RFC 5681 3.2, RFC 6582 3.2 step 2).
+    in_recovery_ = true;
+    recover_ = snd_max_;
+    rtt_timing_ = false;
+    cc_->OnEnterRecovery(now, flight_size());
+    RetransmitFirst(now, SendReason::kRetransmitFast);
+  }
+  NoteCwnd(now, before);
+}
+
+void Connection::ProcessText(TimeNs now, Seq seq, const Payload& data_in,
+                             bool fin) {
+  switch (state_) {
+    case TcpState::kEstablished:
+    case TcpState::kFinWait1:
+    case TcpState::kFinWait2:
+      break;
+    default:
+      return;  // text after the peer's FIN is ignored (RFC 9293 3.10.7.4)
+  }
+  Payload data = data_in;
+  bool ack_now = false;
+  if (!data.empty() || fin) {
+    // Trim what was already received and what lies beyond the window.
+    if (seq < rcv_nxt_) {
+      size_t skip = static_cast<size_t>(rcv_nxt_ - seq);
+      if (skip >= data.size()) {
+        data = Payload();
+      } else {
+        data.RemovePrefix(skip);
+      }
+      seq = rcv_nxt_;
+    }
+    Seq edge = SeqMax(rcv_adv_, rcv_nxt_);
+    if (seq + static_cast<int64_t>(data.size()) > edge) {
+      size_t keep = seq < edge ? static_cast<size_t>(edge - seq) : 0;
+      data = data.Sub(0, keep);
+      fin = false;
+    }
+  }
+  if (fin) peer_fin_seq_ = seq + static_cast<int64_t>(data.size());
+  if (!data.empty()) {
+    if (seq == rcv_nxt_) {
+      bool had_gap = !reassembly_.empty();
+      rcv_queue_.Append(data);
+      rcv_nxt_ += static_cast<int64_t>(data.size());
+      counters_.bytes_delivered += data.size();
+      if (had_gap) {
+        Payload more = reassembly_.PopContiguous(rcv_nxt_);
+        rcv_queue_.Append(more);
+        rcv_nxt_ += static_cast<int64_t>(more.size());
+        counters_.bytes_delivered += more.size();
+        ack_now = true;  // RFC 5681 4.2: ACK at once when a gap fills
+      }
+    } else {
+      ++counters_.out_of_order_segments;
+      size_t stored = reassembly_.Insert(seq, data);
+      if (stored == 0) ++counters_.duplicate_segments;
+      // RFC 5681 4.2: an out-of-order segment is answered with an immediate
+      // (duplicate) ACK.
+      SendAck(now, SendReason::kAck);
+      return;
+    }
+  }
+  if (peer_fin_seq_ && *peer_fin_seq_ == rcv_nxt_ && !peer_fin_received_) {
+    ProcessFin(now);
+    return;
+  }
+  if (data.empty()) return;
+  // The ACK decided here leaves after Output(), so that a data segment can
+  // carry it instead.
+  if (ack_now || !config_.delayed_ack) {
+    pending_ack_ = SendReason::kAck;
+  } else if (rcv_nxt_ - last_ack_sent_ >=
+             static_cast<int32_t>(2 * config_.mss())) {
+    // Every second full-sized segment (RFC 1122 4.2.3.2, RFC 5681 4.2).
+    pending_ack_ = SendReason::kDelayedAck;
+  } else if (!Armed(TimerKind::kDelayedAck)) {
+    Arm(now, TimerKind::kDelayedAck, now + config_.delayed_ack_timeout);
+  }
+}
+
+void Connection::ProcessFin(TimeNs now) {
+  peer_fin_received_ = true;
+  rcv_nxt_ += 1;
+  peer_fin_seq_.reset();
+  switch (state_) {
+    case TcpState::kSynReceived:
+    case TcpState::kEstablished:
+      SetState(now, TcpState::kCloseWait);
+      break;
+    case TcpState::kFinWait1:
+      if (fin_queued_ && snd_una_ > fin_seq_) {
+        SetState(now, TcpState::kTimeWait);
+        Arm(now, TimerKind::kTimeWait, now + 2 * config_.msl);
+      } else {
+        SetState(now, TcpState::kClosing);
+      }
+      break;
+    case TcpState::kFinWait2:
+      SetState(now, TcpState::kTimeWait);
+      Disarm(TimerKind::kRto);
+      Arm(now, TimerKind::kTimeWait, now + 2 * config_.msl);
+      break;
+    default:
+      break;
+  }
+  SendAck(now, SendReason::kAck);
+}
+
+void Connection::MaybeWindowUpdate(TimeNs now) {
+  switch (state_) {
+    case TcpState::kEstablished:
+    case TcpState::kFinWait1:
+    case TcpState::kFinWait2:
+      break;
+    default:
+      return;
+  }
+  uint32_t cur =
+      rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+  uint32_t free_space = FreeReceiveSpace();
+  uint32_t threshold = std::min(config_.recv_buffer / 2, config_.mss());
+  // Announce a reopened window when the advertised one had shrunk to at most
+  // half the buffer and can now grow by the SWS threshold; a pending delayed
+  // ACK leaves merged into this update.
+  if (2 * static_cast<uint64_t>(cur) <= config_.recv_buffer &&
+      free_space >= cur + threshold) {
+    SendAck(now, SendReason::kWindowUpdate);
+  }
+}
+
+}  // namespace tcpemu

@@ -1,0 +1,252 @@
+// One TCP endpoint as a sans-IO object (RFC 9293): inputs are received
+// segments, application calls and timer expiry, each with `now`; outputs are
+// segments handed to a SegmentOutput, events handed to an EventSink, and the
+// next deadline. Nothing here reads a clock or makes a system call.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "engine/sim/time.h"
+#include "engine/tcp/congestion_control.h"
+#include "engine/tcp/reassembly.h"
+#include "engine/tcp/rtt_estimator.h"
+#include "engine/tcp/send_buffer.h"
+#include "engine/tcp/tcp_config.h"
+#include "engine/trace/event.h"
+#include "engine/wire/buffer.h"
+#include "engine/wire/tcp_header.h"
+
+namespace tcpemu {
+
+// Addresses in host byte order.
+struct FourTuple {
+  uint32_t local_addr = 0;
+  uint16_t local_port = 0;
+  uint32_t remote_addr = 0;
+  uint16_t remote_port = 0;
+};
+
+// Where a connection's segments go (an emulated link, a TAP device, a test).
+class SegmentOutput {
+ public:
+  virtual ~SegmentOutput() = default;
+  virtual void Transmit(TimeNs now, const TcpHeader& header,
+                        const Payload& payload) = 0;
+};
+
+struct ConnectionCounters {
+  uint64_t segments_sent = 0;
+  uint64_t segments_received = 0;
+  uint64_t bytes_sent = 0;  // payload, including retransmissions
+  uint64_t bytes_retransmitted = 0;
+  uint64_t retransmits_rto = 0;
+  uint64_t retransmits_fast = 0;
+  uint64_t pure_acks_sent = 0;
+  uint64_t window_probes_sent = 0;
+  uint64_t window_updates_sent = 0;
+  uint64_t dup_acks_received = 0;
+  uint64_t bytes_written = 0;    // accepted from the application
+  uint64_t bytes_delivered = 0;  // in order, into the receive queue
+  uint64_t bytes_read = 0;       // taken by the application
+  uint64_t out_of_order_segments = 0;
+  uint64_t duplicate_segments = 0;
+  uint64_t bad_checksum_segments = 0;
+  uint64_t outside_window_segments = 0;
+  uint64_t challenge_acks_sent = 0;
+};
+
+// The segment that answers `h` (carrying `len` payload bytes) when no
+// connection exists for it (RFC 9293 3.10.7.1); nullopt for an incoming RST.
+std::optional<TcpHeader> ResetForUnmatched(const TcpHeader& h, uint32_t len);
+
+class Connection {
+ public:
+  struct Context {
+    uint32_t session_id = 0;
+    uint32_t link_id = 0;
+    Endpoint endpoint = Endpoint::kClient;
+    EventSink* events = nullptr;  // may be null
+    SegmentOutput* output = nullptr;
+  };
+
+  // `config` must have passed Validate().
+  Connection(const TcpConfig& config, const FourTuple& tuple, Seq iss,
+             const Context& context);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Active open: sends SYN (RFC 9293 3.5).
+  absl::Status Connect(TimeNs now);
+  // Passive open.
+  absl::Status Listen(TimeNs now);
+
+  // Buffers bytes for sending (B1). Returns how many were accepted: a write
+  // that does not fit is accepted partially. `push` flushes a corked tail.
+  absl::StatusOr<size_t> Write(TimeNs now, absl::Span<const uint8_t> data,
+                               bool push = false);
+  // Like Write, with the bytes produced by `fill(dst, len)` in place.
+  absl::StatusOr<size_t> WriteFill(
+      TimeNs now, size_t n, absl::FunctionRef<void(uint8_t*, size_t)> fill,
+      bool push = false);
+  // Copies up to out.size() in-order bytes to `out`.
+  size_t Read(TimeNs now, absl::Span<uint8_t> out);
+  // Hands up to `max` in-order bytes to `sink` without copying them.
+  size_t ReadInto(TimeNs now, size_t max,
+                  absl::FunctionRef<void(absl::Span<const uint8_t>)> sink);
+  // Bytes waiting to be read.
+  size_t readable() const { return rcv_queue_.size(); }
+  // The peer's FIN has been received and every byte before it read.
+  bool eof() const { return peer_fin_received_ && rcv_queue_.empty(); }
+  size_t send_buffer_free() const;
+
+  // Close for sending: a FIN follows the buffered data (RFC 9293 3.6).
+  absl::Status Close(TimeNs now);
+  // Abort: sends RST if synchronized, drops everything (RFC 9293 3.10.5).
+  void Abort(TimeNs now);
+
+  // A received segment whose checksum verified.
+  void OnSegment(TimeNs now, const TcpHeader& h, const Payload& payload);
+  // A segment addressed to this connection that failed its checksum.
+  void OnBadChecksum(TimeNs now, const TcpHeader& h, uint32_t len);
+  // Fires every timer whose deadline is <= now.
+  void OnTimer(TimeNs now);
+  TimeNs NextDeadline() const;
+
+  TcpState state() const { return state_; }
+  // CLOSED after having been open: the endpoint can be destroyed.
+  bool finished() const { return finished_; }
+  // Connect or Listen was called.
+  bool opened() const { return opened_; }
+  ErrorCode error() const { return error_; }
+  const FourTuple& tuple() const { return tuple_; }
+  const TcpConfig& config() const { return config_; }
+  const ConnectionCounters& counters() const { return counters_; }
+  TcbSnapshot Snapshot() const;
+  uint32_t effective_mss() const { return snd_mss_; }
+  std::string_view cc_name() const { return cc_->name(); }
+
+ private:
+  static constexpr int kTimerCount = 6;
+  // Index into deadlines_.
+  static int TimerIndex(TimerKind k) { return static_cast<int>(k) - 1; }
+
+  bool Synchronized() const;
+  void SetState(TimeNs now, TcpState s);
+  void Fail(TimeNs now, ErrorCode error, bool send_rst);
+  void Finish(TimeNs now);
+
+  // Segment construction and emission.
+  void SendSegment(TimeNs now, Seq seq, uint8_t flags, const Payload& payload,
+                   SendReason reason);
+  void SendAck(TimeNs now, SendReason reason);
+  void SendSyn(TimeNs now, bool with_ack, SendReason reason);
+  void SendRst(TimeNs now, Seq seq, std::optional<Seq> ack);
+  uint16_t WindowToAdvertise(bool syn);
+  uint32_t FreeReceiveSpace() const;
+
+  // Sender.
+  void Output(TimeNs now);
+  void RetransmitFirst(TimeNs now, SendReason reason);
+  void ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len);
+  void UpdateSendWindow(const TcpHeader& h);
+  // Sequence number of the first byte held in the send buffer (the SYN
+  // occupies iss).
+  Seq data_start() const { return snd_una_ == iss_ ? iss_ + 1 : snd_una_; }
+  Seq data_end() const {
+    return data_start() + static_cast<int64_t>(snd_buf_.size());
+  }
+  uint32_t flight_size() const {
+    return static_cast<uint32_t>(snd_max_ - snd_una_);
+  }
+  void NoteCwnd(TimeNs now, uint32_t before);
+
+  // Receiver.
+  void ProcessText(TimeNs now, Seq seq, const Payload& payload, bool fin);
+  void ProcessFin(TimeNs now);
+  void MaybeWindowUpdate(TimeNs now);
+  void OnSegmentListen(TimeNs now, const TcpHeader& h);
+  void OnSegmentSynSent(TimeNs now, const TcpHeader& h, uint32_t len);
+  void ApplySynOptions(const TcpHeader& h);
+
+  // Timers.
+  void Arm(TimeNs now, TimerKind k, TimeNs deadline);
+  void Disarm(TimerKind k) { deadlines_[TimerIndex(k)] = kNever; }
+  bool Armed(TimerKind k) const { return deadlines_[TimerIndex(k)] != kNever; }
+  void FireRto(TimeNs now);
+  void FirePersist(TimeNs now);
+  void FireKeepalive(TimeNs now);
+
+  // Events.
+  Event MakeEvent(TimeNs now, EventKind kind) const;
+  void Emit(const Event& e) {
+    if (ctx_.events != nullptr) ctx_.events->OnEvent(e);
+  }
+  void EmitSegment(TimeNs now, EventKind kind, const TcpHeader& h, uint32_t len,
+                   SendReason reason, Disposition d);
+
+  TcpConfig config_;
+  FourTuple tuple_;
+  Context ctx_;
+  TcpState state_ = TcpState::kClosed;
+  bool finished_ = false;
+  bool opened_ = false;
+  bool passive_ = false;
+  ErrorCode error_ = ErrorCode::kNone;
+
+  // Send sequence variables (RFC 9293 3.3.1). snd_max is the highest
+  // sequence number sent, which differs from snd_nxt after a timeout.
+  Seq iss_;
+  Seq snd_una_, snd_nxt_, snd_max_;
+  uint32_t snd_wnd_ = 0;
+  uint32_t max_snd_wnd_ = 0;
+  Seq snd_wl1_, snd_wl2_;
+  uint8_t snd_wscale_ = 0;  // shift applied to the peer's window
+  uint32_t snd_mss_ = 536;  // RFC 9293 3.7.1 default without an MSS option
+
+  // Receive sequence variables.
+  Seq irs_;
+  Seq rcv_nxt_;
+  Seq rcv_adv_;  // right edge of the last advertised window
+  uint8_t rcv_wscale_ = 0;
+  uint8_t offered_wscale_ = 0;
+  Seq last_ack_sent_;
+
+  SendBuffer snd_buf_;
+  bool fin_queued_ = false;
+  Seq fin_seq_;   // sequence number of our FIN once queued
+  Seq push_end_;  // bytes before this are flushed past the cork
+  bool push_pending_ = false;
+  bool cork_release_ = false;
+
+  Payload rcv_queue_;
+  Reassembly reassembly_;
+  bool peer_fin_received_ = false;
+  std::optional<Seq> peer_fin_seq_;  // a FIN held beyond a gap
+
+  RttEstimator rtt_;
+  bool rtt_timing_ = false;
+  Seq rtt_seq_;
+  TimeNs rtt_sent_at_ = 0;
+  uint32_t retransmit_count_ = 0;  // consecutive timeouts of one segment
+  uint32_t persist_backoff_ = 0;
+  uint32_t keepalive_probes_sent_ = 0;
+
+  std::unique_ptr<CongestionControl> cc_;
+  uint32_t dup_acks_ = 0;
+  SendReason pending_ack_ = SendReason::kNone;
+  bool in_recovery_ = false;
+  Seq recover_;  // RFC 6582 "recover"
+
+  std::array<TimeNs, kTimerCount> deadlines_;
+  ConnectionCounters counters_;
+};
+
+}  // namespace tcpemu

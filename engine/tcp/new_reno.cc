@@ -1,0 +1,70 @@
+// NewReno (RFC 5681, RFC 6582); see new_reno.h.
+#include "engine/tcp/new_reno.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace tcpemu {
+
+NewReno::NewReno(uint32_t mss, uint32_t initial_window_segments)
+    : mss_(mss),
+      cwnd_(initial_window_segments * mss),
+      // RFC 5681 3.1: ssthresh starts arbitrarily high.
+      ssthresh_(std::numeric_limits<int32_t>::max()) {}
+
+uint32_t NewReno::HalfFlight(uint32_t flight) const {
+  return std::max(flight / 2, 2 * mss_);  // RFC 5681 equation (4)
+}
+
+void NewReno::OnAck(TimeNs, uint32_t bytes_acked, uint32_t) {
+  if (cwnd_ < ssthresh_) {
+    // Slow start: grow by at most SMSS per ACK (RFC 5681 3.1, L = 1).
+    cwnd_ += std::min(bytes_acked, mss_);
+  } else {
+    // Congestion avoidance: one SMSS per cwnd of acknowledged data.
+    bytes_acked_ca_ += bytes_acked;
+    if (bytes_acked_ca_ >= cwnd_) {
+      bytes_acked_ca_ -= cwnd_;
+      cwnd_ += mss_;
+    }
+  }
+}
+
+void NewReno::OnEnterRecovery(TimeNs, uint32_t flight) {
+  ssthresh_ = HalfFlight(flight);
+  cwnd_ = ssthresh_ + 3 * mss_;  // RFC 5681 3.2 step 3 (inflation)
+  bytes_acked_ca_ = 0;
+}
+
+void NewReno::OnDupAckInRecovery() { cwnd_ += mss_; }
+
+void NewReno::OnPartialAck(uint32_t bytes_acked) {
+  // RFC 6582 3.2 step 5: deflate by the amount acked, add back one SMSS if
+  // that was at least one SMSS.
+  cwnd_ = cwnd_ > bytes_acked ? cwnd_ - bytes_acked : mss_;
+  if (bytes_acked >= mss_) cwnd_ += mss_;
+}
+
+void NewReno::OnExitRecovery(uint32_t flight) {
+  // RFC 6582 3.2 step 6, option (1) guarded against bursts: min(ssthresh,
+  // FlightSize + SMSS).
+  cwnd_ = std::min(ssthresh_, std::max(flight, mss_) + mss_);
+  cwnd_ = std::max(cwnd_, mss_);
+}
+
+void NewReno::OnRetransmitTimeout(uint32_t flight) {
+  ssthresh_ = HalfFlight(flight);
+  cwnd_ = mss_;  // loss window, RFC 5681 3.1
+  bytes_acked_ca_ = 0;
+}
+
+std::unique_ptr<CongestionControl> MakeCongestionControl(
+    const TcpConfig& config, uint32_t mss) {
+  switch (config.cc) {
+    case CcAlgorithm::kNewReno:
+      break;
+  }
+  return std::make_unique<NewReno>(mss, config.initial_window);
+}
+
+}  // namespace tcpemu

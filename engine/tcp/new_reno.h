@@ -1,0 +1,36 @@
+// NewReno congestion control: slow start and congestion avoidance (RFC 5681
+// 3.1) with fast recovery as modified by RFC 6582; initial window per
+// RFC 6928 (configurable, default 10 segments).
+#pragma once
+
+#include "engine/tcp/congestion_control.h"
+
+namespace tcpemu {
+
+class NewReno final : public CongestionControl {
+ public:
+  NewReno(uint32_t mss, uint32_t initial_window_segments);
+
+  std::string_view name() const override { return "newreno"; }
+  uint32_t cwnd() const override { return cwnd_; }
+  uint32_t ssthresh() const override { return ssthresh_; }
+
+  void OnAck(TimeNs now, uint32_t bytes_acked, uint32_t flight) override;
+  void OnEnterRecovery(TimeNs now, uint32_t flight) override;
+  void OnDupAckInRecovery() override;
+  void OnPartialAck(uint32_t bytes_acked) override;
+  void OnExitRecovery(uint32_t flight) override;
+  void OnRetransmitTimeout(uint32_t flight) override;
+
+ private:
+  uint32_t HalfFlight(uint32_t flight) const;
+
+  uint32_t mss_;
+  uint32_t cwnd_;
+  uint32_t ssthresh_;
+  // Bytes acknowledged since cwnd last grew in congestion avoidance
+  // (appropriate byte counting, RFC 5681 3.1).
+  uint32_t bytes_acked_ca_ = 0;
+};
+
+}  // namespace tcpemu

@@ -1,0 +1,72 @@
+// Out-of-order reassembly; see reassembly.h.
+#include "engine/tcp/reassembly.h"
+
+#include <iterator>
+
+namespace tcpemu {
+
+size_t Reassembly::Insert(Seq seq, const Payload& data) {
+  Seq end = seq + static_cast<int64_t>(data.size());
+  size_t stored = 0;
+  Seq cur = seq;
+  // Start from the block at or before `seq`, which may overlap it.
+  auto it = blocks_.upper_bound(seq);
+  if (it != blocks_.begin()) --it;
+  while (cur < end) {
+    // Skip blocks that end before cur.
+    while (it != blocks_.end() &&
+           it->first + static_cast<int64_t>(it->second.size()) <= cur) {
+      ++it;
+    }
+    Seq gap_end = end;
+    if (it != blocks_.end() && it->first <= cur) {
+      // cur is inside an existing block: jump past it.
+      cur = it->first + static_cast<int64_t>(it->second.size());
+      ++it;
+      continue;
+    }
+    if (it != blocks_.end() && it->first < end) gap_end = it->first;
+    size_t off = static_cast<size_t>(cur - seq);
+    size_t len = static_cast<size_t>(gap_end - cur);
+    blocks_.emplace_hint(it, cur, data.Sub(off, len));
+    stored += len;
+    cur = gap_end;
+  }
+  bytes_ += stored;
+  return stored;
+}
+
+Payload Reassembly::PopContiguous(Seq rcv_nxt) {
+  DropBefore(rcv_nxt);
+  Payload out;
+  auto it = blocks_.begin();
+  while (it != blocks_.end() && it->first == rcv_nxt) {
+    rcv_nxt += static_cast<int64_t>(it->second.size());
+    bytes_ -= it->second.size();
+    out.Append(it->second);
+    it = blocks_.erase(it);
+  }
+  return out;
+}
+
+void Reassembly::DropBefore(Seq rcv_nxt) {
+  while (!blocks_.empty()) {
+    auto it = blocks_.begin();
+    Seq end = it->first + static_cast<int64_t>(it->second.size());
+    if (it->first >= rcv_nxt) return;
+    if (end <= rcv_nxt) {
+      bytes_ -= it->second.size();
+      blocks_.erase(it);
+      continue;
+    }
+    // Partly delivered: keep the tail under its new start.
+    size_t cut = static_cast<size_t>(rcv_nxt - it->first);
+    Payload rest = it->second.Sub(cut, it->second.size() - cut);
+    bytes_ -= cut;
+    blocks_.erase(it);
+    blocks_.emplace(rcv_nxt, std::move(rest));
+    return;
+  }
+}
+
+}  // namespace tcpemu

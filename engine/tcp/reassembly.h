@@ -1,0 +1,39 @@
+// Out-of-order reassembly (RFC 9293 3.10.7.4, "segment text"): acceptable
+// segments that arrive ahead of RCV.NXT are held here, with overlaps trimmed,
+// until the gap before them is filled.
+#pragma once
+
+#include <cstddef>
+#include <map>
+
+#include "engine/wire/buffer.h"
+#include "engine/wire/seq.h"
+
+namespace tcpemu {
+
+class Reassembly {
+ public:
+  // Holds `data` starting at `seq`. Bytes already held are kept as they are;
+  // only the new ones are stored. Returns the count of new bytes stored.
+  size_t Insert(Seq seq, const Payload& data);
+  // Removes and returns the bytes contiguous from `rcv_nxt`, if any.
+  Payload PopContiguous(Seq rcv_nxt);
+  // Drops everything below `rcv_nxt` (already delivered).
+  void DropBefore(Seq rcv_nxt);
+
+  bool empty() const { return blocks_.empty(); }
+  size_t bytes() const { return bytes_; }
+  size_t blocks() const { return blocks_.size(); }
+  // The first held sequence number; only valid when !empty().
+  Seq first() const { return blocks_.begin()->first; }
+
+ private:
+  struct SeqLess {
+    bool operator()(Seq a, Seq b) const { return a < b; }
+  };
+  // Non-overlapping blocks keyed by their first sequence number.
+  std::map<Seq, Payload, SeqLess> blocks_;
+  size_t bytes_ = 0;
+};
+
+}  // namespace tcpemu

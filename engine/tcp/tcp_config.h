@@ -1,0 +1,68 @@
+// Per-endpoint TCP configuration: every knob of the connection, with defaults
+// close to Linux. Validate() names the offending field and its allowed range.
+#pragma once
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "engine/sim/time.h"
+
+namespace tcpemu {
+
+enum class CcAlgorithm : uint8_t { kNewReno };
+
+struct TcpConfig {
+  // Buffers (bytes). Memory is allocated only while a buffer holds data.
+  uint32_t send_buffer = 256 * 1024;
+  uint32_t recv_buffer = 256 * 1024;
+
+  // MTU of the attached interface; MSS = mtu - 40 (RFC 879).
+  uint32_t mtu = 1500;
+  // Send timing (RFC 1122 4.2.3.4): Nagle unless nodelay; cork holds partial
+  // segments until a full MSS or cork_timeout.
+  bool nodelay = false;
+  bool cork = false;
+  DurationNs cork_timeout = 200 * kMillisecond;
+
+  // Retransmission timeout (RFC 6298).
+  DurationNs rto_initial = 1 * kSecond;
+  DurationNs rto_min = 200 * kMillisecond;
+  DurationNs rto_max = 120 * kSecond;
+  // Give-up thresholds (RFC 1122 4.2.3.5): retransmissions of one segment
+  // before ETIMEDOUT, and SYN / SYN-ACK retransmissions.
+  uint32_t max_retransmissions = 15;
+  uint32_t syn_retries = 6;
+  uint32_t synack_retries = 5;
+
+  // Delayed ACK (RFC 1122 4.2.3.2): ACK every second full segment or after
+  // this timeout.
+  bool delayed_ack = true;
+  DurationNs delayed_ack_timeout = 40 * kMillisecond;
+
+  // Maximum segment lifetime; TIME_WAIT lasts 2 * msl (RFC 9293 3.4.2).
+  DurationNs msl = 30 * kSecond;
+
+  // Window scaling (RFC 7323 2): offered in the SYN when true.
+  bool window_scaling = true;
+
+  // Keepalive (RFC 1122 4.2.3.6), off by default.
+  bool keepalive = false;
+  DurationNs keepalive_idle = 7200 * kSecond;
+  DurationNs keepalive_interval = 75 * kSecond;
+  uint32_t keepalive_probes = 9;
+
+  // Congestion control (RFC 5681, RFC 6582); initial window in segments
+  // (RFC 6928).
+  CcAlgorithm cc = CcAlgorithm::kNewReno;
+  uint32_t initial_window = 10;
+
+  // Persist timer bounds for zero-window probes (RFC 9293 3.8.6.1).
+  DurationNs persist_min = 200 * kMillisecond;
+  DurationNs persist_max = 120 * kSecond;
+
+  uint32_t mss() const { return mtu - 40; }
+
+  absl::Status Validate() const;
+};
+
+}  // namespace tcpemu
