@@ -315,10 +315,24 @@ absl::Status Connection::Close(TimeNs now) {
     case TcpState::kClosed:
       return absl::FailedPreconditionError("connection is closed");
     case TcpState::kListen:
-    case TcpState::kSynSent:
       Finish(now);
       return absl::OkStatus();
+    case TcpState::kSynSent:
     case TcpState::kSynReceived:
+      if (state_ == TcpState::kSynSent && snd_buf_.size() == 0) {
+        Finish(now);
+        return absl::OkStatus();
+      }
+      if (fin_queued_) {
+        return absl::FailedPreconditionError("close already in progress");
+      }
+      // RFC 9293 3.10.4: queued data goes first, so the FIN waits for the
+      // handshake to complete (FIN_WAIT_1 is entered then).
+      fin_queued_ = true;
+      fin_seq_ = data_end();
+      push_pending_ = true;
+      push_end_ = fin_seq_;
+      return absl::OkStatus();
     case TcpState::kEstablished:
       fin_queued_ = true;
       fin_seq_ = data_end();
@@ -960,7 +974,7 @@ void Connection::OnSegmentSynSent(TimeNs now, const TcpHeader& h,
       e.a = now - rtt_sent_at_;
       Emit(e);
     }
-    SetState(now, TcpState::kEstablished);
+    SetState(now, fin_queued_ ? TcpState::kFinWait1 : TcpState::kEstablished);
     // Data queued before the handshake completed goes now, carrying the ACK;
     // otherwise a pure ACK completes the handshake.
     Output(now);
