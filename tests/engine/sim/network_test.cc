@@ -30,3 +30,115 @@ TEST(NetworkTest, LosslessTransferClosesThroughTimeWait) {
 
 }  // namespace
 }  // namespace tcpemu
+
+namespace tcpemu {
+namespace {
+
+TEST(NetworkTest, BadInputNamesTheFieldAndChangesNothing) {
+  Network::Limits limits;
+  limits.max_sessions = 2;
+  limits.max_links = 1;
+  Network net(1, nullptr, limits);
+  PathSpec bad;
+  bad.loss.model = LossSpec::Model::kRandom;
+  bad.loss.p = 1.5;
+  auto l = net.CreateLink(bad, PathSpec());
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(l.status().message().find("forward.loss.p"),
+            absl::string_view::npos)
+      << l.status();
+
+  auto link = net.CreateLink(PathSpec(), PathSpec());
+  ASSERT_TRUE(link.ok());
+  auto second = net.CreateLink(PathSpec(), PathSpec());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kResourceExhausted);
+
+  SessionSpec spec;
+  spec.link_id = *link;
+  auto good = net.OpenSession(spec);
+  ASSERT_TRUE(good.ok());
+  ASSERT_TRUE(net.SetSource(*good, Endpoint::kClient, 100000, true).ok());
+
+  SessionSpec wrong = spec;
+  wrong.client.mtu = 20;
+  auto s = net.OpenSession(wrong);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.status().message().find("client.mtu"), absl::string_view::npos)
+      << s.status();
+  wrong = spec;
+  wrong.server.rto_min = 0;
+  s = net.OpenSession(wrong);
+  EXPECT_NE(s.status().message().find("server.rto_min"),
+            absl::string_view::npos)
+      << s.status();
+  wrong = spec;
+  wrong.link_id = 99;
+  EXPECT_EQ(net.OpenSession(wrong).status().code(),
+            absl::StatusCode::kNotFound);
+  wrong = spec;
+  wrong.client_port = 40000;
+  ASSERT_TRUE(net.OpenSession(wrong).ok());
+  EXPECT_EQ(net.OpenSession(wrong).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(net.Write(1234, Endpoint::kClient, {}, false).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(net.DeleteLink(*link).code(),
+            absl::StatusCode::kFailedPrecondition);
+  FaultRule rule;
+  rule.probability = 2;
+  EXPECT_EQ(net.AddFault(*link, Direction::kForward, rule).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // The first session never noticed.
+  EXPECT_TRUE(net.RunUntilIdle(600 * kSecond));
+  auto info = net.GetSession(*good);
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(info->destroyed);
+  EXPECT_EQ(info->server.bytes_read, 100000u);
+  EXPECT_EQ(info->client.write_digest, info->server.read_digest);
+}
+
+TEST(NetworkTest, SynToClosedPortIsRefused) {
+  Network net(3);
+  auto link = net.CreateLink(PathSpec(), PathSpec());
+  ASSERT_TRUE(link.ok());
+  SessionSpec spec;
+  spec.link_id = *link;
+  spec.server_listens = false;
+  auto sid = net.OpenSession(spec);
+  ASSERT_TRUE(sid.ok());
+  EXPECT_TRUE(net.RunUntilIdle(10 * kSecond));
+  auto info = net.GetSession(*sid);
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(info->destroyed);
+  EXPECT_EQ(info->client.error, ErrorCode::kRefused);
+}
+
+TEST(NetworkTest, FaultDroppingDataSegmentsIsRepairedByRetransmission) {
+  Network net(5);
+  PathSpec p;
+  p.delay = 10 * kMillisecond;
+  auto link = net.CreateLink(p, p);
+  ASSERT_TRUE(link.ok());
+  FaultRule drop;
+  drop.action = FaultAction::kDrop;
+  drop.match.payload_only = true;
+  drop.count = 3;
+  ASSERT_TRUE(net.AddFault(*link, Direction::kForward, drop).ok());
+  SessionSpec spec;
+  spec.link_id = *link;
+  auto sid = net.OpenSession(spec);
+  ASSERT_TRUE(sid.ok());
+  ASSERT_TRUE(net.SetSource(*sid, Endpoint::kClient, 200000, true).ok());
+  EXPECT_TRUE(net.RunUntilIdle(600 * kSecond));
+  auto info = net.GetSession(*sid);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->client.write_digest, info->server.read_digest);
+  const ConnectionCounters& c = info->client.counters;
+  EXPECT_GE(c.retransmits_rto + c.retransmits_fast, 3u);
+  EXPECT_EQ(net.path(*link, Direction::kForward)->counters().dropped_fault, 3u);
+}
+
+}  // namespace
+}  // namespace tcpemu
