@@ -376,7 +376,7 @@ int Run(int argc, char** argv) {
   r.forward = net.path(*link, Direction::kForward)->counters();
   r.reverse = net.path(*link, Direction::kReverse)->counters();
   r.malformed = progress.malformed();
-  r.completed_at = o.bytes == 0 ? r.session.opened_at : progress.completed_at();
+  r.completed_at = progress.completed_at();
   r.trace_sha256 = hasher.HexDigest();
   r.trace_events = hasher.event_count();
 
