@@ -1,0 +1,167 @@
+// One direction of an emulated link: the stages a packet crosses between two
+// interfaces, after Linux netem (tc-netem(8)): fault rules, MTU, loss,
+// drop-tail queue, duplication, corruption, rate, delay with jitter, reorder.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/link/delivery_queue.h"
+#include "engine/link/fault.h"
+#include "engine/link/jitter.h"
+#include "engine/link/loss_model.h"
+#include "engine/link/path_spec.h"
+#include "engine/link/serializer.h"
+#include "engine/sim/rng.h"
+#include "engine/sim/time.h"
+#include "engine/trace/event.h"
+#include "engine/wire/packet.h"
+
+namespace tcpemu {
+
+struct PathCounters {
+  uint64_t packets_sent = 0;  // offered to Send
+  uint64_t bytes_sent = 0;
+  uint64_t packets_delivered = 0;  // handed over by Poll, copies included
+  uint64_t bytes_delivered = 0;
+  uint64_t dropped_loss = 0;
+  uint64_t dropped_queue = 0;
+  uint64_t dropped_fault = 0;
+  uint64_t dropped_mtu = 0;
+  uint64_t duplicated = 0;  // extra copies made
+  uint64_t corrupted = 0;   // packets with a flipped bit
+  uint64_t reordered = 0;   // packets that skipped the propagation delay
+  uint64_t fault_hits = 0;  // segments a fault rule acted on
+};
+
+// A packet given to Send goes through these stages, in this order:
+//
+//  1. Fault rules (see FaultTable::Apply): the first active matching rule
+//     acts. kDrop drops the packet here; the other actions are carried to
+//     their stage below, applied to the original (not to a duplicate copy)
+//     in addition to the random impairments. A packet that a later stage
+//     drops loses its action, but the rule still counts the hit.
+//  2. MTU: a packet larger than `mtu` bytes is dropped (kMtu).
+//  3. Loss model (kLoss), stepped once per packet reaching it.
+//  4. Drop-tail queue: a packet that would wait for the wire while the queue
+//     already holds queue_limit_packets packets or would exceed
+//     queue_limit_bytes is dropped (kQueue). See Serializer.
+//  5. Duplicate: with probability `duplicate` a second copy follows the
+//     original. Like netem's duplicate, which re-enqueues its clone, the copy
+//     then crosses stages 6-8 on its own (its own corruption, reorder and
+//     jitter draws); it is admitted with the original and not re-checked
+//     against the queue limit.
+//  6. Corrupt: with probability `corrupt` one uniformly chosen bit of the
+//     packet (IPv4 header, TCP header or payload) is flipped, so that the
+//     receiver's IPv4 or TCP checksum catches it. The payload is copied
+//     first (Payload::FlipBit): the sender's chunk is never modified.
+//  7. Rate: departure = max(now, previous departure) + size*8/rate, exact
+//     to the nanosecond with no drift (see Serializer).
+//  8. Delay: arrival = departure + max(0, delay + jitter); with keep_order,
+//     never before the previous packet's arrival. A packet chosen for
+//     reordering (netem's reorder/gap rule, or a kReorder fault) skips the
+//     delay and jitter, arriving at its departure, so it overtakes packets
+//     still propagating. (netem also lets it bypass the rate; here it still
+//     takes its turn on the wire, so the rate stays honest.) A kDelay fault
+//     adds its delay after keep_order, so it delays that one packet only.
+//
+// Events go to the sink (if any) with time = now, link_id, endpoint = from
+// and `seg` read from the packet before any corruption: kSegmentDropped with
+// drop_reason at the stage that drops, and kSegmentMangled with mangle =
+// kDuplicate (once per copy made), kCorrupt (b = the bit flipped), kReorder
+// or kDelay (b = the fault's extra delay in ns). `a` holds the id of the
+// fault rule that caused the event, or 0 for the path's random impairments.
+//
+// Random draws come only from this path's Rng, seeded with `seed`, and only
+// for impairments that are enabled, so the same seed, spec and inputs give
+// the same drops, copies and times.
+//
+// Cost: with no faults, loss, duplicate, corrupt, reorder or jitter, a packet
+// costs one FIFO push in Send and one pop in Poll; no stage allocates in the
+// steady state (corruption copies the hit slice, by design).
+class Path {
+ public:
+  // `spec` should have passed ValidatePathSpec; out-of-range values are
+  // clamped into range here rather than trusted. `sink` may be null and must
+  // outlive the path.
+  Path(const PathSpec& spec, uint64_t seed, uint32_t link_id, Endpoint from,
+       EventSink* sink);
+
+  Path(const Path&) = delete;
+  Path& operator=(const Path&) = delete;
+
+  // Replaces the spec live (InvalidArgument, changing nothing, if invalid).
+  // Packets already in flight keep their arrival times; packets sent from
+  // now on see the new values. The loss chain, jitter correlation and reorder
+  // gap counter carry over.
+  absl::Status Update(const PathSpec& spec);
+
+  // Adds a fault rule active from `now`; returns its id (InvalidArgument or
+  // ResourceExhausted otherwise).
+  absl::StatusOr<uint32_t> AddFault(const FaultRule& rule, TimeNs now);
+  // Removes one rule (NotFound if it is not held, e.g. already spent).
+  absl::Status RemoveFault(uint32_t id);
+  void ClearFaults();
+  size_t fault_count() const { return faults_.size(); }
+
+  // A packet enters the path at `now` (non-decreasing across calls).
+  void Send(TimeNs now, Packet p);
+
+  // Earliest arrival time held, or kNever.
+  TimeNs NextDeadline() const;
+
+  // Hands over every packet with arrival <= now, in arrival order (ties:
+  // send order), passing its arrival time. The packet is removed before
+  // `deliver` runs, so `deliver` may call Send (or anything else) on this
+  // path; packets it sends are not delivered by this same call, which keeps
+  // a zero-delay loop from running forever.
+  void Poll(TimeNs now,
+            absl::FunctionRef<void(TimeNs arrival, Packet&&)> deliver);
+
+  const PathCounters& counters() const { return counters_; }
+  const PathSpec& spec() const { return spec_; }
+  // The drop-tail queue: packets (bytes) waiting for the wire, as of the
+  // latest Send or Poll.
+  size_t queued_packets() const { return serializer_.waiting_packets(); }
+  size_t queued_bytes() const { return serializer_.waiting_bytes(); }
+  // Everything held: queued, on the wire or propagating.
+  size_t in_flight_packets() const { return in_flight_.size(); }
+  uint64_t in_flight_bytes() const { return in_flight_.bytes(); }
+
+  uint32_t link_id() const { return link_id_; }
+  Endpoint from() const { return from_; }
+
+ private:
+  // Stages 6-8 for one copy. `seg` was read before any corruption.
+  void Forward(TimeNs now, Packet&& p, const FaultHit* fault,
+               const TcpPeek& seg);
+  bool DrawReorder();
+  void Emit(TimeNs now, EventKind kind, DropReason reason, MangleKind mangle,
+            uint32_t rule_id, int64_t b, const TcpPeek& seg);
+  void ApplySpec(const PathSpec& spec);
+
+  PathSpec spec_;
+  Rng rng_;
+  const uint32_t link_id_;
+  const Endpoint from_;
+  EventSink* const sink_;
+
+  LossModel loss_;
+  JitterModel jitter_;
+  FaultTable faults_;
+  Serializer serializer_;
+  DeliveryQueue in_flight_;
+  PathCounters counters_;
+
+  uint64_t next_order_ = 0;  // send order of the next packet accepted
+  // Latest delay-stage arrival so far (before fault delays), for keep_order.
+  TimeNs last_arrival_ = 0;
+  // netem's reorder counter: packets delayed normally since the last
+  // reordered one.
+  uint64_t reorder_counter_ = 0;
+};
+
+}  // namespace tcpemu
