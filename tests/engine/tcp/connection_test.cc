@@ -290,6 +290,33 @@ TEST(ConnectionTest, B4_RandomIsnAndCumulativeAck) {
                          SendReason::kNagleRelease));
 }
 
+TEST(ConnectionTest, B4_SegmentEventsCarrySeqAckWindowAndFlags) {
+  TcpHarness h;
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  h.SendData(0, 300, h.Our(0), 40000);
+  ASSERT_TRUE(h.Write(700).ok());
+  std::vector<Event> rx = h.EventsOf(EventKind::kSegmentReceived);
+  ASSERT_EQ(rx.size(), 1u);
+  EXPECT_EQ(rx[0].seg.seq, h.Peer(0));
+  EXPECT_EQ(rx[0].seg.ack, h.Our(0));
+  EXPECT_EQ(rx[0].seg.len, 300u);
+  EXPECT_EQ(rx[0].seg.window, 40000);
+  EXPECT_EQ(rx[0].seg.flags, kAck);
+  EXPECT_EQ(rx[0].disposition, Disposition::kInOrder);
+  std::vector<Event> tx = h.EventsOf(EventKind::kSegmentSent);
+  ASSERT_EQ(tx.size(), 1u);
+  SentSegment s = h.PopSent();
+  EXPECT_EQ(tx[0].seg.seq, s.h.seq.value());
+  EXPECT_EQ(tx[0].seg.ack, s.h.ack.value());
+  EXPECT_EQ(tx[0].seg.ack, h.Peer(300));
+  EXPECT_EQ(tx[0].seg.len, 700u);
+  EXPECT_EQ(tx[0].seg.window, s.h.window);
+  EXPECT_EQ(tx[0].seg.flags, kAck | kPsh);
+  EXPECT_EQ(tx[0].send_reason, SendReason::kNagleRelease);
+  EXPECT_EQ(tx[0].tcb.iss, h.iss());
+  EXPECT_EQ(tx[0].tcb.snd_wnd, 40000u);
+}
+
 // ====================================================================== B5
 
 TEST(ConnectionTest, B5_RetransmitWhenAckMissing) {
@@ -876,6 +903,31 @@ TEST(ConnectionTest, B10_SegmentStraddlingRightEdgeTrimmed) {
   EXPECT_EQ(h.tcb().rcv_nxt, h.Peer(1500));
 }
 
+TEST(ConnectionTest, B10_FinBeyondGapWaitsForTheGap) {
+  TcpHarness h;
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  h.SendData(1000, 1000, h.Our(0), 65535, kFin);
+  ASSERT_TRUE(h.NextSent(kAck, h.Our(0), h.Peer(0), 0, SendReason::kAck));
+  EXPECT_EQ(h.conn().state(), TcpState::kEstablished);
+  EXPECT_FALSE(h.conn().eof());
+  h.SendData(0, 1000, h.Our(0));
+  // Gap filled: the data and the FIN are taken and acknowledged together.
+  ASSERT_TRUE(h.NextSent(kAck, h.Our(0), h.Peer(2001), 0, SendReason::kAck));
+  EXPECT_TRUE(h.NothingSent());
+  EXPECT_EQ(h.conn().state(), TcpState::kCloseWait);
+  EXPECT_EQ(h.Read(5000), Pattern(2000, 0, 0x55));
+  EXPECT_TRUE(h.conn().eof());
+}
+
+TEST(ConnectionTest, B10_SegmentWithoutAckDropped) {
+  TcpHarness h;
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  h.Send(kPsh, h.Peer(0), 0, 65535, Pattern(100));
+  EXPECT_TRUE(h.NothingSent());
+  EXPECT_EQ(h.conn().readable(), 0u);
+  EXPECT_EQ(h.tcb().rcv_nxt, h.Peer(0));
+}
+
 TEST(ConnectionTest, B10_BadChecksumCounted) {
   TcpHarness h;
   ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
@@ -1046,6 +1098,65 @@ TEST(ConnectionTest, B11_CloseWithQueuedDataSendsAllThenFin) {
   EXPECT_TRUE(h.conn().finished());
 }
 
+// Same rule in CLOSING: the peer's FIN arrived while our data and FIN were
+// still queued behind the congestion window.
+TEST(ConnectionTest, B11_ClosingWithQueuedDataSendsAllThenFin) {
+  TcpHarness h;
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  ASSERT_TRUE(h.Write(30000).ok());
+  EXPECT_EQ(h.TakeSent().size(), 10u);
+  ASSERT_TRUE(h.conn().Close(h.now()).ok());
+  EXPECT_TRUE(h.NothingSent());
+  h.AdvanceTo(10 * kMs);
+  h.Send(kAck | kFin, h.Peer(0), h.Our(10000));
+  ASSERT_EQ(h.conn().state(), TcpState::kClosing);
+  ASSERT_TRUE(h.NextSent(kAck, h.Our(10000), h.Peer(1), 0, SendReason::kAck));
+  EXPECT_EQ(h.TakeSent().size(), 11u);  // cwnd 11000
+  h.AdvanceTo(20 * kMs);
+  h.Send(kAck, h.Peer(1), h.Our(21000));
+  std::vector<SentSegment> rest = h.TakeSent();
+  ASSERT_EQ(rest.size(), 9u);
+  EXPECT_EQ(rest[0].h.seq.value(), h.Our(21000));
+  EXPECT_TRUE(rest[8].h.has(kFin));
+  h.Send(kAck, h.Peer(1), h.Our(30001));
+  EXPECT_EQ(h.conn().state(), TcpState::kTimeWait);
+}
+
+TEST(ConnectionTest, B11_CloseSendsNagleHeldTailWithFin) {
+  TcpHarness h;
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  ASSERT_TRUE(h.Write(100).ok());
+  h.TakeSent();
+  ASSERT_TRUE(h.Write(50, 100).ok());
+  EXPECT_TRUE(h.NothingSent());
+  ASSERT_TRUE(h.conn().Close(h.now()).ok());
+  ASSERT_TRUE(h.NextSent(kAck | kPsh | kFin, h.Our(100), h.Peer(0), 50,
+                         SendReason::kFin));
+  h.Ack(151);
+  EXPECT_EQ(h.conn().state(), TcpState::kFinWait2);
+}
+
+TEST(ConnectionTest, B11_RstInTimeWaitAndLastAckClosesQuietly) {
+  TcpHarness h;
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  ASSERT_TRUE(h.conn().Close(h.now()).ok());
+  h.Send(kAck | kFin, h.Peer(0), h.Our(1));
+  ASSERT_EQ(h.conn().state(), TcpState::kTimeWait);
+  h.Send(kRst, h.Peer(1), 0);
+  EXPECT_EQ(h.conn().state(), TcpState::kClosed);
+  EXPECT_EQ(h.conn().error(), ErrorCode::kNone);
+
+  TcpHarness g;
+  ASSERT_NO_FATAL_FAILURE(g.EstablishPassive());
+  g.Send(kAck | kFin, g.Peer(0), g.Our(0));
+  ASSERT_TRUE(g.conn().Close(g.now()).ok());
+  g.TakeSent();
+  g.Send(kRst, g.Peer(1), 0);
+  EXPECT_EQ(g.conn().state(), TcpState::kClosed);
+  EXPECT_EQ(g.conn().error(), ErrorCode::kNone);
+  EXPECT_TRUE(g.NothingSent());
+}
+
 TEST(ConnectionTest, B11_TimeWaitReAcksRetransmittedFin) {
   TcpHarness h;
   ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
@@ -1169,6 +1280,104 @@ TEST(ConnectionTest, B12_WindowScaleNegotiated) {
       h.NextSent(kAck, h.Our(0), h.Peer(100), 0, SendReason::kDelayedAck));
   // 262044 bytes free; rounded up so the right edge does not recede.
   EXPECT_EQ(h.last().h.window, (256 * 1024 - 100 + 7) >> 3);
+}
+
+TEST(ConnectionTest, B12_SynAckOffersWindowScaleOnlyIfPeerDid) {
+  // RFC 7323 1.3: the option goes in a <SYN,ACK> only in answer to one.
+  for (std::optional<uint8_t> peer :
+       {std::optional<uint8_t>(), std::optional<uint8_t>(0),
+        std::optional<uint8_t>(5)}) {
+    TcpHarness h(TcpConfig{});  // scaling on, shift 3 for 256 KiB
+    ASSERT_TRUE(h.conn().Listen(0).ok());
+    TcpHeader syn = h.PeerHeader(kSyn, h.peer_iss(), 0, 65535);
+    syn.options.window_scale = peer;
+    h.Inject(syn);
+    SentSegment sa = h.PopSent();
+    ASSERT_EQ(sa.h.flags, kSyn | kAck);
+    if (peer.has_value()) {
+      EXPECT_EQ(sa.h.options.window_scale, std::optional<uint8_t>(3));
+    } else {
+      EXPECT_FALSE(sa.h.options.window_scale.has_value());
+    }
+    EXPECT_EQ(sa.h.window, 65535);  // never scaled in a SYN-ACK
+    h.Send(kAck, h.Peer(0), h.Our(0), 100);
+    ASSERT_EQ(h.conn().state(), TcpState::kEstablished);
+    EXPECT_EQ(h.tcb().snd_wnd, 100u << peer.value_or(0));
+  }
+}
+
+TEST(ConnectionTest, B12_WindowScaleAbove14IsTreatedAs14) {
+  TcpHarness h(TcpConfig{});
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive({.mss = 1460, .wscale = 15}));
+  h.Send(kAck, h.Peer(0), h.Our(0), 2);
+  EXPECT_EQ(h.tcb().snd_wnd, 2u << 14);  // RFC 7323 2.3
+}
+
+TEST(ConnectionTest, B12_NoScalingWhenPeerDoesNotOffer) {
+  TcpHarness h(TcpConfig{});
+  ASSERT_TRUE(h.conn().Connect(0).ok());
+  EXPECT_TRUE(h.PopSent().h.options.window_scale.has_value());
+  TcpHeader sa = h.PeerHeader(kSyn | kAck, h.peer_iss(), h.Our(0), 1000);
+  sa.options.mss = 1460;
+  h.Inject(sa);
+  ASSERT_TRUE(h.NextSent(kAck, h.Our(0), h.Peer(0), 0, SendReason::kAck));
+  // Our 256 KiB buffer can only be advertised as 65535 unscaled.
+  EXPECT_EQ(h.last().h.window, 65535);
+  h.Send(kAck, h.Peer(0), h.Our(0), 2000);
+  EXPECT_EQ(h.tcb().snd_wnd, 2000u);
+}
+
+TEST(ConnectionTest, B12_DataWrittenBeforeHandshakeGoesWithTheAck) {
+  TcpHarness h;
+  ASSERT_TRUE(h.conn().Connect(0).ok());
+  h.TakeSent();
+  ASSERT_TRUE(h.Write(300).ok());
+  EXPECT_TRUE(h.NothingSent());  // nothing before the SYN is acknowledged
+  TcpHeader sa = h.PeerHeader(kSyn | kAck, h.peer_iss(), h.Our(0), 65535);
+  sa.options.mss = 1000;
+  h.Inject(sa);
+  // The data segment completes the handshake; no separate ACK.
+  ASSERT_TRUE(h.NextSent(kAck | kPsh, h.Our(0), h.Peer(0), 300,
+                         SendReason::kNagleRelease));
+  EXPECT_TRUE(h.NothingSent());
+}
+
+TEST(ConnectionTest, B12_DataOnHandshakeAckIsDelivered) {
+  TcpHarness h;
+  ASSERT_TRUE(h.conn().Listen(0).ok());
+  h.Send(kSyn, h.peer_iss(), 0);
+  h.TakeSent();
+  h.SendData(0, 200, h.Our(0));
+  EXPECT_EQ(h.conn().state(), TcpState::kEstablished);
+  EXPECT_EQ(h.Read(1000), Pattern(200, 0, 0x55));
+}
+
+TEST(ConnectionTest, B12_BadAckInSynReceivedAnsweredWithRst) {
+  TcpHarness h;
+  ASSERT_TRUE(h.conn().Listen(0).ok());
+  h.Send(kSyn, h.peer_iss(), 0);
+  h.TakeSent();
+  h.Send(kAck, h.Peer(0), h.Our(5));  // acknowledges more than our SYN
+  ASSERT_TRUE(h.NextSent(kRst, h.Our(5), 0, 0, SendReason::kRst));
+  EXPECT_EQ(h.conn().state(), TcpState::kSynReceived);
+}
+
+TEST(ConnectionTest, B12_CloseAndAbortInSynSentSendNothing) {
+  TcpHarness h;
+  ASSERT_TRUE(h.conn().Connect(0).ok());
+  h.TakeSent();
+  ASSERT_TRUE(h.conn().Close(h.now()).ok());
+  EXPECT_EQ(h.conn().state(), TcpState::kClosed);
+  EXPECT_TRUE(h.NothingSent());
+  EXPECT_EQ(h.conn().NextDeadline(), kNever);
+
+  TcpHarness g;
+  ASSERT_TRUE(g.conn().Connect(0).ok());
+  g.TakeSent();
+  g.conn().Abort(g.now());
+  EXPECT_EQ(g.conn().state(), TcpState::kClosed);
+  EXPECT_EQ(g.conn().error(), ErrorCode::kAborted);
+  EXPECT_TRUE(g.NothingSent());
 }
 
 TEST(ConnectionTest, B12_SynRetransmittedThenGivesUp) {
@@ -1570,6 +1779,42 @@ TEST(ConnectionTest, B13_FastRetransmitWithIsnInUpperHalf) {
   ASSERT_TRUE(h.NextSent(kAck | kPsh, h.Our(0), h.Peer(0), 1000,
                          SendReason::kRetransmitFast));
   EXPECT_EQ(h.tcb().cwnd, 8000u);
+}
+
+// RFC 6582 3.2 step 2 / section 4: duplicate ACKs that do not cover more
+// than "recover" (set at the timeout) must not start a fast retransmit.
+TEST(ConnectionTest, B13_NoFastRetransmitBelowRecoverAfterTimeout) {
+  TcpHarness h;
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  ASSERT_TRUE(h.Write(30000).ok());
+  EXPECT_EQ(h.TakeSent().size(), 10u);
+  h.AdvanceTo(200 * kMs);
+  EXPECT_EQ(h.TakeSent().size(), 1u);  // RTO retransmission
+  h.Ack(1000);
+  EXPECT_EQ(h.TakeSent().size(), 2u);
+  for (int i = 0; i < 3; ++i) h.Ack(1000);
+  EXPECT_TRUE(h.NothingSent());
+  EXPECT_EQ(h.tcb().cwnd, 2000u);
+  EXPECT_EQ(h.conn().counters().retransmits_fast, 0u);
+}
+
+TEST(ConnectionTest, B13_WindowChangeIsNotADuplicateAck) {
+  TcpHarness h;
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  ASSERT_TRUE(h.Write(10000).ok());
+  h.TakeSent();
+  // RFC 5681 section 2: a duplicate ACK leaves the advertised window alone.
+  h.Ack(0, 60000);
+  h.Ack(0, 50000);
+  h.Ack(0, 40000);
+  EXPECT_TRUE(h.NothingSent());
+  EXPECT_EQ(h.conn().counters().dup_acks_received, 0u);
+  // Nor does a segment carrying data.
+  h.SendData(0, 10, h.Our(0), 40000);
+  h.SendData(10, 10, h.Our(0), 40000);
+  h.SendData(20, 10, h.Our(0), 40000);
+  EXPECT_EQ(h.conn().counters().dup_acks_received, 0u);
+  EXPECT_EQ(h.conn().counters().retransmits_fast, 0u);
 }
 
 TEST(ConnectionTest, B13_RtoCollapsesCwnd) {
