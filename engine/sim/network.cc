@@ -367,7 +367,10 @@ void Network::MaybeDestroy(Session& s) {
   if (s.destroyed) return;
   for (const EndpointSlot& slot : s.ep) {
     const Connection* c = slot.conn.get();
-    if (c->opened() && !c->finished()) return;
+    // A listener whose handshake was reset waits for no one.
+    if (c->opened() && !c->finished() && c->state() != TcpState::kListen) {
+      return;
+    }
   }
   s.destroyed = true;
   s.destroyed_at = now_;

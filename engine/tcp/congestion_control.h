@@ -31,6 +31,9 @@ class CongestionControl {
   virtual void OnPartialAck(uint32_t bytes_acked) = 0;
   // A full ACK ends recovery (RFC 6582 3.2 step 6).
   virtual void OnExitRecovery(uint32_t flight) = 0;
+  // The SYN or SYN-ACK had to be retransmitted: the initial window is one
+  // segment (RFC 5681 3.1).
+  virtual void OnSynLoss() = 0;
   // Retransmission timeout (RFC 5681 3.1, equation 4).
   virtual void OnRetransmitTimeout(uint32_t flight) = 0;
 };

@@ -47,7 +47,8 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, Seq iss,
       snd_max_(iss),
       snd_buf_(config.send_buffer),
       rtt_(config.rto_initial, config.rto_min, config.rto_max),
-      cc_(MakeCongestionControl(config, config.mss())) {
+      cc_(MakeCongestionControl(config, config.mss())),
+      recover_(iss) {
   deadlines_.fill(kNever);
   if (config_.window_scaling) {
     while (offered_wscale_ < 14 &&
@@ -281,6 +282,39 @@ void Connection::FireKeepalive(TimeNs now) {
 
 // ---------------------------------------------------------------- open/close
 
+void Connection::EnterSynchronized(TimeNs now) {
+  if (retransmit_count_ > 0) {
+    // The SYN or SYN-ACK was lost: RFC 6298 5.7 resets the RTO to 3 s for
+    // data, and RFC 5681 3.1 limits the initial window to one segment.
+    if (!rtt_.has_sample()) rtt_.ResetTo(3 * kSecond);
+    uint32_t before = cc_->cwnd();
+    cc_->OnSynLoss();
+    NoteCwnd(now, before);
+  }
+  retransmit_count_ = 0;
+  if (config_.keepalive) {
+    keepalive_probes_sent_ = 0;
+    Arm(now, TimerKind::kKeepalive, now + config_.keepalive_idle);
+  }
+}
+
+void Connection::ReturnToListen(TimeNs now) {
+  deadlines_.fill(kNever);
+  snd_buf_.Consume(snd_buf_.size());
+  reassembly_ = Reassembly();
+  rcv_queue_.Clear();
+  fin_queued_ = false;
+  push_pending_ = false;
+  peer_fin_received_ = false;
+  peer_fin_seq_.reset();
+  rtt_timing_ = false;
+  retransmit_count_ = 0;
+  snd_una_ = snd_nxt_ = snd_max_ = iss_;
+  snd_wnd_ = max_snd_wnd_ = 0;
+  irs_ = rcv_nxt_ = rcv_adv_ = last_ack_sent_ = Seq();
+  SetState(now, TcpState::kListen);
+}
+
 absl::Status Connection::Connect(TimeNs now) {
   if (state_ != TcpState::kClosed || opened_) {
     return absl::FailedPreconditionError(
@@ -359,7 +393,9 @@ void Connection::Abort(TimeNs now) {
 }
 
 void Connection::Fail(TimeNs now, ErrorCode error, bool send_rst) {
-  if (send_rst && Synchronized() && state_ != TcpState::kTimeWait) {
+  bool closing = state_ == TcpState::kClosing || state_ == TcpState::kLastAck ||
+                 state_ == TcpState::kTimeWait;
+  if (send_rst && Synchronized() && !closing) {
     SendRst(now, snd_nxt_, std::nullopt);
   }
   error_ = error;
@@ -565,8 +601,14 @@ void Connection::RetransmitFirst(TimeNs now, SendReason reason) {
     SendSyn(now, true, reason);
     return;
   }
-  uint32_t len =
-      static_cast<uint32_t>(std::min<size_t>(snd_mss_, snd_buf_.size()));
+  // Only bytes sent before are retransmitted: the window may have shrunk
+  // since, and new data waits for Output().
+  Seq sent_end = fin_queued_ && snd_max_ > fin_seq_ ? fin_seq_ : snd_max_;
+  size_t outstanding = sent_end > data_start()
+                           ? static_cast<size_t>(sent_end - data_start())
+                           : 0;
+  uint32_t len = static_cast<uint32_t>(
+      std::min<size_t>({snd_mss_, snd_buf_.size(), outstanding}));
   bool fin = fin_queued_ && snd_max_ > fin_seq_ &&
              data_start() + static_cast<int64_t>(len) == fin_seq_;
   if (len == 0 && !fin) return;
@@ -576,6 +618,7 @@ void Connection::RetransmitFirst(TimeNs now, SendReason reason) {
   if (reason == SendReason::kRetransmitRto) {
     ++counters_.retransmits_rto;
     snd_nxt_ = seq + static_cast<int64_t>(len) + (fin ? 1 : 0);
+    snd_max_ = SeqMax(snd_max_, snd_nxt_);
   } else {
     ++counters_.retransmits_fast;
   }
@@ -746,6 +789,7 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
   uint32_t rcv_wnd =
       rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
   bool acceptable;
+  bool text_dropped = false;
   if (seg_len == 0) {
     acceptable = rcv_wnd == 0 ? h.seq == rcv_nxt_
                               : SeqInRange(h.seq, rcv_nxt_, rcv_nxt_ + rcv_wnd);
@@ -765,6 +809,7 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
     len = 0;
     h.flags &= static_cast<uint8_t>(~kFin);
     ++counters_.outside_window_segments;
+    text_dropped = true;
   }
   if (!acceptable) {
     bool old = h.seq + static_cast<int64_t>(seg_len) <= rcv_nxt_;
@@ -791,9 +836,13 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
     if (h.seq == rcv_nxt_) {
       EmitSegment(now, EventKind::kSegmentReceived, h_in, len,
                   SendReason::kNone, Disposition::kInOrder);
-      ErrorCode code = ErrorCode::kReset;
-      if (state_ == TcpState::kSynReceived && passive_)
-        code = ErrorCode::kRefused;
+      if (state_ == TcpState::kSynReceived && passive_) {
+        // RFC 9293 3.10.7.4: a passive open returns to LISTEN.
+        ReturnToListen(now);
+        return;
+      }
+      ErrorCode code = state_ == TcpState::kSynReceived ? ErrorCode::kRefused
+                                                        : ErrorCode::kReset;
       bool quiet = state_ == TcpState::kClosing ||
                    state_ == TcpState::kLastAck ||
                    state_ == TcpState::kTimeWait;
@@ -839,7 +888,6 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
       return;
     }
     snd_una_ = iss_ + 1;  // our SYN is acknowledged
-    retransmit_count_ = 0;
     if (rtt_timing_ && h.ack > rtt_seq_) {
       rtt_timing_ = false;
       rtt_.Sample(now - rtt_sent_at_);
@@ -847,11 +895,13 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
       e.a = now - rtt_sent_at_;
       Emit(e);
     }
-    snd_wnd_ = static_cast<uint32_t>(h.window) << snd_wscale_;
+    snd_wnd_ = static_cast<uint32_t>(h.window)
+               << (h_in.has(kSyn) ? 0 : snd_wscale_);
     max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
     snd_wl1_ = h.seq;
     snd_wl2_ = h.ack;
     Disarm(TimerKind::kRto);
+    EnterSynchronized(now);
     SetState(now, fin_queued_ ? TcpState::kFinWait1 : TcpState::kEstablished);
     if (h.ack > snd_una_) ProcessAck(now, h, len);
   } else {
@@ -873,10 +923,16 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
       if (our_fin_acked) {
         SetState(now, TcpState::kTimeWait);
         Arm(now, TimerKind::kTimeWait, now + 2 * config_.msl);
+      } else {
+        Output(now);
       }
       return;
     case TcpState::kLastAck:
-      if (our_fin_acked) Finish(now);
+      if (our_fin_acked) {
+        Finish(now);
+      } else {
+        Output(now);
+      }
       return;
     case TcpState::kTimeWait:
       return;
@@ -885,10 +941,15 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
   }
 
   // Seventh and eighth: segment text and FIN.
-  pending_ack_ = SendReason::kNone;
+  pending_ack_ = text_dropped ? SendReason::kAck : SendReason::kNone;
+  uint64_t sent_before = counters_.segments_sent;
   ProcessText(now, h.seq, data, h.has(kFin));
   Output(now);
-  if (pending_ack_ != SendReason::kNone && last_ack_sent_ != rcv_nxt_) {
+  // Text refused by a zero window is always answered (RFC 9293 3.8.6.1),
+  // even when the ACK repeats the last one.
+  if (pending_ack_ != SendReason::kNone &&
+      (last_ack_sent_ != rcv_nxt_ ||
+       (text_dropped && counters_.segments_sent == sent_before))) {
     SendAck(now, pending_ack_);
   }
 }
@@ -965,8 +1026,8 @@ void Connection::OnSegmentSynSent(TimeNs now, const TcpHeader& h,
   snd_wl2_ = h.ack;
   if (ack_ok) {
     snd_una_ = h.ack;
-    retransmit_count_ = 0;
     Disarm(TimerKind::kRto);
+    EnterSynchronized(now);
     if (rtt_timing_) {
       rtt_timing_ = false;
       rtt_.Sample(now - rtt_sent_at_);
@@ -1137,8 +1198,7 @@ void Connection::ProcessText(TimeNs now, Seq seq, const Payload& data_in,
   // carry it instead.
   if (ack_now || !config_.delayed_ack) {
     pending_ack_ = SendReason::kAck;
-  } else if (rcv_nxt_ - last_ack_sent_ >=
-             static_cast<int32_t>(2 * config_.mss())) {
+  } else if (rcv_nxt_ - last_ack_sent_ >= static_cast<int32_t>(2 * snd_mss_)) {
     // Every second full-sized segment (RFC 1122 4.2.3.2, RFC 5681 4.2).
     pending_ack_ = SendReason::kDelayedAck;
   } else if (!Armed(TimerKind::kDelayedAck)) {
@@ -1185,7 +1245,8 @@ void Connection::MaybeWindowUpdate(TimeNs now) {
   }
   uint32_t cur =
       rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
-  uint32_t free_space = FreeReceiveSpace();
+  uint32_t free_space =
+      std::min(FreeReceiveSpace(), uint32_t{65535} << rcv_wscale_);
   uint32_t threshold = std::min(config_.recv_buffer / 2, config_.mss());
   // Announce a reopened window when the advertised one had shrunk to at most
   // half the buffer and can now grow by the SWS threshold; a pending delayed

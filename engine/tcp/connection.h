@@ -141,6 +141,9 @@ class Connection {
   bool Synchronized() const;
   void SetState(TimeNs now, TcpState s);
   void Fail(TimeNs now, ErrorCode error, bool send_rst);
+  // The handshake completed (either side).
+  void EnterSynchronized(TimeNs now);
+  void ReturnToListen(TimeNs now);
   void Finish(TimeNs now);
 
   // Segment construction and emission.

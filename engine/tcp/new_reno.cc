@@ -52,6 +52,8 @@ void NewReno::OnExitRecovery(uint32_t flight) {
   cwnd_ = std::max(cwnd_, mss_);
 }
 
+void NewReno::OnSynLoss() { cwnd_ = std::min(cwnd_, mss_); }
+
 void NewReno::OnRetransmitTimeout(uint32_t flight) {
   ssthresh_ = HalfFlight(flight);
   cwnd_ = mss_;  // loss window, RFC 5681 3.1

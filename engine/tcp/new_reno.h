@@ -20,6 +20,7 @@ class NewReno final : public CongestionControl {
   void OnDupAckInRecovery() override;
   void OnPartialAck(uint32_t bytes_acked) override;
   void OnExitRecovery(uint32_t flight) override;
+  void OnSynLoss() override;
   void OnRetransmitTimeout(uint32_t flight) override;
 
  private:

@@ -19,6 +19,9 @@ class RttEstimator {
   // Doubles the RTO after an expiry (RFC 6298 5.5), up to rto_max.
   void Backoff() { rto_ = std::min(rto_max_, rto_ * 2); }
 
+  // Sets the RTO without a sample (RFC 6298 5.7: 3 s after a lost SYN).
+  void ResetTo(DurationNs rto) { rto_ = Clamp(rto); }
+
   bool has_sample() const { return has_sample_; }
   DurationNs srtt() const { return srtt_; }
   DurationNs rttvar() const { return rttvar_; }

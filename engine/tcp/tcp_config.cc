@@ -46,7 +46,7 @@ absl::Status TcpConfig::Validate() const {
   s.Update(Range("syn_retries", syn_retries, 0, 255));
   s.Update(Range("synack_retries", synack_retries, 0, 255));
   s.Update(DurationRange("delayed_ack_timeout", delayed_ack_timeout,
-                         kMillisecond, 500 * kMillisecond));
+                         kMillisecond, 499 * kMillisecond));
   s.Update(DurationRange("msl", msl, 0, 600 * kSecond));
   s.Update(DurationRange("keepalive_idle", keepalive_idle, kSecond,
                          86400 * kSecond));

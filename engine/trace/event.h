@@ -13,8 +13,8 @@ namespace tcpemu {
 enum class EventKind : uint8_t {
   kSegmentSent,
   kSegmentReceived,
-  kSegmentDropped,   // by a link (reason in `drop_reason`)
-  kSegmentMangled,   // a link duplicated, corrupted or reordered a segment
+  kSegmentDropped,  // by a link (reason in `drop_reason`)
+  kSegmentMangled,  // a link duplicated, corrupted or reordered a segment
   kStateChanged,
   kTimerArmed,
   kTimerFired,
@@ -62,13 +62,19 @@ enum class Disposition : uint8_t {
 
 enum class DropReason : uint8_t {
   kNone,
-  kLoss,    // random or Gilbert-Elliott loss model
-  kQueue,   // drop-tail queue full
-  kFault,   // a fault rule
-  kMtu,     // larger than the path MTU
+  kLoss,   // random or Gilbert-Elliott loss model
+  kQueue,  // drop-tail queue full
+  kFault,  // a fault rule
+  kMtu,    // larger than the path MTU
 };
 
-enum class MangleKind : uint8_t { kNone, kDuplicate, kCorrupt, kReorder, kDelay };
+enum class MangleKind : uint8_t {
+  kNone,
+  kDuplicate,
+  kCorrupt,
+  kReorder,
+  kDelay
+};
 
 enum class TimerKind : uint8_t {
   kNone,
@@ -98,10 +104,10 @@ enum class Endpoint : uint8_t { kClient = 0, kServer = 1 };
 
 enum class ErrorCode : uint8_t {
   kNone,
-  kTimedOut,      // ETIMEDOUT: retransmissions exhausted
-  kReset,         // ECONNRESET: peer sent RST in a synchronized state
-  kRefused,       // ECONNREFUSED: RST in answer to our SYN
-  kAborted,       // local abort
+  kTimedOut,  // ETIMEDOUT: retransmissions exhausted
+  kReset,     // ECONNRESET: peer sent RST in a synchronized state
+  kRefused,   // ECONNREFUSED: RST in answer to our SYN
+  kAborted,   // local abort
 };
 
 // The TCB fields every segment event carries (RFC 9293 3.3.1 names).
@@ -121,8 +127,8 @@ struct SegmentInfo {
   uint32_t len = 0;     // payload bytes
   uint16_t window = 0;  // raw window field
   uint8_t flags = 0;
-  uint16_t opt_mss = 0;        // 0 = absent
-  uint8_t opt_wscale = 0xff;   // 0xff = absent
+  uint16_t opt_mss = 0;       // 0 = absent
+  uint8_t opt_wscale = 0xff;  // 0xff = absent
   uint8_t opt_sack_permitted = 0;
   uint8_t opt_sack_blocks = 0;
   uint8_t opt_timestamp = 0;
@@ -151,7 +157,10 @@ struct Event {
   int64_t b = 0;
 
   SegmentInfo seg;  // segment events
-  TcbSnapshot tcb;  // the TCB after the event (endpoint events)
+  // The endpoint's TCB: for kSegmentReceived as the segment arrived (before
+  // it is processed, so the consequences follow as their own events); for
+  // every other endpoint event, after it.
+  TcbSnapshot tcb;
 };
 
 class EventSink {
