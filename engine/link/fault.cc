@@ -78,6 +78,8 @@ bool MatchesSegment(const FaultMatch& m, const TcpPeek& seg) {
   if ((seg.flags & m.flags_all) != m.flags_all) return false;
   if ((seg.flags & m.flags_none) != 0) return false;
   if (m.payload_only && seg.payload_len == 0) return false;
+  if (m.src_port != 0 && seg.src_port != m.src_port) return false;
+  if (m.dst_port != 0 && seg.dst_port != m.dst_port) return false;
   if (m.has_seq_range) {
     // SYN and FIN occupy one sequence number each (RFC 9293 3.4).
     const uint32_t span = seg.payload_len +

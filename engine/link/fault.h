@@ -30,6 +30,10 @@ struct FaultMatch {
   // 1-based: only the nth segment (since the rule was added) that matches the
   // criteria above; 0 = every matching segment.
   uint32_t nth = 0;
+  // Only segments between these ports (0 = any), so that a rule can target
+  // one session of a link.
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
 };
 
 enum class FaultAction { kDrop, kDelay, kDuplicate, kCorrupt, kReorder };

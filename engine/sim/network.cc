@@ -111,7 +111,8 @@ Network::~Network() = default;
 // ---------------------------------------------------------------- links
 
 absl::StatusOr<uint32_t> Network::CreateLink(const PathSpec& forward,
-                                             const PathSpec& reverse) {
+                                             const PathSpec& reverse,
+                                             uint32_t id) {
   if (absl::Status s = ValidatePathSpec(forward); !s.ok()) {
     return WithPrefix("forward.", s);
   }
@@ -122,8 +123,11 @@ absl::StatusOr<uint32_t> Network::CreateLink(const PathSpec& forward,
     return absl::ResourceExhaustedError(
         absl::StrCat("link limit reached (", limits_.max_links, ")"));
   }
+  if (id != 0 && links_.contains(id)) {
+    return absl::AlreadyExistsError(absl::StrCat("link ", id, " exists"));
+  }
   auto l = std::make_unique<Link>();
-  l->id = next_link_id_++;
+  l->id = id != 0 ? id : next_link_id_++;
   // Each link gets its own /24 in 10.0.0.0/8 so that traces tell links apart.
   uint32_t net = (10u << 24) | ((l->id & 0xffff) << 8);
   l->client_addr = net | 1;
@@ -133,9 +137,27 @@ absl::StatusOr<uint32_t> Network::CreateLink(const PathSpec& forward,
                                       Endpoint::kClient, sink_);
   l->path[1] = std::make_unique<Path>(reverse, base ^ 0x2, l->id,
                                       Endpoint::kServer, sink_);
-  uint32_t id = l->id;
-  links_.emplace(id, std::move(l));
-  return id;
+  uint32_t new_id = l->id;
+  links_.emplace(new_id, std::move(l));
+  return new_id;
+}
+
+std::vector<uint32_t> Network::link_ids() const {
+  std::vector<uint32_t> ids;
+  ids.reserve(links_.size());
+  for (const auto& [id, l] : links_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+uint32_t Network::link_session_count(uint32_t link_id) const {
+  auto it = links_.find(link_id);
+  return it == links_.end() ? 0 : it->second->sessions;
+}
+
+void Network::ForEachSession(
+    absl::FunctionRef<void(uint32_t, uint32_t, bool)> fn) const {
+  for (const auto& [id, s] : sessions_) fn(id, s->link_id, s->destroyed);
 }
 
 Network::Link* Network::FindLink(uint32_t link_id) {
@@ -248,8 +270,12 @@ absl::StatusOr<uint32_t> Network::OpenSession(const SessionSpec& spec) {
         spec.server_port, " already exists on link ", l->id));
   }
 
+  if (spec.id != 0 && sessions_.contains(spec.id)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("session ", spec.id, " exists"));
+  }
   auto s = std::make_unique<Session>();
-  s->id = next_session_id_++;
+  s->id = spec.id != 0 ? spec.id : next_session_id_++;
   s->link_id = l->id;
   s->client_port = client_port;
   s->server_port = spec.server_port;
@@ -342,6 +368,8 @@ absl::StatusOr<SessionInfo> Network::GetSession(uint32_t session_id) const {
   info.id = s.id;
   info.link_id = s.link_id;
   info.destroyed = s.destroyed;
+  info.client_port = s.client_port;
+  info.server_port = s.server_port;
   info.opened_at = s.opened_at;
   info.destroyed_at = s.destroyed_at;
   for (Endpoint e : {Endpoint::kClient, Endpoint::kServer}) {
@@ -574,6 +602,7 @@ void Network::AfterActivity(Session& s, Endpoint e) {
     }
   }
   ScheduleConnection(s, e);
+  if (observer_) observer_(s.id, e);
   MaybeDestroy(s);
 }
 

@@ -6,12 +6,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <queue>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -49,6 +51,9 @@ struct ReaderSpec {
 };
 
 struct SessionSpec {
+  // 0: the network picks the next id. A caller that keeps ids unique across
+  // networks (the daemon) passes its own.
+  uint32_t id = 0;
   uint32_t link_id = 0;
   TcpConfig client;
   TcpConfig server;
@@ -76,6 +81,8 @@ struct SessionInfo {
   uint32_t id = 0;
   uint32_t link_id = 0;
   bool destroyed = false;
+  uint16_t client_port = 0;
+  uint16_t server_port = 0;
   TimeNs opened_at = 0;
   TimeNs destroyed_at = 0;
   EndpointStats client;
@@ -100,8 +107,12 @@ class Network {
   uint64_t seed() const { return seed_; }
 
   // Links.
+  // `id` 0: the network picks the next id.
   absl::StatusOr<uint32_t> CreateLink(const PathSpec& forward,
-                                      const PathSpec& reverse);
+                                      const PathSpec& reverse, uint32_t id = 0);
+  std::vector<uint32_t> link_ids() const;
+  // Live sessions carried by a link.
+  uint32_t link_session_count(uint32_t link_id) const;
   absl::Status UpdateLink(uint32_t link_id, const PathSpec& forward,
                           const PathSpec& reverse);
   absl::Status DeleteLink(uint32_t link_id);
@@ -117,6 +128,15 @@ class Network {
   absl::Status DeleteSession(uint32_t session_id);
   absl::StatusOr<SessionInfo> GetSession(uint32_t session_id) const;
   const Connection* connection(uint32_t session_id, Endpoint e) const;
+  // Calls fn(session_id, link_id, destroyed) for every session kept.
+  void ForEachSession(
+      absl::FunctionRef<void(uint32_t, uint32_t, bool)> fn) const;
+  // Called after the stack or the application acted on an endpoint (data
+  // arrived, buffer space freed, state changed). The observer must not call
+  // back into the network; it may note the endpoint for later.
+  void SetActivityObserver(std::function<void(uint32_t, Endpoint)> fn) {
+    observer_ = std::move(fn);
+  }
   size_t session_count() const { return sessions_.size(); }
   size_t live_session_count() const { return live_sessions_; }
 
@@ -185,6 +205,7 @@ class Network {
 
   uint64_t seed_;
   EventSink* sink_;
+  std::function<void(uint32_t, Endpoint)> observer_;
   Limits limits_;
   Rng rng_;
   IsnGenerator isn_;

@@ -196,6 +196,8 @@ TcpPeek PeekTcp(const Packet& p) {
   const size_t ihl = static_cast<size_t>(p.header[0] & 0x0f) * 4;
   if (ihl + kTcpMinHeaderLen > p.header_len) return peek;
   const uint8_t* tcp = p.header.data() + ihl;
+  peek.src_port = Get16(tcp);
+  peek.dst_port = Get16(tcp + 2);
   peek.seq = Seq(Get32(tcp + 4));
   peek.ack = Seq(Get32(tcp + 8));
   peek.flags = tcp[13];

@@ -54,6 +54,8 @@ absl::StatusOr<ParsedTcpPacket> ParseTcpPacketBytes(
 // an encoded packet without a full decode. Valid only for packets that came
 // from BuildTcpPacket.
 struct TcpPeek {
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
   uint8_t flags = 0;
   Seq seq;
   Seq ack;

@@ -1,0 +1,1169 @@
+// tcpemu.v1.Emulator: request validation, id resolution and shard dispatch;
+// see emulator_service.h.
+#include "server/emulator_service.h"
+
+#include <algorithm>
+#include <random>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/convert.h"
+#include "server/event_convert.h"
+
+namespace tcpemu::server {
+namespace {
+
+constexpr DurationNs kDefaultUntilIdleLimit = 3600 * kSecond;
+constexpr DurationNs kMaxAdvance = 30LL * 86400 * kSecond;
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+constexpr uint32_t kDefaultBatch = 1024;
+constexpr uint32_t kMaxBatch = 65536;
+
+absl::Status NotFound(absl::string_view what, uint32_t id) {
+  return absl::NotFoundError(absl::StrCat(what, " ", id, " not found"));
+}
+
+absl::Status Invalid(absl::string_view msg) {
+  return absl::InvalidArgumentError(msg);
+}
+
+uint64_t RandomSeed() {
+  std::random_device rd;
+  return (uint64_t{rd()} << 32) | rd();
+}
+
+Direction DirectionOf(int i) {
+  return i == 0 ? Direction::kForward : Direction::kReverse;
+}
+
+}  // namespace
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                      std::string(s.message()));
+}
+
+EmulatorService::EmulatorService(const EmulatorOptions& options, EventHub* hub,
+                                 Metrics* metrics)
+    : options_(options), hub_(hub), metrics_(metrics) {
+  size_t n = std::max<size_t>(1, options_.shards);
+  for (size_t i = 0; i < n; ++i) {
+    ShardMetrics* sm = metrics_ != nullptr ? metrics_->AddShard() : nullptr;
+    shards_.push_back(std::make_unique<Shard>(i, hub_, sm));
+    shards_.back()->Start();
+  }
+  default_network_ = next_network_id_++;
+  uint64_t seed =
+      options_.default_seed != 0 ? options_.default_seed : RandomSeed();
+  Network::Limits limits;
+  limits.max_links = options_.max_links;
+  limits.max_sessions = options_.max_sessions;
+  absl::Status s = shards_[0]->Call([&] {
+    return shards_[0]->AddNetwork(default_network_, Clock::kRealtime, seed,
+                                  limits);
+  });
+  (void)s;  // a fresh shard always accepts its first network
+  absl::MutexLock l(&mu_);
+  network_shard_[default_network_] = 0;
+}
+
+EmulatorService::~EmulatorService() {
+  BeginShutdown();
+  StopShards();
+}
+
+void EmulatorService::BeginShutdown() { shutting_down_ = true; }
+
+void EmulatorService::StopShards() {
+  for (auto& s : shards_) s->Stop();
+}
+
+absl::Status EmulatorService::CheckServing() const {
+  if (shutting_down_) return absl::UnavailableError("tcpemud is shutting down");
+  return absl::OkStatus();
+}
+
+template <typename F>
+grpc::Status EmulatorService::Observe(const char* method, F&& fn) {
+  int64_t start = SteadyNowNs();
+  absl::Status s = CheckServing();
+  if (s.ok()) s = fn();
+  if (metrics_ != nullptr) {
+    metrics_->ObserveRpc(method, static_cast<int>(s.code()),
+                         static_cast<double>(SteadyNowNs() - start) / 1e9);
+  }
+  return ToGrpc(s);
+}
+
+absl::StatusOr<EmulatorService::Where> EmulatorService::NetworkOf(
+    uint32_t network_id) {
+  if (network_id == 0) network_id = default_network_;
+  absl::MutexLock l(&mu_);
+  auto it = network_shard_.find(network_id);
+  if (it == network_shard_.end()) return NotFound("network_id", network_id);
+  return Where{network_id, shards_[it->second].get()};
+}
+
+absl::StatusOr<EmulatorService::Where> EmulatorService::LinkOf(
+    uint32_t link_id) {
+  absl::MutexLock l(&mu_);
+  auto it = link_network_.find(link_id);
+  if (it == link_network_.end()) return NotFound("link_id", link_id);
+  auto nit = network_shard_.find(it->second);
+  if (nit == network_shard_.end()) return NotFound("link_id", link_id);
+  return Where{it->second, shards_[nit->second].get()};
+}
+
+absl::StatusOr<EmulatorService::Where> EmulatorService::SessionOf(
+    uint32_t session_id) {
+  absl::MutexLock l(&mu_);
+  auto it = session_network_.find(session_id);
+  if (it == session_network_.end()) return NotFound("session_id", session_id);
+  auto nit = network_shard_.find(it->second);
+  if (nit == network_shard_.end()) return NotFound("session_id", session_id);
+  return Where{it->second, shards_[nit->second].get()};
+}
+
+template <typename F>
+absl::Status EmulatorService::OnNetwork(uint32_t network_id, F&& fn) {
+  absl::StatusOr<Where> w = NetworkOf(network_id);
+  if (!w.ok()) return w.status();
+  Shard* shard = w->shard;
+  uint32_t id = w->network_id;
+  return shard->Call([&]() -> absl::Status {
+    NetworkSlot* slot = shard->network(id);
+    if (slot == nullptr) return NotFound("network_id", id);
+    return fn(*slot, *shard);
+  });
+}
+
+bool EmulatorService::WaitFor(absl::Notification& done, absl::Time deadline,
+                              Ctx* ctx) {
+  while (!done.HasBeenNotified()) {
+    absl::Time now = absl::Now();
+    if (now >= deadline || shutting_down_ ||
+        (ctx != nullptr && ctx->IsCancelled())) {
+      return false;
+    }
+    done.WaitForNotificationWithDeadline(
+        std::min(deadline, now + absl::Milliseconds(100)));
+  }
+  return true;
+}
+
+// ------------------------------------------------------------------ networks
+
+void EmulatorService::FillNetwork(NetworkSlot& slot, Shard& shard,
+                                  v1::Network* out) {
+  out->set_id(slot.id);
+  out->set_clock(slot.clock == Clock::kVirtual ? v1::CLOCK_KIND_VIRTUAL
+                                               : v1::CLOCK_KIND_REALTIME);
+  out->set_seed(slot.seed);
+  DurationToProto(shard.NetworkNow(slot), out->mutable_now());
+  out->set_link_count(static_cast<uint32_t>(slot.net->link_ids().size()));
+  out->set_session_count(static_cast<uint32_t>(slot.net->live_session_count()));
+  out->set_shard(static_cast<uint32_t>(shard.index()));
+}
+
+grpc::Status EmulatorService::CreateNetwork(Ctx*,
+                                            const v1::CreateNetworkRequest* req,
+                                            v1::Network* resp) {
+  return Observe("CreateNetwork", [&]() -> absl::Status {
+    Clock clock;
+    switch (req->clock()) {
+      case v1::CLOCK_KIND_UNSPECIFIED:
+      case v1::CLOCK_KIND_REALTIME:
+        clock = Clock::kRealtime;
+        break;
+      case v1::CLOCK_KIND_VIRTUAL:
+        clock = Clock::kVirtual;
+        break;
+      default:
+        return Invalid(
+            "clock: allowed CLOCK_KIND_REALTIME or CLOCK_KIND_VIRTUAL");
+    }
+    uint32_t id;
+    size_t shard_index;
+    {
+      absl::MutexLock l(&mu_);
+      if (network_shard_.size() >= options_.max_networks) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("network limit reached (", options_.max_networks,
+                         "); delete networks first"));
+      }
+      id = next_network_id_++;
+      shard_index = id % shards_.size();
+      network_shard_[id] = shard_index;
+    }
+    uint64_t seed = req->seed() != 0 ? req->seed() : RandomSeed();
+    Network::Limits limits;
+    limits.max_links = options_.max_links;
+    limits.max_sessions = options_.max_sessions;
+    Shard& shard = *shards_[shard_index];
+    absl::Status s = shard.Call([&]() -> absl::Status {
+      absl::Status st = shard.AddNetwork(id, clock, seed, limits);
+      if (st.ok()) FillNetwork(*shard.network(id), shard, resp);
+      return st;
+    });
+    if (!s.ok()) {
+      absl::MutexLock l(&mu_);
+      network_shard_.erase(id);
+    }
+    return s;
+  });
+}
+
+grpc::Status EmulatorService::GetNetwork(Ctx*, const v1::GetNetworkRequest* req,
+                                         v1::Network* resp) {
+  return Observe("GetNetwork", [&] {
+    return OnNetwork(req->network_id(), [&](NetworkSlot& slot, Shard& shard) {
+      FillNetwork(slot, shard, resp);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status EmulatorService::ListNetworks(Ctx*, const v1::ListNetworksRequest*,
+                                           v1::ListNetworksResponse* resp) {
+  return Observe("ListNetworks", [&] {
+    for (auto& shard : shards_) {
+      shard->Call([&] {
+        for (NetworkSlot* slot : shard->networks()) {
+          FillNetwork(*slot, *shard, resp->add_networks());
+        }
+      });
+    }
+    std::sort(resp->mutable_networks()->begin(),
+              resp->mutable_networks()->end(),
+              [](const v1::Network& a, const v1::Network& b) {
+                return a.id() < b.id();
+              });
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status EmulatorService::DeleteNetwork(Ctx*,
+                                            const v1::DeleteNetworkRequest* req,
+                                            google::protobuf::Empty*) {
+  return Observe("DeleteNetwork", [&]() -> absl::Status {
+    uint32_t id = req->network_id();
+    if (id == 0 || id == default_network_) {
+      return absl::FailedPreconditionError(
+          "network_id: the default network cannot be deleted");
+    }
+    absl::StatusOr<Where> w = NetworkOf(id);
+    if (!w.ok()) return w.status();
+    Shard& shard = *w->shard;
+    absl::Status s = shard.Call([&] {
+      absl::Status st = shard.RemoveNetwork(id);
+      if (st.ok() && hub_ != nullptr) hub_->ForgetNetwork(shard.index(), id);
+      return st;
+    });
+    if (!s.ok()) return s;
+    absl::MutexLock l(&mu_);
+    network_shard_.erase(id);
+    absl::erase_if(link_network_,
+                   [id](const auto& kv) { return kv.second == id; });
+    std::erase_if(session_network_,
+                  [id](const auto& kv) { return kv.second == id; });
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status EmulatorService::AdvanceTime(Ctx*,
+                                          const v1::AdvanceTimeRequest* req,
+                                          v1::AdvanceTimeResponse* resp) {
+  return Observe("AdvanceTime", [&] {
+    return OnNetwork(
+        req->network_id(),
+        [&](NetworkSlot& slot, Shard& shard) -> absl::Status {
+          if (slot.clock != Clock::kVirtual) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "network ", slot.id,
+                " is REALTIME; AdvanceTime needs a CLOCK_KIND_VIRTUAL "
+                "network"));
+          }
+          Network& net = *slot.net;
+          bool idle = false;
+          if (req->target_case() == v1::AdvanceTimeRequest::kDuration) {
+            absl::StatusOr<DurationNs> d =
+                DurationFromProto(req->duration(), "duration");
+            if (!d.ok()) return d.status();
+            if (*d > kMaxAdvance) {
+              return Invalid("duration: out of range [0, 30 days]");
+            }
+            net.RunUntil(net.now() + *d);
+            idle = net.NextDeadline() == kNever;
+          } else if (req->target_case() == v1::AdvanceTimeRequest::kUntilIdle &&
+                     req->until_idle()) {
+            DurationNs limit = kDefaultUntilIdleLimit;
+            if (req->has_limit()) {
+              absl::StatusOr<DurationNs> l =
+                  DurationFromProto(req->limit(), "limit");
+              if (!l.ok()) return l.status();
+              if (*l > kMaxAdvance) {
+                return Invalid("limit: out of range [0, 30 days]");
+              }
+              limit = *l;
+            }
+            idle = net.RunUntilIdle(net.now() + limit);
+          } else {
+            return Invalid("target: set duration or until_idle");
+          }
+          shard.RunReadyWaiters();
+          DurationToProto(net.now(), resp->mutable_now());
+          resp->set_idle(idle);
+          return absl::OkStatus();
+        });
+  });
+}
+
+// ------------------------------------------------------------------ links
+
+absl::Status EmulatorService::FillLink(Network& net, uint32_t network_id,
+                                       uint32_t link_id, v1::Link* out) {
+  const Path* fwd = net.path(link_id, Direction::kForward);
+  const Path* rev = net.path(link_id, Direction::kReverse);
+  if (fwd == nullptr || rev == nullptr) return NotFound("link_id", link_id);
+  out->set_id(link_id);
+  out->set_network_id(network_id);
+  ToProto(fwd->spec(), out->mutable_forward());
+  ToProto(rev->spec(), out->mutable_reverse());
+  ToProto(fwd->counters(), *fwd, out->mutable_forward_counters());
+  ToProto(rev->counters(), *rev, out->mutable_reverse_counters());
+  out->set_session_count(net.link_session_count(link_id));
+  return absl::OkStatus();
+}
+
+grpc::Status EmulatorService::CreateLink(Ctx*, const v1::CreateLinkRequest* req,
+                                         v1::Link* resp) {
+  return Observe("CreateLink", [&]() -> absl::Status {
+    absl::StatusOr<PathSpec> fwd = FromProto(req->forward(), "forward");
+    if (!fwd.ok()) return fwd.status();
+    absl::StatusOr<PathSpec> rev = FromProto(req->reverse(), "reverse");
+    if (!rev.ok()) return rev.status();
+    absl::StatusOr<Where> w = NetworkOf(req->network_id());
+    if (!w.ok()) return w.status();
+    uint32_t id;
+    {
+      absl::MutexLock l(&mu_);
+      if (link_network_.size() >= options_.max_links) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("link limit reached (", options_.max_links,
+                         "); delete links first"));
+      }
+      id = next_link_id_++;
+      link_network_[id] = w->network_id;
+    }
+    absl::Status s = OnNetwork(
+        w->network_id, [&](NetworkSlot& slot, Shard&) -> absl::Status {
+          absl::StatusOr<uint32_t> got = slot.net->CreateLink(*fwd, *rev, id);
+          if (!got.ok()) return got.status();
+          return FillLink(*slot.net, slot.id, id, resp);
+        });
+    if (!s.ok()) {
+      absl::MutexLock l(&mu_);
+      link_network_.erase(id);
+    }
+    return s;
+  });
+}
+
+grpc::Status EmulatorService::GetLink(Ctx*, const v1::GetLinkRequest* req,
+                                      v1::Link* resp) {
+  return Observe("GetLink", [&]() -> absl::Status {
+    absl::StatusOr<Where> w = LinkOf(req->link_id());
+    if (!w.ok()) return w.status();
+    return OnNetwork(w->network_id, [&](NetworkSlot& slot, Shard&) {
+      return FillLink(*slot.net, slot.id, req->link_id(), resp);
+    });
+  });
+}
+
+grpc::Status EmulatorService::UpdateLink(Ctx*, const v1::UpdateLinkRequest* req,
+                                         v1::Link* resp) {
+  return Observe("UpdateLink", [&]() -> absl::Status {
+    absl::StatusOr<PathSpec> fwd = FromProto(req->forward(), "forward");
+    if (!fwd.ok()) return fwd.status();
+    absl::StatusOr<PathSpec> rev = FromProto(req->reverse(), "reverse");
+    if (!rev.ok()) return rev.status();
+    absl::StatusOr<Where> w = LinkOf(req->link_id());
+    if (!w.ok()) return w.status();
+    return OnNetwork(
+        w->network_id, [&](NetworkSlot& slot, Shard&) -> absl::Status {
+          absl::Status s = slot.net->UpdateLink(req->link_id(), *fwd, *rev);
+          if (!s.ok()) return s;
+          return FillLink(*slot.net, slot.id, req->link_id(), resp);
+        });
+  });
+}
+
+grpc::Status EmulatorService::ListLinks(Ctx*, const v1::ListLinksRequest* req,
+                                        v1::ListLinksResponse* resp) {
+  return Observe("ListLinks", [&]() -> absl::Status {
+    std::vector<uint32_t> networks;
+    if (req->network_id() != 0) {
+      absl::StatusOr<Where> w = NetworkOf(req->network_id());
+      if (!w.ok()) return w.status();
+      networks.push_back(w->network_id);
+    } else {
+      absl::MutexLock l(&mu_);
+      for (const auto& [id, shard] : network_shard_) networks.push_back(id);
+      std::sort(networks.begin(), networks.end());
+    }
+    for (uint32_t nid : networks) {
+      absl::Status s = OnNetwork(nid, [&](NetworkSlot& slot, Shard&) {
+        for (uint32_t lid : slot.net->link_ids()) {
+          (void)FillLink(*slot.net, slot.id, lid, resp->add_links());
+        }
+        return absl::OkStatus();
+      });
+      if (!s.ok() && !absl::IsNotFound(s)) return s;
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status EmulatorService::DeleteLink(Ctx*, const v1::DeleteLinkRequest* req,
+                                         google::protobuf::Empty*) {
+  return Observe("DeleteLink", [&]() -> absl::Status {
+    absl::StatusOr<Where> w = LinkOf(req->link_id());
+    if (!w.ok()) return w.status();
+    absl::Status s = OnNetwork(w->network_id, [&](NetworkSlot& slot, Shard&) {
+      return slot.net->DeleteLink(req->link_id());
+    });
+    if (!s.ok()) return s;
+    absl::MutexLock l(&mu_);
+    link_network_.erase(req->link_id());
+    return absl::OkStatus();
+  });
+}
+
+// ------------------------------------------------------------------ sessions
+
+absl::Status EmulatorService::FillSession(Network& net, uint32_t network_id,
+                                          uint32_t session_id,
+                                          v1::Session* out) {
+  absl::StatusOr<SessionInfo> info = net.GetSession(session_id);
+  if (!info.ok()) return NotFound("session_id", session_id);
+  out->set_id(info->id);
+  out->set_network_id(network_id);
+  out->set_link_id(info->link_id);
+  out->set_destroyed(info->destroyed);
+  DurationToProto(info->opened_at, out->mutable_opened_at());
+  if (info->destroyed) {
+    DurationToProto(info->destroyed_at, out->mutable_destroyed_at());
+  }
+  for (Endpoint e : {Endpoint::kClient, Endpoint::kServer}) {
+    const EndpointStats& st =
+        e == Endpoint::kClient ? info->client : info->server;
+    v1::EndpointState* ep =
+        e == Endpoint::kClient ? out->mutable_client() : out->mutable_server();
+    ep->set_port(e == Endpoint::kClient ? info->client_port
+                                        : info->server_port);
+    ToProto(st.counters, ep->mutable_counters());
+    ep->set_error(ToProto(st.error));
+    ep->set_bytes_written(st.bytes_written);
+    ep->set_bytes_read(st.bytes_read);
+    if (st.write_digest != Sha256::Digest{} ||
+        st.read_digest != Sha256::Digest{}) {
+      ep->set_write_sha256(st.write_digest.data(), st.write_digest.size());
+      ep->set_read_sha256(st.read_digest.data(), st.read_digest.size());
+    }
+    const Connection* c = net.connection(session_id, e);
+    if (c != nullptr) {
+      ToProto(c->Snapshot(), ep->mutable_tcb());
+      ep->set_readable(static_cast<uint32_t>(c->readable()));
+      ep->set_send_buffer_free(static_cast<uint32_t>(c->send_buffer_free()));
+      ep->set_mss(c->effective_mss());
+    } else {
+      ep->mutable_tcb()->set_state(ToProto(st.final_state));
+    }
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status EmulatorService::OpenSession(Ctx*,
+                                          const v1::OpenSessionRequest* req,
+                                          v1::Session* resp) {
+  return Observe("OpenSession", [&]() -> absl::Status {
+    SessionSpec spec;
+    absl::StatusOr<TcpConfig> client =
+        FromProto(req->client(), "client", options_.max_buffer);
+    if (!client.ok()) return client.status();
+    absl::StatusOr<TcpConfig> server =
+        FromProto(req->server(), "server", options_.max_buffer);
+    if (!server.ok()) return server.status();
+    absl::StatusOr<ReaderSpec> cr =
+        FromProto(req->client_reader(), "client_reader");
+    if (!cr.ok()) return cr.status();
+    absl::StatusOr<ReaderSpec> sr =
+        FromProto(req->server_reader(), "server_reader");
+    if (!sr.ok()) return sr.status();
+    if (req->client_port() > 65535) {
+      return Invalid(absl::StrCat("client_port ", req->client_port(),
+                                  " out of range [0, 65535]"));
+    }
+    if (req->server_port() > 65535) {
+      return Invalid(absl::StrCat("server_port ", req->server_port(),
+                                  " out of range [0, 65535]"));
+    }
+    if (req->link_id() == 0) return Invalid("link_id: required");
+    absl::StatusOr<Where> w = LinkOf(req->link_id());
+    if (!w.ok()) return w.status();
+    if (req->network_id() != 0 && req->network_id() != w->network_id) {
+      return Invalid(absl::StrCat("link_id ", req->link_id(),
+                                  " belongs to network ", w->network_id,
+                                  ", not network_id ", req->network_id()));
+    }
+    spec.client = *client;
+    spec.server = *server;
+    spec.client_reader = *cr;
+    spec.server_reader = *sr;
+    spec.link_id = req->link_id();
+    spec.client_port = static_cast<uint16_t>(req->client_port());
+    if (req->server_port() != 0) {
+      spec.server_port = static_cast<uint16_t>(req->server_port());
+    }
+    spec.server_listens = !req->server_closed();
+    spec.digest = req->digest();
+    {
+      absl::MutexLock l(&mu_);
+      if (session_network_.size() >= options_.max_sessions) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("session limit reached (", options_.max_sessions,
+                         " kept sessions); delete finished sessions first"));
+      }
+      spec.id = next_session_id_++;
+      session_network_[spec.id] = w->network_id;
+    }
+    absl::Status s = OnNetwork(
+        w->network_id, [&](NetworkSlot& slot, Shard&) -> absl::Status {
+          absl::StatusOr<uint32_t> id = slot.net->OpenSession(spec);
+          if (!id.ok()) return id.status();
+          return FillSession(*slot.net, slot.id, *id, resp);
+        });
+    if (!s.ok()) {
+      absl::MutexLock l(&mu_);
+      session_network_.erase(spec.id);
+    }
+    return s;
+  });
+}
+
+grpc::Status EmulatorService::GetSession(Ctx*, const v1::GetSessionRequest* req,
+                                         v1::Session* resp) {
+  return Observe("GetSession", [&]() -> absl::Status {
+    absl::StatusOr<Where> w = SessionOf(req->session_id());
+    if (!w.ok()) return w.status();
+    return OnNetwork(w->network_id, [&](NetworkSlot& slot, Shard&) {
+      return FillSession(*slot.net, slot.id, req->session_id(), resp);
+    });
+  });
+}
+
+grpc::Status EmulatorService::ListSessions(Ctx*,
+                                           const v1::ListSessionsRequest* req,
+                                           v1::ListSessionsResponse* resp) {
+  return Observe("ListSessions", [&]() -> absl::Status {
+    int page = req->page_size() == 0 ? kDefaultPageSize : req->page_size();
+    if (page < 0 || page > kMaxPageSize) {
+      return Invalid(absl::StrCat("page_size ", req->page_size(),
+                                  " out of range [0, ", kMaxPageSize, "]"));
+    }
+    uint32_t after = 0;
+    if (!req->page_token().empty() &&
+        !absl::SimpleAtoi(req->page_token(), &after)) {
+      return Invalid("page_token: not a token returned by ListSessions");
+    }
+    if (req->network_id() != 0) {
+      absl::StatusOr<Where> w = NetworkOf(req->network_id());
+      if (!w.ok()) return w.status();
+    }
+    // Candidates in id order, then filtered on their shard.
+    std::vector<std::pair<uint32_t, uint32_t>> candidates;
+    {
+      absl::MutexLock l(&mu_);
+      for (auto it = session_network_.upper_bound(after);
+           it != session_network_.end(); ++it) {
+        if (req->network_id() != 0 && it->second != req->network_id()) {
+          continue;
+        }
+        candidates.push_back(*it);
+      }
+    }
+    size_t i = 0;
+    while (i < candidates.size() && resp->sessions_size() < page) {
+      // Batch consecutive candidates of one network into one shard call.
+      uint32_t nid = candidates[i].second;
+      size_t j = i;
+      while (j < candidates.size() && candidates[j].second == nid &&
+             j - i < static_cast<size_t>(page)) {
+        ++j;
+      }
+      absl::Status s = OnNetwork(nid, [&](NetworkSlot& slot, Shard&) {
+        for (size_t k = i; k < j && resp->sessions_size() < page; ++k) {
+          v1::Session session;
+          if (!FillSession(*slot.net, slot.id, candidates[k].first, &session)
+                   .ok()) {
+            continue;
+          }
+          if (req->link_id() != 0 && session.link_id() != req->link_id()) {
+            continue;
+          }
+          *resp->add_sessions() = std::move(session);
+        }
+        return absl::OkStatus();
+      });
+      if (!s.ok() && !absl::IsNotFound(s)) return s;
+      i = j;
+    }
+    if (resp->sessions_size() == page && i < candidates.size()) {
+      resp->set_next_page_token(absl::StrCat(resp->sessions(page - 1).id()));
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status EmulatorService::DeleteSession(Ctx*,
+                                            const v1::DeleteSessionRequest* req,
+                                            google::protobuf::Empty*) {
+  return Observe("DeleteSession", [&]() -> absl::Status {
+    absl::StatusOr<Where> w = SessionOf(req->session_id());
+    if (!w.ok()) return w.status();
+    absl::Status s =
+        OnNetwork(w->network_id, [&](NetworkSlot& slot, Shard& shard) {
+          absl::Status st = slot.net->DeleteSession(req->session_id());
+          if (hub_ != nullptr) {
+            hub_->ForgetSession(shard.index(), slot.id, req->session_id());
+          }
+          shard.RunReadyWaiters();
+          return st;
+        });
+    if (!s.ok()) return s;
+    absl::MutexLock l(&mu_);
+    session_network_.erase(req->session_id());
+    return absl::OkStatus();
+  });
+}
+
+// ------------------------------------------------------------------ data
+
+namespace {
+
+// A write that may wait for send-buffer space; shared between the handler
+// and the shard's waiter so that either may finish first.
+struct WriteOp {
+  uint32_t network_id = 0;
+  uint32_t session_id = 0;
+  Endpoint endpoint = Endpoint::kClient;
+  std::string data;   // bytes to write, or
+  uint64_t fill = 0;  // generated bytes to write
+  uint64_t total = 0;
+  uint64_t done = 0;
+  bool push = false;
+  bool wait = false;
+  bool cancelled = false;
+  absl::Status status;
+  uint32_t free_after = 0;
+  absl::Notification finished;
+
+  // One attempt on the shard; true when the op is over.
+  bool Attempt(Shard& shard) {
+    if (finished.HasBeenNotified()) return true;
+    if (cancelled) return Finish();
+    NetworkSlot* slot = shard.network(network_id);
+    if (slot == nullptr) {
+      status = absl::UnavailableError("the session's network was deleted");
+      return Finish();
+    }
+    const Connection* c = slot->net->connection(session_id, endpoint);
+    if (c == nullptr) {
+      status = absl::FailedPreconditionError(
+          absl::StrCat("session ", session_id, " is closed"));
+      return Finish();
+    }
+    size_t room = c->send_buffer_free();
+    if (room > 0 && done < total) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(room, total - done));
+      bool last = done + n == total;
+      absl::StatusOr<size_t> got =
+          fill > 0
+              ? slot->net->WriteGenerated(session_id, endpoint, n, push && last)
+              : slot->net->Write(
+                    session_id, endpoint,
+                    absl::MakeConstSpan(
+                        reinterpret_cast<const uint8_t*>(data.data()) + done,
+                        n),
+                    push && last);
+      if (!got.ok()) {
+        status = got.status();
+        return Finish();
+      }
+      done += *got;
+    }
+    if (done == total || !wait) return Finish();
+    return false;
+  }
+
+  bool Finish() {
+    if (!finished.HasBeenNotified()) finished.Notify();
+    return true;
+  }
+};
+
+}  // namespace
+
+grpc::Status EmulatorService::Write(Ctx* ctx, const v1::WriteRequest* req,
+                                    v1::WriteResponse* resp) {
+  return Observe("Write", [&]() -> absl::Status {
+    absl::StatusOr<Endpoint> e = EndpointFromProto(req->endpoint(), "endpoint");
+    if (!e.ok()) return e.status();
+    auto op = std::make_shared<WriteOp>();
+    op->session_id = req->session_id();
+    op->endpoint = *e;
+    op->push = req->push();
+    if (req->payload_case() == v1::WriteRequest::kData) {
+      if (req->data().size() > options_.max_write_bytes) {
+        return Invalid(absl::StrCat("data: ", req->data().size(),
+                                    " bytes exceeds the limit of ",
+                                    options_.max_write_bytes));
+      }
+      op->data = req->data();
+      op->total = op->data.size();
+    } else if (req->payload_case() == v1::WriteRequest::kFillBytes) {
+      if (req->fill_bytes() > (uint64_t{1} << 40)) {
+        return Invalid(absl::StrCat("fill_bytes ", req->fill_bytes(),
+                                    " out of range [0, 2^40]"));
+      }
+      op->fill = req->fill_bytes();
+      op->total = op->fill;
+    } else {
+      return Invalid("payload: set data or fill_bytes");
+    }
+    DurationNs wait = 0;
+    if (req->has_wait()) {
+      absl::StatusOr<DurationNs> w = DurationFromProto(req->wait(), "wait");
+      if (!w.ok()) return w.status();
+      wait = *w;
+    }
+    op->wait = wait > 0;
+    absl::StatusOr<Where> where = SessionOf(req->session_id());
+    if (!where.ok()) return where.status();
+    op->network_id = where->network_id;
+    Shard& shard = *where->shard;
+    shard.Call([&] {
+      NetworkSlot* slot = shard.network(op->network_id);
+      if (slot == nullptr) {
+        op->status = NotFound("network_id", op->network_id);
+        op->Finish();
+        return;
+      }
+      shard.AddWaiter(*slot, op->session_id, op->endpoint,
+                      [op, &shard] { return op->Attempt(shard); });
+    });
+    if (!WaitFor(op->finished, absl::Now() + FromNs(wait), ctx)) {
+      // Out of time: stop the waiter; what was accepted stays accepted.
+      shard.Call([&] {
+        op->cancelled = true;
+        op->Finish();
+      });
+    }
+    uint64_t accepted = shard.Call([&] {
+      NetworkSlot* slot = shard.network(op->network_id);
+      const Connection* c =
+          slot ? slot->net->connection(op->session_id, op->endpoint) : nullptr;
+      op->free_after = c ? static_cast<uint32_t>(c->send_buffer_free()) : 0;
+      return op->done;
+    });
+    if (!op->status.ok() && accepted == 0) return op->status;
+    resp->set_accepted(accepted);
+    resp->set_send_buffer_free(op->free_after);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status EmulatorService::Read(Ctx* ctx, const v1::ReadRequest* req,
+                                   v1::ReadResponse* resp) {
+  return Observe("Read", [&]() -> absl::Status {
+    absl::StatusOr<Endpoint> e = EndpointFromProto(req->endpoint(), "endpoint");
+    if (!e.ok()) return e.status();
+    uint32_t max = req->max_bytes();
+    if (max == 0 || max > options_.max_read_bytes) {
+      return Invalid(absl::StrCat("max_bytes ", max, " out of range [1, ",
+                                  options_.max_read_bytes, "]"));
+    }
+    DurationNs wait = 0;
+    if (req->has_wait()) {
+      absl::StatusOr<DurationNs> w = DurationFromProto(req->wait(), "wait");
+      if (!w.ok()) return w.status();
+      wait = *w;
+    }
+    absl::StatusOr<Where> where = SessionOf(req->session_id());
+    if (!where.ok()) return where.status();
+    struct ReadOp {
+      absl::Notification finished;
+      absl::Status status;
+      std::string data;
+      bool eof = false;
+      bool cancelled = false;
+    };
+    auto op = std::make_shared<ReadOp>();
+    uint32_t nid = where->network_id;
+    uint32_t sid = req->session_id();
+    Endpoint ep = *e;
+    Shard& shard = *where->shard;
+    auto attempt = [op, &shard, nid, sid, ep, max]() -> bool {
+      if (op->finished.HasBeenNotified()) return true;
+      auto finish = [&] {
+        op->finished.Notify();
+        return true;
+      };
+      if (op->cancelled) return finish();
+      NetworkSlot* slot = shard.network(nid);
+      if (slot == nullptr) {
+        op->status =
+            absl::UnavailableError("the session's network was deleted");
+        return finish();
+      }
+      const Connection* c = slot->net->connection(sid, ep);
+      if (c == nullptr) {
+        op->eof = true;  // the session is over: nothing more will arrive
+        return finish();
+      }
+      if (c->readable() == 0 && !c->eof()) return false;
+      op->data.resize(std::min<size_t>(max, c->readable()));
+      absl::StatusOr<size_t> n = slot->net->Read(
+          sid, ep,
+          absl::MakeSpan(reinterpret_cast<uint8_t*>(op->data.data()),
+                         op->data.size()));
+      if (!n.ok()) {
+        op->status = n.status();
+        return finish();
+      }
+      op->data.resize(*n);
+      const Connection* after = slot->net->connection(sid, ep);
+      op->eof = after == nullptr || after->eof();
+      return finish();
+    };
+    absl::Status pre = shard.Call([&]() -> absl::Status {
+      NetworkSlot* slot = shard.network(nid);
+      if (slot == nullptr) return NotFound("network_id", nid);
+      absl::StatusOr<SessionInfo> info = slot->net->GetSession(sid);
+      if (!info.ok()) return info.status();
+      const Connection* c = slot->net->connection(sid, ep);
+      if (c != nullptr) {
+        // An automatic reader would race the caller for the bytes.
+        (void)c;
+      }
+      if (wait == 0) {
+        if (!attempt()) op->finished.Notify();
+      } else {
+        shard.AddWaiter(*slot, sid, ep, attempt);
+      }
+      return absl::OkStatus();
+    });
+    if (!pre.ok()) return pre;
+    if (!WaitFor(op->finished, absl::Now() + FromNs(wait), ctx)) {
+      shard.Call([&] {
+        op->cancelled = true;
+        if (!op->finished.HasBeenNotified()) op->finished.Notify();
+      });
+    }
+    if (!op->status.ok()) return op->status;
+    shard.Call([&] {
+      resp->set_data(std::move(op->data));
+      resp->set_eof(op->eof);
+    });
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status EmulatorService::Close(Ctx*, const v1::CloseRequest* req,
+                                    v1::CloseResponse* resp) {
+  return Observe("Close", [&]() -> absl::Status {
+    absl::StatusOr<Endpoint> e = EndpointFromProto(req->endpoint(), "endpoint");
+    if (!e.ok()) return e.status();
+    if (req->mode() != v1::CloseRequest::MODE_UNSPECIFIED &&
+        req->mode() != v1::CloseRequest::MODE_FIN &&
+        req->mode() != v1::CloseRequest::MODE_RST) {
+      return Invalid("mode: allowed MODE_FIN or MODE_RST");
+    }
+    absl::StatusOr<Where> w = SessionOf(req->session_id());
+    if (!w.ok()) return w.status();
+    return OnNetwork(
+        w->network_id, [&](NetworkSlot& slot, Shard& shard) -> absl::Status {
+          absl::Status s = req->mode() == v1::CloseRequest::MODE_RST
+                               ? slot.net->Abort(req->session_id(), *e)
+                               : slot.net->Close(req->session_id(), *e);
+          shard.RunReadyWaiters();
+          if (!s.ok()) return s;
+          const Connection* c = slot.net->connection(req->session_id(), *e);
+          resp->set_state(ToProto(c ? c->state() : TcpState::kClosed));
+          return absl::OkStatus();
+        });
+  });
+}
+
+grpc::Status EmulatorService::SetReader(Ctx*, const v1::SetReaderRequest* req,
+                                        google::protobuf::Empty*) {
+  return Observe("SetReader", [&]() -> absl::Status {
+    absl::StatusOr<Endpoint> e = EndpointFromProto(req->endpoint(), "endpoint");
+    if (!e.ok()) return e.status();
+    absl::StatusOr<ReaderSpec> r = FromProto(req->reader(), "reader");
+    if (!r.ok()) return r.status();
+    absl::StatusOr<Where> w = SessionOf(req->session_id());
+    if (!w.ok()) return w.status();
+    return OnNetwork(w->network_id, [&](NetworkSlot& slot, Shard& shard) {
+      absl::Status s = slot.net->SetReader(req->session_id(), *e, *r);
+      shard.RunReadyWaiters();
+      return s;
+    });
+  });
+}
+
+// ------------------------------------------------------------------ faults
+
+grpc::Status EmulatorService::InjectFault(Ctx*,
+                                          const v1::InjectFaultRequest* req,
+                                          v1::Fault* resp) {
+  return Observe("InjectFault", [&]() -> absl::Status {
+    FaultRule rule;
+    switch (req->action()) {
+      case v1::FAULT_ACTION_DROP:
+        rule.action = FaultAction::kDrop;
+        break;
+      case v1::FAULT_ACTION_DELAY:
+        rule.action = FaultAction::kDelay;
+        break;
+      case v1::FAULT_ACTION_DUPLICATE:
+        rule.action = FaultAction::kDuplicate;
+        break;
+      case v1::FAULT_ACTION_CORRUPT:
+        rule.action = FaultAction::kCorrupt;
+        break;
+      case v1::FAULT_ACTION_REORDER:
+        rule.action = FaultAction::kReorder;
+        break;
+      default:
+        return Invalid(
+            "action: allowed FAULT_ACTION_DROP, _DELAY, _DUPLICATE, "
+            "_CORRUPT, _REORDER");
+    }
+    const v1::FaultMatch& m = req->match();
+    if (m.flags_all() > 0xff || m.flags_none() > 0xff) {
+      return Invalid("match.flags_all/flags_none: TCP flag bits in [0, 255]");
+    }
+    rule.match.flags_all = static_cast<uint8_t>(m.flags_all());
+    rule.match.flags_none = static_cast<uint8_t>(m.flags_none());
+    rule.match.payload_only = m.payload_only();
+    rule.match.nth = m.nth();
+    if (m.has_seq_lo() != m.has_seq_hi()) {
+      return Invalid("match.seq_lo and match.seq_hi: set both or neither");
+    }
+    absl::StatusOr<DurationNs> delay = DurationFromProto(req->delay(), "delay");
+    if (!delay.ok()) return delay.status();
+    rule.delay = *delay;
+    absl::StatusOr<DurationNs> duration =
+        DurationFromProto(req->duration(), "duration");
+    if (!duration.ok()) return duration.status();
+    rule.duration = *duration;
+    rule.count = req->count();
+    rule.probability = req->has_probability() ? req->probability() : 1.0;
+    std::vector<int> dirs;
+    switch (req->direction()) {
+      case v1::DIRECTION_FORWARD:
+        dirs = {0};
+        break;
+      case v1::DIRECTION_REVERSE:
+        dirs = {1};
+        break;
+      case v1::DIRECTION_UNSPECIFIED:
+      case v1::DIRECTION_BOTH:
+        dirs = {0, 1};
+        break;
+      default:
+        return Invalid("direction: allowed DIRECTION_FORWARD, _REVERSE, _BOTH");
+    }
+    absl::StatusOr<Where> w;
+    uint32_t session_id = 0;
+    if (req->target_case() == v1::InjectFaultRequest::kLinkId) {
+      w = LinkOf(req->link_id());
+    } else if (req->target_case() == v1::InjectFaultRequest::kSessionId) {
+      session_id = req->session_id();
+      w = SessionOf(session_id);
+    } else {
+      return Invalid("target: set link_id or session_id");
+    }
+    if (!w.ok()) return w.status();
+    return OnNetwork(
+        w->network_id, [&](NetworkSlot& slot, Shard&) -> absl::Status {
+          uint32_t link_id = req->link_id();
+          SessionInfo info;
+          if (session_id != 0) {
+            absl::StatusOr<SessionInfo> got = slot.net->GetSession(session_id);
+            if (!got.ok()) return got.status();
+            if (got->destroyed) {
+              return absl::FailedPreconditionError(
+                  absl::StrCat("session ", session_id, " is closed"));
+            }
+            info = *got;
+            link_id = info.link_id;
+          }
+          std::vector<FaultRule> rules;
+          for (int d : dirs) {
+            FaultRule r = rule;
+            if (session_id != 0) {
+              bool fwd = d == 0;
+              r.match.src_port = fwd ? info.client_port : info.server_port;
+              r.match.dst_port = fwd ? info.server_port : info.client_port;
+            }
+            if (m.has_seq_lo()) {
+              r.match.has_seq_range = true;
+              uint32_t base = 0;
+              if (session_id != 0) {
+                const Connection* sender = slot.net->connection(
+                    session_id, d == 0 ? Endpoint::kClient : Endpoint::kServer);
+                base = sender ? sender->Snapshot().iss : 0;
+              }
+              r.match.seq_lo = Seq(base + m.seq_lo());
+              r.match.seq_hi = Seq(base + m.seq_hi());
+            }
+            if (absl::Status s = ValidateFaultRule(r); !s.ok()) {
+              return absl::InvalidArgumentError(
+                  absl::StrCat("fault: ", s.message()));
+            }
+            rules.push_back(r);
+          }
+          for (size_t i = 0; i < dirs.size(); ++i) {
+            absl::StatusOr<uint32_t> id =
+                slot.net->AddFault(link_id, DirectionOf(dirs[i]), rules[i]);
+            if (!id.ok()) return id.status();
+            resp->add_ids(*id);
+          }
+          resp->set_link_id(link_id);
+          return absl::OkStatus();
+        });
+  });
+}
+
+grpc::Status EmulatorService::ClearFaults(Ctx*,
+                                          const v1::ClearFaultsRequest* req,
+                                          google::protobuf::Empty*) {
+  return Observe("ClearFaults", [&]() -> absl::Status {
+    absl::StatusOr<Where> w;
+    uint32_t link_id = 0;
+    if (req->target_case() == v1::ClearFaultsRequest::kLinkId) {
+      link_id = req->link_id();
+      w = LinkOf(link_id);
+    } else if (req->target_case() == v1::ClearFaultsRequest::kSessionId) {
+      w = SessionOf(req->session_id());
+    } else {
+      return Invalid("target: set link_id or session_id");
+    }
+    if (!w.ok()) return w.status();
+    return OnNetwork(w->network_id,
+                     [&](NetworkSlot& slot, Shard&) -> absl::Status {
+                       if (link_id == 0) {
+                         absl::StatusOr<SessionInfo> info =
+                             slot.net->GetSession(req->session_id());
+                         if (!info.ok()) return info.status();
+                         link_id = info->link_id;
+                       }
+                       return slot.net->ClearFaults(link_id);
+                     });
+  });
+}
+
+// ------------------------------------------------------------------ events
+
+grpc::Status EmulatorService::WatchEvents(
+    Ctx* ctx, const v1::WatchEventsRequest* req,
+    grpc::ServerWriter<v1::EventBatch>* writer) {
+  return Observe("WatchEvents", [&]() -> absl::Status {
+    if (hub_ == nullptr) return absl::UnavailableError("events are off");
+    absl::StatusOr<EventFilter> filter = EventFilterFromProto(*req);
+    if (!filter.ok()) return filter.status();
+    if (req->network_id() != 0) {
+      absl::StatusOr<Where> w = NetworkOf(req->network_id());
+      if (!w.ok()) return w.status();
+    }
+    uint32_t max_batch =
+        req->max_batch() == 0 ? kDefaultBatch : req->max_batch();
+    if (max_batch > kMaxBatch) {
+      return Invalid(absl::StrCat("max_batch ", max_batch, " out of range [0, ",
+                                  kMaxBatch, "]"));
+    }
+    absl::StatusOr<std::shared_ptr<Subscription>> sub =
+        hub_->Subscribe(*filter, req->replay());
+    if (!sub.ok()) return sub.status();
+    std::vector<NetworkEvent> events;
+    events.reserve(max_batch);
+    v1::EventBatch batch;
+    absl::Status result = absl::OkStatus();
+    while (true) {
+      if (shutting_down_) {
+        result = absl::UnavailableError("tcpemud is shutting down");
+        break;
+      }
+      if (ctx->IsCancelled()) {
+        result = absl::CancelledError("the client cancelled the stream");
+        break;
+      }
+      events.clear();
+      uint64_t lost = (*sub)->Next(
+          max_batch, absl::Now() + absl::Milliseconds(100), &events);
+      if (events.empty() && lost == 0) continue;
+      ToProto(std::span<const NetworkEvent>(events), lost, &batch);
+      // Blocks while the previous batch is in flight: one write at a time,
+      // so a slow reader backs up into its bounded queue, not into memory.
+      if (!writer->Write(batch)) {
+        result = absl::CancelledError("the stream's reader went away");
+        break;
+      }
+    }
+    hub_->Unsubscribe(*sub);
+    return result;
+  });
+}
+
+// ------------------------------------------------------------------ metrics
+
+StateSnapshot EmulatorService::SnapshotState() {
+  StateSnapshot snap;
+  for (auto& shard : shards_) {
+    shard->Call([&] {
+      for (NetworkSlot* slot : shard->networks()) {
+        Network& net = *slot->net;
+        net.ForEachSession([&](uint32_t sid, uint32_t, bool destroyed) {
+          if (destroyed) return;
+          StateSnapshot::PerSession ps;
+          ps.session_id = sid;
+          ps.network_id = slot->id;
+          for (Endpoint e : {Endpoint::kClient, Endpoint::kServer}) {
+            const Connection* c = net.connection(sid, e);
+            if (c == nullptr) continue;
+            ++snap.sessions_by_state[static_cast<size_t>(c->state())];
+            TcbSnapshot t = c->Snapshot();
+            snap.cwnd_bytes.push_back(t.cwnd);
+            if (e == Endpoint::kClient) {
+              ps.cwnd_client = t.cwnd;
+              ps.srtt_client_ns = t.srtt;
+            } else {
+              ps.cwnd_server = t.cwnd;
+              ps.srtt_server_ns = t.srtt;
+            }
+          }
+          snap.per_session.push_back(ps);
+        });
+      }
+    });
+  }
+  return snap;
+}
+
+}  // namespace tcpemu::server

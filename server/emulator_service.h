@@ -1,0 +1,138 @@
+// The tcpemu.v1.Emulator service: resolves ids to the shard that owns them,
+// runs each request there, and converts results and errors at the edge
+// (absl::Status inside, grpc::Status out).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "server/event_hub.h"
+#include "server/metrics.h"
+#include "server/shard.h"
+#include "tcpemu/v1/tcpemu.grpc.pb.h"
+
+namespace tcpemu::server {
+
+struct EmulatorOptions {
+  size_t shards = 1;
+  uint32_t max_networks = 256;
+  uint32_t max_links = 10000;
+  uint32_t max_sessions = 200000;  // kept sessions, live or finished
+  uint32_t max_buffer = 64 * 1024 * 1024;
+  uint32_t max_write_bytes = 16 * 1024 * 1024;
+  uint32_t max_read_bytes = 4 * 1024 * 1024;
+  uint64_t default_seed = 0;  // 0: random
+};
+
+class EmulatorService final : public v1::Emulator::Service {
+ public:
+  EmulatorService(const EmulatorOptions& options, EventHub* hub,
+                  Metrics* metrics);
+  ~EmulatorService() override;
+
+  // Ends WatchEvents streams and waits that are in progress; new requests
+  // answer UNAVAILABLE.
+  void BeginShutdown();
+  // Stops the shards (after the gRPC server has drained).
+  void StopShards();
+
+  // The default REALTIME network.
+  uint32_t default_network_id() const { return default_network_; }
+  Shard& shard(size_t i) { return *shards_[i]; }
+  size_t shard_count() const { return shards_.size(); }
+  // Gauges for the metrics scrape.
+  StateSnapshot SnapshotState();
+
+  using Ctx = grpc::ServerContext;
+  grpc::Status CreateNetwork(Ctx*, const v1::CreateNetworkRequest*,
+                             v1::Network*) override;
+  grpc::Status GetNetwork(Ctx*, const v1::GetNetworkRequest*,
+                          v1::Network*) override;
+  grpc::Status ListNetworks(Ctx*, const v1::ListNetworksRequest*,
+                            v1::ListNetworksResponse*) override;
+  grpc::Status DeleteNetwork(Ctx*, const v1::DeleteNetworkRequest*,
+                             google::protobuf::Empty*) override;
+  grpc::Status AdvanceTime(Ctx*, const v1::AdvanceTimeRequest*,
+                           v1::AdvanceTimeResponse*) override;
+  grpc::Status CreateLink(Ctx*, const v1::CreateLinkRequest*,
+                          v1::Link*) override;
+  grpc::Status GetLink(Ctx*, const v1::GetLinkRequest*, v1::Link*) override;
+  grpc::Status UpdateLink(Ctx*, const v1::UpdateLinkRequest*,
+                          v1::Link*) override;
+  grpc::Status ListLinks(Ctx*, const v1::ListLinksRequest*,
+                         v1::ListLinksResponse*) override;
+  grpc::Status DeleteLink(Ctx*, const v1::DeleteLinkRequest*,
+                          google::protobuf::Empty*) override;
+  grpc::Status OpenSession(Ctx*, const v1::OpenSessionRequest*,
+                           v1::Session*) override;
+  grpc::Status GetSession(Ctx*, const v1::GetSessionRequest*,
+                          v1::Session*) override;
+  grpc::Status ListSessions(Ctx*, const v1::ListSessionsRequest*,
+                            v1::ListSessionsResponse*) override;
+  grpc::Status DeleteSession(Ctx*, const v1::DeleteSessionRequest*,
+                             google::protobuf::Empty*) override;
+  grpc::Status Write(Ctx*, const v1::WriteRequest*,
+                     v1::WriteResponse*) override;
+  grpc::Status Read(Ctx*, const v1::ReadRequest*, v1::ReadResponse*) override;
+  grpc::Status Close(Ctx*, const v1::CloseRequest*,
+                     v1::CloseResponse*) override;
+  grpc::Status SetReader(Ctx*, const v1::SetReaderRequest*,
+                         google::protobuf::Empty*) override;
+  grpc::Status InjectFault(Ctx*, const v1::InjectFaultRequest*,
+                           v1::Fault*) override;
+  grpc::Status ClearFaults(Ctx*, const v1::ClearFaultsRequest*,
+                           google::protobuf::Empty*) override;
+  grpc::Status WatchEvents(Ctx*, const v1::WatchEventsRequest*,
+                           grpc::ServerWriter<v1::EventBatch>*) override;
+
+ private:
+  struct Where {
+    uint32_t network_id = 0;
+    Shard* shard = nullptr;
+  };
+
+  // Runs `fn(slot)` on the shard owning `network_id`.
+  template <typename F>
+  absl::Status OnNetwork(uint32_t network_id, F&& fn);
+  absl::StatusOr<Where> NetworkOf(uint32_t network_id);
+  absl::StatusOr<Where> LinkOf(uint32_t link_id);
+  absl::StatusOr<Where> SessionOf(uint32_t session_id);
+  absl::Status CheckServing() const;
+  // Waits for `done` while the call lives and the daemon serves.
+  bool WaitFor(absl::Notification& done, absl::Time deadline, Ctx* ctx);
+  template <typename F>
+  grpc::Status Observe(const char* method, F&& fn);
+
+  void FillNetwork(NetworkSlot& slot, Shard& shard, v1::Network* out);
+  absl::Status FillLink(Network& net, uint32_t network_id, uint32_t link_id,
+                        v1::Link* out);
+  absl::Status FillSession(Network& net, uint32_t network_id,
+                           uint32_t session_id, v1::Session* out);
+
+  EmulatorOptions options_;
+  EventHub* hub_;
+  Metrics* metrics_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  uint32_t default_network_ = 0;
+  std::atomic<bool> shutting_down_{false};
+
+  std::atomic<uint32_t> next_network_id_{1};
+  std::atomic<uint32_t> next_link_id_{1};
+  std::atomic<uint32_t> next_session_id_{1};
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<uint32_t, size_t> network_shard_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint32_t, uint32_t> link_network_ ABSL_GUARDED_BY(mu_);
+  std::map<uint32_t, uint32_t> session_network_ ABSL_GUARDED_BY(mu_);
+};
+
+grpc::Status ToGrpc(const absl::Status& s);
+
+}  // namespace tcpemu::server

@@ -1,0 +1,99 @@
+// tcpemud: the tcpemu daemon. Flags with working defaults; SIGTERM/SIGINT
+// drain and exit 0.
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "server/daemon.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "gRPC listen address (use 0.0.0.0:50051 to accept remote clients)");
+ABSL_FLAG(std::string, metrics_listen, ":9464",
+          "Prometheus /metrics address; empty disables it");
+ABSL_FLAG(uint32_t, shards, 0, "shard threads; 0 = one per core");
+ABSL_FLAG(uint32_t, max_networks, 256, "networks held at once");
+ABSL_FLAG(uint32_t, max_links, 10000, "links held at once");
+ABSL_FLAG(uint32_t, max_sessions, 200000,
+          "sessions held at once (live or finished, until DeleteSession)");
+ABSL_FLAG(uint32_t, max_buffer, 64 * 1024 * 1024,
+          "largest send or receive buffer a TcpConfig may ask for, bytes");
+ABSL_FLAG(uint32_t, max_subscribers, 64, "concurrent WatchEvents streams");
+ABSL_FLAG(uint32_t, event_queue, 65536,
+          "events queued per subscriber before the oldest are dropped");
+ABSL_FLAG(uint32_t, session_history, 256,
+          "events kept per session for WatchEvents replay");
+ABSL_FLAG(bool, per_session_metrics, false,
+          "export per-session Prometheus series (capped)");
+ABSL_FLAG(uint32_t, per_session_cap, 1000,
+          "at most this many sessions get per-session series");
+ABSL_FLAG(uint64_t, seed, 0, "seed of the default network; 0 = random");
+ABSL_FLAG(int32_t, shutdown_seconds, 5,
+          "on SIGTERM/SIGINT, drain for at most this long");
+
+namespace {
+volatile std::sig_atomic_t g_signal = 0;
+void OnSignal(int sig) { g_signal = sig; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "tcpemud: userspace TCP sessions over emulated links, over gRPC");
+  absl::ParseCommandLine(argc, argv);
+  tcpemu::server::DaemonOptions o;
+  o.listen = absl::GetFlag(FLAGS_listen);
+  o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  uint32_t shards = absl::GetFlag(FLAGS_shards);
+  if (shards == 0) shards = std::max(1u, std::thread::hardware_concurrency());
+  if (shards > 256) {
+    std::fprintf(stderr, "--shards %u out of range [0, 256]\n", shards);
+    return 2;
+  }
+  o.emulator.shards = shards;
+  o.emulator.max_networks = absl::GetFlag(FLAGS_max_networks);
+  o.emulator.max_links = absl::GetFlag(FLAGS_max_links);
+  o.emulator.max_sessions = absl::GetFlag(FLAGS_max_sessions);
+  o.emulator.max_buffer = absl::GetFlag(FLAGS_max_buffer);
+  o.emulator.default_seed = absl::GetFlag(FLAGS_seed);
+  o.max_subscribers = absl::GetFlag(FLAGS_max_subscribers);
+  o.event_queue = absl::GetFlag(FLAGS_event_queue);
+  o.session_history = absl::GetFlag(FLAGS_session_history);
+  o.per_session_metrics = absl::GetFlag(FLAGS_per_session_metrics);
+  o.per_session_cap = absl::GetFlag(FLAGS_per_session_cap);
+  if (o.event_queue == 0 || o.max_subscribers == 0 ||
+      o.emulator.max_networks == 0) {
+    std::fprintf(stderr,
+                 "--event_queue, --max_subscribers and --max_networks must "
+                 "be at least 1\n");
+    return 2;
+  }
+
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGPIPE, SIG_IGN);
+  auto daemon = tcpemu::server::Daemon::Start(o);
+  if (!daemon.ok()) {
+    std::fprintf(stderr, "tcpemud: %s\n",
+                 std::string(daemon.status().message()).c_str());
+    return 1;
+  }
+  std::fprintf(stderr,
+               "tcpemud: serving gRPC on port %d, metrics on %s, %u shard(s)\n",
+               (*daemon)->port(),
+               o.metrics_listen.empty()
+                   ? "(off)"
+                   : absl::StrCat("port ", (*daemon)->metrics_port()).c_str(),
+               shards);
+  while (g_signal == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::fprintf(stderr, "tcpemud: signal %d, shutting down\n",
+               static_cast<int>(g_signal));
+  (*daemon)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_seconds)));
+  daemon->reset();
+  std::fprintf(stderr, "tcpemud: stopped\n");
+  return 0;
+}

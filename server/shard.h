@@ -1,0 +1,142 @@
+// A shard: one thread that owns whole engine Networks and runs them (DESIGN.md
+// section 2). Everything that touches engine state runs on this thread, as a
+// posted command or from the loop; RPC handlers wait for the result. REALTIME
+// networks are advanced to wall-clock time before every command and whenever
+// their next deadline comes due.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "engine/sim/network.h"
+#include "engine/trace/event.h"
+
+namespace tcpemu::server {
+
+class EventHub;
+class ShardMetrics;
+
+enum class Clock : uint8_t { kRealtime, kVirtual };
+
+// Timer lateness of REALTIME networks: how long after its deadline an entry
+// was actually processed.
+struct LatenessStats {
+  uint64_t samples = 0;
+  // Power-of-two microsecond buckets: [0,1us), [1,2us), [2,4us), ...
+  std::array<uint64_t, 32> buckets{};
+  // The smallest bucket bound below which `q` of the samples fall, in ns.
+  int64_t QuantileNs(double q) const;
+};
+
+// One network and what the shard keeps beside it.
+struct NetworkSlot {
+  uint32_t id = 0;
+  Clock clock = Clock::kRealtime;
+  uint64_t seed = 0;
+  int64_t epoch_ns = 0;  // steady-clock time of creation (REALTIME)
+  std::unique_ptr<EventSink> sink;
+  std::unique_ptr<Network> net;
+  // Waiters for activity on (session, endpoint): each returns true when
+  // done and is then dropped.
+  absl::flat_hash_map<uint64_t, std::vector<absl::AnyInvocable<bool()>>>
+      waiters;
+};
+
+inline uint64_t WaiterKey(uint32_t session_id, Endpoint e) {
+  return (uint64_t{session_id} << 1) | static_cast<uint64_t>(e);
+}
+
+class Shard {
+ public:
+  Shard(size_t index, EventHub* hub, ShardMetrics* metrics);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  void Start();
+  // Stops the loop after the commands already posted; joins the thread.
+  void Stop();
+
+  size_t index() const { return index_; }
+
+  // Runs `fn` on the shard thread.
+  void Post(absl::AnyInvocable<void()> fn);
+  // Runs `fn` on the shard thread and returns its result to the caller.
+  template <typename F>
+  auto Call(F&& fn) -> std::invoke_result_t<F&> {
+    using R = std::invoke_result_t<F&>;
+    absl::Notification done;
+    if constexpr (std::is_void_v<R>) {
+      Post([&] {
+        fn();
+        done.Notify();
+      });
+      done.WaitForNotification();
+    } else {
+      std::optional<R> result;
+      Post([&] {
+        result.emplace(fn());
+        done.Notify();
+      });
+      done.WaitForNotification();
+      return *std::move(result);
+    }
+  }
+
+  // Shard thread only.
+  absl::Status AddNetwork(uint32_t id, Clock clock, uint64_t seed,
+                          const Network::Limits& limits);
+  absl::Status RemoveNetwork(uint32_t id);
+  NetworkSlot* network(uint32_t id);
+  std::vector<NetworkSlot*> networks();
+  // Current time of a network (wall-clock based for REALTIME).
+  TimeNs NetworkNow(const NetworkSlot& slot) const;
+  // Registers a waiter on (session, endpoint); it is tried after activity on
+  // that endpoint and once right away.
+  void AddWaiter(NetworkSlot& slot, uint32_t session_id, Endpoint e,
+                 absl::AnyInvocable<bool()> waiter);
+  // Runs waiters whose endpoints saw activity. Called by the loop and after
+  // AdvanceTime.
+  void RunReadyWaiters();
+
+  LatenessStats lateness() const;
+
+ private:
+  void Loop();
+  // Advances every REALTIME network to the wall clock; returns the earliest
+  // wall-clock deadline (steady ns) of any of them.
+  int64_t AdvanceRealtime();
+
+  size_t index_;
+  EventHub* hub_;
+  ShardMetrics* metrics_;
+  std::thread thread_;
+
+  absl::Mutex mu_;
+  std::deque<absl::AnyInvocable<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Shard-thread state.
+  absl::flat_hash_map<uint32_t, std::unique_ptr<NetworkSlot>> networks_;
+  std::vector<std::pair<uint32_t, uint64_t>> ready_;  // (network, waiter key)
+
+  mutable absl::Mutex stats_mu_;
+  LatenessStats lateness_ ABSL_GUARDED_BY(stats_mu_);
+};
+
+int64_t SteadyNowNs();
+
+}  // namespace tcpemu::server
