@@ -1,0 +1,175 @@
+// The Emulator service over real gRPC on 127.0.0.1 port 0: the basic flows.
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "server/daemon.h"
+#include "tcpemu/v1/tcpemu.grpc.pb.h"
+
+namespace tcpemu::server {
+namespace {
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DaemonOptions o;
+    o.listen = "127.0.0.1:0";
+    o.metrics_listen = "";
+    o.emulator.shards = 2;
+    auto d = Daemon::Start(o);
+    ASSERT_TRUE(d.ok()) << d.status();
+    daemon_ = *std::move(d);
+    auto channel =
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(daemon_->port()),
+                            grpc::InsecureChannelCredentials());
+    stub_ = v1::Emulator::NewStub(channel);
+  }
+
+  std::unique_ptr<Daemon> daemon_;
+  std::unique_ptr<v1::Emulator::Stub> stub_;
+};
+
+TEST_F(ServiceTest, VirtualNetworkTransferCompletes) {
+  grpc::ClientContext c1;
+  v1::CreateNetworkRequest nreq;
+  nreq.set_clock(v1::CLOCK_KIND_VIRTUAL);
+  nreq.set_seed(9);
+  v1::Network net;
+  ASSERT_TRUE(stub_->CreateNetwork(&c1, nreq, &net).ok());
+
+  grpc::ClientContext c2;
+  v1::CreateLinkRequest lreq;
+  lreq.set_network_id(net.id());
+  lreq.mutable_forward()->mutable_delay()->set_nanos(10'000'000);
+  lreq.mutable_forward()->mutable_loss()->set_random(0.02);
+  lreq.mutable_reverse()->mutable_delay()->set_nanos(10'000'000);
+  v1::Link link;
+  ASSERT_TRUE(stub_->CreateLink(&c2, lreq, &link).ok());
+
+  grpc::ClientContext c3;
+  v1::OpenSessionRequest sreq;
+  sreq.set_link_id(link.id());
+  sreq.set_digest(true);
+  v1::Session s;
+  grpc::Status st = stub_->OpenSession(&c3, sreq, &s);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(s.client().tcb().state(), v1::TCP_STATE_SYN_SENT);
+
+  grpc::ClientContext c4;
+  v1::WriteRequest w;
+  w.set_session_id(s.id());
+  w.set_endpoint(v1::ENDPOINT_CLIENT);
+  w.set_fill_bytes(100000);
+  v1::WriteResponse wr;
+  ASSERT_TRUE(stub_->Write(&c4, w, &wr).ok());
+  EXPECT_EQ(wr.accepted(), 100000u);
+
+  grpc::ClientContext c5;
+  v1::CloseRequest cl;
+  cl.set_session_id(s.id());
+  cl.set_endpoint(v1::ENDPOINT_CLIENT);
+  v1::CloseResponse cr;
+  st = stub_->Close(&c5, cl, &cr);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+
+  grpc::ClientContext c6;
+  v1::AdvanceTimeRequest at;
+  at.set_network_id(net.id());
+  at.set_until_idle(true);
+  v1::AdvanceTimeResponse ar;
+  ASSERT_TRUE(stub_->AdvanceTime(&c6, at, &ar).ok());
+  EXPECT_TRUE(ar.idle());
+
+  grpc::ClientContext c7;
+  v1::GetSessionRequest g;
+  g.set_session_id(s.id());
+  v1::Session done;
+  ASSERT_TRUE(stub_->GetSession(&c7, g, &done).ok());
+  EXPECT_TRUE(done.destroyed());
+  EXPECT_EQ(done.server().bytes_read(), 100000u);
+  EXPECT_EQ(done.client().write_sha256(), done.server().read_sha256());
+  EXPECT_EQ(done.client().write_sha256().size(), 32u);
+}
+
+TEST_F(ServiceTest, RealtimeWriteWaitsAndReadsBack) {
+  grpc::ClientContext c1;
+  v1::CreateLinkRequest lreq;
+  lreq.mutable_forward()->mutable_delay()->set_nanos(1'000'000);
+  lreq.mutable_reverse()->mutable_delay()->set_nanos(1'000'000);
+  v1::Link link;
+  ASSERT_TRUE(stub_->CreateLink(&c1, lreq, &link).ok());
+  grpc::ClientContext c2;
+  v1::OpenSessionRequest sreq;
+  sreq.set_link_id(link.id());
+  sreq.mutable_server_reader()->set_mode(v1::Reader::MODE_MANUAL);
+  v1::Session s;
+  ASSERT_TRUE(stub_->OpenSession(&c2, sreq, &s).ok());
+
+  std::string data(1000000, 'x');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7);
+  std::string got;
+  grpc::ClientContext c3;
+  v1::WriteRequest w;
+  w.set_session_id(s.id());
+  w.set_endpoint(v1::ENDPOINT_CLIENT);
+  w.set_data(data);
+  w.mutable_wait()->set_seconds(1);
+  v1::WriteResponse wr;
+  // The server reads nothing yet: only the buffers' worth is accepted.
+  ASSERT_TRUE(stub_->Write(&c3, w, &wr).ok());
+  EXPECT_GT(wr.accepted(), 0u);
+  EXPECT_LT(wr.accepted(), data.size());
+  size_t sent = wr.accepted();
+  while (got.size() < data.size()) {
+    grpc::ClientContext cr;
+    v1::ReadRequest r;
+    r.set_session_id(s.id());
+    r.set_endpoint(v1::ENDPOINT_SERVER);
+    r.set_max_bytes(65536);
+    r.mutable_wait()->set_seconds(2);
+    v1::ReadResponse rr;
+    grpc::Status st = stub_->Read(&cr, r, &rr);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    ASSERT_FALSE(rr.data().empty());
+    got += rr.data();
+    if (sent < data.size()) {
+      grpc::ClientContext cw;
+      v1::WriteRequest more;
+      more.set_session_id(s.id());
+      more.set_endpoint(v1::ENDPOINT_CLIENT);
+      more.set_data(data.substr(sent));
+      v1::WriteResponse mr;
+      ASSERT_TRUE(stub_->Write(&cw, more, &mr).ok());
+      sent += mr.accepted();
+    }
+  }
+  EXPECT_EQ(got, data);
+}
+
+TEST_F(ServiceTest, BadRequestsNameTheField) {
+  grpc::ClientContext c1;
+  v1::CreateLinkRequest lreq;
+  lreq.mutable_forward()->mutable_loss()->set_random(1.5);
+  v1::Link link;
+  grpc::Status st = stub_->CreateLink(&c1, lreq, &link);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("forward.loss.p"), std::string::npos)
+      << st.error_message();
+  grpc::ClientContext c2;
+  v1::GetSessionRequest g;
+  g.set_session_id(12345);
+  v1::Session s;
+  st = stub_->GetSession(&c2, g, &s);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  grpc::ClientContext c3;
+  v1::AdvanceTimeRequest at;
+  at.mutable_duration()->set_seconds(1);
+  v1::AdvanceTimeResponse ar;
+  st = stub_->AdvanceTime(&c3, at, &ar);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+}  // namespace
+}  // namespace tcpemu::server
