@@ -75,6 +75,9 @@ int Daemon::metrics_port() const { return metrics_->port(); }
 void Daemon::Shutdown(absl::Duration deadline) {
   if (shut_down_) return;
   shut_down_ = true;
+  // A scrape must not reach the service while it stops.
+  metrics_->SetStateSnapshotFn(nullptr);
+  metrics_->SetEventStatsFn(nullptr);
   server_->GetHealthCheckService()->SetServingStatus(false);
   server_->GetHealthCheckService()->SetServingStatus("tcpemu.v1.Emulator",
                                                      false);

@@ -1135,6 +1135,8 @@ grpc::Status EmulatorService::WatchEvents(
 
 StateSnapshot EmulatorService::SnapshotState() {
   StateSnapshot snap;
+  const bool per_session =
+      metrics_ != nullptr && metrics_->options().per_session_metrics;
   for (auto& shard : shards_) {
     shard->Call([&] {
       for (NetworkSlot* slot : shard->networks()) {
@@ -1158,7 +1160,7 @@ StateSnapshot EmulatorService::SnapshotState() {
               ps.srtt_server_ns = t.srtt;
             }
           }
-          snap.per_session.push_back(ps);
+          if (per_session) snap.per_session.push_back(ps);
         });
       }
     });
