@@ -1,0 +1,302 @@
+// Engine event -> tcpemu.v1.Event. The switches list every enumerator without
+// a default, so -Wswitch flags a new engine value that has no proto mapping.
+#include "server/event_convert.h"
+
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace tcpemu::server {
+namespace {
+
+namespace v1 = ::tcpemu::v1;
+
+void SetReason(std::string_view reason, v1::Event* out) {
+  // assign() keeps the string's buffer when the message is reused.
+  out->mutable_reason()->assign(reason.data(), reason.size());
+}
+
+// rel_seq/rel_ack are relative to the sender's and the receiver's ISS; the
+// endpoint's TCB gives both (iss is its own, irs its peer's).
+void FillSegment(const SegmentInfo& s, bool with_rel, uint32_t seq_base,
+                 uint32_t ack_base, v1::Segment* out) {
+  out->set_seq(s.seq);
+  out->set_ack(s.ack);
+  out->set_rel_seq(with_rel ? s.seq - seq_base : 0);
+  out->set_rel_ack(with_rel ? s.ack - ack_base : 0);
+  out->set_len(s.len);
+  out->set_window(s.window);
+  out->set_flags(s.flags);
+  out->set_opt_mss(s.opt_mss);
+  if (s.opt_wscale != 0xff) {
+    out->set_opt_wscale(s.opt_wscale);
+  } else {
+    out->clear_opt_wscale();
+  }
+  out->set_opt_sack_permitted(s.opt_sack_permitted != 0);
+  out->set_opt_sack_blocks(s.opt_sack_blocks);
+  out->set_opt_timestamp(s.opt_timestamp != 0);
+}
+
+}  // namespace
+
+v1::TcpState ToProto(TcpState state) {
+  switch (state) {
+    case TcpState::kClosed:
+      return v1::TCP_STATE_CLOSED;
+    case TcpState::kListen:
+      return v1::TCP_STATE_LISTEN;
+    case TcpState::kSynSent:
+      return v1::TCP_STATE_SYN_SENT;
+    case TcpState::kSynReceived:
+      return v1::TCP_STATE_SYN_RECEIVED;
+    case TcpState::kEstablished:
+      return v1::TCP_STATE_ESTABLISHED;
+    case TcpState::kFinWait1:
+      return v1::TCP_STATE_FIN_WAIT_1;
+    case TcpState::kFinWait2:
+      return v1::TCP_STATE_FIN_WAIT_2;
+    case TcpState::kCloseWait:
+      return v1::TCP_STATE_CLOSE_WAIT;
+    case TcpState::kClosing:
+      return v1::TCP_STATE_CLOSING;
+    case TcpState::kLastAck:
+      return v1::TCP_STATE_LAST_ACK;
+    case TcpState::kTimeWait:
+      return v1::TCP_STATE_TIME_WAIT;
+  }
+  return v1::TCP_STATE_UNSPECIFIED;
+}
+
+v1::Endpoint ToProto(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::kClient:
+      return v1::ENDPOINT_CLIENT;
+    case Endpoint::kServer:
+      return v1::ENDPOINT_SERVER;
+  }
+  return v1::ENDPOINT_UNSPECIFIED;
+}
+
+v1::EventKind ToProto(EventKind kind) {
+  switch (kind) {
+    case EventKind::kSegmentSent:
+      return v1::EVENT_KIND_SEGMENT_SENT;
+    case EventKind::kSegmentReceived:
+      return v1::EVENT_KIND_SEGMENT_RECEIVED;
+    case EventKind::kSegmentDropped:
+      return v1::EVENT_KIND_SEGMENT_DROPPED;
+    case EventKind::kSegmentMangled:
+      return v1::EVENT_KIND_SEGMENT_MANGLED;
+    case EventKind::kStateChanged:
+      return v1::EVENT_KIND_STATE_CHANGED;
+    case EventKind::kTimerArmed:
+      return v1::EVENT_KIND_TIMER_ARMED;
+    case EventKind::kTimerFired:
+      return v1::EVENT_KIND_TIMER_FIRED;
+    case EventKind::kAppWrite:
+      return v1::EVENT_KIND_APP_WRITE;
+    case EventKind::kAppRead:
+      return v1::EVENT_KIND_APP_READ;
+    case EventKind::kRttSample:
+      return v1::EVENT_KIND_RTT_SAMPLE;
+    case EventKind::kCwndChanged:
+      return v1::EVENT_KIND_CWND_CHANGED;
+    case EventKind::kConnectionError:
+      return v1::EVENT_KIND_CONNECTION_ERROR;
+    case EventKind::kSessionDestroyed:
+      return v1::EVENT_KIND_SESSION_DESTROYED;
+  }
+  return v1::EVENT_KIND_UNSPECIFIED;
+}
+
+std::optional<Endpoint> FromProto(v1::Endpoint endpoint) {
+  switch (endpoint) {
+    case v1::ENDPOINT_CLIENT:
+      return Endpoint::kClient;
+    case v1::ENDPOINT_SERVER:
+      return Endpoint::kServer;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<EventKind> FromProto(v1::EventKind kind) {
+  switch (kind) {
+    case v1::EVENT_KIND_SEGMENT_SENT:
+      return EventKind::kSegmentSent;
+    case v1::EVENT_KIND_SEGMENT_RECEIVED:
+      return EventKind::kSegmentReceived;
+    case v1::EVENT_KIND_SEGMENT_DROPPED:
+      return EventKind::kSegmentDropped;
+    case v1::EVENT_KIND_SEGMENT_MANGLED:
+      return EventKind::kSegmentMangled;
+    case v1::EVENT_KIND_STATE_CHANGED:
+      return EventKind::kStateChanged;
+    case v1::EVENT_KIND_TIMER_ARMED:
+      return EventKind::kTimerArmed;
+    case v1::EVENT_KIND_TIMER_FIRED:
+      return EventKind::kTimerFired;
+    case v1::EVENT_KIND_APP_WRITE:
+      return EventKind::kAppWrite;
+    case v1::EVENT_KIND_APP_READ:
+      return EventKind::kAppRead;
+    case v1::EVENT_KIND_RTT_SAMPLE:
+      return EventKind::kRttSample;
+    case v1::EVENT_KIND_CWND_CHANGED:
+      return EventKind::kCwndChanged;
+    case v1::EVENT_KIND_CONNECTION_ERROR:
+      return EventKind::kConnectionError;
+    case v1::EVENT_KIND_SESSION_DESTROYED:
+      return EventKind::kSessionDestroyed;
+    default:
+      return std::nullopt;
+  }
+}
+
+void ToProto(const TcbSnapshot& tcb, v1::Tcb* out) {
+  out->set_state(ToProto(tcb.state));
+  out->set_iss(tcb.iss);
+  out->set_irs(tcb.irs);
+  out->set_snd_una(tcb.snd_una);
+  out->set_snd_nxt(tcb.snd_nxt);
+  out->set_snd_wnd(tcb.snd_wnd);
+  out->set_rcv_nxt(tcb.rcv_nxt);
+  out->set_rcv_wnd(tcb.rcv_wnd);
+  out->set_cwnd(tcb.cwnd);
+  out->set_ssthresh(tcb.ssthresh);
+  out->set_bytes_in_flight(tcb.bytes_in_flight);
+  out->set_srtt_ns(tcb.srtt);
+  out->set_rttvar_ns(tcb.rttvar);
+  out->set_rto_ns(tcb.rto);
+}
+
+void ToProto(const NetworkEvent& ne, v1::Event* out) {
+  const Event& e = ne.event;
+  out->set_time_ns(e.time);
+  out->set_kind(ToProto(e.kind));
+  out->set_network_id(ne.network_id);
+  out->set_session_id(e.session_id);
+  out->set_link_id(e.link_id);
+  out->set_endpoint(ToProto(e.endpoint));
+
+  std::string_view reason;
+  v1::TcpState old_state = v1::TCP_STATE_UNSPECIFIED;
+  v1::TcpState new_state = v1::TCP_STATE_UNSPECIFIED;
+  int64_t a = 0;
+  int64_t b = 0;
+  bool segment = false;
+  bool rel = false;
+  uint32_t seq_base = 0;
+  uint32_t ack_base = 0;
+  bool tcb = true;
+  switch (e.kind) {
+    case EventKind::kSegmentSent:
+      reason = ToString(e.send_reason);
+      segment = rel = true;
+      seq_base = e.tcb.iss;
+      ack_base = e.tcb.irs;
+      break;
+    case EventKind::kSegmentReceived:
+      reason = ToString(e.disposition);
+      segment = rel = true;
+      seq_base = e.tcb.irs;
+      ack_base = e.tcb.iss;
+      break;
+    case EventKind::kSegmentDropped:
+      reason = ToString(e.drop_reason);
+      segment = true;
+      tcb = false;
+      break;
+    case EventKind::kSegmentMangled:
+      reason = ToString(e.mangle);
+      segment = true;
+      tcb = false;
+      break;
+    case EventKind::kStateChanged:
+      old_state = ToProto(e.old_state);
+      new_state = ToProto(e.new_state);
+      break;
+    case EventKind::kTimerArmed:
+      reason = ToString(e.timer);
+      a = e.a;
+      break;
+    case EventKind::kTimerFired:
+      reason = ToString(e.timer);
+      break;
+    case EventKind::kAppWrite:
+    case EventKind::kCwndChanged:
+      a = e.a;
+      b = e.b;
+      break;
+    case EventKind::kAppRead:
+    case EventKind::kRttSample:
+      a = e.a;
+      break;
+    case EventKind::kConnectionError:
+      reason = ToString(e.error);
+      break;
+    case EventKind::kSessionDestroyed:
+      tcb = false;
+      break;
+  }
+  SetReason(reason, out);
+  out->set_old_state(old_state);
+  out->set_new_state(new_state);
+  out->set_a(a);
+  out->set_b(b);
+  if (segment) {
+    FillSegment(e.seg, rel, seq_base, ack_base, out->mutable_segment());
+  } else {
+    out->clear_segment();
+  }
+  if (tcb) {
+    ToProto(e.tcb, out->mutable_tcb());
+  } else {
+    out->clear_tcb();
+  }
+}
+
+void ToProto(std::span<const NetworkEvent> events, uint64_t events_lost,
+             v1::EventBatch* out) {
+  auto* list = out->mutable_events();
+  const int n = static_cast<int>(events.size());
+  // RemoveLast keeps the removed messages for later Add calls to reuse.
+  while (list->size() > n) list->RemoveLast();
+  const int reused = list->size();
+  for (int i = 0; i < n; ++i) {
+    ToProto(events[i], i < reused ? list->Mutable(i) : list->Add());
+  }
+  out->set_events_lost(events_lost);
+}
+
+absl::StatusOr<EventFilter> EventFilterFromProto(
+    const v1::WatchEventsRequest& request) {
+  EventFilter filter;
+  filter.network_id = request.network_id();
+  filter.session_ids.insert(request.session_ids().begin(),
+                            request.session_ids().end());
+  for (int i = 0; i < request.kinds_size(); ++i) {
+    const std::optional<EventKind> kind = FromProto(request.kinds(i));
+    if (!kind.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "kinds[", i, "]: ", static_cast<int>(request.kinds(i)),
+          " is not an event kind; use EVENT_KIND_SEGMENT_SENT (1) through "
+          "EVENT_KIND_SESSION_DESTROYED (13), or no kinds for all"));
+    }
+    filter.kinds_mask |= EventFilter::KindBit(*kind);
+  }
+  if (request.endpoint() != v1::ENDPOINT_UNSPECIFIED) {
+    filter.endpoint = FromProto(request.endpoint());
+    if (!filter.endpoint.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "endpoint: ", static_cast<int>(request.endpoint()),
+          " is not an endpoint; use ENDPOINT_CLIENT (1), ENDPOINT_SERVER (2) "
+          "or ENDPOINT_UNSPECIFIED (0) for both"));
+    }
+  }
+  return filter;
+}
+
+}  // namespace tcpemu::server
