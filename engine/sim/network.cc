@@ -128,8 +128,12 @@ absl::StatusOr<uint32_t> Network::CreateLink(const PathSpec& forward,
   }
   auto l = std::make_unique<Link>();
   l->id = id != 0 ? id : next_link_id_++;
-  // Each link gets its own /24 in 10.0.0.0/8 so that traces tell links apart.
-  uint32_t net = (10u << 24) | ((l->id & 0xffff) << 8);
+  // Each link gets its own /24 in 10.0.0.0/8 so that traces tell links
+  // apart. Addresses (and so ISNs) follow the order of creation within this
+  // network, not the ids, so that two networks with the same seed and the
+  // same calls behave alike even when the caller numbers them differently.
+  uint32_t ordinal = ++links_created_;
+  uint32_t net = (10u << 24) | ((ordinal & 0xffff) << 8);
   l->client_addr = net | 1;
   l->server_addr = net | 2;
   uint64_t base = rng_.Next();
@@ -274,6 +278,7 @@ absl::StatusOr<uint32_t> Network::OpenSession(const SessionSpec& spec) {
     return absl::AlreadyExistsError(
         absl::StrCat("session ", spec.id, " exists"));
   }
+  const uint64_t ordinal = ++sessions_created_;
   auto s = std::make_unique<Session>();
   s->id = spec.id != 0 ? spec.id : next_session_id_++;
   s->link_id = l->id;
@@ -303,7 +308,7 @@ absl::StatusOr<uint32_t> Network::OpenSession(const SessionSpec& spec) {
                                              t, iss, ctx);
     slot.reader = client ? spec.client_reader : spec.server_reader;
     slot.pattern_key =
-        seed_ ^ (uint64_t{s->id} << 1 | Index(e)) * 0x9e3779b97f4a7c15ULL;
+        seed_ ^ ((uint64_t{ordinal} << 1 | Index(e)) * 0x9e3779b97f4a7c15ULL);
     if (spec.digest) {
       slot.write_hash = std::make_unique<Sha256>();
       slot.read_hash = std::make_unique<Sha256>();
@@ -474,18 +479,23 @@ absl::StatusOr<size_t> Network::WriteGenerated(uint32_t session_id, Endpoint e,
                                                size_t n, bool push) {
   absl::StatusOr<Session*> s = FindLive(session_id, e);
   if (!s.ok()) return s.status();
-  EndpointSlot& slot = (*s)->ep[Index(e)];
-  absl::StatusOr<size_t> done = slot.conn->WriteFill(
+  absl::StatusOr<size_t> done = WritePattern((*s)->ep[Index(e)], n, push);
+  AfterActivity(**s, e);
+  return done;
+}
+
+absl::StatusOr<size_t> Network::WritePattern(EndpointSlot& slot, size_t n,
+                                             bool push) {
+  return slot.conn->WriteFill(
       now_, n,
       [&](uint8_t* dst, size_t len) {
         FillPattern(slot.pattern_key, slot.stats.bytes_written, dst, len);
-        if (slot.write_hash)
+        if (slot.write_hash) {
           slot.write_hash->Update(absl::MakeConstSpan(dst, len));
+        }
         slot.stats.bytes_written += len;
       },
       push);
-  AfterActivity(**s, e);
-  return done;
 }
 
 absl::Status Network::SetSource(uint32_t session_id, Endpoint e, uint64_t total,
@@ -558,27 +568,12 @@ void Network::ReadAvailable(Session& s, EndpointSlot& slot, size_t max) {
   slot.stats.bytes_read += n;
 }
 
-void Network::RefillSource(Session& s, EndpointSlot& slot) {
+void Network::RefillSource(EndpointSlot& slot) {
   Connection& c = *slot.conn;
-  if (slot.source_remaining > 0 && c.send_buffer_free() > 0) {
-    switch (c.state()) {
-      case TcpState::kSynSent:
-      case TcpState::kSynReceived:
-      case TcpState::kEstablished:
-      case TcpState::kCloseWait:
-        break;
-      default:
-        return;
-    }
+  if (slot.source_remaining > 0 && c.send_buffer_free() > 0 && c.can_write()) {
     size_t n = static_cast<size_t>(
         std::min<uint64_t>(slot.source_remaining, c.send_buffer_free()));
-    absl::StatusOr<size_t> done =
-        c.WriteFill(now_, n, [&](uint8_t* dst, size_t len) {
-          FillPattern(slot.pattern_key, slot.stats.bytes_written, dst, len);
-          if (slot.write_hash)
-            slot.write_hash->Update(absl::MakeConstSpan(dst, len));
-          slot.stats.bytes_written += len;
-        });
+    absl::StatusOr<size_t> done = WritePattern(slot, n, /*push=*/false);
     if (done.ok()) slot.source_remaining -= *done;
   }
   if (slot.source_remaining == 0 && slot.source_close) {
@@ -595,7 +590,7 @@ void Network::AfterActivity(Session& s, Endpoint e) {
     if (slot.reader.mode == ReaderMode::kAuto && c.readable() > 0) {
       ReadAvailable(s, slot, std::numeric_limits<size_t>::max());
     }
-    RefillSource(s, slot);
+    RefillSource(slot);
     if (slot.reader.close_on_eof && c.eof() &&
         c.state() == TcpState::kCloseWait) {
       (void)c.Close(now_);

@@ -321,16 +321,36 @@ absl::Status Connection::Connect(TimeNs now) {
         absl::StrCat("connect in state ", std::string(ToString(state_))));
   }
   opened_ = true;
+  StartHandshake(now, TcpState::kSynSent);
+  return absl::OkStatus();
+}
+
+void Connection::StartHandshake(TimeNs now, TcpState state) {
   snd_una_ = iss_;
   snd_nxt_ = iss_ + 1;
   snd_max_ = snd_nxt_;
-  SetState(now, TcpState::kSynSent);
+  SetState(now, state);
+  // The SYN is timed like data; Karn's rule drops the sample if it is
+  // retransmitted.
   rtt_timing_ = true;
   rtt_seq_ = iss_;
   rtt_sent_at_ = now;
-  SendSyn(now, /*with_ack=*/false, SendReason::kSyn);
+  bool passive = state == TcpState::kSynReceived;
+  SendSyn(now, /*with_ack=*/passive,
+          passive ? SendReason::kSynAck : SendReason::kSyn);
   Arm(now, TimerKind::kRto, now + rtt_.rto());
-  return absl::OkStatus();
+}
+
+bool Connection::can_write() const {
+  switch (state_) {
+    case TcpState::kSynSent:
+    case TcpState::kSynReceived:
+    case TcpState::kEstablished:
+    case TcpState::kCloseWait:
+      return !fin_queued_;
+    default:
+      return false;
+  }
 }
 
 absl::Status Connection::Listen(TimeNs now) {
@@ -437,19 +457,10 @@ absl::StatusOr<size_t> Connection::Write(TimeNs now,
 absl::StatusOr<size_t> Connection::WriteFill(
     TimeNs now, size_t n, absl::FunctionRef<void(uint8_t*, size_t)> fill,
     bool push) {
-  switch (state_) {
-    case TcpState::kSynSent:
-    case TcpState::kSynReceived:
-    case TcpState::kEstablished:
-    case TcpState::kCloseWait:
-      break;
-    default:
-      return absl::FailedPreconditionError(
-          absl::StrCat("write in state ", std::string(ToString(state_)),
-                       fin_queued_ ? " after close" : ""));
-  }
-  if (fin_queued_) {
-    return absl::FailedPreconditionError("write after close");
+  if (!can_write()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("write in state ", std::string(ToString(state_)),
+                     fin_queued_ ? " after close" : ""));
   }
   size_t accepted = snd_buf_.WriteFill(n, fill);
   counters_.bytes_written += accepted;
@@ -975,15 +986,7 @@ void Connection::OnSegmentListen(TimeNs now, const TcpHeader& h) {
   snd_wnd_ = h.window;  // never scaled in a SYN (RFC 7323 2.2)
   max_snd_wnd_ = snd_wnd_;
   snd_wl1_ = h.seq;
-  snd_una_ = iss_;
-  snd_nxt_ = iss_ + 1;
-  snd_max_ = snd_nxt_;
-  SetState(now, TcpState::kSynReceived);
-  rtt_timing_ = true;
-  rtt_seq_ = iss_;
-  rtt_sent_at_ = now;
-  SendSyn(now, /*with_ack=*/true, SendReason::kSynAck);
-  Arm(now, TimerKind::kRto, now + rtt_.rto());
+  StartHandshake(now, TcpState::kSynReceived);
 }
 
 void Connection::OnSegmentSynSent(TimeNs now, const TcpHeader& h,

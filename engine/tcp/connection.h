@@ -106,6 +106,9 @@ class Connection {
   // The peer's FIN has been received and every byte before it read.
   bool eof() const { return peer_fin_received_ && rcv_queue_.empty(); }
   size_t send_buffer_free() const;
+  // The application may still write: the connection is open or opening and
+  // Close was not called.
+  bool can_write() const;
 
   // Close for sending: a FIN follows the buffered data (RFC 9293 3.6).
   absl::Status Close(TimeNs now);
@@ -144,6 +147,8 @@ class Connection {
   // The handshake completed (either side).
   void EnterSynchronized(TimeNs now);
   void ReturnToListen(TimeNs now);
+  // Sends our SYN (active) or SYN-ACK (passive) and enters `state`.
+  void StartHandshake(TimeNs now, TcpState state);
   void Finish(TimeNs now);
 
   // Segment construction and emission.
