@@ -1115,8 +1115,11 @@ grpc::Status EmulatorService::WatchEvents(
         break;
       }
       events.clear();
-      uint64_t lost = (*sub)->Next(
-          max_batch, absl::Now() + absl::Milliseconds(100), &events);
+      // A short linger fills batches under load (one gRPC write per batch)
+      // while a trickle of events still reaches the watcher within 1 ms.
+      uint64_t lost =
+          (*sub)->Next(max_batch, absl::Now() + absl::Milliseconds(100),
+                       &events, absl::Milliseconds(1));
       if (events.empty() && lost == 0) continue;
       ToProto(std::span<const NetworkEvent>(events), lost, &batch);
       // Blocks while the previous batch is in flight: one write at a time,
