@@ -76,7 +76,10 @@ EmulatorService::~EmulatorService() {
   StopShards();
 }
 
-void EmulatorService::BeginShutdown() { shutting_down_ = true; }
+void EmulatorService::BeginShutdown() {
+  shutting_down_ = true;
+  pump_.Shutdown();
+}
 
 void EmulatorService::StopShards() {
   for (auto& s : shards_) s->Stop();
@@ -1081,57 +1084,51 @@ grpc::Status EmulatorService::ClearFaults(Ctx*,
 
 // ------------------------------------------------------------------ events
 
-grpc::Status EmulatorService::WatchEvents(
-    Ctx* ctx, const v1::WatchEventsRequest* req,
-    grpc::ServerWriter<v1::EventBatch>* writer) {
-  return Observe("WatchEvents", [&]() -> absl::Status {
-    if (hub_ == nullptr) return absl::UnavailableError("events are off");
-    absl::StatusOr<EventFilter> filter = EventFilterFromProto(*req);
-    if (!filter.ok()) return filter.status();
-    if (req->network_id() != 0) {
-      absl::StatusOr<Where> w = NetworkOf(req->network_id());
-      if (!w.ok()) return w.status();
+grpc::ServerWriteReactor<v1::EventBatch>* EmulatorService::WatchEvents(
+    grpc::CallbackServerContext*, const v1::WatchEventsRequest* req) {
+  int64_t start = SteadyNowNs();
+  absl::Status s = CheckServing();
+  if (s.ok() && pump_.shutting_down()) {
+    s = absl::UnavailableError("tcpemud is shutting down");
+  }
+  if (s.ok() && hub_ == nullptr) s = absl::UnavailableError("events are off");
+  absl::StatusOr<EventFilter> filter = EventFilter();
+  if (s.ok()) {
+    filter = EventFilterFromProto(*req);
+    if (!filter.ok()) s = filter.status();
+  }
+  if (s.ok() && req->network_id() != 0) {
+    absl::StatusOr<Where> w = NetworkOf(req->network_id());
+    if (!w.ok()) s = w.status();
+  }
+  uint32_t max_batch = req->max_batch() == 0 ? kDefaultBatch : req->max_batch();
+  if (s.ok() && max_batch > kMaxBatch) {
+    s = Invalid(absl::StrCat("max_batch ", max_batch, " out of range [0, ",
+                             kMaxBatch, "]"));
+  }
+  absl::StatusOr<std::shared_ptr<Subscription>> sub =
+      absl::UnavailableError("not subscribed");
+  if (s.ok()) {
+    sub = hub_->Subscribe(*filter, req->replay());
+    if (!sub.ok()) s = sub.status();
+  }
+  if (!s.ok()) {
+    if (metrics_ != nullptr) {
+      metrics_->ObserveRpc("WatchEvents", static_cast<int>(s.code()),
+                           static_cast<double>(SteadyNowNs() - start) / 1e9);
     }
-    uint32_t max_batch =
-        req->max_batch() == 0 ? kDefaultBatch : req->max_batch();
-    if (max_batch > kMaxBatch) {
-      return Invalid(absl::StrCat("max_batch ", max_batch, " out of range [0, ",
-                                  kMaxBatch, "]"));
-    }
-    absl::StatusOr<std::shared_ptr<Subscription>> sub =
-        hub_->Subscribe(*filter, req->replay());
-    if (!sub.ok()) return sub.status();
-    std::vector<NetworkEvent> events;
-    events.reserve(max_batch);
-    v1::EventBatch batch;
-    absl::Status result = absl::OkStatus();
-    while (true) {
-      if (shutting_down_) {
-        result = absl::UnavailableError("tcpemud is shutting down");
-        break;
-      }
-      if (ctx->IsCancelled()) {
-        result = absl::CancelledError("the client cancelled the stream");
-        break;
-      }
-      events.clear();
-      // A short linger fills batches under load (one gRPC write per batch)
-      // while a trickle of events still reaches the watcher within 1 ms.
-      uint64_t lost =
-          (*sub)->Next(max_batch, absl::Now() + absl::Milliseconds(100),
-                       &events, absl::Milliseconds(1));
-      if (events.empty() && lost == 0) continue;
-      ToProto(std::span<const NetworkEvent>(events), lost, &batch);
-      // Blocks while the previous batch is in flight: one write at a time,
-      // so a slow reader backs up into its bounded queue, not into memory.
-      if (!writer->Write(batch)) {
-        result = absl::CancelledError("the stream's reader went away");
-        break;
-      }
-    }
-    hub_->Unsubscribe(*sub);
-    return result;
-  });
+    // A reactor that finishes at once carries the error to the client.
+    class Refused final : public grpc::ServerWriteReactor<v1::EventBatch> {
+     public:
+      explicit Refused(const grpc::Status& st) { Finish(st); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(ToGrpc(s));
+  }
+  auto* reactor = new WatchReactor(&pump_, hub_, *std::move(sub), max_batch,
+                                   metrics_, start);
+  pump_.Add(reactor);
+  return reactor;
 }
 
 // ------------------------------------------------------------------ metrics

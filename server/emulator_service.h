@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "server/event_hub.h"
+#include "server/event_stream.h"
 #include "server/metrics.h"
 #include "server/shard.h"
 #include "tcpemu/v1/tcpemu.grpc.pb.h"
@@ -31,7 +32,9 @@ struct EmulatorOptions {
   uint64_t default_seed = 0;  // 0: random
 };
 
-class EmulatorService final : public v1::Emulator::Service {
+class EmulatorService final
+    : public v1::Emulator::WithCallbackMethod_WatchEvents<
+          v1::Emulator::Service> {
  public:
   EmulatorService(const EmulatorOptions& options, EventHub* hub,
                   Metrics* metrics);
@@ -89,8 +92,9 @@ class EmulatorService final : public v1::Emulator::Service {
                            v1::Fault*) override;
   grpc::Status ClearFaults(Ctx*, const v1::ClearFaultsRequest*,
                            google::protobuf::Empty*) override;
-  grpc::Status WatchEvents(Ctx*, const v1::WatchEventsRequest*,
-                           grpc::ServerWriter<v1::EventBatch>*) override;
+  grpc::ServerWriteReactor<v1::EventBatch>* WatchEvents(
+      grpc::CallbackServerContext* ctx,
+      const v1::WatchEventsRequest* req) override;
 
  private:
   struct Where {
@@ -120,6 +124,7 @@ class EmulatorService final : public v1::Emulator::Service {
   EventHub* hub_;
   Metrics* metrics_;
   std::vector<std::unique_ptr<Shard>> shards_;
+  EventPump pump_;
   uint32_t default_network_ = 0;
   std::atomic<bool> shutting_down_{false};
 

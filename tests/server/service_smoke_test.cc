@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "server/daemon.h"
@@ -146,6 +147,66 @@ TEST_F(ServiceTest, RealtimeWriteWaitsAndReadsBack) {
     }
   }
   EXPECT_EQ(got, data);
+}
+
+TEST_F(ServiceTest, WatchEventsStreamsReplayAndEndsOnShutdown) {
+  grpc::ClientContext c1;
+  v1::CreateNetworkRequest nreq;
+  nreq.set_clock(v1::CLOCK_KIND_VIRTUAL);
+  nreq.set_seed(3);
+  v1::Network net;
+  ASSERT_TRUE(stub_->CreateNetwork(&c1, nreq, &net).ok());
+  grpc::ClientContext c2;
+  v1::CreateLinkRequest lreq;
+  lreq.set_network_id(net.id());
+  v1::Link link;
+  ASSERT_TRUE(stub_->CreateLink(&c2, lreq, &link).ok());
+  grpc::ClientContext c3;
+  v1::OpenSessionRequest sreq;
+  sreq.set_link_id(link.id());
+  v1::Session s;
+  ASSERT_TRUE(stub_->OpenSession(&c3, sreq, &s).ok());
+
+  // Subscribed after OpenSession: replay still starts at the first SYN.
+  grpc::ClientContext wctx;
+  v1::WatchEventsRequest wreq;
+  wreq.add_session_ids(s.id());
+  wreq.set_replay(true);
+  auto reader = stub_->WatchEvents(&wctx, wreq);
+  grpc::ClientContext c4;
+  v1::AdvanceTimeRequest at;
+  at.set_network_id(net.id());
+  at.mutable_duration()->set_seconds(1);
+  v1::AdvanceTimeResponse ar;
+  ASSERT_TRUE(stub_->AdvanceTime(&c4, at, &ar).ok());
+  v1::EventBatch batch;
+  std::vector<v1::Event> events;
+  bool saw_syn = false, saw_established = false;
+  for (int i = 0;
+       i < 50 && !(saw_syn && saw_established) && reader->Read(&batch); ++i) {
+    for (const v1::Event& e : batch.events()) {
+      events.push_back(e);
+      EXPECT_EQ(e.session_id(), s.id());
+      if (e.kind() == v1::EVENT_KIND_SEGMENT_SENT && e.reason() == "syn") {
+        saw_syn = true;
+      }
+      if (e.kind() == v1::EVENT_KIND_STATE_CHANGED &&
+          e.new_state() == v1::TCP_STATE_ESTABLISHED) {
+        saw_established = true;
+      }
+    }
+  }
+  ASSERT_FALSE(events.empty());
+  EXPECT_TRUE(saw_syn);
+  EXPECT_TRUE(saw_established);
+  EXPECT_EQ(events.front().kind(), v1::EVENT_KIND_STATE_CHANGED);
+
+  daemon_->Shutdown(absl::Seconds(5));
+  while (reader->Read(&batch)) {
+  }
+  grpc::Status end = reader->Finish();
+  EXPECT_EQ(end.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << end.error_message();
 }
 
 TEST_F(ServiceTest, BadRequestsNameTheField) {
