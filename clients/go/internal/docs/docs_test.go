@@ -1,0 +1,171 @@
+// Package docs runs the programs in docs/go.md against the test daemon, so
+// that the documentation cannot drift from the API: every ```go block is a
+// whole program taking -target, it must be gofmt-formatted, build and exit 0,
+// and an ```output block right after it must be exactly what it prints.
+package docs
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"go/format"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tcpemu/tcpemu/clients/go/internal/testdaemon"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdaemon.Main(m)) }
+
+type snippet struct {
+	heading string
+	line    int
+	code    string
+	output  *string
+}
+
+var fence = regexp.MustCompile("^```(\\w*)\\s*$")
+
+func parse(t *testing.T, path string) []snippet {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var (
+		out     []snippet
+		heading string
+		lang    string
+		start   int
+		body    strings.Builder
+		inBlock bool
+		lastGo  = -1 // index in out of a go block that an output block may follow
+	)
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		m := fence.FindStringSubmatch(line)
+		switch {
+		case inBlock && line == "```":
+			inBlock = false
+			switch lang {
+			case "go":
+				out = append(out, snippet{heading: heading, line: start, code: body.String()})
+				lastGo = len(out) - 1
+			case "output":
+				if lastGo < 0 {
+					t.Fatalf("%s:%d: an output block must follow a go block", path, start)
+				}
+				o := body.String()
+				out[lastGo].output = &o
+				lastGo = -1
+			default:
+				lastGo = -1
+			}
+		case inBlock:
+			body.WriteString(line + "\n")
+		case m != nil:
+			inBlock, lang, start = true, m[1], n
+			body.Reset()
+		case strings.HasPrefix(line, "#"):
+			heading = strings.TrimSpace(strings.TrimLeft(line, "#"))
+			lastGo = -1
+		case strings.TrimSpace(line) != "":
+			lastGo = -1
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if inBlock {
+		t.Fatalf("%s: unclosed code block from line %d", path, start)
+	}
+	return out
+}
+
+func TestDocsGoMd(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := filepath.Join(root, "..", "..", "docs", "go.md")
+	snippets := parse(t, doc)
+	if len(snippets) == 0 {
+		t.Fatalf("%s has no go blocks", doc)
+	}
+	for i, sn := range snippets {
+		name := fmt.Sprintf("%d_%s", i+1, sn.heading)
+		t.Run(name, func(t *testing.T) {
+			if !strings.HasPrefix(sn.code, "package main\n") {
+				t.Fatalf("docs/go.md:%d: a go block must be a whole program (package main)", sn.line)
+			}
+			formatted, err := format.Source([]byte(sn.code))
+			if err != nil {
+				t.Fatalf("docs/go.md:%d: %v", sn.line, err)
+			}
+			if !bytes.Equal(formatted, []byte(sn.code)) {
+				t.Fatalf("docs/go.md:%d: not gofmt-formatted; formatted:\n%s", sn.line, formatted)
+			}
+			addr := testdaemon.Addr(t)
+			bin := buildSnippet(t, root, i, sn)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "-target", addr)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("docs/go.md:%d: %v\nstdout:\n%s\nstderr:\n%s", sn.line, err, &stdout, &stderr)
+			}
+			if sn.output != nil && stdout.String() != *sn.output {
+				t.Fatalf("docs/go.md:%d: the program printed\n%s\nthe doc says\n%s", sn.line, &stdout, *sn.output)
+			}
+		})
+	}
+}
+
+// buildSnippet compiles the program as a package inside this module, through
+// an overlay, so that it imports this module's packages without touching the
+// source tree.
+func buildSnippet(t *testing.T, root string, i int, sn snippet) string {
+	t.Helper()
+	tmp := t.TempDir()
+	src := filepath.Join(tmp, "main.go")
+	if err := os.WriteFile(src, []byte(sn.code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pkg := filepath.Join(root, "internal", "docs", fmt.Sprintf("snippet%d", i+1))
+	overlay, err := json.Marshal(map[string]map[string]string{
+		"Replace": {filepath.Join(pkg, "main.go"): src},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ov := filepath.Join(tmp, "overlay.json")
+	if err := os.WriteFile(ov, overlay, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(tmp, "snippet")
+	cmd := exec.Command("go", "build", "-overlay", ov, "-o", bin, "./"+filepath.ToSlash(mustRel(t, root, pkg)))
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docs/go.md:%d does not build: %v\n%s", sn.line, err, out)
+	}
+	return bin
+}
+
+func mustRel(t *testing.T, base, target string) string {
+	t.Helper()
+	rel, err := filepath.Rel(base, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rel
+}

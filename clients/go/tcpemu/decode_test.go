@@ -1,0 +1,236 @@
+package tcpemu
+
+import (
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	tcpemuv1 "github.com/tcpemu/tcpemu/clients/go/gen/tcpemu/v1"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+)
+
+// randomEvent sets every field, including extremes, or leaves it unset.
+func randomEvent(r *rand.Rand) *tcpemuv1.Event {
+	u32 := func() uint32 {
+		switch r.IntN(4) {
+		case 0:
+			return 0
+		case 1:
+			return math.MaxUint32
+		default:
+			return r.Uint32()
+		}
+	}
+	i64 := func() int64 {
+		switch r.IntN(4) {
+		case 0:
+			return 0
+		case 1:
+			return math.MinInt64
+		case 2:
+			return -r.Int64N(1 << 40)
+		default:
+			return r.Int64()
+		}
+	}
+	reasons := []string{"", "in_order", "retransmit_rto", "loss", "nagle_release", "x"}
+	e := &tcpemuv1.Event{
+		TimeNs:    i64(),
+		Kind:      tcpemuv1.EventKind(r.IntN(15)),
+		NetworkId: u32(),
+		SessionId: u32(),
+		LinkId:    u32(),
+		Endpoint:  tcpemuv1.Endpoint(r.IntN(3)),
+		Reason:    reasons[r.IntN(len(reasons))],
+		OldState:  tcpemuv1.TcpState(r.IntN(12)),
+		NewState:  tcpemuv1.TcpState(r.IntN(12) - r.IntN(2)), // -1 too
+		A:         i64(),
+		B:         i64(),
+	}
+	if r.IntN(3) > 0 {
+		e.Segment = &tcpemuv1.Segment{
+			Seq: u32(), Ack: u32(), RelSeq: u32(), RelAck: u32(), Len: u32(),
+			Window: u32(), Flags: u32() & 0xff, OptMss: u32(),
+			OptSackPermitted: r.IntN(2) == 0, OptSackBlocks: u32(), OptTimestamp: r.IntN(2) == 0,
+		}
+		if r.IntN(2) == 0 {
+			e.Segment.OptWscale = proto.Uint32(uint32(r.IntN(15)))
+		}
+	}
+	if r.IntN(3) > 0 {
+		e.Tcb = &tcpemuv1.Tcb{
+			State: tcpemuv1.TcpState(r.IntN(12)), Iss: u32(), Irs: u32(),
+			SndUna: u32(), SndNxt: u32(), SndWnd: u32(), RcvNxt: u32(), RcvWnd: u32(),
+			Cwnd: u32(), Ssthresh: u32(), BytesInFlight: u32(),
+			SrttNs: i64(), RttvarNs: i64(), RtoNs: i64(),
+		}
+	}
+	return e
+}
+
+func TestDecoderAgreesWithProto(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for round := range 300 {
+		batch := &tcpemuv1.EventBatch{EventsLost: uint64(r.IntN(3)) * r.Uint64()}
+		for range r.IntN(40) {
+			batch.Events = append(batch.Events, randomEvent(r))
+		}
+		wire, err := proto.Marshal(batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Split the message across buffers the way the transport may.
+		var data mem.BufferSlice
+		for rest := wire; len(rest) > 0; {
+			n := min(len(rest), 1+r.IntN(300))
+			data = append(data, mem.SliceBuffer(rest[:n]))
+			rest = rest[n:]
+		}
+		got := newEventBatch()
+		if err := (eventsCodec{}).Unmarshal(data, got); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if got.lost != batch.EventsLost {
+			t.Fatalf("round %d: lost %d, want %d", round, got.lost, batch.EventsLost)
+		}
+		if len(got.events) != len(batch.Events) {
+			t.Fatalf("round %d: %d events, want %d", round, len(got.events), len(batch.Events))
+		}
+		for i, p := range batch.Events {
+			if want := eventFromProto(p); !reflect.DeepEqual(got.events[i], want) {
+				t.Fatalf("round %d event %d:\n got %+v\nwant %+v\nfrom %v", round, i, got.events[i], want, p)
+			}
+		}
+	}
+}
+
+func TestDecoderSkipsUnknownFieldsAndMergesRepeats(t *testing.T) {
+	var ev []byte
+	ev = protowire.AppendTag(ev, 2, protowire.VarintType)
+	ev = protowire.AppendVarint(ev, uint64(KindSegmentSent))
+	ev = protowire.AppendTag(ev, 99, protowire.BytesType) // a field added later
+	ev = protowire.AppendBytes(ev, []byte("future"))
+	ev = protowire.AppendTag(ev, 4, protowire.Fixed32Type) // wrong wire type: unknown
+	ev = protowire.AppendFixed32(ev, 7)
+	seg1, _ := proto.Marshal(&tcpemuv1.Segment{Seq: 5, Len: 100})
+	seg2, _ := proto.Marshal(&tcpemuv1.Segment{Ack: 9})
+	ev = protowire.AppendTag(ev, 12, protowire.BytesType)
+	ev = protowire.AppendBytes(ev, seg1)
+	ev = protowire.AppendTag(ev, 12, protowire.BytesType)
+	ev = protowire.AppendBytes(ev, seg2)
+	var batch []byte
+	batch = protowire.AppendTag(batch, 1, protowire.BytesType)
+	batch = protowire.AppendBytes(batch, ev)
+	batch = protowire.AppendTag(batch, 7, protowire.VarintType)
+	batch = protowire.AppendVarint(batch, 1)
+
+	var want tcpemuv1.EventBatch
+	if err := proto.Unmarshal(batch, &want); err != nil {
+		t.Fatal(err)
+	}
+	got := newEventBatch()
+	if err := got.decode(batch); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.events) != 1 || !reflect.DeepEqual(got.events[0], eventFromProto(want.Events[0])) {
+		t.Fatalf("got %+v, want %+v", got.events, eventFromProto(want.Events[0]))
+	}
+	if s := got.events[0].Segment; s.Seq != 5 || s.Len != 100 || s.Ack != 9 {
+		t.Fatalf("repeated segment not merged: %+v", s)
+	}
+}
+
+func TestDecoderRejectsTruncatedInput(t *testing.T) {
+	wire, err := proto.Marshal(&tcpemuv1.EventBatch{Events: []*tcpemuv1.Event{
+		{Kind: tcpemuv1.EventKind_EVENT_KIND_SEGMENT_SENT, Reason: "full_mss", Segment: &tcpemuv1.Segment{Seq: 1 << 31}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n < len(wire); n++ {
+		b := newEventBatch()
+		if err := b.decode(wire[:n]); err == nil && proto.Unmarshal(wire[:n], &tcpemuv1.EventBatch{}) != nil {
+			t.Fatalf("decode of %d of %d bytes succeeded where proto.Unmarshal fails", n, len(wire))
+		}
+	}
+}
+
+func TestDecoderReusesBatchStorage(t *testing.T) {
+	wire, err := proto.Marshal(&tcpemuv1.EventBatch{Events: []*tcpemuv1.Event{
+		{Kind: tcpemuv1.EventKind_EVENT_KIND_SEGMENT_SENT, Reason: "full_mss", Segment: &tcpemuv1.Segment{Seq: 1}, Tcb: &tcpemuv1.Tcb{Cwnd: 1}},
+		{Kind: tcpemuv1.EventKind_EVENT_KIND_RTT_SAMPLE, Reason: "", A: 5},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newEventBatch()
+	if err := b.decode(wire); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := b.decode(wire); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("decoding a batch again allocates %.1f times, want 0", allocs)
+	}
+	// A reused slot must not keep the previous event's fields.
+	short, _ := proto.Marshal(&tcpemuv1.EventBatch{Events: []*tcpemuv1.Event{{A: 1}}})
+	if err := b.decode(short); err != nil {
+		t.Fatal(err)
+	}
+	if e := b.events[0]; e.HasSegment || e.HasTCB || e.Reason != "" || e.Kind != 0 {
+		t.Fatalf("stale fields after reuse: %+v", e)
+	}
+}
+
+// BenchmarkDecodeEventBatch measures the client's decoding alone: batches of
+// 1024 events shaped like a bulk transfer's (segment events with a segment
+// and a TCB, the rest with a TCB).
+func BenchmarkDecodeEventBatch(b *testing.B) {
+	r := rand.New(rand.NewPCG(9, 9))
+	batch := &tcpemuv1.EventBatch{}
+	for i := range 1024 {
+		e := &tcpemuv1.Event{
+			TimeNs: int64(i) * 12_345, NetworkId: 3, SessionId: 7, LinkId: 4,
+			Endpoint: tcpemuv1.Endpoint(1 + i%2),
+			Tcb: &tcpemuv1.Tcb{
+				State: tcpemuv1.TcpState_TCP_STATE_ESTABLISHED, Iss: r.Uint32(), Irs: r.Uint32(),
+				SndUna: r.Uint32(), SndNxt: r.Uint32(), SndWnd: 262144, RcvNxt: r.Uint32(), RcvWnd: 262144,
+				Cwnd: 146000, Ssthresh: 1 << 31, BytesInFlight: 87600,
+				SrttNs: 10_200_000, RttvarNs: 1_500_000, RtoNs: 200_000_000,
+			},
+		}
+		switch i % 4 {
+		case 0, 1:
+			e.Kind = tcpemuv1.EventKind(1 + i%2)
+			e.Reason = []string{"full_mss", "in_order"}[i%2]
+			e.Segment = &tcpemuv1.Segment{Seq: r.Uint32(), Ack: r.Uint32(), RelSeq: r.Uint32() >> 8,
+				RelAck: 1, Len: 1460, Window: 32768, Flags: 16}
+		case 2:
+			e.Kind, e.A = tcpemuv1.EventKind_EVENT_KIND_TIMER_ARMED, 1_000_000_000
+			e.Reason = "rto"
+		case 3:
+			e.Kind, e.A, e.B = tcpemuv1.EventKind_EVENT_KIND_CWND_CHANGED, 146000, 147460
+		}
+		batch.Events = append(batch.Events, e)
+	}
+	wire, err := proto.Marshal(batch)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := mem.BufferSlice{mem.SliceBuffer(wire)}
+	got := newEventBatch()
+	b.SetBytes(int64(len(wire)))
+	b.ResetTimer()
+	for range b.N {
+		if err := (eventsCodec{}).Unmarshal(data, got); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*1024/b.Elapsed().Seconds(), "events/s")
+}

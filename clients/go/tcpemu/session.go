@@ -1,0 +1,520 @@
+package tcpemu
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	tcpemuv1 "github.com/tcpemu/tcpemu/clients/go/gen/tcpemu/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// Session is one TCP connection across a link, both endpoints inside the
+// daemon.
+type Session struct {
+	c         *Client
+	ID        uint32
+	NetworkID uint32
+	LinkID    uint32
+}
+
+// SessionOption configures OpenSession.
+type SessionOption func(*tcpemuv1.OpenSessionRequest)
+
+// TCPOption sets one field of an endpoint's TCP configuration; fields left
+// unset take the engine's defaults (close to Linux).
+type TCPOption func(*tcpemuv1.TcpConfig)
+
+// WithClientTCP configures the client endpoint's TCP.
+func WithClientTCP(opts ...TCPOption) SessionOption {
+	return func(r *tcpemuv1.OpenSessionRequest) { r.Client = applyTCP(r.Client, opts) }
+}
+
+// WithServerTCP configures the server endpoint's TCP.
+func WithServerTCP(opts ...TCPOption) SessionOption {
+	return func(r *tcpemuv1.OpenSessionRequest) { r.Server = applyTCP(r.Server, opts) }
+}
+
+// WithTCP configures both endpoints' TCP.
+func WithTCP(opts ...TCPOption) SessionOption {
+	return func(r *tcpemuv1.OpenSessionRequest) {
+		r.Client = applyTCP(r.Client, opts)
+		r.Server = applyTCP(r.Server, opts)
+	}
+}
+
+func applyTCP(cfg *tcpemuv1.TcpConfig, opts []TCPOption) *tcpemuv1.TcpConfig {
+	if cfg == nil {
+		cfg = &tcpemuv1.TcpConfig{}
+	}
+	for _, o := range opts {
+		o(cfg)
+	}
+	return cfg
+}
+
+// SendBuffer sets the send buffer size in bytes (default 256 KiB).
+func SendBuffer(n uint32) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.SendBuffer = proto.Uint32(n) }
+}
+
+// RecvBuffer sets the receive buffer size in bytes (default 256 KiB).
+func RecvBuffer(n uint32) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.RecvBuffer = proto.Uint32(n) }
+}
+
+// NoDelay turns Nagle's algorithm off (true) or on.
+func NoDelay(on bool) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.Nodelay = proto.Bool(on) }
+}
+
+// DelayedAck turns delayed acknowledgements on (the default) or off.
+func DelayedAck(on bool) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.DelayedAck = proto.Bool(on) }
+}
+
+// InitialWindow sets the initial congestion window in segments (default 10).
+func InitialWindow(segments uint32) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.InitialWindow = proto.Uint32(segments) }
+}
+
+// RTO bounds the retransmission timeout: its initial value, minimum and
+// maximum; a zero argument keeps the default.
+func RTO(initial, lo, hi time.Duration) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) {
+		if initial != 0 {
+			c.RtoInitial = durationpb.New(initial)
+		}
+		if lo != 0 {
+			c.RtoMin = durationpb.New(lo)
+		}
+		if hi != 0 {
+			c.RtoMax = durationpb.New(hi)
+		}
+	}
+}
+
+// MaxRetransmissions sets how many retransmissions of one segment the
+// endpoint makes before it aborts with ErrorTimedOut (default 15).
+func MaxRetransmissions(n uint32) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.MaxRetransmissions = proto.Uint32(n) }
+}
+
+// MSL sets the maximum segment lifetime; TIME_WAIT lasts twice this.
+func MSL(d time.Duration) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.Msl = durationpb.New(d) }
+}
+
+// TCPConfig merges cfg into the endpoint's configuration, for fields that
+// have no option here.
+func TCPConfig(cfg *tcpemuv1.TcpConfig) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { proto.Merge(c, cfg) }
+}
+
+// Reader is how an endpoint's application consumes the bytes it receives.
+// By default an endpoint closes its side once it has read the peer's FIN.
+type Reader struct {
+	mode     tcpemuv1.Reader_Mode
+	rate     uint64
+	keepOpen bool
+}
+
+// KeepOpenAtEOF returns r with the endpoint staying open (CLOSE_WAIT) after
+// it has read the peer's FIN, until Close.
+func (r Reader) KeepOpenAtEOF() Reader {
+	r.keepOpen = true
+	return r
+}
+
+var (
+	// ReadAuto reads (and discards) everything as it arrives: the default.
+	ReadAuto = Reader{mode: tcpemuv1.Reader_MODE_AUTO}
+	// ReadManual consumes bytes only through Session.Read, so the receive
+	// window closes when nobody reads.
+	ReadManual = Reader{mode: tcpemuv1.Reader_MODE_MANUAL}
+)
+
+// ReadAtRate reads (and discards) bytesPerSecond.
+func ReadAtRate(bytesPerSecond uint64) Reader {
+	return Reader{mode: tcpemuv1.Reader_MODE_RATE, rate: bytesPerSecond}
+}
+
+func (r Reader) proto() *tcpemuv1.Reader {
+	p := &tcpemuv1.Reader{Mode: r.mode, RateBytesPerSec: r.rate}
+	if r.keepOpen {
+		p.CloseOnEof = proto.Bool(false)
+	}
+	return p
+}
+
+// WithReader sets how endpoint e consumes received bytes.
+func WithReader(e Endpoint, r Reader) SessionOption {
+	return func(req *tcpemuv1.OpenSessionRequest) {
+		if e == EndpointClient {
+			req.ClientReader = r.proto()
+		} else {
+			req.ServerReader = r.proto()
+		}
+	}
+}
+
+// WithDigest keeps SHA-256 digests of the bytes each endpoint wrote and read;
+// Snapshot reports them.
+func WithDigest() SessionOption {
+	return func(r *tcpemuv1.OpenSessionRequest) { r.Digest = true }
+}
+
+// WithPorts chooses the client and server ports (0: the next ephemeral port,
+// and 5001).
+func WithPorts(client, server uint16) SessionOption {
+	return func(r *tcpemuv1.OpenSessionRequest) {
+		r.ClientPort, r.ServerPort = uint32(client), uint32(server)
+	}
+}
+
+// WithServerClosed opens a session where nothing listens: the client's SYN
+// meets an RST.
+func WithServerClosed() SessionOption {
+	return func(r *tcpemuv1.OpenSessionRequest) { r.ServerClosed = true }
+}
+
+// OpenSession opens a TCP connection across link: the client sends its SYN at
+// once.
+func (c *Client) OpenSession(ctx context.Context, link *Link, opts ...SessionOption) (*Session, error) {
+	req := &tcpemuv1.OpenSessionRequest{LinkId: link.ID, NetworkId: link.NetworkID}
+	for _, o := range opts {
+		o(req)
+	}
+	s, err := call(ctx, c, "OpenSession", 0, c.rpc.OpenSession, req)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{c: c, ID: s.GetId(), NetworkID: s.GetNetworkId(), LinkID: s.GetLinkId()}, nil
+}
+
+// GetSession returns a handle on an existing session.
+func (c *Client) GetSession(ctx context.Context, id uint32) (*Session, error) {
+	s, err := call(ctx, c, "GetSession", 0, c.rpc.GetSession, &tcpemuv1.GetSessionRequest{SessionId: id})
+	if err != nil {
+		return nil, err
+	}
+	return &Session{c: c, ID: s.GetId(), NetworkID: s.GetNetworkId(), LinkID: s.GetLinkId()}, nil
+}
+
+// Snapshot returns both endpoints' TCBs (RFC 9293 names), counters, digests
+// and errors.
+func (s *Session) Snapshot(ctx context.Context) (*tcpemuv1.Session, error) {
+	return call(ctx, s.c, "GetSession", 0, s.c.rpc.GetSession,
+		&tcpemuv1.GetSessionRequest{SessionId: s.ID})
+}
+
+// Delete forgets the session, aborting it if it is still open.
+func (s *Session) Delete(ctx context.Context) error {
+	_, err := call(ctx, s.c, "DeleteSession", 0, s.c.rpc.DeleteSession,
+		&tcpemuv1.DeleteSessionRequest{SessionId: s.ID})
+	return err
+}
+
+// DataOption configures Write, WriteFill and Read.
+type DataOption func(*dataConfig)
+
+type dataConfig struct {
+	endpoint Endpoint
+	push     bool
+	wait     time.Duration
+}
+
+// OnEndpoint chooses the endpoint (Write and WriteFill default to the client,
+// Read to the server).
+func OnEndpoint(e Endpoint) DataOption {
+	return func(c *dataConfig) { c.endpoint = e }
+}
+
+// WithPush sets PSH on the last segment of a write.
+func WithPush() DataOption {
+	return func(c *dataConfig) { c.push = true }
+}
+
+// WithWait lets a write wait up to d for send-buffer space until everything
+// is accepted, and a read wait up to d for at least one byte. On a virtual
+// network the wait ends only as someone advances the clock.
+func WithWait(d time.Duration) DataOption {
+	return func(c *dataConfig) { c.wait = d }
+}
+
+func dataOptions(def Endpoint, opts []DataOption) dataConfig {
+	c := dataConfig{endpoint: def}
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+func (c dataConfig) waitProto() *durationpb.Duration {
+	if c.wait == 0 {
+		return nil
+	}
+	return durationpb.New(c.wait)
+}
+
+// Write hands data to an endpoint's send buffer and returns how many bytes it
+// accepted: what fits, unless WithWait lets it wait for room. Bytes are
+// accepted or not, never dropped.
+func (s *Session) Write(ctx context.Context, data []byte, opts ...DataOption) (int, error) {
+	cfg := dataOptions(EndpointClient, opts)
+	resp, err := call(ctx, s.c, "Write", cfg.wait, s.c.rpc.Write, &tcpemuv1.WriteRequest{
+		SessionId: s.ID,
+		Endpoint:  cfg.endpoint,
+		Payload:   &tcpemuv1.WriteRequest_Data{Data: data},
+		Push:      cfg.push,
+		Wait:      cfg.waitProto(),
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(resp.GetAccepted()), nil
+}
+
+// WriteFill writes n generated bytes (a seeded pattern) without sending them
+// over gRPC; it accepts like Write.
+func (s *Session) WriteFill(ctx context.Context, n int64, opts ...DataOption) (int64, error) {
+	if n < 0 {
+		return 0, status.Errorf(codes.InvalidArgument, "tcpemu: WriteFill: n %d is negative", n)
+	}
+	cfg := dataOptions(EndpointClient, opts)
+	resp, err := call(ctx, s.c, "Write", cfg.wait, s.c.rpc.Write, &tcpemuv1.WriteRequest{
+		SessionId: s.ID,
+		Endpoint:  cfg.endpoint,
+		Payload:   &tcpemuv1.WriteRequest_FillBytes{FillBytes: uint64(n)},
+		Push:      cfg.push,
+		Wait:      cfg.waitProto(),
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int64(resp.GetAccepted()), nil
+}
+
+// Read takes up to max received bytes from an endpoint whose reader is
+// ReadManual (by default the server's). Like io.Reader it returns io.EOF,
+// possibly with the last bytes, once the peer's FIN has arrived and every
+// byte was read. Without WithWait it returns at once, perhaps with nothing.
+func (s *Session) Read(ctx context.Context, max int, opts ...DataOption) ([]byte, error) {
+	if max < 0 || max > math.MaxUint32 {
+		return nil, status.Errorf(codes.InvalidArgument, "tcpemu: Read: max_bytes %d out of range", max)
+	}
+	cfg := dataOptions(EndpointServer, opts)
+	resp, err := call(ctx, s.c, "Read", cfg.wait, s.c.rpc.Read, &tcpemuv1.ReadRequest{
+		SessionId: s.ID,
+		Endpoint:  cfg.endpoint,
+		MaxBytes:  uint32(max),
+		Wait:      cfg.waitProto(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if resp.GetEof() {
+		return resp.GetData(), io.EOF
+	}
+	return resp.GetData(), nil
+}
+
+// CloseOption configures Close.
+type CloseOption func(*tcpemuv1.CloseRequest)
+
+// WithReset closes with an RST (abort) instead of a FIN.
+func WithReset() CloseOption {
+	return func(r *tcpemuv1.CloseRequest) { r.Mode = tcpemuv1.CloseRequest_MODE_RST }
+}
+
+// Close closes endpoint e: a FIN after the data already written, or an RST
+// with WithReset. It returns the endpoint's state right after.
+func (s *Session) Close(ctx context.Context, e Endpoint, opts ...CloseOption) (State, error) {
+	req := &tcpemuv1.CloseRequest{SessionId: s.ID, Endpoint: e}
+	for _, o := range opts {
+		o(req)
+	}
+	resp, err := call(ctx, s.c, "Close", 0, s.c.rpc.Close, req)
+	if err != nil {
+		return 0, err
+	}
+	return resp.GetState(), nil
+}
+
+// SetReader changes how endpoint e consumes received bytes.
+func (s *Session) SetReader(ctx context.Context, e Endpoint, r Reader) error {
+	_, err := call(ctx, s.c, "SetReader", 0, s.c.rpc.SetReader, &tcpemuv1.SetReaderRequest{
+		SessionId: s.ID,
+		Endpoint:  e,
+		Reader:    r.proto(),
+	})
+	return err
+}
+
+// Fault is an installed fault rule: one id per direction it applies to.
+type Fault struct {
+	IDs    []uint32
+	LinkID uint32
+}
+
+// FaultOption configures InjectFault.
+type FaultOption func(*tcpemuv1.InjectFaultRequest)
+
+// InDirection limits the fault to one path (default: both).
+func InDirection(d Direction) FaultOption {
+	return func(r *tcpemuv1.InjectFaultRequest) { r.Direction = d }
+}
+
+func match(r *tcpemuv1.InjectFaultRequest) *tcpemuv1.FaultMatch {
+	if r.Match == nil {
+		r.Match = &tcpemuv1.FaultMatch{}
+	}
+	return r.Match
+}
+
+// MatchFlags matches segments with every flag of all set and none of none.
+func MatchFlags(all, none TCPFlag) FaultOption {
+	return func(r *tcpemuv1.InjectFaultRequest) {
+		m := match(r)
+		m.FlagsAll, m.FlagsNone = uint32(all), uint32(none)
+	}
+}
+
+// MatchPayload matches only segments that carry data.
+func MatchPayload() FaultOption {
+	return func(r *tcpemuv1.InjectFaultRequest) { match(r).PayloadOnly = true }
+}
+
+// MatchSeq matches segments overlapping [lo, hi); for a session fault the
+// numbers are relative to the sender's ISS (the first data byte is 1).
+func MatchSeq(lo, hi uint32) FaultOption {
+	return func(r *tcpemuv1.InjectFaultRequest) {
+		m := match(r)
+		m.SeqLo, m.SeqHi = proto.Uint32(lo), proto.Uint32(hi)
+	}
+}
+
+// MatchNth applies the fault to the nth matching segment only (1-based).
+func MatchNth(n uint32) FaultOption {
+	return func(r *tcpemuv1.InjectFaultRequest) { match(r).Nth = n }
+}
+
+// Times removes the fault after it has acted n times (default: unlimited).
+func Times(n uint64) FaultOption {
+	return func(r *tcpemuv1.InjectFaultRequest) { r.Count = n }
+}
+
+// WithProbability makes the fault act on each match with probability p
+// (default 1).
+func WithProbability(p float64) FaultOption {
+	return func(r *tcpemuv1.InjectFaultRequest) { r.Probability = proto.Float64(p) }
+}
+
+// Lasting removes the fault after d (default: until cleared).
+func Lasting(d time.Duration) FaultOption {
+	return func(r *tcpemuv1.InjectFaultRequest) { r.Duration = durationpb.New(d) }
+}
+
+// DelayBy is the extra delay of a FaultDelay.
+func DelayBy(d time.Duration) FaultOption {
+	return func(r *tcpemuv1.InjectFaultRequest) { r.Delay = durationpb.New(d) }
+}
+
+// InjectFault installs a fault that acts on this session's segments only.
+func (s *Session) InjectFault(ctx context.Context, action FaultAction, opts ...FaultOption) (*Fault, error) {
+	req := &tcpemuv1.InjectFaultRequest{
+		Target: &tcpemuv1.InjectFaultRequest_SessionId{SessionId: s.ID},
+		Action: action,
+	}
+	return s.c.injectFault(ctx, req, opts)
+}
+
+func (c *Client) injectFault(ctx context.Context, req *tcpemuv1.InjectFaultRequest, opts []FaultOption) (*Fault, error) {
+	for _, o := range opts {
+		o(req)
+	}
+	f, err := call(ctx, c, "InjectFault", 0, c.rpc.InjectFault, req)
+	if err != nil {
+		return nil, err
+	}
+	return &Fault{IDs: f.GetIds(), LinkID: f.GetLinkId()}, nil
+}
+
+// ClearFaults removes every fault of the session's link.
+func (s *Session) ClearFaults(ctx context.Context) error {
+	_, err := call(ctx, s.c, "ClearFaults", 0, s.c.rpc.ClearFaults, &tcpemuv1.ClearFaultsRequest{
+		Target: &tcpemuv1.ClearFaultsRequest_SessionId{SessionId: s.ID},
+	})
+	return err
+}
+
+// Events watches this session's events. Unless WithReplay(false) is given,
+// the stream starts with the session's retained history (its most recent
+// events, from the first SYN of a session opened just before), so a stream
+// opened right after OpenSession misses nothing.
+func (s *Session) Events(ctx context.Context, opts ...EventsOption) (*EventStream, error) {
+	base := []EventsOption{OnlyNetwork(s.NetworkID), OnlySessions(s.ID), WithReplay(true)}
+	return s.c.Events(ctx, append(base, opts...)...)
+}
+
+// WaitFor returns once endpoint e has reached state: it is in it now, or a
+// STATE_CHANGED event to it is seen, live or in the session's history. It
+// fails with codes.FailedPrecondition if the endpoint closes first, and with
+// the context's error when ctx ends. On a virtual network it returns only as
+// someone advances the clock.
+func (s *Session) WaitFor(ctx context.Context, state State, e Endpoint) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Subscribe first, so that a change after the snapshot below is either
+	// replayed from history or seen live.
+	events, err := s.Events(ctx, OnlyKinds(KindStateChanged, KindSessionDestroyed), OnlyEndpoint(e))
+	if err != nil {
+		return fmt.Errorf("tcpemu: WaitFor: %w", err)
+	}
+	defer events.Close()
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	if endpointState(snap, e).GetTcb().GetState() == state {
+		return nil
+	}
+	// A closed endpoint's last changes are in the history, in order: a
+	// state it passed through comes before its change to CLOSED.
+	for events.Next() {
+		ev := events.Event()
+		switch {
+		case ev.Kind == KindStateChanged && ev.NewState == state:
+			return nil
+		case ev.Kind == KindSessionDestroyed,
+			ev.Kind == KindStateChanged && ev.NewState == StateClosed:
+			snap, err := s.Snapshot(ctx)
+			if err != nil {
+				return err
+			}
+			return s.closedBefore(state, e, endpointState(snap, e))
+		}
+	}
+	if err := events.Err(); err != nil {
+		return fmt.Errorf("tcpemu: WaitFor %s: %w", state, err)
+	}
+	return status.Errorf(codes.Unavailable, "tcpemu: WaitFor %s: the event stream ended", state)
+}
+
+func endpointState(snap *tcpemuv1.Session, e Endpoint) *tcpemuv1.EndpointState {
+	if e == EndpointServer {
+		return snap.GetServer()
+	}
+	return snap.GetClient()
+}
+
+func (s *Session) closedBefore(state State, e Endpoint, ep *tcpemuv1.EndpointState) error {
+	return status.Errorf(codes.FailedPrecondition,
+		"tcpemu: WaitFor: session %d %s endpoint closed (error %s) before reaching %s",
+		s.ID, e, ep.GetError(), state)
+}

@@ -1,0 +1,287 @@
+package tcpemu_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/tcpemu/tcpemu/clients/go/tcpemu"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// The transfer of the brief: 1 MB across a 50 ms / 1 % loss link. On a
+// virtual network it takes no wall time and the seed fixes the losses.
+func TestLossyTransferShowsRetransmissions(t *testing.T) {
+	c := dial(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	net, err := c.CreateNetwork(ctx, tcpemu.Virtual(), tcpemu.WithSeed(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Delete(context.Background())
+	link, err := net.CreateLink(ctx, tcpemu.WithDelay(50*time.Millisecond), tcpemu.WithLoss(0.01))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.OpenSession(ctx, link, tcpemu.WithDigest(),
+		tcpemu.WithClientTCP(tcpemu.SendBuffer(2<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Link events (drops) carry no session id, so watch the whole network,
+	// which holds this one session.
+	events, err := net.Events(ctx, tcpemu.WithReplay(true), tcpemu.OnlyKinds(tcpemu.KindSegmentSent,
+		tcpemu.KindSegmentDropped, tcpemu.KindSessionDestroyed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	// The replayed SYN proves the stream is live before time moves.
+	if !events.Next() {
+		t.Fatalf("no replayed event: %v", events.Err())
+	}
+	if ev := events.Event(); ev.Kind != tcpemu.KindSegmentSent || ev.Segment.Flags&tcpemu.FlagSYN == 0 {
+		t.Fatalf("first event %+v, want the client's SYN", ev)
+	}
+
+	data := make([]byte, 1<<20)
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for i := range data {
+		data[i] = byte(rnd.Uint32())
+	}
+	n, err := s.Write(ctx, data, tcpemu.WithPush())
+	if err != nil || n != len(data) {
+		t.Fatalf("Write = %d, %v; want %d accepted", n, err, len(data))
+	}
+	if _, err := s.Close(ctx, tcpemu.EndpointClient); err != nil {
+		t.Fatal(err)
+	}
+
+	type tally struct{ retransmits, drops, lost uint64 }
+	done := make(chan tally, 1)
+	go func() {
+		var got tally
+		for events.Next() {
+			ev := events.Event()
+			got.lost += ev.LostBefore
+			switch {
+			case ev.IsRetransmission():
+				got.retransmits++
+			case ev.Kind == tcpemu.KindSegmentDropped:
+				got.drops++
+			case ev.Kind == tcpemu.KindSessionDestroyed:
+				done <- got
+				return
+			}
+		}
+		t.Errorf("event stream ended before the session did: %v", events.Err())
+		done <- got
+	}()
+	res, err := net.AdvanceUntilIdle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Idle {
+		t.Fatalf("network not idle after %v", res.Now)
+	}
+	var got tally
+	select {
+	case got = <-done:
+	case <-ctx.Done():
+		t.Fatal("no SESSION_DESTROYED event")
+	}
+
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	if !snap.GetDestroyed() || snap.GetServer().GetBytesRead() != uint64(len(data)) {
+		t.Fatalf("destroyed=%v, server read %d bytes; want destroyed, %d",
+			snap.GetDestroyed(), snap.GetServer().GetBytesRead(), len(data))
+	}
+	if !bytes.Equal(snap.GetServer().GetReadSha256(), sum[:]) || !bytes.Equal(snap.GetClient().GetWriteSha256(), sum[:]) {
+		t.Fatal("digests of the bytes written and read differ from the data's")
+	}
+	if got.lost != 0 || events.Lost() != 0 {
+		t.Fatalf("the stream lost %d events", events.Lost())
+	}
+	counters := func(e interface {
+		GetRetransmitsRto() uint64
+		GetRetransmitsFast() uint64
+	}) uint64 {
+		return e.GetRetransmitsRto() + e.GetRetransmitsFast()
+	}
+	want := counters(snap.GetClient().GetCounters()) + counters(snap.GetServer().GetCounters())
+	if got.retransmits == 0 || got.retransmits != want {
+		t.Fatalf("%d retransmission events, counters say %d; want the same, above 0", got.retransmits, want)
+	}
+	info, err := link.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drops := info.GetForwardCounters().GetDroppedLoss() + info.GetReverseCounters().GetDroppedLoss()
+	if got.drops == 0 || got.drops != drops {
+		t.Fatalf("%d SEGMENT_DROPPED events, link counters say %d", got.drops, drops)
+	}
+	t.Logf("1 MB in %v of network time: %d retransmissions, %d drops", res.Now, got.retransmits, got.drops)
+}
+
+func TestRealtimeWaitForWriteRead(t *testing.T) {
+	c := dial(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	link, err := c.CreateLink(ctx, tcpemu.WithDelay(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Delete(context.Background())
+	s, err := c.OpenSession(ctx, link,
+		tcpemu.WithReader(tcpemu.EndpointServer, tcpemu.ReadManual.KeepOpenAtEOF()),
+		tcpemu.WithTCP(tcpemu.MSL(50*time.Millisecond)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Delete(context.Background())
+	if err := s.WaitFor(ctx, tcpemu.StateEstablished, tcpemu.EndpointClient); err != nil {
+		t.Fatal(err)
+	}
+	// Already reached: returns at once from the snapshot or the history.
+	if err := s.WaitFor(ctx, tcpemu.StateSynSent, tcpemu.EndpointClient); err != nil {
+		t.Fatalf("WaitFor a state already passed: %v", err)
+	}
+	msg := []byte("hello over an emulated link")
+	if n, err := s.Write(ctx, msg, tcpemu.WithPush()); err != nil || n != len(msg) {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	var got []byte
+	for len(got) < len(msg) {
+		b, err := s.Read(ctx, 1024, tcpemu.WithWait(5*time.Second))
+		if err != nil {
+			t.Fatalf("Read after %q: %v", got, err)
+		}
+		if len(b) == 0 {
+			t.Fatalf("Read waited 5s and got nothing after %q", got)
+		}
+		got = append(got, b...)
+	}
+	if !bytes.Equal(got, msg) {
+		t.Fatalf("read %q, want %q", got, msg)
+	}
+	if _, err := s.Close(ctx, tcpemu.EndpointClient); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Read(ctx, 1024, tcpemu.WithWait(5*time.Second))
+	if !errors.Is(err, io.EOF) || len(b) != 0 {
+		t.Fatalf("Read after FIN = %q, %v; want io.EOF", b, err)
+	}
+	if err := s.WaitFor(ctx, tcpemu.StateCloseWait, tcpemu.EndpointServer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Close(ctx, tcpemu.EndpointServer); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WaitFor(ctx, tcpemu.StateTimeWait, tcpemu.EndpointClient); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WaitFor(ctx, tcpemu.StateClosed, tcpemu.EndpointClient); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snap.GetClient().GetTcb().GetState(); got != tcpemu.StateClosed {
+		t.Fatalf("client state %s after WaitFor CLOSED", got)
+	}
+}
+
+func TestWaitForFailsWhenRefused(t *testing.T) {
+	c := dial(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	link, err := c.CreateLink(ctx, tcpemu.WithDelay(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Delete(context.Background())
+	s, err := c.OpenSession(ctx, link, tcpemu.WithServerClosed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Delete(context.Background())
+	err = s.WaitFor(ctx, tcpemu.StateEstablished, tcpemu.EndpointClient)
+	if status.Code(err) != codes.FailedPrecondition || ctx.Err() != nil {
+		t.Fatalf("WaitFor on a refused connection = %v; want FailedPrecondition before the deadline", err)
+	}
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.GetClient().GetError() != tcpemu.ErrorRefused {
+		t.Fatalf("client error %s, want %s", snap.GetClient().GetError(), tcpemu.ErrorRefused)
+	}
+}
+
+func TestInjectedFaultIsRetransmitted(t *testing.T) {
+	c := dial(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	net, err := c.CreateNetwork(ctx, tcpemu.Virtual(), tcpemu.WithSeed(11))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Delete(context.Background())
+	link, err := net.CreateLink(ctx, tcpemu.WithDelay(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := link.OpenSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.InjectFault(ctx, tcpemu.FaultDrop, tcpemu.InDirection(tcpemu.DirectionForward),
+		tcpemu.MatchPayload(), tcpemu.MatchNth(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.IDs) != 1 || f.LinkID != link.ID {
+		t.Fatalf("fault %+v: want one rule on link %d", f, link.ID)
+	}
+	if n, err := s.WriteFill(ctx, 100_000); err != nil || n != 100_000 {
+		t.Fatalf("WriteFill = %d, %v", n, err)
+	}
+	if _, err := s.Close(ctx, tcpemu.EndpointClient); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := net.AdvanceUntilIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	info, err := link.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.GetForwardCounters().GetDroppedFault(); got != 1 {
+		t.Fatalf("forward dropped_fault = %d, want 1", got)
+	}
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := snap.GetClient().GetCounters()
+	if cc.GetRetransmitsFast()+cc.GetRetransmitsRto() == 0 || snap.GetServer().GetBytesRead() != 100_000 {
+		t.Fatalf("client counters %v, server read %d; want a retransmission and 100000 bytes",
+			cc, snap.GetServer().GetBytesRead())
+	}
+	if err := s.ClearFaults(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
