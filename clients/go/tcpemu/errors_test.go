@@ -173,3 +173,21 @@ func TestDefaultTimeoutBoundsCalls(t *testing.T) {
 		t.Fatalf("GetSession of no session = %v", err)
 	}
 }
+
+func TestDialWaitsForTheDaemonUntilItsContextEnds(t *testing.T) {
+	// Port 1 on loopback: nothing listens, so Dial waits until its deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	c, err := tcpemu.Dial(ctx, "127.0.0.1:1")
+	if err == nil {
+		c.Close()
+		t.Fatal("Dial to a closed port succeeded")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("Dial = %v; want DeadlineExceeded", err)
+	}
+	if el := time.Since(start); el < 250*time.Millisecond || el > 5*time.Second {
+		t.Fatalf("Dial returned after %v, want about its 300ms deadline", el)
+	}
+}

@@ -42,7 +42,8 @@ type Event struct {
 	// Segment is the segment of SEGMENT_* events (HasSegment).
 	Segment    Segment
 	HasSegment bool
-	// TCB is the endpoint's TCB right after the event (HasTCB).
+	// TCB is the endpoint's TCB when the event was recorded (HasTCB); for
+	// SEGMENT_RECEIVED, before the segment is processed.
 	TCB    TCB
 	HasTCB bool
 	// LostBefore counts the events the daemon dropped for this stream, right
