@@ -1127,6 +1127,9 @@ grpc::ServerWriteReactor<v1::EventBatch>* EmulatorService::WatchEvents(
   }
   auto* reactor = new WatchReactor(&pump_, hub_, *std::move(sub), max_batch,
                                    metrics_, start);
+  // Headers go out at once: a client knows the subscription is live (and
+  // later events will reach it) before the first event exists.
+  reactor->StartSendInitialMetadata();
   pump_.Add(reactor);
   return reactor;
 }

@@ -195,14 +195,14 @@ void ToProto(const NetworkEvent& ne, v1::Event* out) {
     case EventKind::kSegmentSent:
       reason = ToString(e.send_reason);
       segment = rel = true;
-      seq_base = e.tcb.iss;
-      ack_base = e.tcb.irs;
+      seq_base = RelativeBasesOf(e).seq;
+      ack_base = RelativeBasesOf(e).ack;
       break;
     case EventKind::kSegmentReceived:
       reason = ToString(e.disposition);
       segment = rel = true;
-      seq_base = e.tcb.irs;
-      ack_base = e.tcb.iss;
+      seq_base = RelativeBasesOf(e).seq;
+      ack_base = RelativeBasesOf(e).ack;
       break;
     case EventKind::kSegmentDropped:
       reason = ToString(e.drop_reason);

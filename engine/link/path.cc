@@ -210,6 +210,8 @@ void Path::Emit(TimeNs now, EventKind kind, DropReason reason,
   e.a = rule_id;
   e.b = b;
   e.seg.seq = seg.seq.value();
+  e.seg.src_port = seg.src_port;
+  e.seg.dst_port = seg.dst_port;
   e.seg.ack = seg.ack.value();
   e.seg.flags = seg.flags;
   e.seg.len = seg.payload_len;

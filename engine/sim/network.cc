@@ -77,8 +77,21 @@ struct Network::Session {
   EndpointSlot ep[2];
 };
 
+// Names the session of a link event (a drop or a mangle) from the
+// segment's ports, so that session filters and histories include them.
+class Network::LinkEvents final : public EventSink {
+ public:
+  LinkEvents(Network* net, Link* link) : net_(net), link_(link) {}
+  void OnEvent(const Event& e) override;
+
+ private:
+  Network* net_;
+  Link* link_;
+};
+
 struct Network::Link {
   uint32_t id = 0;
+  std::unique_ptr<LinkEvents> events;
   std::unique_ptr<Path> path[2];
   TimeNs scheduled_at[2] = {kNever, kNever};
   uint32_t client_addr = 0;
@@ -110,6 +123,26 @@ Network::~Network() = default;
 
 // ---------------------------------------------------------------- links
 
+void Network::LinkEvents::OnEvent(const Event& e) {
+  if (e.session_id != 0) {
+    net_->Emit(e);
+    return;
+  }
+  // Packets from the client side travel forward and are demultiplexed at
+  // the server side, keyed by (local, remote) port of the receiver.
+  Direction d = e.endpoint == Endpoint::kClient ? Direction::kForward
+                                                : Direction::kReverse;
+  auto it =
+      link_->demux[Index(d)].find(DemuxKey(e.seg.dst_port, e.seg.src_port));
+  if (it == link_->demux[Index(d)].end()) {
+    net_->Emit(e);
+    return;
+  }
+  Event named = e;
+  named.session_id = it->second;
+  net_->Emit(named);
+}
+
 absl::StatusOr<uint32_t> Network::CreateLink(const PathSpec& forward,
                                              const PathSpec& reverse,
                                              uint32_t id) {
@@ -137,10 +170,15 @@ absl::StatusOr<uint32_t> Network::CreateLink(const PathSpec& forward,
   l->client_addr = net | 1;
   l->server_addr = net | 2;
   uint64_t base = rng_.Next();
+  EventSink* path_sink = nullptr;
+  if (sink_ != nullptr) {
+    l->events = std::make_unique<LinkEvents>(this, l.get());
+    path_sink = l->events.get();
+  }
   l->path[0] = std::make_unique<Path>(forward, base ^ 0x1, l->id,
-                                      Endpoint::kClient, sink_);
+                                      Endpoint::kClient, path_sink);
   l->path[1] = std::make_unique<Path>(reverse, base ^ 0x2, l->id,
-                                      Endpoint::kServer, sink_);
+                                      Endpoint::kServer, path_sink);
   uint32_t new_id = l->id;
   links_.emplace(new_id, std::move(l));
   return new_id;
@@ -665,6 +703,8 @@ void Network::DeliverOne(Link& l, Direction d, Packet&& p) {
                                        : Disposition::kBadChecksum;
   ev.seg.seq = h.seq.value();
   ev.seg.ack = h.ack.value();
+  ev.seg.src_port = h.src_port;
+  ev.seg.dst_port = h.dst_port;
   ev.seg.flags = h.flags;
   ev.seg.len = len;
   ev.seg.window = h.window;

@@ -169,6 +169,7 @@ class Network {
   struct EndpointSlot;
   struct Link;
   class Output;
+  class LinkEvents;
 
   enum class Target : uint8_t { kConnection, kPath, kReader };
   struct Entry {

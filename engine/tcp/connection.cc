@@ -86,6 +86,8 @@ void Connection::EmitSegment(TimeNs now, EventKind kind, const TcpHeader& h,
   e.disposition = d;
   e.seg.seq = h.seq.value();
   e.seg.ack = h.ack.value();
+  e.seg.src_port = h.src_port;
+  e.seg.dst_port = h.dst_port;
   e.seg.len = len;
   e.seg.window = h.window;
   e.seg.flags = h.flags;
@@ -913,7 +915,8 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
     snd_wl2_ = h.ack;
     Disarm(TimerKind::kRto);
     EnterSynchronized(now);
-    SetState(now, fin_queued_ ? TcpState::kFinWait1 : TcpState::kEstablished);
+    SetState(now, TcpState::kEstablished);
+    if (fin_queued_) SetState(now, TcpState::kFinWait1);
     if (h.ack > snd_una_) ProcessAck(now, h, len);
   } else {
     // RFC 5961 5.2: an ACK for data never sent is answered and dropped.
@@ -1038,7 +1041,8 @@ void Connection::OnSegmentSynSent(TimeNs now, const TcpHeader& h,
       e.a = now - rtt_sent_at_;
       Emit(e);
     }
-    SetState(now, fin_queued_ ? TcpState::kFinWait1 : TcpState::kEstablished);
+    SetState(now, TcpState::kEstablished);
+    if (fin_queued_) SetState(now, TcpState::kFinWait1);
     // Data queued before the handshake completed goes now, carrying the ACK;
     // otherwise a pure ACK completes the handshake.
     Output(now);

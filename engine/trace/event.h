@@ -124,6 +124,7 @@ struct TcbSnapshot {
 // Header fields of one segment.
 struct SegmentInfo {
   uint32_t seq = 0, ack = 0;
+  uint16_t src_port = 0, dst_port = 0;
   uint32_t len = 0;     // payload bytes
   uint16_t window = 0;  // raw window field
   uint8_t flags = 0;
@@ -162,6 +163,27 @@ struct Event {
   // every other endpoint event, after it.
   TcbSnapshot tcb;
 };
+
+// Bases that make a segment event's seq and ack relative (0 = the sender's
+// ISN): a sent segment counts from this endpoint's iss and acknowledges from
+// its irs; a received one the other way round. A received SYN carries the
+// peer's ISN itself (irs is not known yet when the event is taken), and a
+// segment without ACK has no meaningful ack.
+struct RelativeBases {
+  uint32_t seq = 0;
+  uint32_t ack = 0;
+};
+inline RelativeBases RelativeBasesOf(const Event& e) {
+  constexpr uint8_t kSynFlag = 0x02, kAckFlag = 0x10;
+  RelativeBases b;
+  if (e.kind == EventKind::kSegmentSent) {
+    b = {e.tcb.iss, e.tcb.irs};
+  } else {
+    b = {(e.seg.flags & kSynFlag) ? e.seg.seq : e.tcb.irs, e.tcb.iss};
+  }
+  if ((e.seg.flags & kAckFlag) == 0) b.ack = e.seg.ack;
+  return b;
+}
 
 class EventSink {
  public:

@@ -100,12 +100,14 @@ void AppendEventJson(const Event& e, std::string* out) {
   switch (e.kind) {
     case EventKind::kSegmentSent:
       AppendName("reason", ToString(e.send_reason), out);
-      AppendSegment(e.seg, true, e.tcb.iss, e.tcb.irs, out);
+      AppendSegment(e.seg, true, RelativeBasesOf(e).seq, RelativeBasesOf(e).ack,
+                    out);
       AppendTcb(e.tcb, out);
       break;
     case EventKind::kSegmentReceived:
       AppendName("disposition", ToString(e.disposition), out);
-      AppendSegment(e.seg, true, e.tcb.irs, e.tcb.iss, out);
+      AppendSegment(e.seg, true, RelativeBasesOf(e).seq, RelativeBasesOf(e).ack,
+                    out);
       AppendTcb(e.tcb, out);
       break;
     case EventKind::kSegmentDropped:
