@@ -1,0 +1,90 @@
+"""tcpemu: a Python client for tcpemud, the tcpemu network-emulation daemon.
+
+    import tcpemu
+
+    with tcpemu.Client("127.0.0.1:50051") as client:
+        link = client.create_link(delay="50ms", rate="10Mbit", loss=0.01)
+        session = client.open_session(link, client=tcpemu.TcpConfig(nodelay=True))
+        session.write(fill=1_000_000, wait="30s")
+
+``tcpemu.aio`` has the same calls for asyncio; ``tcpemu.analysis`` and
+``tcpemu.plot`` turn events into a DataFrame and a time-sequence graph.
+"""
+
+from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
+from tcpemu.client import DEFAULT_TARGET, Client, EventStream, Link, Network, Session
+from tcpemu.errors import (
+    AlreadyExists,
+    Cancelled,
+    DeadlineExceeded,
+    FailedPrecondition,
+    Internal,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    TcpemuError,
+    Unavailable,
+)
+from tcpemu.events import event_from_dict, event_to_dict, format_event, read_jsonl, write_jsonl
+from tcpemu.model import (
+    AdvanceResult,
+    EndpointSnapshot,
+    Fault,
+    Gap,
+    ReadResult,
+    SessionSnapshot,
+)
+from tcpemu.spec import Jitter, PathSpec, TcpConfig
+from tcpemu.units import (
+    format_duration,
+    format_rate,
+    format_size,
+    parse_duration,
+    parse_probability,
+    parse_rate,
+    parse_size,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_TARGET",
+    "AdvanceResult",
+    "AlreadyExists",
+    "Cancelled",
+    "Client",
+    "DeadlineExceeded",
+    "EndpointSnapshot",
+    "EventStream",
+    "FailedPrecondition",
+    "Fault",
+    "Gap",
+    "Internal",
+    "InvalidArgument",
+    "Jitter",
+    "Link",
+    "Network",
+    "NotFound",
+    "PathSpec",
+    "ReadResult",
+    "ResourceExhausted",
+    "Session",
+    "SessionSnapshot",
+    "TcpConfig",
+    "TcpemuError",
+    "Unavailable",
+    "__version__",
+    "event_from_dict",
+    "event_to_dict",
+    "format_duration",
+    "format_event",
+    "format_rate",
+    "format_size",
+    "parse_duration",
+    "parse_probability",
+    "parse_rate",
+    "parse_size",
+    "pb",
+    "read_jsonl",
+    "write_jsonl",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from tcpemu.cli import main
+
+sys.exit(main())

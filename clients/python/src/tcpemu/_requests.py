@@ -1,0 +1,241 @@
+"""Request messages built from the client's keyword arguments; shared by the
+blocking and the asyncio clients so both validate and convert alike."""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional, Protocol, Sequence, Tuple, Union
+
+from tcpemu import _names
+from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
+from tcpemu.spec import (
+    PathArg,
+    PathSpec,
+    ReaderArg,
+    TcpConfig,
+    TcpConfigArg,
+    duration_proto,
+    path_spec,
+    reader_proto,
+)
+from tcpemu.units import Duration, Probability, parse_probability
+
+Data = Union[bytes, bytearray, memoryview, str]
+
+
+class HasId(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+def ident(value: Union[int, HasId, None]) -> int:
+    """An id from an int or a resource handle; None is 0."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        raise TypeError("expected an id or a resource, got a bool")
+    if isinstance(value, int):
+        return value
+    return int(value.id)
+
+
+KindsArg = Union[str, int, Iterable[Union[str, int]], None]
+FlagsArg = Union[str, int, Iterable[str], None]
+
+
+def create_network(clock: _names.EnumArg, seed: int) -> pb.CreateNetworkRequest:
+    return pb.CreateNetworkRequest(clock=_names.clock(clock), seed=int(seed))  # type: ignore[arg-type]
+
+
+def advance(
+    network_id: int,
+    duration: Optional[Duration] = None,
+    *,
+    until_idle: bool = False,
+    limit: Optional[Duration] = None,
+) -> pb.AdvanceTimeRequest:
+    req = pb.AdvanceTimeRequest(network_id=network_id)
+    if until_idle:
+        req.until_idle = True
+        if limit is not None:
+            req.limit.CopyFrom(duration_proto(limit))
+    else:
+        if duration is None:
+            raise ValueError("advance: give a duration, or use advance_until_idle()")
+        req.duration.CopyFrom(duration_proto(duration))
+    return req
+
+
+def _apply(spec: Union[PathSpec, pb.PathSpec], base: Optional[pb.PathSpec]) -> pb.PathSpec:
+    if isinstance(spec, pb.PathSpec):
+        return spec
+    return spec.to_proto(base)
+
+
+def link_specs(
+    params: PathSpec,
+    reverse: Optional[PathArg],
+    current: Optional[pb.Link] = None,
+) -> Tuple[pb.PathSpec, pb.PathSpec]:
+    """Forward and reverse specs. `params` apply to both directions; `reverse`
+    holds what differs in the server-to-client direction, applied on top of
+    them. With `current`, unset fields keep the link's current values."""
+    base_fwd = current.forward if current is not None else None
+    base_rev = current.reverse if current is not None else None
+    fwd = params.to_proto(base_fwd)
+    if current is None:
+        rev = pb.PathSpec()
+        rev.CopyFrom(fwd)
+    else:
+        rev = params.to_proto(base_rev)
+    if reverse is not None:
+        rev = _apply(path_spec(reverse), rev)
+    return fwd, rev
+
+
+def open_session(
+    link_id: int,
+    *,
+    network_id: int = 0,
+    client: TcpConfigArg = None,
+    server: TcpConfigArg = None,
+    client_reader: ReaderArg = None,
+    server_reader: ReaderArg = None,
+    digest: bool = False,
+    client_port: int = 0,
+    server_port: int = 0,
+    server_closed: bool = False,
+) -> pb.OpenSessionRequest:
+    req = pb.OpenSessionRequest(
+        network_id=network_id,
+        link_id=link_id,
+        client=TcpConfig.of(client),
+        server=TcpConfig.of(server),
+        digest=digest,
+        client_port=client_port,
+        server_port=server_port,
+        server_closed=server_closed,
+    )
+    cr = reader_proto(client_reader)
+    if cr is not None:
+        req.client_reader.CopyFrom(cr)
+    sr = reader_proto(server_reader)
+    if sr is not None:
+        req.server_reader.CopyFrom(sr)
+    return req
+
+
+def write(
+    session_id: int,
+    endpoint: _names.EnumArg,
+    data: Optional[Data],
+    fill: Optional[int],
+    push: bool,
+    wait: Optional[Duration],
+) -> pb.WriteRequest:
+    req = pb.WriteRequest(session_id=session_id, endpoint=_names.endpoint(endpoint), push=push)  # type: ignore[arg-type]
+    if (data is None) == (fill is None):
+        raise ValueError("write: give data or fill=N, not both")
+    if fill is not None:
+        req.fill_bytes = int(fill)
+    else:
+        req.data = data.encode() if isinstance(data, str) else bytes(data)  # type: ignore[arg-type]
+    if wait is not None:
+        req.wait.CopyFrom(duration_proto(wait))
+    return req
+
+
+def read(
+    session_id: int, endpoint: _names.EnumArg, max_bytes: int, wait: Optional[Duration]
+) -> pb.ReadRequest:
+    req = pb.ReadRequest(
+        session_id=session_id,
+        endpoint=_names.endpoint(endpoint),  # type: ignore[arg-type]
+        max_bytes=max_bytes,
+    )
+    if wait is not None:
+        req.wait.CopyFrom(duration_proto(wait))
+    return req
+
+
+def close(session_id: int, endpoint: _names.EnumArg, rst: bool) -> pb.CloseRequest:
+    return pb.CloseRequest(
+        session_id=session_id,
+        endpoint=_names.endpoint(endpoint),  # type: ignore[arg-type]
+        mode=pb.CloseRequest.MODE_RST if rst else pb.CloseRequest.MODE_FIN,
+    )
+
+
+def set_reader(session_id: int, endpoint: _names.EnumArg, reader: ReaderArg) -> pb.SetReaderRequest:
+    r = reader_proto(reader)
+    if r is None:
+        raise ValueError("set_reader: give 'auto', 'manual' or a rate in bytes/s")
+    return pb.SetReaderRequest(session_id=session_id, endpoint=_names.endpoint(endpoint), reader=r)  # type: ignore[arg-type]
+
+
+def inject_fault(
+    *,
+    link_id: Optional[int] = None,
+    session_id: Optional[int] = None,
+    action: _names.EnumArg = "drop",
+    direction: Optional[_names.EnumArg] = None,
+    count: int = 0,
+    payload_only: bool = False,
+    flags_all: FlagsArg = None,
+    flags_none: FlagsArg = None,
+    seq: Optional[Tuple[int, int]] = None,
+    nth: int = 0,
+    delay: Optional[Duration] = None,
+    probability: Optional[Probability] = None,
+    duration: Optional[Duration] = None,
+) -> pb.InjectFaultRequest:
+    req = pb.InjectFaultRequest(
+        direction=_names.direction(direction),  # type: ignore[arg-type]
+        action=_names.action(action),  # type: ignore[arg-type]
+        count=count,
+    )
+    if link_id is not None:
+        req.link_id = link_id
+    elif session_id is not None:
+        req.session_id = session_id
+    req.match.flags_all = _names.flags(flags_all)
+    req.match.flags_none = _names.flags(flags_none)
+    req.match.payload_only = payload_only
+    req.match.nth = nth
+    if seq is not None:
+        lo, hi = seq
+        req.match.seq_lo = lo
+        req.match.seq_hi = hi
+    if delay is not None:
+        req.delay.CopyFrom(duration_proto(delay))
+    if probability is not None:
+        req.probability = parse_probability(probability)
+    if duration is not None:
+        req.duration.CopyFrom(duration_proto(duration))
+    return req
+
+
+def kinds_list(kinds: KindsArg) -> list[int]:
+    if kinds is None:
+        return []
+    if isinstance(kinds, (str, int)):
+        kinds = [kinds]
+    return [_names.kind(k) for k in kinds]
+
+
+def watch(
+    *,
+    network_id: int = 0,
+    session_ids: Sequence[int] = (),
+    kinds: Sequence[int] = (),
+    endpoint: Optional[_names.EnumArg] = None,
+    replay: bool = False,
+    max_batch: int = 0,
+) -> pb.WatchEventsRequest:
+    return pb.WatchEventsRequest(
+        network_id=network_id,
+        session_ids=list(session_ids),
+        kinds=list(kinds),  # type: ignore[arg-type]
+        endpoint=_names.endpoint_or_none(endpoint),  # type: ignore[arg-type]
+        replay=replay,
+        max_batch=max_batch,
+    )

@@ -1,0 +1,908 @@
+"""The ``tcpemu`` command: links, sessions, faults, live events, plots and
+one-shot transfers against a running tcpemud.
+
+The daemon's address comes from ``--target`` or ``$TCPEMU_TARGET``
+(default 127.0.0.1:50051). Values take human units: ``50ms``, ``10Mbit``,
+``64KiB``, ``1%``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
+
+from google.protobuf import json_format
+
+from tcpemu import _names
+from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
+from tcpemu.client import Client, Link, Network, Session, default_target
+from tcpemu.errors import TcpemuError
+from tcpemu.events import format_event, read_jsonl, write_jsonl
+from tcpemu.model import Gap, SessionSnapshot
+from tcpemu.spec import PathSpec, TcpConfig
+from tcpemu.units import format_duration, format_rate, format_size, parse_size
+
+# ------------------------------------------------------------------ output
+
+
+def _to_dict(msg: Any) -> Dict[str, Any]:
+    return json_format.MessageToDict(
+        msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, sort_keys=False))
+
+
+def _pct(p: float) -> str:
+    return f"{p * 100:g}%"
+
+
+def _describe_path(p: pb.PathSpec) -> str:
+    parts = [f"delay {format_duration(p.delay.seconds * 1e9 + p.delay.nanos)}"]
+    if p.HasField("jitter") and (p.jitter.jitter.seconds or p.jitter.jitter.nanos):
+        j = p.jitter.jitter
+        parts.append(f"jitter {format_duration(j.seconds * 1e9 + j.nanos)}")
+    parts.append(f"rate {format_rate(p.rate_bps) if p.rate_bps else 'unlimited'}")
+    if p.loss.WhichOneof("model") == "gilbert_elliott":
+        g = p.loss.gilbert_elliott
+        parts.append(f"ge-loss {g.p:g},{g.r:g},{g.h:g},{g.k:g}")
+    elif p.loss.random:
+        parts.append(f"loss {_pct(p.loss.random)}")
+    for name in ("duplicate", "reorder", "corrupt"):
+        v = getattr(p, name)
+        if v:
+            parts.append(f"{name} {_pct(v)}")
+    if p.queue_limit_bytes:
+        parts.append(f"queue {format_size(p.queue_limit_bytes)}")
+    elif p.queue_limit_packets:
+        parts.append(f"queue {p.queue_limit_packets}p")
+    else:
+        parts.append("queue unlimited")
+    parts.append(f"mtu {p.mtu}")
+    return ", ".join(parts)
+
+
+def _describe_counters(c: pb.PathCounters) -> str:
+    drops = c.dropped_loss + c.dropped_queue + c.dropped_fault + c.dropped_mtu
+    return (
+        f"{c.packets_sent} packets ({format_size(c.bytes_sent)}) sent, "
+        f"{c.packets_delivered} delivered, {drops} dropped "
+        f"(loss {c.dropped_loss}, queue {c.dropped_queue}, fault {c.dropped_fault}, "
+        f"mtu {c.dropped_mtu})"
+    )
+
+
+def _print_link(link: Link) -> None:
+    p = link.proto
+    print(f"link {p.id} (network {p.network_id}, {p.session_count} sessions)")
+    fwd, rev = _describe_path(p.forward), _describe_path(p.reverse)
+    print(f"  forward: {fwd}")
+    print(f"  reverse: {'same' if rev == fwd else rev}")
+    print(f"  forward counters: {_describe_counters(p.forward_counters)}")
+    print(f"  reverse counters: {_describe_counters(p.reverse_counters)}")
+
+
+def _print_network(net: Network) -> None:
+    print(
+        f"network {net.id}: {net.clock}, seed {net.seed}, now {net.now:.6f}s, "
+        f"{net.link_count} links, {net.session_count} live sessions, shard {net.proto.shard}"
+    )
+
+
+def _print_session(snap: SessionSnapshot) -> None:
+    state = "destroyed" if snap.destroyed else "live"
+    print(
+        f"session {snap.id} (network {snap.network_id}, link {snap.link_id}), {state}, "
+        f"opened at {snap.opened_at:.6f}s"
+    )
+    for name, ep in (("client", snap.client), ("server", snap.server)):
+        t = ep.tcb
+        c = ep.counters
+        err = f", error {ep.error}" if ep.error else ""
+        print(f"  {name}: port {ep.port}, {ep.state}{err}")
+        print(
+            f"    written {ep.bytes_written}, read {ep.bytes_read}, readable {ep.readable}, "
+            f"send buffer free {ep.send_buffer_free}"
+        )
+        print(
+            f"    cwnd {t.cwnd}, ssthresh {t.ssthresh}, snd_wnd {t.snd_wnd}, "
+            f"rcv_wnd {t.rcv_wnd}, in flight {t.bytes_in_flight}, "
+            f"srtt {t.srtt_ns / 1e6:.3f}ms, rto {t.rto_ns / 1e6:.1f}ms"
+        )
+        print(
+            f"    segments sent {c.segments_sent}, received {c.segments_received}, "
+            f"retransmits rto {c.retransmits_rto} fast {c.retransmits_fast}, "
+            f"dup acks {c.dup_acks_received}"
+        )
+        if ep.write_sha256:
+            print(f"    sha256 written {ep.write_sha256}")
+            print(f"    sha256 read    {ep.read_sha256}")
+
+
+# ------------------------------------------------------------------ arguments
+
+
+def _add_link_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("link (both directions unless --reverse)")
+    g.add_argument("--delay", help="one-way delay, e.g. 50ms")
+    g.add_argument("--jitter", help="delay variation, e.g. 5ms")
+    g.add_argument("--rate", help="link rate, e.g. 10Mbit (0: unlimited)")
+    g.add_argument("--queue", help="drop-tail queue: a size (64KiB) or Np packets")
+    g.add_argument("--loss", help="random loss probability, e.g. 0.01 or 1%%")
+    g.add_argument("--ge-loss", metavar="P,R,H,K", help="Gilbert-Elliott loss (netem names)")
+    g.add_argument("--reorder", help="reorder probability")
+    g.add_argument("--duplicate", help="duplicate probability")
+    g.add_argument("--corrupt", help="corrupt probability")
+    g.add_argument("--mtu", help="path MTU in bytes")
+    g.add_argument(
+        "--reverse",
+        metavar="KEY=VALUE,...",
+        help="server-to-client settings that differ, e.g. rate=1Mbit,delay=80ms",
+    )
+
+
+def _path_spec(args: argparse.Namespace) -> PathSpec:
+    ge: Optional[Tuple[float, float, float, float]] = None
+    if args.ge_loss:
+        parts = [float(x) for x in args.ge_loss.split(",")]
+        if len(parts) != 4:
+            raise ValueError(f"--ge-loss: {args.ge_loss!r} is not p,r,h,k")
+        ge = (parts[0], parts[1], parts[2], parts[3])
+    return PathSpec(
+        delay=args.delay,
+        rate=args.rate,
+        loss=args.loss,
+        jitter=args.jitter,
+        queue=args.queue,
+        ge_loss=ge,
+        reorder=args.reorder,
+        duplicate=args.duplicate,
+        corrupt=args.corrupt,
+        mtu=args.mtu,
+    )
+
+
+def _key_values(text: Optional[str], flag: str) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    if not text:
+        return out
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"{flag}: {item!r} is not KEY=VALUE")
+        key = key.strip().replace("-", "_")
+        v: Any = value.strip()
+        if v.lower() in ("true", "yes", "on"):
+            v = True
+        elif v.lower() in ("false", "no", "off"):
+            v = False
+        elif v.isdigit():
+            v = int(v)
+        out[key] = v
+    return out
+
+
+def _reverse(args: argparse.Namespace) -> Optional[PathSpec]:
+    kv = _key_values(args.reverse, "--reverse")
+    if not kv:
+        return None
+    if "ge_loss" in kv:
+        kv["ge_loss"] = tuple(str(kv["ge_loss"]).split(";"))
+    try:
+        return PathSpec(**kv)
+    except TypeError:
+        allowed = ", ".join(PathSpec.__dataclass_fields__)
+        raise ValueError(f"--reverse: unknown setting; allowed: {allowed}") from None
+
+
+def _add_tcp_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("TCP (both endpoints; --client-config/--server-config per endpoint)")
+    g.add_argument("--nodelay", action="store_true", default=None, help="disable Nagle")
+    g.add_argument("--cork", action="store_true", default=None, help="hold partial segments")
+    g.add_argument("--send-buffer", help="send buffer size, e.g. 256KiB")
+    g.add_argument("--recv-buffer", help="receive buffer size")
+    g.add_argument("--no-delayed-ack", dest="delayed_ack", action="store_false", default=None)
+    g.add_argument("--rto-min", help="minimum retransmission timeout")
+    g.add_argument("--initial-window", type=int, help="initial congestion window, segments")
+    g.add_argument("--msl", help="maximum segment lifetime (TIME_WAIT lasts 2 MSL)")
+    g.add_argument("--client-config", metavar="KEY=VALUE,...", help="client TcpConfig fields")
+    g.add_argument("--server-config", metavar="KEY=VALUE,...", help="server TcpConfig fields")
+
+
+def _tcp_configs(args: argparse.Namespace) -> Tuple[TcpConfig, TcpConfig]:
+    common = TcpConfig(
+        nodelay=args.nodelay,
+        cork=args.cork,
+        send_buffer=args.send_buffer,
+        recv_buffer=args.recv_buffer,
+        delayed_ack=args.delayed_ack,
+        rto_min=args.rto_min,
+        initial_window=args.initial_window,
+        msl=args.msl,
+    )
+    out = []
+    for flag, text in (
+        ("--client-config", args.client_config),
+        ("--server-config", args.server_config),
+    ):
+        try:
+            out.append(common.merged(TcpConfig(**_key_values(text, flag))))
+        except TypeError:
+            allowed = ", ".join(TcpConfig.__dataclass_fields__)
+            raise ValueError(f"{flag}: unknown field; allowed: {allowed}") from None
+    return out[0], out[1]
+
+
+def _reader(text: Optional[str]) -> Any:
+    if text is None:
+        return None
+    return text if text in ("auto", "manual") else parse_size(text)
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_network(client: Client, args: argparse.Namespace) -> int:
+    if args.action == "create":
+        net = client.create_network("virtual" if args.virtual else args.clock, args.seed)
+        if args.json:
+            _print_json(_to_dict(net.proto))
+        else:
+            _print_network(net)
+    elif args.action == "list":
+        nets = client.networks()
+        if args.json:
+            _print_json([_to_dict(n.proto) for n in nets])
+        else:
+            for n in nets:
+                _print_network(n)
+    elif args.action == "show":
+        net = client.network(args.id)
+        if args.json:
+            _print_json(_to_dict(net.proto))
+        else:
+            _print_network(net)
+    elif args.action == "delete":
+        client.delete_network(args.id)
+        print(f"network {args.id} deleted")
+    elif args.action == "advance":
+        if args.until_idle:
+            r = client.advance_until_idle(args.id, args.limit)
+        elif args.duration:
+            r = client.advance(args.id, args.duration)
+        else:
+            raise ValueError("network advance: give a DURATION or --until-idle")
+        print(f"network {args.id}: now {r.now:.6f}s{', idle' if r.idle else ''}")
+    return 0
+
+
+def cmd_link(client: Client, args: argparse.Namespace) -> int:
+    if args.action == "create":
+        spec = _path_spec(args)
+        kwargs = {k: v for k, v in vars(spec).items() if v is not None}
+        link = client.create_link(**kwargs, reverse=_reverse(args), network=args.network)
+        if args.json:
+            _print_json(_to_dict(link.proto))
+        else:
+            _print_link(link)
+    elif args.action == "update":
+        spec = _path_spec(args)
+        kwargs = {k: v for k, v in vars(spec).items() if v is not None}
+        link = client.update_link(args.id, **kwargs, reverse=_reverse(args), replace=args.replace)
+        if args.json:
+            _print_json(_to_dict(link.proto))
+        else:
+            _print_link(link)
+    elif args.action == "list":
+        links = client.links(args.network)
+        if args.json:
+            _print_json([_to_dict(x.proto) for x in links])
+        else:
+            for x in links:
+                _print_link(x)
+    elif args.action == "show":
+        link = client.link(args.id)
+        if args.json:
+            _print_json(_to_dict(link.proto))
+        else:
+            _print_link(link)
+    elif args.action == "delete":
+        client.delete_link(args.id)
+        print(f"link {args.id} deleted")
+    return 0
+
+
+def _read_payload(args: argparse.Namespace) -> Optional[bytes]:
+    if args.file:
+        if args.file == "-":
+            return sys.stdin.buffer.read()
+        with open(args.file, "rb") as f:
+            return f.read()
+    if args.data is not None:
+        return str(args.data).encode()
+    return None
+
+
+def cmd_session(client: Client, args: argparse.Namespace) -> int:
+    a = args.action
+    if a == "open":
+        cfg_client, cfg_server = _tcp_configs(args)
+        s = client.open_session(
+            args.link,
+            client=cfg_client,
+            server=cfg_server,
+            client_reader=_reader(args.client_reader),
+            server_reader=_reader(args.server_reader),
+            digest=args.digest,
+            client_port=args.client_port,
+            server_port=args.server_port,
+            server_closed=args.server_closed,
+        )
+        if args.json:
+            _print_json(_to_dict(s.proto))
+        else:
+            p = s.proto
+            print(
+                f"session {p.id} opened on link {p.link_id} (network {p.network_id}): "
+                f"client port {p.client.port} -> server port {p.server.port}"
+            )
+    elif a == "write":
+        s = Session(client, pb.Session(id=args.id))
+        data = _read_payload(args)
+        fill = parse_size(args.fill) if args.fill is not None else None
+        if data is None and fill is None:
+            raise ValueError("session write: give DATA, --file or --fill")
+        n = s.write(data, fill=fill, push=args.push, wait=args.wait, endpoint=args.endpoint)
+        total = len(data) if data is not None else fill
+        print(f"accepted {n} of {total} bytes")
+    elif a == "read":
+        s = Session(client, pb.Session(id=args.id))
+        r = s.read(parse_size(args.max), wait=args.wait, endpoint=args.endpoint)
+        if args.output:
+            with open(args.output, "ab") as f:
+                f.write(r.data)
+        else:
+            sys.stdout.buffer.write(r.data)
+            sys.stdout.flush()
+        print(f"read {len(r.data)} bytes{', end of stream' if r.eof else ''}", file=sys.stderr)
+    elif a == "close":
+        s = Session(client, pb.Session(id=args.id))
+        state = s.close(args.endpoint, rst=args.rst)
+        print(f"session {args.id}: {args.endpoint} is {state}")
+    elif a == "show":
+        snap = client.session(args.id).snapshot()
+        if args.json:
+            _print_json(_to_dict(snap.proto))
+        else:
+            _print_session(snap)
+    elif a == "list":
+        sessions = client.sessions(args.network, args.link)
+        if args.json:
+            _print_json([_to_dict(x.proto) for x in sessions])
+        else:
+            for x in sessions:
+                p = x.proto
+                state = "destroyed"
+                if not p.destroyed:
+                    state = (
+                        f"client {_names.state_name(p.client.tcb.state)}, "
+                        f"server {_names.state_name(p.server.tcb.state)}"
+                    )
+                print(f"session {p.id}: network {p.network_id}, link {p.link_id}, {state}")
+    elif a == "delete":
+        client.delete_session(args.id)
+        print(f"session {args.id} deleted")
+    elif a == "wait":
+        s = client.session(args.id)
+        snap = s.wait_for(args.state, args.endpoint, timeout=args.timeout)
+        print(f"session {args.id}: {args.endpoint} is {snap.endpoint(args.endpoint).state}")
+    return 0
+
+
+def cmd_fault(client: Client, args: argparse.Namespace) -> int:
+    if (args.link is None) == (args.session is None):
+        raise ValueError(f"fault {args.action}: give --link or --session")
+    if args.action == "clear":
+        client.clear_faults(link=args.link, session=args.session)
+        print("faults cleared")
+        return 0
+    seq = None
+    if args.seq:
+        lo, sep, hi = args.seq.partition(":")
+        if not sep:
+            raise ValueError(f"--seq: {args.seq!r} is not LO:HI")
+        seq = (int(lo), int(hi))
+    fault = client.inject_fault(
+        link=args.link,
+        session=args.session,
+        action=args.action_name,
+        direction=args.direction,
+        count=args.count,
+        payload_only=args.payload_only,
+        flags_all=args.flags_all,
+        flags_none=args.flags_none,
+        seq=seq,
+        nth=args.nth,
+        delay=args.delay,
+        probability=args.probability,
+        duration=args.duration,
+    )
+    ids = ", ".join(str(i) for i in fault.ids)
+    print(f"fault {ids} installed on link {fault.link_id}")
+    return 0
+
+
+def cmd_watch(client: Client, args: argparse.Namespace) -> int:
+    stream = client.events(
+        network=args.network,
+        sessions=args.session or (),
+        kinds=args.kind or None,
+        endpoint=args.endpoint,
+        replay=args.replay,
+        until_destroyed=args.until_destroyed,
+    )
+    out: IO[str] = open(args.output, "w") if args.output else sys.stdout  # noqa: SIM115
+    flush = out.isatty()
+    n = 0
+    try:
+        for item in stream:
+            if args.json:
+                write_jsonl([item], out)
+            else:
+                out.write(format_event(item) + "\n")
+            if flush:
+                out.flush()
+            if not isinstance(item, Gap):
+                n += 1
+                if args.count and n >= args.count:
+                    break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stream.cancel()
+        if out is not sys.stdout:
+            out.close()
+        else:
+            out.flush()
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from tcpemu.plot import time_sequence
+
+    output = args.output or os.path.splitext(args.events)[0] + ".png"
+    events = list(read_jsonl(sys.stdin if args.events == "-" else args.events))
+    time_sequence(events, output, session=args.session, direction=args.direction, title=args.title)
+    print(f"wrote {output}")
+    return 0
+
+
+class _Progress:
+    """A one-line progress bar on a terminal."""
+
+    def __init__(self, total: int, enabled: bool, out: IO[str]) -> None:
+        self.total = total
+        self.enabled = enabled
+        self.out = out
+        self.drawn = 0.0
+
+    def update(self, done: int, now_s: float) -> None:
+        if not self.enabled:
+            return
+        wall = time.monotonic()
+        if done < self.total and wall - self.drawn < 0.1:
+            return
+        self.drawn = wall
+        frac = min(1.0, done / self.total) if self.total else 1.0
+        width = 30
+        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+        rate = done * 8 / now_s if now_s > 0 else 0.0
+        self.out.write(
+            f"\r[{bar}] {frac * 100:5.1f}%  {format_size(done)} / {format_size(self.total)}"
+            f"  {format_rate(rate)}/s  t={now_s:.2f}s "
+        )
+        self.out.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            self.out.write("\n")
+            self.out.flush()
+
+
+def cmd_run(client: Client, args: argparse.Namespace) -> int:
+    total = parse_size(args.bytes)
+    created_net: Optional[Network] = None
+    if args.virtual or args.seed:
+        created_net = client.create_network("virtual" if args.virtual else "realtime", args.seed)
+        net = created_net
+    else:
+        net = client.network(args.network)
+    spec = _path_spec(args)
+    kwargs = {k: v for k, v in vars(spec).items() if v is not None}
+    link = client.create_link(**kwargs, reverse=_reverse(args), network=net)
+    cfg_client, cfg_server = _tcp_configs(args)
+    reader = parse_size(args.reader_rate) if args.reader_rate else "auto"
+    try:
+        s = client.open_session(
+            link,
+            client=cfg_client,
+            server=cfg_server,
+            server_reader=reader,
+            digest=not args.no_digest,
+        )
+        recorder: Optional[_Recorder] = None
+        if args.events or args.plot:
+            recorder = _Recorder(net.events(replay=True, until_destroyed=s))
+        progress = _Progress(total, args.progress and sys.stderr.isatty(), sys.stderr)
+        run = _run_virtual if net.virtual else _run_realtime
+        snap, done_at = run(s, net, total, args, progress)
+        progress.finish()
+        if recorder is not None:
+            if net.virtual:
+                net.advance_until_idle()
+            recorder.finish(quiet=0.0 if net.virtual else 0.5)
+            if args.events:
+                with open(args.events, "w") as f:
+                    write_jsonl(recorder.events, f)
+            if args.plot:
+                from tcpemu.plot import time_sequence
+
+                time_sequence(recorder.events, args.plot, session=s.id)
+        link.refresh()
+        _summary(snap, link, total, done_at - snap.opened_at, args)
+        if args.events and not args.json:
+            print(f"events: {args.events}")
+        if args.plot and not args.json:
+            print(f"plot: {args.plot}")
+        ok = snap.server.bytes_read == total and (
+            args.no_digest or snap.client.write_sha256 == snap.server.read_sha256
+        )
+        return 0 if ok else 1
+    finally:
+        if not args.keep:
+            try:
+                link.delete()
+                if created_net is not None:
+                    created_net.delete()
+            except TcpemuError:
+                pass
+
+
+class _Recorder:
+    """Collects a stream's events in a thread."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.events: List[Any] = []
+        self.last = time.monotonic()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        stream.wait_subscribed(10)
+        self.thread.start()
+
+    def _run(self) -> None:
+        for item in self.stream:
+            self.events.append(item)
+            self.last = time.monotonic()
+
+    def finish(self, quiet: float) -> None:
+        # A virtual network's stream ends at SESSION_DESTROYED; a realtime one
+        # is cut once no event came for `quiet` seconds (TIME_WAIT is long).
+        deadline = time.monotonic() + 10
+        while self.thread.is_alive() and time.monotonic() < deadline:
+            if quiet and time.monotonic() - self.last > quiet:
+                break
+            time.sleep(0.05)
+        self.stream.cancel()
+        self.thread.join(5)
+
+
+def _finished(snap: SessionSnapshot, total: int) -> bool:
+    return snap.server.bytes_read >= total or bool(snap.client.error) or snap.destroyed
+
+
+def _run_virtual(
+    s: Session, net: Network, total: int, args: argparse.Namespace, progress: _Progress
+) -> Tuple[SessionSnapshot, float]:
+    left = total
+    limit = time.monotonic() + args.time_limit
+    while True:
+        if left:
+            left -= s.write(fill=left)
+        now = net.advance(args.step).now
+        snap = s.snapshot()
+        progress.update(snap.server.bytes_read, now - snap.opened_at)
+        if _finished(snap, total):
+            break
+        if time.monotonic() > limit:
+            raise TimeoutError(f"run: not done after {args.time_limit}s")
+    s.close("client")
+    return s.snapshot(), now
+
+
+def _run_realtime(
+    s: Session, net: Network, total: int, args: argparse.Namespace, progress: _Progress
+) -> Tuple[SessionSnapshot, float]:
+    errors: List[BaseException] = []
+
+    def writer() -> None:
+        try:
+            s.write(fill=total, wait=f"{args.time_limit}s")
+        except TcpemuError as e:
+            errors.append(e)
+
+    th = threading.Thread(target=writer, daemon=True)
+    th.start()
+    deadline = time.monotonic() + args.time_limit
+    while True:
+        now = net.refresh().now
+        snap = s.snapshot()
+        progress.update(snap.server.bytes_read, now - snap.opened_at)
+        if _finished(snap, total):
+            break
+        if errors:
+            raise errors[0]
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"run: not done after {args.time_limit}s")
+        time.sleep(0.02)
+    th.join(5)
+    s.close("client")
+    return s.snapshot(), now
+
+
+def _summary(
+    snap: SessionSnapshot, link: Link, total: int, elapsed: float, args: argparse.Namespace
+) -> None:
+    c = snap.client.counters
+    fwd = link.proto.forward_counters
+    rev = link.proto.reverse_counters
+    digest_ok = None if args.no_digest else snap.client.write_sha256 == snap.server.read_sha256
+    goodput = snap.server.bytes_read * 8 / elapsed if elapsed > 0 else 0.0
+    if args.json:
+        _print_json(
+            {
+                "session_id": snap.id,
+                "network_id": snap.network_id,
+                "link_id": snap.link_id,
+                "bytes": total,
+                "bytes_read": snap.server.bytes_read,
+                "seconds": elapsed,
+                "goodput_bps": goodput,
+                "digest_match": digest_ok,
+                "client": _to_dict(snap.proto.client),
+                "server": _to_dict(snap.proto.server),
+                "forward_counters": _to_dict(fwd),
+                "reverse_counters": _to_dict(rev),
+            }
+        )
+        return
+    print(
+        f"session {snap.id}: {format_size(snap.server.bytes_read)} of {format_size(total)} "
+        f"in {elapsed:.3f}s of network time, goodput {format_rate(goodput)}/s"
+    )
+    print(
+        f"  client: {c.segments_sent} segments sent, {format_size(c.bytes_retransmitted)} "
+        f"retransmitted (rto {c.retransmits_rto}, fast {c.retransmits_fast}), "
+        f"{c.dup_acks_received} dup acks, srtt {snap.client.tcb.srtt_ns / 1e6:.2f}ms, "
+        f"cwnd {format_size(snap.client.tcb.cwnd)}"
+    )
+    print(f"  forward: {_describe_counters(fwd)}")
+    print(f"  reverse: {_describe_counters(rev)}")
+    if snap.client.error:
+        print(f"  client error: {snap.client.error}")
+    if digest_ok is not None:
+        verdict = "match" if digest_ok else "MISMATCH"
+        print(f"  sha256 written/read: {verdict} ({snap.client.write_sha256})")
+
+
+# ------------------------------------------------------------------ parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tcpemu",
+        description="Links, sessions, faults, live events, plots and transfers on tcpemud.",
+        epilog="Units: durations 25ms/1.5s, rates 10Mbit, sizes 64KiB/1MB, probabilities 0.01/1%.",
+    )
+    p.add_argument(
+        "--target",
+        default=None,
+        help=f"tcpemud address (default: $TCPEMU_TARGET or {default_target()})",
+    )
+    p.add_argument("--timeout", type=float, default=10.0, help="deadline of each call, seconds")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    # network
+    net = sub.add_parser("network", help="clock domains")
+    nsub = net.add_subparsers(dest="action", required=True)
+    x = nsub.add_parser("create", help="create a network")
+    x.add_argument("--clock", default="realtime", choices=("realtime", "virtual"))
+    x.add_argument("--virtual", action="store_true", help="same as --clock virtual")
+    x.add_argument("--seed", type=int, default=0)
+    x.add_argument("--json", action="store_true")
+    x = nsub.add_parser("list", help="list networks")
+    x.add_argument("--json", action="store_true")
+    x = nsub.add_parser("show", help="show a network")
+    x.add_argument("id", type=int)
+    x.add_argument("--json", action="store_true")
+    x = nsub.add_parser("delete", help="delete a network")
+    x.add_argument("id", type=int)
+    x = nsub.add_parser("advance", help="run a virtual network's clock")
+    x.add_argument("id", type=int)
+    x.add_argument("duration", nargs="?")
+    x.add_argument("--until-idle", action="store_true")
+    x.add_argument("--limit")
+
+    # link
+    link = sub.add_parser("link", help="emulated paths")
+    lsub = link.add_subparsers(dest="action", required=True)
+    x = lsub.add_parser("create", help="create a link")
+    x.add_argument("--network", type=int, default=0, help="network id (0: the default)")
+    _add_link_flags(x)
+    x.add_argument("--json", action="store_true")
+    x = lsub.add_parser("update", help="change a live link; unset flags keep their value")
+    x.add_argument("id", type=int)
+    _add_link_flags(x)
+    x.add_argument("--replace", action="store_true", help="reset unset settings to defaults")
+    x.add_argument("--json", action="store_true")
+    x = lsub.add_parser("list", help="list links")
+    x.add_argument("--network", type=int, default=0)
+    x.add_argument("--json", action="store_true")
+    x = lsub.add_parser("show", help="show a link and its counters")
+    x.add_argument("id", type=int)
+    x.add_argument("--json", action="store_true")
+    x = lsub.add_parser("delete", help="delete a link")
+    x.add_argument("id", type=int)
+
+    # session
+    sess = sub.add_parser("session", help="TCP sessions")
+    ssub = sess.add_subparsers(dest="action", required=True)
+    x = ssub.add_parser("open", help="open a session across a link")
+    x.add_argument("--link", type=int, required=True)
+    _add_tcp_flags(x)
+    x.add_argument("--client-reader", help="auto, manual or bytes/s")
+    x.add_argument("--server-reader", help="auto, manual or bytes/s")
+    x.add_argument("--digest", action="store_true", help="keep SHA-256 of the bytes")
+    x.add_argument("--client-port", type=int, default=0)
+    x.add_argument("--server-port", type=int, default=0)
+    x.add_argument("--server-closed", action="store_true", help="nothing listens: RST")
+    x.add_argument("--json", action="store_true")
+    x = ssub.add_parser("write", help="write to an endpoint")
+    x.add_argument("id", type=int)
+    x.add_argument("data", nargs="?", help="text to write")
+    x.add_argument("--file", help="write this file's bytes ('-': stdin)")
+    x.add_argument("--fill", help="write this many generated bytes, e.g. 1MiB")
+    x.add_argument("--endpoint", default="client", choices=("client", "server"))
+    x.add_argument("--push", action="store_true")
+    x.add_argument("--wait", help="wait this long for buffer space, e.g. 5s")
+    x = ssub.add_parser("read", help="read what an endpoint received (manual reader)")
+    x.add_argument("id", type=int)
+    x.add_argument("--max", default="65536", help="at most this many bytes")
+    x.add_argument("--endpoint", default="server", choices=("client", "server"))
+    x.add_argument("--wait", help="wait this long for data")
+    x.add_argument("--output", help="append the bytes to this file instead of stdout")
+    x = ssub.add_parser("close", help="close an endpoint with FIN or RST")
+    x.add_argument("id", type=int)
+    x.add_argument("--endpoint", default="client", choices=("client", "server"))
+    x.add_argument("--rst", action="store_true")
+    x = ssub.add_parser("show", help="state, TCB and counters")
+    x.add_argument("id", type=int)
+    x.add_argument("--json", action="store_true")
+    x = ssub.add_parser("list", help="list sessions")
+    x.add_argument("--network", type=int, default=0)
+    x.add_argument("--link", type=int, default=0)
+    x.add_argument("--json", action="store_true")
+    x = ssub.add_parser("delete", help="forget a session")
+    x.add_argument("id", type=int)
+    x = ssub.add_parser("wait", help="wait for an endpoint's state (or 'destroyed')")
+    x.add_argument("id", type=int)
+    x.add_argument("state")
+    x.add_argument("--endpoint", default="client", choices=("client", "server"))
+    x.add_argument("--timeout", type=float, default=10.0, dest="timeout")
+
+    # fault
+    fault = sub.add_parser("fault", help="fault rules on links or sessions")
+    fsub = fault.add_subparsers(dest="action", required=True)
+    for name in ("inject", "clear"):
+        x = fsub.add_parser(name, help=f"{name} fault rules")
+        x.add_argument("--link", type=int)
+        x.add_argument("--session", type=int)
+        if name == "inject":
+            x.add_argument(
+                "--action",
+                dest="action_name",
+                default="drop",
+                choices=("drop", "delay", "duplicate", "corrupt", "reorder"),
+            )
+            x.add_argument("--direction", default="both", choices=("forward", "reverse", "both"))
+            x.add_argument("--count", type=int, default=0, help="segments to hit (0: no limit)")
+            x.add_argument("--payload-only", action="store_true")
+            x.add_argument("--flags-all", help="flags that must be set, e.g. SYN,ACK or SA")
+            x.add_argument("--flags-none", help="flags that must not be set")
+            x.add_argument("--seq", metavar="LO:HI", help="sequence range (relative for sessions)")
+            x.add_argument("--nth", type=int, default=0, help="only the nth matching segment")
+            x.add_argument("--delay", help="for --action delay")
+            x.add_argument("--probability")
+            x.add_argument("--duration", help="remove the rule after this long")
+
+    # watch
+    x = sub.add_parser("watch", help="print events as they happen, one per line")
+    x.add_argument("--network", type=int, default=0)
+    x.add_argument("--session", type=int, action="append", help="repeat for several")
+    x.add_argument("--kind", action="append", help="e.g. segment_sent; repeat for several")
+    x.add_argument("--endpoint", choices=("client", "server"))
+    x.add_argument("--replay", action="store_true", help="start with the retained history")
+    x.add_argument(
+        "--until-destroyed",
+        type=int,
+        metavar="SESSION",
+        help="stop after this session is destroyed",
+    )
+    x.add_argument("--count", type=int, default=0, help="stop after this many events")
+    x.add_argument("--json", action="store_true", help="JSON Lines (tcpemu-sim --events form)")
+    x.add_argument("--output", "-o", help="write to this file instead of stdout")
+
+    # plot
+    x = sub.add_parser("plot", help="time-sequence graph of a JSON Lines events file")
+    x.add_argument("events", help="events file (tcpemu watch --json, tcpemu-sim --events); '-'")
+    x.add_argument("--output", "-o", help="image file (default: EVENTS with .png)")
+    x.add_argument("--session", type=int, help="session id (needed if the file has several)")
+    x.add_argument(
+        "--direction", default="client", choices=("client", "server"), help="whose data to show"
+    )
+    x.add_argument("--title")
+
+    # run
+    x = sub.add_parser("run", help="transfer bytes over a new link and print a summary")
+    x.add_argument("--bytes", default="10MiB", help="bytes the client sends")
+    x.add_argument("--virtual", action="store_true", help="on a new virtual network")
+    x.add_argument("--seed", type=int, default=0, help="on a new network with this seed")
+    x.add_argument("--network", type=int, default=0, help="existing network (default: 0)")
+    x.add_argument("--step", default="10ms", help="virtual time per progress update")
+    x.add_argument("--reader-rate", help="server application reads this many bytes/s")
+    x.add_argument("--no-digest", action="store_true", help="skip SHA-256 of the data")
+    x.add_argument("--time-limit", type=float, default=600.0, help="wall seconds")
+    x.add_argument("--events", help="write the session's events (JSON Lines) here")
+    x.add_argument("--plot", help="write its time-sequence graph here (PNG)")
+    x.add_argument("--no-progress", dest="progress", action="store_false")
+    x.add_argument("--keep", action="store_true", help="keep the link (and network)")
+    x.add_argument("--json", action="store_true")
+    _add_link_flags(x)
+    _add_tcp_flags(x)
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "plot":
+            return cmd_plot(args)
+        with Client(args.target, timeout=args.timeout) as client:
+            handler = {
+                "network": cmd_network,
+                "link": cmd_link,
+                "session": cmd_session,
+                "fault": cmd_fault,
+                "watch": cmd_watch,
+                "run": cmd_run,
+            }[args.command]
+            return handler(client, args)
+    except TcpemuError as e:
+        print(f"tcpemu: {e.message}", file=sys.stderr)
+        return 1
+    except (ValueError, TimeoutError, OSError) as e:
+        print(f"tcpemu: {e}", file=sys.stderr)
+        return 2 if isinstance(e, ValueError) else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""Configuration objects in human units: a TCP endpoint's configuration, one
+direction of a link, jitter, and an application reader. Each converts to its
+tcpemu.v1 message with ``to_proto()``; a field left as None keeps the
+daemon's default."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Tuple, Union
+
+from google.protobuf import duration_pb2
+
+from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
+from tcpemu.units import (
+    Duration,
+    Probability,
+    Rate,
+    Size,
+    parse_duration,
+    parse_probability,
+    parse_rate,
+    parse_size,
+)
+
+__all__ = ["Jitter", "PathSpec", "ReaderArg", "TcpConfig", "duration_proto", "reader_proto"]
+
+
+def duration_proto(value: Duration) -> duration_pb2.Duration:
+    ns = parse_duration(value)
+    return duration_pb2.Duration(seconds=ns // 1_000_000_000, nanos=ns % 1_000_000_000)
+
+
+def seconds(d: duration_pb2.Duration) -> float:
+    """A google.protobuf.Duration as float seconds."""
+    return d.seconds + d.nanos / 1e9
+
+
+_SIZE_FIELDS = ("send_buffer", "recv_buffer", "mtu")
+_BOOL_FIELDS = ("nodelay", "cork", "delayed_ack", "window_scaling", "keepalive")
+_INT_FIELDS = (
+    "max_retransmissions",
+    "syn_retries",
+    "synack_retries",
+    "keepalive_probes",
+    "initial_window",
+)
+_DURATION_FIELDS = (
+    "cork_timeout",
+    "rto_initial",
+    "rto_min",
+    "rto_max",
+    "delayed_ack_timeout",
+    "msl",
+    "keepalive_idle",
+    "keepalive_interval",
+    "persist_min",
+    "persist_max",
+)
+
+
+@dataclass
+class TcpConfig:
+    """One endpoint's TCP configuration (tcpemu.v1.TcpConfig).
+
+    Sizes take ``"256KiB"`` or bytes, durations ``"200ms"`` or seconds.
+    """
+
+    send_buffer: Optional[Size] = None
+    recv_buffer: Optional[Size] = None
+    mtu: Optional[Size] = None
+    nodelay: Optional[bool] = None
+    cork: Optional[bool] = None
+    cork_timeout: Optional[Duration] = None
+    rto_initial: Optional[Duration] = None
+    rto_min: Optional[Duration] = None
+    rto_max: Optional[Duration] = None
+    max_retransmissions: Optional[int] = None
+    syn_retries: Optional[int] = None
+    synack_retries: Optional[int] = None
+    delayed_ack: Optional[bool] = None
+    delayed_ack_timeout: Optional[Duration] = None
+    msl: Optional[Duration] = None
+    window_scaling: Optional[bool] = None
+    keepalive: Optional[bool] = None
+    keepalive_idle: Optional[Duration] = None
+    keepalive_interval: Optional[Duration] = None
+    keepalive_probes: Optional[int] = None
+    congestion_control: Optional[str] = None
+    initial_window: Optional[int] = None
+    persist_min: Optional[Duration] = None
+    persist_max: Optional[Duration] = None
+
+    def to_proto(self) -> pb.TcpConfig:
+        out = pb.TcpConfig()
+        for name in _SIZE_FIELDS:
+            v = getattr(self, name)
+            if v is not None:
+                setattr(out, name, parse_size(v))
+        for name in _BOOL_FIELDS:
+            v = getattr(self, name)
+            if v is not None:
+                setattr(out, name, bool(v))
+        for name in _INT_FIELDS:
+            v = getattr(self, name)
+            if v is not None:
+                setattr(out, name, int(v))
+        for name in _DURATION_FIELDS:
+            v = getattr(self, name)
+            if v is not None:
+                getattr(out, name).CopyFrom(duration_proto(v))
+        if self.congestion_control is not None:
+            cc = self.congestion_control.strip().upper()
+            if not cc.startswith("CONGESTION_CONTROL_"):
+                cc = "CONGESTION_CONTROL_" + cc
+            try:
+                out.congestion_control = pb.CongestionControl.Value(cc)  # type: ignore[assignment]
+            except ValueError:
+                raise ValueError(
+                    f"congestion_control: {self.congestion_control!r} is not valid; "
+                    "allowed: newreno"
+                ) from None
+        return out
+
+    @classmethod
+    def of(cls, value: TcpConfigArg) -> pb.TcpConfig:
+        """A TcpConfig message from a TcpConfig, a mapping of its fields, a
+        message, or None (all defaults)."""
+        if value is None:
+            return pb.TcpConfig()
+        if isinstance(value, pb.TcpConfig):
+            return value
+        if isinstance(value, TcpConfig):
+            return value.to_proto()
+        return cls(**dict(value)).to_proto()
+
+    def merged(self, other: TcpConfig) -> TcpConfig:
+        """This config with every field `other` sets taken from `other`."""
+        changes = {
+            f.name: getattr(other, f.name)
+            for f in dataclasses.fields(other)
+            if getattr(other, f.name) is not None
+        }
+        return dataclasses.replace(self, **changes)
+
+
+TcpConfigArg = Union[TcpConfig, Mapping[str, Any], pb.TcpConfig, None]
+
+
+@dataclass
+class Jitter:
+    """Random delay variation of one link direction (netem's jitter)."""
+
+    jitter: Duration
+    distribution: str = "uniform"  # or "normal"
+    correlation: float = 0.0
+    keep_order: bool = False
+
+    def to_proto(self) -> pb.Jitter:
+        dist = self.distribution.strip().upper()
+        if not dist.startswith("DISTRIBUTION_"):
+            dist = "DISTRIBUTION_" + dist
+        try:
+            pb.Jitter.Distribution.Value(dist)
+        except ValueError:
+            raise ValueError(
+                f"jitter distribution: {self.distribution!r} is not valid; allowed: uniform, normal"
+            ) from None
+        return pb.Jitter(
+            jitter=duration_proto(self.jitter),
+            distribution=dist,
+            correlation=float(self.correlation),
+            keep_order=bool(self.keep_order),
+        )
+
+
+@dataclass
+class PathSpec:
+    """One direction of a link, netem-style; None leaves a field as it is (the
+    daemon's default on create, the current value on update).
+
+    ``queue`` is a size in bytes (``"64KiB"``) or a packet count as ``"100p"``;
+    ``ge_loss`` is Gilbert-Elliott ``(p, r, h, k)``: p = P(good→bad),
+    r = P(bad→good), h and k = probability a packet gets through in the bad
+    and in the good state. ``reorder`` is a probability or ``(probability, gap)``.
+    """
+
+    delay: Optional[Duration] = None
+    rate: Optional[Rate] = None
+    loss: Optional[Probability] = None
+    jitter: Optional[Union[Duration, Jitter]] = None
+    queue: Optional[Size] = None
+    ge_loss: Optional[Tuple[float, float, float, float]] = None
+    reorder: Optional[Union[Probability, Tuple[Probability, int]]] = None
+    duplicate: Optional[Probability] = None
+    corrupt: Optional[Probability] = None
+    mtu: Optional[Size] = None
+
+    def to_proto(self, base: Optional[pb.PathSpec] = None) -> pb.PathSpec:
+        """The message, starting from `base` (a copy) when given."""
+        out = pb.PathSpec()
+        if base is not None:
+            out.CopyFrom(base)
+        if self.loss is not None and self.ge_loss is not None:
+            raise ValueError("loss and ge_loss: set one loss model, not both")
+        if self.delay is not None:
+            out.delay.CopyFrom(duration_proto(self.delay))
+        if self.rate is not None:
+            out.rate_bps = parse_rate(self.rate)
+        if self.loss is not None:
+            out.loss.random = parse_probability(self.loss)
+        if self.ge_loss is not None:
+            values = tuple(self.ge_loss)
+            if len(values) != 4:
+                raise ValueError(f"ge_loss: expected (p, r, h, k), got {self.ge_loss!r}")
+            p, r, h, k = (parse_probability(v) for v in values)
+            out.loss.gilbert_elliott.CopyFrom(pb.GilbertElliott(p=p, r=r, h=h, k=k))
+        if self.jitter is not None:
+            j = self.jitter if isinstance(self.jitter, Jitter) else Jitter(self.jitter)
+            out.jitter.CopyFrom(j.to_proto())
+        if self.queue is not None:
+            q = self.queue
+            if isinstance(q, str) and q.strip().endswith("p"):
+                text = q.strip()[:-1]
+                if not text.isdigit():
+                    raise ValueError(f"queue: {q!r} is not valid; expected e.g. 100p or 64KiB")
+                out.queue_limit_packets = int(text)
+                out.queue_limit_bytes = 0
+            else:
+                out.queue_limit_bytes = parse_size(q)
+                out.queue_limit_packets = 0
+        if self.reorder is not None:
+            if isinstance(self.reorder, tuple):
+                prob, gap = self.reorder
+                out.reorder = parse_probability(prob)
+                out.reorder_gap = int(gap)
+            else:
+                out.reorder = parse_probability(self.reorder)
+        if self.duplicate is not None:
+            out.duplicate = parse_probability(self.duplicate)
+        if self.corrupt is not None:
+            out.corrupt = parse_probability(self.corrupt)
+        if self.mtu is not None:
+            out.mtu = parse_size(self.mtu)
+        return out
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, f.name) is None for f in dataclasses.fields(self))
+
+
+PathArg = Union[PathSpec, Mapping[str, Any], pb.PathSpec]
+
+
+def path_spec(value: PathArg) -> Union[PathSpec, pb.PathSpec]:
+    if isinstance(value, (PathSpec, pb.PathSpec)):
+        return value
+    return PathSpec(**dict(value))
+
+
+ReaderArg = Union[str, int, float, pb.Reader, None]
+
+
+def reader_proto(value: ReaderArg) -> Optional[pb.Reader]:
+    """A Reader from "auto", "manual", a rate in bytes/s (number or size
+    such as ``"1MiB"``), or a message; None for the daemon's default (auto)."""
+    if value is None:
+        return None
+    if isinstance(value, pb.Reader):
+        return value
+    if isinstance(value, str):
+        name = value.strip().lower()
+        if name == "auto":
+            return pb.Reader(mode=pb.Reader.MODE_AUTO)
+        if name == "manual":
+            return pb.Reader(mode=pb.Reader.MODE_MANUAL)
+        try:
+            rate = parse_size(value[:-2] if value.endswith("/s") else value)
+        except ValueError:
+            raise ValueError(
+                f"reader: {value!r} is not valid; use 'auto', 'manual' or a rate in "
+                "bytes/s such as 1000000 or '1MiB'"
+            ) from None
+        return pb.Reader(mode=pb.Reader.MODE_RATE, rate_bytes_per_sec=rate)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"reader: {value!r} is not valid")
+    return pb.Reader(mode=pb.Reader.MODE_RATE, rate_bytes_per_sec=round(value))

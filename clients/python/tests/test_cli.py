@@ -1,0 +1,248 @@
+"""The tcpemu command, in-process through main() and as the installed script."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import tcpemu
+from tcpemu.cli import main
+
+
+def run(capsys, target, *argv):
+    rc = main(["--target", target, *argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_link_commands(capsys, target, vnet):
+    n = str(vnet.id)
+    rc, out, _ = run(
+        capsys,
+        target,
+        "link",
+        "create",
+        "--network",
+        n,
+        "--delay",
+        "50ms",
+        "--rate",
+        "10Mbit",
+        "--loss",
+        "1%",
+        "--reverse",
+        "rate=1Mbit",
+    )
+    assert rc == 0
+    m = re.match(r"link (\d+) \(network (\d+), 0 sessions\)", out)
+    assert m and m.group(2) == n
+    link_id = m.group(1)
+    assert "forward: delay 50ms, rate 10Mbit, loss 1%" in out
+    assert "reverse: delay 50ms, rate 1Mbit, loss 1%" in out
+
+    rc, out, _ = run(capsys, target, "link", "update", link_id, "--loss", "0.02", "--json")
+    assert rc == 0
+    d = json.loads(out)
+    assert d["forward"]["loss"]["random"] == pytest.approx(0.02)
+    assert d["forward"]["rate_bps"] == "10000000"  # uint64 in proto JSON
+
+    rc, out, _ = run(capsys, target, "link", "list", "--network", n)
+    assert rc == 0 and f"link {link_id} " in out
+    rc, out, _ = run(capsys, target, "link", "delete", link_id)
+    assert rc == 0 and out.strip() == f"link {link_id} deleted"
+    rc, _, err = run(capsys, target, "link", "show", link_id)
+    assert rc == 1 and err.strip() == f"tcpemu: link_id {link_id} not found"
+
+
+def test_session_commands(capsys, target, rnet):
+    link = rnet.create_link(delay="2ms")
+    rc, out, _ = run(
+        capsys,
+        target,
+        "session",
+        "open",
+        "--link",
+        str(link.id),
+        "--server-reader",
+        "manual",
+        "--nodelay",
+        "--digest",
+    )
+    assert rc == 0
+    sid = re.match(r"session (\d+) opened on link", out).group(1)
+    rc, out, _ = run(capsys, target, "session", "wait", sid, "ESTABLISHED", "--endpoint", "server")
+    assert rc == 0 and out.strip() == f"session {sid}: server is ESTABLISHED"
+    rc, out, _ = run(capsys, target, "session", "write", sid, "hello over tcpemu", "--push")
+    assert rc == 0 and out.strip() == "accepted 17 of 17 bytes"
+    rc, out, err = run(capsys, target, "session", "read", sid, "--wait", "5s")
+    assert rc == 0 and out == "hello over tcpemu" and "read 17 bytes" in err
+    rc, out, _ = run(capsys, target, "session", "show", sid)
+    assert rc == 0
+    assert f"session {sid} (network {rnet.id}, link {link.id}), live" in out
+    assert "written 17, read 0" in out and "written 0, read 17" in out
+    rc, out, _ = run(capsys, target, "session", "list", "--link", str(link.id))
+    assert (
+        rc == 0 and f"session {sid}: network {rnet.id}, link {link.id}, client ESTABLISHED" in out
+    )
+    rc, out, _ = run(capsys, target, "session", "close", sid)
+    assert rc == 0 and out.strip() == f"session {sid}: client is FIN_WAIT_1"
+    rc, out, _ = run(capsys, target, "session", "show", sid, "--json")
+    assert json.loads(out)["client"]["counters"]["bytes_written"] == "17"
+
+
+def test_fault_commands(capsys, target, vnet):
+    link = vnet.create_link(delay="1ms")
+    rc, out, _ = run(
+        capsys,
+        target,
+        "fault",
+        "inject",
+        "--link",
+        str(link.id),
+        "--action",
+        "drop",
+        "--flags-all",
+        "SYN",
+        "--count",
+        "1",
+        "--direction",
+        "forward",
+    )
+    assert rc == 0 and re.fullmatch(rf"fault \d+ installed on link {link.id}\n", out)
+    session = link.open_session()
+    vnet.advance("10ms")
+    assert link.refresh().forward_counters.dropped_fault == 1
+    rc, out, _ = run(capsys, target, "fault", "clear", "--link", str(link.id))
+    assert rc == 0 and out.strip() == "faults cleared"
+    session.wait_for("ESTABLISHED", timeout=10)
+    rc, _, err = run(capsys, target, "fault", "inject", "--action", "drop")
+    assert rc == 2 and "give --link or --session" in err
+
+
+def test_watch_json_and_plot(capsys, target, vnet, tmp_path):
+    link = vnet.create_link(delay="5ms", rate="20Mbit", loss=0.02)
+    session = link.open_session(client={"msl": "10ms"})
+    session.write(fill=150_000)
+    session.close()
+    vnet.advance_until_idle()
+    path = tmp_path / "events.jsonl"
+    # The session is over: its retained history (the last 256 events) replays.
+    rc, _, _ = run(
+        capsys,
+        target,
+        "watch",
+        "--session",
+        str(session.id),
+        "--replay",
+        "--json",
+        "--until-destroyed",
+        str(session.id),
+        "-o",
+        str(path),
+    )
+    assert rc == 0
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert 0 < len(records) <= 256
+    assert records[-1]["kind"] == "session_destroyed"
+    rc, out, _ = run(
+        capsys, target, "watch", "--session", str(session.id), "--replay", "--count", "3"
+    )
+    assert rc == 0 and len(out.splitlines()) == 3
+
+
+def test_run_virtual_writes_events_and_plot(capsys, target, tmp_path):
+    events = tmp_path / "run.jsonl"
+    png = tmp_path / "run.png"
+    rc, out, err = run(
+        capsys,
+        target,
+        "run",
+        "--virtual",
+        "--seed",
+        "9",
+        "--bytes",
+        "2MiB",
+        "--delay",
+        "20ms",
+        "--rate",
+        "20Mbit",
+        "--loss",
+        "0.01",
+        "--events",
+        str(events),
+        "--plot",
+        str(png),
+        "--json",
+    )
+    assert rc == 0, err
+    summary = json.loads(out)
+    assert summary["bytes_read"] == 2 * 1024 * 1024
+    assert summary["digest_match"] is True
+    assert 0 < summary["goodput_bps"] < 20e6
+    lines = events.read_text().splitlines()
+    kinds = {json.loads(x)["kind"] for x in lines}
+    assert {"segment_sent", "segment_dropped", "session_destroyed"} <= kinds
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+    rc, out, _ = (
+        main(["plot", str(events), "-o", str(tmp_path / "again.png")]),
+        *capsys.readouterr(),
+    )
+    assert rc == 0 and "wrote" in out and (tmp_path / "again.png").stat().st_size > 10_000
+
+
+def test_run_realtime_summary(capsys, target):
+    rc, out, err = run(
+        capsys,
+        target,
+        "run",
+        "--bytes",
+        "300KiB",
+        "--delay",
+        "5ms",
+        "--rate",
+        "50Mbit",
+        "--seed",
+        "4",
+    )
+    assert rc == 0, err
+    assert re.search(r"session \d+: 300KiB of 300KiB in \d+\.\d+s of network time", out)
+    assert "sha256 written/read: match" in out
+
+
+def test_target_from_environment(capsys, target, monkeypatch):
+    monkeypatch.setenv("TCPEMU_TARGET", target)
+    assert main(["network", "list"]) == 0
+    out, _ = capsys.readouterr()
+    assert "network 1: realtime" in out
+
+
+def test_bad_values_exit_2(capsys, target):
+    rc, _, err = run(capsys, target, "link", "create", "--delay", "soon")
+    assert rc == 2 and "'soon' is not a valid duration" in err
+
+
+def test_console_script(target, vnet):
+    exe = shutil.which("tcpemu", path=os.path.dirname(sys.executable))
+    assert exe, "the tcpemu console script is not installed next to this Python"
+    env = dict(os.environ, TCPEMU_TARGET=target)
+    proc = subprocess.run(
+        [exe, "network", "show", str(vnet.id), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["clock"] == "CLOCK_KIND_VIRTUAL"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tcpemu", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0 and "watch" in proc.stdout
+    assert tcpemu.__version__

@@ -1,0 +1,155 @@
+"""Event streams: iteration, filters, cancellation, gaps, JSON Lines."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import pytest
+
+import tcpemu
+
+from conftest import Daemon, transfer
+
+pb = tcpemu.pb
+
+
+def test_stream_cancel_ends_iteration(client, rnet):
+    stream = rnet.events()
+    done = threading.Event()
+    errors = []
+
+    def consume():
+        try:
+            for _ in stream:
+                pass
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+        finally:
+            done.set()
+
+    threading.Thread(target=consume, daemon=True).start()
+    time.sleep(0.3)
+    assert not done.is_set(), "the stream ended on its own"
+    stream.cancel()
+    assert done.wait(5), "cancel() did not end the iteration"
+    assert not errors
+    assert stream.cancelled
+
+
+def test_context_manager_cancels(client, vnet):
+    session = vnet.create_link().open_session()
+    with session.events() as stream:
+        first = next(stream)
+        assert first.session_id == session.id
+    assert stream.cancelled
+    rest = list(stream)  # the rest of the batch already received, then the end
+    assert all(e.session_id == session.id for e in rest)
+
+
+def test_session_stream_ends_after_destroyed(client, vnet):
+    session = vnet.create_link(delay="2ms").open_session(client={"msl": "10ms"})
+    stream = session.events()
+    assert stream.wait_subscribed(10)
+    session.write(fill=10_000)
+    session.close()
+    vnet.advance_until_idle()
+    events = list(stream)
+    assert events[-1].kind == pb.EVENT_KIND_SESSION_DESTROYED
+    assert events[0].kind == pb.EVENT_KIND_STATE_CHANGED  # LISTEN, before the SYN
+    assert all(e.session_id == session.id for e in events)
+    times = [e.time_ns for e in events]
+    assert times == sorted(times)
+
+
+def test_kind_and_endpoint_filters(client, vnet):
+    session = vnet.create_link(delay="2ms").open_session(client={"msl": "10ms"})
+    stream = session.events(kinds=["segment_sent"], endpoint="client")
+    assert stream.wait_subscribed(10)
+    session.write(fill=5000)
+    session.close()
+    vnet.advance_until_idle()
+    events = list(stream)  # ends at SESSION_DESTROYED, which is not yielded
+    assert events
+    assert {e.kind for e in events} == {pb.EVENT_KIND_SEGMENT_SENT}
+    assert {e.endpoint for e in events} == {pb.ENDPOINT_CLIENT}
+    assert events[0].segment.flags == 2 and events[0].reason == "syn"
+
+
+def test_endpoint_filter_still_ends_at_destroyed(client, vnet):
+    session = vnet.create_link(delay="2ms").open_session(client={"msl": "10ms"})
+    stream = session.events(endpoint="server")
+    assert stream.wait_subscribed(10)
+    session.close()
+    vnet.advance_until_idle()
+    events = list(stream)  # SESSION_DESTROYED comes from the client endpoint
+    assert events and {e.endpoint for e in events} == {pb.ENDPOINT_SERVER}
+    assert stream.cancelled
+
+
+def test_bad_kind_is_rejected_locally():
+    with pytest.raises(ValueError, match="kind: 'segment_lost' is not valid"):
+        tcpemu.Client("127.0.0.1:1").events(kinds=["segment_lost"])
+
+
+@pytest.fixture(scope="module")
+def small_queue_daemon():
+    d = Daemon("--shards", "1", "--event_queue", "64")
+    yield d
+    assert d.stop() == 0
+
+
+def test_slow_reader_sees_gaps(small_queue_daemon):
+    with tcpemu.Client(small_queue_daemon.target) as c:
+        net = c.create_network("virtual", seed=5)
+        session = net.create_link(delay="1ms").open_session(client={"msl": "10ms"})
+        stream = session.events()
+        assert stream.wait_subscribed(10)
+        session.write(fill=100_000)
+        session.close()
+        net.advance_until_idle()  # thousands of events into a 64-event queue
+        items = list(stream)
+    gaps = [x for x in items if isinstance(x, tcpemu.Gap)]
+    events = [x for x in items if not isinstance(x, tcpemu.Gap)]
+    assert gaps, "no gap reported"
+    assert sum(g.lost for g in gaps) == stream.lost > 0
+    assert events[-1].kind == pb.EVENT_KIND_SESSION_DESTROYED
+    assert "events lost" in tcpemu.format_event(gaps[0])
+
+
+def test_jsonl_round_trip_and_text(client, vnet):
+    link = vnet.create_link(delay="2ms", loss=0.05, duplicate=0.05)
+    session = link.open_session(client={"msl": "10ms"})
+    stream = vnet.events(replay=True, until_destroyed=session)
+    assert stream.wait_subscribed(10)
+    transfer(session, vnet, 100_000)
+    session.close()
+    vnet.advance_until_idle()
+    events = list(stream)
+    kinds = {e.kind for e in events}
+    assert pb.EVENT_KIND_SEGMENT_DROPPED in kinds and pb.EVENT_KIND_SEGMENT_MANGLED in kinds
+
+    buf = io.StringIO()
+    assert tcpemu.write_jsonl([*events, tcpemu.Gap(3)], buf) == len(events) + 1
+    buf.seek(0)
+    back = list(tcpemu.read_jsonl(buf))
+    assert back[-1] == tcpemu.Gap(3)
+    assert [tcpemu.event_to_dict(e) for e in back[:-1]] == [tcpemu.event_to_dict(e) for e in events]
+    first = tcpemu.event_to_dict(events[0])
+    assert set(first) >= {"time_ns", "kind", "endpoint", "session_id", "link_id", "network_id"}
+
+    lines = [tcpemu.format_event(e) for e in events]
+    syn = next(line for line in lines if "(syn)" in line)
+    assert "sent   client > server: Flags [S], seq 0, win 65535" in syn
+    assert any(" DROP   " in line and "(loss)" in line for line in lines)
+    assert any("state_changed client SYN_SENT -> ESTABLISHED" in line for line in lines)
+
+
+def test_read_jsonl_reports_bad_lines(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"kind": "segment_sent", "time_ns": 1}\nnot json\n')
+    it = tcpemu.read_jsonl(str(path))
+    assert next(it).kind == pb.EVENT_KIND_SEGMENT_SENT
+    with pytest.raises(ValueError, match="line 2: not JSON"):
+        next(it)

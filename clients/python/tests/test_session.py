@@ -1,0 +1,161 @@
+"""Sessions, data, faults and links through the blocking client."""
+
+from __future__ import annotations
+
+import pytest
+
+import tcpemu
+
+from conftest import transfer
+
+
+def test_data_both_ways_with_manual_readers(client, rnet):
+    link = rnet.create_link(delay="5ms")
+    session = link.open_session(
+        client_reader="manual", server_reader="manual", client=tcpemu.TcpConfig(nodelay=True)
+    )
+    session.wait_for("ESTABLISHED", "client", timeout=5)
+    assert session.write(b"hello, tcpemu", push=True) == 13
+    got = session.read(100, wait="5s")
+    assert got == tcpemu.ReadResult(b"hello, tcpemu", False)
+    assert session.write("pong", endpoint="server") == 4
+    assert session.read(100, wait="5s", endpoint="client").data == b"pong"
+    assert session.close("client") == "FIN_WAIT_1"
+    # The FIN follows the data: the next read at the server is end of stream.
+    assert session.read(100, wait="5s") == tcpemu.ReadResult(b"", True)
+    # At end of stream the server application closes too (close_on_eof).
+    snap = session.wait_for("CLOSED", "server", timeout=5)
+    assert snap.client.state == "TIME_WAIT"
+    assert snap.server.bytes_read == 13
+    assert snap.client.bytes_read == 4
+
+
+def test_snapshot_fields(client, vnet):
+    link = vnet.create_link(delay="10ms")
+    mtu = tcpemu.TcpConfig(mtu=1400)
+    session = link.open_session(
+        client=mtu, server=mtu, digest=True, server_port=8080, client_port=40000
+    )
+    snap = session.wait_for("ESTABLISHED", "server")
+    assert isinstance(snap, tcpemu.SessionSnapshot)
+    assert (snap.id, snap.link_id, snap.network_id) == (session.id, link.id, vnet.id)
+    assert (snap.client.port, snap.server.port) == (40000, 8080)
+    assert snap.client.mss == snap.server.mss == 1360
+    assert snap.client.state == "ESTABLISHED" and snap.client.error is None
+    assert snap.client.tcb.state == tcpemu.pb.TCP_STATE_ESTABLISHED
+    # Digests of nothing yet: SHA-256 of the empty string.
+    assert snap.client.write_sha256 == (
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    )
+    assert snap.endpoint("server") is snap.server
+    assert session.network.id == vnet.id
+
+
+def test_fault_drops_exactly_count_payload_segments(client, vnet):
+    link = vnet.create_link(delay="10ms", rate="50Mbit")
+    session = link.open_session()
+    fault = session.inject_fault("drop", count=3, payload_only=True, direction="forward")
+    assert fault.link_id == link.id and len(fault.ids) == 1
+    transfer(session, vnet, 300_000)
+    fwd = link.refresh().forward_counters
+    assert fwd.dropped_fault == 3
+    assert fwd.fault_hits == 3
+    assert link.reverse_counters.dropped_fault == 0
+    counters = session.snapshot().client.counters
+    assert counters.retransmits_rto + counters.retransmits_fast >= 1
+    assert counters.bytes_retransmitted >= 3 * 1460
+
+
+def test_clear_faults(client, vnet):
+    link = vnet.create_link(delay="1ms")
+    session = link.open_session()
+    link.inject_fault(action="drop", flags_all="SYN,ACK", direction="reverse")
+    vnet.advance("20ms")
+    assert link.refresh().reverse_counters.dropped_fault >= 1
+    link.clear_faults()
+    session.wait_for("ESTABLISHED", timeout=30)
+
+
+def test_fault_errors(client, vnet):
+    link = vnet.create_link()
+    with pytest.raises(ValueError, match="give link= or session="):
+        client.inject_fault(action="drop")
+    with pytest.raises(tcpemu.InvalidArgument, match=r"match\.seq_lo"):
+        link.inject_fault(action="drop", seq=(10, 5))
+    with pytest.raises(ValueError, match="action: 'explode' is not valid"):
+        link.inject_fault(action="explode")
+
+
+def test_link_create_update_and_reverse(client, vnet):
+    link = vnet.create_link(
+        delay="20ms",
+        rate="10Mbit",
+        loss="1%",
+        queue="100p",
+        jitter=tcpemu.Jitter("2ms", distribution="normal"),
+        reverse={"rate": "1Mbit", "queue": "64KiB"},
+    )
+    f, r = link.forward, link.reverse
+    assert f.delay.nanos == r.delay.nanos == 20_000_000
+    assert (f.rate_bps, r.rate_bps) == (10_000_000, 1_000_000)
+    assert f.loss.random == r.loss.random == pytest.approx(0.01)
+    assert (f.queue_limit_packets, f.queue_limit_bytes) == (100, 0)
+    assert (r.queue_limit_packets, r.queue_limit_bytes) == (0, 65536)
+    assert f.jitter.distribution == tcpemu.pb.Jitter.DISTRIBUTION_NORMAL
+
+    link.update(loss=0.05, ge_loss=None)
+    assert link.forward.rate_bps == 10_000_000 and link.reverse.rate_bps == 1_000_000
+    assert link.forward.loss.random == pytest.approx(0.05)
+    assert link.reverse.loss.random == pytest.approx(0.05)
+    assert link.forward.delay.nanos == 20_000_000
+
+    link.update(ge_loss=(0.01, 0.3, 0.2, 1.0))
+    assert link.forward.loss.WhichOneof("model") == "gilbert_elliott"
+    assert link.forward.loss.gilbert_elliott.r == pytest.approx(0.3)
+
+    link.update(delay="5ms", replace=True)
+    assert link.forward.rate_bps == 0 and link.reverse.rate_bps == 0
+    assert link.refresh().forward.delay.nanos == 5_000_000
+
+
+def test_lists_and_deletes(client, vnet):
+    link = vnet.create_link()
+    a = link.open_session()
+    b = link.open_session()
+    assert [s.id for s in vnet.sessions()] == [a.id, b.id]
+    assert [s.id for s in link.sessions()] == [a.id, b.id]
+    assert [x.id for x in vnet.links()] == [link.id]
+    assert link.id in [x.id for x in client.links()]
+    assert vnet.id in [n.id for n in client.networks()]
+    a.delete()
+    with pytest.raises(tcpemu.NotFound):
+        a.snapshot()
+    assert [s.id for s in vnet.sessions()] == [b.id]
+    b.close(rst=True)
+    vnet.advance("10ms")
+    assert b.snapshot().destroyed
+
+
+def test_set_reader_controls_the_window(client, vnet):
+    link = vnet.create_link(delay="1ms")
+    session = link.open_session(server_reader="manual", server={"recv_buffer": "64KiB"})
+    session.write(fill=200_000)
+    vnet.advance("200ms")
+    snap = session.snapshot()
+    # The receive buffer filled up to the last whole segment; the window closed.
+    assert 65536 - 1460 < snap.server.readable <= 65536
+    assert snap.server.tcb.rcv_wnd < 1460
+    assert snap.client.tcb.snd_wnd < 1460
+    session.set_reader("auto")
+    vnet.advance("1s")
+    snap = session.snapshot()
+    assert snap.server.bytes_read == 200_000
+    assert snap.server.tcb.rcv_wnd > 60_000
+
+
+def test_write_wait_on_realtime(client, rnet):
+    link = rnet.create_link(delay="1ms", rate="100Mbit")
+    session = link.open_session(client={"send_buffer": "64KiB"})
+    # More than the send buffer: only a wait lets all of it in.
+    assert session.write(fill=1_000_000, wait="20s") == 1_000_000
+    assert session.write(fill=1_000_000) < 1_000_000
