@@ -130,8 +130,29 @@ TEST(EventToJsonTest, RelativeNumbersWrap) {
   e.tcb.irs = 0xffffffffu;
   e.seg.seq = 0x00000010u;
   e.seg.ack = 0x00000004u;
+  e.seg.flags = 0x10;  // ACK
   const std::string json = EventToJson(e);
   EXPECT_NE(json.find("\"rel_seq\":32,\"rel_ack\":5,"), std::string::npos)
+      << json;
+}
+
+// A received SYN carries the peer's ISN (irs is not known yet), and a segment
+// without ACK has no acknowledgement to make relative.
+TEST(EventToJsonTest, ReceivedSynIsRelativeZero) {
+  Event e;
+  e.kind = EventKind::kSegmentReceived;
+  e.tcb.iss = 1000;
+  e.tcb.irs = 0;
+  e.seg.seq = 777777;
+  e.seg.ack = 0;
+  e.seg.flags = 0x02;  // SYN
+  std::string json = EventToJson(e);
+  EXPECT_NE(json.find("\"rel_seq\":0,\"rel_ack\":0,"), std::string::npos)
+      << json;
+  e.seg.flags = 0x12;  // SYN-ACK
+  e.seg.ack = 1001;
+  json = EventToJson(e);
+  EXPECT_NE(json.find("\"rel_seq\":0,\"rel_ack\":1,"), std::string::npos)
       << json;
 }
 
