@@ -168,7 +168,14 @@ absl::StatusOr<PathSpec> FromProto(const v1::PathSpec& p,
   s.corrupt = p.corrupt();
   if (p.has_mtu()) s.mtu = p.mtu();
   if (absl::Status st = ValidatePathSpec(s); !st.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ".", st.message()));
+    // The engine names loss parameters p, r, h, k; the API nests them.
+    std::string msg(st.message());
+    if (msg.rfind("loss.", 0) == 0) {
+      msg = s.loss.model == LossSpec::Model::kRandom
+                ? "loss.random" + msg.substr(msg.find(' '))
+                : "loss.gilbert_elliott." + msg.substr(5);
+    }
+    return absl::InvalidArgumentError(absl::StrCat(field, ".", msg));
   }
   return s;
 }

@@ -1069,7 +1069,6 @@ void Connection::UpdateSendWindow(const TcpHeader& h) {
 void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
   uint32_t old_wnd = snd_wnd_;
   if (h.ack > snd_una_) {
-    uint32_t acked = static_cast<uint32_t>(h.ack - snd_una_);
     uint32_t flight_before = flight_size();
     size_t data_acked = std::min<size_t>(
         static_cast<size_t>(h.ack - data_start()), snd_buf_.size());
@@ -1097,12 +1096,13 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
         cc_->OnExitRecovery(flight_size());
       } else {
         // Partial ACK (RFC 6582 3.2 step 5): the next hole is lost too.
-        cc_->OnPartialAck(acked);
+        cc_->OnPartialAck(static_cast<uint32_t>(data_acked));
         RetransmitFirst(now, SendReason::kRetransmitFast);
         Arm(now, TimerKind::kRto, now + rtt_.rto());
       }
     } else {
-      cc_->OnAck(now, acked, flight_before);
+      // Only data counts: an acknowledged SYN or FIN grows no window.
+      cc_->OnAck(now, static_cast<uint32_t>(data_acked), flight_before);
     }
     NoteCwnd(now, before);
     dup_acks_ = 0;

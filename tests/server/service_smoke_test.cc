@@ -216,7 +216,7 @@ TEST_F(ServiceTest, BadRequestsNameTheField) {
   v1::Link link;
   grpc::Status st = stub_->CreateLink(&c1, lreq, &link);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(st.error_message().find("forward.loss.p"), std::string::npos)
+  EXPECT_NE(st.error_message().find("forward.loss.random"), std::string::npos)
       << st.error_message();
   grpc::ClientContext c2;
   v1::GetSessionRequest g;
