@@ -369,8 +369,8 @@ class Client:
         from its SYN. With `until_destroyed`, the stream ends after that
         session's SESSION_DESTROYED event.
 
-        The daemon reports a link's drops and mangles with session_id 0, so
-        they reach network streams but not session-filtered ones.
+        A link's drops and mangles carry the session id of the segment they
+        act on, so session-filtered streams include them.
         """
         ids = [_id(s) for s in sessions]
         kind_list = rq.kinds_list(kinds)
