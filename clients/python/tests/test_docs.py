@@ -1,5 +1,6 @@
-"""Every Python block of docs/python.md runs, as written, against the live
-daemon, so the documentation cannot drift from the code."""
+"""Every Python block of docs/python.md and of the top-level README runs, as
+written, against the live daemon, so the documentation cannot drift from the
+code."""
 
 from __future__ import annotations
 
@@ -13,17 +14,19 @@ import pytest
 from conftest import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "python.md"
+README = REPO_ROOT / "README.md"
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def _blocks():
     if not DOC.is_file():
         return [pytest.param("", id="missing", marks=pytest.mark.xfail(reason=f"{DOC} missing"))]
-    text = DOC.read_text()
     out = []
-    for m in _BLOCK.finditer(text):
-        line = text.count("\n", 0, m.start()) + 1
-        out.append(pytest.param(m.group(1), id=f"python.md:{line}"))
+    for doc in (DOC, README):
+        text = doc.read_text()
+        for m in _BLOCK.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            out.append(pytest.param(m.group(1), id=f"{doc.name}:{line}"))
     return out
 
 
