@@ -418,7 +418,7 @@ void Connection::Fail(TimeNs now, ErrorCode error, bool send_rst) {
   bool closing = state_ == TcpState::kClosing || state_ == TcpState::kLastAck ||
                  state_ == TcpState::kTimeWait;
   if (send_rst && Synchronized() && !closing) {
-    SendRst(now, snd_nxt_, std::nullopt);
+    SendRst(now, snd_max_, std::nullopt);
   }
   error_ = error;
   if (ctx_.events != nullptr) {
@@ -582,7 +582,11 @@ void Connection::SendSegment(TimeNs now, Seq seq, uint8_t flags,
 void Connection::SendAck(TimeNs now, SendReason reason) {
   if (reason == SendReason::kWindowUpdate) ++counters_.window_updates_sent;
   if (reason == SendReason::kChallengeAck) ++counters_.challenge_acks_sent;
-  SendSegment(now, snd_nxt_, kAck, Payload(), reason);
+  // SND.NXT in RFC terms is our snd_max: after a timeout snd_nxt rewinds to
+  // resend, but the peer may already hold everything up to snd_max, and an
+  // ACK numbered below its RCV.NXT would be unacceptable there and its
+  // acknowledgement lost (both ends in recovery would then stall).
+  SendSegment(now, snd_max_, kAck, Payload(), reason);
 }
 
 void Connection::SendSyn(TimeNs now, bool with_ack, SendReason reason) {
