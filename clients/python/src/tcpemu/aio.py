@@ -22,6 +22,7 @@ from tcpemu import _names
 from tcpemu import _requests as rq
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2_grpc as rpc
+from tcpemu._views import LinkView, NetworkView, SessionView
 from tcpemu.client import (
     CHANNEL_OPTIONS,
     _describe,
@@ -414,7 +415,7 @@ class EventStream:
             raise from_rpc_error(e) from None
 
 
-class Network:
+class Network(NetworkView):
     """See :class:`tcpemu.Network`."""
 
     def __init__(self, client: Client, proto: pb.Network) -> None:
@@ -423,26 +424,6 @@ class Network:
 
     def __repr__(self) -> str:
         return f"aio.Network(id={self.id}, clock={self.clock!r}, seed={self.seed})"
-
-    @property
-    def id(self) -> int:
-        return self.proto.id
-
-    @property
-    def clock(self) -> str:
-        return "virtual" if self.proto.clock == pb.CLOCK_KIND_VIRTUAL else "realtime"
-
-    @property
-    def virtual(self) -> bool:
-        return self.proto.clock == pb.CLOCK_KIND_VIRTUAL
-
-    @property
-    def seed(self) -> int:
-        return self.proto.seed
-
-    @property
-    def now(self) -> float:
-        return seconds(self.proto.now)
 
     async def refresh(self) -> Network:
         self.proto = (await self.client.network(self.id)).proto
@@ -470,7 +451,7 @@ class Network:
         await self.client.delete_network(self)
 
 
-class Link:
+class Link(LinkView):
     """See :class:`tcpemu.Link`."""
 
     def __init__(self, client: Client, proto: pb.Link) -> None:
@@ -479,30 +460,6 @@ class Link:
 
     def __repr__(self) -> str:
         return f"aio.Link(id={self.id}, network_id={self.network_id})"
-
-    @property
-    def id(self) -> int:
-        return self.proto.id
-
-    @property
-    def network_id(self) -> int:
-        return self.proto.network_id
-
-    @property
-    def forward(self) -> pb.PathSpec:
-        return self.proto.forward
-
-    @property
-    def reverse(self) -> pb.PathSpec:
-        return self.proto.reverse
-
-    @property
-    def forward_counters(self) -> pb.PathCounters:
-        return self.proto.forward_counters
-
-    @property
-    def reverse_counters(self) -> pb.PathCounters:
-        return self.proto.reverse_counters
 
     async def refresh(self) -> Link:
         self.proto = (await self.client.link(self.id)).proto
@@ -525,7 +482,7 @@ class Link:
         await self.client.delete_link(self)
 
 
-class Session:
+class Session(SessionView):
     """See :class:`tcpemu.Session`."""
 
     def __init__(self, client: Client, proto: pb.Session) -> None:
@@ -535,18 +492,6 @@ class Session:
 
     def __repr__(self) -> str:
         return f"aio.Session(id={self.id}, link_id={self.link_id}, network_id={self.network_id})"
-
-    @property
-    def id(self) -> int:
-        return self.proto.id
-
-    @property
-    def network_id(self) -> int:
-        return self.proto.network_id
-
-    @property
-    def link_id(self) -> int:
-        return self.proto.link_id
 
     async def network(self) -> Network:
         """The session's network (fetched once)."""

@@ -14,6 +14,7 @@ from tcpemu import _names
 from tcpemu import _requests as rq
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2_grpc as rpc
+from tcpemu._views import LinkView, NetworkView, SessionView
 from tcpemu.errors import DeadlineExceeded, FailedPrecondition, Unavailable, from_rpc_error
 from tcpemu.model import AdvanceResult, Fault, Gap, ReadResult, SessionSnapshot
 from tcpemu.spec import Jitter, PathArg, PathSpec, ReaderArg, TcpConfigArg, seconds
@@ -488,7 +489,7 @@ class EventStream:
             raise from_rpc_error(e) from None
 
 
-class Network:
+class Network(NetworkView):
     """A clock domain (tcpemu.v1.Network). Attributes are as of the last
     fetch; :meth:`refresh` fetches again."""
 
@@ -498,36 +499,6 @@ class Network:
 
     def __repr__(self) -> str:
         return f"Network(id={self.id}, clock={self.clock!r}, seed={self.seed})"
-
-    @property
-    def id(self) -> int:
-        return self.proto.id
-
-    @property
-    def clock(self) -> str:
-        """Either "virtual" or "realtime"."""
-        return "virtual" if self.proto.clock == pb.CLOCK_KIND_VIRTUAL else "realtime"
-
-    @property
-    def virtual(self) -> bool:
-        return self.proto.clock == pb.CLOCK_KIND_VIRTUAL
-
-    @property
-    def seed(self) -> int:
-        return self.proto.seed
-
-    @property
-    def now(self) -> float:
-        """Network time in seconds, as of the last fetch."""
-        return seconds(self.proto.now)
-
-    @property
-    def link_count(self) -> int:
-        return self.proto.link_count
-
-    @property
-    def session_count(self) -> int:
-        return self.proto.session_count
 
     def refresh(self) -> Network:
         self.proto = self.client.network(self.id).proto
@@ -559,7 +530,7 @@ class Network:
         self.client.delete_network(self)
 
 
-class Link:
+class Link(LinkView):
     """An emulated path (tcpemu.v1.Link): ``forward`` is client to server.
     Attributes are as of the last fetch; :meth:`refresh` fetches again."""
 
@@ -569,34 +540,6 @@ class Link:
 
     def __repr__(self) -> str:
         return f"Link(id={self.id}, network_id={self.network_id})"
-
-    @property
-    def id(self) -> int:
-        return self.proto.id
-
-    @property
-    def network_id(self) -> int:
-        return self.proto.network_id
-
-    @property
-    def forward(self) -> pb.PathSpec:
-        return self.proto.forward
-
-    @property
-    def reverse(self) -> pb.PathSpec:
-        return self.proto.reverse
-
-    @property
-    def forward_counters(self) -> pb.PathCounters:
-        return self.proto.forward_counters
-
-    @property
-    def reverse_counters(self) -> pb.PathCounters:
-        return self.proto.reverse_counters
-
-    @property
-    def session_count(self) -> int:
-        return self.proto.session_count
 
     def refresh(self) -> Link:
         self.proto = self.client.link(self.id).proto
@@ -625,7 +568,7 @@ class Link:
         self.client.delete_link(self)
 
 
-class Session:
+class Session(SessionView):
     """One TCP connection with both endpoints in the daemon. ``proto`` is the
     tcpemu.v1.Session last fetched; :meth:`snapshot` fetches a new one."""
 
@@ -636,18 +579,6 @@ class Session:
 
     def __repr__(self) -> str:
         return f"Session(id={self.id}, link_id={self.link_id}, network_id={self.network_id})"
-
-    @property
-    def id(self) -> int:
-        return self.proto.id
-
-    @property
-    def network_id(self) -> int:
-        return self.proto.network_id
-
-    @property
-    def link_id(self) -> int:
-        return self.proto.link_id
 
     @property
     def network(self) -> Network:
