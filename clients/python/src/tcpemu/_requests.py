@@ -239,3 +239,43 @@ def watch(
         replay=replay,
         max_batch=max_batch,
     )
+
+
+class WatchPlan:
+    """A WatchEvents request and the filtering the client does itself: with
+    ``until_destroyed`` the stream must also see SESSION_DESTROYED (which one
+    endpoint emits), so the kinds and endpoint the caller asked for are
+    applied client-side."""
+
+    def __init__(
+        self,
+        *,
+        network: Union[int, HasId, None],
+        sessions: Sequence[Union[int, HasId]],
+        kinds: KindsArg,
+        endpoint: Optional[_names.EnumArg],
+        replay: bool,
+        max_batch: int,
+        until_destroyed: Union[int, HasId, None],
+    ) -> None:
+        kind_list = kinds_list(kinds)
+        self.stop: Optional[int] = None if until_destroyed is None else ident(until_destroyed)
+        self.wanted: Optional[set[int]] = None
+        if (
+            self.stop is not None
+            and kind_list
+            and pb.EVENT_KIND_SESSION_DESTROYED not in kind_list
+        ):
+            self.wanted = set(kind_list)
+            kind_list.append(pb.EVENT_KIND_SESSION_DESTROYED)
+        self.endpoint: Optional[int] = None
+        if self.stop is not None and endpoint is not None:
+            self.endpoint, endpoint = _names.endpoint(endpoint), None
+        self.request = watch(
+            network_id=ident(network),
+            session_ids=[ident(s) for s in sessions],
+            kinds=kind_list,
+            endpoint=endpoint,
+            replay=replay,
+            max_batch=max_batch,
+        )

@@ -373,30 +373,22 @@ class Client:
         A link's drops and mangles carry the session id of the segment they
         act on, so session-filtered streams include them.
         """
-        ids = [_id(s) for s in sessions]
-        kind_list = rq.kinds_list(kinds)
-        stop = None if until_destroyed is None else _id(until_destroyed)
-        wanted: Optional[Set[int]] = None
-        if stop is not None and kind_list and pb.EVENT_KIND_SESSION_DESTROYED not in kind_list:
-            wanted = set(kind_list)
-            kind_list.append(pb.EVENT_KIND_SESSION_DESTROYED)
-        only: Optional[int] = None
-        if stop is not None and endpoint is not None:
-            # SESSION_DESTROYED comes from one endpoint: filter here instead.
-            only, endpoint = _names.endpoint(endpoint), None
-        req = rq.watch(
-            network_id=_id(network),
-            session_ids=ids,
-            kinds=kind_list,
+        plan = rq.WatchPlan(
+            network=network,
+            sessions=sessions,
+            kinds=kinds,
             endpoint=endpoint,
             replay=replay,
             max_batch=max_batch,
+            until_destroyed=until_destroyed,
         )
         try:
-            call = self._stub.WatchEvents(req)
+            call = self._stub.WatchEvents(plan.request)
         except grpc.RpcError as e:
             raise from_rpc_error(e) from None
-        return EventStream(call, stop_session=stop, wanted=wanted, endpoint=only)
+        return EventStream(
+            call, stop_session=plan.stop, wanted=plan.wanted, endpoint=plan.endpoint
+        )
 
 
 class EventStream:
