@@ -858,11 +858,6 @@ grpc::Status EmulatorService::Read(Ctx* ctx, const v1::ReadRequest* req,
       if (slot == nullptr) return NotFound("network_id", nid);
       absl::StatusOr<SessionInfo> info = slot->net->GetSession(sid);
       if (!info.ok()) return info.status();
-      const Connection* c = slot->net->connection(sid, ep);
-      if (c != nullptr) {
-        // An automatic reader would race the caller for the bytes.
-        (void)c;
-      }
       if (wait == 0) {
         if (!attempt()) op->finished.Notify();
       } else {

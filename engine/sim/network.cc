@@ -467,9 +467,7 @@ void Network::MaybeDestroy(Session& s) {
   ev.session_id = s.id;
   ev.link_id = s.link_id;
   Emit(ev);
-  // The connections stay allocated until the end of the current dispatch;
-  // they are released by ReleaseConnections-free design: reset them here,
-  // callers do not touch them after MaybeDestroy.
+  // Freed here: every caller of MaybeDestroy is done with the connections.
   for (EndpointSlot& slot : s.ep) {
     slot.conn.reset();
     slot.output.reset();

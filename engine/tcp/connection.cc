@@ -243,7 +243,6 @@ void Connection::FirePersist(TimeNs now) {
   if (snd_wnd_ == 0) {
     // Zero-window probe: an old sequence number that the receiver must answer
     // with an ACK carrying its current window.
-    TcpHeader h;
     SendSegment(now, snd_una_ - 1, kAck, Payload(), SendReason::kWindowProbe);
     ++counters_.window_probes_sent;
   } else {
@@ -435,7 +434,6 @@ void Connection::Finish(TimeNs now) {
   finished_ = true;
   // Buffers are released: a closed endpoint holds no payload memory.
   snd_buf_.Consume(snd_buf_.size());
-  reassembly_.DropBefore(rcv_nxt_ + (1 << 30));
   reassembly_ = Reassembly();
 }
 
@@ -753,9 +751,8 @@ void Connection::ApplySynOptions(const TcpHeader& h) {
     snd_wscale_ = 0;
     rcv_wscale_ = 0;
   }
-  uint32_t before = cc_->cwnd();
+  // The window is counted in segments of the negotiated MSS (RFC 5681 3.1).
   if (snd_mss_ != config_.mss()) cc_ = MakeCongestionControl(config_, snd_mss_);
-  (void)before;
 }
 
 void Connection::OnBadChecksum(TimeNs now, const TcpHeader& h, uint32_t len) {
