@@ -107,6 +107,8 @@ v1::EventKind ToProto(EventKind kind) {
       return v1::EVENT_KIND_CONNECTION_ERROR;
     case EventKind::kSessionDestroyed:
       return v1::EVENT_KIND_SESSION_DESTROYED;
+    case EventKind::kSessionAccepted:
+      return v1::EVENT_KIND_SESSION_ACCEPTED;
   }
   return v1::EVENT_KIND_UNSPECIFIED;
 }
@@ -150,6 +152,8 @@ std::optional<EventKind> FromProto(v1::EventKind kind) {
       return EventKind::kConnectionError;
     case v1::EVENT_KIND_SESSION_DESTROYED:
       return EventKind::kSessionDestroyed;
+    case v1::EVENT_KIND_SESSION_ACCEPTED:
+      return EventKind::kSessionAccepted;
     default:
       return std::nullopt;
   }
@@ -238,6 +242,11 @@ void ToProto(const NetworkEvent& ne, v1::Event* out) {
       reason = ToString(e.error);
       break;
     case EventKind::kSessionDestroyed:
+      tcb = false;
+      break;
+    case EventKind::kSessionAccepted:
+      a = e.a;
+      segment = true;
       tcb = false;
       break;
   }

@@ -139,6 +139,7 @@ void ShardMetrics::OnEvent(const Event& e) {
       Add(sessions_destroyed_);
       break;
     // Visible in event streams; no counter of their own.
+    case EventKind::kSessionAccepted:
     case EventKind::kTimerArmed:
     case EventKind::kTimerFired:
     case EventKind::kAppWrite:

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/sim/pattern.h"
+#include "engine/wire/ipv4.h"
 #include "engine/wire/packet.h"
 
 namespace tcpemu {
@@ -15,8 +16,19 @@ namespace {
 constexpr DurationNs kReaderTick = 10 * kMillisecond;
 constexpr uint16_t kFirstEphemeralPort = 49152;
 
-uint32_t DemuxKey(uint16_t local_port, uint16_t remote_port) {
+// Demultiplexing key of a receiving endpoint: its local port and the
+// sender's port and address.
+uint64_t DemuxKey(uint16_t local_port, uint16_t remote_port,
+                  uint32_t remote_addr) {
+  return (uint64_t{remote_addr} << 32) | (uint32_t{local_port} << 16) |
+         remote_port;
+}
+uint32_t PortKey(uint16_t local_port, uint16_t remote_port) {
   return (uint32_t{local_port} << 16) | remote_port;
+}
+
+Endpoint Other(Endpoint e) {
+  return e == Endpoint::kClient ? Endpoint::kServer : Endpoint::kClient;
 }
 
 Direction Opposite(Direction d) {
@@ -36,11 +48,18 @@ absl::Status WithPrefix(absl::string_view prefix, const absl::Status& s) {
 class Network::Output final : public SegmentOutput {
  public:
   Output(Network* net, uint32_t link_id, Direction dir, uint32_t src,
-         uint32_t dst)
-      : net_(net), link_id_(link_id), dir_(dir), src_(src), dst_(dst) {}
+         uint32_t dst, uint32_t session_id, Endpoint e)
+      : net_(net),
+        link_id_(link_id),
+        dir_(dir),
+        src_(src),
+        dst_(dst),
+        session_id_(session_id),
+        endpoint_(e) {}
   void Transmit(TimeNs now, const TcpHeader& h,
                 const Payload& payload) override {
-    net_->Transmit(link_id_, dir_, src_, dst_, h, payload);
+    net_->Transmit(link_id_, dir_, src_, dst_, h, payload, session_id_,
+                   endpoint_);
   }
 
  private:
@@ -48,6 +67,8 @@ class Network::Output final : public SegmentOutput {
   uint32_t link_id_;
   Direction dir_;
   uint32_t src_, dst_;
+  uint32_t session_id_;
+  Endpoint endpoint_;
 };
 
 struct Network::EndpointSlot {
@@ -74,7 +95,20 @@ struct Network::Session {
   bool destroyed = false;
   TimeNs opened_at = 0;
   TimeNs destroyed_at = 0;
+  // Sessions with a real host: only ep[local] holds a connection.
+  bool remote = false;
+  bool accepted = false;
+  bool in_backlog = false;  // counted in its listener's pending
+  Endpoint local = Endpoint::kClient;
+  uint32_t local_addr = 0;
+  uint32_t remote_addr = 0;
+  uint16_t remote_port = 0;
   EndpointSlot ep[2];
+};
+
+struct Network::Listener {
+  ListenSpec spec;
+  ListenerInfo info;
 };
 
 // Names the session of a link event (a drop or a mangle) from the
@@ -101,8 +135,15 @@ struct Network::Link {
   uint32_t sessions = 0;
   uint64_t malformed = 0;
   // Receiving side of each direction: forward arrivals reach servers,
-  // reverse arrivals reach clients. Key: DemuxKey(local, remote port).
-  absl::flat_hash_map<uint32_t, uint32_t> demux[2];
+  // reverse arrivals reach clients (on an interface, reverse arrivals reach
+  // every session). Key: DemuxKey(local port, remote port, remote address).
+  absl::flat_hash_map<uint64_t, uint32_t> demux[2];
+  // Interfaces only.
+  std::unique_ptr<Interface> iface;
+  absl::flat_hash_map<uint16_t, std::unique_ptr<Listener>> listeners;
+  // Sessions by PortKey(local, remote port), to name link events, which
+  // carry no addresses.
+  absl::flat_hash_map<uint32_t, uint32_t> by_ports;
 };
 
 Network::Network(uint64_t seed, EventSink* sink)
@@ -128,12 +169,34 @@ void Network::LinkEvents::OnEvent(const Event& e) {
     net_->Emit(e);
     return;
   }
+  if (link_->iface != nullptr) {
+    // Egress events come from the engine's endpoint (the path's "client"
+    // side), ingress events from the host.
+    const bool egress = e.endpoint == Endpoint::kClient;
+    auto it =
+        link_->by_ports.find(egress ? PortKey(e.seg.src_port, e.seg.dst_port)
+                                    : PortKey(e.seg.dst_port, e.seg.src_port));
+    if (it == link_->by_ports.end()) {
+      net_->Emit(e);
+      return;
+    }
+    auto sit = net_->sessions_.find(it->second);
+    Event named = e;
+    named.session_id = it->second;
+    if (sit != net_->sessions_.end()) {
+      named.endpoint = egress ? sit->second->local : Other(sit->second->local);
+    }
+    net_->Emit(named);
+    return;
+  }
   // Packets from the client side travel forward and are demultiplexed at
   // the server side, keyed by (local, remote) port of the receiver.
   Direction d = e.endpoint == Endpoint::kClient ? Direction::kForward
                                                 : Direction::kReverse;
-  auto it =
-      link_->demux[Index(d)].find(DemuxKey(e.seg.dst_port, e.seg.src_port));
+  uint32_t sender =
+      d == Direction::kForward ? link_->client_addr : link_->server_addr;
+  auto it = link_->demux[Index(d)].find(
+      DemuxKey(e.seg.dst_port, e.seg.src_port, sender));
   if (it == link_->demux[Index(d)].end()) {
     net_->Emit(e);
     return;
@@ -262,7 +325,341 @@ absl::Status Network::ClearFaults(uint32_t link_id) {
   return absl::OkStatus();
 }
 
+// ---------------------------------------------------------------- interfaces
+
+absl::StatusOr<uint32_t> Network::CreateInterface(const InterfaceSpec& spec,
+                                                  const PathSpec& egress,
+                                                  const PathSpec& ingress,
+                                                  FrameSink* out, uint32_t id) {
+  if (absl::Status s = ValidateInterfaceSpec(spec); !s.ok()) return s;
+  if (absl::Status s = ValidatePathSpec(egress); !s.ok()) {
+    return WithPrefix("egress.", s);
+  }
+  if (absl::Status s = ValidatePathSpec(ingress); !s.ok()) {
+    return WithPrefix("ingress.", s);
+  }
+  absl::StatusOr<uint32_t> link_id = CreateLink(egress, ingress, id);
+  if (!link_id.ok()) return link_id.status();
+  Link& l = *FindLink(*link_id);
+  l.iface = std::make_unique<Interface>(spec, out);
+  l.client_addr = spec.address;
+  l.server_addr = 0;
+  return *link_id;
+}
+
+absl::Status Network::DeleteInterface(uint32_t link_id) {
+  Link* l = FindLink(link_id);
+  if (l == nullptr || l->iface == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("interface ", link_id, " not found"));
+  }
+  l->listeners.clear();
+  std::vector<uint32_t> live;
+  for (const auto& [key, sid] : l->demux[Index(Direction::kReverse)]) {
+    live.push_back(sid);
+  }
+  for (uint32_t sid : live) {
+    auto it = sessions_.find(sid);
+    if (it == sessions_.end() || it->second->destroyed) continue;
+    Session& s = *it->second;
+    s.ep[Index(s.local)].conn->Abort(now_);
+    MaybeDestroy(s);
+  }
+  // RSTs that need no delay leave before the device goes.
+  DeliverPackets(*l, Direction::kForward);
+  links_.erase(link_id);
+  return absl::OkStatus();
+}
+
+const Interface* Network::interface(uint32_t link_id) const {
+  auto it = links_.find(link_id);
+  return it == links_.end() ? nullptr : it->second->iface.get();
+}
+
+absl::Status Network::OnFrame(uint32_t link_id,
+                              absl::Span<const uint8_t> frame) {
+  Link* l = FindLink(link_id);
+  if (l == nullptr || l->iface == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("interface ", link_id, " not found"));
+  }
+  std::optional<Packet> p = l->iface->OnFrame(now_, frame);
+  if (p.has_value()) {
+    l->path[Index(Direction::kReverse)]->Send(now_, *std::move(p));
+    SchedulePath(*l, Direction::kReverse);
+  }
+  // ARP answers may have released queued packets.
+  SchedulePath(*l, Direction::kForward);
+  return absl::OkStatus();
+}
+
+absl::Status Network::Listen(uint32_t link_id, const ListenSpec& spec) {
+  Link* l = FindLink(link_id);
+  if (l == nullptr || l->iface == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("interface_id ", link_id, " not found"));
+  }
+  if (spec.port == 0) {
+    return absl::InvalidArgumentError("port 0 out of range [1, 65535]");
+  }
+  if (spec.backlog < 1 || spec.backlog > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("backlog ", spec.backlog, " out of range [1, 65535]"));
+  }
+  if (absl::Status s = spec.config.Validate(); !s.ok()) {
+    return WithPrefix("config.", s);
+  }
+  if (spec.reader.mode == ReaderMode::kRate &&
+      spec.reader.rate_bytes_per_sec == 0) {
+    return absl::InvalidArgumentError(
+        "reader rate_bytes_per_sec must be > 0 for a rate reader");
+  }
+  if (l->listeners.contains(spec.port)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "port ", spec.port, " already listens on interface ", link_id));
+  }
+  auto listener = std::make_unique<Listener>();
+  listener->spec = spec;
+  listener->spec.config.mtu =
+      std::min(listener->spec.config.mtu, l->iface->spec().mtu);
+  listener->info.port = spec.port;
+  l->listeners.emplace(spec.port, std::move(listener));
+  return absl::OkStatus();
+}
+
+absl::Status Network::Unlisten(uint32_t link_id, uint16_t port) {
+  Link* l = FindLink(link_id);
+  if (l == nullptr || l->iface == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("interface_id ", link_id, " not found"));
+  }
+  if (l->listeners.erase(port) == 0) {
+    return absl::NotFoundError(
+        absl::StrCat("port ", port, " does not listen on interface ", link_id));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<ListenerInfo> Network::listeners(uint32_t link_id) const {
+  std::vector<ListenerInfo> out;
+  auto it = links_.find(link_id);
+  if (it == links_.end()) return out;
+  for (const auto& [port, listener] : it->second->listeners) {
+    out.push_back(listener->info);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ListenerInfo& a, const ListenerInfo& b) {
+              return a.port < b.port;
+            });
+  return out;
+}
+
 // ---------------------------------------------------------------- sessions
+
+void Network::AddEndpoint(Link& l, Session& s, Endpoint e, const FourTuple& t,
+                          const TcpConfig& config, const ReaderSpec& reader,
+                          bool digest, uint64_t ordinal) {
+  EndpointSlot& slot = s.ep[Index(e)];
+  // On an interface every endpoint sends on the egress (forward) path and
+  // receives from the ingress (reverse) one.
+  Direction out = (l.iface != nullptr || e == Endpoint::kClient)
+                      ? Direction::kForward
+                      : Direction::kReverse;
+  slot.output = std::make_unique<Output>(this, l.id, out, t.local_addr,
+                                         t.remote_addr, s.id, e);
+  Connection::Context ctx;
+  ctx.session_id = s.id;
+  ctx.link_id = l.id;
+  ctx.endpoint = e;
+  ctx.events = sink_;
+  ctx.output = slot.output.get();
+  Seq iss = isn_.Generate(now_, t.local_addr, t.local_port, t.remote_addr,
+                          t.remote_port);
+  slot.conn = std::make_unique<Connection>(config, t, iss, ctx);
+  slot.reader = reader;
+  slot.pattern_key =
+      seed_ ^ ((uint64_t{ordinal} << 1 | Index(e)) * 0x9e3779b97f4a7c15ULL);
+  if (digest) {
+    slot.write_hash = std::make_unique<Sha256>();
+    slot.read_hash = std::make_unique<Sha256>();
+  }
+  l.demux[Index(Opposite(out))].emplace(
+      DemuxKey(t.local_port, t.remote_port, t.remote_addr), s.id);
+  if (l.iface != nullptr) {
+    l.by_ports.emplace(PortKey(t.local_port, t.remote_port), s.id);
+  }
+}
+
+absl::StatusOr<uint32_t> Network::OpenRemoteSession(Link& l,
+                                                    const SessionSpec& spec) {
+  const RemoteSpec& r = *spec.remote;
+  if (r.port == 0) {
+    return absl::InvalidArgumentError("remote.port 0 out of range [1, 65535]");
+  }
+  if (r.address == l.iface->spec().address || !l.iface->Reachable(r.address)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "remote.address ", Ipv4ToString(r.address),
+        " is not reachable from interface ", l.id,
+        l.iface->spec().gateway == 0 ? " (no gateway; on-link hosts only)"
+                                     : ""));
+  }
+  if (absl::Status s = spec.client.Validate(); !s.ok()) {
+    return WithPrefix("client.", s);
+  }
+  if (spec.client_reader.mode == ReaderMode::kRate &&
+      spec.client_reader.rate_bytes_per_sec == 0) {
+    return absl::InvalidArgumentError(
+        "reader rate_bytes_per_sec must be > 0 for a rate reader");
+  }
+  if (live_sessions_ >= limits_.max_sessions) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("session limit reached (", limits_.max_sessions, ")"));
+  }
+  auto& demux = l.demux[Index(Direction::kReverse)];
+  auto taken = [&](uint16_t p) {
+    return demux.contains(DemuxKey(p, r.port, r.address)) ||
+           l.listeners.contains(p) || l.by_ports.contains(PortKey(p, r.port));
+  };
+  uint16_t local_port = spec.client_port;
+  if (local_port == 0) {
+    for (int tries = 0; tries < 65536 - kFirstEphemeralPort; ++tries) {
+      uint16_t p = l.next_port;
+      l.next_port = p == 65535 ? kFirstEphemeralPort : p + 1;
+      if (!taken(p)) {
+        local_port = p;
+        break;
+      }
+    }
+    if (local_port == 0) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("no free local port on interface ", l.id, " towards ",
+                       Ipv4ToString(r.address), ":", r.port));
+    }
+  } else if (taken(local_port)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("client_port ", local_port, " is in use on interface ",
+                     l.id, " towards ", Ipv4ToString(r.address), ":", r.port));
+  }
+  if (spec.id != 0 && sessions_.contains(spec.id)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("session ", spec.id, " exists"));
+  }
+  const uint64_t ordinal = ++sessions_created_;
+  auto s = std::make_unique<Session>();
+  s->id = spec.id != 0 ? spec.id : next_session_id_++;
+  s->link_id = l.id;
+  s->client_port = local_port;
+  s->server_port = r.port;
+  s->opened_at = now_;
+  s->remote = true;
+  s->local = Endpoint::kClient;
+  s->local_addr = l.iface->spec().address;
+  s->remote_addr = r.address;
+  s->remote_port = r.port;
+  FourTuple t{s->local_addr, local_port, r.address, r.port};
+  TcpConfig config = spec.client;
+  config.mtu = std::min(config.mtu, l.iface->spec().mtu);
+  AddEndpoint(l, *s, Endpoint::kClient, t, config, spec.client_reader,
+              spec.digest, ordinal);
+  ++l.sessions;
+  ++live_sessions_;
+  uint32_t id = s->id;
+  Session& ref = *s;
+  sessions_.emplace(id, std::move(s));
+  (void)ref.ep[0].conn->Connect(now_);
+  if (ref.ep[0].reader.mode == ReaderMode::kRate) {
+    ref.ep[0].reader_last = now_;
+    ref.ep[0].reader_scheduled_at = now_ + kReaderTick;
+    Push(now_ + kReaderTick, Target::kReader, id, 0);
+  }
+  AfterActivity(ref, Endpoint::kClient);
+  return id;
+}
+
+void Network::Accept(Link& l, Listener& listener, const ParsedTcpPacket& p) {
+  Interface& iface = *l.iface;
+  if (listener.info.pending >= listener.spec.backlog ||
+      live_sessions_ >= limits_.max_sessions) {
+    ++listener.info.syn_dropped_backlog;
+    ++iface.counters().syn_dropped_backlog;
+    return;
+  }
+  uint32_t id = allocate_id_ ? allocate_id_() : next_session_id_++;
+  if (id == 0 || sessions_.contains(id)) {
+    ++listener.info.syn_dropped_backlog;
+    ++iface.counters().syn_dropped_backlog;
+    return;
+  }
+  const uint64_t ordinal = ++sessions_created_;
+  auto s = std::make_unique<Session>();
+  s->id = id;
+  s->link_id = l.id;
+  s->client_port = p.tcp.src_port;
+  s->server_port = p.tcp.dst_port;
+  s->opened_at = now_;
+  s->remote = true;
+  s->accepted = true;
+  s->in_backlog = true;
+  s->local = Endpoint::kServer;
+  s->local_addr = iface.spec().address;
+  s->remote_addr = p.ip.src;
+  s->remote_port = p.tcp.src_port;
+  FourTuple t{s->local_addr, p.tcp.dst_port, p.ip.src, p.tcp.src_port};
+  AddEndpoint(l, *s, Endpoint::kServer, t, listener.spec.config,
+              listener.spec.reader, listener.spec.digest, ordinal);
+  ++l.sessions;
+  ++live_sessions_;
+  ++listener.info.accepted;
+  ++listener.info.pending;
+  Session& ref = *s;
+  sessions_.emplace(id, std::move(s));
+  Event ev;
+  ev.time = now_;
+  ev.kind = EventKind::kSessionAccepted;
+  ev.session_id = id;
+  ev.link_id = l.id;
+  ev.endpoint = Endpoint::kServer;
+  ev.a = p.ip.src;
+  ev.seg.seq = p.tcp.seq.value();
+  ev.seg.src_port = p.tcp.src_port;
+  ev.seg.dst_port = p.tcp.dst_port;
+  ev.seg.flags = p.tcp.flags;
+  Emit(ev);
+  EndpointSlot& slot = ref.ep[Index(Endpoint::kServer)];
+  (void)slot.conn->Listen(now_);
+  if (packets_ != nullptr) {
+    // The SYN, as the new endpoint received it.
+    Ipv4Header ip = p.ip;
+    absl::StatusOr<Packet> syn = BuildTcpPacket(ip, p.tcp, p.payload);
+    if (syn.ok()) {
+      packets_->OnPacket(now_, id, Endpoint::kServer, false, *syn);
+    }
+  }
+  slot.conn->OnSegment(now_, p.tcp, p.payload);
+  if (slot.reader.mode == ReaderMode::kRate) {
+    slot.reader_last = now_;
+    slot.reader_scheduled_at = now_ + kReaderTick;
+    Push(now_ + kReaderTick, Target::kReader, id, Index(Endpoint::kServer));
+  }
+  AfterActivity(ref, Endpoint::kServer);
+}
+
+void Network::NoteBacklog(Session& s) {
+  if (!s.in_backlog) return;
+  const Connection* c = s.ep[Index(s.local)].conn.get();
+  if (c != nullptr && !s.destroyed &&
+      (c->state() == TcpState::kSynReceived ||
+       c->state() == TcpState::kListen)) {
+    return;
+  }
+  s.in_backlog = false;
+  Link* l = FindLink(s.link_id);
+  if (l == nullptr) return;
+  auto it = l->listeners.find(s.server_port);
+  if (it != l->listeners.end() && it->second->info.pending > 0) {
+    --it->second->info.pending;
+  }
+}
 
 absl::StatusOr<uint32_t> Network::OpenSession(const SessionSpec& spec) {
   Link* l = FindLink(spec.link_id);
@@ -270,6 +667,16 @@ absl::StatusOr<uint32_t> Network::OpenSession(const SessionSpec& spec) {
     return absl::NotFoundError(
         absl::StrCat("link_id ", spec.link_id, " not found"));
   }
+  if (spec.remote.has_value() != (l->iface != nullptr)) {
+    return absl::InvalidArgumentError(
+        spec.remote.has_value()
+            ? absl::StrCat("remote.interface_id ", spec.link_id,
+                           " is an emulated link, not an interface")
+            : absl::StrCat("link_id ", spec.link_id,
+                           " is an interface: open sessions on it with "
+                           "remote"));
+  }
+  if (spec.remote.has_value()) return OpenRemoteSession(*l, spec);
   if (absl::Status s = spec.client.Validate(); !s.ok()) {
     return WithPrefix("client.", s);
   }
@@ -295,7 +702,8 @@ absl::StatusOr<uint32_t> Network::OpenSession(const SessionSpec& spec) {
     for (int tries = 0; tries < 65536 - kFirstEphemeralPort; ++tries) {
       uint16_t p = l->next_port;
       l->next_port = p == 65535 ? kFirstEphemeralPort : p + 1;
-      if (!l->demux[1].contains(DemuxKey(p, spec.server_port))) {
+      if (!l->demux[1].contains(
+              DemuxKey(p, spec.server_port, l->server_addr))) {
         client_port = p;
         break;
       }
@@ -306,7 +714,8 @@ absl::StatusOr<uint32_t> Network::OpenSession(const SessionSpec& spec) {
                        " for server port ", spec.server_port));
     }
   }
-  if (l->demux[1].contains(DemuxKey(client_port, spec.server_port))) {
+  if (l->demux[1].contains(
+          DemuxKey(client_port, spec.server_port, l->server_addr))) {
     return absl::AlreadyExistsError(absl::StrCat(
         "a session with client_port ", client_port, " and server_port ",
         spec.server_port, " already exists on link ", l->id));
@@ -324,35 +733,15 @@ absl::StatusOr<uint32_t> Network::OpenSession(const SessionSpec& spec) {
   s->server_port = spec.server_port;
   s->opened_at = now_;
   for (Endpoint e : {Endpoint::kClient, Endpoint::kServer}) {
-    EndpointSlot& slot = s->ep[Index(e)];
     bool client = e == Endpoint::kClient;
     FourTuple t;
     t.local_addr = client ? l->client_addr : l->server_addr;
     t.remote_addr = client ? l->server_addr : l->client_addr;
     t.local_port = client ? client_port : spec.server_port;
     t.remote_port = client ? spec.server_port : client_port;
-    Direction out = client ? Direction::kForward : Direction::kReverse;
-    slot.output =
-        std::make_unique<Output>(this, l->id, out, t.local_addr, t.remote_addr);
-    Connection::Context ctx;
-    ctx.session_id = s->id;
-    ctx.link_id = l->id;
-    ctx.endpoint = e;
-    ctx.events = sink_;
-    ctx.output = slot.output.get();
-    Seq iss = isn_.Generate(now_, t.local_addr, t.local_port, t.remote_addr,
-                            t.remote_port);
-    slot.conn = std::make_unique<Connection>(client ? spec.client : spec.server,
-                                             t, iss, ctx);
-    slot.reader = client ? spec.client_reader : spec.server_reader;
-    slot.pattern_key =
-        seed_ ^ ((uint64_t{ordinal} << 1 | Index(e)) * 0x9e3779b97f4a7c15ULL);
-    if (spec.digest) {
-      slot.write_hash = std::make_unique<Sha256>();
-      slot.read_hash = std::make_unique<Sha256>();
-    }
-    l->demux[Index(Opposite(out))].emplace(
-        DemuxKey(t.local_port, t.remote_port), s->id);
+    AddEndpoint(*l, *s, e, t, client ? spec.client : spec.server,
+                client ? spec.client_reader : spec.server_reader, spec.digest,
+                ordinal);
   }
   ++l->sessions;
   ++live_sessions_;
@@ -382,8 +771,8 @@ absl::Status Network::DeleteSession(uint32_t session_id) {
   }
   Session& s = *it->second;
   if (!s.destroyed) {
-    for (Endpoint e : {Endpoint::kClient, Endpoint::kServer}) {
-      s.ep[Index(e)].conn->Abort(now_);
+    for (EndpointSlot& slot : s.ep) {
+      if (slot.conn) slot.conn->Abort(now_);
     }
     MaybeDestroy(s);
   }
@@ -415,6 +804,12 @@ absl::StatusOr<SessionInfo> Network::GetSession(uint32_t session_id) const {
   info.server_port = s.server_port;
   info.opened_at = s.opened_at;
   info.destroyed_at = s.destroyed_at;
+  info.remote = s.remote;
+  info.accepted = s.accepted;
+  info.local = s.local;
+  info.local_addr = s.local_addr;
+  info.remote_addr = s.remote_addr;
+  info.remote_port = s.remote_port;
   for (Endpoint e : {Endpoint::kClient, Endpoint::kServer}) {
     const EndpointSlot& slot = s.ep[Index(e)];
     EndpointStats st = slot.stats;
@@ -438,6 +833,7 @@ void Network::MaybeDestroy(Session& s) {
   if (s.destroyed) return;
   for (const EndpointSlot& slot : s.ep) {
     const Connection* c = slot.conn.get();
+    if (c == nullptr) continue;  // the host's side of a remote session
     // A listener whose handshake was reset waits for no one.
     if (c->opened() && !c->finished() && c->state() != TcpState::kListen) {
       return;
@@ -446,18 +842,23 @@ void Network::MaybeDestroy(Session& s) {
   s.destroyed = true;
   s.destroyed_at = now_;
   Link* l = FindLink(s.link_id);
+  NoteBacklog(s);
   for (Endpoint e : {Endpoint::kClient, Endpoint::kServer}) {
     EndpointSlot& slot = s.ep[Index(e)];
+    if (!slot.conn) continue;
     FillStats(slot.conn.get(), slot.stats);
     if (slot.write_hash) slot.stats.write_digest = slot.write_hash->Finish();
     if (slot.read_hash) slot.stats.read_digest = slot.read_hash->Finish();
     slot.write_hash.reset();
     slot.read_hash.reset();
     const FourTuple& t = slot.conn->tuple();
-    Direction in =
-        e == Endpoint::kClient ? Direction::kReverse : Direction::kForward;
-    if (l != nullptr)
-      l->demux[Index(in)].erase(DemuxKey(t.local_port, t.remote_port));
+    Direction in = (s.remote || e == Endpoint::kClient) ? Direction::kReverse
+                                                        : Direction::kForward;
+    if (l != nullptr) {
+      l->demux[Index(in)].erase(
+          DemuxKey(t.local_port, t.remote_port, t.remote_addr));
+      if (s.remote) l->by_ports.erase(PortKey(t.local_port, t.remote_port));
+    }
   }
   if (l != nullptr) --l->sessions;
   --live_sessions_;
@@ -632,6 +1033,7 @@ void Network::AfterActivity(Session& s, Endpoint e) {
       (void)c.Close(now_);
     }
   }
+  if (s.in_backlog) NoteBacklog(s);
   ScheduleConnection(s, e);
   if (observer_) observer_(s.id, e);
   MaybeDestroy(s);
@@ -640,8 +1042,8 @@ void Network::AfterActivity(Session& s, Endpoint e) {
 // ---------------------------------------------------------------- packets
 
 void Network::Transmit(uint32_t link_id, Direction d, uint32_t src,
-                       uint32_t dst, const TcpHeader& h,
-                       const Payload& payload) {
+                       uint32_t dst, const TcpHeader& h, const Payload& payload,
+                       uint32_t session_id, Endpoint e) {
   Link* l = FindLink(link_id);
   if (l == nullptr) return;
   Ipv4Header ip;
@@ -650,11 +1052,19 @@ void Network::Transmit(uint32_t link_id, Direction d, uint32_t src,
   ip.id = l->ip_id[Index(d)]++;
   absl::StatusOr<Packet> p = BuildTcpPacket(ip, h, payload);
   if (!p.ok()) return;  // headers built by the engine always encode
+  if (packets_ != nullptr && session_id != 0) {
+    packets_->OnPacket(now_, session_id, e, true, *p);
+  }
   l->path[Index(d)]->Send(now_, *std::move(p));
   SchedulePath(*l, d);
 }
 
 void Network::DeliverPackets(Link& l, Direction d) {
+  if (l.iface != nullptr && d == Direction::kForward) {
+    l.path[Index(d)]->Poll(
+        now_, [&](TimeNs, Packet&& p) { l.iface->Send(now_, std::move(p)); });
+    return;
+  }
   l.path[Index(d)]->Poll(
       now_, [&](TimeNs, Packet&& p) { DeliverOne(l, d, std::move(p)); });
 }
@@ -677,18 +1087,32 @@ void Network::DeliverOne(Link& l, Direction d, Packet&& p) {
   }
   const TcpHeader& h = parsed->tcp;
   uint32_t len = static_cast<uint32_t>(parsed->payload.size());
-  auto it = l.demux[Index(d)].find(DemuxKey(h.dst_port, h.src_port));
+  auto it =
+      l.demux[Index(d)].find(DemuxKey(h.dst_port, h.src_port, parsed->ip.src));
   if (it != l.demux[Index(d)].end()) {
     auto sit = sessions_.find(it->second);
     if (sit != sessions_.end() && !sit->second->destroyed) {
       Session& s = *sit->second;
+      if (s.remote) receiver = s.local;
       Connection& c = *s.ep[Index(receiver)].conn;
+      if (packets_ != nullptr)
+        packets_->OnPacket(now_, s.id, receiver, false, p);
       if (!parsed->checksum_ok) {
         c.OnBadChecksum(now_, h, len);
         return;
       }
       c.OnSegment(now_, h, parsed->payload);
       AfterActivity(s, receiver);
+      return;
+    }
+  }
+  if (l.iface != nullptr && parsed->checksum_ok &&
+      parsed->ip.dst == l.iface->spec().address) {
+    constexpr uint8_t kSynAckRst =
+        tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kRst;
+    auto lit = l.listeners.find(h.dst_port);
+    if (lit != l.listeners.end() && (h.flags & kSynAckRst) == tcp_flags::kSyn) {
+      Accept(l, *lit->second, *parsed);
       return;
     }
   }
@@ -710,6 +1134,7 @@ void Network::DeliverOne(Link& l, Direction d, Packet&& p) {
   if (!parsed->checksum_ok) return;
   // Nothing listens here: answer with RST (RFC 9293 3.10.7.1).
   if (std::optional<TcpHeader> rst = ResetForUnmatched(h, len)) {
+    if (l.iface != nullptr) ++l.iface->counters().rst_no_connection;
     Transmit(l.id, Opposite(d), parsed->ip.dst, parsed->ip.src, *rst,
              Payload());
   }
@@ -735,6 +1160,9 @@ void Network::ScheduleConnection(Session& s, Endpoint e) {
 
 void Network::SchedulePath(Link& l, Direction d) {
   TimeNs t = l.path[Index(d)]->NextDeadline();
+  if (l.iface != nullptr && d == Direction::kForward) {
+    t = std::min(t, l.iface->NextDeadline());
+  }
   if (t < l.scheduled_at[Index(d)]) {
     l.scheduled_at[Index(d)] = t;
     Push(t, Target::kPath, l.id, Index(d));
@@ -749,6 +1177,9 @@ void Network::Dispatch(const Entry& e) {
       l->scheduled_at[e.sub] = kNever;
       Direction d = static_cast<Direction>(e.sub);
       DeliverPackets(*l, d);
+      if (l->iface != nullptr && d == Direction::kForward) {
+        l->iface->OnTimer(now_);
+      }
       SchedulePath(*l, d);
       return;
     }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <queue>
+#include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -20,6 +21,7 @@
 #include "engine/link/fault.h"
 #include "engine/link/path.h"
 #include "engine/link/path_spec.h"
+#include "engine/sim/interface.h"
 #include "engine/sim/rng.h"
 #include "engine/sim/time.h"
 #include "engine/tcp/connection.h"
@@ -50,6 +52,12 @@ struct ReaderSpec {
   bool close_on_eof = true;
 };
 
+// The far end of a session with a real host, reached through an interface.
+struct RemoteSpec {
+  uint32_t address = 0;  // host byte order
+  uint16_t port = 0;
+};
+
 struct SessionSpec {
   // 0: the network picks the next id. A caller that keeps ids unique across
   // networks (the daemon) passes its own.
@@ -65,6 +73,36 @@ struct SessionSpec {
   ReaderSpec server_reader;
   // Keep SHA-256 digests of the bytes each endpoint wrote and read.
   bool digest = true;
+  // Set: an active open from the interface `link_id` to a real host. Only
+  // the client endpoint exists; `client_port` is its local port and the
+  // server fields are unused.
+  std::optional<RemoteSpec> remote;
+};
+
+// A passive open on an interface: every SYN to `port` from a host makes a
+// new session whose server endpoint is the engine's.
+struct ListenSpec {
+  uint16_t port = 0;
+  TcpConfig config;
+  ReaderSpec reader;
+  bool digest = true;
+  uint32_t backlog = 128;  // sessions in SYN-RECEIVED at once, [1, 65535]
+};
+
+struct ListenerInfo {
+  uint16_t port = 0;
+  uint64_t accepted = 0;
+  uint64_t syn_dropped_backlog = 0;
+  uint32_t pending = 0;  // in SYN-RECEIVED now
+};
+
+// Sees every packet at the engine's endpoints: what an endpoint sends before
+// its link or interface acts on it, and what reaches it after.
+class PacketObserver {
+ public:
+  virtual ~PacketObserver() = default;
+  virtual void OnPacket(TimeNs t, uint32_t session_id, Endpoint e,
+                        bool outgoing, const Packet& p) = 0;
 };
 
 struct EndpointStats {
@@ -83,6 +121,13 @@ struct SessionInfo {
   bool destroyed = false;
   uint16_t client_port = 0;
   uint16_t server_port = 0;
+  // A session with a real host: only endpoint `local` exists.
+  bool remote = false;
+  bool accepted = false;  // opened by a host through a listener
+  Endpoint local = Endpoint::kClient;
+  uint32_t local_addr = 0;
+  uint32_t remote_addr = 0;
+  uint16_t remote_port = 0;
   TimeNs opened_at = 0;
   TimeNs destroyed_at = 0;
   EndpointStats client;
@@ -121,8 +166,33 @@ class Network {
                                     const FaultRule& rule);
   absl::Status ClearFaults(uint32_t link_id);
 
-  // Sessions: a client and a server endpoint across one link. The client
-  // connects at once.
+  // Interfaces: a link whose far side is a device. Its forward path is the
+  // egress (engine -> device), its reverse path the ingress. Frames leave
+  // through `out`, which must outlive the interface. UpdateLink, AddFault and
+  // ClearFaults work on it as on any link; DeleteInterface aborts its
+  // sessions and forgets its listeners.
+  absl::StatusOr<uint32_t> CreateInterface(const InterfaceSpec& spec,
+                                           const PathSpec& egress,
+                                           const PathSpec& ingress,
+                                           FrameSink* out, uint32_t id = 0);
+  absl::Status DeleteInterface(uint32_t link_id);
+  // Null if `link_id` is not an interface.
+  const Interface* interface(uint32_t link_id) const;
+  // A frame read from the interface's device at now().
+  absl::Status OnFrame(uint32_t link_id, absl::Span<const uint8_t> frame);
+  absl::Status Listen(uint32_t link_id, const ListenSpec& spec);
+  absl::Status Unlisten(uint32_t link_id, uint16_t port);
+  std::vector<ListenerInfo> listeners(uint32_t link_id) const;
+  // Picks the ids of accepted sessions (a caller that keeps ids unique
+  // across networks); returning 0 refuses the connection.
+  void SetSessionIdAllocator(std::function<uint32_t()> fn) {
+    allocate_id_ = std::move(fn);
+  }
+  void SetPacketObserver(PacketObserver* observer) { packets_ = observer; }
+
+  // Sessions: a client and a server endpoint across one link, or one
+  // endpoint and a real host (SessionSpec::remote). The client connects at
+  // once.
   absl::StatusOr<uint32_t> OpenSession(const SessionSpec& spec);
   // Aborts both endpoints (RST) and forgets the session.
   absl::Status DeleteSession(uint32_t session_id);
@@ -168,6 +238,7 @@ class Network {
   struct Session;
   struct EndpointSlot;
   struct Link;
+  struct Listener;
   class Output;
   class LinkEvents;
 
@@ -190,7 +261,16 @@ class Network {
   void DeliverPackets(Link& l, Direction d);
   void DeliverOne(Link& l, Direction d, Packet&& p);
   void Transmit(uint32_t link_id, Direction d, uint32_t src, uint32_t dst,
-                const TcpHeader& h, const Payload& payload);
+                const TcpHeader& h, const Payload& payload,
+                uint32_t session_id = 0, Endpoint e = Endpoint::kClient);
+  absl::StatusOr<uint32_t> OpenRemoteSession(Link& l, const SessionSpec& spec);
+  // A SYN for no connection reached an interface's listening port.
+  void Accept(Link& l, Listener& listener, const ParsedTcpPacket& p);
+  // Sets up endpoint `e` of `s` on link `l` and registers it for demux.
+  void AddEndpoint(Link& l, Session& s, Endpoint e, const FourTuple& t,
+                   const TcpConfig& config, const ReaderSpec& reader,
+                   bool digest, uint64_t ordinal);
+  void NoteBacklog(Session& s);
   // Runs the application side of an endpoint after the stack acted: reads,
   // refills the source, closes on EOF, reschedules, and destroys a finished
   // session.
@@ -222,6 +302,8 @@ class Network {
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue_;
   absl::flat_hash_map<uint32_t, std::unique_ptr<Link>> links_;
   absl::flat_hash_map<uint32_t, std::unique_ptr<Session>> sessions_;
+  std::function<uint32_t()> allocate_id_;
+  PacketObserver* packets_ = nullptr;
 };
 
 }  // namespace tcpemu

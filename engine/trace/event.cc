@@ -33,6 +33,8 @@ std::string_view ToString(EventKind k) {
       return "connection_error";
     case EventKind::kSessionDestroyed:
       return "session_destroyed";
+    case EventKind::kSessionAccepted:
+      return "session_accepted";
   }
   return "unknown";
 }

@@ -24,6 +24,8 @@ enum class EventKind : uint8_t {
   kCwndChanged,
   kConnectionError,
   kSessionDestroyed,
+  // A listener accepted a connection from a host (a = its IPv4 address).
+  kSessionAccepted,
 };
 
 enum class SendReason : uint8_t {

@@ -156,6 +156,14 @@ void AppendEventJson(const Event& e, std::string* out) {
       break;
     case EventKind::kSessionDestroyed:
       break;
+    case EventKind::kSessionAccepted:
+      AppendName("remote",
+                 absl::StrCat((e.a >> 24) & 0xff, ".", (e.a >> 16) & 0xff, ".",
+                              (e.a >> 8) & 0xff, ".", e.a & 0xff),
+                 out);
+      AppendInt("remote_port", e.seg.src_port, out);
+      AppendInt("local_port", e.seg.dst_port, out);
+      break;
   }
   out->push_back('}');
 }

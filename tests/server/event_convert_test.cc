@@ -265,7 +265,7 @@ TEST(EventConvertTest, EnumsMapByName) {
     EXPECT_EQ(v1::TcpState_Name(ToProto(s)),
               "TCP_STATE_" + std::string(ToString(s)));
   }
-  for (int i = 0; i <= static_cast<int>(EventKind::kSessionDestroyed); ++i) {
+  for (int i = 0; i <= static_cast<int>(EventKind::kSessionAccepted); ++i) {
     const auto k = static_cast<EventKind>(i);
     std::string want = "EVENT_KIND_" + std::string(ToString(k));
     for (char& c : want) c = static_cast<char>(std::toupper(c));

@@ -26,7 +26,7 @@ void ExpectNamed(Enum last) {
 }
 
 TEST(EventNamesTest, EveryEnumeratorHasADistinctName) {
-  ExpectNamed(EventKind::kSessionDestroyed);
+  ExpectNamed(EventKind::kSessionAccepted);
   ExpectNamed(SendReason::kKeepalive);
   ExpectNamed(Disposition::kRstInvalid);
   ExpectNamed(DropReason::kMtu);
