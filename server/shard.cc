@@ -1,8 +1,17 @@
 // Shard loop: commands, REALTIME timers and activity waiters; see shard.h.
 #include "server/shard.h"
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -51,10 +60,45 @@ int64_t LatenessStats::QuantileNs(double q) const {
   return (int64_t{1} << 31) * 1000;
 }
 
-Shard::Shard(size_t index, EventHub* hub, ShardMetrics* metrics)
-    : index_(index), hub_(hub), metrics_(metrics) {}
+namespace {
+constexpr uint64_t kWakeToken = ~uint64_t{0};
+constexpr uint64_t kTimerToken = ~uint64_t{0} - 1;
+constexpr int kMaxFramesPerWake = 64;
+constexpr size_t kFrameBufBytes = 65536;
+}  // namespace
 
-Shard::~Shard() { Stop(); }
+Shard::Shard(size_t index, EventHub* hub, ShardMetrics* metrics)
+    : index_(index), hub_(hub), metrics_(metrics) {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0 || timer_fd_ < 0) {
+    std::fprintf(stderr, "tcpemud: shard %zu: epoll/eventfd/timerfd: %s\n",
+                 index, std::strerror(errno));
+    std::abort();
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeToken;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  ev.data.u64 = kTimerToken;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, timer_fd_, &ev);
+  frame_buf_.resize(kFrameBufBytes);
+}
+
+Shard::~Shard() {
+  Stop();
+  networks_.clear();
+  for (int fd : {epoll_fd_, wake_fd_, timer_fd_}) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+void Shard::Wake() {
+  uint64_t one = 1;
+  ssize_t n = write(wake_fd_, &one, sizeof(one));
+  (void)n;  // a full counter (EAGAIN) already means "wake up"
+}
 
 void Shard::Start() {
   thread_ = std::thread([this] { Loop(); });
@@ -65,12 +109,82 @@ void Shard::Stop() {
     absl::MutexLock l(&mu_);
     stopping_ = true;
   }
+  Wake();
   if (thread_.joinable()) thread_.join();
 }
 
 void Shard::Post(absl::AnyInvocable<void()> fn) {
-  absl::MutexLock l(&mu_);
-  queue_.push_back(std::move(fn));
+  bool was_empty;
+  {
+    absl::MutexLock l(&mu_);
+    was_empty = queue_.empty();
+    queue_.push_back(std::move(fn));
+  }
+  if (was_empty) Wake();
+}
+
+void Shard::AttachDevice(NetworkSlot& slot, uint32_t link_id,
+                         std::unique_ptr<TapDevice> device) {
+  const int fd = device->fd();
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = static_cast<uint64_t>(fd);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  device_fds_[fd] = {slot.id, link_id};
+  slot.devices[link_id] = std::move(device);
+}
+
+void Shard::DetachDevice(NetworkSlot& slot, uint32_t link_id) {
+  auto it = slot.devices.find(link_id);
+  if (it == slot.devices.end()) return;
+  const int fd = it->second->fd();
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  device_fds_.erase(fd);
+  slot.devices.erase(it);
+}
+
+void Shard::ReadDevice(uint32_t network_id, uint32_t link_id) {
+  NetworkSlot* slot = network(network_id);
+  if (slot == nullptr) return;
+  auto it = slot->devices.find(link_id);
+  if (it == slot->devices.end()) return;
+  TapDevice& dev = *it->second;
+  Network& net = *slot->net;
+  for (int i = 0; i < kMaxFramesPerWake; ++i) {
+    absl::StatusOr<size_t> n = dev.Read(absl::MakeSpan(frame_buf_));
+    if (!n.ok()) {
+      // A device that fails to read would wake the loop forever.
+      device_errors_.fetch_add(1);
+      std::fprintf(stderr, "tcpemud: interface %u: %s; detached\n", link_id,
+                   std::string(n.status().message()).c_str());
+      DetachDevice(*slot, link_id);
+      return;
+    }
+    if (*n == 0) return;
+    TimeNs now = SteadyNowNs() - slot->epoch_ns;
+    if (now > net.now()) net.RunUntil(now);
+    if (!net.OnFrame(link_id, absl::MakeConstSpan(frame_buf_.data(), *n))
+             .ok()) {
+      device_errors_.fetch_add(1);
+    }
+    net.RunUntil(net.now());
+  }
+}
+
+void Shard::ArmTimer(int64_t wake) {
+  const int64_t want = wake == std::numeric_limits<int64_t>::max() ? 0 : wake;
+  if (want == timer_armed_at_) return;
+  itimerspec spec{};
+  if (want != 0) {
+    spec.it_value.tv_sec = want / 1'000'000'000;
+    spec.it_value.tv_nsec = want % 1'000'000'000;
+    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) {
+      spec.it_value.tv_nsec = 1;
+    }
+  }
+  timerfd_settime(timer_fd_, want != 0 ? TFD_TIMER_ABSTIME : 0, &spec,
+                  nullptr);
+  timer_armed_at_ = want;
 }
 
 absl::Status Shard::AddNetwork(uint32_t id, Clock clock, uint64_t seed,
@@ -102,6 +216,10 @@ absl::Status Shard::RemoveNetwork(uint32_t id) {
   }
   // Waiters see their network gone and finish.
   auto waiters = std::move(it->second->waiters);
+  for (auto& [link_id, device] : it->second->devices) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, device->fd(), nullptr);
+    device_fds_.erase(device->fd());
+  }
   networks_.erase(it);
   for (auto& [key, list] : waiters) {
     for (auto& w : list) w();
@@ -188,24 +306,42 @@ int64_t Shard::AdvanceRealtime() {
 
 void Shard::Loop() {
   std::deque<absl::AnyInvocable<void()>> batch;
+  constexpr int kMaxEvents = 64;
+  epoll_event events[kMaxEvents];
   while (true) {
     int64_t wake = AdvanceRealtime();
     RunReadyWaiters();
+    bool idle;
     {
       absl::MutexLock l(&mu_);
-      if (queue_.empty() && !stopping_ && ready_.empty()) {
-        int64_t now = SteadyNowNs();
-        absl::Time deadline =
-            wake == std::numeric_limits<int64_t>::max()
-                ? absl::InfiniteFuture()
-                : absl::Now() +
-                      absl::Nanoseconds(std::max<int64_t>(0, wake - now));
-        auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return !queue_.empty() || stopping_;
-        };
-        mu_.AwaitWithDeadline(absl::Condition(&has_work), deadline);
-      }
       if (stopping_ && queue_.empty()) break;
+      idle = queue_.empty() && ready_.empty();
+    }
+    // Sleep until a command, a frame or the next deadline; without work
+    // to do, only look.
+    int timeout = 0;
+    if (idle) {
+      ArmTimer(wake);
+      timeout = -1;
+    }
+    int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout);
+    for (int i = 0; i < n; ++i) {
+      const uint64_t token = events[i].data.u64;
+      if (token == kWakeToken || token == kTimerToken) {
+        uint64_t count;
+        ssize_t r = read(token == kWakeToken ? wake_fd_ : timer_fd_, &count,
+                         sizeof(count));
+        (void)r;
+        if (token == kTimerToken) timer_armed_at_ = 0;
+        continue;
+      }
+      auto it = device_fds_.find(static_cast<int>(token));
+      if (it == device_fds_.end()) continue;
+      const auto [network_id, link_id] = it->second;
+      ReadDevice(network_id, link_id);
+    }
+    {
+      absl::MutexLock l(&mu_);
       batch.swap(queue_);
     }
     if (!batch.empty()) {

@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "engine/io/tap_device.h"
 #include "engine/sim/network.h"
 #include "engine/trace/event.h"
 
@@ -48,6 +49,9 @@ struct NetworkSlot {
   uint64_t seed = 0;
   int64_t epoch_ns = 0;  // steady-clock time of creation (REALTIME)
   std::unique_ptr<EventSink> sink;
+  // TAP devices of the network's interfaces, by link id. Declared before
+  // `net`, which holds pointers to them, so that they outlive it.
+  absl::flat_hash_map<uint32_t, std::unique_ptr<TapDevice>> devices;
   std::unique_ptr<Network> net;
   // Waiters for activity on (session, endpoint): each returns true when
   // done and is then dropped.
@@ -111,6 +115,15 @@ class Shard {
   // Runs waiters whose endpoints saw activity. Called by the loop and after
   // AdvanceTime.
   void RunReadyWaiters();
+  // Hands the device of interface `link_id` to the loop, which reads its
+  // frames into the network as they come. The network's interface must
+  // already use the device as its FrameSink.
+  void AttachDevice(NetworkSlot& slot, uint32_t link_id,
+                    std::unique_ptr<TapDevice> device);
+  // Stops reading and closes the device (after the interface is gone).
+  void DetachDevice(NetworkSlot& slot, uint32_t link_id);
+  // Frames read that the network refused, and device read errors.
+  uint64_t device_errors() const { return device_errors_.load(); }
 
   LatenessStats lateness() const;
 
@@ -119,6 +132,10 @@ class Shard {
   // Advances every REALTIME network to the wall clock; returns the earliest
   // wall-clock deadline (steady ns) of any of them.
   int64_t AdvanceRealtime();
+  // Reads waiting frames of one device into its network.
+  void ReadDevice(uint32_t network_id, uint32_t link_id);
+  void Wake();
+  void ArmTimer(int64_t wake);
 
   size_t index_;
   EventHub* hub_;
@@ -129,8 +146,19 @@ class Shard {
   std::deque<absl::AnyInvocable<void()>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
+  // The loop sleeps in epoll on the wake eventfd (posted commands), a
+  // timerfd (the next REALTIME deadline) and the TAP devices.
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  int timer_fd_ = -1;
+  int64_t timer_armed_at_ = 0;  // 0: disarmed
+
   // Shard-thread state.
   absl::flat_hash_map<uint32_t, std::unique_ptr<NetworkSlot>> networks_;
+  // Device fd -> (network id, link id).
+  absl::flat_hash_map<int, std::pair<uint32_t, uint32_t>> device_fds_;
+  std::vector<uint8_t> frame_buf_;
+  std::atomic<uint64_t> device_errors_{0};
   std::vector<std::pair<uint32_t, uint64_t>> ready_;  // (network, waiter key)
 
   mutable absl::Mutex stats_mu_;
