@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "engine/wire/ipv4.h"
 #include "server/convert.h"
 #include "server/event_convert.h"
 
@@ -53,7 +54,7 @@ EmulatorService::EmulatorService(const EmulatorOptions& options, EventHub* hub,
   size_t n = std::max<size_t>(1, options_.shards);
   for (size_t i = 0; i < n; ++i) {
     ShardMetrics* sm = metrics_ != nullptr ? metrics_->AddShard() : nullptr;
-    shards_.push_back(std::make_unique<Shard>(i, hub_, sm));
+    shards_.push_back(std::make_unique<Shard>(i, hub_, sm, options_.captures));
     shards_.back()->Start();
   }
   default_network_ = next_network_id_++;
@@ -63,8 +64,10 @@ EmulatorService::EmulatorService(const EmulatorOptions& options, EventHub* hub,
   limits.max_links = options_.max_links;
   limits.max_sessions = options_.max_sessions;
   absl::Status s = shards_[0]->Call([&] {
-    return shards_[0]->AddNetwork(default_network_, Clock::kRealtime, seed,
-                                  limits);
+    absl::Status st = shards_[0]->AddNetwork(default_network_, Clock::kRealtime,
+                                             seed, limits);
+    if (st.ok()) InstallHooks(*shards_[0]->network(default_network_));
+    return st;
   });
   (void)s;  // a fresh shard always accepts its first network
   absl::MutexLock l(&mu_);
@@ -88,18 +91,6 @@ void EmulatorService::StopShards() {
 absl::Status EmulatorService::CheckServing() const {
   if (shutting_down_) return absl::UnavailableError("tcpemud is shutting down");
   return absl::OkStatus();
-}
-
-template <typename F>
-grpc::Status EmulatorService::Observe(const char* method, F&& fn) {
-  int64_t start = SteadyNowNs();
-  absl::Status s = CheckServing();
-  if (s.ok()) s = fn();
-  if (metrics_ != nullptr) {
-    metrics_->ObserveRpc(method, static_cast<int>(s.code()),
-                         static_cast<double>(SteadyNowNs() - start) / 1e9);
-  }
-  return ToGrpc(s);
 }
 
 absl::StatusOr<EmulatorService::Where> EmulatorService::NetworkOf(
@@ -129,19 +120,6 @@ absl::StatusOr<EmulatorService::Where> EmulatorService::SessionOf(
   auto nit = network_shard_.find(it->second);
   if (nit == network_shard_.end()) return NotFound("session_id", session_id);
   return Where{it->second, shards_[nit->second].get()};
-}
-
-template <typename F>
-absl::Status EmulatorService::OnNetwork(uint32_t network_id, F&& fn) {
-  absl::StatusOr<Where> w = NetworkOf(network_id);
-  if (!w.ok()) return w.status();
-  Shard* shard = w->shard;
-  uint32_t id = w->network_id;
-  return shard->Call([&]() -> absl::Status {
-    NetworkSlot* slot = shard->network(id);
-    if (slot == nullptr) return NotFound("network_id", id);
-    return fn(*slot, *shard);
-  });
 }
 
 bool EmulatorService::WaitFor(absl::Notification& done, absl::Time deadline,
@@ -209,6 +187,7 @@ grpc::Status EmulatorService::CreateNetwork(Ctx*,
     Shard& shard = *shards_[shard_index];
     absl::Status s = shard.Call([&]() -> absl::Status {
       absl::Status st = shard.AddNetwork(id, clock, seed, limits);
+      if (st.ok()) InstallHooks(*shard.network(id));
       if (st.ok()) FillNetwork(*shard.network(id), shard, resp);
       return st;
     });
@@ -270,6 +249,8 @@ grpc::Status EmulatorService::DeleteNetwork(Ctx*,
     absl::MutexLock l(&mu_);
     network_shard_.erase(id);
     absl::erase_if(link_network_,
+                   [id](const auto& kv) { return kv.second == id; });
+    absl::erase_if(interface_network_,
                    [id](const auto& kv) { return kv.second == id; });
     std::erase_if(session_network_,
                   [id](const auto& kv) { return kv.second == id; });
@@ -448,11 +429,22 @@ grpc::Status EmulatorService::DeleteLink(Ctx*, const v1::DeleteLinkRequest* req,
 
 // ------------------------------------------------------------------ sessions
 
-absl::Status EmulatorService::FillSession(Network& net, uint32_t network_id,
+absl::Status EmulatorService::FillSession(NetworkSlot& slot,
                                           uint32_t session_id,
                                           v1::Session* out) {
+  Network& net = *slot.net;
+  const uint32_t network_id = slot.id;
   absl::StatusOr<SessionInfo> info = net.GetSession(session_id);
   if (!info.ok()) return NotFound("session_id", session_id);
+  if (info->remote) {
+    v1::Remote* r = out->mutable_remote();
+    r->set_interface_id(info->link_id);
+    r->set_address(Ipv4ToString(info->remote_addr));
+    r->set_port(info->remote_port);
+    out->set_local_address(Ipv4ToString(info->local_addr));
+    out->set_accepted(info->accepted);
+  }
+  out->set_capture(slot.captures->has(session_id));
   out->set_id(info->id);
   out->set_network_id(network_id);
   out->set_link_id(info->link_id);
@@ -462,6 +454,7 @@ absl::Status EmulatorService::FillSession(Network& net, uint32_t network_id,
     DurationToProto(info->destroyed_at, out->mutable_destroyed_at());
   }
   for (Endpoint e : {Endpoint::kClient, Endpoint::kServer}) {
+    if (info->remote && e != info->local) continue;  // the host's side
     const EndpointStats& st =
         e == Endpoint::kClient ? info->client : info->server;
     v1::EndpointState* ep =
@@ -515,19 +508,52 @@ grpc::Status EmulatorService::OpenSession(Ctx*,
       return Invalid(absl::StrCat("server_port ", req->server_port(),
                                   " out of range [0, 65535]"));
     }
-    if (req->link_id() == 0) return Invalid("link_id: required");
-    absl::StatusOr<Where> w = LinkOf(req->link_id());
-    if (!w.ok()) return w.status();
+    const bool remote = req->has_remote();
+    uint32_t link_id = req->link_id();
+    if (remote) {
+      if (req->link_id() != 0) {
+        return Invalid(
+            "link_id: must be unset with remote (use "
+            "remote.interface_id)");
+      }
+      if (req->server_closed() || req->server_port() != 0 ||
+          req->has_server() || req->has_server_reader()) {
+        return Invalid(
+            "server, server_port, server_closed, server_reader: must be "
+            "unset with remote (the server is the remote host)");
+      }
+      if (req->remote().interface_id() == 0) {
+        return Invalid("remote.interface_id: required");
+      }
+      if (req->remote().port() == 0 || req->remote().port() > 65535) {
+        return Invalid(absl::StrCat("remote.port ", req->remote().port(),
+                                    " out of range [1, 65535]"));
+      }
+      absl::StatusOr<uint32_t> addr = ParseIpv4(req->remote().address());
+      if (!addr.ok()) {
+        return Invalid(absl::StrCat("remote.address \"",
+                                    req->remote().address(),
+                                    "\": not a dotted IPv4 address"));
+      }
+      spec.remote =
+          RemoteSpec{*addr, static_cast<uint16_t>(req->remote().port())};
+      link_id = req->remote().interface_id();
+    }
+    if (link_id == 0) return Invalid("link_id: required");
+    absl::StatusOr<Where> w = LinkOf(link_id);
+    if (!w.ok()) {
+      return remote ? NotFound("remote.interface_id", link_id) : w.status();
+    }
     if (req->network_id() != 0 && req->network_id() != w->network_id) {
-      return Invalid(absl::StrCat("link_id ", req->link_id(),
-                                  " belongs to network ", w->network_id,
-                                  ", not network_id ", req->network_id()));
+      return Invalid(absl::StrCat("link_id ", link_id, " belongs to network ",
+                                  w->network_id, ", not network_id ",
+                                  req->network_id()));
     }
     spec.client = *client;
     spec.server = *server;
     spec.client_reader = *cr;
     spec.server_reader = *sr;
-    spec.link_id = req->link_id();
+    spec.link_id = link_id;
     spec.client_port = static_cast<uint16_t>(req->client_port());
     if (req->server_port() != 0) {
       spec.server_port = static_cast<uint16_t>(req->server_port());
@@ -546,9 +572,16 @@ grpc::Status EmulatorService::OpenSession(Ctx*,
     }
     absl::Status s = OnNetwork(
         w->network_id, [&](NetworkSlot& slot, Shard&) -> absl::Status {
+          if (req->capture()) {
+            absl::Status c = slot.captures->Enable(spec.id);
+            if (!c.ok()) return c;
+          }
           absl::StatusOr<uint32_t> id = slot.net->OpenSession(spec);
-          if (!id.ok()) return id.status();
-          return FillSession(*slot.net, slot.id, *id, resp);
+          if (!id.ok()) {
+            slot.captures->Forget(spec.id);
+            return id.status();
+          }
+          return FillSession(slot, *id, resp);
         });
     if (!s.ok()) {
       absl::MutexLock l(&mu_);
@@ -564,7 +597,7 @@ grpc::Status EmulatorService::GetSession(Ctx*, const v1::GetSessionRequest* req,
     absl::StatusOr<Where> w = SessionOf(req->session_id());
     if (!w.ok()) return w.status();
     return OnNetwork(w->network_id, [&](NetworkSlot& slot, Shard&) {
-      return FillSession(*slot.net, slot.id, req->session_id(), resp);
+      return FillSession(slot, req->session_id(), resp);
     });
   });
 }
@@ -611,8 +644,7 @@ grpc::Status EmulatorService::ListSessions(Ctx*,
       absl::Status s = OnNetwork(nid, [&](NetworkSlot& slot, Shard&) {
         for (size_t k = i; k < j && resp->sessions_size() < page; ++k) {
           v1::Session session;
-          if (!FillSession(*slot.net, slot.id, candidates[k].first, &session)
-                   .ok()) {
+          if (!FillSession(slot, candidates[k].first, &session).ok()) {
             continue;
           }
           if (req->link_id() != 0 && session.link_id() != req->link_id()) {
@@ -641,6 +673,7 @@ grpc::Status EmulatorService::DeleteSession(Ctx*,
     absl::Status s =
         OnNetwork(w->network_id, [&](NetworkSlot& slot, Shard& shard) {
           absl::Status st = slot.net->DeleteSession(req->session_id());
+          slot.captures->Forget(req->session_id());
           if (hub_ != nullptr) {
             hub_->ForgetSession(shard.index(), slot.id, req->session_id());
           }

@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "server/event_hub.h"
@@ -30,6 +31,8 @@ struct EmulatorOptions {
   uint32_t max_write_bytes = 16 * 1024 * 1024;
   uint32_t max_read_bytes = 4 * 1024 * 1024;
   uint64_t default_seed = 0;  // 0: random
+  uint32_t max_interfaces = 64;
+  CaptureOptions captures;
 };
 
 class EmulatorService final
@@ -96,6 +99,21 @@ class EmulatorService final
       grpc::CallbackServerContext* ctx,
       const v1::WatchEventsRequest* req) override;
 
+  // Interfaces, listeners and captures (interfaces.cc).
+  grpc::Status CreateInterface(Ctx*, const v1::CreateInterfaceRequest*,
+                               v1::Interface*) override;
+  grpc::Status GetInterface(Ctx*, const v1::GetInterfaceRequest*,
+                            v1::Interface*) override;
+  grpc::Status ListInterfaces(Ctx*, const v1::ListInterfacesRequest*,
+                              v1::ListInterfacesResponse*) override;
+  grpc::Status DeleteInterface(Ctx*, const v1::DeleteInterfaceRequest*,
+                               google::protobuf::Empty*) override;
+  grpc::Status Listen(Ctx*, const v1::ListenRequest*, v1::Listener*) override;
+  grpc::Status DeleteListener(Ctx*, const v1::DeleteListenerRequest*,
+                              google::protobuf::Empty*) override;
+  grpc::Status ExportPcap(Ctx*, const v1::ExportPcapRequest*,
+                          grpc::ServerWriter<v1::PcapChunk>*) override;
+
  private:
   struct Where {
     uint32_t network_id = 0;
@@ -117,8 +135,12 @@ class EmulatorService final
   void FillNetwork(NetworkSlot& slot, Shard& shard, v1::Network* out);
   absl::Status FillLink(Network& net, uint32_t network_id, uint32_t link_id,
                         v1::Link* out);
-  absl::Status FillSession(Network& net, uint32_t network_id,
-                           uint32_t session_id, v1::Session* out);
+  absl::Status FillSession(NetworkSlot& slot, uint32_t session_id,
+                           v1::Session* out);
+  absl::Status FillInterface(NetworkSlot& slot, uint32_t link_id,
+                             v1::Interface* out);
+  // Gives accepted sessions daemon-wide ids (shard thread).
+  void InstallHooks(NetworkSlot& slot);
 
   EmulatorOptions options_;
   EventHub* hub_;
@@ -136,8 +158,38 @@ class EmulatorService final
   absl::flat_hash_map<uint32_t, size_t> network_shard_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint32_t, uint32_t> link_network_ ABSL_GUARDED_BY(mu_);
   std::map<uint32_t, uint32_t> session_network_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint32_t, uint32_t> interface_network_
+      ABSL_GUARDED_BY(mu_);
+  std::atomic<uint32_t> next_tap_{0};
 };
 
 grpc::Status ToGrpc(const absl::Status& s);
+
+template <typename F>
+grpc::Status EmulatorService::Observe(const char* method, F&& fn) {
+  int64_t start = SteadyNowNs();
+  absl::Status s = CheckServing();
+  if (s.ok()) s = fn();
+  if (metrics_ != nullptr) {
+    metrics_->ObserveRpc(method, static_cast<int>(s.code()),
+                         static_cast<double>(SteadyNowNs() - start) / 1e9);
+  }
+  return ToGrpc(s);
+}
+
+template <typename F>
+absl::Status EmulatorService::OnNetwork(uint32_t network_id, F&& fn) {
+  absl::StatusOr<Where> w = NetworkOf(network_id);
+  if (!w.ok()) return w.status();
+  Shard* shard = w->shard;
+  uint32_t id = w->network_id;
+  return shard->Call([&]() -> absl::Status {
+    NetworkSlot* slot = shard->network(id);
+    if (slot == nullptr) {
+      return absl::NotFoundError(absl::StrCat("network_id ", id, " not found"));
+    }
+    return fn(*slot, *shard);
+  });
+}
 
 }  // namespace tcpemu::server

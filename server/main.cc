@@ -1,5 +1,7 @@
 // tcpemud: the tcpemu daemon. Flags with working defaults; SIGTERM/SIGINT
 // drain and exit 0.
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -31,6 +33,12 @@ ABSL_FLAG(bool, per_session_metrics, false,
 ABSL_FLAG(uint32_t, per_session_cap, 1000,
           "at most this many sessions get per-session series");
 ABSL_FLAG(uint64_t, seed, 0, "seed of the default network; 0 = random");
+ABSL_FLAG(uint32_t, max_interfaces, 64, "TAP interfaces held at once");
+ABSL_FLAG(std::string, pcap_dir, "",
+          "record every session's packets to <dir>/network-N-session-M.pcap");
+ABSL_FLAG(uint64_t, capture_bytes, 64 << 20,
+          "bytes kept per in-memory capture (sessions opened with capture)");
+ABSL_FLAG(uint32_t, max_captures, 64, "in-memory captures held at once");
 ABSL_FLAG(int32_t, shutdown_seconds, 5,
           "on SIGTERM/SIGINT, drain for at most this long");
 
@@ -58,6 +66,16 @@ int main(int argc, char** argv) {
   o.emulator.max_sessions = absl::GetFlag(FLAGS_max_sessions);
   o.emulator.max_buffer = absl::GetFlag(FLAGS_max_buffer);
   o.emulator.default_seed = absl::GetFlag(FLAGS_seed);
+  o.emulator.max_interfaces = absl::GetFlag(FLAGS_max_interfaces);
+  o.emulator.captures.pcap_dir = absl::GetFlag(FLAGS_pcap_dir);
+  o.emulator.captures.max_bytes = absl::GetFlag(FLAGS_capture_bytes);
+  o.emulator.captures.max_captures = absl::GetFlag(FLAGS_max_captures);
+  if (!o.emulator.captures.pcap_dir.empty() &&
+      access(o.emulator.captures.pcap_dir.c_str(), W_OK) != 0) {
+    std::fprintf(stderr, "--pcap_dir %s: not a writable directory\n",
+                 o.emulator.captures.pcap_dir.c_str());
+    return 2;
+  }
   o.max_subscribers = absl::GetFlag(FLAGS_max_subscribers);
   o.event_queue = absl::GetFlag(FLAGS_event_queue);
   o.session_history = absl::GetFlag(FLAGS_session_history);

@@ -25,11 +25,18 @@ namespace {
 class NetworkEventSink final : public EventSink {
  public:
   NetworkEventSink(size_t shard, uint32_t network_id, EventHub* hub,
-                   ShardMetrics* metrics)
-      : shard_(shard), network_id_(network_id), hub_(hub), metrics_(metrics) {}
+                   ShardMetrics* metrics, CaptureStore* captures)
+      : shard_(shard),
+        network_id_(network_id),
+        hub_(hub),
+        metrics_(metrics),
+        captures_(captures) {}
   void OnEvent(const Event& e) override {
     if (metrics_ != nullptr) metrics_->OnEvent(e);
     if (hub_ != nullptr) hub_->Publish(shard_, network_id_, e);
+    if (e.kind == EventKind::kSessionDestroyed) {
+      captures_->OnSessionDestroyed(e.session_id);
+    }
   }
 
  private:
@@ -37,6 +44,7 @@ class NetworkEventSink final : public EventSink {
   uint32_t network_id_;
   EventHub* hub_;
   ShardMetrics* metrics_;
+  CaptureStore* captures_;
 };
 
 }  // namespace
@@ -67,8 +75,9 @@ constexpr int kMaxFramesPerWake = 64;
 constexpr size_t kFrameBufBytes = 65536;
 }  // namespace
 
-Shard::Shard(size_t index, EventHub* hub, ShardMetrics* metrics)
-    : index_(index), hub_(hub), metrics_(metrics) {
+Shard::Shard(size_t index, EventHub* hub, ShardMetrics* metrics,
+             const CaptureOptions& captures)
+    : index_(index), hub_(hub), metrics_(metrics), capture_options_(captures) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -182,8 +191,7 @@ void Shard::ArmTimer(int64_t wake) {
       spec.it_value.tv_nsec = 1;
     }
   }
-  timerfd_settime(timer_fd_, want != 0 ? TFD_TIMER_ABSTIME : 0, &spec,
-                  nullptr);
+  timerfd_settime(timer_fd_, want != 0 ? TFD_TIMER_ABSTIME : 0, &spec, nullptr);
   timer_armed_at_ = want;
 }
 
@@ -197,8 +205,12 @@ absl::Status Shard::AddNetwork(uint32_t id, Clock clock, uint64_t seed,
   slot->clock = clock;
   slot->seed = seed;
   slot->epoch_ns = SteadyNowNs();
-  slot->sink = std::make_unique<NetworkEventSink>(index_, id, hub_, metrics_);
+  slot->captures = std::make_unique<CaptureStore>(
+      id, absl::GetCurrentTimeNanos(), capture_options_);
+  slot->sink = std::make_unique<NetworkEventSink>(index_, id, hub_, metrics_,
+                                                  slot->captures.get());
   slot->net = std::make_unique<Network>(seed, slot->sink.get(), limits);
+  slot->net->SetPacketObserver(slot->captures.get());
   NetworkSlot* raw = slot.get();
   slot->net->SetActivityObserver([this, raw](uint32_t sid, Endpoint e) {
     if (raw->waiters.empty()) return;
@@ -309,8 +321,13 @@ void Shard::Loop() {
   constexpr int kMaxEvents = 64;
   epoll_event events[kMaxEvents];
   while (true) {
+    // Waiters may write, which schedules packets now: advance again so that
+    // the deadline slept to is never stale.
     int64_t wake = AdvanceRealtime();
-    RunReadyWaiters();
+    for (int round = 0; round < 8 && !ready_.empty(); ++round) {
+      RunReadyWaiters();
+      wake = AdvanceRealtime();
+    }
     bool idle;
     {
       absl::MutexLock l(&mu_);

@@ -24,6 +24,7 @@
 #include "engine/io/tap_device.h"
 #include "engine/sim/network.h"
 #include "engine/trace/event.h"
+#include "server/capture.h"
 
 namespace tcpemu::server {
 
@@ -49,6 +50,8 @@ struct NetworkSlot {
   uint64_t seed = 0;
   int64_t epoch_ns = 0;  // steady-clock time of creation (REALTIME)
   std::unique_ptr<EventSink> sink;
+  // Packet captures; declared before `net`, which points to it.
+  std::unique_ptr<CaptureStore> captures;
   // TAP devices of the network's interfaces, by link id. Declared before
   // `net`, which holds pointers to them, so that they outlive it.
   absl::flat_hash_map<uint32_t, std::unique_ptr<TapDevice>> devices;
@@ -65,7 +68,8 @@ inline uint64_t WaiterKey(uint32_t session_id, Endpoint e) {
 
 class Shard {
  public:
-  Shard(size_t index, EventHub* hub, ShardMetrics* metrics);
+  Shard(size_t index, EventHub* hub, ShardMetrics* metrics,
+        const CaptureOptions& captures = {});
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -140,6 +144,7 @@ class Shard {
   size_t index_;
   EventHub* hub_;
   ShardMetrics* metrics_;
+  CaptureOptions capture_options_;
   std::thread thread_;
 
   absl::Mutex mu_;

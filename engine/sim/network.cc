@@ -292,6 +292,10 @@ absl::Status Network::DeleteLink(uint32_t link_id) {
   if (l == nullptr) {
     return absl::NotFoundError(absl::StrCat("link ", link_id, " not found"));
   }
+  if (l->iface != nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "link ", link_id, " is an interface; delete it with DeleteInterface"));
+  }
   if (l->sessions > 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("link ", link_id, " carries ", l->sessions,
@@ -632,7 +636,7 @@ void Network::Accept(Link& l, Listener& listener, const ParsedTcpPacket& p) {
     Ipv4Header ip = p.ip;
     absl::StatusOr<Packet> syn = BuildTcpPacket(ip, p.tcp, p.payload);
     if (syn.ok()) {
-      packets_->OnPacket(now_, id, Endpoint::kServer, false, *syn);
+      packets_->OnPacket(now_, l.id, id, Endpoint::kServer, false, *syn);
     }
   }
   slot.conn->OnSegment(now_, p.tcp, p.payload);
@@ -1053,7 +1057,7 @@ void Network::Transmit(uint32_t link_id, Direction d, uint32_t src,
   absl::StatusOr<Packet> p = BuildTcpPacket(ip, h, payload);
   if (!p.ok()) return;  // headers built by the engine always encode
   if (packets_ != nullptr && session_id != 0) {
-    packets_->OnPacket(now_, session_id, e, true, *p);
+    packets_->OnPacket(now_, link_id, session_id, e, true, *p);
   }
   l->path[Index(d)]->Send(now_, *std::move(p));
   SchedulePath(*l, d);
@@ -1096,7 +1100,7 @@ void Network::DeliverOne(Link& l, Direction d, Packet&& p) {
       if (s.remote) receiver = s.local;
       Connection& c = *s.ep[Index(receiver)].conn;
       if (packets_ != nullptr)
-        packets_->OnPacket(now_, s.id, receiver, false, p);
+        packets_->OnPacket(now_, l.id, s.id, receiver, false, p);
       if (!parsed->checksum_ok) {
         c.OnBadChecksum(now_, h, len);
         return;

@@ -101,8 +101,8 @@ struct ListenerInfo {
 class PacketObserver {
  public:
   virtual ~PacketObserver() = default;
-  virtual void OnPacket(TimeNs t, uint32_t session_id, Endpoint e,
-                        bool outgoing, const Packet& p) = 0;
+  virtual void OnPacket(TimeNs t, uint32_t link_id, uint32_t session_id,
+                        Endpoint e, bool outgoing, const Packet& p) = 0;
 };
 
 struct EndpointStats {

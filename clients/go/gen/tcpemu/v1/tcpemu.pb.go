@@ -493,6 +493,9 @@ const (
 	EventKind_EVENT_KIND_CWND_CHANGED      EventKind = 11
 	EventKind_EVENT_KIND_CONNECTION_ERROR  EventKind = 12
 	EventKind_EVENT_KIND_SESSION_DESTROYED EventKind = 13
+	// A listener accepted a connection from a host: a new SERVER-side
+	// session; `segment` is the SYN (ports), `a` the remote IPv4 address.
+	EventKind_EVENT_KIND_SESSION_ACCEPTED EventKind = 14
 )
 
 // Enum value maps for EventKind.
@@ -512,6 +515,7 @@ var (
 		11: "EVENT_KIND_CWND_CHANGED",
 		12: "EVENT_KIND_CONNECTION_ERROR",
 		13: "EVENT_KIND_SESSION_DESTROYED",
+		14: "EVENT_KIND_SESSION_ACCEPTED",
 	}
 	EventKind_value = map[string]int32{
 		"EVENT_KIND_UNSPECIFIED":       0,
@@ -528,6 +532,7 @@ var (
 		"EVENT_KIND_CWND_CHANGED":      11,
 		"EVENT_KIND_CONNECTION_ERROR":  12,
 		"EVENT_KIND_SESSION_DESTROYED": 13,
+		"EVENT_KIND_SESSION_ACCEPTED":  14,
 	}
 )
 
@@ -705,7 +710,7 @@ func (x CloseRequest_Mode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CloseRequest_Mode.Descriptor instead.
 func (CloseRequest_Mode) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{35, 0}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{36, 0}
 }
 
 type Network struct {
@@ -2796,6 +2801,67 @@ func (x *EndpointState) GetPort() uint32 {
 	return 0
 }
 
+// The far end of a session with a real host, reached through an interface.
+type Remote struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	InterfaceId   uint32                 `protobuf:"varint,1,opt,name=interface_id,json=interfaceId,proto3" json:"interface_id,omitempty"`
+	Address       string                 `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"` // dotted IPv4
+	Port          uint32                 `protobuf:"varint,3,opt,name=port,proto3" json:"port,omitempty"`      // [1, 65535]
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Remote) Reset() {
+	*x = Remote{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Remote) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Remote) ProtoMessage() {}
+
+func (x *Remote) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Remote.ProtoReflect.Descriptor instead.
+func (*Remote) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Remote) GetInterfaceId() uint32 {
+	if x != nil {
+		return x.InterfaceId
+	}
+	return 0
+}
+
+func (x *Remote) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Remote) GetPort() uint32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
 type Session struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Id        uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -2803,18 +2869,25 @@ type Session struct {
 	LinkId    uint32                 `protobuf:"varint,3,opt,name=link_id,json=linkId,proto3" json:"link_id,omitempty"`
 	// Both endpoints reached CLOSED; the session keeps its final state until
 	// DeleteSession.
-	Destroyed     bool                 `protobuf:"varint,4,opt,name=destroyed,proto3" json:"destroyed,omitempty"`
-	OpenedAt      *durationpb.Duration `protobuf:"bytes,5,opt,name=opened_at,json=openedAt,proto3" json:"opened_at,omitempty"`
-	DestroyedAt   *durationpb.Duration `protobuf:"bytes,6,opt,name=destroyed_at,json=destroyedAt,proto3" json:"destroyed_at,omitempty"`
-	Client        *EndpointState       `protobuf:"bytes,7,opt,name=client,proto3" json:"client,omitempty"`
-	Server        *EndpointState       `protobuf:"bytes,8,opt,name=server,proto3" json:"server,omitempty"`
+	Destroyed   bool                 `protobuf:"varint,4,opt,name=destroyed,proto3" json:"destroyed,omitempty"`
+	OpenedAt    *durationpb.Duration `protobuf:"bytes,5,opt,name=opened_at,json=openedAt,proto3" json:"opened_at,omitempty"`
+	DestroyedAt *durationpb.Duration `protobuf:"bytes,6,opt,name=destroyed_at,json=destroyedAt,proto3" json:"destroyed_at,omitempty"`
+	Client      *EndpointState       `protobuf:"bytes,7,opt,name=client,proto3" json:"client,omitempty"`
+	Server      *EndpointState       `protobuf:"bytes,8,opt,name=server,proto3" json:"server,omitempty"`
+	// Set for a session with a real host: only the engine's endpoint exists,
+	// CLIENT for an active open and SERVER for an accepted connection; the
+	// other EndpointState is left empty.
+	Remote        *Remote `protobuf:"bytes,9,opt,name=remote,proto3" json:"remote,omitempty"`
+	LocalAddress  string  `protobuf:"bytes,10,opt,name=local_address,json=localAddress,proto3" json:"local_address,omitempty"` // the interface address (remote sessions)
+	Accepted      bool    `protobuf:"varint,11,opt,name=accepted,proto3" json:"accepted,omitempty"`                            // opened by a host through a Listener
+	Capture       bool    `protobuf:"varint,12,opt,name=capture,proto3" json:"capture,omitempty"`                              // ExportPcap has this session's packets
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[25]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2826,7 +2899,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[25]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2839,7 +2912,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{25}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Session) GetId() uint32 {
@@ -2898,25 +2971,59 @@ func (x *Session) GetServer() *EndpointState {
 	return nil
 }
 
+func (x *Session) GetRemote() *Remote {
+	if x != nil {
+		return x.Remote
+	}
+	return nil
+}
+
+func (x *Session) GetLocalAddress() string {
+	if x != nil {
+		return x.LocalAddress
+	}
+	return ""
+}
+
+func (x *Session) GetAccepted() bool {
+	if x != nil {
+		return x.Accepted
+	}
+	return false
+}
+
+func (x *Session) GetCapture() bool {
+	if x != nil {
+		return x.Capture
+	}
+	return false
+}
+
 type OpenSessionRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NetworkId     uint32                 `protobuf:"varint,1,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
-	LinkId        uint32                 `protobuf:"varint,2,opt,name=link_id,json=linkId,proto3" json:"link_id,omitempty"`
-	Client        *TcpConfig             `protobuf:"bytes,3,opt,name=client,proto3" json:"client,omitempty"`
-	Server        *TcpConfig             `protobuf:"bytes,4,opt,name=server,proto3" json:"server,omitempty"`
-	ClientPort    uint32                 `protobuf:"varint,5,opt,name=client_port,json=clientPort,proto3" json:"client_port,omitempty"`       // 0: next ephemeral port
-	ServerPort    uint32                 `protobuf:"varint,6,opt,name=server_port,json=serverPort,proto3" json:"server_port,omitempty"`       // 0: 5001
-	ServerClosed  bool                   `protobuf:"varint,7,opt,name=server_closed,json=serverClosed,proto3" json:"server_closed,omitempty"` // nothing listens: the SYN meets an RST
-	ClientReader  *Reader                `protobuf:"bytes,8,opt,name=client_reader,json=clientReader,proto3" json:"client_reader,omitempty"`
-	ServerReader  *Reader                `protobuf:"bytes,9,opt,name=server_reader,json=serverReader,proto3" json:"server_reader,omitempty"`
-	Digest        bool                   `protobuf:"varint,10,opt,name=digest,proto3" json:"digest,omitempty"` // keep SHA-256 of written and read bytes
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	NetworkId    uint32                 `protobuf:"varint,1,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
+	LinkId       uint32                 `protobuf:"varint,2,opt,name=link_id,json=linkId,proto3" json:"link_id,omitempty"`
+	Client       *TcpConfig             `protobuf:"bytes,3,opt,name=client,proto3" json:"client,omitempty"`
+	Server       *TcpConfig             `protobuf:"bytes,4,opt,name=server,proto3" json:"server,omitempty"`
+	ClientPort   uint32                 `protobuf:"varint,5,opt,name=client_port,json=clientPort,proto3" json:"client_port,omitempty"`       // 0: next ephemeral port
+	ServerPort   uint32                 `protobuf:"varint,6,opt,name=server_port,json=serverPort,proto3" json:"server_port,omitempty"`       // 0: 5001
+	ServerClosed bool                   `protobuf:"varint,7,opt,name=server_closed,json=serverClosed,proto3" json:"server_closed,omitempty"` // nothing listens: the SYN meets an RST
+	ClientReader *Reader                `protobuf:"bytes,8,opt,name=client_reader,json=clientReader,proto3" json:"client_reader,omitempty"`
+	ServerReader *Reader                `protobuf:"bytes,9,opt,name=server_reader,json=serverReader,proto3" json:"server_reader,omitempty"`
+	Digest       bool                   `protobuf:"varint,10,opt,name=digest,proto3" json:"digest,omitempty"` // keep SHA-256 of written and read bytes
+	// Active open to a real host through an interface: link_id, server,
+	// server_port, server_closed and server_reader must be unset; client_port
+	// is the local port (0: next ephemeral).
+	Remote *Remote `protobuf:"bytes,11,opt,name=remote,proto3" json:"remote,omitempty"`
+	// Keep the session's packets for ExportPcap (see tcpemud --capture_bytes).
+	Capture       bool `protobuf:"varint,12,opt,name=capture,proto3" json:"capture,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OpenSessionRequest) Reset() {
 	*x = OpenSessionRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[26]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2928,7 +3035,7 @@ func (x *OpenSessionRequest) String() string {
 func (*OpenSessionRequest) ProtoMessage() {}
 
 func (x *OpenSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[26]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2941,7 +3048,7 @@ func (x *OpenSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenSessionRequest.ProtoReflect.Descriptor instead.
 func (*OpenSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{26}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *OpenSessionRequest) GetNetworkId() uint32 {
@@ -3014,6 +3121,20 @@ func (x *OpenSessionRequest) GetDigest() bool {
 	return false
 }
 
+func (x *OpenSessionRequest) GetRemote() *Remote {
+	if x != nil {
+		return x.Remote
+	}
+	return nil
+}
+
+func (x *OpenSessionRequest) GetCapture() bool {
+	if x != nil {
+		return x.Capture
+	}
+	return false
+}
+
 type GetSessionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	SessionId     uint32                 `protobuf:"varint,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
@@ -3023,7 +3144,7 @@ type GetSessionRequest struct {
 
 func (x *GetSessionRequest) Reset() {
 	*x = GetSessionRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[27]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3035,7 +3156,7 @@ func (x *GetSessionRequest) String() string {
 func (*GetSessionRequest) ProtoMessage() {}
 
 func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[27]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3048,7 +3169,7 @@ func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{27}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetSessionRequest) GetSessionId() uint32 {
@@ -3070,7 +3191,7 @@ type ListSessionsRequest struct {
 
 func (x *ListSessionsRequest) Reset() {
 	*x = ListSessionsRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[28]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3082,7 +3203,7 @@ func (x *ListSessionsRequest) String() string {
 func (*ListSessionsRequest) ProtoMessage() {}
 
 func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[28]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3095,7 +3216,7 @@ func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{28}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListSessionsRequest) GetNetworkId() uint32 {
@@ -3136,7 +3257,7 @@ type ListSessionsResponse struct {
 
 func (x *ListSessionsResponse) Reset() {
 	*x = ListSessionsResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[29]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3148,7 +3269,7 @@ func (x *ListSessionsResponse) String() string {
 func (*ListSessionsResponse) ProtoMessage() {}
 
 func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[29]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3161,7 +3282,7 @@ func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{29}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListSessionsResponse) GetSessions() []*Session {
@@ -3187,7 +3308,7 @@ type DeleteSessionRequest struct {
 
 func (x *DeleteSessionRequest) Reset() {
 	*x = DeleteSessionRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[30]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3199,7 +3320,7 @@ func (x *DeleteSessionRequest) String() string {
 func (*DeleteSessionRequest) ProtoMessage() {}
 
 func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[30]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3212,7 +3333,7 @@ func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{30}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DeleteSessionRequest) GetSessionId() uint32 {
@@ -3240,7 +3361,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[31]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3252,7 +3373,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[31]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3265,7 +3386,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{31}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *WriteRequest) GetSessionId() uint32 {
@@ -3347,7 +3468,7 @@ type WriteResponse struct {
 
 func (x *WriteResponse) Reset() {
 	*x = WriteResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[32]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3359,7 +3480,7 @@ func (x *WriteResponse) String() string {
 func (*WriteResponse) ProtoMessage() {}
 
 func (x *WriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[32]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3372,7 +3493,7 @@ func (x *WriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResponse.ProtoReflect.Descriptor instead.
 func (*WriteResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{32}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *WriteResponse) GetAccepted() uint64 {
@@ -3402,7 +3523,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[33]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3414,7 +3535,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[33]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3427,7 +3548,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{33}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReadRequest) GetSessionId() uint32 {
@@ -3468,7 +3589,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[34]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3480,7 +3601,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[34]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3493,7 +3614,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{34}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ReadResponse) GetData() []byte {
@@ -3521,7 +3642,7 @@ type CloseRequest struct {
 
 func (x *CloseRequest) Reset() {
 	*x = CloseRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[35]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3533,7 +3654,7 @@ func (x *CloseRequest) String() string {
 func (*CloseRequest) ProtoMessage() {}
 
 func (x *CloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[35]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3546,7 +3667,7 @@ func (x *CloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseRequest.ProtoReflect.Descriptor instead.
 func (*CloseRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{35}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CloseRequest) GetSessionId() uint32 {
@@ -3579,7 +3700,7 @@ type CloseResponse struct {
 
 func (x *CloseResponse) Reset() {
 	*x = CloseResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[36]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3591,7 +3712,7 @@ func (x *CloseResponse) String() string {
 func (*CloseResponse) ProtoMessage() {}
 
 func (x *CloseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[36]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3604,7 +3725,7 @@ func (x *CloseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseResponse.ProtoReflect.Descriptor instead.
 func (*CloseResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{36}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CloseResponse) GetState() TcpState {
@@ -3625,7 +3746,7 @@ type SetReaderRequest struct {
 
 func (x *SetReaderRequest) Reset() {
 	*x = SetReaderRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[37]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3637,7 +3758,7 @@ func (x *SetReaderRequest) String() string {
 func (*SetReaderRequest) ProtoMessage() {}
 
 func (x *SetReaderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[37]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3650,7 +3771,7 @@ func (x *SetReaderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetReaderRequest.ProtoReflect.Descriptor instead.
 func (*SetReaderRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{37}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SetReaderRequest) GetSessionId() uint32 {
@@ -3690,7 +3811,7 @@ type FaultMatch struct {
 
 func (x *FaultMatch) Reset() {
 	*x = FaultMatch{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[38]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3702,7 +3823,7 @@ func (x *FaultMatch) String() string {
 func (*FaultMatch) ProtoMessage() {}
 
 func (x *FaultMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[38]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3715,7 +3836,7 @@ func (x *FaultMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultMatch.ProtoReflect.Descriptor instead.
 func (*FaultMatch) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{38}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *FaultMatch) GetFlagsAll() uint32 {
@@ -3780,7 +3901,7 @@ type InjectFaultRequest struct {
 
 func (x *InjectFaultRequest) Reset() {
 	*x = InjectFaultRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[39]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3792,7 +3913,7 @@ func (x *InjectFaultRequest) String() string {
 func (*InjectFaultRequest) ProtoMessage() {}
 
 func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[39]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3805,7 +3926,7 @@ func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultRequest.ProtoReflect.Descriptor instead.
 func (*InjectFaultRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{39}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *InjectFaultRequest) GetTarget() isInjectFaultRequest_Target {
@@ -3908,7 +4029,7 @@ type Fault struct {
 
 func (x *Fault) Reset() {
 	*x = Fault{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[40]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3920,7 +4041,7 @@ func (x *Fault) String() string {
 func (*Fault) ProtoMessage() {}
 
 func (x *Fault) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[40]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3933,7 +4054,7 @@ func (x *Fault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fault.ProtoReflect.Descriptor instead.
 func (*Fault) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{40}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Fault) GetIds() []uint32 {
@@ -3963,7 +4084,7 @@ type ClearFaultsRequest struct {
 
 func (x *ClearFaultsRequest) Reset() {
 	*x = ClearFaultsRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[41]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3975,7 +4096,7 @@ func (x *ClearFaultsRequest) String() string {
 func (*ClearFaultsRequest) ProtoMessage() {}
 
 func (x *ClearFaultsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[41]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3988,7 +4109,7 @@ func (x *ClearFaultsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearFaultsRequest.ProtoReflect.Descriptor instead.
 func (*ClearFaultsRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{41}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ClearFaultsRequest) GetTarget() isClearFaultsRequest_Target {
@@ -4052,7 +4173,7 @@ type Segment struct {
 
 func (x *Segment) Reset() {
 	*x = Segment{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[42]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4064,7 +4185,7 @@ func (x *Segment) String() string {
 func (*Segment) ProtoMessage() {}
 
 func (x *Segment) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[42]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4077,7 +4198,7 @@ func (x *Segment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Segment.ProtoReflect.Descriptor instead.
 func (*Segment) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{42}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Segment) GetSeq() uint32 {
@@ -4193,7 +4314,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[43]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4205,7 +4326,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[43]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4218,7 +4339,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{43}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Event) GetTimeNs() int64 {
@@ -4328,7 +4449,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[44]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4340,7 +4461,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[44]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4353,7 +4474,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{44}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *WatchEventsRequest) GetNetworkId() uint32 {
@@ -4410,7 +4531,7 @@ type EventBatch struct {
 
 func (x *EventBatch) Reset() {
 	*x = EventBatch{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[45]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4422,7 +4543,7 @@ func (x *EventBatch) String() string {
 func (*EventBatch) ProtoMessage() {}
 
 func (x *EventBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[45]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4435,7 +4556,7 @@ func (x *EventBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventBatch.ProtoReflect.Descriptor instead.
 func (*EventBatch) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{45}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *EventBatch) GetEvents() []*Event {
@@ -4450,6 +4571,914 @@ func (x *EventBatch) GetEventsLost() uint64 {
 		return x.EventsLost
 	}
 	return 0
+}
+
+type InterfaceCounters struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	FramesReceived      uint64                 `protobuf:"varint,1,opt,name=frames_received,json=framesReceived,proto3" json:"frames_received,omitempty"`
+	BytesReceived       uint64                 `protobuf:"varint,2,opt,name=bytes_received,json=bytesReceived,proto3" json:"bytes_received,omitempty"`
+	FramesSent          uint64                 `protobuf:"varint,3,opt,name=frames_sent,json=framesSent,proto3" json:"frames_sent,omitempty"`
+	BytesSent           uint64                 `protobuf:"varint,4,opt,name=bytes_sent,json=bytesSent,proto3" json:"bytes_sent,omitempty"`
+	ArpRequestsAnswered uint64                 `protobuf:"varint,5,opt,name=arp_requests_answered,json=arpRequestsAnswered,proto3" json:"arp_requests_answered,omitempty"`
+	ArpRequestsSent     uint64                 `protobuf:"varint,6,opt,name=arp_requests_sent,json=arpRequestsSent,proto3" json:"arp_requests_sent,omitempty"`
+	ArpRepliesReceived  uint64                 `protobuf:"varint,7,opt,name=arp_replies_received,json=arpRepliesReceived,proto3" json:"arp_replies_received,omitempty"`
+	IcmpEchoAnswered    uint64                 `protobuf:"varint,8,opt,name=icmp_echo_answered,json=icmpEchoAnswered,proto3" json:"icmp_echo_answered,omitempty"`
+	// Frames and packets dropped on the way in, by reason.
+	DroppedMalformed   uint64 `protobuf:"varint,9,opt,name=dropped_malformed,json=droppedMalformed,proto3" json:"dropped_malformed,omitempty"`        // bad Ethernet, ARP or IPv4 header
+	DroppedNotForUs    uint64 `protobuf:"varint,10,opt,name=dropped_not_for_us,json=droppedNotForUs,proto3" json:"dropped_not_for_us,omitempty"`      // another MAC or IPv4 address
+	DroppedFragment    uint64 `protobuf:"varint,11,opt,name=dropped_fragment,json=droppedFragment,proto3" json:"dropped_fragment,omitempty"`          // IPv4 fragments are not reassembled
+	DroppedTooBig      uint64 `protobuf:"varint,12,opt,name=dropped_too_big,json=droppedTooBig,proto3" json:"dropped_too_big,omitempty"`              // larger than the interface MTU
+	DroppedUnsupported uint64 `protobuf:"varint,13,opt,name=dropped_unsupported,json=droppedUnsupported,proto3" json:"dropped_unsupported,omitempty"` // not ARP, ICMP echo or TCP
+	// Packets the engine could not send.
+	DroppedArpUnresolved uint64 `protobuf:"varint,14,opt,name=dropped_arp_unresolved,json=droppedArpUnresolved,proto3" json:"dropped_arp_unresolved,omitempty"` // no ARP reply in time, or queue full
+	DroppedDevice        uint64 `protobuf:"varint,15,opt,name=dropped_device,json=droppedDevice,proto3" json:"dropped_device,omitempty"`                        // the TAP device refused the frame
+	RstNoConnection      uint64 `protobuf:"varint,16,opt,name=rst_no_connection,json=rstNoConnection,proto3" json:"rst_no_connection,omitempty"`                // RSTs sent for closed ports
+	SynDroppedBacklog    uint64 `protobuf:"varint,17,opt,name=syn_dropped_backlog,json=synDroppedBacklog,proto3" json:"syn_dropped_backlog,omitempty"`          // SYNs over a listener's backlog
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *InterfaceCounters) Reset() {
+	*x = InterfaceCounters{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InterfaceCounters) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InterfaceCounters) ProtoMessage() {}
+
+func (x *InterfaceCounters) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InterfaceCounters.ProtoReflect.Descriptor instead.
+func (*InterfaceCounters) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *InterfaceCounters) GetFramesReceived() uint64 {
+	if x != nil {
+		return x.FramesReceived
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetBytesReceived() uint64 {
+	if x != nil {
+		return x.BytesReceived
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetFramesSent() uint64 {
+	if x != nil {
+		return x.FramesSent
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetBytesSent() uint64 {
+	if x != nil {
+		return x.BytesSent
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetArpRequestsAnswered() uint64 {
+	if x != nil {
+		return x.ArpRequestsAnswered
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetArpRequestsSent() uint64 {
+	if x != nil {
+		return x.ArpRequestsSent
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetArpRepliesReceived() uint64 {
+	if x != nil {
+		return x.ArpRepliesReceived
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetIcmpEchoAnswered() uint64 {
+	if x != nil {
+		return x.IcmpEchoAnswered
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetDroppedMalformed() uint64 {
+	if x != nil {
+		return x.DroppedMalformed
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetDroppedNotForUs() uint64 {
+	if x != nil {
+		return x.DroppedNotForUs
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetDroppedFragment() uint64 {
+	if x != nil {
+		return x.DroppedFragment
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetDroppedTooBig() uint64 {
+	if x != nil {
+		return x.DroppedTooBig
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetDroppedUnsupported() uint64 {
+	if x != nil {
+		return x.DroppedUnsupported
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetDroppedArpUnresolved() uint64 {
+	if x != nil {
+		return x.DroppedArpUnresolved
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetDroppedDevice() uint64 {
+	if x != nil {
+		return x.DroppedDevice
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetRstNoConnection() uint64 {
+	if x != nil {
+		return x.RstNoConnection
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetSynDroppedBacklog() uint64 {
+	if x != nil {
+		return x.SynDroppedBacklog
+	}
+	return 0
+}
+
+type Interface struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"` // also its link id
+	NetworkId       uint32                 `protobuf:"varint,2,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
+	Name            string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`       // TAP device name
+	Address         string                 `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"` // CIDR, e.g. "10.7.0.2/24"
+	Mac             string                 `protobuf:"bytes,5,opt,name=mac,proto3" json:"mac,omitempty"`         // "02:xx:xx:xx:xx:xx"
+	Mtu             uint32                 `protobuf:"varint,6,opt,name=mtu,proto3" json:"mtu,omitempty"`
+	Gateway         string                 `protobuf:"bytes,7,opt,name=gateway,proto3" json:"gateway,omitempty"` // next hop outside the prefix ("" if none)
+	Egress          *PathSpec              `protobuf:"bytes,8,opt,name=egress,proto3" json:"egress,omitempty"`   // engine -> host
+	Ingress         *PathSpec              `protobuf:"bytes,9,opt,name=ingress,proto3" json:"ingress,omitempty"` // host -> engine
+	Counters        *InterfaceCounters     `protobuf:"bytes,10,opt,name=counters,proto3" json:"counters,omitempty"`
+	EgressCounters  *PathCounters          `protobuf:"bytes,11,opt,name=egress_counters,json=egressCounters,proto3" json:"egress_counters,omitempty"`
+	IngressCounters *PathCounters          `protobuf:"bytes,12,opt,name=ingress_counters,json=ingressCounters,proto3" json:"ingress_counters,omitempty"`
+	SessionCount    uint32                 `protobuf:"varint,13,opt,name=session_count,json=sessionCount,proto3" json:"session_count,omitempty"` // live sessions
+	ListeningPorts  []uint32               `protobuf:"varint,14,rep,packed,name=listening_ports,json=listeningPorts,proto3" json:"listening_ports,omitempty"`
+	CreatedDevice   bool                   `protobuf:"varint,15,opt,name=created_device,json=createdDevice,proto3" json:"created_device,omitempty"` // the daemon created the TAP (and removes it)
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Interface) Reset() {
+	*x = Interface{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Interface) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Interface) ProtoMessage() {}
+
+func (x *Interface) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Interface.ProtoReflect.Descriptor instead.
+func (*Interface) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *Interface) GetId() uint32 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Interface) GetNetworkId() uint32 {
+	if x != nil {
+		return x.NetworkId
+	}
+	return 0
+}
+
+func (x *Interface) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Interface) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Interface) GetMac() string {
+	if x != nil {
+		return x.Mac
+	}
+	return ""
+}
+
+func (x *Interface) GetMtu() uint32 {
+	if x != nil {
+		return x.Mtu
+	}
+	return 0
+}
+
+func (x *Interface) GetGateway() string {
+	if x != nil {
+		return x.Gateway
+	}
+	return ""
+}
+
+func (x *Interface) GetEgress() *PathSpec {
+	if x != nil {
+		return x.Egress
+	}
+	return nil
+}
+
+func (x *Interface) GetIngress() *PathSpec {
+	if x != nil {
+		return x.Ingress
+	}
+	return nil
+}
+
+func (x *Interface) GetCounters() *InterfaceCounters {
+	if x != nil {
+		return x.Counters
+	}
+	return nil
+}
+
+func (x *Interface) GetEgressCounters() *PathCounters {
+	if x != nil {
+		return x.EgressCounters
+	}
+	return nil
+}
+
+func (x *Interface) GetIngressCounters() *PathCounters {
+	if x != nil {
+		return x.IngressCounters
+	}
+	return nil
+}
+
+func (x *Interface) GetSessionCount() uint32 {
+	if x != nil {
+		return x.SessionCount
+	}
+	return 0
+}
+
+func (x *Interface) GetListeningPorts() []uint32 {
+	if x != nil {
+		return x.ListeningPorts
+	}
+	return nil
+}
+
+func (x *Interface) GetCreatedDevice() bool {
+	if x != nil {
+		return x.CreatedDevice
+	}
+	return false
+}
+
+type CreateInterfaceRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	NetworkId uint32                 `protobuf:"varint,1,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"` // a REALTIME network
+	// TAP device name (at most 15 bytes); empty: the daemon picks "tcpemuN".
+	// An existing persistent TAP of this name is attached instead of created.
+	Name          string    `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Address       string    `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"` // required: the engine's IPv4 and prefix, "a.b.c.d/n"
+	Mac           string    `protobuf:"bytes,4,opt,name=mac,proto3" json:"mac,omitempty"`         // empty: a random locally administered address
+	Mtu           uint32    `protobuf:"varint,5,opt,name=mtu,proto3" json:"mtu,omitempty"`        // 0: 1500; [576, 9000]
+	Gateway       string    `protobuf:"bytes,6,opt,name=gateway,proto3" json:"gateway,omitempty"` // optional next hop for addresses outside the prefix
+	Egress        *PathSpec `protobuf:"bytes,7,opt,name=egress,proto3" json:"egress,omitempty"`   // impairment engine -> host; its mtu defaults to
+	Ingress       *PathSpec `protobuf:"bytes,8,opt,name=ingress,proto3" json:"ingress,omitempty"` // the interface's
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateInterfaceRequest) Reset() {
+	*x = CreateInterfaceRequest{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateInterfaceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateInterfaceRequest) ProtoMessage() {}
+
+func (x *CreateInterfaceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateInterfaceRequest.ProtoReflect.Descriptor instead.
+func (*CreateInterfaceRequest) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *CreateInterfaceRequest) GetNetworkId() uint32 {
+	if x != nil {
+		return x.NetworkId
+	}
+	return 0
+}
+
+func (x *CreateInterfaceRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateInterfaceRequest) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *CreateInterfaceRequest) GetMac() string {
+	if x != nil {
+		return x.Mac
+	}
+	return ""
+}
+
+func (x *CreateInterfaceRequest) GetMtu() uint32 {
+	if x != nil {
+		return x.Mtu
+	}
+	return 0
+}
+
+func (x *CreateInterfaceRequest) GetGateway() string {
+	if x != nil {
+		return x.Gateway
+	}
+	return ""
+}
+
+func (x *CreateInterfaceRequest) GetEgress() *PathSpec {
+	if x != nil {
+		return x.Egress
+	}
+	return nil
+}
+
+func (x *CreateInterfaceRequest) GetIngress() *PathSpec {
+	if x != nil {
+		return x.Ingress
+	}
+	return nil
+}
+
+type GetInterfaceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	InterfaceId   uint32                 `protobuf:"varint,1,opt,name=interface_id,json=interfaceId,proto3" json:"interface_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInterfaceRequest) Reset() {
+	*x = GetInterfaceRequest{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInterfaceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInterfaceRequest) ProtoMessage() {}
+
+func (x *GetInterfaceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInterfaceRequest.ProtoReflect.Descriptor instead.
+func (*GetInterfaceRequest) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *GetInterfaceRequest) GetInterfaceId() uint32 {
+	if x != nil {
+		return x.InterfaceId
+	}
+	return 0
+}
+
+type ListInterfacesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NetworkId     uint32                 `protobuf:"varint,1,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInterfacesRequest) Reset() {
+	*x = ListInterfacesRequest{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInterfacesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInterfacesRequest) ProtoMessage() {}
+
+func (x *ListInterfacesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInterfacesRequest.ProtoReflect.Descriptor instead.
+func (*ListInterfacesRequest) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ListInterfacesRequest) GetNetworkId() uint32 {
+	if x != nil {
+		return x.NetworkId
+	}
+	return 0
+}
+
+type ListInterfacesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Interfaces    []*Interface           `protobuf:"bytes,1,rep,name=interfaces,proto3" json:"interfaces,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInterfacesResponse) Reset() {
+	*x = ListInterfacesResponse{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInterfacesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInterfacesResponse) ProtoMessage() {}
+
+func (x *ListInterfacesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInterfacesResponse.ProtoReflect.Descriptor instead.
+func (*ListInterfacesResponse) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ListInterfacesResponse) GetInterfaces() []*Interface {
+	if x != nil {
+		return x.Interfaces
+	}
+	return nil
+}
+
+type DeleteInterfaceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	InterfaceId   uint32                 `protobuf:"varint,1,opt,name=interface_id,json=interfaceId,proto3" json:"interface_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteInterfaceRequest) Reset() {
+	*x = DeleteInterfaceRequest{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteInterfaceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteInterfaceRequest) ProtoMessage() {}
+
+func (x *DeleteInterfaceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteInterfaceRequest.ProtoReflect.Descriptor instead.
+func (*DeleteInterfaceRequest) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *DeleteInterfaceRequest) GetInterfaceId() uint32 {
+	if x != nil {
+		return x.InterfaceId
+	}
+	return 0
+}
+
+type ListenRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	InterfaceId   uint32                 `protobuf:"varint,1,opt,name=interface_id,json=interfaceId,proto3" json:"interface_id,omitempty"`
+	Port          uint32                 `protobuf:"varint,2,opt,name=port,proto3" json:"port,omitempty"` // [1, 65535]
+	Config        *TcpConfig             `protobuf:"bytes,3,opt,name=config,proto3" json:"config,omitempty"`
+	Reader        *Reader                `protobuf:"bytes,4,opt,name=reader,proto3" json:"reader,omitempty"`
+	Digest        bool                   `protobuf:"varint,5,opt,name=digest,proto3" json:"digest,omitempty"`   // keep SHA-256 of each accepted session's bytes
+	Backlog       uint32                 `protobuf:"varint,6,opt,name=backlog,proto3" json:"backlog,omitempty"` // connections in SYN-RECEIVED at once; 0: 128
+	Capture       bool                   `protobuf:"varint,7,opt,name=capture,proto3" json:"capture,omitempty"` // keep each accepted session's packets for ExportPcap
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenRequest) Reset() {
+	*x = ListenRequest{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenRequest) ProtoMessage() {}
+
+func (x *ListenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenRequest.ProtoReflect.Descriptor instead.
+func (*ListenRequest) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *ListenRequest) GetInterfaceId() uint32 {
+	if x != nil {
+		return x.InterfaceId
+	}
+	return 0
+}
+
+func (x *ListenRequest) GetPort() uint32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+func (x *ListenRequest) GetConfig() *TcpConfig {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+func (x *ListenRequest) GetReader() *Reader {
+	if x != nil {
+		return x.Reader
+	}
+	return nil
+}
+
+func (x *ListenRequest) GetDigest() bool {
+	if x != nil {
+		return x.Digest
+	}
+	return false
+}
+
+func (x *ListenRequest) GetBacklog() uint32 {
+	if x != nil {
+		return x.Backlog
+	}
+	return 0
+}
+
+func (x *ListenRequest) GetCapture() bool {
+	if x != nil {
+		return x.Capture
+	}
+	return false
+}
+
+type Listener struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	InterfaceId       uint32                 `protobuf:"varint,1,opt,name=interface_id,json=interfaceId,proto3" json:"interface_id,omitempty"`
+	Port              uint32                 `protobuf:"varint,2,opt,name=port,proto3" json:"port,omitempty"`
+	Accepted          uint64                 `protobuf:"varint,3,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	SynDroppedBacklog uint64                 `protobuf:"varint,4,opt,name=syn_dropped_backlog,json=synDroppedBacklog,proto3" json:"syn_dropped_backlog,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *Listener) Reset() {
+	*x = Listener{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Listener) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Listener) ProtoMessage() {}
+
+func (x *Listener) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Listener.ProtoReflect.Descriptor instead.
+func (*Listener) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *Listener) GetInterfaceId() uint32 {
+	if x != nil {
+		return x.InterfaceId
+	}
+	return 0
+}
+
+func (x *Listener) GetPort() uint32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+func (x *Listener) GetAccepted() uint64 {
+	if x != nil {
+		return x.Accepted
+	}
+	return 0
+}
+
+func (x *Listener) GetSynDroppedBacklog() uint64 {
+	if x != nil {
+		return x.SynDroppedBacklog
+	}
+	return 0
+}
+
+type DeleteListenerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	InterfaceId   uint32                 `protobuf:"varint,1,opt,name=interface_id,json=interfaceId,proto3" json:"interface_id,omitempty"`
+	Port          uint32                 `protobuf:"varint,2,opt,name=port,proto3" json:"port,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteListenerRequest) Reset() {
+	*x = DeleteListenerRequest{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteListenerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteListenerRequest) ProtoMessage() {}
+
+func (x *DeleteListenerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteListenerRequest.ProtoReflect.Descriptor instead.
+func (*DeleteListenerRequest) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *DeleteListenerRequest) GetInterfaceId() uint32 {
+	if x != nil {
+		return x.InterfaceId
+	}
+	return 0
+}
+
+func (x *DeleteListenerRequest) GetPort() uint32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+type ExportPcapRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SessionId     uint32                 `protobuf:"varint,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPcapRequest) Reset() {
+	*x = ExportPcapRequest{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPcapRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPcapRequest) ProtoMessage() {}
+
+func (x *ExportPcapRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPcapRequest.ProtoReflect.Descriptor instead.
+func (*ExportPcapRequest) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *ExportPcapRequest) GetSessionId() uint32 {
+	if x != nil {
+		return x.SessionId
+	}
+	return 0
+}
+
+type PcapChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PcapChunk) Reset() {
+	*x = PcapChunk{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PcapChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PcapChunk) ProtoMessage() {}
+
+func (x *PcapChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PcapChunk.ProtoReflect.Descriptor instead.
+func (*PcapChunk) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *PcapChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
 }
 
 var File_tcpemu_v1_tcpemu_proto protoreflect.FileDescriptor
@@ -4685,7 +5714,11 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x10send_buffer_free\x18\t \x01(\rR\x0esendBufferFree\x12\x10\n" +
 	"\x03mss\x18\n" +
 	" \x01(\rR\x03mss\x12\x12\n" +
-	"\x04port\x18\v \x01(\rR\x04port\"\xc9\x02\n" +
+	"\x04port\x18\v \x01(\rR\x04port\"Y\n" +
+	"\x06Remote\x12!\n" +
+	"\finterface_id\x18\x01 \x01(\rR\vinterfaceId\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x12\n" +
+	"\x04port\x18\x03 \x01(\rR\x04port\"\xcf\x03\n" +
 	"\aSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x1d\n" +
 	"\n" +
@@ -4695,7 +5728,12 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\topened_at\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\bopenedAt\x12<\n" +
 	"\fdestroyed_at\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\vdestroyedAt\x120\n" +
 	"\x06client\x18\a \x01(\v2\x18.tcpemu.v1.EndpointStateR\x06client\x120\n" +
-	"\x06server\x18\b \x01(\v2\x18.tcpemu.v1.EndpointStateR\x06server\"\x97\x03\n" +
+	"\x06server\x18\b \x01(\v2\x18.tcpemu.v1.EndpointStateR\x06server\x12)\n" +
+	"\x06remote\x18\t \x01(\v2\x11.tcpemu.v1.RemoteR\x06remote\x12#\n" +
+	"\rlocal_address\x18\n" +
+	" \x01(\tR\flocalAddress\x12\x1a\n" +
+	"\baccepted\x18\v \x01(\bR\baccepted\x12\x18\n" +
+	"\acapture\x18\f \x01(\bR\acapture\"\xdc\x03\n" +
 	"\x12OpenSessionRequest\x12\x1d\n" +
 	"\n" +
 	"network_id\x18\x01 \x01(\rR\tnetworkId\x12\x17\n" +
@@ -4710,7 +5748,9 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\rclient_reader\x18\b \x01(\v2\x11.tcpemu.v1.ReaderR\fclientReader\x126\n" +
 	"\rserver_reader\x18\t \x01(\v2\x11.tcpemu.v1.ReaderR\fserverReader\x12\x16\n" +
 	"\x06digest\x18\n" +
-	" \x01(\bR\x06digest\"2\n" +
+	" \x01(\bR\x06digest\x12)\n" +
+	"\x06remote\x18\v \x01(\v2\x11.tcpemu.v1.RemoteR\x06remote\x12\x18\n" +
+	"\acapture\x18\f \x01(\bR\acapture\"2\n" +
 	"\x11GetSessionRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\rR\tsessionId\"\x89\x01\n" +
@@ -4843,7 +5883,88 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"EventBatch\x12(\n" +
 	"\x06events\x18\x01 \x03(\v2\x10.tcpemu.v1.EventR\x06events\x12\x1f\n" +
 	"\vevents_lost\x18\x02 \x01(\x04R\n" +
-	"eventsLost*X\n" +
+	"eventsLost\"\xfa\x05\n" +
+	"\x11InterfaceCounters\x12'\n" +
+	"\x0fframes_received\x18\x01 \x01(\x04R\x0eframesReceived\x12%\n" +
+	"\x0ebytes_received\x18\x02 \x01(\x04R\rbytesReceived\x12\x1f\n" +
+	"\vframes_sent\x18\x03 \x01(\x04R\n" +
+	"framesSent\x12\x1d\n" +
+	"\n" +
+	"bytes_sent\x18\x04 \x01(\x04R\tbytesSent\x122\n" +
+	"\x15arp_requests_answered\x18\x05 \x01(\x04R\x13arpRequestsAnswered\x12*\n" +
+	"\x11arp_requests_sent\x18\x06 \x01(\x04R\x0farpRequestsSent\x120\n" +
+	"\x14arp_replies_received\x18\a \x01(\x04R\x12arpRepliesReceived\x12,\n" +
+	"\x12icmp_echo_answered\x18\b \x01(\x04R\x10icmpEchoAnswered\x12+\n" +
+	"\x11dropped_malformed\x18\t \x01(\x04R\x10droppedMalformed\x12+\n" +
+	"\x12dropped_not_for_us\x18\n" +
+	" \x01(\x04R\x0fdroppedNotForUs\x12)\n" +
+	"\x10dropped_fragment\x18\v \x01(\x04R\x0fdroppedFragment\x12&\n" +
+	"\x0fdropped_too_big\x18\f \x01(\x04R\rdroppedTooBig\x12/\n" +
+	"\x13dropped_unsupported\x18\r \x01(\x04R\x12droppedUnsupported\x124\n" +
+	"\x16dropped_arp_unresolved\x18\x0e \x01(\x04R\x14droppedArpUnresolved\x12%\n" +
+	"\x0edropped_device\x18\x0f \x01(\x04R\rdroppedDevice\x12*\n" +
+	"\x11rst_no_connection\x18\x10 \x01(\x04R\x0frstNoConnection\x12.\n" +
+	"\x13syn_dropped_backlog\x18\x11 \x01(\x04R\x11synDroppedBacklog\"\xb7\x04\n" +
+	"\tInterface\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\rR\x02id\x12\x1d\n" +
+	"\n" +
+	"network_id\x18\x02 \x01(\rR\tnetworkId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x18\n" +
+	"\aaddress\x18\x04 \x01(\tR\aaddress\x12\x10\n" +
+	"\x03mac\x18\x05 \x01(\tR\x03mac\x12\x10\n" +
+	"\x03mtu\x18\x06 \x01(\rR\x03mtu\x12\x18\n" +
+	"\agateway\x18\a \x01(\tR\agateway\x12+\n" +
+	"\x06egress\x18\b \x01(\v2\x13.tcpemu.v1.PathSpecR\x06egress\x12-\n" +
+	"\aingress\x18\t \x01(\v2\x13.tcpemu.v1.PathSpecR\aingress\x128\n" +
+	"\bcounters\x18\n" +
+	" \x01(\v2\x1c.tcpemu.v1.InterfaceCountersR\bcounters\x12@\n" +
+	"\x0fegress_counters\x18\v \x01(\v2\x17.tcpemu.v1.PathCountersR\x0eegressCounters\x12B\n" +
+	"\x10ingress_counters\x18\f \x01(\v2\x17.tcpemu.v1.PathCountersR\x0fingressCounters\x12#\n" +
+	"\rsession_count\x18\r \x01(\rR\fsessionCount\x12'\n" +
+	"\x0flistening_ports\x18\x0e \x03(\rR\x0elisteningPorts\x12%\n" +
+	"\x0ecreated_device\x18\x0f \x01(\bR\rcreatedDevice\"\xff\x01\n" +
+	"\x16CreateInterfaceRequest\x12\x1d\n" +
+	"\n" +
+	"network_id\x18\x01 \x01(\rR\tnetworkId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x10\n" +
+	"\x03mac\x18\x04 \x01(\tR\x03mac\x12\x10\n" +
+	"\x03mtu\x18\x05 \x01(\rR\x03mtu\x12\x18\n" +
+	"\agateway\x18\x06 \x01(\tR\agateway\x12+\n" +
+	"\x06egress\x18\a \x01(\v2\x13.tcpemu.v1.PathSpecR\x06egress\x12-\n" +
+	"\aingress\x18\b \x01(\v2\x13.tcpemu.v1.PathSpecR\aingress\"8\n" +
+	"\x13GetInterfaceRequest\x12!\n" +
+	"\finterface_id\x18\x01 \x01(\rR\vinterfaceId\"6\n" +
+	"\x15ListInterfacesRequest\x12\x1d\n" +
+	"\n" +
+	"network_id\x18\x01 \x01(\rR\tnetworkId\"N\n" +
+	"\x16ListInterfacesResponse\x124\n" +
+	"\n" +
+	"interfaces\x18\x01 \x03(\v2\x14.tcpemu.v1.InterfaceR\n" +
+	"interfaces\";\n" +
+	"\x16DeleteInterfaceRequest\x12!\n" +
+	"\finterface_id\x18\x01 \x01(\rR\vinterfaceId\"\xeb\x01\n" +
+	"\rListenRequest\x12!\n" +
+	"\finterface_id\x18\x01 \x01(\rR\vinterfaceId\x12\x12\n" +
+	"\x04port\x18\x02 \x01(\rR\x04port\x12,\n" +
+	"\x06config\x18\x03 \x01(\v2\x14.tcpemu.v1.TcpConfigR\x06config\x12)\n" +
+	"\x06reader\x18\x04 \x01(\v2\x11.tcpemu.v1.ReaderR\x06reader\x12\x16\n" +
+	"\x06digest\x18\x05 \x01(\bR\x06digest\x12\x18\n" +
+	"\abacklog\x18\x06 \x01(\rR\abacklog\x12\x18\n" +
+	"\acapture\x18\a \x01(\bR\acapture\"\x8d\x01\n" +
+	"\bListener\x12!\n" +
+	"\finterface_id\x18\x01 \x01(\rR\vinterfaceId\x12\x12\n" +
+	"\x04port\x18\x02 \x01(\rR\x04port\x12\x1a\n" +
+	"\baccepted\x18\x03 \x01(\x04R\baccepted\x12.\n" +
+	"\x13syn_dropped_backlog\x18\x04 \x01(\x04R\x11synDroppedBacklog\"N\n" +
+	"\x15DeleteListenerRequest\x12!\n" +
+	"\finterface_id\x18\x01 \x01(\rR\vinterfaceId\x12\x12\n" +
+	"\x04port\x18\x02 \x01(\rR\x04port\"2\n" +
+	"\x11ExportPcapRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\rR\tsessionId\"\x1f\n" +
+	"\tPcapChunk\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data*X\n" +
 	"\tClockKind\x12\x1a\n" +
 	"\x16CLOCK_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CLOCK_KIND_REALTIME\x10\x01\x12\x16\n" +
@@ -4894,7 +6015,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x12FAULT_ACTION_DELAY\x10\x02\x12\x1a\n" +
 	"\x16FAULT_ACTION_DUPLICATE\x10\x03\x12\x18\n" +
 	"\x14FAULT_ACTION_CORRUPT\x10\x04\x12\x18\n" +
-	"\x14FAULT_ACTION_REORDER\x10\x05*\xa9\x03\n" +
+	"\x14FAULT_ACTION_REORDER\x10\x05*\xca\x03\n" +
 	"\tEventKind\x12\x1a\n" +
 	"\x16EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17EVENT_KIND_SEGMENT_SENT\x10\x01\x12\x1f\n" +
@@ -4910,7 +6031,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x12\x1b\n" +
 	"\x17EVENT_KIND_CWND_CHANGED\x10\v\x12\x1f\n" +
 	"\x1bEVENT_KIND_CONNECTION_ERROR\x10\f\x12 \n" +
-	"\x1cEVENT_KIND_SESSION_DESTROYED\x10\r2\x93\v\n" +
+	"\x1cEVENT_KIND_SESSION_DESTROYED\x10\r\x12\x1f\n" +
+	"\x1bEVENT_KIND_SESSION_ACCEPTED\x10\x0e2\x93\x0f\n" +
 	"\bEmulator\x12D\n" +
 	"\rCreateNetwork\x12\x1f.tcpemu.v1.CreateNetworkRequest\x1a\x12.tcpemu.v1.Network\x12>\n" +
 	"\n" +
@@ -4937,7 +6059,15 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\tSetReader\x12\x1b.tcpemu.v1.SetReaderRequest\x1a\x16.google.protobuf.Empty\x12>\n" +
 	"\vInjectFault\x12\x1d.tcpemu.v1.InjectFaultRequest\x1a\x10.tcpemu.v1.Fault\x12D\n" +
 	"\vClearFaults\x12\x1d.tcpemu.v1.ClearFaultsRequest\x1a\x16.google.protobuf.Empty\x12E\n" +
-	"\vWatchEvents\x12\x1d.tcpemu.v1.WatchEventsRequest\x1a\x15.tcpemu.v1.EventBatch0\x01B<Z:github.com/tcpemu/tcpemu/clients/go/gen/tcpemu/v1;tcpemuv1b\x06proto3"
+	"\vWatchEvents\x12\x1d.tcpemu.v1.WatchEventsRequest\x1a\x15.tcpemu.v1.EventBatch0\x01\x12J\n" +
+	"\x0fCreateInterface\x12!.tcpemu.v1.CreateInterfaceRequest\x1a\x14.tcpemu.v1.Interface\x12D\n" +
+	"\fGetInterface\x12\x1e.tcpemu.v1.GetInterfaceRequest\x1a\x14.tcpemu.v1.Interface\x12U\n" +
+	"\x0eListInterfaces\x12 .tcpemu.v1.ListInterfacesRequest\x1a!.tcpemu.v1.ListInterfacesResponse\x12L\n" +
+	"\x0fDeleteInterface\x12!.tcpemu.v1.DeleteInterfaceRequest\x1a\x16.google.protobuf.Empty\x127\n" +
+	"\x06Listen\x12\x18.tcpemu.v1.ListenRequest\x1a\x13.tcpemu.v1.Listener\x12J\n" +
+	"\x0eDeleteListener\x12 .tcpemu.v1.DeleteListenerRequest\x1a\x16.google.protobuf.Empty\x12B\n" +
+	"\n" +
+	"ExportPcap\x12\x1c.tcpemu.v1.ExportPcapRequest\x1a\x14.tcpemu.v1.PcapChunk0\x01B<Z:github.com/tcpemu/tcpemu/clients/go/gen/tcpemu/v1;tcpemuv1b\x06proto3"
 
 var (
 	file_tcpemu_v1_tcpemu_proto_rawDescOnce sync.Once
@@ -4952,187 +6082,226 @@ func file_tcpemu_v1_tcpemu_proto_rawDescGZIP() []byte {
 }
 
 var file_tcpemu_v1_tcpemu_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
-var file_tcpemu_v1_tcpemu_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_tcpemu_v1_tcpemu_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_tcpemu_v1_tcpemu_proto_goTypes = []any{
-	(ClockKind)(0),               // 0: tcpemu.v1.ClockKind
-	(CongestionControl)(0),       // 1: tcpemu.v1.CongestionControl
-	(Endpoint)(0),                // 2: tcpemu.v1.Endpoint
-	(TcpState)(0),                // 3: tcpemu.v1.TcpState
-	(ErrorCode)(0),               // 4: tcpemu.v1.ErrorCode
-	(Direction)(0),               // 5: tcpemu.v1.Direction
-	(TcpFlag)(0),                 // 6: tcpemu.v1.TcpFlag
-	(FaultAction)(0),             // 7: tcpemu.v1.FaultAction
-	(EventKind)(0),               // 8: tcpemu.v1.EventKind
-	(Jitter_Distribution)(0),     // 9: tcpemu.v1.Jitter.Distribution
-	(Reader_Mode)(0),             // 10: tcpemu.v1.Reader.Mode
-	(CloseRequest_Mode)(0),       // 11: tcpemu.v1.CloseRequest.Mode
-	(*Network)(nil),              // 12: tcpemu.v1.Network
-	(*CreateNetworkRequest)(nil), // 13: tcpemu.v1.CreateNetworkRequest
-	(*GetNetworkRequest)(nil),    // 14: tcpemu.v1.GetNetworkRequest
-	(*ListNetworksRequest)(nil),  // 15: tcpemu.v1.ListNetworksRequest
-	(*ListNetworksResponse)(nil), // 16: tcpemu.v1.ListNetworksResponse
-	(*DeleteNetworkRequest)(nil), // 17: tcpemu.v1.DeleteNetworkRequest
-	(*AdvanceTimeRequest)(nil),   // 18: tcpemu.v1.AdvanceTimeRequest
-	(*AdvanceTimeResponse)(nil),  // 19: tcpemu.v1.AdvanceTimeResponse
-	(*Jitter)(nil),               // 20: tcpemu.v1.Jitter
-	(*GilbertElliott)(nil),       // 21: tcpemu.v1.GilbertElliott
-	(*Loss)(nil),                 // 22: tcpemu.v1.Loss
-	(*PathSpec)(nil),             // 23: tcpemu.v1.PathSpec
-	(*PathCounters)(nil),         // 24: tcpemu.v1.PathCounters
-	(*Link)(nil),                 // 25: tcpemu.v1.Link
-	(*CreateLinkRequest)(nil),    // 26: tcpemu.v1.CreateLinkRequest
-	(*GetLinkRequest)(nil),       // 27: tcpemu.v1.GetLinkRequest
-	(*UpdateLinkRequest)(nil),    // 28: tcpemu.v1.UpdateLinkRequest
-	(*ListLinksRequest)(nil),     // 29: tcpemu.v1.ListLinksRequest
-	(*ListLinksResponse)(nil),    // 30: tcpemu.v1.ListLinksResponse
-	(*DeleteLinkRequest)(nil),    // 31: tcpemu.v1.DeleteLinkRequest
-	(*TcpConfig)(nil),            // 32: tcpemu.v1.TcpConfig
-	(*Reader)(nil),               // 33: tcpemu.v1.Reader
-	(*Tcb)(nil),                  // 34: tcpemu.v1.Tcb
-	(*EndpointCounters)(nil),     // 35: tcpemu.v1.EndpointCounters
-	(*EndpointState)(nil),        // 36: tcpemu.v1.EndpointState
-	(*Session)(nil),              // 37: tcpemu.v1.Session
-	(*OpenSessionRequest)(nil),   // 38: tcpemu.v1.OpenSessionRequest
-	(*GetSessionRequest)(nil),    // 39: tcpemu.v1.GetSessionRequest
-	(*ListSessionsRequest)(nil),  // 40: tcpemu.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil), // 41: tcpemu.v1.ListSessionsResponse
-	(*DeleteSessionRequest)(nil), // 42: tcpemu.v1.DeleteSessionRequest
-	(*WriteRequest)(nil),         // 43: tcpemu.v1.WriteRequest
-	(*WriteResponse)(nil),        // 44: tcpemu.v1.WriteResponse
-	(*ReadRequest)(nil),          // 45: tcpemu.v1.ReadRequest
-	(*ReadResponse)(nil),         // 46: tcpemu.v1.ReadResponse
-	(*CloseRequest)(nil),         // 47: tcpemu.v1.CloseRequest
-	(*CloseResponse)(nil),        // 48: tcpemu.v1.CloseResponse
-	(*SetReaderRequest)(nil),     // 49: tcpemu.v1.SetReaderRequest
-	(*FaultMatch)(nil),           // 50: tcpemu.v1.FaultMatch
-	(*InjectFaultRequest)(nil),   // 51: tcpemu.v1.InjectFaultRequest
-	(*Fault)(nil),                // 52: tcpemu.v1.Fault
-	(*ClearFaultsRequest)(nil),   // 53: tcpemu.v1.ClearFaultsRequest
-	(*Segment)(nil),              // 54: tcpemu.v1.Segment
-	(*Event)(nil),                // 55: tcpemu.v1.Event
-	(*WatchEventsRequest)(nil),   // 56: tcpemu.v1.WatchEventsRequest
-	(*EventBatch)(nil),           // 57: tcpemu.v1.EventBatch
-	(*durationpb.Duration)(nil),  // 58: google.protobuf.Duration
-	(*emptypb.Empty)(nil),        // 59: google.protobuf.Empty
+	(ClockKind)(0),                 // 0: tcpemu.v1.ClockKind
+	(CongestionControl)(0),         // 1: tcpemu.v1.CongestionControl
+	(Endpoint)(0),                  // 2: tcpemu.v1.Endpoint
+	(TcpState)(0),                  // 3: tcpemu.v1.TcpState
+	(ErrorCode)(0),                 // 4: tcpemu.v1.ErrorCode
+	(Direction)(0),                 // 5: tcpemu.v1.Direction
+	(TcpFlag)(0),                   // 6: tcpemu.v1.TcpFlag
+	(FaultAction)(0),               // 7: tcpemu.v1.FaultAction
+	(EventKind)(0),                 // 8: tcpemu.v1.EventKind
+	(Jitter_Distribution)(0),       // 9: tcpemu.v1.Jitter.Distribution
+	(Reader_Mode)(0),               // 10: tcpemu.v1.Reader.Mode
+	(CloseRequest_Mode)(0),         // 11: tcpemu.v1.CloseRequest.Mode
+	(*Network)(nil),                // 12: tcpemu.v1.Network
+	(*CreateNetworkRequest)(nil),   // 13: tcpemu.v1.CreateNetworkRequest
+	(*GetNetworkRequest)(nil),      // 14: tcpemu.v1.GetNetworkRequest
+	(*ListNetworksRequest)(nil),    // 15: tcpemu.v1.ListNetworksRequest
+	(*ListNetworksResponse)(nil),   // 16: tcpemu.v1.ListNetworksResponse
+	(*DeleteNetworkRequest)(nil),   // 17: tcpemu.v1.DeleteNetworkRequest
+	(*AdvanceTimeRequest)(nil),     // 18: tcpemu.v1.AdvanceTimeRequest
+	(*AdvanceTimeResponse)(nil),    // 19: tcpemu.v1.AdvanceTimeResponse
+	(*Jitter)(nil),                 // 20: tcpemu.v1.Jitter
+	(*GilbertElliott)(nil),         // 21: tcpemu.v1.GilbertElliott
+	(*Loss)(nil),                   // 22: tcpemu.v1.Loss
+	(*PathSpec)(nil),               // 23: tcpemu.v1.PathSpec
+	(*PathCounters)(nil),           // 24: tcpemu.v1.PathCounters
+	(*Link)(nil),                   // 25: tcpemu.v1.Link
+	(*CreateLinkRequest)(nil),      // 26: tcpemu.v1.CreateLinkRequest
+	(*GetLinkRequest)(nil),         // 27: tcpemu.v1.GetLinkRequest
+	(*UpdateLinkRequest)(nil),      // 28: tcpemu.v1.UpdateLinkRequest
+	(*ListLinksRequest)(nil),       // 29: tcpemu.v1.ListLinksRequest
+	(*ListLinksResponse)(nil),      // 30: tcpemu.v1.ListLinksResponse
+	(*DeleteLinkRequest)(nil),      // 31: tcpemu.v1.DeleteLinkRequest
+	(*TcpConfig)(nil),              // 32: tcpemu.v1.TcpConfig
+	(*Reader)(nil),                 // 33: tcpemu.v1.Reader
+	(*Tcb)(nil),                    // 34: tcpemu.v1.Tcb
+	(*EndpointCounters)(nil),       // 35: tcpemu.v1.EndpointCounters
+	(*EndpointState)(nil),          // 36: tcpemu.v1.EndpointState
+	(*Remote)(nil),                 // 37: tcpemu.v1.Remote
+	(*Session)(nil),                // 38: tcpemu.v1.Session
+	(*OpenSessionRequest)(nil),     // 39: tcpemu.v1.OpenSessionRequest
+	(*GetSessionRequest)(nil),      // 40: tcpemu.v1.GetSessionRequest
+	(*ListSessionsRequest)(nil),    // 41: tcpemu.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),   // 42: tcpemu.v1.ListSessionsResponse
+	(*DeleteSessionRequest)(nil),   // 43: tcpemu.v1.DeleteSessionRequest
+	(*WriteRequest)(nil),           // 44: tcpemu.v1.WriteRequest
+	(*WriteResponse)(nil),          // 45: tcpemu.v1.WriteResponse
+	(*ReadRequest)(nil),            // 46: tcpemu.v1.ReadRequest
+	(*ReadResponse)(nil),           // 47: tcpemu.v1.ReadResponse
+	(*CloseRequest)(nil),           // 48: tcpemu.v1.CloseRequest
+	(*CloseResponse)(nil),          // 49: tcpemu.v1.CloseResponse
+	(*SetReaderRequest)(nil),       // 50: tcpemu.v1.SetReaderRequest
+	(*FaultMatch)(nil),             // 51: tcpemu.v1.FaultMatch
+	(*InjectFaultRequest)(nil),     // 52: tcpemu.v1.InjectFaultRequest
+	(*Fault)(nil),                  // 53: tcpemu.v1.Fault
+	(*ClearFaultsRequest)(nil),     // 54: tcpemu.v1.ClearFaultsRequest
+	(*Segment)(nil),                // 55: tcpemu.v1.Segment
+	(*Event)(nil),                  // 56: tcpemu.v1.Event
+	(*WatchEventsRequest)(nil),     // 57: tcpemu.v1.WatchEventsRequest
+	(*EventBatch)(nil),             // 58: tcpemu.v1.EventBatch
+	(*InterfaceCounters)(nil),      // 59: tcpemu.v1.InterfaceCounters
+	(*Interface)(nil),              // 60: tcpemu.v1.Interface
+	(*CreateInterfaceRequest)(nil), // 61: tcpemu.v1.CreateInterfaceRequest
+	(*GetInterfaceRequest)(nil),    // 62: tcpemu.v1.GetInterfaceRequest
+	(*ListInterfacesRequest)(nil),  // 63: tcpemu.v1.ListInterfacesRequest
+	(*ListInterfacesResponse)(nil), // 64: tcpemu.v1.ListInterfacesResponse
+	(*DeleteInterfaceRequest)(nil), // 65: tcpemu.v1.DeleteInterfaceRequest
+	(*ListenRequest)(nil),          // 66: tcpemu.v1.ListenRequest
+	(*Listener)(nil),               // 67: tcpemu.v1.Listener
+	(*DeleteListenerRequest)(nil),  // 68: tcpemu.v1.DeleteListenerRequest
+	(*ExportPcapRequest)(nil),      // 69: tcpemu.v1.ExportPcapRequest
+	(*PcapChunk)(nil),              // 70: tcpemu.v1.PcapChunk
+	(*durationpb.Duration)(nil),    // 71: google.protobuf.Duration
+	(*emptypb.Empty)(nil),          // 72: google.protobuf.Empty
 }
 var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
-	0,  // 0: tcpemu.v1.Network.clock:type_name -> tcpemu.v1.ClockKind
-	58, // 1: tcpemu.v1.Network.now:type_name -> google.protobuf.Duration
-	0,  // 2: tcpemu.v1.CreateNetworkRequest.clock:type_name -> tcpemu.v1.ClockKind
-	12, // 3: tcpemu.v1.ListNetworksResponse.networks:type_name -> tcpemu.v1.Network
-	58, // 4: tcpemu.v1.AdvanceTimeRequest.duration:type_name -> google.protobuf.Duration
-	58, // 5: tcpemu.v1.AdvanceTimeRequest.limit:type_name -> google.protobuf.Duration
-	58, // 6: tcpemu.v1.AdvanceTimeResponse.now:type_name -> google.protobuf.Duration
-	58, // 7: tcpemu.v1.Jitter.jitter:type_name -> google.protobuf.Duration
-	9,  // 8: tcpemu.v1.Jitter.distribution:type_name -> tcpemu.v1.Jitter.Distribution
-	21, // 9: tcpemu.v1.Loss.gilbert_elliott:type_name -> tcpemu.v1.GilbertElliott
-	58, // 10: tcpemu.v1.PathSpec.delay:type_name -> google.protobuf.Duration
-	20, // 11: tcpemu.v1.PathSpec.jitter:type_name -> tcpemu.v1.Jitter
-	22, // 12: tcpemu.v1.PathSpec.loss:type_name -> tcpemu.v1.Loss
-	23, // 13: tcpemu.v1.Link.forward:type_name -> tcpemu.v1.PathSpec
-	23, // 14: tcpemu.v1.Link.reverse:type_name -> tcpemu.v1.PathSpec
-	24, // 15: tcpemu.v1.Link.forward_counters:type_name -> tcpemu.v1.PathCounters
-	24, // 16: tcpemu.v1.Link.reverse_counters:type_name -> tcpemu.v1.PathCounters
-	23, // 17: tcpemu.v1.CreateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
-	23, // 18: tcpemu.v1.CreateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	23, // 19: tcpemu.v1.UpdateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
-	23, // 20: tcpemu.v1.UpdateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	25, // 21: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
-	58, // 22: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
-	58, // 23: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
-	58, // 24: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
-	58, // 25: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
-	58, // 26: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
-	58, // 27: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
-	58, // 28: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
-	58, // 29: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
-	1,  // 30: tcpemu.v1.TcpConfig.congestion_control:type_name -> tcpemu.v1.CongestionControl
-	58, // 31: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
-	58, // 32: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
-	10, // 33: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
-	3,  // 34: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
-	34, // 35: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
-	35, // 36: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
-	4,  // 37: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
-	58, // 38: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
-	58, // 39: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
-	36, // 40: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
-	36, // 41: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
-	32, // 42: tcpemu.v1.OpenSessionRequest.client:type_name -> tcpemu.v1.TcpConfig
-	32, // 43: tcpemu.v1.OpenSessionRequest.server:type_name -> tcpemu.v1.TcpConfig
-	33, // 44: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
-	33, // 45: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
-	37, // 46: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
-	2,  // 47: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	58, // 48: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
-	2,  // 49: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	58, // 50: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
-	2,  // 51: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	11, // 52: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
-	3,  // 53: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
-	2,  // 54: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	33, // 55: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
-	5,  // 56: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
-	50, // 57: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
-	7,  // 58: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
-	58, // 59: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
-	58, // 60: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
-	8,  // 61: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
-	2,  // 62: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
-	3,  // 63: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
-	3,  // 64: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
-	54, // 65: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
-	34, // 66: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
-	8,  // 67: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
-	2,  // 68: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	55, // 69: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
-	13, // 70: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
-	14, // 71: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
-	15, // 72: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
-	17, // 73: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
-	18, // 74: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
-	26, // 75: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
-	27, // 76: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
-	28, // 77: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
-	29, // 78: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
-	31, // 79: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
-	38, // 80: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
-	39, // 81: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
-	40, // 82: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
-	42, // 83: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
-	43, // 84: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
-	45, // 85: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
-	47, // 86: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
-	49, // 87: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
-	51, // 88: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
-	53, // 89: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
-	56, // 90: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
-	12, // 91: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
-	12, // 92: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
-	16, // 93: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
-	59, // 94: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
-	19, // 95: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
-	25, // 96: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
-	25, // 97: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
-	25, // 98: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
-	30, // 99: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
-	59, // 100: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
-	37, // 101: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
-	37, // 102: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
-	41, // 103: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
-	59, // 104: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
-	44, // 105: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
-	46, // 106: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
-	48, // 107: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
-	59, // 108: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
-	52, // 109: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
-	59, // 110: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
-	57, // 111: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
-	91, // [91:112] is the sub-list for method output_type
-	70, // [70:91] is the sub-list for method input_type
-	70, // [70:70] is the sub-list for extension type_name
-	70, // [70:70] is the sub-list for extension extendee
-	0,  // [0:70] is the sub-list for field type_name
+	0,   // 0: tcpemu.v1.Network.clock:type_name -> tcpemu.v1.ClockKind
+	71,  // 1: tcpemu.v1.Network.now:type_name -> google.protobuf.Duration
+	0,   // 2: tcpemu.v1.CreateNetworkRequest.clock:type_name -> tcpemu.v1.ClockKind
+	12,  // 3: tcpemu.v1.ListNetworksResponse.networks:type_name -> tcpemu.v1.Network
+	71,  // 4: tcpemu.v1.AdvanceTimeRequest.duration:type_name -> google.protobuf.Duration
+	71,  // 5: tcpemu.v1.AdvanceTimeRequest.limit:type_name -> google.protobuf.Duration
+	71,  // 6: tcpemu.v1.AdvanceTimeResponse.now:type_name -> google.protobuf.Duration
+	71,  // 7: tcpemu.v1.Jitter.jitter:type_name -> google.protobuf.Duration
+	9,   // 8: tcpemu.v1.Jitter.distribution:type_name -> tcpemu.v1.Jitter.Distribution
+	21,  // 9: tcpemu.v1.Loss.gilbert_elliott:type_name -> tcpemu.v1.GilbertElliott
+	71,  // 10: tcpemu.v1.PathSpec.delay:type_name -> google.protobuf.Duration
+	20,  // 11: tcpemu.v1.PathSpec.jitter:type_name -> tcpemu.v1.Jitter
+	22,  // 12: tcpemu.v1.PathSpec.loss:type_name -> tcpemu.v1.Loss
+	23,  // 13: tcpemu.v1.Link.forward:type_name -> tcpemu.v1.PathSpec
+	23,  // 14: tcpemu.v1.Link.reverse:type_name -> tcpemu.v1.PathSpec
+	24,  // 15: tcpemu.v1.Link.forward_counters:type_name -> tcpemu.v1.PathCounters
+	24,  // 16: tcpemu.v1.Link.reverse_counters:type_name -> tcpemu.v1.PathCounters
+	23,  // 17: tcpemu.v1.CreateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
+	23,  // 18: tcpemu.v1.CreateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	23,  // 19: tcpemu.v1.UpdateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
+	23,  // 20: tcpemu.v1.UpdateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	25,  // 21: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
+	71,  // 22: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
+	71,  // 23: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
+	71,  // 24: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
+	71,  // 25: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
+	71,  // 26: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
+	71,  // 27: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
+	71,  // 28: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
+	71,  // 29: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
+	1,   // 30: tcpemu.v1.TcpConfig.congestion_control:type_name -> tcpemu.v1.CongestionControl
+	71,  // 31: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
+	71,  // 32: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
+	10,  // 33: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
+	3,   // 34: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
+	34,  // 35: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
+	35,  // 36: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
+	4,   // 37: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
+	71,  // 38: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
+	71,  // 39: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
+	36,  // 40: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
+	36,  // 41: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
+	37,  // 42: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
+	32,  // 43: tcpemu.v1.OpenSessionRequest.client:type_name -> tcpemu.v1.TcpConfig
+	32,  // 44: tcpemu.v1.OpenSessionRequest.server:type_name -> tcpemu.v1.TcpConfig
+	33,  // 45: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
+	33,  // 46: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
+	37,  // 47: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
+	38,  // 48: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
+	2,   // 49: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	71,  // 50: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
+	2,   // 51: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	71,  // 52: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
+	2,   // 53: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	11,  // 54: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
+	3,   // 55: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
+	2,   // 56: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	33,  // 57: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
+	5,   // 58: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
+	51,  // 59: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
+	7,   // 60: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
+	71,  // 61: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
+	71,  // 62: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
+	8,   // 63: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
+	2,   // 64: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
+	3,   // 65: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
+	3,   // 66: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
+	55,  // 67: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
+	34,  // 68: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
+	8,   // 69: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
+	2,   // 70: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	56,  // 71: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
+	23,  // 72: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
+	23,  // 73: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
+	59,  // 74: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
+	24,  // 75: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
+	24,  // 76: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
+	23,  // 77: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
+	23,  // 78: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
+	60,  // 79: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
+	32,  // 80: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
+	33,  // 81: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
+	13,  // 82: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
+	14,  // 83: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
+	15,  // 84: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
+	17,  // 85: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
+	18,  // 86: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
+	26,  // 87: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
+	27,  // 88: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
+	28,  // 89: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
+	29,  // 90: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
+	31,  // 91: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
+	39,  // 92: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
+	40,  // 93: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
+	41,  // 94: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
+	43,  // 95: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
+	44,  // 96: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
+	46,  // 97: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
+	48,  // 98: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
+	50,  // 99: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
+	52,  // 100: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
+	54,  // 101: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
+	57,  // 102: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
+	61,  // 103: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
+	62,  // 104: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
+	63,  // 105: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
+	65,  // 106: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
+	66,  // 107: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
+	68,  // 108: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
+	69,  // 109: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
+	12,  // 110: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
+	12,  // 111: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
+	16,  // 112: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
+	72,  // 113: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
+	19,  // 114: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
+	25,  // 115: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
+	25,  // 116: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
+	25,  // 117: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
+	30,  // 118: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
+	72,  // 119: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
+	38,  // 120: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
+	38,  // 121: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
+	42,  // 122: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
+	72,  // 123: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
+	45,  // 124: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
+	47,  // 125: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
+	49,  // 126: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
+	72,  // 127: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
+	53,  // 128: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
+	72,  // 129: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
+	58,  // 130: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
+	60,  // 131: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
+	60,  // 132: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
+	64,  // 133: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
+	72,  // 134: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
+	67,  // 135: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
+	72,  // 136: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
+	70,  // 137: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
+	110, // [110:138] is the sub-list for method output_type
+	82,  // [82:110] is the sub-list for method input_type
+	82,  // [82:82] is the sub-list for extension type_name
+	82,  // [82:82] is the sub-list for extension extendee
+	0,   // [0:82] is the sub-list for field type_name
 }
 
 func init() { file_tcpemu_v1_tcpemu_proto_init() }
@@ -5151,27 +6320,27 @@ func file_tcpemu_v1_tcpemu_proto_init() {
 	file_tcpemu_v1_tcpemu_proto_msgTypes[11].OneofWrappers = []any{}
 	file_tcpemu_v1_tcpemu_proto_msgTypes[20].OneofWrappers = []any{}
 	file_tcpemu_v1_tcpemu_proto_msgTypes[21].OneofWrappers = []any{}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[31].OneofWrappers = []any{
+	file_tcpemu_v1_tcpemu_proto_msgTypes[32].OneofWrappers = []any{
 		(*WriteRequest_Data)(nil),
 		(*WriteRequest_FillBytes)(nil),
 	}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[38].OneofWrappers = []any{}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[39].OneofWrappers = []any{
+	file_tcpemu_v1_tcpemu_proto_msgTypes[39].OneofWrappers = []any{}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[40].OneofWrappers = []any{
 		(*InjectFaultRequest_LinkId)(nil),
 		(*InjectFaultRequest_SessionId)(nil),
 	}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[41].OneofWrappers = []any{
+	file_tcpemu_v1_tcpemu_proto_msgTypes[42].OneofWrappers = []any{
 		(*ClearFaultsRequest_LinkId)(nil),
 		(*ClearFaultsRequest_SessionId)(nil),
 	}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[42].OneofWrappers = []any{}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[43].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tcpemu_v1_tcpemu_proto_rawDesc), len(file_tcpemu_v1_tcpemu_proto_rawDesc)),
 			NumEnums:      12,
-			NumMessages:   46,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,27 +26,34 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Emulator_CreateNetwork_FullMethodName = "/tcpemu.v1.Emulator/CreateNetwork"
-	Emulator_GetNetwork_FullMethodName    = "/tcpemu.v1.Emulator/GetNetwork"
-	Emulator_ListNetworks_FullMethodName  = "/tcpemu.v1.Emulator/ListNetworks"
-	Emulator_DeleteNetwork_FullMethodName = "/tcpemu.v1.Emulator/DeleteNetwork"
-	Emulator_AdvanceTime_FullMethodName   = "/tcpemu.v1.Emulator/AdvanceTime"
-	Emulator_CreateLink_FullMethodName    = "/tcpemu.v1.Emulator/CreateLink"
-	Emulator_GetLink_FullMethodName       = "/tcpemu.v1.Emulator/GetLink"
-	Emulator_UpdateLink_FullMethodName    = "/tcpemu.v1.Emulator/UpdateLink"
-	Emulator_ListLinks_FullMethodName     = "/tcpemu.v1.Emulator/ListLinks"
-	Emulator_DeleteLink_FullMethodName    = "/tcpemu.v1.Emulator/DeleteLink"
-	Emulator_OpenSession_FullMethodName   = "/tcpemu.v1.Emulator/OpenSession"
-	Emulator_GetSession_FullMethodName    = "/tcpemu.v1.Emulator/GetSession"
-	Emulator_ListSessions_FullMethodName  = "/tcpemu.v1.Emulator/ListSessions"
-	Emulator_DeleteSession_FullMethodName = "/tcpemu.v1.Emulator/DeleteSession"
-	Emulator_Write_FullMethodName         = "/tcpemu.v1.Emulator/Write"
-	Emulator_Read_FullMethodName          = "/tcpemu.v1.Emulator/Read"
-	Emulator_Close_FullMethodName         = "/tcpemu.v1.Emulator/Close"
-	Emulator_SetReader_FullMethodName     = "/tcpemu.v1.Emulator/SetReader"
-	Emulator_InjectFault_FullMethodName   = "/tcpemu.v1.Emulator/InjectFault"
-	Emulator_ClearFaults_FullMethodName   = "/tcpemu.v1.Emulator/ClearFaults"
-	Emulator_WatchEvents_FullMethodName   = "/tcpemu.v1.Emulator/WatchEvents"
+	Emulator_CreateNetwork_FullMethodName   = "/tcpemu.v1.Emulator/CreateNetwork"
+	Emulator_GetNetwork_FullMethodName      = "/tcpemu.v1.Emulator/GetNetwork"
+	Emulator_ListNetworks_FullMethodName    = "/tcpemu.v1.Emulator/ListNetworks"
+	Emulator_DeleteNetwork_FullMethodName   = "/tcpemu.v1.Emulator/DeleteNetwork"
+	Emulator_AdvanceTime_FullMethodName     = "/tcpemu.v1.Emulator/AdvanceTime"
+	Emulator_CreateLink_FullMethodName      = "/tcpemu.v1.Emulator/CreateLink"
+	Emulator_GetLink_FullMethodName         = "/tcpemu.v1.Emulator/GetLink"
+	Emulator_UpdateLink_FullMethodName      = "/tcpemu.v1.Emulator/UpdateLink"
+	Emulator_ListLinks_FullMethodName       = "/tcpemu.v1.Emulator/ListLinks"
+	Emulator_DeleteLink_FullMethodName      = "/tcpemu.v1.Emulator/DeleteLink"
+	Emulator_OpenSession_FullMethodName     = "/tcpemu.v1.Emulator/OpenSession"
+	Emulator_GetSession_FullMethodName      = "/tcpemu.v1.Emulator/GetSession"
+	Emulator_ListSessions_FullMethodName    = "/tcpemu.v1.Emulator/ListSessions"
+	Emulator_DeleteSession_FullMethodName   = "/tcpemu.v1.Emulator/DeleteSession"
+	Emulator_Write_FullMethodName           = "/tcpemu.v1.Emulator/Write"
+	Emulator_Read_FullMethodName            = "/tcpemu.v1.Emulator/Read"
+	Emulator_Close_FullMethodName           = "/tcpemu.v1.Emulator/Close"
+	Emulator_SetReader_FullMethodName       = "/tcpemu.v1.Emulator/SetReader"
+	Emulator_InjectFault_FullMethodName     = "/tcpemu.v1.Emulator/InjectFault"
+	Emulator_ClearFaults_FullMethodName     = "/tcpemu.v1.Emulator/ClearFaults"
+	Emulator_WatchEvents_FullMethodName     = "/tcpemu.v1.Emulator/WatchEvents"
+	Emulator_CreateInterface_FullMethodName = "/tcpemu.v1.Emulator/CreateInterface"
+	Emulator_GetInterface_FullMethodName    = "/tcpemu.v1.Emulator/GetInterface"
+	Emulator_ListInterfaces_FullMethodName  = "/tcpemu.v1.Emulator/ListInterfaces"
+	Emulator_DeleteInterface_FullMethodName = "/tcpemu.v1.Emulator/DeleteInterface"
+	Emulator_Listen_FullMethodName          = "/tcpemu.v1.Emulator/Listen"
+	Emulator_DeleteListener_FullMethodName  = "/tcpemu.v1.Emulator/DeleteListener"
+	Emulator_ExportPcap_FullMethodName      = "/tcpemu.v1.Emulator/ExportPcap"
 )
 
 // EmulatorClient is the client API for Emulator service.
@@ -82,6 +89,24 @@ type EmulatorClient interface {
 	// Live events in batches. A slow reader loses the oldest events and is told
 	// how many in `events_lost`.
 	WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[EventBatch], error)
+	// Interfaces: TAP devices that join a REALTIME network's engine stack to
+	// real hosts. An interface is also a link (same id): GetLink, UpdateLink,
+	// InjectFault and ClearFaults act on its impairment, FORWARD being egress
+	// (engine -> host) and REVERSE ingress (host -> engine).
+	CreateInterface(ctx context.Context, in *CreateInterfaceRequest, opts ...grpc.CallOption) (*Interface, error)
+	GetInterface(ctx context.Context, in *GetInterfaceRequest, opts ...grpc.CallOption) (*Interface, error)
+	ListInterfaces(ctx context.Context, in *ListInterfacesRequest, opts ...grpc.CallOption) (*ListInterfacesResponse, error)
+	// Aborts the interface's sessions (RST), closes its listeners and removes
+	// the TAP device if the daemon created it.
+	DeleteInterface(ctx context.Context, in *DeleteInterfaceRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Passive open on an interface: each connection a host opens to the port
+	// becomes a Session (announced by a SESSION_ACCEPTED event).
+	Listen(ctx context.Context, in *ListenRequest, opts ...grpc.CallOption) (*Listener, error)
+	DeleteListener(ctx context.Context, in *DeleteListenerRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// The capture of a session opened with `capture` (or of every session when
+	// tcpemud runs with --pcap_dir), as a pcap file (LINKTYPE_RAW, nanosecond
+	// timestamps) streamed in chunks.
+	ExportPcap(ctx context.Context, in *ExportPcapRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PcapChunk], error)
 }
 
 type emulatorClient struct {
@@ -311,6 +336,85 @@ func (c *emulatorClient) WatchEvents(ctx context.Context, in *WatchEventsRequest
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Emulator_WatchEventsClient = grpc.ServerStreamingClient[EventBatch]
 
+func (c *emulatorClient) CreateInterface(ctx context.Context, in *CreateInterfaceRequest, opts ...grpc.CallOption) (*Interface, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Interface)
+	err := c.cc.Invoke(ctx, Emulator_CreateInterface_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *emulatorClient) GetInterface(ctx context.Context, in *GetInterfaceRequest, opts ...grpc.CallOption) (*Interface, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Interface)
+	err := c.cc.Invoke(ctx, Emulator_GetInterface_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *emulatorClient) ListInterfaces(ctx context.Context, in *ListInterfacesRequest, opts ...grpc.CallOption) (*ListInterfacesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListInterfacesResponse)
+	err := c.cc.Invoke(ctx, Emulator_ListInterfaces_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *emulatorClient) DeleteInterface(ctx context.Context, in *DeleteInterfaceRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, Emulator_DeleteInterface_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *emulatorClient) Listen(ctx context.Context, in *ListenRequest, opts ...grpc.CallOption) (*Listener, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Listener)
+	err := c.cc.Invoke(ctx, Emulator_Listen_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *emulatorClient) DeleteListener(ctx context.Context, in *DeleteListenerRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, Emulator_DeleteListener_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *emulatorClient) ExportPcap(ctx context.Context, in *ExportPcapRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PcapChunk], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Emulator_ServiceDesc.Streams[1], Emulator_ExportPcap_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportPcapRequest, PcapChunk]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Emulator_ExportPcapClient = grpc.ServerStreamingClient[PcapChunk]
+
 // EmulatorServer is the server API for Emulator service.
 // All implementations must embed UnimplementedEmulatorServer
 // for forward compatibility.
@@ -344,6 +448,24 @@ type EmulatorServer interface {
 	// Live events in batches. A slow reader loses the oldest events and is told
 	// how many in `events_lost`.
 	WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[EventBatch]) error
+	// Interfaces: TAP devices that join a REALTIME network's engine stack to
+	// real hosts. An interface is also a link (same id): GetLink, UpdateLink,
+	// InjectFault and ClearFaults act on its impairment, FORWARD being egress
+	// (engine -> host) and REVERSE ingress (host -> engine).
+	CreateInterface(context.Context, *CreateInterfaceRequest) (*Interface, error)
+	GetInterface(context.Context, *GetInterfaceRequest) (*Interface, error)
+	ListInterfaces(context.Context, *ListInterfacesRequest) (*ListInterfacesResponse, error)
+	// Aborts the interface's sessions (RST), closes its listeners and removes
+	// the TAP device if the daemon created it.
+	DeleteInterface(context.Context, *DeleteInterfaceRequest) (*emptypb.Empty, error)
+	// Passive open on an interface: each connection a host opens to the port
+	// becomes a Session (announced by a SESSION_ACCEPTED event).
+	Listen(context.Context, *ListenRequest) (*Listener, error)
+	DeleteListener(context.Context, *DeleteListenerRequest) (*emptypb.Empty, error)
+	// The capture of a session opened with `capture` (or of every session when
+	// tcpemud runs with --pcap_dir), as a pcap file (LINKTYPE_RAW, nanosecond
+	// timestamps) streamed in chunks.
+	ExportPcap(*ExportPcapRequest, grpc.ServerStreamingServer[PcapChunk]) error
 	mustEmbedUnimplementedEmulatorServer()
 }
 
@@ -416,6 +538,27 @@ func (UnimplementedEmulatorServer) ClearFaults(context.Context, *ClearFaultsRequ
 }
 func (UnimplementedEmulatorServer) WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[EventBatch]) error {
 	return status.Error(codes.Unimplemented, "method WatchEvents not implemented")
+}
+func (UnimplementedEmulatorServer) CreateInterface(context.Context, *CreateInterfaceRequest) (*Interface, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateInterface not implemented")
+}
+func (UnimplementedEmulatorServer) GetInterface(context.Context, *GetInterfaceRequest) (*Interface, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetInterface not implemented")
+}
+func (UnimplementedEmulatorServer) ListInterfaces(context.Context, *ListInterfacesRequest) (*ListInterfacesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListInterfaces not implemented")
+}
+func (UnimplementedEmulatorServer) DeleteInterface(context.Context, *DeleteInterfaceRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteInterface not implemented")
+}
+func (UnimplementedEmulatorServer) Listen(context.Context, *ListenRequest) (*Listener, error) {
+	return nil, status.Error(codes.Unimplemented, "method Listen not implemented")
+}
+func (UnimplementedEmulatorServer) DeleteListener(context.Context, *DeleteListenerRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteListener not implemented")
+}
+func (UnimplementedEmulatorServer) ExportPcap(*ExportPcapRequest, grpc.ServerStreamingServer[PcapChunk]) error {
+	return status.Error(codes.Unimplemented, "method ExportPcap not implemented")
 }
 func (UnimplementedEmulatorServer) mustEmbedUnimplementedEmulatorServer() {}
 func (UnimplementedEmulatorServer) testEmbeddedByValue()                  {}
@@ -809,6 +952,125 @@ func _Emulator_WatchEvents_Handler(srv interface{}, stream grpc.ServerStream) er
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Emulator_WatchEventsServer = grpc.ServerStreamingServer[EventBatch]
 
+func _Emulator_CreateInterface_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateInterfaceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EmulatorServer).CreateInterface(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Emulator_CreateInterface_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EmulatorServer).CreateInterface(ctx, req.(*CreateInterfaceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Emulator_GetInterface_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetInterfaceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EmulatorServer).GetInterface(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Emulator_GetInterface_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EmulatorServer).GetInterface(ctx, req.(*GetInterfaceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Emulator_ListInterfaces_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListInterfacesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EmulatorServer).ListInterfaces(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Emulator_ListInterfaces_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EmulatorServer).ListInterfaces(ctx, req.(*ListInterfacesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Emulator_DeleteInterface_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteInterfaceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EmulatorServer).DeleteInterface(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Emulator_DeleteInterface_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EmulatorServer).DeleteInterface(ctx, req.(*DeleteInterfaceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Emulator_Listen_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EmulatorServer).Listen(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Emulator_Listen_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EmulatorServer).Listen(ctx, req.(*ListenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Emulator_DeleteListener_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteListenerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EmulatorServer).DeleteListener(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Emulator_DeleteListener_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EmulatorServer).DeleteListener(ctx, req.(*DeleteListenerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Emulator_ExportPcap_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportPcapRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(EmulatorServer).ExportPcap(m, &grpc.GenericServerStream[ExportPcapRequest, PcapChunk]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Emulator_ExportPcapServer = grpc.ServerStreamingServer[PcapChunk]
+
 // Emulator_ServiceDesc is the grpc.ServiceDesc for Emulator service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -896,11 +1158,40 @@ var Emulator_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ClearFaults",
 			Handler:    _Emulator_ClearFaults_Handler,
 		},
+		{
+			MethodName: "CreateInterface",
+			Handler:    _Emulator_CreateInterface_Handler,
+		},
+		{
+			MethodName: "GetInterface",
+			Handler:    _Emulator_GetInterface_Handler,
+		},
+		{
+			MethodName: "ListInterfaces",
+			Handler:    _Emulator_ListInterfaces_Handler,
+		},
+		{
+			MethodName: "DeleteInterface",
+			Handler:    _Emulator_DeleteInterface_Handler,
+		},
+		{
+			MethodName: "Listen",
+			Handler:    _Emulator_Listen_Handler,
+		},
+		{
+			MethodName: "DeleteListener",
+			Handler:    _Emulator_DeleteListener_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "WatchEvents",
 			Handler:       _Emulator_WatchEvents_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ExportPcap",
+			Handler:       _Emulator_ExportPcap_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -93,6 +93,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_CWND_CHANGED: _ClassVar[EventKind]
     EVENT_KIND_CONNECTION_ERROR: _ClassVar[EventKind]
     EVENT_KIND_SESSION_DESTROYED: _ClassVar[EventKind]
+    EVENT_KIND_SESSION_ACCEPTED: _ClassVar[EventKind]
 CLOCK_KIND_UNSPECIFIED: ClockKind
 CLOCK_KIND_REALTIME: ClockKind
 CLOCK_KIND_VIRTUAL: ClockKind
@@ -149,6 +150,7 @@ EVENT_KIND_RTT_SAMPLE: EventKind
 EVENT_KIND_CWND_CHANGED: EventKind
 EVENT_KIND_CONNECTION_ERROR: EventKind
 EVENT_KIND_SESSION_DESTROYED: EventKind
+EVENT_KIND_SESSION_ACCEPTED: EventKind
 
 class Network(_message.Message):
     __slots__ = ("id", "clock", "seed", "now", "link_count", "session_count", "shard")
@@ -548,8 +550,18 @@ class EndpointState(_message.Message):
     port: int
     def __init__(self, tcb: _Optional[_Union[Tcb, _Mapping]] = ..., counters: _Optional[_Union[EndpointCounters, _Mapping]] = ..., error: _Optional[_Union[ErrorCode, str]] = ..., bytes_written: _Optional[int] = ..., bytes_read: _Optional[int] = ..., write_sha256: _Optional[bytes] = ..., read_sha256: _Optional[bytes] = ..., readable: _Optional[int] = ..., send_buffer_free: _Optional[int] = ..., mss: _Optional[int] = ..., port: _Optional[int] = ...) -> None: ...
 
+class Remote(_message.Message):
+    __slots__ = ("interface_id", "address", "port")
+    INTERFACE_ID_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    interface_id: int
+    address: str
+    port: int
+    def __init__(self, interface_id: _Optional[int] = ..., address: _Optional[str] = ..., port: _Optional[int] = ...) -> None: ...
+
 class Session(_message.Message):
-    __slots__ = ("id", "network_id", "link_id", "destroyed", "opened_at", "destroyed_at", "client", "server")
+    __slots__ = ("id", "network_id", "link_id", "destroyed", "opened_at", "destroyed_at", "client", "server", "remote", "local_address", "accepted", "capture")
     ID_FIELD_NUMBER: _ClassVar[int]
     NETWORK_ID_FIELD_NUMBER: _ClassVar[int]
     LINK_ID_FIELD_NUMBER: _ClassVar[int]
@@ -558,6 +570,10 @@ class Session(_message.Message):
     DESTROYED_AT_FIELD_NUMBER: _ClassVar[int]
     CLIENT_FIELD_NUMBER: _ClassVar[int]
     SERVER_FIELD_NUMBER: _ClassVar[int]
+    REMOTE_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    CAPTURE_FIELD_NUMBER: _ClassVar[int]
     id: int
     network_id: int
     link_id: int
@@ -566,10 +582,14 @@ class Session(_message.Message):
     destroyed_at: _duration_pb2.Duration
     client: EndpointState
     server: EndpointState
-    def __init__(self, id: _Optional[int] = ..., network_id: _Optional[int] = ..., link_id: _Optional[int] = ..., destroyed: bool = ..., opened_at: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., destroyed_at: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., client: _Optional[_Union[EndpointState, _Mapping]] = ..., server: _Optional[_Union[EndpointState, _Mapping]] = ...) -> None: ...
+    remote: Remote
+    local_address: str
+    accepted: bool
+    capture: bool
+    def __init__(self, id: _Optional[int] = ..., network_id: _Optional[int] = ..., link_id: _Optional[int] = ..., destroyed: bool = ..., opened_at: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., destroyed_at: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., client: _Optional[_Union[EndpointState, _Mapping]] = ..., server: _Optional[_Union[EndpointState, _Mapping]] = ..., remote: _Optional[_Union[Remote, _Mapping]] = ..., local_address: _Optional[str] = ..., accepted: bool = ..., capture: bool = ...) -> None: ...
 
 class OpenSessionRequest(_message.Message):
-    __slots__ = ("network_id", "link_id", "client", "server", "client_port", "server_port", "server_closed", "client_reader", "server_reader", "digest")
+    __slots__ = ("network_id", "link_id", "client", "server", "client_port", "server_port", "server_closed", "client_reader", "server_reader", "digest", "remote", "capture")
     NETWORK_ID_FIELD_NUMBER: _ClassVar[int]
     LINK_ID_FIELD_NUMBER: _ClassVar[int]
     CLIENT_FIELD_NUMBER: _ClassVar[int]
@@ -580,6 +600,8 @@ class OpenSessionRequest(_message.Message):
     CLIENT_READER_FIELD_NUMBER: _ClassVar[int]
     SERVER_READER_FIELD_NUMBER: _ClassVar[int]
     DIGEST_FIELD_NUMBER: _ClassVar[int]
+    REMOTE_FIELD_NUMBER: _ClassVar[int]
+    CAPTURE_FIELD_NUMBER: _ClassVar[int]
     network_id: int
     link_id: int
     client: TcpConfig
@@ -590,7 +612,9 @@ class OpenSessionRequest(_message.Message):
     client_reader: Reader
     server_reader: Reader
     digest: bool
-    def __init__(self, network_id: _Optional[int] = ..., link_id: _Optional[int] = ..., client: _Optional[_Union[TcpConfig, _Mapping]] = ..., server: _Optional[_Union[TcpConfig, _Mapping]] = ..., client_port: _Optional[int] = ..., server_port: _Optional[int] = ..., server_closed: bool = ..., client_reader: _Optional[_Union[Reader, _Mapping]] = ..., server_reader: _Optional[_Union[Reader, _Mapping]] = ..., digest: bool = ...) -> None: ...
+    remote: Remote
+    capture: bool
+    def __init__(self, network_id: _Optional[int] = ..., link_id: _Optional[int] = ..., client: _Optional[_Union[TcpConfig, _Mapping]] = ..., server: _Optional[_Union[TcpConfig, _Mapping]] = ..., client_port: _Optional[int] = ..., server_port: _Optional[int] = ..., server_closed: bool = ..., client_reader: _Optional[_Union[Reader, _Mapping]] = ..., server_reader: _Optional[_Union[Reader, _Mapping]] = ..., digest: bool = ..., remote: _Optional[_Union[Remote, _Mapping]] = ..., capture: bool = ...) -> None: ...
 
 class GetSessionRequest(_message.Message):
     __slots__ = ("session_id",)
@@ -837,3 +861,169 @@ class EventBatch(_message.Message):
     events: _containers.RepeatedCompositeFieldContainer[Event]
     events_lost: int
     def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ..., events_lost: _Optional[int] = ...) -> None: ...
+
+class InterfaceCounters(_message.Message):
+    __slots__ = ("frames_received", "bytes_received", "frames_sent", "bytes_sent", "arp_requests_answered", "arp_requests_sent", "arp_replies_received", "icmp_echo_answered", "dropped_malformed", "dropped_not_for_us", "dropped_fragment", "dropped_too_big", "dropped_unsupported", "dropped_arp_unresolved", "dropped_device", "rst_no_connection", "syn_dropped_backlog")
+    FRAMES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    BYTES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_SENT_FIELD_NUMBER: _ClassVar[int]
+    BYTES_SENT_FIELD_NUMBER: _ClassVar[int]
+    ARP_REQUESTS_ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    ARP_REQUESTS_SENT_FIELD_NUMBER: _ClassVar[int]
+    ARP_REPLIES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    ICMP_ECHO_ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_MALFORMED_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_NOT_FOR_US_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FRAGMENT_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_TOO_BIG_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_UNSUPPORTED_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_ARP_UNRESOLVED_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_DEVICE_FIELD_NUMBER: _ClassVar[int]
+    RST_NO_CONNECTION_FIELD_NUMBER: _ClassVar[int]
+    SYN_DROPPED_BACKLOG_FIELD_NUMBER: _ClassVar[int]
+    frames_received: int
+    bytes_received: int
+    frames_sent: int
+    bytes_sent: int
+    arp_requests_answered: int
+    arp_requests_sent: int
+    arp_replies_received: int
+    icmp_echo_answered: int
+    dropped_malformed: int
+    dropped_not_for_us: int
+    dropped_fragment: int
+    dropped_too_big: int
+    dropped_unsupported: int
+    dropped_arp_unresolved: int
+    dropped_device: int
+    rst_no_connection: int
+    syn_dropped_backlog: int
+    def __init__(self, frames_received: _Optional[int] = ..., bytes_received: _Optional[int] = ..., frames_sent: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., arp_requests_answered: _Optional[int] = ..., arp_requests_sent: _Optional[int] = ..., arp_replies_received: _Optional[int] = ..., icmp_echo_answered: _Optional[int] = ..., dropped_malformed: _Optional[int] = ..., dropped_not_for_us: _Optional[int] = ..., dropped_fragment: _Optional[int] = ..., dropped_too_big: _Optional[int] = ..., dropped_unsupported: _Optional[int] = ..., dropped_arp_unresolved: _Optional[int] = ..., dropped_device: _Optional[int] = ..., rst_no_connection: _Optional[int] = ..., syn_dropped_backlog: _Optional[int] = ...) -> None: ...
+
+class Interface(_message.Message):
+    __slots__ = ("id", "network_id", "name", "address", "mac", "mtu", "gateway", "egress", "ingress", "counters", "egress_counters", "ingress_counters", "session_count", "listening_ports", "created_device")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    MAC_FIELD_NUMBER: _ClassVar[int]
+    MTU_FIELD_NUMBER: _ClassVar[int]
+    GATEWAY_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_FIELD_NUMBER: _ClassVar[int]
+    INGRESS_FIELD_NUMBER: _ClassVar[int]
+    COUNTERS_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_COUNTERS_FIELD_NUMBER: _ClassVar[int]
+    INGRESS_COUNTERS_FIELD_NUMBER: _ClassVar[int]
+    SESSION_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LISTENING_PORTS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_DEVICE_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    network_id: int
+    name: str
+    address: str
+    mac: str
+    mtu: int
+    gateway: str
+    egress: PathSpec
+    ingress: PathSpec
+    counters: InterfaceCounters
+    egress_counters: PathCounters
+    ingress_counters: PathCounters
+    session_count: int
+    listening_ports: _containers.RepeatedScalarFieldContainer[int]
+    created_device: bool
+    def __init__(self, id: _Optional[int] = ..., network_id: _Optional[int] = ..., name: _Optional[str] = ..., address: _Optional[str] = ..., mac: _Optional[str] = ..., mtu: _Optional[int] = ..., gateway: _Optional[str] = ..., egress: _Optional[_Union[PathSpec, _Mapping]] = ..., ingress: _Optional[_Union[PathSpec, _Mapping]] = ..., counters: _Optional[_Union[InterfaceCounters, _Mapping]] = ..., egress_counters: _Optional[_Union[PathCounters, _Mapping]] = ..., ingress_counters: _Optional[_Union[PathCounters, _Mapping]] = ..., session_count: _Optional[int] = ..., listening_ports: _Optional[_Iterable[int]] = ..., created_device: bool = ...) -> None: ...
+
+class CreateInterfaceRequest(_message.Message):
+    __slots__ = ("network_id", "name", "address", "mac", "mtu", "gateway", "egress", "ingress")
+    NETWORK_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    MAC_FIELD_NUMBER: _ClassVar[int]
+    MTU_FIELD_NUMBER: _ClassVar[int]
+    GATEWAY_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_FIELD_NUMBER: _ClassVar[int]
+    INGRESS_FIELD_NUMBER: _ClassVar[int]
+    network_id: int
+    name: str
+    address: str
+    mac: str
+    mtu: int
+    gateway: str
+    egress: PathSpec
+    ingress: PathSpec
+    def __init__(self, network_id: _Optional[int] = ..., name: _Optional[str] = ..., address: _Optional[str] = ..., mac: _Optional[str] = ..., mtu: _Optional[int] = ..., gateway: _Optional[str] = ..., egress: _Optional[_Union[PathSpec, _Mapping]] = ..., ingress: _Optional[_Union[PathSpec, _Mapping]] = ...) -> None: ...
+
+class GetInterfaceRequest(_message.Message):
+    __slots__ = ("interface_id",)
+    INTERFACE_ID_FIELD_NUMBER: _ClassVar[int]
+    interface_id: int
+    def __init__(self, interface_id: _Optional[int] = ...) -> None: ...
+
+class ListInterfacesRequest(_message.Message):
+    __slots__ = ("network_id",)
+    NETWORK_ID_FIELD_NUMBER: _ClassVar[int]
+    network_id: int
+    def __init__(self, network_id: _Optional[int] = ...) -> None: ...
+
+class ListInterfacesResponse(_message.Message):
+    __slots__ = ("interfaces",)
+    INTERFACES_FIELD_NUMBER: _ClassVar[int]
+    interfaces: _containers.RepeatedCompositeFieldContainer[Interface]
+    def __init__(self, interfaces: _Optional[_Iterable[_Union[Interface, _Mapping]]] = ...) -> None: ...
+
+class DeleteInterfaceRequest(_message.Message):
+    __slots__ = ("interface_id",)
+    INTERFACE_ID_FIELD_NUMBER: _ClassVar[int]
+    interface_id: int
+    def __init__(self, interface_id: _Optional[int] = ...) -> None: ...
+
+class ListenRequest(_message.Message):
+    __slots__ = ("interface_id", "port", "config", "reader", "digest", "backlog", "capture")
+    INTERFACE_ID_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    READER_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    BACKLOG_FIELD_NUMBER: _ClassVar[int]
+    CAPTURE_FIELD_NUMBER: _ClassVar[int]
+    interface_id: int
+    port: int
+    config: TcpConfig
+    reader: Reader
+    digest: bool
+    backlog: int
+    capture: bool
+    def __init__(self, interface_id: _Optional[int] = ..., port: _Optional[int] = ..., config: _Optional[_Union[TcpConfig, _Mapping]] = ..., reader: _Optional[_Union[Reader, _Mapping]] = ..., digest: bool = ..., backlog: _Optional[int] = ..., capture: bool = ...) -> None: ...
+
+class Listener(_message.Message):
+    __slots__ = ("interface_id", "port", "accepted", "syn_dropped_backlog")
+    INTERFACE_ID_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    SYN_DROPPED_BACKLOG_FIELD_NUMBER: _ClassVar[int]
+    interface_id: int
+    port: int
+    accepted: int
+    syn_dropped_backlog: int
+    def __init__(self, interface_id: _Optional[int] = ..., port: _Optional[int] = ..., accepted: _Optional[int] = ..., syn_dropped_backlog: _Optional[int] = ...) -> None: ...
+
+class DeleteListenerRequest(_message.Message):
+    __slots__ = ("interface_id", "port")
+    INTERFACE_ID_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    interface_id: int
+    port: int
+    def __init__(self, interface_id: _Optional[int] = ..., port: _Optional[int] = ...) -> None: ...
+
+class ExportPcapRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    def __init__(self, session_id: _Optional[int] = ...) -> None: ...
+
+class PcapChunk(_message.Message):
+    __slots__ = ("data",)
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    def __init__(self, data: _Optional[bytes] = ...) -> None: ...

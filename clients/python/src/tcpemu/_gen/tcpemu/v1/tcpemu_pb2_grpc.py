@@ -140,6 +140,41 @@ class EmulatorStub(object):
                 request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.WatchEventsRequest.SerializeToString,
                 response_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.EventBatch.FromString,
                 _registered_method=True)
+        self.CreateInterface = channel.unary_unary(
+                '/tcpemu.v1.Emulator/CreateInterface',
+                request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.CreateInterfaceRequest.SerializeToString,
+                response_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.Interface.FromString,
+                _registered_method=True)
+        self.GetInterface = channel.unary_unary(
+                '/tcpemu.v1.Emulator/GetInterface',
+                request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.GetInterfaceRequest.SerializeToString,
+                response_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.Interface.FromString,
+                _registered_method=True)
+        self.ListInterfaces = channel.unary_unary(
+                '/tcpemu.v1.Emulator/ListInterfaces',
+                request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.ListInterfacesRequest.SerializeToString,
+                response_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.ListInterfacesResponse.FromString,
+                _registered_method=True)
+        self.DeleteInterface = channel.unary_unary(
+                '/tcpemu.v1.Emulator/DeleteInterface',
+                request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.DeleteInterfaceRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.Listen = channel.unary_unary(
+                '/tcpemu.v1.Emulator/Listen',
+                request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.ListenRequest.SerializeToString,
+                response_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.Listener.FromString,
+                _registered_method=True)
+        self.DeleteListener = channel.unary_unary(
+                '/tcpemu.v1.Emulator/DeleteListener',
+                request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.DeleteListenerRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.ExportPcap = channel.unary_stream(
+                '/tcpemu.v1.Emulator/ExportPcap',
+                request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.ExportPcapRequest.SerializeToString,
+                response_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.PcapChunk.FromString,
+                _registered_method=True)
 
 
 class EmulatorServicer(object):
@@ -279,6 +314,59 @@ class EmulatorServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateInterface(self, request, context):
+        """Interfaces: TAP devices that join a REALTIME network's engine stack to
+        real hosts. An interface is also a link (same id): GetLink, UpdateLink,
+        InjectFault and ClearFaults act on its impairment, FORWARD being egress
+        (engine -> host) and REVERSE ingress (host -> engine).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInterface(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInterfaces(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteInterface(self, request, context):
+        """Aborts the interface's sessions (RST), closes its listeners and removes
+        the TAP device if the daemon created it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Listen(self, request, context):
+        """Passive open on an interface: each connection a host opens to the port
+        becomes a Session (announced by a SESSION_ACCEPTED event).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteListener(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportPcap(self, request, context):
+        """The capture of a session opened with `capture` (or of every session when
+        tcpemud runs with --pcap_dir), as a pcap file (LINKTYPE_RAW, nanosecond
+        timestamps) streamed in chunks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EmulatorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -386,6 +474,41 @@ def add_EmulatorServicer_to_server(servicer, server):
                     servicer.WatchEvents,
                     request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.WatchEventsRequest.FromString,
                     response_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.EventBatch.SerializeToString,
+            ),
+            'CreateInterface': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateInterface,
+                    request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.CreateInterfaceRequest.FromString,
+                    response_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.Interface.SerializeToString,
+            ),
+            'GetInterface': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInterface,
+                    request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.GetInterfaceRequest.FromString,
+                    response_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.Interface.SerializeToString,
+            ),
+            'ListInterfaces': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInterfaces,
+                    request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.ListInterfacesRequest.FromString,
+                    response_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.ListInterfacesResponse.SerializeToString,
+            ),
+            'DeleteInterface': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteInterface,
+                    request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.DeleteInterfaceRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'Listen': grpc.unary_unary_rpc_method_handler(
+                    servicer.Listen,
+                    request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.ListenRequest.FromString,
+                    response_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.Listener.SerializeToString,
+            ),
+            'DeleteListener': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteListener,
+                    request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.DeleteListenerRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ExportPcap': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportPcap,
+                    request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.ExportPcapRequest.FromString,
+                    response_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.PcapChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -955,6 +1078,195 @@ class Emulator(object):
             '/tcpemu.v1.Emulator/WatchEvents',
             tcpemu_dot_v1_dot_tcpemu__pb2.WatchEventsRequest.SerializeToString,
             tcpemu_dot_v1_dot_tcpemu__pb2.EventBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateInterface(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tcpemu.v1.Emulator/CreateInterface',
+            tcpemu_dot_v1_dot_tcpemu__pb2.CreateInterfaceRequest.SerializeToString,
+            tcpemu_dot_v1_dot_tcpemu__pb2.Interface.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInterface(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tcpemu.v1.Emulator/GetInterface',
+            tcpemu_dot_v1_dot_tcpemu__pb2.GetInterfaceRequest.SerializeToString,
+            tcpemu_dot_v1_dot_tcpemu__pb2.Interface.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInterfaces(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tcpemu.v1.Emulator/ListInterfaces',
+            tcpemu_dot_v1_dot_tcpemu__pb2.ListInterfacesRequest.SerializeToString,
+            tcpemu_dot_v1_dot_tcpemu__pb2.ListInterfacesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteInterface(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tcpemu.v1.Emulator/DeleteInterface',
+            tcpemu_dot_v1_dot_tcpemu__pb2.DeleteInterfaceRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Listen(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tcpemu.v1.Emulator/Listen',
+            tcpemu_dot_v1_dot_tcpemu__pb2.ListenRequest.SerializeToString,
+            tcpemu_dot_v1_dot_tcpemu__pb2.Listener.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteListener(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tcpemu.v1.Emulator/DeleteListener',
+            tcpemu_dot_v1_dot_tcpemu__pb2.DeleteListenerRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportPcap(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/tcpemu.v1.Emulator/ExportPcap',
+            tcpemu_dot_v1_dot_tcpemu__pb2.ExportPcapRequest.SerializeToString,
+            tcpemu_dot_v1_dot_tcpemu__pb2.PcapChunk.FromString,
             options,
             channel_credentials,
             insecure,
