@@ -1,0 +1,120 @@
+"""A kernel TCP peer for the interop tests, run inside a network namespace.
+
+    peer.py sink   --bind ADDR --port P [--close-after N]
+    peer.py source --connect ADDR --port P --bytes N [--seed S] [--wait-eof]
+    peer.py source --bind ADDR --port P --bytes N [--seed S]   (accepts first)
+    peer.py unread --bind ADDR --port P [--hold SECONDS]
+
+sink accepts one connection, reads to end of stream (or N bytes, then closes
+first) and prints {"bytes": n, "sha256": hex}. source sends N bytes of a
+seeded pattern and closes (with --wait-eof: after the other side closed),
+printing the same. unread accepts, reads nothing,
+and closes after --hold seconds: the kernel answers unread data with RST.
+Every mode prints "ready" on stderr once it listens or connects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import socket
+import sys
+import time
+
+BLOCK = 1 << 20
+
+
+def pattern(seed: int) -> bytes:
+    return random.Random(seed).randbytes(BLOCK)
+
+
+def listen(addr: str, port: int) -> socket.socket:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(4)
+    print("ready", file=sys.stderr, flush=True)
+    return s
+
+
+def report(n: int, h: hashlib._Hash) -> None:  # type: ignore[name-defined]
+    print(json.dumps({"bytes": n, "sha256": h.hexdigest()}), flush=True)
+
+
+def sink(args: argparse.Namespace) -> None:
+    s = listen(args.bind, args.port)
+    c, _ = s.accept()
+    h = hashlib.sha256()
+    n = 0
+    while args.close_after == 0 or n < args.close_after:
+        want = BLOCK if args.close_after == 0 else min(BLOCK, args.close_after - n)
+        b = c.recv(want)
+        if not b:
+            break
+        h.update(b)
+        n += len(b)
+    if args.close_after:
+        # Closes first; then drains until the peer's FIN so that nothing
+        # unread turns the close into an RST.
+        c.shutdown(socket.SHUT_WR)
+        while c.recv(BLOCK):
+            pass
+    c.close()
+    report(n, h)
+
+
+def source(args: argparse.Namespace) -> None:
+    if args.connect:
+        c = socket.create_connection((args.connect, args.port), timeout=30)
+        print("ready", file=sys.stderr, flush=True)
+    else:
+        s = listen(args.bind, args.port)
+        c, _ = s.accept()
+    block = pattern(args.seed)
+    h = hashlib.sha256()
+    left = args.bytes
+    while left > 0:
+        piece = block[: min(left, BLOCK)]
+        c.sendall(piece)
+        h.update(piece)
+        left -= len(piece)
+    if args.wait_eof:
+        # The other side closes first.
+        while c.recv(BLOCK):
+            pass
+        c.shutdown(socket.SHUT_WR)
+    else:
+        c.shutdown(socket.SHUT_WR)
+        while c.recv(BLOCK):
+            pass
+    c.close()
+    report(args.bytes, h)
+
+
+def unread(args: argparse.Namespace) -> None:
+    s = listen(args.bind, args.port)
+    c, _ = s.accept()
+    time.sleep(args.hold)
+    c.close()
+    print(json.dumps({"closed": True}), flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["sink", "source", "unread"])
+    p.add_argument("--bind", default="")
+    p.add_argument("--connect", default="")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--bytes", type=int, default=0)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--close-after", type=int, default=0)
+    p.add_argument("--hold", type=float, default=1.0)
+    p.add_argument("--wait-eof", action="store_true")
+    args = p.parse_args()
+    {"sink": sink, "source": source, "unread": unread}[args.mode](args)
+
+
+if __name__ == "__main__":
+    main()
