@@ -10,7 +10,9 @@ first) and prints {"bytes": n, "sha256": hex}. source sends N bytes of a
 seeded pattern and closes (with --wait-eof: after the other side closed),
 printing the same. unread accepts, reads nothing,
 and closes after --hold seconds: the kernel answers unread data with RST.
-Every mode prints "ready" on stderr once it listens or connects.
+Every mode prints "ready" on stderr once it listens or connects, and reports
+"seconds" from accept (or connect) to the end of the transfer; --no-hash
+leaves sha256 empty, for benchmarks.
 """
 
 from __future__ import annotations
@@ -39,14 +41,34 @@ def listen(addr: str, port: int) -> socket.socket:
     return s
 
 
-def report(n: int, h: hashlib._Hash) -> None:  # type: ignore[name-defined]
-    print(json.dumps({"bytes": n, "sha256": h.hexdigest()}), flush=True)
+class NoHash:
+    def update(self, _: bytes) -> None:
+        pass
+
+    def hexdigest(self) -> str:
+        return ""
+
+
+START = [0.0]
+
+
+def report(n: int, h) -> None:
+    seconds = time.monotonic() - START[0]
+    print(
+        json.dumps({"bytes": n, "sha256": h.hexdigest(), "seconds": seconds}),
+        flush=True,
+    )
+
+
+def hasher(args: argparse.Namespace):
+    return NoHash() if args.no_hash else hashlib.sha256()
 
 
 def sink(args: argparse.Namespace) -> None:
     s = listen(args.bind, args.port)
     c, _ = s.accept()
-    h = hashlib.sha256()
+    START[0] = time.monotonic()
+    h = hasher(args)
     n = 0
     while args.close_after == 0 or n < args.close_after:
         want = BLOCK if args.close_after == 0 else min(BLOCK, args.close_after - n)
@@ -73,7 +95,8 @@ def source(args: argparse.Namespace) -> None:
         s = listen(args.bind, args.port)
         c, _ = s.accept()
     block = pattern(args.seed)
-    h = hashlib.sha256()
+    START[0] = time.monotonic()
+    h = hasher(args)
     left = args.bytes
     while left > 0:
         piece = block[: min(left, BLOCK)]
@@ -112,6 +135,7 @@ def main() -> None:
     p.add_argument("--close-after", type=int, default=0)
     p.add_argument("--hold", type=float, default=1.0)
     p.add_argument("--wait-eof", action="store_true")
+    p.add_argument("--no-hash", action="store_true")
     args = p.parse_args()
     {"sink": sink, "source": source, "unread": unread}[args.mode](args)
 
