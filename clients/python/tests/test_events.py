@@ -153,3 +153,24 @@ def test_read_jsonl_reports_bad_lines(tmp_path):
     assert next(it).kind == pb.EVENT_KIND_SEGMENT_SENT
     with pytest.raises(ValueError, match="line 2: not JSON"):
         next(it)
+
+
+def test_session_accepted_event_forms():
+    ev = pb.Event(
+        time_ns=1_500_000,
+        kind=pb.EVENT_KIND_SESSION_ACCEPTED,
+        network_id=1,
+        session_id=7,
+        link_id=3,
+        endpoint=pb.ENDPOINT_SERVER,
+        a=(10 << 24) | (201 << 16) | 1,
+        segment=pb.Segment(seq=12345, flags=2),
+    )
+    d = tcpemu.event_to_dict(ev)
+    assert d["kind"] == "session_accepted" and d["remote"] == "10.201.0.1"
+    assert d["flags"] == "S" and "tcb" not in d
+    assert tcpemu.event_from_dict(d) == ev
+    assert tcpemu.format_event(ev) == (
+        "    0.001500 s7 session_accepted server from 10.201.0.1 on link 3"
+    )
+    assert tcpemu.events.remote_address(ev) == "10.201.0.1"

@@ -26,6 +26,7 @@ _NO_TCB = (
     pb.EVENT_KIND_SEGMENT_DROPPED,
     pb.EVENT_KIND_SEGMENT_MANGLED,
     pb.EVENT_KIND_SESSION_DESTROYED,
+    pb.EVENT_KIND_SESSION_ACCEPTED,
 )
 _SEGMENT_COLUMNS = ("seq", "ack", "rel_seq", "rel_ack", "len", "window", "flags", "mss", "wscale")
 _TCB_COLUMNS = (

@@ -5,6 +5,7 @@ alike."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import IO, Any, Dict, Iterable, Iterator, Mapping, Union
 
@@ -18,6 +19,7 @@ __all__ = [
     "event_to_dict",
     "format_event",
     "read_jsonl",
+    "remote_address",
     "to_event",
     "write_jsonl",
 ]
@@ -56,7 +58,14 @@ _LAYOUT: Dict[int, tuple[str | None, str | None, str | None, bool | None, bool]]
     pb.EVENT_KIND_CWND_CHANGED: (None, "old_cwnd", "new_cwnd", None, True),
     pb.EVENT_KIND_CONNECTION_ERROR: ("error", None, None, None, True),
     pb.EVENT_KIND_SESSION_DESTROYED: (None, None, None, None, False),
+    # `a` is the remote host's IPv4 address, written dotted as "remote".
+    pb.EVENT_KIND_SESSION_ACCEPTED: (None, None, None, False, False),
 }
+
+
+def remote_address(ev: pb.Event) -> str:
+    """The host's address a SESSION_ACCEPTED event names, dotted."""
+    return str(ipaddress.IPv4Address(ev.a & 0xFFFFFFFF))
 
 
 def event_to_dict(ev: pb.Event) -> Dict[str, Any]:
@@ -79,6 +88,8 @@ def event_to_dict(ev: pb.Event) -> Dict[str, Any]:
         out[a_key] = ev.a
     if b_key is not None:
         out[b_key] = ev.b
+    if ev.kind == pb.EVENT_KIND_SESSION_ACCEPTED:
+        out["remote"] = remote_address(ev)
     if rel is not None:
         s = ev.segment
         out["seq"] = s.seq
@@ -130,6 +141,8 @@ def event_from_dict(d: Mapping[str, Any]) -> pb.Event:
         ev.a = int(d.get(a_key, 0))
     if b_key is not None:
         ev.b = int(d.get(b_key, 0))
+    if kind == pb.EVENT_KIND_SESSION_ACCEPTED and d.get("remote"):
+        ev.a = int(ipaddress.IPv4Address(str(d["remote"])))
     if "old_state" in d:
         ev.old_state = _names.state(d["old_state"])  # type: ignore[assignment]
     if "new_state" in d:
@@ -243,6 +256,8 @@ def format_event(item: Union[EventLike, Gap]) -> str:
         detail = f"{ev.a} -> {ev.b} (ssthresh {ev.tcb.ssthresh})"
     elif k == pb.EVENT_KIND_CONNECTION_ERROR:
         detail = ev.reason
+    elif k == pb.EVENT_KIND_SESSION_ACCEPTED:
+        detail = f"from {remote_address(ev)} on link {ev.link_id}"
     else:
         detail = ""
     return f"{head} {name} {ep} {detail}".rstrip()
