@@ -12,7 +12,16 @@
 """
 
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
-from tcpemu.client import DEFAULT_TARGET, Client, EventStream, Link, Network, Session
+from tcpemu.client import (
+    DEFAULT_TARGET,
+    Client,
+    EventStream,
+    Interface,
+    Link,
+    Listener,
+    Network,
+    Session,
+)
 from tcpemu.errors import (
     AlreadyExists,
     Cancelled,
@@ -32,6 +41,7 @@ from tcpemu.model import (
     Fault,
     Gap,
     ReadResult,
+    Remote,
     SessionSnapshot,
 )
 from tcpemu.spec import Jitter, PathSpec, TcpConfig
@@ -59,14 +69,17 @@ __all__ = [
     "FailedPrecondition",
     "Fault",
     "Gap",
+    "Interface",
     "Internal",
     "InvalidArgument",
     "Jitter",
     "Link",
+    "Listener",
     "Network",
     "NotFound",
     "PathSpec",
     "ReadResult",
+    "Remote",
     "ResourceExhausted",
     "Session",
     "SessionSnapshot",

@@ -62,10 +62,22 @@ def endpoint_or_none(value: Optional[EnumArg]) -> int:
     return pb.ENDPOINT_UNSPECIFIED if value is None else endpoint(value)
 
 
+# An interface's link: egress (engine to host) is its forward path.
+_DIRECTION_ALIASES = {"EGRESS": "FORWARD", "INGRESS": "REVERSE"}
+
+
 def direction(value: Optional[EnumArg]) -> int:
     if value is None:
         return pb.DIRECTION_BOTH
-    return _enum(pb.Direction, "DIRECTION_", value, "direction", ("forward", "reverse", "both"))
+    if isinstance(value, str):
+        value = _DIRECTION_ALIASES.get(_norm(value), value)
+    return _enum(
+        pb.Direction,
+        "DIRECTION_",
+        value,
+        "direction",
+        ("forward", "reverse", "both", "egress", "ingress"),
+    )
 
 
 def action(value: EnumArg) -> int:

@@ -17,7 +17,7 @@ from tcpemu.spec import (
     path_spec,
     reader_proto,
 )
-from tcpemu.units import Duration, Probability, parse_probability
+from tcpemu.units import Duration, Probability, Size, parse_probability, parse_size
 
 Data = Union[bytes, bytearray, memoryview, str]
 
@@ -104,6 +104,7 @@ def open_session(
     client_port: int = 0,
     server_port: int = 0,
     server_closed: bool = False,
+    capture: bool = False,
 ) -> pb.OpenSessionRequest:
     req = pb.OpenSessionRequest(
         network_id=network_id,
@@ -114,6 +115,7 @@ def open_session(
         client_port=client_port,
         server_port=server_port,
         server_closed=server_closed,
+        capture=capture,
     )
     cr = reader_proto(client_reader)
     if cr is not None:
@@ -122,6 +124,108 @@ def open_session(
     if sr is not None:
         req.server_reader.CopyFrom(sr)
     return req
+
+
+def connect(
+    interface_id: int,
+    address: str,
+    port: int,
+    *,
+    config: TcpConfigArg = None,
+    reader: ReaderArg = None,
+    digest: bool = False,
+    capture: bool = False,
+    local_port: int = 0,
+) -> pb.OpenSessionRequest:
+    """An active open from the engine to a real host through an interface:
+    only the client endpoint (the engine's) is configured."""
+    req = pb.OpenSessionRequest(
+        remote=pb.Remote(interface_id=interface_id, address=address, port=int(port)),
+        client=TcpConfig.of(config),
+        client_port=int(local_port),
+        digest=digest,
+        capture=capture,
+    )
+    r = reader_proto(reader)
+    if r is not None:
+        req.client_reader.CopyFrom(r)
+    return req
+
+
+def listen(
+    interface_id: int,
+    port: int,
+    *,
+    config: TcpConfigArg = None,
+    reader: ReaderArg = None,
+    digest: bool = False,
+    backlog: int = 0,
+    capture: bool = False,
+) -> pb.ListenRequest:
+    req = pb.ListenRequest(
+        interface_id=interface_id,
+        port=int(port),
+        config=TcpConfig.of(config),
+        digest=digest,
+        backlog=int(backlog),
+        capture=capture,
+    )
+    r = reader_proto(reader)
+    if r is not None:
+        req.reader.CopyFrom(r)
+    return req
+
+
+def _interface_path(
+    spec: Optional[PathArg], base: Optional[pb.PathSpec], mtu: Optional[int]
+) -> pb.PathSpec:
+    out = pb.PathSpec()
+    if spec is not None:
+        out.CopyFrom(_apply(path_spec(spec), base))
+    elif base is not None:
+        out.CopyFrom(base)
+    if mtu and not out.HasField("mtu"):
+        out.mtu = mtu  # the path MTU follows the interface's, as on create
+    return out
+
+
+def interface_specs(
+    egress: Optional[PathArg],
+    ingress: Optional[PathArg],
+    current: Optional[pb.Interface] = None,
+    mtu: Optional[int] = None,
+) -> Tuple[pb.PathSpec, pb.PathSpec]:
+    """Egress and ingress specs of an interface's link. With `current`,
+    unset fields keep its values; with `mtu`, a path left without an MTU
+    takes the interface's."""
+    return (
+        _interface_path(egress, current.egress if current is not None else None, mtu),
+        _interface_path(ingress, current.ingress if current is not None else None, mtu),
+    )
+
+
+def create_interface(
+    address: str,
+    *,
+    network_id: int = 0,
+    name: str = "",
+    mac: str = "",
+    mtu: Optional[Size] = None,
+    gateway: str = "",
+    egress: Optional[PathArg] = None,
+    ingress: Optional[PathArg] = None,
+) -> pb.CreateInterfaceRequest:
+    fwd, rev = interface_specs(egress, ingress)
+    return pb.CreateInterfaceRequest(
+        network_id=network_id,
+        name=name,
+        address=address,
+        mac=mac,
+        mtu=0 if mtu is None else parse_size(mtu),
+        gateway=gateway,
+        egress=fwd,
+        ingress=rev,
+    )
 
 
 def write(

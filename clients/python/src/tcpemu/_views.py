@@ -3,7 +3,10 @@ blocking handles (tcpemu.client) and the asyncio ones (tcpemu.aio)."""
 
 from __future__ import annotations
 
+from typing import List, Optional, Union
+
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
+from tcpemu.model import Remote
 from tcpemu.spec import seconds
 
 
@@ -78,8 +81,87 @@ class LinkView:
         return self.proto.session_count
 
 
+class InterfaceView:
+    """Attributes of a tcpemu.v1.Interface as of the last fetch: a TAP device
+    joining a REALTIME network to real hosts. Its id is also a link id, whose
+    forward path is ``egress`` (engine to host) and reverse path ``ingress``."""
+
+    proto: pb.Interface
+
+    @property
+    def id(self) -> int:
+        return self.proto.id
+
+    @property
+    def network_id(self) -> int:
+        return self.proto.network_id
+
+    @property
+    def name(self) -> str:
+        """The TAP device's name, e.g. "tcpemu0"."""
+        return self.proto.name
+
+    @property
+    def address(self) -> str:
+        """The engine's address and prefix, e.g. "10.7.0.2/24"."""
+        return self.proto.address
+
+    @property
+    def ip(self) -> str:
+        """The engine's address without the prefix, e.g. "10.7.0.2"."""
+        return self.proto.address.partition("/")[0]
+
+    @property
+    def mac(self) -> str:
+        return self.proto.mac
+
+    @property
+    def mtu(self) -> int:
+        return self.proto.mtu
+
+    @property
+    def gateway(self) -> Optional[str]:
+        return self.proto.gateway or None
+
+    @property
+    def egress(self) -> pb.PathSpec:
+        """The impairment from the engine to the hosts."""
+        return self.proto.egress
+
+    @property
+    def ingress(self) -> pb.PathSpec:
+        """The impairment from the hosts to the engine."""
+        return self.proto.ingress
+
+    @property
+    def counters(self) -> pb.InterfaceCounters:
+        """Frames and bytes through the device, ARP and ICMP, drops by cause."""
+        return self.proto.counters
+
+    @property
+    def egress_counters(self) -> pb.PathCounters:
+        return self.proto.egress_counters
+
+    @property
+    def ingress_counters(self) -> pb.PathCounters:
+        return self.proto.ingress_counters
+
+    @property
+    def session_count(self) -> int:
+        return self.proto.session_count
+
+    @property
+    def listening_ports(self) -> List[int]:
+        return list(self.proto.listening_ports)
+
+    @property
+    def created_device(self) -> bool:
+        """The daemon created the TAP device (and removes it on delete)."""
+        return self.proto.created_device
+
+
 class SessionView:
-    """Identifiers of a tcpemu.v1.Session."""
+    """Identifiers of a tcpemu.v1.Session, and what it is connected to."""
 
     proto: pb.Session
 
@@ -93,4 +175,64 @@ class SessionView:
 
     @property
     def link_id(self) -> int:
+        """The link it crosses; for a session with a real host, the interface."""
         return self.proto.link_id
+
+    @property
+    def remote(self) -> Optional[Remote]:
+        """The real host at the far end, or None for a session across a link."""
+        return Remote.from_proto(self.proto)
+
+    @property
+    def local_address(self) -> Optional[str]:
+        """The interface address of a session with a real host."""
+        return self.proto.local_address or None
+
+    @property
+    def accepted(self) -> bool:
+        """A host opened it, through a listener."""
+        return self.proto.accepted
+
+    @property
+    def capture(self) -> bool:
+        """Its packets are kept for export_pcap."""
+        return self.proto.capture
+
+    @property
+    def local_endpoint(self) -> Optional[str]:
+        """The engine's endpoint of a session with a real host ("server" if a
+        host opened it, else "client"); None for a session across a link,
+        where both endpoints are the engine's."""
+        if not self.proto.HasField("remote"):
+            return None
+        return "server" if self.proto.accepted else "client"
+
+    def _endpoint(self, endpoint: Union[str, int, None], default: str) -> Union[str, int]:
+        """`endpoint`, else the engine's endpoint of a session with a real
+        host, else `default`."""
+        if endpoint is not None:
+            return endpoint
+        return self.local_endpoint or default
+
+
+class ListenerView:
+    """A listener's identity (tcpemu.v1.Listener), and which accepted
+    sessions are its own."""
+
+    proto: pb.Listener
+
+    @property
+    def interface_id(self) -> int:
+        return self.proto.interface_id
+
+    @property
+    def port(self) -> int:
+        return self.proto.port
+
+    def _announces(self, ev: pb.Event) -> bool:
+        """Whether `ev` may announce one of this listener's sessions: a
+        SESSION_ACCEPTED on its interface (the event names no port)."""
+        return ev.kind == pb.EVENT_KIND_SESSION_ACCEPTED and ev.link_id == self.interface_id
+
+    def _owns(self, session: pb.Session) -> bool:
+        return session.accepted and session.server.port == self.port

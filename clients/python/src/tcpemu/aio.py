@@ -12,17 +12,18 @@ grpc.aio.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any, AsyncIterator, List, Optional, Sequence, Set, Tuple, Union
 
 import grpc
 import grpc.aio
 
-from tcpemu import _names
+from tcpemu import _names, _pcap
 from tcpemu import _requests as rq
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2_grpc as rpc
-from tcpemu._views import LinkView, NetworkView, SessionView
+from tcpemu._views import InterfaceView, LinkView, ListenerView, NetworkView, SessionView
 from tcpemu.client import (
     CHANNEL_OPTIONS,
     _describe,
@@ -32,12 +33,19 @@ from tcpemu.client import (
     state_reached,
     wait_target,
 )
-from tcpemu.errors import DeadlineExceeded, FailedPrecondition, Unavailable, from_rpc_error
+from tcpemu.errors import (
+    DeadlineExceeded,
+    FailedPrecondition,
+    NotFound,
+    TcpemuError,
+    Unavailable,
+    from_rpc_error,
+)
 from tcpemu.model import AdvanceResult, Fault, Gap, ReadResult, SessionSnapshot
 from tcpemu.spec import Jitter, PathArg, ReaderArg, TcpConfigArg, seconds
 from tcpemu.units import Duration, Probability, Rate, Size, parse_duration
 
-__all__ = ["Client", "EventStream", "Link", "Network", "Session"]
+__all__ = ["Client", "EventStream", "Interface", "Link", "Listener", "Network", "Session"]
 
 _id = rq.ident
 
@@ -212,6 +220,7 @@ class Client:
         client_port: int = 0,
         server_port: int = 0,
         server_closed: bool = False,
+        capture: bool = False,
     ) -> Session:
         req = rq.open_session(
             _id(link),
@@ -223,6 +232,7 @@ class Client:
             client_port=client_port,
             server_port=server_port,
             server_closed=server_closed,
+            capture=capture,
         )
         return Session(self, await self._call("OpenSession", req))
 
@@ -247,6 +257,131 @@ class Client:
 
     async def delete_session(self, session: Union[int, Session]) -> None:
         await self._call("DeleteSession", pb.DeleteSessionRequest(session_id=_id(session)))
+
+    async def export_pcap(self, session: Union[int, Session], dest: _pcap.PcapDest) -> int:
+        """See :meth:`tcpemu.Client.export_pcap`."""
+        req = pb.ExportPcapRequest(session_id=_id(session))
+        try:
+            chunks = [c.data async for c in self._stub.ExportPcap(req, timeout=self.timeout)]
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from None
+        return _pcap.write(chunks, dest)
+
+    # ------------------------------------------------------------ interfaces
+
+    async def create_interface(
+        self,
+        address: str,
+        *,
+        network: Union[int, Network, None] = None,
+        name: str = "",
+        mac: str = "",
+        mtu: Optional[Size] = None,
+        gateway: str = "",
+        egress: Optional[PathArg] = None,
+        ingress: Optional[PathArg] = None,
+    ) -> Interface:
+        """See :meth:`tcpemu.Client.create_interface`."""
+        req = rq.create_interface(
+            address,
+            network_id=_id(network),
+            name=name,
+            mac=mac,
+            mtu=mtu,
+            gateway=gateway,
+            egress=egress,
+            ingress=ingress,
+        )
+        return Interface(self, await self._call("CreateInterface", req))
+
+    async def interface(self, interface: Union[int, Interface]) -> Interface:
+        req = pb.GetInterfaceRequest(interface_id=_id(interface))
+        return Interface(self, await self._call("GetInterface", req))
+
+    async def interfaces(self, network: Union[int, Network, None] = None) -> List[Interface]:
+        req = pb.ListInterfacesRequest(network_id=_id(network))
+        return [Interface(self, p) for p in (await self._call("ListInterfaces", req)).interfaces]
+
+    async def update_interface(
+        self,
+        interface: Union[int, Interface],
+        egress: Optional[PathArg] = None,
+        ingress: Optional[PathArg] = None,
+        *,
+        replace: bool = False,
+    ) -> Interface:
+        """See :meth:`tcpemu.Client.update_interface`."""
+        current = (await self.interface(interface)).proto
+        fwd, rev = rq.interface_specs(egress, ingress, None if replace else current, current.mtu)
+        req = pb.UpdateLinkRequest(link_id=current.id, forward=fwd, reverse=rev)
+        await self._call("UpdateLink", req)
+        return await self.interface(current.id)
+
+    async def delete_interface(self, interface: Union[int, Interface]) -> None:
+        req = pb.DeleteInterfaceRequest(interface_id=_id(interface))
+        await self._call("DeleteInterface", req)
+
+    async def connect(
+        self,
+        interface: Union[int, Interface],
+        address: str,
+        port: int,
+        *,
+        config: TcpConfigArg = None,
+        reader: ReaderArg = None,
+        digest: bool = False,
+        capture: bool = False,
+        local_port: int = 0,
+    ) -> Session:
+        """See :meth:`tcpemu.Client.connect`."""
+        req = rq.connect(
+            _id(interface),
+            address,
+            port,
+            config=config,
+            reader=reader,
+            digest=digest,
+            capture=capture,
+            local_port=local_port,
+        )
+        return Session(self, await self._call("OpenSession", req))
+
+    async def listen(
+        self,
+        interface: Union[int, Interface],
+        port: int,
+        *,
+        config: TcpConfigArg = None,
+        reader: ReaderArg = None,
+        digest: bool = False,
+        backlog: int = 0,
+        capture: bool = False,
+    ) -> Listener:
+        """See :meth:`tcpemu.Client.listen`."""
+        iface_id = _id(interface)
+        network = interface.network_id if isinstance(interface, Interface) else None
+        # Subscribe before listening, so that no connection goes unannounced.
+        stream = self.events(network=network, kinds="session_accepted")
+        try:
+            if not await stream.wait_subscribed(self.timeout):
+                raise Unavailable(f"tcpemud at {self.target} did not answer WatchEvents")
+            req = rq.listen(
+                iface_id,
+                port,
+                config=config,
+                reader=reader,
+                digest=digest,
+                backlog=backlog,
+                capture=capture,
+            )
+            return Listener(self, await self._call("Listen", req), stream)
+        except BaseException:
+            stream.cancel()
+            raise
+
+    async def delete_listener(self, interface: Union[int, Interface], port: int) -> None:
+        req = pb.DeleteListenerRequest(interface_id=_id(interface), port=int(port))
+        await self._call("DeleteListener", req)
 
     # ------------------------------------------------------------ faults
 
@@ -434,6 +569,12 @@ class Network(NetworkView):
     async def links(self) -> List[Link]:
         return await self.client.links(self)
 
+    async def create_interface(self, address: str, **kwargs: Any) -> Interface:
+        return await self.client.create_interface(address, network=self, **kwargs)
+
+    async def interfaces(self) -> List[Interface]:
+        return await self.client.interfaces(self)
+
     async def sessions(self) -> List[Session]:
         return await self.client.sessions(network=self)
 
@@ -504,9 +645,9 @@ class Session(SessionView):
         fill: Optional[int] = None,
         push: bool = False,
         wait: Optional[Duration] = None,
-        endpoint: Union[str, int] = "client",
+        endpoint: Union[str, int, None] = None,
     ) -> int:
-        req = rq.write(self.id, endpoint, data, fill, push, wait)
+        req = rq.write(self.id, self._endpoint(endpoint, "client"), data, fill, push, wait)
         return int((await self.client._call("Write", req, wait=wait)).accepted)
 
     async def read(
@@ -514,18 +655,22 @@ class Session(SessionView):
         max_bytes: int = 65536,
         *,
         wait: Optional[Duration] = None,
-        endpoint: Union[str, int] = "server",
+        endpoint: Union[str, int, None] = None,
     ) -> ReadResult:
-        req = rq.read(self.id, endpoint, max_bytes, wait)
+        req = rq.read(self.id, self._endpoint(endpoint, "server"), max_bytes, wait)
         resp = await self.client._call("Read", req, wait=wait)
         return ReadResult(resp.data, resp.eof)
 
-    async def close(self, endpoint: Union[str, int] = "client", *, rst: bool = False) -> str:
-        resp = await self.client._call("Close", rq.close(self.id, endpoint, rst))
-        return _names.state_name(resp.state)
+    async def close(self, endpoint: Union[str, int, None] = None, *, rst: bool = False) -> str:
+        req = rq.close(self.id, self._endpoint(endpoint, "client"), rst)
+        return _names.state_name((await self.client._call("Close", req)).state)
 
-    async def set_reader(self, reader: ReaderArg, endpoint: Union[str, int] = "server") -> None:
-        await self.client._call("SetReader", rq.set_reader(self.id, endpoint, reader))
+    async def set_reader(self, reader: ReaderArg, endpoint: Union[str, int, None] = None) -> None:
+        req = rq.set_reader(self.id, self._endpoint(endpoint, "server"), reader)
+        await self.client._call("SetReader", req)
+
+    async def export_pcap(self, dest: _pcap.PcapDest) -> int:
+        return await self.client.export_pcap(self, dest)
 
     async def inject_fault(self, action: Union[str, int] = "drop", **kwargs: Any) -> Fault:
         return await self.client.inject_fault(session=self, action=action, **kwargs)
@@ -555,7 +700,7 @@ class Session(SessionView):
     async def wait_for(
         self,
         state: Union[str, int],
-        endpoint: Union[str, int] = "client",
+        endpoint: Union[str, int, None] = None,
         timeout: float = 10.0,
         *,
         step: Duration = "1ms",
@@ -563,7 +708,7 @@ class Session(SessionView):
     ) -> SessionSnapshot:
         """See :meth:`tcpemu.Session.wait_for`."""
         target = wait_target(state)
-        ep_name = _names.endpoint_name(_names.endpoint(endpoint))
+        ep_name = _names.endpoint_name(_names.endpoint(self._endpoint(endpoint, "client")))
         virtual = (await self.network()).virtual
         limit_ns = round(timeout * 1e9)
         step_ns = parse_duration(step)
@@ -600,3 +745,111 @@ class Session(SessionView):
 
     async def delete(self) -> None:
         await self.client.delete_session(self)
+
+
+class Interface(InterfaceView):
+    """See :class:`tcpemu.Interface`."""
+
+    def __init__(self, client: Client, proto: pb.Interface) -> None:
+        self.client = client
+        self.proto = proto
+
+    def __repr__(self) -> str:
+        return f"aio.Interface(id={self.id}, name={self.name!r}, address={self.address!r})"
+
+    async def refresh(self) -> Interface:
+        self.proto = (await self.client.interface(self.id)).proto
+        return self
+
+    async def update(self, *args: Any, **kwargs: Any) -> Interface:
+        self.proto = (await self.client.update_interface(self, *args, **kwargs)).proto
+        return self
+
+    async def connect(self, address: str, port: int, **kwargs: Any) -> Session:
+        return await self.client.connect(self, address, port, **kwargs)
+
+    async def listen(self, port: int, **kwargs: Any) -> Listener:
+        return await self.client.listen(self, port, **kwargs)
+
+    async def link(self) -> Link:
+        return await self.client.link(self.id)
+
+    async def inject_fault(self, **kwargs: Any) -> Fault:
+        return await self.client.inject_fault(link=self.id, **kwargs)
+
+    async def clear_faults(self) -> None:
+        await self.client.clear_faults(link=self.id)
+
+    async def sessions(self) -> List[Session]:
+        return await self.client.sessions(link=self.id)
+
+    async def delete(self) -> None:
+        await self.client.delete_interface(self)
+
+
+class Listener(ListenerView):
+    """See :class:`tcpemu.Listener`; a task reads the announcements."""
+
+    def __init__(self, client: Client, proto: pb.Listener, stream: EventStream) -> None:
+        self.client = client
+        self.proto = proto
+        self._stream = stream
+        self._queue: asyncio.Queue[Union[int, TcpemuError, None]] = asyncio.Queue()
+        self._task = asyncio.ensure_future(self._pump())
+
+    def __repr__(self) -> str:
+        return f"aio.Listener(interface_id={self.interface_id}, port={self.port})"
+
+    async def __aenter__(self) -> Listener:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        with contextlib.suppress(NotFound):  # the interface is gone, with its listeners
+            await self.delete()
+
+    async def _pump(self) -> None:
+        try:
+            async for ev in self._stream:
+                if not isinstance(ev, Gap) and self._announces(ev):
+                    self._queue.put_nowait(ev.session_id)
+        except TcpemuError as e:
+            self._queue.put_nowait(e)
+        finally:
+            self._queue.put_nowait(None)
+
+    async def accept(self, timeout: Optional[float] = None) -> Session:
+        """See :meth:`tcpemu.Listener.accept`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                item = await asyncio.wait_for(self._queue.get(), left)
+            except asyncio.TimeoutError:
+                raise DeadlineExceeded(
+                    f"no connection to interface {self.interface_id} port {self.port} "
+                    f"within {timeout}s"
+                ) from None
+            if item is None or isinstance(item, TcpemuError):
+                self._queue.put_nowait(item)
+                if item is not None:
+                    raise item
+                raise FailedPrecondition(
+                    f"the listener on interface {self.interface_id} port {self.port} is closed"
+                )
+            try:
+                session = await self.client.session(item)
+            except NotFound:
+                continue
+            if self._owns(session.proto):
+                return session
+
+    async def close(self) -> None:
+        """Stops watching for accepted sessions, leaving the daemon's listener."""
+        self._stream.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+    async def delete(self) -> None:
+        try:
+            await self.client.delete_listener(self.interface_id, self.port)
+        finally:
+            await self.close()

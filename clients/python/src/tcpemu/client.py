@@ -1,26 +1,45 @@
 """The blocking client: :class:`Client` and the resource handles it returns
-(:class:`Network`, :class:`Link`, :class:`Session`, :class:`EventStream`)."""
+(:class:`Network`, :class:`Link`, :class:`Session`, :class:`EventStream`,
+:class:`Interface`, :class:`Listener`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import threading
 import time
 from typing import Any, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 import grpc
 
-from tcpemu import _names
+from tcpemu import _names, _pcap
 from tcpemu import _requests as rq
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2_grpc as rpc
-from tcpemu._views import LinkView, NetworkView, SessionView
-from tcpemu.errors import DeadlineExceeded, FailedPrecondition, Unavailable, from_rpc_error
+from tcpemu._views import InterfaceView, LinkView, ListenerView, NetworkView, SessionView
+from tcpemu.errors import (
+    DeadlineExceeded,
+    FailedPrecondition,
+    NotFound,
+    TcpemuError,
+    Unavailable,
+    from_rpc_error,
+)
 from tcpemu.model import AdvanceResult, Fault, Gap, ReadResult, SessionSnapshot
 from tcpemu.spec import Jitter, PathArg, PathSpec, ReaderArg, TcpConfigArg, seconds
 from tcpemu.units import Duration, Probability, Rate, Size, parse_duration
 
-__all__ = ["DEFAULT_TARGET", "Client", "EventStream", "Link", "Network", "Session"]
+__all__ = [
+    "DEFAULT_TARGET",
+    "Client",
+    "EventStream",
+    "Interface",
+    "Link",
+    "Listener",
+    "Network",
+    "Session",
+]
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 # Read returns up to 4 MiB and Write takes as much: above gRPC's 4 MiB default.
@@ -244,12 +263,14 @@ class Client:
         client_port: int = 0,
         server_port: int = 0,
         server_closed: bool = False,
+        capture: bool = False,
     ) -> Session:
         """Opens a TCP connection across `link`: the client endpoint sends its
         SYN at once. Readers: "auto" (the default: the application reads and
         discards everything), "manual" (only :meth:`Session.read` consumes),
         or a rate in bytes/s. ``digest=True`` keeps SHA-256 of the bytes
-        written and read."""
+        written and read; ``capture=True`` keeps its packets for
+        :meth:`export_pcap`."""
         req = rq.open_session(
             _id(link),
             client=client,
@@ -260,6 +281,7 @@ class Client:
             client_port=client_port,
             server_port=server_port,
             server_closed=server_closed,
+            capture=capture,
         )
         return Session(self, self._call("OpenSession", req))
 
@@ -286,6 +308,152 @@ class Client:
 
     def delete_session(self, session: Union[int, Session]) -> None:
         self._call("DeleteSession", pb.DeleteSessionRequest(session_id=_id(session)))
+
+    def export_pcap(self, session: Union[int, Session], dest: _pcap.PcapDest) -> int:
+        """Writes the packets of a session opened with ``capture=True`` (or of
+        any session when tcpemud runs with --pcap_dir) to `dest`, a path or a
+        binary file, as a pcap file (LINKTYPE_RAW, nanosecond timestamps);
+        returns its size. FailedPrecondition if nothing was captured."""
+        req = pb.ExportPcapRequest(session_id=_id(session))
+        try:
+            chunks = [c.data for c in self._stub.ExportPcap(req, timeout=self.timeout)]
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from None
+        return _pcap.write(chunks, dest)
+
+    # ------------------------------------------------------------ interfaces
+
+    def create_interface(
+        self,
+        address: str,
+        *,
+        network: Union[int, Network, None] = None,
+        name: str = "",
+        mac: str = "",
+        mtu: Optional[Size] = None,
+        gateway: str = "",
+        egress: Optional[PathArg] = None,
+        ingress: Optional[PathArg] = None,
+    ) -> Interface:
+        """A TAP device joining a REALTIME network (the default network unless
+        `network`) to real hosts. `address` is the engine's IPv4 address and
+        prefix, ``"10.7.0.2/24"``; `name` the device's (default: the daemon
+        picks "tcpemuN"; an existing persistent TAP of that name is attached),
+        `mtu` 576 to 9000 (default 1500), `gateway` the next hop for
+        addresses outside the prefix. `egress` (engine to host) and `ingress`
+        impair the traffic like a link's directions: a :class:`PathSpec` or a
+        dict of its keywords. Needs root (or CAP_NET_ADMIN) in the daemon."""
+        req = rq.create_interface(
+            address,
+            network_id=_id(network),
+            name=name,
+            mac=mac,
+            mtu=mtu,
+            gateway=gateway,
+            egress=egress,
+            ingress=ingress,
+        )
+        return Interface(self, self._call("CreateInterface", req))
+
+    def interface(self, interface: Union[int, Interface]) -> Interface:
+        req = pb.GetInterfaceRequest(interface_id=_id(interface))
+        return Interface(self, self._call("GetInterface", req))
+
+    def interfaces(self, network: Union[int, Network, None] = None) -> List[Interface]:
+        req = pb.ListInterfacesRequest(network_id=_id(network))
+        return [Interface(self, p) for p in self._call("ListInterfaces", req).interfaces]
+
+    def update_interface(
+        self,
+        interface: Union[int, Interface],
+        egress: Optional[PathArg] = None,
+        ingress: Optional[PathArg] = None,
+        *,
+        replace: bool = False,
+    ) -> Interface:
+        """Changes an interface's impairment, live (UpdateLink on its link).
+        Settings left out keep their value, unless ``replace=True`` resets
+        them to defaults; the paths' MTU stays the interface's."""
+        current = self.interface(interface).proto
+        fwd, rev = rq.interface_specs(egress, ingress, None if replace else current, current.mtu)
+        req = pb.UpdateLinkRequest(link_id=current.id, forward=fwd, reverse=rev)
+        self._call("UpdateLink", req)
+        return self.interface(current.id)
+
+    def delete_interface(self, interface: Union[int, Interface]) -> None:
+        """Aborts the interface's sessions (RST), closes its listeners and
+        removes the TAP device if the daemon created it."""
+        self._call("DeleteInterface", pb.DeleteInterfaceRequest(interface_id=_id(interface)))
+
+    def connect(
+        self,
+        interface: Union[int, Interface],
+        address: str,
+        port: int,
+        *,
+        config: TcpConfigArg = None,
+        reader: ReaderArg = None,
+        digest: bool = False,
+        capture: bool = False,
+        local_port: int = 0,
+    ) -> Session:
+        """Opens a TCP connection from the engine to a real host at
+        `address`:`port` through `interface`. The session's only endpoint is
+        the engine's client (`config`, `reader`, `local_port`: 0 for the next
+        ephemeral port); it sends its SYN at once."""
+        req = rq.connect(
+            _id(interface),
+            address,
+            port,
+            config=config,
+            reader=reader,
+            digest=digest,
+            capture=capture,
+            local_port=local_port,
+        )
+        return Session(self, self._call("OpenSession", req))
+
+    def listen(
+        self,
+        interface: Union[int, Interface],
+        port: int,
+        *,
+        config: TcpConfigArg = None,
+        reader: ReaderArg = None,
+        digest: bool = False,
+        backlog: int = 0,
+        capture: bool = False,
+    ) -> Listener:
+        """Listens on `port` of `interface`: each connection a host opens
+        becomes a session whose server endpoint is the engine's (configured
+        by `config`, `reader`, `digest` and `capture`); :meth:`Listener.accept`
+        returns them. `backlog` bounds the connections in SYN-RECEIVED at
+        once (0: 128)."""
+        iface_id = _id(interface)
+        network = interface.network_id if isinstance(interface, Interface) else None
+        # Subscribe before listening, so that no connection goes unannounced.
+        stream = self.events(network=network, kinds="session_accepted")
+        try:
+            if not stream.wait_subscribed(self.timeout):
+                raise Unavailable(f"tcpemud at {self.target} did not answer WatchEvents")
+            req = rq.listen(
+                iface_id,
+                port,
+                config=config,
+                reader=reader,
+                digest=digest,
+                backlog=backlog,
+                capture=capture,
+            )
+            return Listener(self, self._call("Listen", req), stream)
+        except BaseException:
+            stream.cancel()
+            raise
+
+    def delete_listener(self, interface: Union[int, Interface], port: int) -> None:
+        """Stops listening; sessions already accepted go on."""
+        req = pb.DeleteListenerRequest(interface_id=_id(interface), port=int(port))
+        self._call("DeleteListener", req)
 
     # ------------------------------------------------------------ faults
 
@@ -437,9 +605,8 @@ class EventStream:
 
     def wait_subscribed(self, timeout: Optional[float] = None) -> bool:
         """Waits until the daemon has answered the stream, so that events from
-        now on reach it; True if it did within `timeout`. The daemon answers
-        with its first batch, so this needs an event to watch: with
-        ``replay=True`` a session's retained history is one."""
+        now on reach it; True if it did within `timeout`. The daemon sends the
+        stream's headers as soon as it has subscribed it, before any event."""
         done = threading.Event()
 
         def wait() -> None:
@@ -511,6 +678,13 @@ class Network(NetworkView):
     def links(self) -> List[Link]:
         return self.client.links(self)
 
+    def create_interface(self, address: str, **kwargs: Any) -> Interface:
+        """:meth:`Client.create_interface` on this (REALTIME) network."""
+        return self.client.create_interface(address, network=self, **kwargs)
+
+    def interfaces(self) -> List[Interface]:
+        return self.client.interfaces(self)
+
     def sessions(self) -> List[Session]:
         return self.client.sessions(network=self)
 
@@ -561,8 +735,10 @@ class Link(LinkView):
 
 
 class Session(SessionView):
-    """One TCP connection with both endpoints in the daemon. ``proto`` is the
-    tcpemu.v1.Session last fetched; :meth:`snapshot` fetches a new one."""
+    """One TCP connection: both endpoints in the daemon, or, for a session
+    with a real host (``remote`` set), the engine's endpoint only, which the
+    calls below then default to. ``proto`` is the tcpemu.v1.Session last
+    fetched; :meth:`snapshot` fetches a new one."""
 
     def __init__(self, client: Client, proto: pb.Session) -> None:
         self.client = client
@@ -591,12 +767,13 @@ class Session(SessionView):
         fill: Optional[int] = None,
         push: bool = False,
         wait: Optional[Duration] = None,
-        endpoint: Union[str, int] = "client",
+        endpoint: Union[str, int, None] = None,
     ) -> int:
-        """Hands bytes to an endpoint's send buffer: `data`, or `fill` bytes
-        of a seeded pattern. Returns how many were accepted; with `wait`, waits
-        up to that long for room until everything is accepted."""
-        req = rq.write(self.id, endpoint, data, fill, push, wait)
+        """Hands bytes to an endpoint's send buffer (the client's, or the
+        engine's in a session with a real host): `data`, or `fill` bytes of a
+        seeded pattern. Returns how many were accepted; with `wait`, waits up
+        to that long for room until everything is accepted."""
+        req = rq.write(self.id, self._endpoint(endpoint, "client"), data, fill, push, wait)
         return int(self.client._call("Write", req, wait=wait).accepted)
 
     def read(
@@ -604,21 +781,30 @@ class Session(SessionView):
         max_bytes: int = 65536,
         *,
         wait: Optional[Duration] = None,
-        endpoint: Union[str, int] = "server",
+        endpoint: Union[str, int, None] = None,
     ) -> ReadResult:
-        """Reads up to `max_bytes` an endpoint received (its reader must be
-        "manual"); with `wait`, waits up to that long for at least one byte."""
-        resp = self.client._call("Read", rq.read(self.id, endpoint, max_bytes, wait), wait=wait)
+        """Reads up to `max_bytes` an endpoint received (the server's, or the
+        engine's in a session with a real host; its reader must be "manual");
+        with `wait`, waits up to that long for at least one byte."""
+        req = rq.read(self.id, self._endpoint(endpoint, "server"), max_bytes, wait)
+        resp = self.client._call("Read", req, wait=wait)
         return ReadResult(resp.data, resp.eof)
 
-    def close(self, endpoint: Union[str, int] = "client", *, rst: bool = False) -> str:
-        """Closes one endpoint with a FIN (or an RST); returns its new state."""
-        resp = self.client._call("Close", rq.close(self.id, endpoint, rst))
-        return _names.state_name(resp.state)
+    def close(self, endpoint: Union[str, int, None] = None, *, rst: bool = False) -> str:
+        """Closes one endpoint (the client, or the engine's in a session with
+        a real host) with a FIN (or an RST); returns its new state."""
+        req = rq.close(self.id, self._endpoint(endpoint, "client"), rst)
+        return _names.state_name(self.client._call("Close", req).state)
 
-    def set_reader(self, reader: ReaderArg, endpoint: Union[str, int] = "server") -> None:
-        """Changes how an endpoint's application reads: "auto", "manual" or bytes/s."""
-        self.client._call("SetReader", rq.set_reader(self.id, endpoint, reader))
+    def set_reader(self, reader: ReaderArg, endpoint: Union[str, int, None] = None) -> None:
+        """Changes how an endpoint's application reads (the server's, or the
+        engine's in a session with a real host): "auto", "manual" or bytes/s."""
+        req = rq.set_reader(self.id, self._endpoint(endpoint, "server"), reader)
+        self.client._call("SetReader", req)
+
+    def export_pcap(self, dest: _pcap.PcapDest) -> int:
+        """:meth:`Client.export_pcap` of this session (opened with ``capture=True``)."""
+        return self.client.export_pcap(self, dest)
 
     def inject_fault(self, action: Union[str, int] = "drop", **kwargs: Any) -> Fault:
         """:meth:`Client.inject_fault` matching only this session's segments."""
@@ -653,14 +839,15 @@ class Session(SessionView):
     def wait_for(
         self,
         state: Union[str, int],
-        endpoint: Union[str, int] = "client",
+        endpoint: Union[str, int, None] = None,
         timeout: float = 10.0,
         *,
         step: Duration = "1ms",
         max_step: Duration = "100ms",
     ) -> SessionSnapshot:
-        """Waits until `endpoint` is in `state` ("ESTABLISHED", "TIME_WAIT",
-        ..., or "destroyed" for the whole session) and returns the snapshot.
+        """Waits until `endpoint` (the client, or the engine's in a session
+        with a real host) is in `state` ("ESTABLISHED", "TIME_WAIT", ..., or
+        "destroyed" for the whole session) and returns the snapshot.
 
         On a REALTIME network it polls for up to `timeout` seconds. On a
         VIRTUAL network it advances the clock itself, by `step` at first and
@@ -668,7 +855,7 @@ class Session(SessionView):
         time; FailedPrecondition if the network goes idle first.
         """
         target = wait_target(state)
-        ep_name = _names.endpoint_name(_names.endpoint(endpoint))
+        ep_name = _names.endpoint_name(_names.endpoint(self._endpoint(endpoint, "client")))
         virtual = self.network.virtual
         limit_ns = round(timeout * 1e9)
         step_ns = parse_duration(step)
@@ -716,3 +903,129 @@ def _describe(snap: SessionSnapshot, endpoint: str) -> str:
 def _target_name(state: Union[str, int]) -> str:
     target = wait_target(state)
     return "destroyed" if target is None else _names.state_name(target)
+
+
+class Interface(InterfaceView):
+    """A TAP device joining a REALTIME network to real hosts
+    (tcpemu.v1.Interface). Its id is also a link id: ``egress`` (engine to
+    host) is the link's forward direction, ``ingress`` its reverse.
+    Attributes are as of the last fetch; :meth:`refresh` fetches again."""
+
+    def __init__(self, client: Client, proto: pb.Interface) -> None:
+        self.client = client
+        self.proto = proto
+
+    def __repr__(self) -> str:
+        return f"Interface(id={self.id}, name={self.name!r}, address={self.address!r})"
+
+    def refresh(self) -> Interface:
+        self.proto = self.client.interface(self.id).proto
+        return self
+
+    def update(self, *args: Any, **kwargs: Any) -> Interface:
+        """:meth:`Client.update_interface` on this interface; refreshes it."""
+        self.proto = self.client.update_interface(self, *args, **kwargs).proto
+        return self
+
+    def connect(self, address: str, port: int, **kwargs: Any) -> Session:
+        """:meth:`Client.connect` through this interface."""
+        return self.client.connect(self, address, port, **kwargs)
+
+    def listen(self, port: int, **kwargs: Any) -> Listener:
+        """:meth:`Client.listen` on this interface."""
+        return self.client.listen(self, port, **kwargs)
+
+    def link(self) -> Link:
+        """This interface as a link (forward: egress, reverse: ingress)."""
+        return self.client.link(self.id)
+
+    def inject_fault(self, **kwargs: Any) -> Fault:
+        """:meth:`Client.inject_fault` on this interface's link; `direction`
+        takes "egress" and "ingress" as well."""
+        return self.client.inject_fault(link=self.id, **kwargs)
+
+    def clear_faults(self) -> None:
+        self.client.clear_faults(link=self.id)
+
+    def sessions(self) -> List[Session]:
+        """The sessions through this interface, opened or accepted."""
+        return self.client.sessions(link=self.id)
+
+    def delete(self) -> None:
+        self.client.delete_interface(self)
+
+
+class Listener(ListenerView):
+    """A port an interface listens on (tcpemu.v1.Listener). The daemon accepts
+    each connection a host opens as a new session at once; :meth:`accept`
+    returns them in order, from the SESSION_ACCEPTED events of the
+    interface. Use it as a context manager, or call :meth:`delete`."""
+
+    def __init__(self, client: Client, proto: pb.Listener, stream: EventStream) -> None:
+        self.client = client
+        self.proto = proto
+        self._stream = stream
+        # Session ids announced; a TcpemuError or None (stream ended) last.
+        self._queue: queue.Queue[Union[int, TcpemuError, None]] = queue.Queue()
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
+
+    def __repr__(self) -> str:
+        return f"Listener(interface_id={self.interface_id}, port={self.port})"
+
+    def __enter__(self) -> Listener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(NotFound):  # the interface is gone, with its listeners
+            self.delete()
+
+    def _pump(self) -> None:
+        try:
+            for ev in self._stream:
+                if not isinstance(ev, Gap) and self._announces(ev):
+                    self._queue.put(ev.session_id)
+        except TcpemuError as e:
+            self._queue.put(e)
+        finally:
+            self._queue.put(None)
+
+    def accept(self, timeout: Optional[float] = None) -> Session:
+        """The next session a host opened to this port, waiting up to
+        `timeout` seconds (None: no limit); DeadlineExceeded when none came.
+        The session is live already: its reader may have consumed data."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                item = self._queue.get(timeout=left)
+            except queue.Empty:
+                raise DeadlineExceeded(
+                    f"no connection to interface {self.interface_id} port {self.port} "
+                    f"within {timeout}s"
+                ) from None
+            if item is None or isinstance(item, TcpemuError):
+                self._queue.put(item)  # for the next call
+                if item is not None:
+                    raise item
+                raise FailedPrecondition(
+                    f"the listener on interface {self.interface_id} port {self.port} is closed"
+                )
+            try:
+                session = self.client.session(item)
+            except NotFound:
+                continue  # deleted already
+            if self._owns(session.proto):
+                return session
+
+    def close(self) -> None:
+        """Stops watching for accepted sessions, leaving the daemon's
+        listener in place."""
+        self._stream.cancel()
+
+    def delete(self) -> None:
+        """Stops listening (sessions already accepted go on) and watching."""
+        try:
+            self.client.delete_listener(self.interface_id, self.port)
+        finally:
+            self.close()

@@ -15,6 +15,7 @@ __all__ = [
     "Fault",
     "Gap",
     "ReadResult",
+    "Remote",
     "SessionSnapshot",
 ]
 
@@ -40,6 +41,22 @@ class ReadResult(NamedTuple):
 
     data: bytes
     eof: bool
+
+
+class Remote(NamedTuple):
+    """The real host at the far end of a session, reached through interface
+    `interface_id`."""
+
+    interface_id: int
+    address: str
+    port: int
+
+    @classmethod
+    def from_proto(cls, p: pb.Session) -> Optional[Remote]:
+        """The session's remote host, or None for a session across a link."""
+        if not p.HasField("remote"):
+            return None
+        return cls(p.remote.interface_id, p.remote.address, p.remote.port)
 
 
 @dataclass(frozen=True)
@@ -87,7 +104,12 @@ class EndpointSnapshot:
 
 @dataclass(frozen=True)
 class SessionSnapshot:
-    """A session as GetSession reports it; times are seconds of network time."""
+    """A session as GetSession reports it; times are seconds of network time.
+
+    A session with a real host (``remote`` set) has one endpoint in the
+    engine, :attr:`local`: the client of a connection the engine opened, the
+    server of one a host opened (``accepted``). The other endpoint is empty.
+    """
 
     id: int
     network_id: int
@@ -98,6 +120,10 @@ class SessionSnapshot:
     client: EndpointSnapshot
     server: EndpointSnapshot
     proto: pb.Session = field(repr=False)
+    remote: Optional[Remote] = None
+    local_address: Optional[str] = None
+    accepted: bool = False
+    capture: bool = False
 
     @classmethod
     def from_proto(cls, p: pb.Session) -> SessionSnapshot:
@@ -111,8 +137,19 @@ class SessionSnapshot:
             client=EndpointSnapshot.from_proto(p.client),
             server=EndpointSnapshot.from_proto(p.server),
             proto=p,
+            remote=Remote.from_proto(p),
+            local_address=p.local_address or None,
+            accepted=p.accepted,
+            capture=p.capture,
         )
 
     def endpoint(self, name: str) -> EndpointSnapshot:
         """The "client" or the "server" endpoint."""
         return self.client if _names.endpoint(name) == pb.ENDPOINT_CLIENT else self.server
+
+    @property
+    def local(self) -> EndpointSnapshot:
+        """The engine's endpoint of a session with a real host: the server if
+        a host opened it, else the client (also the client of a session
+        across a link)."""
+        return self.server if self.accepted else self.client
