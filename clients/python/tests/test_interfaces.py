@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import io
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -26,6 +27,7 @@ import pytest
 
 import tcpemu
 import tcpemu.aio
+from tcpemu.cli import main
 
 
 def _missing_facility() -> str:
@@ -306,3 +308,39 @@ def test_aio_connect_accept_and_pcap(target, tmp_path):
     asyncio.run(main_())
     assert (tmp_path / "accepted.pcap").read_bytes()[:4] == b"\x4d\x3c\xb2\xa1"
 
+
+def test_cli_interface_and_pcap(capsys, target, host, tmp_path):
+    def run(*argv: str) -> str:
+        rc = main(["--target", target, *argv])
+        out, err = capsys.readouterr()
+        assert rc == 0, err
+        return out
+
+    iface_id = str(host.iface.id)
+    out = run("interface", "show", iface_id)
+    assert out.startswith(f"interface {iface_id} {host.iface.name} ")
+    assert "listening on none" in out
+    assert f"interface {iface_id} " in run("interface", "list")
+    assert run("interface", "listen", iface_id, "8081", "--digest").strip() == (
+        f"interface {iface_id} listening on port 8081"
+    )
+    assert "listening on 8081" in run("interface", "show", iface_id)
+    run("interface", "unlisten", iface_id, "8081")
+
+    sink = host.python(SINK, host.address, "9002")
+    out = run(
+        "session", "connect", "--interface", iface_id, host.address, "9002", "--capture", "--json"
+    )
+    session_id = str(json.loads(out)["id"])
+    session = tcpemu.Session(host.iface.client, tcpemu.pb.Session(id=int(session_id)))
+    session.wait_for("ESTABLISHED", "client", timeout=10)
+    run("session", "write", session_id, "--fill", "10000")
+    run("session", "close", session_id)
+    assert finish(sink)[0] == "10000"
+    out = run("session", "show", session_id)
+    assert f"connected to {host.address}:9002 through interface {iface_id}" in out
+    assert "server:" not in out
+
+    pcap = tmp_path / "cli.pcap"
+    run("pcap", session_id, "-o", str(pcap))
+    assert pcap.read_bytes()[:4] == b"\x4d\x3c\xb2\xa1"

@@ -1,5 +1,5 @@
-"""The ``tcpemu`` command: links, sessions, faults, live events, plots and
-one-shot transfers against a running tcpemud.
+"""The ``tcpemu`` command: links, sessions, faults, live events, plots,
+one-shot transfers, and interfaces to real hosts against a running tcpemud.
 
 The daemon's address comes from ``--target`` or ``$TCPEMU_TARGET``
 (default 127.0.0.1:50051). Values take human units: ``50ms``, ``10Mbit``,
@@ -20,10 +20,10 @@ from google.protobuf import json_format
 
 from tcpemu import _names
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
-from tcpemu.client import Client, Link, Network, Session, default_target
+from tcpemu.client import Client, Interface, Link, Network, Session, default_target
 from tcpemu.errors import TcpemuError
 from tcpemu.events import format_event, read_jsonl, write_jsonl
-from tcpemu.model import Gap, SessionSnapshot
+from tcpemu.model import EndpointSnapshot, Gap, SessionSnapshot
 from tcpemu.spec import PathSpec, TcpConfig
 from tcpemu.units import format_duration, format_rate, format_size, parse_size
 
@@ -96,13 +96,54 @@ def _print_network(net: Network) -> None:
     )
 
 
+def _print_interface(iface: Interface) -> None:
+    p = iface.proto
+    ports = ", ".join(str(x) for x in p.listening_ports) or "none"
+    gateway = f", gateway {p.gateway}" if p.gateway else ""
+    print(
+        f"interface {p.id} {p.name} (network {p.network_id}): {p.address}{gateway}, "
+        f"mac {p.mac}, mtu {p.mtu}, {p.session_count} sessions, listening on {ports}"
+    )
+    egress, ingress = _describe_path(p.egress), _describe_path(p.ingress)
+    print(f"  egress: {egress}")
+    print(f"  ingress: {'same' if ingress == egress else ingress}")
+    c = p.counters
+    dropped = {
+        "malformed": c.dropped_malformed,
+        "not for us": c.dropped_not_for_us,
+        "fragment": c.dropped_fragment,
+        "too big": c.dropped_too_big,
+        "unsupported": c.dropped_unsupported,
+        "arp unresolved": c.dropped_arp_unresolved,
+        "device": c.dropped_device,
+    }
+    print(
+        f"  device: {c.frames_received} frames ({format_size(c.bytes_received)}) in, "
+        f"{c.frames_sent} frames ({format_size(c.bytes_sent)}) out, dropped "
+        + (", ".join(f"{k} {v}" for k, v in dropped.items() if v) or "none")
+    )
+    print(f"  egress counters: {_describe_counters(p.egress_counters)}")
+    print(f"  ingress counters: {_describe_counters(p.ingress_counters)}")
+
+
 def _print_session(snap: SessionSnapshot) -> None:
     state = "destroyed" if snap.destroyed else "live"
     print(
         f"session {snap.id} (network {snap.network_id}, link {snap.link_id}), {state}, "
         f"opened at {snap.opened_at:.6f}s"
     )
-    for name, ep in (("client", snap.client), ("server", snap.server)):
+    endpoints: Tuple[Tuple[str, EndpointSnapshot], ...] = (
+        ("client", snap.client),
+        ("server", snap.server),
+    )
+    if snap.remote is not None:
+        how = "accepted from" if snap.accepted else "connected to"
+        print(
+            f"  {how} {snap.remote.address}:{snap.remote.port} "
+            f"through interface {snap.remote.interface_id} ({snap.local_address})"
+        )
+        endpoints = (("server", snap.server) if snap.accepted else ("client", snap.client),)
+    for name, ep in endpoints:
         t = ep.tcb
         c = ep.counters
         err = f", error {ep.error}" if ep.error else ""
@@ -344,6 +385,7 @@ def cmd_session(client: Client, args: argparse.Namespace) -> int:
             client_port=args.client_port,
             server_port=args.server_port,
             server_closed=args.server_closed,
+            capture=args.capture,
         )
         if args.json:
             _print_json(_to_dict(s.proto))
@@ -352,6 +394,26 @@ def cmd_session(client: Client, args: argparse.Namespace) -> int:
             print(
                 f"session {p.id} opened on link {p.link_id} (network {p.network_id}): "
                 f"client port {p.client.port} -> server port {p.server.port}"
+            )
+    elif a == "connect":
+        cfg_client, _ = _tcp_configs(args)
+        s = client.connect(
+            args.interface,
+            args.address,
+            args.port,
+            config=cfg_client,
+            reader=_reader(args.reader),
+            digest=args.digest,
+            capture=args.capture,
+            local_port=args.local_port,
+        )
+        if args.json:
+            _print_json(_to_dict(s.proto))
+        else:
+            p = s.proto
+            print(
+                f"session {p.id} connecting from {p.local_address}:{p.client.port} "
+                f"to {args.address}:{args.port} (interface {args.interface})"
             )
     elif a == "write":
         s = Session(client, pb.Session(id=args.id))
@@ -403,6 +465,65 @@ def cmd_session(client: Client, args: argparse.Namespace) -> int:
         s = client.session(args.id)
         snap = s.wait_for(args.state, args.endpoint, timeout=args.timeout)
         print(f"session {args.id}: {args.endpoint} is {snap.endpoint(args.endpoint).state}")
+    return 0
+
+
+def cmd_interface(client: Client, args: argparse.Namespace) -> int:
+    a = args.action
+    if a == "create":
+        iface = client.create_interface(
+            args.address,
+            network=args.network,
+            name=args.name or "",
+            mac=args.mac or "",
+            mtu=args.mtu,
+            gateway=args.gateway or "",
+            egress=_key_values(args.egress, "--egress") or None,
+            ingress=_key_values(args.ingress, "--ingress") or None,
+        )
+        if args.json:
+            _print_json(_to_dict(iface.proto))
+        else:
+            _print_interface(iface)
+    elif a in ("list", "show"):
+        ifaces = client.interfaces(args.network) if a == "list" else [client.interface(args.id)]
+        if args.json:
+            out = [_to_dict(x.proto) for x in ifaces]
+            _print_json(out if a == "list" else out[0])
+        else:
+            for x in ifaces:
+                _print_interface(x)
+    elif a == "delete":
+        client.delete_interface(args.id)
+        print(f"interface {args.id} deleted")
+    elif a == "listen":
+        cfg, _ = _tcp_configs(args)
+        listener = client.listen(
+            args.id,
+            args.port,
+            config=cfg,
+            reader=_reader(args.reader),
+            digest=args.digest,
+            backlog=args.backlog,
+            capture=args.capture,
+        )
+        listener.close()  # the daemon's listener stays
+        print(f"interface {args.id} listening on port {args.port}")
+    elif a == "unlisten":
+        client.delete_listener(args.id, args.port)
+        print(f"interface {args.id} no longer listening on port {args.port}")
+    return 0
+
+
+def cmd_pcap(client: Client, args: argparse.Namespace) -> int:
+    if args.output == "-":
+        n = client.export_pcap(args.session, sys.stdout.buffer)
+    else:
+        n = client.export_pcap(args.session, args.output)
+    print(
+        f"session {args.session}: {format_size(n)} of pcap written to {args.output}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -707,7 +828,10 @@ def _summary(
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tcpemu",
-        description="Links, sessions, faults, live events, plots and transfers on tcpemud.",
+        description=(
+            "Links, sessions, faults, live events, plots, transfers and interfaces to real "
+            "hosts on tcpemud."
+        ),
         epilog="Units: durations 25ms/1.5s, rates 10Mbit, sizes 64KiB/1MB, probabilities 0.01/1%.",
     )
     p.add_argument(
@@ -772,6 +896,17 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--client-port", type=int, default=0)
     x.add_argument("--server-port", type=int, default=0)
     x.add_argument("--server-closed", action="store_true", help="nothing listens: RST")
+    x.add_argument("--capture", action="store_true", help="keep its packets for 'tcpemu pcap'")
+    x.add_argument("--json", action="store_true")
+    x = ssub.add_parser("connect", help="open a session to a real host through an interface")
+    x.add_argument("--interface", type=int, required=True)
+    x.add_argument("address", help="the host's IPv4 address")
+    x.add_argument("port", type=int)
+    _add_tcp_flags(x)
+    x.add_argument("--reader", help="auto, manual or bytes/s")
+    x.add_argument("--digest", action="store_true", help="keep SHA-256 of the bytes")
+    x.add_argument("--capture", action="store_true", help="keep its packets for 'tcpemu pcap'")
+    x.add_argument("--local-port", type=int, default=0)
     x.add_argument("--json", action="store_true")
     x = ssub.add_parser("write", help="write to an endpoint")
     x.add_argument("id", type=int)
@@ -805,6 +940,44 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("state")
     x.add_argument("--endpoint", default="client", choices=("client", "server"))
     x.add_argument("--timeout", type=float, default=10.0, dest="timeout")
+
+    # interface
+    iface = sub.add_parser("interface", help="TAP interfaces to real hosts")
+    isub = iface.add_subparsers(dest="action", required=True)
+    x = isub.add_parser("create", help="create a TAP interface (needs root)")
+    x.add_argument("address", help="the engine's address and prefix, e.g. 10.7.0.2/24")
+    x.add_argument("--network", type=int, default=0, help="REALTIME network (0: the default)")
+    x.add_argument("--name", help="TAP device name (default: tcpemuN)")
+    x.add_argument("--mac")
+    x.add_argument("--mtu", help="576 to 9000 (default 1500)")
+    x.add_argument("--gateway", help="next hop outside the prefix")
+    x.add_argument("--egress", metavar="KEY=VALUE,...", help="engine-to-host impairment")
+    x.add_argument("--ingress", metavar="KEY=VALUE,...", help="host-to-engine impairment")
+    x.add_argument("--json", action="store_true")
+    x = isub.add_parser("list", help="list interfaces")
+    x.add_argument("--network", type=int, default=0)
+    x.add_argument("--json", action="store_true")
+    x = isub.add_parser("show", help="show an interface and its counters")
+    x.add_argument("id", type=int)
+    x.add_argument("--json", action="store_true")
+    x = isub.add_parser("delete", help="delete an interface (its sessions are aborted)")
+    x.add_argument("id", type=int)
+    x = isub.add_parser("listen", help="accept connections from hosts on a port")
+    x.add_argument("id", type=int)
+    x.add_argument("port", type=int)
+    _add_tcp_flags(x)
+    x.add_argument("--reader", help="auto, manual or bytes/s")
+    x.add_argument("--digest", action="store_true", help="keep SHA-256 of the bytes")
+    x.add_argument("--capture", action="store_true", help="keep packets for 'tcpemu pcap'")
+    x.add_argument("--backlog", type=int, default=0)
+    x = isub.add_parser("unlisten", help="stop listening on a port")
+    x.add_argument("id", type=int)
+    x.add_argument("port", type=int)
+
+    # pcap
+    x = sub.add_parser("pcap", help="write a captured session's packets as a pcap file")
+    x.add_argument("session", type=int)
+    x.add_argument("--output", "-o", required=True, help="pcap file ('-': stdout)")
 
     # fault
     fault = sub.add_parser("fault", help="fault rules on links or sessions")
@@ -889,6 +1062,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 "network": cmd_network,
                 "link": cmd_link,
                 "session": cmd_session,
+                "interface": cmd_interface,
+                "pcap": cmd_pcap,
                 "fault": cmd_fault,
                 "watch": cmd_watch,
                 "run": cmd_run,
