@@ -1,6 +1,6 @@
 """Every Python block of docs/python.md and of the top-level README runs, as
 written, against the live daemon, so the documentation cannot drift from the
-code."""
+code. Blocks marked ``# Needs root`` skip without root or /dev/net/tun."""
 
 from __future__ import annotations
 
@@ -16,17 +16,33 @@ from conftest import REPO_ROOT
 DOC = REPO_ROOT / "docs" / "python.md"
 README = REPO_ROOT / "README.md"
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+# A block with this comment line creates TAP devices and configures the host:
+# it runs as root with /dev/net/tun, and is skipped, saying so, elsewhere.
+_NEEDS_ROOT = re.compile(r"^# Needs root", re.MULTILINE)
+
+
+def _no_root_reason():
+    if os.geteuid() != 0:
+        return "needs root (TAP devices, ip addr)"
+    if not os.path.exists("/dev/net/tun"):
+        return "/dev/net/tun is missing"
+    return None
 
 
 def _blocks():
     if not DOC.is_file():
         return [pytest.param("", id="missing", marks=pytest.mark.xfail(reason=f"{DOC} missing"))]
     out = []
+    no_root = _no_root_reason()
     for doc in (DOC, README):
         text = doc.read_text()
         for m in _BLOCK.finditer(text):
             line = text.count("\n", 0, m.start()) + 1
-            out.append(pytest.param(m.group(1), id=f"{doc.name}:{line}"))
+            marks = []
+            if no_root and _NEEDS_ROOT.search(m.group(1)):
+                print(f"\n*** SKIPPING {doc.name}:{line}: {no_root} ***", file=sys.stderr)
+                marks.append(pytest.mark.skip(reason=no_root))
+            out.append(pytest.param(m.group(1), id=f"{doc.name}:{line}", marks=marks))
     return out
 
 
