@@ -60,6 +60,10 @@ const (
 	KindCwndChanged      = tcpemuv1.EventKind_EVENT_KIND_CWND_CHANGED
 	KindConnectionError  = tcpemuv1.EventKind_EVENT_KIND_CONNECTION_ERROR
 	KindSessionDestroyed = tcpemuv1.EventKind_EVENT_KIND_SESSION_DESTROYED
+	// KindSessionAccepted: a listener accepted a connection from a host, a
+	// new session whose server endpoint is the engine's; Segment is the
+	// host's SYN and RemoteAddr its address.
+	KindSessionAccepted = tcpemuv1.EventKind_EVENT_KIND_SESSION_ACCEPTED
 )
 
 // Direction selects a link's forward (client to server) or reverse path.
@@ -69,6 +73,10 @@ const (
 	DirectionForward = tcpemuv1.Direction_DIRECTION_FORWARD
 	DirectionReverse = tcpemuv1.Direction_DIRECTION_REVERSE
 	DirectionBoth    = tcpemuv1.Direction_DIRECTION_BOTH
+	// DirectionEgress is an interface's forward path, engine to host.
+	DirectionEgress = DirectionForward
+	// DirectionIngress is an interface's reverse path, host to engine.
+	DirectionIngress = DirectionReverse
 )
 
 // FaultAction is what an injected fault does to the segments it matches.

@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	tcpemuv1 "github.com/tcpemu/tcpemu/clients/go/gen/tcpemu/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 )
 
 // Event is one thing that happened in a network: a segment sent, received,
 // dropped or mangled, a state change, a timer, an application call, an RTT
-// sample, a congestion-window change, an error or a session's end.
+// sample, a congestion-window change, an error, a session's end, or a
+// connection a listener accepted from a real host.
 type Event struct {
 	// Time is the network's time when it happened.
 	Time      time.Duration
@@ -37,7 +40,8 @@ type Event struct {
 	OldState, NewState State
 	// A and B carry numbers by kind: APP_WRITE requested and accepted,
 	// APP_READ bytes, RTT_SAMPLE the RTT in ns, CWND_CHANGED old and new,
-	// TIMER_ARMED the deadline in ns.
+	// TIMER_ARMED the deadline in ns, SESSION_ACCEPTED the host's IPv4
+	// address (RemoteAddr).
 	A, B int64
 	// Segment is the segment of SEGMENT_* events (HasSegment).
 	Segment    Segment
@@ -56,6 +60,16 @@ type Event struct {
 // sent (after an RTO or by fast retransmit).
 func (e *Event) IsRetransmission() bool {
 	return e.Kind == KindSegmentSent && strings.HasPrefix(e.Reason, "retransmit_")
+}
+
+// RemoteAddr is the address of the host whose connection a SESSION_ACCEPTED
+// event announces (the zero Addr for other kinds).
+func (e *Event) RemoteAddr() netip.Addr {
+	if e.Kind != KindSessionAccepted {
+		return netip.Addr{}
+	}
+	v := uint32(e.A)
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
 // Segment is a TCP segment's header as an event saw it.
@@ -130,9 +144,10 @@ const maxBatchBytes = 64 << 20
 // ctx ends, Close is called, or the daemon ends it; errors in the request
 // (an unknown network, too many subscribers) surface from Next and Err.
 //
-// The daemon registers the stream a moment after Events returns. With
-// WithReplay, the first event read proves the registration: on a virtual
-// network, read one before advancing time to be sure that nothing is missed.
+// The daemon registers the stream a moment after Events returns.
+// WaitSubscribed waits for that; with WithReplay, the first event read proves
+// it as well. On a virtual network, do either before advancing time to be
+// sure that nothing is missed.
 func (c *Client) Events(ctx context.Context, opts ...EventsOption) (*EventStream, error) {
 	req := &tcpemuv1.WatchEventsRequest{}
 	for _, o := range opts {
@@ -225,6 +240,41 @@ func (s *EventStream) Err() error { return s.err }
 func (s *EventStream) Close() {
 	s.closed.Store(true)
 	s.cancel()
+}
+
+// WaitSubscribed returns once the daemon has subscribed the stream (it sends
+// the stream's headers at that moment), so that every event from then on
+// reaches it, even when none is replayed. If ctx ends first it closes the
+// stream and returns the context's error; an error in the request is
+// returned as the daemon's status error.
+func (s *EventStream) WaitSubscribed(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() {
+		md, err := s.stream.Header()
+		if err == nil && md == nil {
+			err = io.EOF // the stream ended without headers
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		switch {
+		case errors.Is(err, io.EOF):
+			// The daemon refused the stream; Next returns its status.
+			if s.Next() {
+				s.next-- // cannot happen; keep the event for the caller
+			}
+			return s.Err()
+		case err != nil:
+			return fmt.Errorf("tcpemu: WatchEvents: %w", withContext(s.ctx, err))
+		}
+		return nil
+	case <-ctx.Done():
+		s.Close()
+		<-done
+		return fmt.Errorf("tcpemu: WatchEvents: %w",
+			&ctxError{status: status.FromContextError(ctx.Err()).Err(), ctx: ctx.Err()})
+	}
 }
 
 // All returns an iterator over the events, for range. It yields each event

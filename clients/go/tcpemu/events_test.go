@@ -293,3 +293,46 @@ func TestEventsReportGaps(t *testing.T) {
 	}
 	t.Logf("%d events lost in %d gaps; %d events after the last gap", lost, gaps, after)
 }
+
+// WaitSubscribed makes a live stream (no replay) see everything after it,
+// and reports a refused stream's error.
+func TestEventsWaitSubscribed(t *testing.T) {
+	c := dial(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	net, err := c.CreateNetwork(ctx, tcpemu.Virtual(), tcpemu.WithSeed(9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Delete(context.Background())
+	events, err := net.Events(ctx, tcpemu.OnlyKinds(tcpemu.KindSegmentSent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	if err := events.WaitSubscribed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	link, err := net.CreateLink(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.OpenSession(ctx, link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !events.Next() {
+		t.Fatal(events.Err())
+	}
+	if ev := events.Event(); ev.SessionID != s.ID || ev.Segment.Flags != tcpemu.FlagSYN {
+		t.Fatalf("first event %+v, want the SYN of session %d", ev, s.ID)
+	}
+
+	refused, err := c.Events(ctx, tcpemu.OnlyNetwork(4_000_000_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := refused.WaitSubscribed(ctx); status.Code(err) != codes.NotFound {
+		t.Fatalf("WaitSubscribed on an unknown network = %v, want NotFound", err)
+	}
+}
