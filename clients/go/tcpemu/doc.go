@@ -10,6 +10,12 @@
 // give it back (Read), close, take injected faults, report their TCBs
 // (Snapshot) and stream their events (Events).
 //
+// An Interface is a TAP device that joins a REALTIME network to real hosts:
+// the engine connects to them (Interface.Connect) and accepts their
+// connections (Interface.Listen, Listener.Accept), in sessions with only the
+// engine's endpoint (Session.Local); ExportPcap writes a captured session's
+// packets as a pcap file.
+//
 // Every method takes a context first. Errors are the daemon's gRPC status
 // errors wrapped with the operation's name: status.Code(err) gives the code
 // (codes.InvalidArgument with the field named, codes.NotFound,

@@ -9,7 +9,12 @@ import (
 	"github.com/tcpemu/tcpemu/clients/go/tcpemu"
 )
 
-func TestMain(m *testing.M) { os.Exit(testdaemon.Main(m)) }
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(peerEnv); mode != "" {
+		os.Exit(runPeer(mode)) // a kernel TCP peer in a network namespace
+	}
+	os.Exit(testdaemon.Main(m))
+}
 
 // dial connects to the test daemon, or skips t when there is none.
 func dial(t testing.TB) *tcpemu.Client {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/netip"
 	"time"
 
 	tcpemuv1 "github.com/tcpemu/tcpemu/clients/go/gen/tcpemu/v1"
@@ -14,13 +15,52 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
-// Session is one TCP connection across a link, both endpoints inside the
-// daemon.
+// Session is one TCP connection: across a link, with both endpoints inside
+// the daemon, or with a real host through an Interface (Interface.Connect,
+// Listener.Accept), with only the engine's endpoint, Local, inside.
 type Session struct {
 	c         *Client
 	ID        uint32
 	NetworkID uint32
-	LinkID    uint32
+	// LinkID is the link the session crosses; for a session with a real host,
+	// the interface's ID.
+	LinkID uint32
+	// Remote is the real host's address and port, for a session through an
+	// interface; the zero AddrPort (not IsValid) for a session across a link.
+	Remote netip.AddrPort
+	// Accepted says that a host opened the session, through a Listener.
+	Accepted bool
+}
+
+func newSession(c *Client, p *tcpemuv1.Session) *Session {
+	s := &Session{c: c, ID: p.GetId(), NetworkID: p.GetNetworkId(), LinkID: p.GetLinkId(),
+		Accepted: p.GetAccepted()}
+	if r := p.GetRemote(); r != nil {
+		if addr, err := netip.ParseAddr(r.GetAddress()); err == nil {
+			s.Remote = netip.AddrPortFrom(addr, uint16(r.GetPort()))
+		}
+	}
+	return s
+}
+
+// Local is the engine's endpoint of a session with a real host:
+// EndpointServer if the host opened it (Accepted), else EndpointClient. Write,
+// WriteFill and Read default to it. For a session across a link it is
+// EndpointClient.
+func (s *Session) Local() Endpoint {
+	if s.Accepted {
+		return EndpointServer
+	}
+	return EndpointClient
+}
+
+// readEndpoint is the default endpoint of Read: the server across a link,
+// the engine's endpoint with a real host.
+func (s *Session) readEndpoint() Endpoint {
+	if s.Remote.IsValid() {
+		return s.Local()
+	}
+	return EndpointServer
 }
 
 // SessionOption configures OpenSession.
@@ -105,6 +145,12 @@ func MaxRetransmissions(n uint32) TCPOption {
 	return func(c *tcpemuv1.TcpConfig) { c.MaxRetransmissions = proto.Uint32(n) }
 }
 
+// SynRetries sets how many times the endpoint retransmits its SYN before it
+// gives up with ErrorTimedOut (default 6).
+func SynRetries(n uint32) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.SynRetries = proto.Uint32(n) }
+}
+
 // MSL sets the maximum segment lifetime; TIME_WAIT lasts twice this.
 func MSL(d time.Duration) TCPOption {
 	return func(c *tcpemuv1.TcpConfig) { c.Msl = durationpb.New(d) }
@@ -183,6 +229,17 @@ func WithServerClosed() SessionOption {
 	return func(r *tcpemuv1.OpenSessionRequest) { r.ServerClosed = true }
 }
 
+// WithCapture keeps the session's packets, for ExportPcap.
+func WithCapture() SessionOption {
+	return func(r *tcpemuv1.OpenSessionRequest) { r.Capture = true }
+}
+
+// WithLocalPort chooses the engine's port of a session with a real host
+// (default: the next ephemeral port).
+func WithLocalPort(port uint16) SessionOption {
+	return func(r *tcpemuv1.OpenSessionRequest) { r.ClientPort = uint32(port) }
+}
+
 // OpenSession opens a TCP connection across link: the client sends its SYN at
 // once.
 func (c *Client) OpenSession(ctx context.Context, link *Link, opts ...SessionOption) (*Session, error) {
@@ -194,7 +251,7 @@ func (c *Client) OpenSession(ctx context.Context, link *Link, opts ...SessionOpt
 	if err != nil {
 		return nil, err
 	}
-	return &Session{c: c, ID: s.GetId(), NetworkID: s.GetNetworkId(), LinkID: s.GetLinkId()}, nil
+	return newSession(c, s), nil
 }
 
 // GetSession returns a handle on an existing session.
@@ -203,7 +260,7 @@ func (c *Client) GetSession(ctx context.Context, id uint32) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Session{c: c, ID: s.GetId(), NetworkID: s.GetNetworkId(), LinkID: s.GetLinkId()}, nil
+	return newSession(c, s), nil
 }
 
 // Snapshot returns both endpoints' TCBs (RFC 9293 names), counters, digests
@@ -230,7 +287,7 @@ type dataConfig struct {
 }
 
 // OnEndpoint chooses the endpoint (Write and WriteFill default to the client,
-// Read to the server).
+// Read to the server; both to Local in a session with a real host).
 func OnEndpoint(e Endpoint) DataOption {
 	return func(c *dataConfig) { c.endpoint = e }
 }
@@ -266,7 +323,7 @@ func (c dataConfig) waitProto() *durationpb.Duration {
 // accepted: what fits, unless WithWait lets it wait for room. Bytes are
 // accepted or not, never dropped.
 func (s *Session) Write(ctx context.Context, data []byte, opts ...DataOption) (int, error) {
-	cfg := dataOptions(EndpointClient, opts)
+	cfg := dataOptions(s.Local(), opts)
 	resp, err := call(ctx, s.c, "Write", cfg.wait, s.c.rpc.Write, &tcpemuv1.WriteRequest{
 		SessionId: s.ID,
 		Endpoint:  cfg.endpoint,
@@ -286,7 +343,7 @@ func (s *Session) WriteFill(ctx context.Context, n int64, opts ...DataOption) (i
 	if n < 0 {
 		return 0, status.Errorf(codes.InvalidArgument, "tcpemu: WriteFill: n %d is negative", n)
 	}
-	cfg := dataOptions(EndpointClient, opts)
+	cfg := dataOptions(s.Local(), opts)
 	resp, err := call(ctx, s.c, "Write", cfg.wait, s.c.rpc.Write, &tcpemuv1.WriteRequest{
 		SessionId: s.ID,
 		Endpoint:  cfg.endpoint,
@@ -301,14 +358,14 @@ func (s *Session) WriteFill(ctx context.Context, n int64, opts ...DataOption) (i
 }
 
 // Read takes up to max received bytes from an endpoint whose reader is
-// ReadManual (by default the server's). Like io.Reader it returns io.EOF,
+// ReadManual (by default the server's, or Local). Like io.Reader it returns io.EOF,
 // possibly with the last bytes, once the peer's FIN has arrived and every
 // byte was read. Without WithWait it returns at once, perhaps with nothing.
 func (s *Session) Read(ctx context.Context, max int, opts ...DataOption) ([]byte, error) {
 	if max < 0 || max > math.MaxUint32 {
 		return nil, status.Errorf(codes.InvalidArgument, "tcpemu: Read: max_bytes %d out of range", max)
 	}
-	cfg := dataOptions(EndpointServer, opts)
+	cfg := dataOptions(s.readEndpoint(), opts)
 	resp, err := call(ctx, s.c, "Read", cfg.wait, s.c.rpc.Read, &tcpemuv1.ReadRequest{
 		SessionId: s.ID,
 		Endpoint:  cfg.endpoint,
