@@ -1,7 +1,10 @@
 // Package docs runs the programs in docs/go.md against the test daemon, so
 // that the documentation cannot drift from the API: every ```go block is a
-// whole program taking -target, it must be gofmt-formatted, build and exit 0,
-// and an ```output block right after it must be exactly what it prints.
+// whole program taking -target, it must be gofmt-formatted, build and exit 0
+// (run in a temporary directory), and an ```output block right after it must
+// be exactly what it prints. A program with a "// Needs root" comment line
+// (TAP devices) runs only as root with /dev/net/tun, and skips, saying so,
+// elsewhere.
 package docs
 
 import (
@@ -31,7 +34,21 @@ type snippet struct {
 	output  *string
 }
 
-var fence = regexp.MustCompile("^```(\\w*)\\s*$")
+var (
+	fence     = regexp.MustCompile("^```(\\w*)\\s*$")
+	needsRoot = regexp.MustCompile(`(?m)^\s*// Needs root`)
+)
+
+// noRoot says why programs that need root cannot run here ("" if they can).
+func noRoot() string {
+	if os.Geteuid() != 0 {
+		return "needs root (TAP devices, ip addr)"
+	}
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		return "/dev/net/tun is missing"
+	}
+	return ""
+}
 
 func parse(t *testing.T, path string) []snippet {
 	t.Helper()
@@ -116,9 +133,14 @@ func TestDocsGoMd(t *testing.T) {
 			}
 			addr := testdaemon.Addr(t)
 			bin := buildSnippet(t, root, i, sn)
+			if why := noRoot(); why != "" && needsRoot.MatchString(sn.code) {
+				fmt.Fprintf(os.Stderr, "\n*** SKIPPING docs/go.md:%d: %s ***\n", sn.line, why)
+				t.Skipf("SKIPPING docs/go.md:%d: %s", sn.line, why)
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, bin, "-target", addr)
+			cmd.Dir = t.TempDir() // for the files a program writes
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Run(); err != nil {
