@@ -13,6 +13,7 @@
 #include <cstring>
 #include <limits>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/event_hub.h"
@@ -159,6 +160,11 @@ void Shard::ReadDevice(uint32_t network_id, uint32_t link_id) {
   if (it == slot->devices.end()) return;
   TapDevice& dev = *it->second;
   Network& net = *slot->net;
+  net.BeginReceiveBatch();
+  absl::Cleanup end_batch = [&net] {
+    net.EndReceiveBatch();
+    net.RunUntil(net.now());
+  };
   for (int i = 0; i < kMaxFramesPerWake; ++i) {
     absl::StatusOr<size_t> n = dev.Read(absl::MakeSpan(frame_buf_));
     if (!n.ok()) {
@@ -166,6 +172,7 @@ void Shard::ReadDevice(uint32_t network_id, uint32_t link_id) {
       device_errors_.fetch_add(1);
       std::fprintf(stderr, "tcpemud: interface %u: %s; detached\n", link_id,
                    std::string(n.status().message()).c_str());
+      std::move(end_batch).Invoke();
       DetachDevice(*slot, link_id);
       return;
     }

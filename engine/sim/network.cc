@@ -397,6 +397,23 @@ absl::Status Network::OnFrame(uint32_t link_id,
   return absl::OkStatus();
 }
 
+void Network::EndReceiveBatch() {
+  batching_ = false;
+  std::vector<std::pair<uint32_t, Endpoint>> touched;
+  touched.swap(batched_);
+  for (const auto& [sid, e] : touched) {
+    auto it = sessions_.find(sid);
+    if (it == sessions_.end() || it->second->destroyed) continue;
+    Session& s = *it->second;
+    Connection* c = s.ep[Index(e)].conn.get();
+    if (c == nullptr) continue;
+    c->SetAckDeferral(false);
+    if (!c->ack_deferred()) continue;
+    c->FlushDeferredAck(now_);
+    AfterActivity(s, e);
+  }
+}
+
 absl::Status Network::Listen(uint32_t link_id, const ListenSpec& spec) {
   Link* l = FindLink(link_id);
   if (l == nullptr || l->iface == nullptr) {
@@ -410,7 +427,11 @@ absl::Status Network::Listen(uint32_t link_id, const ListenSpec& spec) {
     return absl::InvalidArgumentError(
         absl::StrCat("backlog ", spec.backlog, " out of range [1, 65535]"));
   }
-  if (absl::Status s = spec.config.Validate(); !s.ok()) {
+  ListenSpec checked = spec;
+  const uint32_t if_mtu = l->iface->spec().mtu;
+  checked.config.mtu =
+      checked.config.mtu == 0 ? if_mtu : std::min(checked.config.mtu, if_mtu);
+  if (absl::Status s = checked.config.Validate(); !s.ok()) {
     return WithPrefix("config.", s);
   }
   if (spec.reader.mode == ReaderMode::kRate &&
@@ -423,9 +444,7 @@ absl::Status Network::Listen(uint32_t link_id, const ListenSpec& spec) {
         "port ", spec.port, " already listens on interface ", link_id));
   }
   auto listener = std::make_unique<Listener>();
-  listener->spec = spec;
-  listener->spec.config.mtu =
-      std::min(listener->spec.config.mtu, l->iface->spec().mtu);
+  listener->spec = checked;
   listener->info.port = spec.port;
   l->listeners.emplace(spec.port, std::move(listener));
   return absl::OkStatus();
@@ -507,7 +526,11 @@ absl::StatusOr<uint32_t> Network::OpenRemoteSession(Link& l,
         l.iface->spec().gateway == 0 ? " (no gateway; on-link hosts only)"
                                      : ""));
   }
-  if (absl::Status s = spec.client.Validate(); !s.ok()) {
+  TcpConfig config = spec.client;
+  // 0: the interface's MTU; never more than it.
+  const uint32_t if_mtu = l.iface->spec().mtu;
+  config.mtu = config.mtu == 0 ? if_mtu : std::min(config.mtu, if_mtu);
+  if (absl::Status s = config.Validate(); !s.ok()) {
     return WithPrefix("client.", s);
   }
   if (spec.client_reader.mode == ReaderMode::kRate &&
@@ -561,8 +584,6 @@ absl::StatusOr<uint32_t> Network::OpenRemoteSession(Link& l,
   s->remote_addr = r.address;
   s->remote_port = r.port;
   FourTuple t{s->local_addr, local_port, r.address, r.port};
-  TcpConfig config = spec.client;
-  config.mtu = std::min(config.mtu, l.iface->spec().mtu);
   AddEndpoint(l, *s, Endpoint::kClient, t, config, spec.client_reader,
               spec.digest, ordinal);
   ++l.sessions;
@@ -1104,6 +1125,10 @@ void Network::DeliverOne(Link& l, Direction d, Packet&& p) {
       if (!parsed->checksum_ok) {
         c.OnBadChecksum(now_, h, len);
         return;
+      }
+      if (batching_ && s.remote) {
+        c.SetAckDeferral(true);
+        batched_.emplace_back(s.id, receiver);
       }
       c.OnSegment(now_, h, parsed->payload);
       AfterActivity(s, receiver);

@@ -75,7 +75,7 @@ struct SessionSpec {
   bool digest = true;
   // Set: an active open from the interface `link_id` to a real host. Only
   // the client endpoint exists; `client_port` is its local port and the
-  // server fields are unused.
+  // server fields are unused. client.mtu 0 takes the interface's MTU.
   std::optional<RemoteSpec> remote;
 };
 
@@ -83,7 +83,7 @@ struct SessionSpec {
 // new session whose server endpoint is the engine's.
 struct ListenSpec {
   uint16_t port = 0;
-  TcpConfig config;
+  TcpConfig config;  // config.mtu 0: the interface's MTU
   ReaderSpec reader;
   bool digest = true;
   uint32_t backlog = 128;  // sessions in SYN-RECEIVED at once, [1, 65535]
@@ -180,6 +180,11 @@ class Network {
   const Interface* interface(uint32_t link_id) const;
   // A frame read from the interface's device at now().
   absl::Status OnFrame(uint32_t link_id, absl::Span<const uint8_t> frame);
+  // Frames read from a device in one go: between Begin and End, the ACK a
+  // connection owes for every second full-sized segment waits for End, so
+  // one ACK covers the batch (see Connection::SetAckDeferral).
+  void BeginReceiveBatch() { batching_ = true; }
+  void EndReceiveBatch();
   absl::Status Listen(uint32_t link_id, const ListenSpec& spec);
   absl::Status Unlisten(uint32_t link_id, uint16_t port);
   std::vector<ListenerInfo> listeners(uint32_t link_id) const;
@@ -304,6 +309,8 @@ class Network {
   absl::flat_hash_map<uint32_t, std::unique_ptr<Session>> sessions_;
   std::function<uint32_t()> allocate_id_;
   PacketObserver* packets_ = nullptr;
+  bool batching_ = false;
+  std::vector<std::pair<uint32_t, Endpoint>> batched_;
 };
 
 }  // namespace tcpemu

@@ -965,7 +965,19 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
   if (pending_ack_ != SendReason::kNone &&
       (last_ack_sent_ != rcv_nxt_ ||
        (text_dropped && counters_.segments_sent == sent_before))) {
-    SendAck(now, pending_ack_);
+    if (defer_acks_ && pending_ack_ == SendReason::kDelayedAck) {
+      ack_deferred_ = true;
+    } else {
+      SendAck(now, pending_ack_);
+    }
+  }
+}
+
+void Connection::FlushDeferredAck(TimeNs now) {
+  if (!ack_deferred_) return;
+  ack_deferred_ = false;
+  if (last_ack_sent_ != rcv_nxt_ && opened() && !finished()) {
+    SendAck(now, SendReason::kDelayedAck);
   }
 }
 

@@ -121,6 +121,15 @@ class Connection {
   void OnBadChecksum(TimeNs now, const TcpHeader& h, uint32_t len);
   // Fires every timer whose deadline is <= now.
   void OnTimer(TimeNs now);
+
+  // Receive batching, as a stack that reads a device in batches does (Linux
+  // with GRO, for one): while deferring, the ACK owed for every second
+  // full-sized segment waits for FlushDeferredAck, so that one ACK covers a
+  // batch. ACKs for out-of-order data, filled gaps, refused text and quick
+  // ACKs still leave at once.
+  void SetAckDeferral(bool on) { defer_acks_ = on; }
+  bool ack_deferred() const { return ack_deferred_; }
+  void FlushDeferredAck(TimeNs now);
   TimeNs NextDeadline() const;
 
   TcpState state() const { return state_; }
@@ -250,6 +259,8 @@ class Connection {
   std::unique_ptr<CongestionControl> cc_;
   uint32_t dup_acks_ = 0;
   SendReason pending_ack_ = SendReason::kNone;
+  bool defer_acks_ = false;
+  bool ack_deferred_ = false;
   bool in_recovery_ = false;
   Seq recover_;  // RFC 6582 "recover"
 

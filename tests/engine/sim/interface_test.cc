@@ -193,20 +193,27 @@ class BackToBack : public ::testing::Test {
     b_id_ = *b_.CreateInterface(SpecB(), PathSpec(), PathSpec(), &b_out_);
   }
 
-  // Runs both networks to `limit` in steps of `step`.
+  // Runs both networks to `limit` in steps of `step`; with `batch`, the
+  // frames B reads at one step are one receive batch.
   void Run(TimeNs limit, DurationNs step = 100 * kMicrosecond) {
+    RunBatched(limit, step, false);
+  }
+  void RunBatched(TimeNs limit, DurationNs step, bool batch) {
     for (TimeNs t = a_.now(); t <= limit; t += step) {
       a_.RunUntil(t);
       b_.RunUntil(t);
       bool moved = true;
       while (moved) {
         moved = false;
+        if (batch) b_.BeginReceiveBatch();
         while (!a_out_.frames.empty()) {
           std::vector<uint8_t> f = std::move(a_out_.frames.front());
           a_out_.frames.pop_front();
           ASSERT_TRUE(b_.OnFrame(b_id_, f).ok());
+          b_.RunUntil(t);
           moved = true;
         }
+        if (batch) b_.EndReceiveBatch();
         while (!b_out_.frames.empty()) {
           std::vector<uint8_t> f = std::move(b_out_.frames.front());
           b_out_.frames.pop_front();
@@ -262,6 +269,49 @@ TEST_F(BackToBack, ActiveOpenToListenerMovesBytesIntact) {
   EXPECT_TRUE(a_.GetSession(*sid)->destroyed);
   EXPECT_EQ(a_.live_session_count(), 0u);
   EXPECT_EQ(a_.interface(a_id_)->counters().arp_requests_sent, 1u);
+}
+
+// A receive batch: B owes an ACK for every second full-sized segment, but
+// sends one per batch, covering all of it; the data is the same.
+TEST_F(BackToBack, ReceiveBatchesCoalesceEverySecondSegmentAcks) {
+  uint64_t acks[2];
+  for (bool batch : {false, true}) {
+    Network a(1), b(2);
+    FrameLog a_out, b_out;
+    uint32_t ai = *a.CreateInterface(SpecA(), PathSpec(), PathSpec(), &a_out);
+    uint32_t bi = *b.CreateInterface(SpecB(), PathSpec(), PathSpec(), &b_out);
+    ListenSpec ls;
+    ls.port = 8000;
+    ASSERT_TRUE(b.Listen(bi, ls).ok());
+    SessionSpec spec;
+    spec.link_id = ai;
+    spec.remote = RemoteSpec{Ip("10.9.0.2"), 8000};
+    uint32_t sid = *a.OpenSession(spec);
+    ASSERT_TRUE(a.SetSource(sid, Endpoint::kClient, 4 << 20, true).ok());
+    for (TimeNs t = 0; t <= 5 * kSecond; t += 100 * kMicrosecond) {
+      a.RunUntil(t);
+      b.RunUntil(t);
+      if (batch) b.BeginReceiveBatch();
+      while (!a_out.frames.empty()) {
+        ASSERT_TRUE(b.OnFrame(bi, a_out.frames.front()).ok());
+        a_out.frames.pop_front();
+        b.RunUntil(t);
+      }
+      if (batch) b.EndReceiveBatch();
+      b.RunUntil(t);
+      while (!b_out.frames.empty()) {
+        ASSERT_TRUE(a.OnFrame(ai, b_out.frames.front()).ok());
+        b_out.frames.pop_front();
+      }
+    }
+    absl::StatusOr<SessionInfo> got = b.GetSession(1);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->server.bytes_read, 4u << 20) << "batch " << batch;
+    EXPECT_EQ(got->server.read_digest, a.GetSession(sid)->client.write_digest);
+    acks[batch] = got->server.counters.pure_acks_sent;
+  }
+  EXPECT_GT(acks[0], 1000u);
+  EXPECT_LT(acks[1] * 4, acks[0]) << acks[0] << " vs " << acks[1];
 }
 
 TEST_F(BackToBack, LossOnTheEgressIsRepaired) {
