@@ -551,6 +551,7 @@ grpc::Status EmulatorService::OpenSession(Ctx*,
     }
     spec.client = *client;
     spec.server = *server;
+    if (remote && !req->client().has_mtu()) spec.client.mtu = 0;
     spec.client_reader = *cr;
     spec.server_reader = *sr;
     spec.link_id = link_id;

@@ -296,6 +296,7 @@ grpc::Status EmulatorService::Listen(Ctx*, const v1::ListenRequest* req,
     ListenSpec spec;
     spec.port = static_cast<uint16_t>(req->port());
     spec.config = *config;
+    if (!req->config().has_mtu()) spec.config.mtu = 0;  // the interface's
     spec.reader = *reader;
     spec.digest = req->digest();
     if (req->backlog() != 0) spec.backlog = req->backlog();
