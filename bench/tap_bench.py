@@ -10,7 +10,8 @@ its TAP device is moved into a namespace of its own, where a kernel TCP
 socket (tests/interop/peer.py, hashing off) moves --bytes to or from the
 engine: engine->kernel (the engine writes, the kernel reads to end of
 stream) and kernel->engine (the kernel writes, the engine's listener reads,
-timed until the engine's FIN, so every byte was read). Times are taken on
+timed until the engine's FIN, so every byte was read). The device's kernel
+side has offloads off, as bench/tap_baselines.sh sets smoltcp's. Times are taken on
 the kernel's side, from accept or connect to the end of the stream, as
 smoltcp's benchmark does. Each direction runs --runs times, interleaved; the
 median is reported. Then bench/tap_baselines.sh measures smoltcp's own TAP
@@ -138,6 +139,38 @@ def main() -> None:
             f"ip -n {NS} link set lo up",
         ):
             subprocess.run(cmd, shell=True, check=True)
+        # As bench/tap_baselines.sh sets up smoltcp's device: no offloads,
+        # so the kernel handles and checksums every MTU-sized segment; IPv6
+        # off, so nothing else crosses the device.
+        for feature in ("tso", "gso", "gro", "lro", "tx", "rx", "sg"):
+            subprocess.run(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    NS,
+                    "ethtool",
+                    "-K",
+                    iface.name,
+                    feature,
+                    "off",
+                ],
+                capture_output=True,
+                check=False,
+            )
+        subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                NS,
+                "sysctl",
+                "-qw",
+                f"net.ipv6.conf.{iface.name}.disable_ipv6=1",
+            ],
+            capture_output=True,
+            check=False,
+        )
         for run in range(args.runs):
             results["engine->kernel"].append(
                 engine_to_kernel(stub, iface, args.bytes, 5001 + run)
