@@ -428,3 +428,76 @@ def test_bad_interface_requests_name_the_field(daemon: Daemon):
         )
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
     assert "remote.interface_id" in err.value.details()
+
+
+# ---------------------------------------------------------------- options
+
+
+def tcp_fields(pcap: Path, *fields: str) -> list[dict[str, str]]:
+    args = ["tshark", "-n", "-r", str(pcap), "-T", "fields", "-E", "occurrence=f"]
+    for f in ("ip.src", "tcp.flags.syn", "tcp.flags.ack", *fields):
+        args += ["-e", f]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    names = ["src", "syn", "ack", *fields]
+    return [
+        dict(zip(names, line.split("\t"), strict=True)) for line in out.splitlines()
+    ]
+
+
+OPTIONS = (
+    "tcp.options.mss_val",
+    "tcp.options.wscale.shift",
+    "tcp.options.sack_perm",
+    "tcp.options.timestamp.tsval",
+    "tcp.options.sack_le",
+)
+
+
+def test_linux_syn_options_are_answered(tap_factory, tmp_path: Path):
+    """Linux offers MSS, SACK-permitted, timestamps and window scaling; the
+    engine answers MSS and window scaling only, and Linux then sends neither
+    timestamps nor SACK blocks. Both ways of opening."""
+    tap = tap_factory(1500)
+    tap.stub.Listen(
+        pb.ListenRequest(interface_id=tap.iface.id, port=PORT, capture=True)
+    )
+    peer = tap.peer(
+        "source", "--connect", tap.engine_addr, "--port", str(PORT), "--bytes", str(MB)
+    )
+    accepted = accepted_session(tap)
+    peer_result(peer)
+    wait_session(tap.stub, accepted.id, lambda x: x.destroyed)
+    rows = tcp_fields(export_pcap(tap, accepted.id, tmp_path / "in.pcap"), *OPTIONS)
+    syn, synack = rows[0], rows[1]
+    assert (syn["src"], syn["syn"], syn["ack"]) == (tap.kernel_addr, "1", "0")
+    assert syn["tcp.options.mss_val"] == "1460"
+    assert syn["tcp.options.wscale.shift"] != ""
+    assert syn["tcp.options.sack_perm"] != ""
+    assert syn["tcp.options.timestamp.tsval"] != ""
+    assert (synack["src"], synack["syn"], synack["ack"]) == (tap.engine_addr, "1", "1")
+    assert synack["tcp.options.mss_val"] == "1460"
+    assert synack["tcp.options.wscale.shift"] != ""
+    assert synack["tcp.options.sack_perm"] == ""
+    assert synack["tcp.options.timestamp.tsval"] == ""
+    later = [r for r in rows[2:] if r["src"] == tap.kernel_addr]
+    assert later
+    assert all(r["tcp.options.timestamp.tsval"] == "" for r in later)
+    assert all(r["tcp.options.sack_le"] == "" for r in later)
+
+    # Active open: the engine's SYN offers MSS and window scaling, and the
+    # kernel's SYN-ACK answers with exactly those.
+    peer = tap.peer("sink", "--bind", tap.kernel_addr, "--port", str(PORT + 1))
+    s = connect(tap, port=PORT + 1, capture=True)
+    write_all(tap, s.id, MB)
+    tap.stub.Close(pb.CloseRequest(session_id=s.id, endpoint=pb.ENDPOINT_CLIENT))
+    peer_result(peer)
+    rows = tcp_fields(export_pcap(tap, s.id, tmp_path / "out.pcap"), *OPTIONS)
+    syn, synack = rows[0], rows[1]
+    assert (syn["src"], syn["syn"], syn["ack"]) == (tap.engine_addr, "1", "0")
+    assert syn["tcp.options.mss_val"] == "1460"
+    assert syn["tcp.options.wscale.shift"] != ""
+    assert (synack["src"], synack["syn"], synack["ack"]) == (tap.kernel_addr, "1", "1")
+    assert synack["tcp.options.mss_val"] == "1460"
+    assert synack["tcp.options.wscale.shift"] != ""
+    assert synack["tcp.options.sack_perm"] == ""
+    assert synack["tcp.options.timestamp.tsval"] == ""
