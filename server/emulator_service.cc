@@ -1194,6 +1194,12 @@ StateSnapshot EmulatorService::SnapshotState() {
           }
           if (per_session) snap.per_session.push_back(ps);
         });
+        for (const auto& [link_id, device] : slot->devices) {
+          const Interface* iface = net.interface(link_id);
+          if (iface == nullptr) continue;
+          snap.interfaces.push_back(
+              {link_id, slot->id, device->name(), iface->counters()});
+        }
       }
     });
   }

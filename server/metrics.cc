@@ -199,6 +199,8 @@ class Metrics::Collector : public prometheus::Collectable {
   static void AppendState(const StateSnapshot& s,
                           std::vector<MetricFamily>& out);
   void AppendPerSession(StateSnapshot& s, std::vector<MetricFamily>& out) const;
+  static void AppendInterfaces(const StateSnapshot& s,
+                               std::vector<MetricFamily>& out);
 
   const Options options_;
   const std::shared_ptr<prometheus::Registry> registry_;
@@ -378,6 +380,65 @@ void Metrics::Collector::AppendState(const StateSnapshot& s,
   cwnd_metric.histogram.sample_sum = sum;
   cwnd.metric.push_back(std::move(cwnd_metric));
   out.push_back(std::move(cwnd));
+  AppendInterfaces(s, out);
+}
+
+void Metrics::Collector::AppendInterfaces(const StateSnapshot& s,
+                                          std::vector<MetricFamily>& out) {
+  MetricFamily frames = NewFamily(
+      "tcpemu_interface_frames_total",
+      "Ethernet frames through interfaces (TAP devices).", MetricType::Counter);
+  MetricFamily bytes = NewFamily("tcpemu_interface_bytes_total",
+                                 "Ethernet frame bytes through interfaces.",
+                                 MetricType::Counter);
+  MetricFamily dropped =
+      NewFamily("tcpemu_interface_dropped_total",
+                "Frames and packets an interface dropped, by reason.",
+                MetricType::Counter);
+  MetricFamily answered =
+      NewFamily("tcpemu_interface_answers_total",
+                "ARP requests, ICMP echo requests and SYNs to closed ports "
+                "an interface answered.",
+                MetricType::Counter);
+  for (const StateSnapshot::PerInterface& i : s.interfaces) {
+    const std::string id = absl::StrCat(i.interface_id);
+    const std::string net = absl::StrCat(i.network_id);
+    auto labels = [&](std::string_view key, std::string_view value) {
+      return std::vector<ClientMetric::Label>{
+          Label("interface", id), Label("network", net),
+          Label("device", i.name), Label(key, value)};
+    };
+    const InterfaceCounters& c = i.counters;
+    AddValue(frames, labels("dir", "received"),
+             static_cast<double>(c.frames_received));
+    AddValue(frames, labels("dir", "sent"), static_cast<double>(c.frames_sent));
+    AddValue(bytes, labels("dir", "received"),
+             static_cast<double>(c.bytes_received));
+    AddValue(bytes, labels("dir", "sent"), static_cast<double>(c.bytes_sent));
+    const std::pair<const char*, uint64_t> drops[] = {
+        {"malformed", c.dropped_malformed},
+        {"not_for_us", c.dropped_not_for_us},
+        {"fragment", c.dropped_fragment},
+        {"too_big", c.dropped_too_big},
+        {"unsupported", c.dropped_unsupported},
+        {"arp_unresolved", c.dropped_arp_unresolved},
+        {"device", c.dropped_device},
+        {"syn_backlog", c.syn_dropped_backlog},
+    };
+    for (const auto& [reason, n] : drops) {
+      AddValue(dropped, labels("reason", reason), static_cast<double>(n));
+    }
+    AddValue(answered, labels("kind", "arp"),
+             static_cast<double>(c.arp_requests_answered));
+    AddValue(answered, labels("kind", "icmp_echo"),
+             static_cast<double>(c.icmp_echo_answered));
+    AddValue(answered, labels("kind", "rst"),
+             static_cast<double>(c.rst_no_connection));
+  }
+  out.push_back(std::move(frames));
+  out.push_back(std::move(bytes));
+  out.push_back(std::move(dropped));
+  out.push_back(std::move(answered));
 }
 
 void Metrics::Collector::AppendPerSession(

@@ -17,6 +17,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/sim/interface.h"
 #include "engine/trace/event.h"
 
 namespace prometheus {
@@ -104,6 +105,14 @@ struct StateSnapshot {
   };
   // Read only when Options::per_session_metrics is set.
   std::vector<PerSession> per_session;
+  // Every interface (bounded by --max_interfaces).
+  struct PerInterface {
+    uint32_t interface_id = 0;
+    uint32_t network_id = 0;
+    std::string name;
+    InterfaceCounters counters;
+  };
+  std::vector<PerInterface> interfaces;
 };
 
 // Every metric family of the daemon. AddShard and the Set*Fn setters belong

@@ -465,3 +465,41 @@ TEST(MetricsTest, ServeOnTakenPortFails) {
 
 }  // namespace
 }  // namespace tcpemu::server
+
+namespace tcpemu::server {
+namespace {
+
+TEST(MetricsTest, InterfaceCountersBecomeLabelledSeries) {
+  Metrics m(Metrics::Options{});
+  m.SetStateSnapshotFn([] {
+    StateSnapshot s;
+    StateSnapshot::PerInterface i;
+    i.interface_id = 7;
+    i.network_id = 1;
+    i.name = "tcpemu0";
+    i.counters.frames_received = 12;
+    i.counters.frames_sent = 34;
+    i.counters.bytes_sent = 5000;
+    i.counters.dropped_fragment = 2;
+    i.counters.icmp_echo_answered = 3;
+    s.interfaces.push_back(i);
+    return s;
+  });
+  const std::string text = m.Render();
+  const std::string labels =
+      "{interface=\"7\",network=\"1\",device=\"tcpemu0\",";
+  EXPECT_THAT(text, HasSubstr("# TYPE tcpemu_interface_frames_total counter"));
+  EXPECT_THAT(text, HasSubstr("tcpemu_interface_frames_total" + labels +
+                              "dir=\"received\"} 12\n"));
+  EXPECT_THAT(text, HasSubstr("tcpemu_interface_frames_total" + labels +
+                              "dir=\"sent\"} 34\n"));
+  EXPECT_THAT(text, HasSubstr("tcpemu_interface_bytes_total" + labels +
+                              "dir=\"sent\"} 5000\n"));
+  EXPECT_THAT(text, HasSubstr("tcpemu_interface_dropped_total" + labels +
+                              "reason=\"fragment\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("tcpemu_interface_answers_total" + labels +
+                              "kind=\"icmp_echo\"} 3\n"));
+}
+
+}  // namespace
+}  // namespace tcpemu::server
