@@ -720,8 +720,11 @@ struct WriteOp {
     }
     const Connection* c = slot->net->connection(session_id, endpoint);
     if (c == nullptr) {
-      status = absl::FailedPreconditionError(
-          absl::StrCat("session ", session_id, " is closed"));
+      status = slot->net->CheckEndpoint(session_id, endpoint);
+      if (status.ok()) {
+        status = absl::FailedPreconditionError(
+            absl::StrCat("session ", session_id, " is closed"));
+      }
       return Finish();
     }
     size_t room = c->send_buffer_free();
@@ -869,7 +872,12 @@ grpc::Status EmulatorService::Read(Ctx* ctx, const v1::ReadRequest* req,
       }
       const Connection* c = slot->net->connection(sid, ep);
       if (c == nullptr) {
-        op->eof = true;  // the session is over: nothing more will arrive
+        absl::Status why = slot->net->CheckEndpoint(sid, ep);
+        if (absl::IsInvalidArgument(why)) {
+          op->status = why;  // the host's side of a remote session
+        } else {
+          op->eof = true;  // the session is over: nothing more will arrive
+        }
         return finish();
       }
       if (c->readable() == 0 && !c->eof()) return false;

@@ -913,7 +913,19 @@ absl::StatusOr<Network::Session*> Network::FindLive(uint32_t session_id,
     return absl::FailedPreconditionError(
         absl::StrCat("session ", session_id, " is closed"));
   }
+  const Session& s = *it->second;
+  if (s.remote && e != s.local) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("endpoint: session ", session_id,
+                     " is with a real host; the engine's endpoint is ",
+                     s.local == Endpoint::kClient ? "CLIENT" : "SERVER"));
+  }
   return it->second.get();
+}
+
+absl::Status Network::CheckEndpoint(uint32_t session_id, Endpoint e) {
+  absl::StatusOr<Session*> s = FindLive(session_id, e);
+  return s.status();
 }
 
 absl::StatusOr<size_t> Network::Write(uint32_t session_id, Endpoint e,

@@ -230,6 +230,8 @@ class Network {
   absl::Status SetReader(uint32_t session_id, Endpoint e,
                          const ReaderSpec& reader);
   absl::Status Close(uint32_t session_id, Endpoint e);
+  // Why application calls on (session, endpoint) would fail (OK if not).
+  absl::Status CheckEndpoint(uint32_t session_id, Endpoint e);
   absl::Status Abort(uint32_t session_id, Endpoint e);
 
   // Time. RunUntil processes, in time order, everything due at or before `t`

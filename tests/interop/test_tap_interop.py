@@ -501,3 +501,31 @@ def test_linux_syn_options_are_answered(tap_factory, tmp_path: Path):
     assert synack["tcp.options.wscale.shift"] != ""
     assert synack["tcp.options.sack_perm"] == ""
     assert synack["tcp.options.timestamp.tsval"] == ""
+
+
+def test_the_hosts_endpoint_is_not_the_engines(tap_factory):
+    tap = tap_factory(1500)
+    peer = tap.peer("sink", "--bind", tap.kernel_addr, "--port", str(PORT))
+    s = connect(tap)
+    try:
+        for call in (
+            lambda: tap.stub.Write(
+                pb.WriteRequest(session_id=s.id, endpoint=pb.ENDPOINT_SERVER, data=b"x")
+            ),
+            lambda: tap.stub.Read(
+                pb.ReadRequest(
+                    session_id=s.id, endpoint=pb.ENDPOINT_SERVER, max_bytes=10
+                )
+            ),
+            lambda: tap.stub.Close(
+                pb.CloseRequest(session_id=s.id, endpoint=pb.ENDPOINT_SERVER)
+            ),
+        ):
+            with pytest.raises(grpc.RpcError) as err:
+                call()
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "endpoint" in err.value.details()
+            assert "CLIENT" in err.value.details()
+    finally:
+        tap.stub.Close(pb.CloseRequest(session_id=s.id, endpoint=pb.ENDPOINT_CLIENT))
+        peer_result(peer)
