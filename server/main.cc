@@ -9,6 +9,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/str_cat.h"
 #include "server/daemon.h"
 
@@ -50,6 +51,11 @@ void OnSignal(int sig) { g_signal = sig; }
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "tcpemud: userspace TCP sessions over emulated links, over gRPC");
+  absl::FlagsUsageConfig usage;
+  usage.version_string = [] {
+    return std::string("tcpemud " TCPEMU_VERSION "\n");
+  };
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
   tcpemu::server::DaemonOptions o;
   o.listen = absl::GetFlag(FLAGS_listen);
