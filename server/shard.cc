@@ -148,8 +148,10 @@ void Shard::DetachDevice(NetworkSlot& slot, uint32_t link_id) {
   auto it = slot.devices.find(link_id);
   if (it == slot.devices.end()) return;
   const int fd = it->second->fd();
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  device_fds_.erase(fd);
+  if (fd >= 0) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    device_fds_.erase(fd);
+  }
   slot.devices.erase(it);
 }
 
@@ -168,12 +170,16 @@ void Shard::ReadDevice(uint32_t network_id, uint32_t link_id) {
   for (int i = 0; i < kMaxFramesPerWake; ++i) {
     absl::StatusOr<size_t> n = dev.Read(absl::MakeSpan(frame_buf_));
     if (!n.ok()) {
-      // A device that fails to read would wake the loop forever.
+      // A device that fails to read (deleted with its namespace, say) would
+      // wake the loop forever: stop watching it and close it. The interface
+      // stays, its frames counted as dropped_device, until deleted.
       device_errors_.fetch_add(1);
-      std::fprintf(stderr, "tcpemud: interface %u: %s; detached\n", link_id,
-                   std::string(n.status().message()).c_str());
+      std::fprintf(stderr, "tcpemud: interface %u: %s; device closed\n",
+                   link_id, std::string(n.status().message()).c_str());
       std::move(end_batch).Invoke();
-      DetachDevice(*slot, link_id);
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, dev.fd(), nullptr);
+      device_fds_.erase(dev.fd());
+      dev.Close();
       return;
     }
     if (*n == 0) return;
@@ -236,6 +242,7 @@ absl::Status Shard::RemoveNetwork(uint32_t id) {
   // Waiters see their network gone and finish.
   auto waiters = std::move(it->second->waiters);
   for (auto& [link_id, device] : it->second->devices) {
+    if (device->closed()) continue;
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, device->fd(), nullptr);
     device_fds_.erase(device->fd());
   }

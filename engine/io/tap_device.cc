@@ -78,8 +78,11 @@ absl::StatusOr<std::unique_ptr<TapDevice>> TapDevice::Open(
       new TapDevice(fd, std::move(actual), !existed));
 }
 
-TapDevice::~TapDevice() {
+TapDevice::~TapDevice() { Close(); }
+
+void TapDevice::Close() {
   if (fd_ >= 0) close(fd_);
+  fd_ = -1;
 }
 
 absl::StatusOr<size_t> TapDevice::Read(absl::Span<uint8_t> buf) {
@@ -95,6 +98,7 @@ absl::StatusOr<size_t> TapDevice::Read(absl::Span<uint8_t> buf) {
 
 bool TapDevice::SendFrame(absl::Span<const uint8_t> head,
                           const Payload& payload) {
+  if (fd_ < 0) return false;
   constexpr size_t kMaxIov = 16;
   struct iovec iov[kMaxIov];
   size_t n = 0;

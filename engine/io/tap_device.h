@@ -31,6 +31,10 @@ class TapDevice final : public FrameSink {
   TapDevice& operator=(const TapDevice&) = delete;
 
   int fd() const { return fd_; }
+  // Closes the descriptor after the device failed or vanished; the object
+  // stays, as the interface's FrameSink, and refuses every frame.
+  void Close();
+  bool closed() const { return fd_ < 0; }
   const std::string& name() const { return name_; }
   // True if the device did not exist before Open: it goes away with this
   // object. An attached persistent device stays.

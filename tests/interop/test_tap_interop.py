@@ -529,3 +529,24 @@ def test_the_hosts_endpoint_is_not_the_engines(tap_factory):
     finally:
         tap.stub.Close(pb.CloseRequest(session_id=s.id, endpoint=pb.ENDPOINT_CLIENT))
         peer_result(peer)
+
+
+def test_a_vanished_device_is_closed_and_the_daemon_goes_on(tap_factory):
+    tap = tap_factory(1500)
+    tap.in_ns(f"ping -c 1 -W 2 {tap.engine_addr}")
+    # Deleting the namespace deletes the TAP device under the daemon.
+    subprocess.run(["ip", "netns", "del", tap.ns], check=True)
+    time.sleep(0.3)
+    s = connect(tap)  # its SYN has nowhere to go
+    deadline = time.monotonic() + 10
+    while True:
+        got = tap.stub.GetInterface(pb.GetInterfaceRequest(interface_id=tap.iface.id))
+        if got.counters.dropped_device > 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert got.counters.dropped_device > 0
+    tap.stub.DeleteSession(pb.DeleteSessionRequest(session_id=s.id))
+    tap.stub.DeleteInterface(pb.DeleteInterfaceRequest(interface_id=tap.iface.id))
+    # The daemon still serves, and a new interface works.
+    fresh = tap_factory(1500)
+    fresh.in_ns(f"ping -c 1 -W 2 {fresh.engine_addr}")
