@@ -78,9 +78,13 @@ absl::StatusOr<TcpConfig> FromProto(const v1::TcpConfig& p,
     case v1::CONGESTION_CONTROL_NEWRENO:
       c.cc = CcAlgorithm::kNewReno;
       break;
+    case v1::CONGESTION_CONTROL_CUBIC:
+      c.cc = CcAlgorithm::kCubic;
+      break;
     default:
       return Invalid(field + ".congestion_control",
-                     "allowed: CONGESTION_CONTROL_NEWRENO");
+                     "allowed: CONGESTION_CONTROL_NEWRENO, "
+                     "CONGESTION_CONTROL_CUBIC");
   }
   struct D {
     bool present;

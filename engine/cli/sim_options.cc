@@ -203,11 +203,15 @@ std::vector<Flag> Flags(Seen& seen) {
        }},
       {"--cc", true,
        [](S f, S v, SimOptions& o) -> absl::Status {
-         if (v != "newreno") {
-           return absl::InvalidArgumentError(absl::StrCat(
-               Sv(f), ": \"", Sv(v), "\" is not supported; allowed: newreno"));
+         if (v == "newreno") {
+           o.tcp.cc = CcAlgorithm::kNewReno;
+         } else if (v == "cubic") {
+           o.tcp.cc = CcAlgorithm::kCubic;
+         } else {
+           return absl::InvalidArgumentError(
+               absl::StrCat(Sv(f), ": \"", Sv(v),
+                            "\" is not supported; allowed: newreno, cubic"));
          }
-         o.tcp.cc = CcAlgorithm::kNewReno;
          return absl::OkStatus();
        }},
       {"--delayed-ack", false,

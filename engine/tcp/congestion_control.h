@@ -1,6 +1,6 @@
-// Congestion control behind an interface (RFC 5681), so that NewReno and later
-// CUBIC (RFC 9438) plug into the same sender. The sender owns loss detection
-// and recovery state; the algorithm owns cwnd and ssthresh.
+// Congestion control behind an interface (RFC 5681), so that NewReno and
+// CUBIC (RFC 9438), and later BBR, plug into the same sender. The sender owns
+// loss detection and recovery state; the algorithm owns cwnd and ssthresh.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +36,9 @@ class CongestionControl {
   virtual void OnSynLoss() = 0;
   // Retransmission timeout (RFC 5681 3.1, equation 4).
   virtual void OnRetransmitTimeout(uint32_t flight) = 0;
+  // The smoothed RTT after a new sample (RFC 6298), for algorithms that
+  // look ahead by one RTT.
+  virtual void OnRttSample(DurationNs srtt) {}
 };
 
 // Creates the algorithm selected in `config` for a connection whose SMSS is

@@ -905,6 +905,7 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
     if (rtt_timing_ && h.ack > rtt_seq_) {
       rtt_timing_ = false;
       rtt_.Sample(now - rtt_sent_at_);
+      cc_->OnRttSample(rtt_.srtt());
       Event e = MakeEvent(now, EventKind::kRttSample);
       e.a = now - rtt_sent_at_;
       Emit(e);
@@ -1050,6 +1051,7 @@ void Connection::OnSegmentSynSent(TimeNs now, const TcpHeader& h,
     if (rtt_timing_) {
       rtt_timing_ = false;
       rtt_.Sample(now - rtt_sent_at_);
+      cc_->OnRttSample(rtt_.srtt());
       Event e = MakeEvent(now, EventKind::kRttSample);
       e.a = now - rtt_sent_at_;
       Emit(e);
@@ -1096,6 +1098,7 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
       rtt_timing_ = false;
       DurationNs r = now - rtt_sent_at_;
       rtt_.Sample(r);
+      cc_->OnRttSample(rtt_.srtt());
       if (ctx_.events != nullptr) {
         Event e = MakeEvent(now, EventKind::kRttSample);
         e.a = r;

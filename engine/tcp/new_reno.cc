@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "engine/tcp/cubic.h"
+
 namespace tcpemu {
 
 NewReno::NewReno(uint32_t mss, uint32_t initial_window_segments)
@@ -63,6 +65,8 @@ void NewReno::OnRetransmitTimeout(uint32_t flight) {
 std::unique_ptr<CongestionControl> MakeCongestionControl(
     const TcpConfig& config, uint32_t mss) {
   switch (config.cc) {
+    case CcAlgorithm::kCubic:
+      return std::make_unique<Cubic>(mss, config.initial_window);
     case CcAlgorithm::kNewReno:
       break;
   }

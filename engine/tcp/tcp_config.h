@@ -9,7 +9,7 @@
 
 namespace tcpemu {
 
-enum class CcAlgorithm : uint8_t { kNewReno };
+enum class CcAlgorithm : uint8_t { kNewReno, kCubic };
 
 struct TcpConfig {
   // Buffers (bytes). Memory is allocated only while a buffer holds data.

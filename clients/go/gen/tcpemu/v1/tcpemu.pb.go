@@ -83,6 +83,7 @@ type CongestionControl int32
 const (
 	CongestionControl_CONGESTION_CONTROL_UNSPECIFIED CongestionControl = 0 // NewReno
 	CongestionControl_CONGESTION_CONTROL_NEWRENO     CongestionControl = 1
+	CongestionControl_CONGESTION_CONTROL_CUBIC       CongestionControl = 2 // RFC 9438
 )
 
 // Enum value maps for CongestionControl.
@@ -90,10 +91,12 @@ var (
 	CongestionControl_name = map[int32]string{
 		0: "CONGESTION_CONTROL_UNSPECIFIED",
 		1: "CONGESTION_CONTROL_NEWRENO",
+		2: "CONGESTION_CONTROL_CUBIC",
 	}
 	CongestionControl_value = map[string]int32{
 		"CONGESTION_CONTROL_UNSPECIFIED": 0,
 		"CONGESTION_CONTROL_NEWRENO":     1,
+		"CONGESTION_CONTROL_CUBIC":       2,
 	}
 )
 
@@ -5968,10 +5971,11 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\tClockKind\x12\x1a\n" +
 	"\x16CLOCK_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CLOCK_KIND_REALTIME\x10\x01\x12\x16\n" +
-	"\x12CLOCK_KIND_VIRTUAL\x10\x02*W\n" +
+	"\x12CLOCK_KIND_VIRTUAL\x10\x02*u\n" +
 	"\x11CongestionControl\x12\"\n" +
 	"\x1eCONGESTION_CONTROL_UNSPECIFIED\x10\x00\x12\x1e\n" +
-	"\x1aCONGESTION_CONTROL_NEWRENO\x10\x01*N\n" +
+	"\x1aCONGESTION_CONTROL_NEWRENO\x10\x01\x12\x1c\n" +
+	"\x18CONGESTION_CONTROL_CUBIC\x10\x02*N\n" +
 	"\bEndpoint\x12\x18\n" +
 	"\x14ENDPOINT_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fENDPOINT_CLIENT\x10\x01\x12\x13\n" +

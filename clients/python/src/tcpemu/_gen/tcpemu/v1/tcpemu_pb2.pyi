@@ -21,6 +21,7 @@ class CongestionControl(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CONGESTION_CONTROL_UNSPECIFIED: _ClassVar[CongestionControl]
     CONGESTION_CONTROL_NEWRENO: _ClassVar[CongestionControl]
+    CONGESTION_CONTROL_CUBIC: _ClassVar[CongestionControl]
 
 class Endpoint(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -99,6 +100,7 @@ CLOCK_KIND_REALTIME: ClockKind
 CLOCK_KIND_VIRTUAL: ClockKind
 CONGESTION_CONTROL_UNSPECIFIED: CongestionControl
 CONGESTION_CONTROL_NEWRENO: CongestionControl
+CONGESTION_CONTROL_CUBIC: CongestionControl
 ENDPOINT_UNSPECIFIED: Endpoint
 ENDPOINT_CLIENT: Endpoint
 ENDPOINT_SERVER: Endpoint

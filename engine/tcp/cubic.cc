@@ -1,0 +1,93 @@
+// CUBIC (RFC 9438); see cubic.h.
+#include "engine/tcp/cubic.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace tcpemu {
+
+Cubic::Cubic(uint32_t mss, uint32_t initial_window_segments)
+    : mss_(mss),
+      cwnd_(static_cast<double>(initial_window_segments) * mss),
+      ssthresh_(std::numeric_limits<int32_t>::max()) {}
+
+uint32_t Cubic::cwnd() const {
+  return static_cast<uint32_t>(std::max(cwnd_, mss_));
+}
+
+void Cubic::OnAck(TimeNs now, uint32_t bytes_acked, uint32_t) {
+  if (cwnd_ < ssthresh_) {
+    // Slow start (RFC 9438 4.10 defers to RFC 5681; L = 1).
+    cwnd_ += std::min<double>(bytes_acked, mss_);
+    return;
+  }
+  const double acked_segments = bytes_acked / mss_;
+  if (epoch_start_ < 0) {
+    // Section 4.2: the first ACK in congestion avoidance starts an epoch.
+    epoch_start_ = now;
+    cwnd_epoch_ = Segments();
+    if (w_max_ < cwnd_epoch_) w_max_ = cwnd_epoch_;  // no event yet
+    k_ = std::cbrt((w_max_ - cwnd_epoch_) / kC);     // eq. 2
+    w_est_ = cwnd_epoch_;
+  }
+  const double rtt = static_cast<double>(srtt_) / 1e9;
+  const double t = static_cast<double>(now - epoch_start_) / 1e9;
+  // Eq. 4: the Reno-friendly estimate grows alpha per window acknowledged,
+  // and as fast as Reno once it passes W_max.
+  const double alpha = w_est_ >= w_max_ ? 1.0 : kAlpha;
+  w_est_ += alpha * acked_segments / Segments();
+  const double w_cubic = kC * std::pow(t - k_, 3) + w_max_;  // eq. 1
+  const double cwnd = Segments();
+  if (w_cubic < w_est_) {
+    // Reno-friendly region (4.3).
+    cwnd_ = std::max(cwnd_, w_est_ * mss_);
+    return;
+  }
+  // Concave (4.4) and convex (4.5) regions: aim at W_cubic one RTT ahead,
+  // within [cwnd, 1.5 cwnd], growing by (target - cwnd) / cwnd per segment
+  // acknowledged.
+  const double target =
+      std::clamp(kC * std::pow(t + rtt - k_, 3) + w_max_, cwnd, 1.5 * cwnd);
+  cwnd_ += (target - cwnd) / cwnd * acked_segments * mss_;
+}
+
+void Cubic::Reduce(uint32_t flight) {
+  const double cwnd = Segments();
+  // Fast convergence (4.7): a window that did not reach the previous W_max
+  // releases bandwidth for newer flows.
+  w_max_ = cwnd < w_max_ ? cwnd * (1 + kBeta) / 2 : cwnd;
+  // Section 4.6: ssthresh = flight_size * beta_cubic, at least 2 segments.
+  ssthresh_ = static_cast<uint32_t>(
+      std::max(static_cast<double>(flight) * kBeta, 2 * mss_));
+  epoch_start_ = -1;
+}
+
+void Cubic::OnEnterRecovery(TimeNs, uint32_t flight) {
+  Reduce(flight);
+  cwnd_ = ssthresh_ + 3 * mss_;  // RFC 5681 3.2 step 3 (inflation)
+}
+
+void Cubic::OnDupAckInRecovery() { cwnd_ += mss_; }
+
+void Cubic::OnPartialAck(uint32_t bytes_acked) {
+  // RFC 6582 3.2 step 5, as NewReno.
+  cwnd_ = cwnd_ > bytes_acked ? cwnd_ - bytes_acked : mss_;
+  if (bytes_acked >= mss_) cwnd_ += mss_;
+}
+
+void Cubic::OnExitRecovery(uint32_t flight) {
+  cwnd_ = std::min<double>(ssthresh_, std::max<double>(flight, mss_) + mss_);
+  cwnd_ = std::max(cwnd_, mss_);
+}
+
+void Cubic::OnSynLoss() { cwnd_ = std::min(cwnd_, mss_); }
+
+void Cubic::OnRetransmitTimeout(uint32_t flight) {
+  // Section 4.8: a timeout is a congestion event; cwnd restarts from the
+  // loss window and slow start runs up to the new ssthresh.
+  Reduce(flight);
+  cwnd_ = mss_;
+}
+
+}  // namespace tcpemu
