@@ -90,6 +90,22 @@ def target(daemon: Daemon) -> str:
     return daemon.target
 
 
+@pytest.fixture(scope="session")
+def replicas() -> Iterator[List[Daemon]]:
+    """Two more daemons, independent replicas for ShardedClient tests (and
+    the docs' sharding example); tests keep to networks of their own on
+    them."""
+    started: List[Daemon] = []
+    try:
+        for _ in range(2):
+            started.append(Daemon("--shards", "1"))
+        yield started
+    finally:
+        codes = [(d, d.stop()) for d in started]
+    for d, rc in codes:
+        assert rc == 0, f"tcpemud exited {rc} on SIGTERM:\n{''.join(d.log)}"
+
+
 @pytest.fixture
 def client(target: str) -> Iterator[tcpemu.Client]:
     with tcpemu.Client(target, timeout=20) as c:

@@ -1,6 +1,8 @@
 """Every Python block of docs/python.md and of the top-level README runs, as
 written, against the live daemon, so the documentation cannot drift from the
-code. Blocks marked ``# Needs root`` skip without root or /dev/net/tun."""
+code. Blocks marked ``# Needs root`` skip without root or /dev/net/tun. Blocks
+that use ``ShardedClient`` also get ``$TCPEMU_TARGETS``: two more daemons,
+separated by a comma."""
 
 from __future__ import annotations
 
@@ -52,8 +54,11 @@ def test_doc_has_python_blocks():
 
 
 @pytest.mark.parametrize("code", _blocks())
-def test_doc_block_runs(code, target, tmp_path):
+def test_doc_block_runs(code, target, tmp_path, request):
     env = dict(os.environ, TCPEMU_TARGET=target, MPLBACKEND="Agg")
+    env.pop("TCPEMU_TARGETS", None)
+    if "ShardedClient" in code:
+        env["TCPEMU_TARGETS"] = ",".join(d.target for d in request.getfixturevalue("replicas"))
     proc = subprocess.run(
         [sys.executable, "-c", code],
         cwd=tmp_path,

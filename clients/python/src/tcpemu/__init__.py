@@ -8,7 +8,9 @@
         session.write(fill=1_000_000, wait="30s")
 
 ``tcpemu.aio`` has the same calls for asyncio; ``tcpemu.analysis`` and
-``tcpemu.plot`` turn events into a DataFrame and a time-sequence graph.
+``tcpemu.plot`` turn events into a DataFrame and a time-sequence graph;
+``tcpemu.ShardedClient`` (``tcpemu.sharding``) spreads keys over several
+tcpemud replicas.
 """
 
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
@@ -44,6 +46,7 @@ from tcpemu.model import (
     Remote,
     SessionSnapshot,
 )
+from tcpemu.sharding import ShardedClient
 from tcpemu.spec import Jitter, PathSpec, TcpConfig
 from tcpemu.units import (
     format_duration,
@@ -83,6 +86,7 @@ __all__ = [
     "ResourceExhausted",
     "Session",
     "SessionSnapshot",
+    "ShardedClient",
     "TcpConfig",
     "TcpemuError",
     "Unavailable",

@@ -10,7 +10,19 @@ from tcpemu.model import Remote
 from tcpemu.spec import seconds
 
 
-class NetworkView:
+class _Bound:
+    """A handle bound to the client (and so the daemon) it came from; the
+    handle classes set ``client``."""
+
+    @property
+    def replica(self) -> str:
+        """The daemon this handle's calls go to: its client's target. Ids
+        are per daemon; with several replicas (:class:`tcpemu.ShardedClient`)
+        this and the id together name the resource."""
+        return str(self.client.target)  # type: ignore[attr-defined]
+
+
+class NetworkView(_Bound):
     """Attributes of a tcpemu.v1.Network as of the last fetch."""
 
     proto: pb.Network
@@ -46,7 +58,7 @@ class NetworkView:
         return self.proto.session_count
 
 
-class LinkView:
+class LinkView(_Bound):
     """Attributes of a tcpemu.v1.Link as of the last fetch; ``forward`` is
     client to server."""
 
@@ -81,7 +93,7 @@ class LinkView:
         return self.proto.session_count
 
 
-class InterfaceView:
+class InterfaceView(_Bound):
     """Attributes of a tcpemu.v1.Interface as of the last fetch: a TAP device
     joining a REALTIME network to real hosts. Its id is also a link id, whose
     forward path is ``egress`` (engine to host) and reverse path ``ingress``."""
@@ -160,7 +172,7 @@ class InterfaceView:
         return self.proto.created_device
 
 
-class SessionView:
+class SessionView(_Bound):
     """Identifiers of a tcpemu.v1.Session, and what it is connected to."""
 
     proto: pb.Session
@@ -215,7 +227,7 @@ class SessionView:
         return self.local_endpoint or default
 
 
-class ListenerView:
+class ListenerView(_Bound):
     """A listener's identity (tcpemu.v1.Listener), and which accepted
     sessions are its own."""
 

@@ -42,10 +42,20 @@ from tcpemu.errors import (
     from_rpc_error,
 )
 from tcpemu.model import AdvanceResult, Fault, Gap, ReadResult, SessionSnapshot
+from tcpemu.sharding import Targets, _Ring, resolve
 from tcpemu.spec import Jitter, PathArg, ReaderArg, TcpConfigArg, seconds
 from tcpemu.units import Duration, Probability, Rate, Size, parse_duration
 
-__all__ = ["Client", "EventStream", "Interface", "Link", "Listener", "Network", "Session"]
+__all__ = [
+    "Client",
+    "EventStream",
+    "Interface",
+    "Link",
+    "Listener",
+    "Network",
+    "Session",
+    "ShardedClient",
+]
 
 _id = rq.ident
 
@@ -853,3 +863,54 @@ class Listener(ListenerView):
             await self.client.delete_listener(self.interface_id, self.port)
         finally:
             await self.close()
+
+
+class ShardedClient(_Ring[Client]):
+    """:class:`tcpemu.ShardedClient` for asyncio: an :class:`aio.Client
+    <tcpemu.aio.Client>` per replica, the same hash, the same calls as
+    coroutines. The constructor resolves a DNS name (blocking, once);
+    :meth:`refresh` resolves it again in a thread."""
+
+    def __init__(
+        self,
+        targets: Targets = None,
+        timeout: Optional[float] = 10.0,
+        *,
+        options: Sequence[Tuple[str, Any]] = (),
+    ) -> None:
+        self.timeout = timeout
+        super().__init__(targets, lambda name: Client(name, timeout, options=options))
+
+    def __repr__(self) -> str:
+        return f"aio.ShardedClient(replicas={self.replicas!r}, timeout={self.timeout!r})"
+
+    async def __aenter__(self) -> ShardedClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        for c in self._all_clients():
+            await c.close()
+
+    async def refresh(self) -> List[str]:
+        """See :meth:`tcpemu.ShardedClient.refresh`."""
+        if self.source is None:
+            return self.replicas
+        return self._apply(await asyncio.to_thread(resolve, self.source))
+
+    async def wait_ready(self, timeout: Optional[float] = None) -> None:
+        await asyncio.gather(*(self.for_replica(n).wait_ready(timeout) for n in self.replicas))
+
+    async def create_network(
+        self, *, key: str, clock: Union[str, int] = "realtime", seed: int = 0
+    ) -> Network:
+        return await self.for_key(key).create_network(clock, seed)
+
+    async def create_link(self, *args: Any, key: str, **kwargs: Any) -> Link:
+        client = self._owner_of(key, kwargs.get("network"), "network")
+        return await client.create_link(*args, **kwargs)
+
+    async def open_session(self, link: Union[int, Link], *, key: str, **kwargs: Any) -> Session:
+        return await self._owner_of(key, link, "link").open_session(link, **kwargs)
