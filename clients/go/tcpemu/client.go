@@ -23,6 +23,7 @@ type Client struct {
 	conn    *grpc.ClientConn
 	rpc     tcpemuv1.EmulatorClient
 	timeout time.Duration
+	target  string
 }
 
 // DialOption configures Dial.
@@ -69,7 +70,7 @@ func Dial(ctx context.Context, target string, opts ...DialOption) (*Client, erro
 	if err != nil {
 		return nil, fmt.Errorf("tcpemu: dial %s: %w", target, err)
 	}
-	c := &Client{conn: conn, rpc: tcpemuv1.NewEmulatorClient(conn), timeout: cfg.timeout}
+	c := &Client{conn: conn, rpc: tcpemuv1.NewEmulatorClient(conn), timeout: cfg.timeout, target: target}
 	if cfg.healthCheck {
 		if err := c.checkHealth(ctx); err != nil {
 			conn.Close()
@@ -95,6 +96,10 @@ func (c *Client) checkHealth(ctx context.Context) error {
 
 // Close closes the connection. Streams still open end with codes.Canceled.
 func (c *Client) Close() error { return c.conn.Close() }
+
+// Target returns the target the client was dialled with: with several
+// replicas (DialSharded), the replica's name.
+func (c *Client) Target() string { return c.target }
 
 // Raw returns the generated client, for calls this package does not wrap.
 func (c *Client) Raw() tcpemuv1.EmulatorClient { return c.rpc }

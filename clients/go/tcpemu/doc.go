@@ -16,6 +16,11 @@
 // engine's endpoint (Session.Local); ExportPcap writes a captured session's
 // packets as a pcap file.
 //
+// DialSharded spreads work over several tcpemud replicas: a Sharded holds a
+// Client per replica and picks one per key of the caller's with rendezvous
+// hashing (Owner), the same as the Python client's. IDs are per replica;
+// handles remember theirs (Session.Replica and the like).
+//
 // Every method takes a context first. Errors are the daemon's gRPC status
 // errors wrapped with the operation's name: status.Code(err) gives the code
 // (codes.InvalidArgument with the field named, codes.NotFound,

@@ -147,6 +147,10 @@ func (c *Client) iface(p *tcpemuv1.Interface) *Interface {
 	return i
 }
 
+// Replica returns the target of the daemon that holds the interface (see
+// Client.Target): IDs are per daemon.
+func (i *Interface) Replica() string { return i.c.target }
+
 // Info returns the interface's state: its impairments, the device's counters
 // (frames, ARP, ICMP, drops by cause), the paths' counters, its sessions
 // and listening ports.

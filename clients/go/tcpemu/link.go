@@ -24,6 +24,7 @@ type LinkOption func(*linkConfig)
 
 type linkConfig struct {
 	networkID uint32
+	network   *Network // given with InNetwork
 	forward   *tcpemuv1.PathSpec
 	reverse   *tcpemuv1.PathSpec
 	dirs      Direction // the paths that path options change now
@@ -73,7 +74,7 @@ func Reverse(opts ...LinkOption) LinkOption { return scoped(DirectionReverse, op
 // InNetwork puts the link in network n (default: the daemon's default
 // REALTIME network).
 func InNetwork(n *Network) LinkOption {
-	return func(c *linkConfig) { c.networkID = n.ID }
+	return func(c *linkConfig) { c.networkID, c.network = n.ID, n }
 }
 
 // WithDelay sets the one-way propagation delay.
@@ -203,6 +204,10 @@ func (c *Client) GetLink(ctx context.Context, id uint32) (*Link, error) {
 	}
 	return &Link{c: c, ID: l.GetId(), NetworkID: l.GetNetworkId()}, nil
 }
+
+// Replica returns the target of the daemon that holds the link (see
+// Client.Target): IDs are per daemon.
+func (l *Link) Replica() string { return l.c.target }
 
 // Info returns the link's paths and their counters (packets sent, delivered,
 // dropped by cause, queued).

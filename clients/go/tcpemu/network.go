@@ -62,6 +62,10 @@ func (c *Client) network(n *tcpemuv1.Network) *Network {
 	return &Network{c: c, ID: n.GetId(), Clock: n.GetClock(), Seed: n.GetSeed()}
 }
 
+// Replica returns the target of the daemon that holds the network (see
+// Client.Target): IDs are per daemon.
+func (n *Network) Replica() string { return n.c.target }
+
 // Info returns the network's current state: its time, link and session
 // counts and the shard that runs it.
 func (n *Network) Info(ctx context.Context) (*tcpemuv1.Network, error) {

@@ -43,6 +43,11 @@ func newSession(c *Client, p *tcpemuv1.Session) *Session {
 	return s
 }
 
+// Replica returns the target of the daemon that holds the session (see
+// Client.Target): session IDs are per daemon, so with several replicas the
+// replica and the ID together name a session.
+func (s *Session) Replica() string { return s.c.target }
+
 // Local is the engine's endpoint of a session with a real host:
 // EndpointServer if the host opened it (Accepted), else EndpointClient. Write,
 // WriteFill and Read default to it. For a session across a link it is

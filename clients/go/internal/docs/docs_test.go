@@ -4,7 +4,8 @@
 // (run in a temporary directory), and an ```output block right after it must
 // be exactly what it prints. A program with a "// Needs root" comment line
 // (TAP devices) runs only as root with /dev/net/tun, and skips, saying so,
-// elsewhere.
+// elsewhere. A program that calls tcpemu.DialSharded gets two replicas of its
+// own, as -target host:port,host:port.
 package docs
 
 import (
@@ -136,6 +137,9 @@ func TestDocsGoMd(t *testing.T) {
 			if why := noRoot(); why != "" && needsRoot.MatchString(sn.code) {
 				fmt.Fprintf(os.Stderr, "\n*** SKIPPING docs/go.md:%d: %s ***\n", sn.line, why)
 				t.Skipf("SKIPPING docs/go.md:%d: %s", sn.line, why)
+			}
+			if strings.Contains(sn.code, "tcpemu.DialSharded(") {
+				addr = strings.Join(testdaemon.Replicas(t, 2), ",")
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()

@@ -66,6 +66,34 @@ func Addr(t testing.TB) string {
 	return addr
 }
 
+// Replicas starts n more daemons of their own for t, independent replicas
+// (one shard each), and returns their host:port; each is stopped, and must
+// exit 0, when t ends. It skips t as Addr does.
+func Replicas(t testing.TB, n int) []string {
+	t.Helper()
+	if addr == "" {
+		t.Skip(skipReason)
+	}
+	bin, err := Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := make([]string, 0, n)
+	for range n {
+		d, err := Start(bin, "--shards", "1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := d.Stop(); err != nil {
+				t.Error(err)
+			}
+		})
+		addrs = append(addrs, d.Addr)
+	}
+	return addrs
+}
+
 // Binary returns the tcpemud to run: $TCPEMUD if set (relative paths are
 // taken from the module root), else build/server/tcpemud of the repository.
 func Binary() (string, error) {
