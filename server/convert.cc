@@ -298,6 +298,8 @@ void ToProto(const ConnectionCounters& c, v1::EndpointCounters* out) {
   out->set_bad_checksum_segments(c.bad_checksum_segments);
   out->set_outside_window_segments(c.outside_window_segments);
   out->set_challenge_acks_sent(c.challenge_acks_sent);
+  out->set_fast_recoveries(c.fast_recoveries);
+  out->set_timeouts(c.timeouts);
 }
 
 v1::ErrorCode ToProto(ErrorCode e) {

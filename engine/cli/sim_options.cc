@@ -389,7 +389,7 @@ TCP (both endpoints):
   --cork                hold data until a full MSS or the cork timer
   --send-buffer SIZE    send buffer, 1 to 64MiB (default 256KiB)
   --recv-buffer SIZE    receive buffer, 1 to 64MiB (default 256KiB)
-  --cc NAME             congestion control: newreno (the only one)
+  --cc NAME             congestion control: newreno (default) or cubic
   --delayed-ack         delayed ACKs (the default)
   --no-delayed-ack      ACK every segment at once
   --rto-min DURATION    minimum retransmission timeout, 1ms to 60s

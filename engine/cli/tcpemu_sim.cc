@@ -270,6 +270,7 @@ std::string JsonEndpoint(const SimOptions& o, const EndpointStats& e) {
       ",\"bad_checksum_segments\":", c.bad_checksum_segments,
       ",\"outside_window_segments\":", c.outside_window_segments,
       ",\"challenge_acks_sent\":", c.challenge_acks_sent,
+      ",\"fast_recoveries\":", c.fast_recoveries, ",\"timeouts\":", c.timeouts,
       ",\"final_state\":", JsonString(Sv(ToString(e.final_state))),
       ",\"error\":", JsonString(Sv(ToString(e.error))), ",\"write_sha256\":",
       o.digest ? JsonString(Sha256::Hex(e.write_digest)) : "null",

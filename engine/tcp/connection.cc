@@ -217,6 +217,7 @@ void Connection::FireRto(TimeNs now) {
     return;
   }
   ++retransmit_count_;
+  ++counters_.timeouts;
   uint32_t before = cc_->cwnd();
   cc_->OnRetransmitTimeout(flight_size());
   NoteCwnd(now, before);
@@ -1152,6 +1153,7 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
     in_recovery_ = true;
     recover_ = snd_max_;
     rtt_timing_ = false;
+    ++counters_.fast_recoveries;
     cc_->OnEnterRecovery(now, flight_size());
     RetransmitFirst(now, SendReason::kRetransmitFast);
   }

@@ -60,6 +60,10 @@ struct ConnectionCounters {
   uint64_t bad_checksum_segments = 0;
   uint64_t outside_window_segments = 0;
   uint64_t challenge_acks_sent = 0;
+  // Congestion events: entries into fast recovery, and retransmission
+  // timeouts with data outstanding (each backoff counts).
+  uint64_t fast_recoveries = 0;
+  uint64_t timeouts = 0;
 };
 
 // The segment that answers `h` (carrying `len` payload bytes) when no

@@ -2520,8 +2520,12 @@ type EndpointCounters struct {
 	BadChecksumSegments   uint64                 `protobuf:"varint,16,opt,name=bad_checksum_segments,json=badChecksumSegments,proto3" json:"bad_checksum_segments,omitempty"`
 	OutsideWindowSegments uint64                 `protobuf:"varint,17,opt,name=outside_window_segments,json=outsideWindowSegments,proto3" json:"outside_window_segments,omitempty"`
 	ChallengeAcksSent     uint64                 `protobuf:"varint,18,opt,name=challenge_acks_sent,json=challengeAcksSent,proto3" json:"challenge_acks_sent,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// Congestion events: entries into fast recovery, and retransmission
+	// timeouts with data outstanding (each backoff counts).
+	FastRecoveries uint64 `protobuf:"varint,19,opt,name=fast_recoveries,json=fastRecoveries,proto3" json:"fast_recoveries,omitempty"`
+	Timeouts       uint64 `protobuf:"varint,20,opt,name=timeouts,proto3" json:"timeouts,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *EndpointCounters) Reset() {
@@ -2676,6 +2680,20 @@ func (x *EndpointCounters) GetOutsideWindowSegments() uint64 {
 func (x *EndpointCounters) GetChallengeAcksSent() uint64 {
 	if x != nil {
 		return x.ChallengeAcksSent
+	}
+	return 0
+}
+
+func (x *EndpointCounters) GetFastRecoveries() uint64 {
+	if x != nil {
+		return x.FastRecoveries
+	}
+	return 0
+}
+
+func (x *EndpointCounters) GetTimeouts() uint64 {
+	if x != nil {
+		return x.Timeouts
 	}
 	return 0
 }
@@ -5680,7 +5698,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x0fbytes_in_flight\x18\v \x01(\rR\rbytesInFlight\x12\x17\n" +
 	"\asrtt_ns\x18\f \x01(\x03R\x06srttNs\x12\x1b\n" +
 	"\trttvar_ns\x18\r \x01(\x03R\brttvarNs\x12\x15\n" +
-	"\x06rto_ns\x18\x0e \x01(\x03R\x05rtoNs\"\xa3\x06\n" +
+	"\x06rto_ns\x18\x0e \x01(\x03R\x05rtoNs\"\xe8\x06\n" +
 	"\x10EndpointCounters\x12#\n" +
 	"\rsegments_sent\x18\x01 \x01(\x04R\fsegmentsSent\x12+\n" +
 	"\x11segments_received\x18\x02 \x01(\x04R\x10segmentsReceived\x12\x1d\n" +
@@ -5702,7 +5720,9 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x12duplicate_segments\x18\x0f \x01(\x04R\x11duplicateSegments\x122\n" +
 	"\x15bad_checksum_segments\x18\x10 \x01(\x04R\x13badChecksumSegments\x126\n" +
 	"\x17outside_window_segments\x18\x11 \x01(\x04R\x15outsideWindowSegments\x12.\n" +
-	"\x13challenge_acks_sent\x18\x12 \x01(\x04R\x11challengeAcksSent\"\x8a\x03\n" +
+	"\x13challenge_acks_sent\x18\x12 \x01(\x04R\x11challengeAcksSent\x12'\n" +
+	"\x0ffast_recoveries\x18\x13 \x01(\x04R\x0efastRecoveries\x12\x1a\n" +
+	"\btimeouts\x18\x14 \x01(\x04R\btimeouts\"\x8a\x03\n" +
 	"\rEndpointState\x12 \n" +
 	"\x03tcb\x18\x01 \x01(\v2\x0e.tcpemu.v1.TcbR\x03tcb\x127\n" +
 	"\bcounters\x18\x02 \x01(\v2\x1b.tcpemu.v1.EndpointCountersR\bcounters\x12*\n" +
