@@ -33,7 +33,7 @@ func TestErrorsCarryCodesAndMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gone, err := link.OpenSession(ctx)
+	gone, err := link.OpenSession(ctx, tcpemu.WithTCP(tcpemu.CongestionControl(tcpemu.Cubic)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +77,10 @@ func TestErrorsCarryCodesAndMessages(t *testing.T) {
 			_, err := link.OpenSession(ctx, tcpemu.WithServerTCP(tcpemu.RecvBuffer(1<<31)))
 			return err
 		}, codes.ResourceExhausted, []string{"server.recv_buffer"}},
+		{"unknown congestion control", func() error {
+			_, err := link.OpenSession(ctx, tcpemu.WithClientTCP(tcpemu.CongestionControl(99)))
+			return err
+		}, codes.InvalidArgument, []string{"client.congestion_control", "CONGESTION_CONTROL_CUBIC"}},
 		{"negative fill", func() error {
 			_, err := gone.WriteFill(ctx, -1)
 			return err

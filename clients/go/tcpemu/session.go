@@ -128,6 +128,18 @@ func InitialWindow(segments uint32) TCPOption {
 	return func(c *tcpemuv1.TcpConfig) { c.InitialWindow = proto.Uint32(segments) }
 }
 
+// Congestion control algorithms for CongestionControl.
+const (
+	NewReno = tcpemuv1.CongestionControl_CONGESTION_CONTROL_NEWRENO
+	Cubic   = tcpemuv1.CongestionControl_CONGESTION_CONTROL_CUBIC
+)
+
+// CongestionControl picks the endpoint's algorithm: NewReno (the default) or
+// Cubic (RFC 9438).
+func CongestionControl(cc tcpemuv1.CongestionControl) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.CongestionControl = cc }
+}
+
 // RTO bounds the retransmission timeout: its initial value, minimum and
 // maximum; a zero argument keeps the default.
 func RTO(initial, lo, hi time.Duration) TCPOption {

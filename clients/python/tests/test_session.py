@@ -32,7 +32,7 @@ def test_data_both_ways_with_manual_readers(client, rnet):
 
 def test_snapshot_fields(client, vnet):
     link = vnet.create_link(delay="10ms")
-    mtu = tcpemu.TcpConfig(mtu=1400)
+    mtu = tcpemu.TcpConfig(mtu=1400, congestion_control="cubic")
     session = link.open_session(
         client=mtu, server=mtu, digest=True, server_port=8080, client_port=40000
     )

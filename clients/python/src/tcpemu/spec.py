@@ -118,7 +118,7 @@ class TcpConfig:
             except ValueError:
                 raise ValueError(
                     f"congestion_control: {self.congestion_control!r} is not valid; "
-                    "allowed: newreno"
+                    "allowed: newreno, cubic"
                 ) from None
         return out
 
