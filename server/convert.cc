@@ -69,6 +69,7 @@ absl::StatusOr<TcpConfig> FromProto(const v1::TcpConfig& p,
   if (p.has_syn_retries()) c.syn_retries = p.syn_retries();
   if (p.has_synack_retries()) c.synack_retries = p.synack_retries();
   if (p.has_delayed_ack()) c.delayed_ack = p.delayed_ack();
+  if (p.has_limited_transmit()) c.limited_transmit = p.limited_transmit();
   if (p.has_window_scaling()) c.window_scaling = p.window_scaling();
   if (p.has_keepalive()) c.keepalive = p.keepalive();
   if (p.has_keepalive_probes()) c.keepalive_probes = p.keepalive_probes();

@@ -33,7 +33,7 @@ namespace tcpemu::server {
 
 // Sizes of the engine enums the counters are indexed by (last value + 1).
 inline constexpr size_t kNumSendReasons =
-    static_cast<size_t>(SendReason::kKeepalive) + 1;
+    static_cast<size_t>(SendReason::kLimitedTransmit) + 1;
 inline constexpr size_t kNumDispositions =
     static_cast<size_t>(Disposition::kRstInvalid) + 1;
 inline constexpr size_t kNumDropReasons =

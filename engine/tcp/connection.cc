@@ -659,7 +659,15 @@ void Connection::Output(TimeNs now) {
         snd_nxt_ < end ? static_cast<uint32_t>(end - snd_nxt_) : 0;
     uint32_t in_flight = static_cast<uint32_t>(snd_nxt_ - snd_una_);
     uint32_t wnd = std::min(snd_wnd_, cc_->cwnd());
-    uint32_t usable = wnd > in_flight ? wnd - in_flight : 0;
+    // Limited transmit (RFC 3042): on the first and second duplicate ACK,
+    // new data up to cwnd + 2 SMSS, within the peer's window; cwnd itself
+    // does not change.
+    uint32_t limited = 0;
+    if (config_.limited_transmit && !in_recovery_ && dup_acks_ > 0 &&
+        dup_acks_ < 3 && snd_nxt_ == snd_max_) {
+      limited = std::min(snd_wnd_, cc_->cwnd() + dup_acks_ * snd_mss_) - wnd;
+    }
+    uint32_t usable = wnd + limited > in_flight ? wnd + limited - in_flight : 0;
     uint32_t len = std::min({unsent, snd_mss_, usable});
     bool fin_now =
         fin_queued_ && snd_nxt_ + static_cast<int64_t>(len) == fin_seq_;
@@ -669,6 +677,8 @@ void Connection::Output(TimeNs now) {
     SendReason reason;
     if (retransmission) {
       reason = SendReason::kRetransmitRto;
+    } else if (len > 0 && in_flight + len > wnd) {
+      reason = SendReason::kLimitedTransmit;
     } else if (len == snd_mss_) {
       reason = SendReason::kFullMss;
     } else if (len > 0 && len < unsent) {

@@ -37,6 +37,9 @@ struct TcpConfig {
   // Delayed ACK (RFC 1122 4.2.3.2): ACK every second full segment or after
   // this timeout.
   bool delayed_ack = true;
+  // Limited transmit (RFC 3042): one new segment on each of the first two
+  // duplicate ACKs, beyond cwnd.
+  bool limited_transmit = true;
   DurationNs delayed_ack_timeout = 40 * kMillisecond;
 
   // Maximum segment lifetime; TIME_WAIT lasts 2 * msl (RFC 9293 3.4.2).

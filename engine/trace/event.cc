@@ -77,6 +77,8 @@ std::string_view ToString(SendReason r) {
       return "rst";
     case SendReason::kChallengeAck:
       return "challenge_ack";
+    case SendReason::kLimitedTransmit:
+      return "limited_transmit";
     case SendReason::kKeepalive:
       return "keepalive";
   }

@@ -48,6 +48,7 @@ enum class SendReason : uint8_t {
   kRst,
   kChallengeAck,
   kKeepalive,
+  kLimitedTransmit,  // new data on the 1st or 2nd duplicate ACK (RFC 3042)
 };
 
 enum class Disposition : uint8_t {

@@ -1686,8 +1686,15 @@ TEST(ConnectionTest, B13_SlowStartGrowsCwndPerAck) {
 
 // Fast recovery brings cwnd to ssthresh; from there it grows by one SMSS per
 // cwnd of acknowledged data (RFC 5681 3.1, congestion avoidance).
+// NewReno alone: limited transmit (tested below) off.
+TcpConfig NoLimitedTransmit() {
+  TcpConfig c = TcpHarness::TestConfig();
+  c.limited_transmit = false;
+  return c;
+}
+
 TEST(ConnectionTest, B13_CongestionAvoidanceLinear) {
-  TcpHarness h;
+  TcpHarness h(NoLimitedTransmit());
   ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
   ASSERT_TRUE(h.Write(60000).ok());
   EXPECT_EQ(h.TakeSent().size(), 10u);
@@ -1726,8 +1733,32 @@ TEST(ConnectionTest, B13_CongestionAvoidanceLinear) {
   EXPECT_EQ(h.tcb().cwnd, 7000u);
 }
 
-TEST(ConnectionTest, B13_FastRetransmitOnThirdDupAck_NewRenoPartialAck) {
+TEST(ConnectionTest, B13_LimitedTransmitSendsNewDataOnTwoDupAcks) {
   TcpHarness h;
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  ASSERT_TRUE(h.Write(30000).ok());
+  EXPECT_EQ(h.TakeSent().size(), 10u);  // cwnd 10000
+  // RFC 3042: each of the first two duplicates sends one new segment beyond
+  // cwnd; cwnd is unchanged.
+  h.Ack(0);
+  ASSERT_TRUE(h.NextSent(kAck, h.Our(10000), h.Peer(0), 1000,
+                         SendReason::kLimitedTransmit));
+  EXPECT_TRUE(h.NothingSent());
+  h.Ack(0);
+  ASSERT_TRUE(h.NextSent(kAck, h.Our(11000), h.Peer(0), 1000,
+                         SendReason::kLimitedTransmit));
+  EXPECT_TRUE(h.NothingSent());
+  EXPECT_EQ(h.tcb().cwnd, 10000u);
+  // The third starts fast retransmit, with FlightSize 12000.
+  h.Ack(0);
+  ASSERT_TRUE(h.NextSent(kAck | kPsh, h.Our(0), h.Peer(0), 1000,
+                         SendReason::kRetransmitFast));
+  EXPECT_EQ(h.tcb().ssthresh, 6000u);
+  EXPECT_EQ(h.tcb().cwnd, 9000u);
+}
+
+TEST(ConnectionTest, B13_FastRetransmitOnThirdDupAck_NewRenoPartialAck) {
+  TcpHarness h(NoLimitedTransmit());
   ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
   ASSERT_TRUE(h.Write(30000).ok());
   EXPECT_EQ(h.TakeSent().size(), 10u);

@@ -27,7 +27,7 @@ void ExpectNamed(Enum last) {
 
 TEST(EventNamesTest, EveryEnumeratorHasADistinctName) {
   ExpectNamed(EventKind::kSessionAccepted);
-  ExpectNamed(SendReason::kKeepalive);
+  ExpectNamed(SendReason::kLimitedTransmit);
   ExpectNamed(Disposition::kRstInvalid);
   ExpectNamed(DropReason::kMtu);
   ExpectNamed(MangleKind::kDelay);

@@ -2088,6 +2088,7 @@ type TcpConfig struct {
 	InitialWindow      *uint32                `protobuf:"varint,22,opt,name=initial_window,json=initialWindow,proto3,oneof" json:"initial_window,omitempty"`
 	PersistMin         *durationpb.Duration   `protobuf:"bytes,23,opt,name=persist_min,json=persistMin,proto3" json:"persist_min,omitempty"`
 	PersistMax         *durationpb.Duration   `protobuf:"bytes,24,opt,name=persist_max,json=persistMax,proto3" json:"persist_max,omitempty"`
+	LimitedTransmit    *bool                  `protobuf:"varint,25,opt,name=limited_transmit,json=limitedTransmit,proto3,oneof" json:"limited_transmit,omitempty"` // RFC 3042, default true
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
 }
@@ -2288,6 +2289,13 @@ func (x *TcpConfig) GetPersistMax() *durationpb.Duration {
 		return x.PersistMax
 	}
 	return nil
+}
+
+func (x *TcpConfig) GetLimitedTransmit() bool {
+	if x != nil && x.LimitedTransmit != nil {
+		return *x.LimitedTransmit
+	}
+	return false
 }
 
 // How an endpoint's application consumes received bytes.
@@ -5621,8 +5629,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x11ListLinksResponse\x12%\n" +
 	"\x05links\x18\x01 \x03(\v2\x0f.tcpemu.v1.LinkR\x05links\",\n" +
 	"\x11DeleteLinkRequest\x12\x17\n" +
-	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xfb\n" +
-	"\n" +
+	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xc0\v\n" +
 	"\tTcpConfig\x12$\n" +
 	"\vsend_buffer\x18\x01 \x01(\rH\x00R\n" +
 	"sendBuffer\x88\x01\x01\x12$\n" +
@@ -5656,7 +5663,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\vpersist_min\x18\x17 \x01(\v2\x19.google.protobuf.DurationR\n" +
 	"persistMin\x12:\n" +
 	"\vpersist_max\x18\x18 \x01(\v2\x19.google.protobuf.DurationR\n" +
-	"persistMaxB\x0e\n" +
+	"persistMax\x12.\n" +
+	"\x10limited_transmit\x18\x19 \x01(\bH\rR\x0flimitedTransmit\x88\x01\x01B\x0e\n" +
 	"\f_send_bufferB\x0e\n" +
 	"\f_recv_bufferB\x06\n" +
 	"\x04_mtuB\n" +
@@ -5671,7 +5679,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\n" +
 	"_keepaliveB\x13\n" +
 	"\x11_keepalive_probesB\x11\n" +
-	"\x0f_initial_window\"\xe6\x01\n" +
+	"\x0f_initial_windowB\x13\n" +
+	"\x11_limited_transmit\"\xe6\x01\n" +
 	"\x06Reader\x12*\n" +
 	"\x04mode\x18\x01 \x01(\x0e2\x16.tcpemu.v1.Reader.ModeR\x04mode\x12+\n" +
 	"\x12rate_bytes_per_sec\x18\x02 \x01(\x04R\x0frateBytesPerSec\x12%\n" +
