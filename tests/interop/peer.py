@@ -89,7 +89,11 @@ def sink(args: argparse.Namespace) -> None:
 
 def source(args: argparse.Namespace) -> None:
     if args.connect:
-        c = socket.create_connection((args.connect, args.port), timeout=30)
+        c = socket.socket()
+        if args.cc:
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, args.cc.encode())
+        c.settimeout(30)
+        c.connect((args.connect, args.port))
         print("ready", file=sys.stderr, flush=True)
     else:
         s = listen(args.bind, args.port)
@@ -98,11 +102,15 @@ def source(args: argparse.Namespace) -> None:
     START[0] = time.monotonic()
     h = hasher(args)
     left = args.bytes
+    sent = 0
     while left > 0:
-        piece = block[: min(left, BLOCK)]
+        if args.seconds and time.monotonic() - START[0] >= args.seconds:
+            break
+        piece = block[: min(left, 64 << 10)]
         c.sendall(piece)
         h.update(piece)
         left -= len(piece)
+        sent += len(piece)
     if args.wait_eof:
         # The other side closes first.
         while c.recv(BLOCK):
@@ -113,7 +121,7 @@ def source(args: argparse.Namespace) -> None:
         while c.recv(BLOCK):
             pass
     c.close()
-    report(args.bytes, h)
+    report(sent, h)
 
 
 def unread(args: argparse.Namespace) -> None:
@@ -136,6 +144,8 @@ def main() -> None:
     p.add_argument("--hold", type=float, default=1.0)
     p.add_argument("--wait-eof", action="store_true")
     p.add_argument("--no-hash", action="store_true")
+    p.add_argument("--seconds", type=float, default=0)  # source: stop sending
+    p.add_argument("--cc", default="")  # source --connect: TCP_CONGESTION
     args = p.parse_args()
     {"sink": sink, "source": source, "unread": unread}[args.mode](args)
 
