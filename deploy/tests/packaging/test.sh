@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Packaging tests: the container image recipe (deploy/docker), the kustomize
+# base and TAP overlay (deploy/k8s) and the Helm chart (deploy/helm).
+#
+#   deploy/tests/packaging/test.sh [--rootfs]
+#
+# 1. Builds pinned helm and kustomize from the Go module proxy, once, into
+#    $PACKAGING_TOOLS (default ~/.cache/tcpemu/packaging-tools).
+# 2. Copies deploy/ to a temporary directory (with a placeholder dashboard if
+#    deploy/grafana/tcpemu.json does not exist yet), then: helm lint --strict
+#    and helm template with the defaults and with TAP + ServiceMonitor on,
+#    from the chart directory and from its `helm package` archive; values that
+#    values.schema.json must refuse; kustomize build of the base and of the
+#    TAP overlay.
+# 3. Builds build/server/tcpemud with deploy/docker/build.sh if it is missing
+#    ($TCPEMUD overrides the path).
+# 4. gofmt, go vet, then the Go tests (this directory's module): every
+#    rendered document decoded strictly into the Kubernetes API types and
+#    checked; the Dockerfile; runtime-packages.txt against ldd + dpkg -S;
+#    tcpemud --version; and, as root, tcpemud run the way the rendered pods
+#    run it, in a network namespace of its own (unshare --net).
+# 5. With --rootfs (root, a Debian mirror; a few minutes): also replays the
+#    Dockerfile, build stage and runtime stage, each on a debootstrap
+#    --variant=minbase bookworm root (cached in $PACKAGING_TOOLS), and runs
+#    the image's ENTRYPOINT and HEALTHCHECK in the runtime root.
+set -euo pipefail
+
+rootfs_mode=0
+for arg in "$@"; do
+  case "$arg" in
+    --rootfs) rootfs_mode=1 ;;
+    *) echo "usage: $0 [--rootfs]" >&2; exit 2 ;;
+  esac
+done
+
+HELM_VERSION=v3.22.0
+KUSTOMIZE_VERSION=v5.8.2
+NAMESPACE=tcpemu-test
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../../.." && pwd)"
+tools="${PACKAGING_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/tcpemu/packaging-tools}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+log() { echo "test.sh: $*" >&2; }
+
+# go_tool NAME PACKAGE VERSION [LDFLAGS]: builds PACKAGE@VERSION once into
+# $tools/NAME-VERSION/NAME and prints that path.
+go_tool() {
+  local name="$1" pkg="$2" version="$3" ldflags="${4:-}"
+  local bin="$tools/$name-$version/$name"
+  if [[ ! -x "$bin" ]]; then
+    log "building $name $version ($pkg) from the Go module proxy"
+    mkdir -p "$tools"
+    local tmp
+    tmp="$(mktemp -d "$tools/.build.XXXXXX")"
+    (cd "$work" && GOBIN="$tmp" go install -trimpath -ldflags "$ldflags" "$pkg@$version")
+    mkdir -p "$(dirname "$bin")"
+    mv "$tmp/$name" "$bin"
+    rm -rf "$tmp"
+  fi
+  echo "$bin"
+}
+
+# helm's release builds stamp its version and the Kubernetes version it
+# assumes (from its k8s.io/client-go) with -X; do the same.
+helm_ldflags() {
+  local gomod minor
+  gomod="$(cd "$work" && go mod download -json "helm.sh/helm/v3@$HELM_VERSION" |
+    sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')"
+  minor="$(sed -n 's/^[[:space:]]*k8s\.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$gomod")"
+  [[ -n "$minor" ]] || { log "no k8s.io/client-go in $gomod"; exit 1; }
+  local v=helm.sh/helm/v3
+  echo "-s -w -X $v/internal/version.version=$HELM_VERSION -X $v/internal/version.gitTreeState=clean" \
+    "-X $v/pkg/lint/rules.k8sVersionMajor=1 -X $v/pkg/lint/rules.k8sVersionMinor=$minor" \
+    "-X $v/pkg/chartutil.k8sVersionMajor=1 -X $v/pkg/chartutil.k8sVersionMinor=$minor"
+}
+
+helm_bin="$tools/helm-$HELM_VERSION/helm"
+if [[ ! -x "$helm_bin" ]]; then
+  helm_bin="$(go_tool helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" "$(helm_ldflags)")"
+fi
+kustomize_bin="$(go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION" "-s -w")"
+log "$("$helm_bin" version --short), kustomize $("$kustomize_bin" version)"
+
+# helm notes every symbolic link it follows (the chart's dashboard link).
+helm() { "$helm_bin" "$@" 2> >(grep -v 'found symbolic link in path' >&2); }
+
+# The deploy tree, as committed, in a scratch directory.
+mkdir -p "$work/deploy/grafana" "$work/rendered"
+cp -a "$root/deploy/k8s" "$root/deploy/helm" "$work/deploy/"
+dashboard="$work/deploy/grafana/tcpemu.json"
+if [[ -f "$root/deploy/grafana/tcpemu.json" ]]; then
+  cp "$root/deploy/grafana/tcpemu.json" "$dashboard"
+else
+  log "WARNING: deploy/grafana/tcpemu.json does not exist yet; testing with a placeholder dashboard"
+  echo '{"title": "tcpemu (placeholder)", "panels": []}' >"$dashboard"
+fi
+chart="$work/deploy/helm/tcpemu"
+out="$work/rendered"
+tap_values=(--set tap.enabled=true --set serviceMonitor.enabled=true --set replicaCount=2)
+
+log "helm lint"
+helm lint --strict "$chart"
+helm lint --strict "$chart" "${tap_values[@]}"
+
+log "helm package + helm template"
+helm package "$chart" --destination "$work/package" >/dev/null
+archive="$work/package/tcpemu-$(sed -n 's/^version: *//p' "$chart/Chart.yaml").tgz"
+helm template tcpemu "$archive" --namespace "$NAMESPACE" >"$out/helm-default.yaml"
+helm template tcpemu "$archive" --namespace "$NAMESPACE" "${tap_values[@]}" >"$out/helm-tap.yaml"
+# The archive (what a chart repository serves) renders as the directory does.
+helm template tcpemu "$chart" --namespace "$NAMESPACE" >"$work/dir-default.yaml"
+helm template tcpemu "$chart" --namespace "$NAMESPACE" "${tap_values[@]}" >"$work/dir-tap.yaml"
+cmp "$work/dir-default.yaml" "$out/helm-default.yaml"
+cmp "$work/dir-tap.yaml" "$out/helm-tap.yaml"
+
+log "values.schema.json refuses bad values"
+bad_values=(
+  bogus=1 tap.bogus=1 image.bogus=1 serviceMonitor.bogus=1 tests.image.bogus=1
+  replicaCount=0 shards=-1 service.type=ExternalName service.grpcPort=70000
+  serviceMonitor.interval=soon image.pullPolicy=Sometimes 'extraArgs[0]=shards=2'
+  image.digest=sha256:abc tap.enabled=yes
+)
+for bad in "${bad_values[@]}"; do
+  if "$helm_bin" template tcpemu "$chart" --set "$bad" >/dev/null 2>"$work/err"; then
+    log "FAIL: helm template accepted --set $bad"
+    exit 1
+  fi
+  if ! grep -q "values don't meet the specifications of the schema" "$work/err"; then
+    log "FAIL: --set $bad failed, but not on the schema:"
+    cat "$work/err" >&2
+    exit 1
+  fi
+done
+
+log "kustomize build"
+# The dashboard is outside the kustomization's directory (deploy/grafana).
+"$kustomize_bin" build --load-restrictor LoadRestrictionsNone "$work/deploy/k8s/base" >"$out/kustomize-base.yaml"
+"$kustomize_bin" build --load-restrictor LoadRestrictionsNone "$work/deploy/k8s/overlays/tap" >"$out/kustomize-tap.yaml"
+
+tcpemud="${TCPEMUD:-$root/build/server/tcpemud}"
+if [[ ! -x "$tcpemud" ]]; then
+  log "$tcpemud is missing: building it (deploy/docker/build.sh)"
+  "$root/deploy/docker/build.sh"
+fi
+
+if [[ "$rootfs_mode" -eq 1 ]]; then
+  if [[ "$(id -u)" -ne 0 ]]; then
+    log "--rootfs needs root (debootstrap, chroot)"
+    exit 1
+  fi
+  if ! command -v debootstrap >/dev/null; then
+    log "installing debootstrap"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap >/dev/null
+  fi
+  minbase="$tools/bookworm-minbase.tar"
+  if [[ ! -f "$minbase" ]]; then
+    log "debootstrap --variant=minbase bookworm (once; cached in $minbase)"
+    mkdir -p "$tools"
+    debootstrap --variant=minbase bookworm "$work/minbase" \
+      "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >"$work/debootstrap.log" 2>&1 ||
+      { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+    tar -C "$work/minbase" -cf "$minbase.tmp" . && mv "$minbase.tmp" "$minbase"
+    rm -rf "$work/minbase"
+  fi
+  # One root per stage, with the images' apt sources (debootstrap writes
+  # bookworm only).
+  for stage in build runtime; do
+    dir="$work/rootfs-$stage"
+    mkdir "$dir"
+    tar -C "$dir" -xf "$minbase"
+    cp /etc/resolv.conf "$dir/etc/resolv.conf"
+    rm -f "$dir/etc/apt/sources.list"
+    cat >"$dir/etc/apt/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: ${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: ${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  done
+  export PACKAGING_ROOTFS_BUILD="$work/rootfs-build" PACKAGING_ROOTFS="$work/rootfs-runtime"
+fi
+
+cd "$here"
+log "gofmt, go vet"
+unformatted="$(gofmt -l .)"
+if [[ -n "$unformatted" ]]; then
+  log "gofmt -l: $unformatted"
+  exit 1
+fi
+go vet ./...
+go test -c -o "$work/packaging.test" .
+
+export REPO_ROOT="$root" RENDERED="$out" DASHBOARD="$dashboard" RENDER_NAMESPACE="$NAMESPACE"
+export TCPEMUD="$tcpemud" PACKAGING_STRICT=1
+test_args=(-test.v -test.count=1 -test.timeout=5m)
+if [[ -n "${PACKAGING_ROOTFS:-}" ]]; then
+  log "the Dockerfile's stages on bookworm minbase roots"
+  "$work/packaging.test" "${test_args[@]}" -test.timeout=30m -test.run '^TestImageStagesInRootfs$'
+fi
+if [[ "$(id -u)" -eq 0 ]] && command -v ip >/dev/null && unshare --net true 2>/dev/null; then
+  log "go test (live tests in a new network namespace)"
+  unshare --net -- sh -c 'ip link set lo up && exec "$@"' sh \
+    env PACKAGING_NETNS=1 "$work/packaging.test" "${test_args[@]}"
+else
+  log "go test (not root, or no unshare/ip: the live tests are skipped)"
+  "$work/packaging.test" "${test_args[@]}"
+fi
+log "ok"
