@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -127,7 +128,7 @@ func (p podProcess) setprivArgs() []string {
 func (p podProcess) start(t *testing.T) *daemon {
 	t.Helper()
 	entry := parseDockerfile(t).entrypoint(t)
-	argv := append([]string{tcpemud(t)}, entry[1:]...)
+	argv := append([]string{outsideTmp(t, tcpemud(t))}, entry[1:]...)
 	argv = append(argv, p.args...)
 
 	// Mount namespace: the emptyDir on /tmp, /dev/net/tun (a 0666 node, as
@@ -147,6 +148,37 @@ func (p podProcess) start(t *testing.T) *daemon {
 		append(p.setprivArgs(), argv...)...)
 
 	return startDaemon(t, full)
+}
+
+// outsideTmp returns a path to the binary that the pod's tmpfs /tmp does not
+// hide: the binary itself, or a copy in /var/tmp when it lies under /tmp (a
+// checkout in /tmp).
+func outsideTmp(t *testing.T, bin string) string {
+	t.Helper()
+	abs, err := filepath.Abs(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if abs != "/tmp" && !strings.HasPrefix(abs, "/tmp/") {
+		return abs
+	}
+	dir, err := os.MkdirTemp("/var/tmp", "tcpemud-live-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyPath := filepath.Join(dir, filepath.Base(abs))
+	if err := os.WriteFile(copyPath, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return copyPath
 }
 
 // startDaemon starts argv (which ends up exec'ing tcpemud with the image's
