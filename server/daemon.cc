@@ -6,6 +6,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
 
 namespace tcpemu::server {
 
@@ -16,6 +17,14 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
   mo.per_session_metrics = options.per_session_metrics;
   mo.per_session_cap = options.per_session_cap;
   d->metrics_ = std::make_unique<Metrics>(mo);
+  // Every method has its series from the start, so that dashboards and
+  // alerts see zeros rather than nothing on a fresh daemon.
+  const google::protobuf::ServiceDescriptor* service =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+          v1::Emulator::service_full_name());
+  for (int i = 0; service != nullptr && i < service->method_count(); ++i) {
+    d->metrics_->RegisterRpcMethod(service->method(i)->name());
+  }
   EventHub::Options ho;
   ho.shards = std::max<size_t>(1, options.emulator.shards);
   ho.queue_capacity = options.event_queue;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "server/daemon.h"
 #include "tcpemu/v1/tcpemu.grpc.pb.h"
@@ -230,6 +231,24 @@ TEST_F(ServiceTest, BadRequestsNameTheField) {
   v1::AdvanceTimeResponse ar;
   st = stub_->AdvanceTime(&c3, at, &ar);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+}  // namespace
+}  // namespace tcpemu::server
+
+namespace tcpemu::server {
+namespace {
+
+TEST_F(ServiceTest, EveryMethodHasRpcSeriesFromTheStart) {
+  const std::string text = daemon_->metrics().Render();
+  for (const char* method : {"OpenSession", "WatchEvents", "CreateInterface",
+                             "ExportPcap", "Listen"}) {
+    EXPECT_NE(text.find(absl::StrCat("grpc_server_handled_total{grpc_code="
+                                     "\"OK\",grpc_method=\"",
+                                     method, "\"} 0")),
+              std::string::npos)
+        << method;
+  }
 }
 
 }  // namespace
