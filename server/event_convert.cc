@@ -37,6 +37,8 @@ void FillSegment(const SegmentInfo& s, bool with_rel, uint32_t seq_base,
   out->set_opt_sack_permitted(s.opt_sack_permitted != 0);
   out->set_opt_sack_blocks(s.opt_sack_blocks);
   out->set_opt_timestamp(s.opt_timestamp != 0);
+  out->set_src_port(s.src_port);
+  out->set_dst_port(s.dst_port);
 }
 
 }  // namespace

@@ -297,7 +297,10 @@ def test_kernel_sends_over_lossy_tap(tap_factory, loss: float):
     events = [e for e in watch.stop() if e.session_id == s.id]
     assert watch.lost == 0
     assert final.server.read_sha256.hex() == got["sha256"]
-    assert any(e.kind == pb.EVENT_KIND_SESSION_ACCEPTED for e in events)
+    accepted = [e for e in events if e.kind == pb.EVENT_KIND_SESSION_ACCEPTED]
+    assert len(accepted) == 1
+    assert accepted[0].segment.dst_port == PORT
+    assert accepted[0].segment.src_port == final.remote.port
 
     # The kernel's retransmissions: data segments that arrive below the
     # highest sequence number already seen.

@@ -284,6 +284,10 @@ func decodeSegment(buf []byte, s *Segment) error {
 			s.OptSACKBlocks = uint32(v)
 		case 12:
 			s.OptTimestamp = v != 0
+		case 13:
+			s.SrcPort = uint32(v)
+		case 14:
+			s.DstPort = uint32(v)
 		}
 	}
 	return nil

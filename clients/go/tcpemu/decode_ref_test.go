@@ -29,7 +29,7 @@ func eventFromProto(p *tcpemuv1.Event) Event {
 			Len: s.GetLen(), Window: s.GetWindow(), Flags: TCPFlag(int32(s.GetFlags())),
 			OptMSS: s.GetOptMss(), OptWScale: s.GetOptWscale(), HasOptWScale: s.OptWscale != nil,
 			OptSACKPermitted: s.GetOptSackPermitted(), OptSACKBlocks: s.GetOptSackBlocks(),
-			OptTimestamp: s.GetOptTimestamp(),
+			OptTimestamp: s.GetOptTimestamp(), SrcPort: s.GetSrcPort(), DstPort: s.GetDstPort(),
 		}
 	}
 	if t := p.GetTcb(); t != nil {

@@ -55,6 +55,7 @@ func randomEvent(r *rand.Rand) *tcpemuv1.Event {
 			Seq: u32(), Ack: u32(), RelSeq: u32(), RelAck: u32(), Len: u32(),
 			Window: u32(), Flags: u32() & 0xff, OptMss: u32(),
 			OptSackPermitted: r.IntN(2) == 0, OptSackBlocks: u32(), OptTimestamp: r.IntN(2) == 0,
+			SrcPort: u32() & 0xffff, DstPort: u32() & 0xffff,
 		}
 		if r.IntN(2) == 0 {
 			e.Segment.OptWscale = proto.Uint32(uint32(r.IntN(15)))

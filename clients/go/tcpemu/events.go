@@ -87,6 +87,7 @@ type Segment struct {
 	OptSACKPermitted bool
 	OptSACKBlocks    uint32
 	OptTimestamp     bool
+	SrcPort, DstPort uint32
 }
 
 // TCB is an endpoint's transmission control block, with RFC 9293 names.

@@ -4196,6 +4196,8 @@ type Segment struct {
 	OptSackPermitted bool                   `protobuf:"varint,10,opt,name=opt_sack_permitted,json=optSackPermitted,proto3" json:"opt_sack_permitted,omitempty"`
 	OptSackBlocks    uint32                 `protobuf:"varint,11,opt,name=opt_sack_blocks,json=optSackBlocks,proto3" json:"opt_sack_blocks,omitempty"`
 	OptTimestamp     bool                   `protobuf:"varint,12,opt,name=opt_timestamp,json=optTimestamp,proto3" json:"opt_timestamp,omitempty"`
+	SrcPort          uint32                 `protobuf:"varint,13,opt,name=src_port,json=srcPort,proto3" json:"src_port,omitempty"`
+	DstPort          uint32                 `protobuf:"varint,14,opt,name=dst_port,json=dstPort,proto3" json:"dst_port,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -4312,6 +4314,20 @@ func (x *Segment) GetOptTimestamp() bool {
 		return x.OptTimestamp
 	}
 	return false
+}
+
+func (x *Segment) GetSrcPort() uint32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *Segment) GetDstPort() uint32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
 }
 
 type Event struct {
@@ -5868,7 +5884,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\alink_id\x18\x01 \x01(\rH\x00R\x06linkId\x12\x1f\n" +
 	"\n" +
 	"session_id\x18\x02 \x01(\rH\x00R\tsessionIdB\b\n" +
-	"\x06target\"\xe6\x02\n" +
+	"\x06target\"\x9c\x03\n" +
 	"\aSegment\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\rR\x03seq\x12\x10\n" +
 	"\x03ack\x18\x02 \x01(\rR\x03ack\x12\x17\n" +
@@ -5883,7 +5899,9 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x12opt_sack_permitted\x18\n" +
 	" \x01(\bR\x10optSackPermitted\x12&\n" +
 	"\x0fopt_sack_blocks\x18\v \x01(\rR\roptSackBlocks\x12#\n" +
-	"\ropt_timestamp\x18\f \x01(\bR\foptTimestampB\r\n" +
+	"\ropt_timestamp\x18\f \x01(\bR\foptTimestamp\x12\x19\n" +
+	"\bsrc_port\x18\r \x01(\rR\asrcPort\x12\x19\n" +
+	"\bdst_port\x18\x0e \x01(\rR\adstPortB\r\n" +
 	"\v_opt_wscale\"\xba\x03\n" +
 	"\x05Event\x12\x17\n" +
 	"\atime_ns\x18\x01 \x01(\x03R\x06timeNs\x12(\n" +

@@ -789,7 +789,7 @@ class ClearFaultsRequest(_message.Message):
     def __init__(self, link_id: _Optional[int] = ..., session_id: _Optional[int] = ...) -> None: ...
 
 class Segment(_message.Message):
-    __slots__ = ("seq", "ack", "rel_seq", "rel_ack", "len", "window", "flags", "opt_mss", "opt_wscale", "opt_sack_permitted", "opt_sack_blocks", "opt_timestamp")
+    __slots__ = ("seq", "ack", "rel_seq", "rel_ack", "len", "window", "flags", "opt_mss", "opt_wscale", "opt_sack_permitted", "opt_sack_blocks", "opt_timestamp", "src_port", "dst_port")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
     REL_SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -802,6 +802,8 @@ class Segment(_message.Message):
     OPT_SACK_PERMITTED_FIELD_NUMBER: _ClassVar[int]
     OPT_SACK_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     OPT_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    SRC_PORT_FIELD_NUMBER: _ClassVar[int]
+    DST_PORT_FIELD_NUMBER: _ClassVar[int]
     seq: int
     ack: int
     rel_seq: int
@@ -814,7 +816,9 @@ class Segment(_message.Message):
     opt_sack_permitted: bool
     opt_sack_blocks: int
     opt_timestamp: bool
-    def __init__(self, seq: _Optional[int] = ..., ack: _Optional[int] = ..., rel_seq: _Optional[int] = ..., rel_ack: _Optional[int] = ..., len: _Optional[int] = ..., window: _Optional[int] = ..., flags: _Optional[int] = ..., opt_mss: _Optional[int] = ..., opt_wscale: _Optional[int] = ..., opt_sack_permitted: bool = ..., opt_sack_blocks: _Optional[int] = ..., opt_timestamp: bool = ...) -> None: ...
+    src_port: int
+    dst_port: int
+    def __init__(self, seq: _Optional[int] = ..., ack: _Optional[int] = ..., rel_seq: _Optional[int] = ..., rel_ack: _Optional[int] = ..., len: _Optional[int] = ..., window: _Optional[int] = ..., flags: _Optional[int] = ..., opt_mss: _Optional[int] = ..., opt_wscale: _Optional[int] = ..., opt_sack_permitted: bool = ..., opt_sack_blocks: _Optional[int] = ..., opt_timestamp: bool = ..., src_port: _Optional[int] = ..., dst_port: _Optional[int] = ...) -> None: ...
 
 class Event(_message.Message):
     __slots__ = ("time_ns", "kind", "network_id", "session_id", "link_id", "endpoint", "reason", "old_state", "new_state", "a", "b", "segment", "tcb")
