@@ -160,7 +160,6 @@ class EmulatorService final
   std::map<uint32_t, uint32_t> session_network_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint32_t, uint32_t> interface_network_
       ABSL_GUARDED_BY(mu_);
-  std::atomic<uint32_t> next_tap_{0};
 };
 
 grpc::Status ToGrpc(const absl::Status& s);

@@ -13,11 +13,6 @@
 
 namespace tcpemu {
 
-struct TapCounters {
-  uint64_t read_calls = 0;
-  uint64_t write_errors = 0;
-};
-
 class TapDevice final : public FrameSink {
  public:
   // Opens TAP `name` (at most 15 bytes; it may hold one "%d" for the kernel
@@ -48,8 +43,6 @@ class TapDevice final : public FrameSink {
   bool SendFrame(absl::Span<const uint8_t> head,
                  const Payload& payload) override;
 
-  const TapCounters& counters() const { return counters_; }
-
  private:
   TapDevice(int fd, std::string name, bool created)
       : fd_(fd), name_(std::move(name)), created_(created) {}
@@ -57,7 +50,6 @@ class TapDevice final : public FrameSink {
   int fd_;
   std::string name_;
   bool created_;
-  TapCounters counters_;
 };
 
 }  // namespace tcpemu

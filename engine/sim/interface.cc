@@ -85,7 +85,7 @@ std::optional<Packet> Interface::OnFrame(TimeNs now,
   }
   absl::Span<const uint8_t> body = frame.subspan(eth->length());
   if (eth->ether_type == kEtherTypeArp) {
-    OnArp(now, *eth, body);
+    OnArp(now, body);
     return std::nullopt;
   }
   if (eth->ether_type != kEtherTypeIpv4) {
@@ -151,8 +151,7 @@ std::optional<Packet> Interface::OnFrame(TimeNs now,
   return p;
 }
 
-void Interface::OnArp(TimeNs now, const EthernetHeader& eth,
-                      absl::Span<const uint8_t> body) {
+void Interface::OnArp(TimeNs now, absl::Span<const uint8_t> body) {
   absl::StatusOr<ArpPacket> arp = DecodeArp(body);
   if (!arp.ok()) {
     ++counters_.dropped_malformed;
@@ -189,7 +188,6 @@ void Interface::OnArp(TimeNs now, const EthernetHeader& eth,
   if (!n.ok()) return;
   ++counters_.arp_requests_answered;
   Emit(absl::MakeConstSpan(buf.data(), *n), Payload());
-  (void)eth;
 }
 
 void Interface::OnIcmp(absl::Span<const uint8_t> packet,

@@ -94,8 +94,7 @@ class Interface {
   const InterfaceCounters& counters() const { return counters_; }
 
  private:
-  void OnArp(TimeNs now, const EthernetHeader& eth,
-             absl::Span<const uint8_t> body);
+  void OnArp(TimeNs now, absl::Span<const uint8_t> body);
   void OnIcmp(absl::Span<const uint8_t> packet, const MacAddress& src_mac);
   void SendTo(const MacAddress& dst, Packet& p);
   void Emit(absl::Span<const uint8_t> head, const Payload& payload);

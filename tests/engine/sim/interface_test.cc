@@ -193,19 +193,14 @@ class BackToBack : public ::testing::Test {
     b_id_ = *b_.CreateInterface(SpecB(), PathSpec(), PathSpec(), &b_out_);
   }
 
-  // Runs both networks to `limit` in steps of `step`; with `batch`, the
-  // frames B reads at one step are one receive batch.
+  // Runs both networks to `limit` in steps of `step`.
   void Run(TimeNs limit, DurationNs step = 100 * kMicrosecond) {
-    RunBatched(limit, step, false);
-  }
-  void RunBatched(TimeNs limit, DurationNs step, bool batch) {
     for (TimeNs t = a_.now(); t <= limit; t += step) {
       a_.RunUntil(t);
       b_.RunUntil(t);
       bool moved = true;
       while (moved) {
         moved = false;
-        if (batch) b_.BeginReceiveBatch();
         while (!a_out_.frames.empty()) {
           std::vector<uint8_t> f = std::move(a_out_.frames.front());
           a_out_.frames.pop_front();
@@ -213,7 +208,6 @@ class BackToBack : public ::testing::Test {
           b_.RunUntil(t);
           moved = true;
         }
-        if (batch) b_.EndReceiveBatch();
         while (!b_out_.frames.empty()) {
           std::vector<uint8_t> f = std::move(b_out_.frames.front());
           b_out_.frames.pop_front();
