@@ -588,6 +588,23 @@ void Connection::SendAck(TimeNs now, SendReason reason) {
   SendSegment(now, snd_max_, kAck, Payload(), reason);
 }
 
+void Connection::SendChallengeAck(TimeNs now) {
+  const uint32_t limit = config_.challenge_ack_limit;
+  if (limit != 0) {
+    if (now - challenge_window_start_ >= kSecond ||
+        challenge_acks_in_window_ == 0) {
+      challenge_window_start_ = now;
+      challenge_acks_in_window_ = 0;
+    }
+    if (challenge_acks_in_window_ >= limit) {
+      ++counters_.challenge_acks_suppressed;
+      return;
+    }
+    ++challenge_acks_in_window_;
+  }
+  SendAck(now, SendReason::kChallengeAck);
+}
+
 void Connection::SendSyn(TimeNs now, bool with_ack, SendReason reason) {
   SendSegment(now, iss_, with_ack ? (kSyn | kAck) : kSyn, Payload(), reason);
 }
@@ -879,7 +896,7 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
     } else {
       EmitSegment(now, EventKind::kSegmentReceived, h_in, len,
                   SendReason::kNone, Disposition::kRstInvalid);
-      SendAck(now, SendReason::kChallengeAck);
+      SendChallengeAck(now);
     }
     return;
   }
@@ -888,7 +905,20 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
   if (h.has(kSyn)) {
     EmitSegment(now, EventKind::kSegmentReceived, h_in, len, SendReason::kNone,
                 Disposition::kOutsideWindow);
-    SendAck(now, SendReason::kChallengeAck);
+    SendChallengeAck(now);
+    return;
+  }
+
+  // RFC 5961 5.2: in a synchronized state the acceptable ACKs are
+  // SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT (our snd_max); any other is
+  // answered with a challenge ACK and the segment, text included, dropped.
+  if (h.has(kAck) && state_ != TcpState::kSynReceived &&
+      (h.ack > snd_max_ ||
+       h.ack < snd_una_ - static_cast<int64_t>(max_snd_wnd_))) {
+    ++counters_.outside_window_segments;
+    EmitSegment(now, EventKind::kSegmentReceived, h_in, len, SendReason::kNone,
+                Disposition::kAckInvalid);
+    SendChallengeAck(now);
     return;
   }
 
@@ -932,11 +962,6 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
     if (fin_queued_) SetState(now, TcpState::kFinWait1);
     if (h.ack > snd_una_) ProcessAck(now, h, len);
   } else {
-    // RFC 5961 5.2: an ACK for data never sent is answered and dropped.
-    if (h.ack > snd_max_) {
-      SendAck(now, SendReason::kAck);
-      return;
-    }
     ProcessAck(now, h, len);
     if (state_ == TcpState::kClosed) return;
   }

@@ -60,6 +60,7 @@ struct ConnectionCounters {
   uint64_t bad_checksum_segments = 0;
   uint64_t outside_window_segments = 0;
   uint64_t challenge_acks_sent = 0;
+  uint64_t challenge_acks_suppressed = 0;  // over challenge_ack_limit
   // Congestion events: entries into fast recovery, and retransmission
   // timeouts with data outstanding (each backoff counts).
   uint64_t fast_recoveries = 0;
@@ -168,6 +169,9 @@ class Connection {
   void SendSegment(TimeNs now, Seq seq, uint8_t flags, const Payload& payload,
                    SendReason reason);
   void SendAck(TimeNs now, SendReason reason);
+  // An ACK in answer to a suspicious segment (RFC 5961), within
+  // config_.challenge_ack_limit per second.
+  void SendChallengeAck(TimeNs now);
   void SendSyn(TimeNs now, bool with_ack, SendReason reason);
   void SendRst(TimeNs now, Seq seq, std::optional<Seq> ack);
   uint16_t WindowToAdvertise(bool syn);
@@ -259,6 +263,10 @@ class Connection {
   uint32_t retransmit_count_ = 0;  // consecutive timeouts of one segment
   uint32_t persist_backoff_ = 0;
   uint32_t keepalive_probes_sent_ = 0;
+  // Challenge ACK rate limit: the current one-second window and the number
+  // sent in it.
+  TimeNs challenge_window_start_ = 0;
+  uint32_t challenge_acks_in_window_ = 0;
 
   std::unique_ptr<CongestionControl> cc_;
   uint32_t dup_acks_ = 0;

@@ -59,6 +59,11 @@ struct TcpConfig {
   CcAlgorithm cc = CcAlgorithm::kNewReno;
   uint32_t initial_window = 10;
 
+  // Challenge ACKs (RFC 5961 3.2, 4.2, 5.2) sent at most this many times in
+  // any one second (RFC 5961 7); the rest are counted and not sent. 0 sends
+  // every one.
+  uint32_t challenge_ack_limit = 10;
+
   // Persist timer bounds for zero-window probes (RFC 9293 3.8.6.1).
   DurationNs persist_min = 200 * kMillisecond;
   DurationNs persist_max = 120 * kSecond;

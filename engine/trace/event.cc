@@ -97,6 +97,8 @@ std::string_view ToString(Disposition d) {
       return "duplicate";
     case Disposition::kBadChecksum:
       return "bad_checksum";
+    case Disposition::kAckInvalid:
+      return "ack_invalid";
     case Disposition::kOutsideWindow:
       return "outside_window";
     case Disposition::kMalformed:

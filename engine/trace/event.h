@@ -61,6 +61,7 @@ enum class Disposition : uint8_t {
   kMalformed,
   kNoConnection,  // nothing listens: answered with RST
   kRstInvalid,    // an RST that failed RFC 5961 validation
+  kAckInvalid,    // an ACK outside RFC 5961 5.2's range: dropped, text too
 };
 
 enum class DropReason : uint8_t {

@@ -1618,9 +1618,53 @@ TEST(ConnectionTest, B12_AckOfUnsentDataIsAnsweredAndDropped) {
   h.TakeSent();
   // RFC 9293 3.10.7.4 / RFC 5961 5.2: SEG.ACK > SND.NXT -> ACK, drop.
   h.SendData(0, 100, h.Our(500));
-  ASSERT_TRUE(h.NextSent(kAck, h.Our(100), h.Peer(0), 0, SendReason::kAck));
+  EXPECT_EQ(h.LastDisposition(), Disposition::kAckInvalid);
+  ASSERT_TRUE(
+      h.NextSent(kAck, h.Our(100), h.Peer(0), 0, SendReason::kChallengeAck));
   EXPECT_EQ(h.tcb().snd_una, h.Our(0));
   EXPECT_EQ(h.conn().readable(), 0u);
+}
+
+TEST(ConnectionTest, B12_AckOlderThanMaxSndWndDropsInjectedData) {
+  TcpHarness h;
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  ASSERT_TRUE(h.Write(100).ok());
+  h.TakeSent();
+  // RFC 5961 5.2: SEG.ACK < SND.UNA - MAX.SND.WND is unacceptable, so
+  // blind data with a stale ACK never reaches the application.
+  const uint32_t max_wnd = h.tcb().snd_wnd;
+  ASSERT_GT(max_wnd, 0u);
+  h.SendData(0, 100, h.Our(0) - static_cast<int64_t>(max_wnd) - 1);
+  EXPECT_EQ(h.LastDisposition(), Disposition::kAckInvalid);
+  ASSERT_TRUE(
+      h.NextSent(kAck, h.Our(100), h.Peer(0), 0, SendReason::kChallengeAck));
+  EXPECT_EQ(h.conn().readable(), 0u);
+  // At the edge of the range the ACK is acceptable (old, but within
+  // MAX.SND.WND): the text is taken.
+  h.SendData(0, 100, h.Our(0) - static_cast<int64_t>(max_wnd));
+  EXPECT_EQ(h.LastDisposition(), Disposition::kInOrder);
+  EXPECT_EQ(h.conn().readable(), 100u);
+}
+
+TEST(ConnectionTest, B12_ChallengeAcksAreRateLimited) {
+  TcpConfig c = TcpHarness::TestConfig();
+  c.challenge_ack_limit = 3;
+  TcpHarness h(c);
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  // Ten bogus in-window RSTs in one second: three challenge ACKs.
+  for (int i = 0; i < 10; ++i) {
+    h.Send(kRst, h.Peer(100 + i), 0);
+    h.Advance(10 * kMillisecond);
+  }
+  EXPECT_EQ(h.TakeSent().size(), 3u);
+  EXPECT_EQ(h.conn().counters().challenge_acks_sent, 3u);
+  EXPECT_EQ(h.conn().counters().challenge_acks_suppressed, 7u);
+  EXPECT_EQ(h.conn().state(), TcpState::kEstablished);
+  // A second later the budget is back.
+  h.Advance(kSecond);
+  h.Send(kSyn, h.Peer(10), 0);
+  ASSERT_TRUE(
+      h.NextSent(kAck, h.Our(0), h.Peer(0), 0, SendReason::kChallengeAck));
 }
 
 TEST(ConnectionTest, B12_RstInSynSentRefused) {
