@@ -50,6 +50,8 @@ struct InterfaceCounters {
   uint64_t dropped_device = 0;
   uint64_t rst_no_connection = 0;
   uint64_t syn_dropped_backlog = 0;
+  uint64_t syn_cookies_sent = 0;
+  uint64_t syn_cookies_accepted = 0;
 };
 
 // Where frames leave: the bytes of a frame are `head` followed by `payload`.

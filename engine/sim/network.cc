@@ -146,19 +146,32 @@ struct Network::Link {
   absl::flat_hash_map<uint32_t, uint32_t> by_ports;
 };
 
+namespace {
+
+// A secret from the network's seeded RNG, so that runs with the same seed
+// choose the same ISNs and cookies.
+std::array<uint8_t, 16> DrawSecret(Rng& rng) {
+  std::array<uint8_t, 16> secret;
+  for (size_t i = 0; i < secret.size(); i += 8) {
+    uint64_t v = rng.Next();
+    for (size_t j = 0; j < 8; ++j)
+      secret[i + j] = static_cast<uint8_t>(v >> (8 * j));
+  }
+  return secret;
+}
+
+}  // namespace
+
 Network::Network(uint64_t seed, EventSink* sink)
     : Network(seed, sink, Limits()) {}
 
 Network::Network(uint64_t seed, EventSink* sink, const Limits& limits)
-    : seed_(seed), sink_(sink), limits_(limits), rng_(seed), isn_([this] {
-        std::array<uint8_t, 16> secret;
-        for (size_t i = 0; i < secret.size(); i += 8) {
-          uint64_t v = rng_.Next();
-          for (size_t j = 0; j < 8; ++j)
-            secret[i + j] = static_cast<uint8_t>(v >> (8 * j));
-        }
-        return secret;
-      }()) {}
+    : seed_(seed),
+      sink_(sink),
+      limits_(limits),
+      rng_(seed),
+      isn_(DrawSecret(rng_)),
+      cookies_(DrawSecret(rng_)) {}
 
 Network::~Network() = default;
 
@@ -602,18 +615,98 @@ absl::StatusOr<uint32_t> Network::OpenRemoteSession(Link& l,
 }
 
 void Network::Accept(Link& l, Listener& listener, const ParsedTcpPacket& p) {
+  if (listener.info.pending >= listener.spec.backlog) {
+    // The backlog is full (a SYN flood, or a slow peer population): answer
+    // statelessly with a SYN cookie so that real clients still connect.
+    SendSynCookie(l, listener, p);
+    return;
+  }
+  Session* s = CreateAccepted(l, listener, p);
+  if (s == nullptr) return;
+  s->in_backlog = true;
+  ++listener.info.pending;
+  EndpointSlot& slot = s->ep[Index(Endpoint::kServer)];
+  (void)slot.conn->Listen(now_);
+  slot.conn->OnSegment(now_, p.tcp, p.payload);
+  StartAccepted(*s);
+}
+
+void Network::SendSynCookie(Link& l, Listener& listener,
+                            const ParsedTcpPacket& p) {
+  const FourTuple t{p.ip.dst, p.tcp.dst_port, p.ip.src, p.tcp.src_port};
+  const TcpConfig& config = listener.spec.config;
+  TcpHeader h;
+  h.src_port = t.local_port;
+  h.dst_port = t.remote_port;
+  h.seq = cookies_.Make(now_, t, p.tcp.seq, p.tcp.options.mss.value_or(0));
+  h.ack = p.tcp.seq + 1;
+  h.flags = tcp_flags::kSyn | tcp_flags::kAck;
+  h.options.mss =
+      static_cast<uint16_t>(std::min<uint32_t>(config.mss(), 65535));
+  h.window =
+      static_cast<uint16_t>(std::min<uint32_t>(config.recv_buffer, 65535));
+  ++listener.info.syn_cookies_sent;
+  ++l.iface->counters().syn_cookies_sent;
+  Event ev;
+  ev.time = now_;
+  ev.kind = EventKind::kSegmentReceived;
+  ev.endpoint = Endpoint::kServer;
+  ev.link_id = l.id;
+  ev.disposition = Disposition::kSynCookie;
+  ev.seg.seq = p.tcp.seq.value();
+  ev.seg.src_port = p.tcp.src_port;
+  ev.seg.dst_port = p.tcp.dst_port;
+  ev.seg.flags = p.tcp.flags;
+  ev.seg.window = p.tcp.window;
+  Emit(ev);
+  ev.kind = EventKind::kSegmentSent;
+  ev.disposition = Disposition::kNone;
+  ev.send_reason = SendReason::kSynCookie;
+  ev.seg.seq = h.seq.value();
+  ev.seg.ack = h.ack.value();
+  ev.seg.src_port = h.src_port;
+  ev.seg.dst_port = h.dst_port;
+  ev.seg.flags = h.flags;
+  ev.seg.window = h.window;
+  Emit(ev);
+  Transmit(l.id, Direction::kForward, t.local_addr, t.remote_addr, h,
+           Payload());
+}
+
+bool Network::AcceptCookie(Link& l, Listener& listener,
+                           const ParsedTcpPacket& p) {
+  const FourTuple t{p.ip.dst, p.tcp.dst_port, p.ip.src, p.tcp.src_port};
+  const Seq iss = p.tcp.ack - 1;
+  const Seq irs = p.tcp.seq - 1;
+  std::optional<uint16_t> mss = cookies_.Check(now_, t, irs, iss);
+  if (!mss.has_value()) return false;
+  Session* s = CreateAccepted(l, listener, p);
+  if (s == nullptr) return true;  // counted: the ACK was a valid cookie
+  ++listener.info.syn_cookies_accepted;
+  ++l.iface->counters().syn_cookies_accepted;
+  const TcpConfig& config = listener.spec.config;
+  EndpointSlot& slot = s->ep[Index(Endpoint::kServer)];
+  (void)slot.conn->AcceptCookie(
+      now_, iss, irs, *mss,
+      static_cast<uint16_t>(std::min<uint32_t>(config.recv_buffer, 65535)));
+  slot.conn->OnSegment(now_, p.tcp, p.payload);
+  StartAccepted(*s);
+  return true;
+}
+
+Network::Session* Network::CreateAccepted(Link& l, Listener& listener,
+                                          const ParsedTcpPacket& p) {
   Interface& iface = *l.iface;
-  if (listener.info.pending >= listener.spec.backlog ||
-      live_sessions_ >= limits_.max_sessions) {
+  if (live_sessions_ >= limits_.max_sessions) {
     ++listener.info.syn_dropped_backlog;
     ++iface.counters().syn_dropped_backlog;
-    return;
+    return nullptr;
   }
   uint32_t id = allocate_id_ ? allocate_id_() : next_session_id_++;
   if (id == 0 || sessions_.contains(id)) {
     ++listener.info.syn_dropped_backlog;
     ++iface.counters().syn_dropped_backlog;
-    return;
+    return nullptr;
   }
   const uint64_t ordinal = ++sessions_created_;
   auto s = std::make_unique<Session>();
@@ -624,7 +717,6 @@ void Network::Accept(Link& l, Listener& listener, const ParsedTcpPacket& p) {
   s->opened_at = now_;
   s->remote = true;
   s->accepted = true;
-  s->in_backlog = true;
   s->local = Endpoint::kServer;
   s->local_addr = iface.spec().address;
   s->remote_addr = p.ip.src;
@@ -635,7 +727,6 @@ void Network::Accept(Link& l, Listener& listener, const ParsedTcpPacket& p) {
   ++l.sessions;
   ++live_sessions_;
   ++listener.info.accepted;
-  ++listener.info.pending;
   Session& ref = *s;
   sessions_.emplace(id, std::move(s));
   Event ev;
@@ -650,23 +741,25 @@ void Network::Accept(Link& l, Listener& listener, const ParsedTcpPacket& p) {
   ev.seg.dst_port = p.tcp.dst_port;
   ev.seg.flags = p.tcp.flags;
   Emit(ev);
-  EndpointSlot& slot = ref.ep[Index(Endpoint::kServer)];
-  (void)slot.conn->Listen(now_);
   if (packets_ != nullptr) {
-    // The SYN, as the new endpoint received it.
+    // The segment that made the session, as the new endpoint received it.
     Ipv4Header ip = p.ip;
-    absl::StatusOr<Packet> syn = BuildTcpPacket(ip, p.tcp, p.payload);
-    if (syn.ok()) {
-      packets_->OnPacket(now_, l.id, id, Endpoint::kServer, false, *syn);
+    absl::StatusOr<Packet> pkt = BuildTcpPacket(ip, p.tcp, p.payload);
+    if (pkt.ok()) {
+      packets_->OnPacket(now_, l.id, id, Endpoint::kServer, false, *pkt);
     }
   }
-  slot.conn->OnSegment(now_, p.tcp, p.payload);
+  return &ref;
+}
+
+void Network::StartAccepted(Session& s) {
+  EndpointSlot& slot = s.ep[Index(Endpoint::kServer)];
   if (slot.reader.mode == ReaderMode::kRate) {
     slot.reader_last = now_;
     slot.reader_scheduled_at = now_ + kReaderTick;
-    Push(now_ + kReaderTick, Target::kReader, id, Index(Endpoint::kServer));
+    Push(now_ + kReaderTick, Target::kReader, s.id, Index(Endpoint::kServer));
   }
-  AfterActivity(ref, Endpoint::kServer);
+  AfterActivity(s, Endpoint::kServer);
 }
 
 void Network::NoteBacklog(Session& s) {
@@ -1154,6 +1247,11 @@ void Network::DeliverOne(Link& l, Direction d, Packet&& p) {
     auto lit = l.listeners.find(h.dst_port);
     if (lit != l.listeners.end() && (h.flags & kSynAckRst) == tcp_flags::kSyn) {
       Accept(l, *lit->second, *parsed);
+      return;
+    }
+    // The ACK that completes a handshake answered with a SYN cookie.
+    if (lit != l.listeners.end() && (h.flags & kSynAckRst) == tcp_flags::kAck &&
+        AcceptCookie(l, *lit->second, *parsed)) {
       return;
     }
   }

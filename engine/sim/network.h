@@ -26,6 +26,7 @@
 #include "engine/sim/time.h"
 #include "engine/tcp/connection.h"
 #include "engine/tcp/isn.h"
+#include "engine/tcp/syn_cookie.h"
 #include "engine/tcp/tcp_config.h"
 #include "engine/trace/event.h"
 #include "engine/trace/sha256.h"
@@ -92,8 +93,10 @@ struct ListenSpec {
 struct ListenerInfo {
   uint16_t port = 0;
   uint64_t accepted = 0;
-  uint64_t syn_dropped_backlog = 0;
-  uint32_t pending = 0;  // in SYN-RECEIVED now
+  uint64_t syn_dropped_backlog = 0;   // no session could be made
+  uint64_t syn_cookies_sent = 0;      // SYNs over the backlog, answered
+  uint64_t syn_cookies_accepted = 0;  // connections made from a cookie
+  uint32_t pending = 0;               // in SYN-RECEIVED now
 };
 
 // Sees every packet at the engine's endpoints: what an endpoint sends before
@@ -272,7 +275,18 @@ class Network {
                 uint32_t session_id = 0, Endpoint e = Endpoint::kClient);
   absl::StatusOr<uint32_t> OpenRemoteSession(Link& l, const SessionSpec& spec);
   // A SYN for no connection reached an interface's listening port.
+  // A SYN to a listener: a new session in SYN-RECEIVED, or a SYN cookie
+  // when the backlog is full.
   void Accept(Link& l, Listener& listener, const ParsedTcpPacket& p);
+  void SendSynCookie(Link& l, Listener& listener, const ParsedTcpPacket& p);
+  // An ACK to a listener with no session: true if it completes a cookie
+  // handshake (a session is made unless a limit forbids it).
+  bool AcceptCookie(Link& l, Listener& listener, const ParsedTcpPacket& p);
+  // The session of an accepted connection, its endpoint not yet opened;
+  // null (and counted) when the session limit or the id allocator refuse.
+  Session* CreateAccepted(Link& l, Listener& listener,
+                          const ParsedTcpPacket& p);
+  void StartAccepted(Session& s);
   // Sets up endpoint `e` of `s` on link `l` and registers it for demux.
   void AddEndpoint(Link& l, Session& s, Endpoint e, const FourTuple& t,
                    const TcpConfig& config, const ReaderSpec& reader,
@@ -299,6 +313,7 @@ class Network {
   Limits limits_;
   Rng rng_;
   IsnGenerator isn_;
+  SynCookies cookies_;
   TimeNs now_ = 0;
   uint64_t order_ = 0;
   uint32_t next_link_id_ = 1;

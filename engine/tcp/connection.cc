@@ -366,6 +366,32 @@ absl::Status Connection::Listen(TimeNs now) {
   return absl::OkStatus();
 }
 
+absl::Status Connection::AcceptCookie(TimeNs now, Seq iss, Seq irs,
+                                      uint16_t peer_mss,
+                                      uint16_t advertised_window) {
+  if (state_ != TcpState::kClosed || opened_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("accept in state ", std::string(ToString(state_))));
+  }
+  opened_ = true;
+  passive_ = true;
+  iss_ = iss;
+  snd_una_ = snd_nxt_ = snd_max_ = iss + 1;
+  irs_ = irs;
+  rcv_nxt_ = last_ack_sent_ = irs + 1;
+  rcv_adv_ = rcv_nxt_ + static_cast<int64_t>(advertised_window);
+  snd_mss_ = std::max<uint32_t>(1, std::min<uint32_t>(peer_mss, config_.mss()));
+  snd_wscale_ = rcv_wscale_ = 0;
+  if (snd_mss_ != config_.mss()) cc_ = MakeCongestionControl(config_, snd_mss_);
+  // The completing ACK updates the send window (SND.WL1 < SEG.SEQ).
+  snd_wl1_ = irs;
+  snd_wl2_ = iss;
+  SetState(now, TcpState::kSynReceived);
+  EnterSynchronized(now);
+  SetState(now, TcpState::kEstablished);
+  return absl::OkStatus();
+}
+
 absl::Status Connection::Close(TimeNs now) {
   switch (state_) {
     case TcpState::kClosed:

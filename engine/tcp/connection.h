@@ -92,6 +92,13 @@ class Connection {
   absl::Status Connect(TimeNs now);
   // Passive open.
   absl::Status Listen(TimeNs now);
+  // A passive open completed by a SYN cookie (engine/tcp/syn_cookie.h): the
+  // listener kept no state, so the connection starts ESTABLISHED from what
+  // the cookie carried: our ISS, the peer's ISN, its MSS and the window our
+  // SYN-ACK advertised, without window scaling. The ACK that completed the
+  // handshake goes to OnSegment next.
+  absl::Status AcceptCookie(TimeNs now, Seq iss, Seq irs, uint16_t peer_mss,
+                            uint16_t advertised_window);
 
   // Buffers bytes for sending (B1). Returns how many were accepted: a write
   // that does not fit is accepted partially. `push` flushes a corked tail.

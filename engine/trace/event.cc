@@ -79,6 +79,8 @@ std::string_view ToString(SendReason r) {
       return "challenge_ack";
     case SendReason::kLimitedTransmit:
       return "limited_transmit";
+    case SendReason::kSynCookie:
+      return "syn_cookie";
     case SendReason::kKeepalive:
       return "keepalive";
   }
@@ -97,6 +99,8 @@ std::string_view ToString(Disposition d) {
       return "duplicate";
     case Disposition::kBadChecksum:
       return "bad_checksum";
+    case Disposition::kSynCookie:
+      return "syn_cookie";
     case Disposition::kAckInvalid:
       return "ack_invalid";
     case Disposition::kOutsideWindow:

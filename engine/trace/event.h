@@ -49,6 +49,7 @@ enum class SendReason : uint8_t {
   kChallengeAck,
   kKeepalive,
   kLimitedTransmit,  // new data on the 1st or 2nd duplicate ACK (RFC 3042)
+  kSynCookie,        // a stateless SYN-ACK from a listener's full backlog
 };
 
 enum class Disposition : uint8_t {
@@ -62,6 +63,7 @@ enum class Disposition : uint8_t {
   kNoConnection,  // nothing listens: answered with RST
   kRstInvalid,    // an RST that failed RFC 5961 validation
   kAckInvalid,    // an ACK outside RFC 5961 5.2's range: dropped, text too
+  kSynCookie,     // a SYN over a full backlog, answered with a SYN cookie
 };
 
 enum class DropReason : uint8_t {

@@ -345,7 +345,7 @@ TEST_F(BackToBack, ClosedPortRefusesAndBacklogBounds) {
   EXPECT_EQ(b_.interface(b_id_)->counters().rst_no_connection, 1u);
 
   // A listener with backlog 1 whose SYN-ACKs never arrive: the second SYN
-  // is dropped and counted.
+  // is answered with a SYN cookie (lost too) and holds no state.
   ListenSpec ls;
   ls.port = 8001;
   ls.backlog = 1;
@@ -363,7 +363,57 @@ TEST_F(BackToBack, ClosedPortRefusesAndBacklogBounds) {
   ASSERT_EQ(li.size(), 1u);
   EXPECT_EQ(li[0].accepted, 1u);
   EXPECT_EQ(li[0].pending, 1u);
-  EXPECT_GE(li[0].syn_dropped_backlog, 1u);
+  EXPECT_GE(li[0].syn_cookies_sent, 1u);
+  EXPECT_EQ(li[0].syn_cookies_accepted, 0u);
+  EXPECT_EQ(li[0].syn_dropped_backlog, 0u);
+  EXPECT_EQ(b_.live_session_count(), 1u);
+}
+
+// A full backlog does not lock clients out: the SYN over it gets a SYN
+// cookie, and the ACK that returns it makes an ESTABLISHED session that
+// carries data like any other (without window scaling, which a cookie
+// cannot remember).
+TEST_F(BackToBack, SynCookieConnectsPastAFullBacklog) {
+  ListenSpec ls;
+  ls.port = 8002;
+  ls.backlog = 1;
+  ASSERT_TRUE(b_.Listen(b_id_, ls).ok());
+  PathSpec blackhole;
+  blackhole.loss.model = LossSpec::Model::kRandom;
+  blackhole.loss.p = 1.0;
+  ASSERT_TRUE(b_.UpdateLink(b_id_, blackhole, PathSpec()).ok());
+  SessionSpec spec;
+  spec.link_id = a_id_;
+  spec.remote = RemoteSpec{Ip("10.9.0.2"), 8002};
+  ASSERT_TRUE(a_.OpenSession(spec).ok());
+  Run(100 * kMillisecond);
+  ASSERT_EQ(b_.listeners(b_id_)[0].pending, 1u);
+
+  // The path heals; the next client arrives before the first SYN-ACK is
+  // sent again.
+  ASSERT_TRUE(b_.UpdateLink(b_id_, PathSpec(), PathSpec()).ok());
+  absl::StatusOr<uint32_t> sid = a_.OpenSession(spec);
+  ASSERT_TRUE(sid.ok());
+  ASSERT_TRUE(a_.SetSource(*sid, Endpoint::kClient, 1 << 20, true).ok());
+  Run(a_.now() + 600 * kMillisecond);
+
+  std::vector<ListenerInfo> li = b_.listeners(b_id_);
+  ASSERT_EQ(li.size(), 1u);
+  EXPECT_EQ(li[0].syn_cookies_sent, 1u);
+  EXPECT_EQ(li[0].syn_cookies_accepted, 1u);
+  EXPECT_EQ(li[0].accepted, 2u);
+  EXPECT_EQ(b_.interface(b_id_)->counters().syn_cookies_accepted, 1u);
+  absl::StatusOr<SessionInfo> ai = a_.GetSession(*sid);
+  ASSERT_TRUE(ai.ok());
+  EXPECT_EQ(ai->client.error, ErrorCode::kNone);
+  EXPECT_EQ(ai->client.bytes_written, 1u << 20);
+  absl::StatusOr<SessionInfo> bi = b_.GetSession(2);
+  ASSERT_TRUE(bi.ok()) << bi.status();
+  EXPECT_TRUE(bi->accepted);
+  EXPECT_EQ(bi->remote_port, ai->client_port);
+  EXPECT_EQ(bi->server.bytes_read, 1u << 20);
+  EXPECT_EQ(bi->server.read_digest, ai->client.write_digest);
+
 }
 
 TEST_F(BackToBack, RemoteSessionArgumentsAreChecked) {
