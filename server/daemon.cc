@@ -52,8 +52,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
-                           &d->port_);
+  builder.AddListeningPort(options.listen,
+                           MakeServerCredentials(options.security), &d->port_);
   builder.RegisterService(d->service_.get());
   // Notice dead stream peers: ping idle connections, drop unanswered ones.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);

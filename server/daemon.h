@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/auth.h"
 #include "server/emulator_service.h"
 #include "server/event_hub.h"
 #include "server/metrics.h"
@@ -20,7 +21,9 @@ namespace tcpemu::server {
 
 struct DaemonOptions {
   std::string listen = "127.0.0.1:50051";
-  std::string metrics_listen = ":9464";  // empty: no /metrics endpoint
+  std::string metrics_listen = "127.0.0.1:9464";  // empty: no /metrics
+  // TLS and bearer tokens on the gRPC port; default: plaintext, no tokens.
+  SecurityConfig security;
   EmulatorOptions emulator;
   size_t max_subscribers = 64;
   size_t event_queue = 65536;    // per subscriber

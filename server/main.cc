@@ -4,19 +4,39 @@
 
 #include <csignal>
 #include <cstdio>
+#include <string>
 #include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/auth.h"
 #include "server/daemon.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address (use 0.0.0.0:50051 to accept remote clients)");
-ABSL_FLAG(std::string, metrics_listen, ":9464",
-          "Prometheus /metrics address; empty disables it");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "Prometheus /metrics address (0.0.0.0:9464 or :9464 for every "
+          "interface); empty disables it");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain of the gRPC port; with --tls_key, the port "
+          "speaks TLS (default: plaintext)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificates: clients must present a certificate signed by "
+          "one of them (mutual TLS; needs --tls_cert)");
+ABSL_FLAG(std::string, auth_tokens, "",
+          "file of bearer tokens, one per line (# comments): every call must "
+          "carry 'authorization: Bearer <token>' with one of them");
+ABSL_FLAG(bool, auth_health, false,
+          "with --auth_tokens, grpc.health.v1 needs a token too (default: "
+          "open, for probes)");
+ABSL_FLAG(bool, auth_reflection, false,
+          "with --auth_tokens, server reflection needs a token too (default: "
+          "open)");
 ABSL_FLAG(uint32_t, shards, 0, "shard threads; 0 = one per core");
 ABSL_FLAG(uint32_t, max_networks, 256, "networks held at once");
 ABSL_FLAG(uint32_t, max_links, 10000, "links held at once");
@@ -60,6 +80,32 @@ int main(int argc, char** argv) {
   tcpemu::server::DaemonOptions o;
   o.listen = absl::GetFlag(FLAGS_listen);
   o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  tcpemu::server::SecurityFlags security;
+  security.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  security.tls_key = absl::GetFlag(FLAGS_tls_key);
+  security.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  security.auth_tokens = absl::GetFlag(FLAGS_auth_tokens);
+  security.auth_health = absl::GetFlag(FLAGS_auth_health);
+  security.auth_reflection = absl::GetFlag(FLAGS_auth_reflection);
+  absl::StatusOr<tcpemu::server::SecurityConfig> loaded =
+      tcpemu::server::LoadSecurity(security);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "tcpemud: %s\n",
+                 std::string(loaded.status().message()).c_str());
+    return 2;
+  }
+  o.security = *std::move(loaded);
+  const bool loopback = absl::StartsWith(o.listen, "127.") ||
+                        absl::StartsWith(o.listen, "localhost:") ||
+                        absl::StartsWith(o.listen, "[::1]:");
+  if (!loopback && o.security.tokens.empty() &&
+      o.security.tls_client_ca_pem.empty()) {
+    std::fprintf(stderr,
+                 "tcpemud: warning: --listen %s accepts any client that "
+                 "reaches it, with neither --auth_tokens nor --tls_client_ca "
+                 "(see docs/security.md)\n",
+                 o.listen.c_str());
+  }
   uint32_t shards = absl::GetFlag(FLAGS_shards);
   if (shards == 0) shards = std::max(1u, std::thread::hardware_concurrency());
   if (shards > 256) {
@@ -104,9 +150,14 @@ int main(int argc, char** argv) {
                  std::string(daemon.status().message()).c_str());
     return 1;
   }
+  std::string transport = o.security.tls() ? "TLS" : "plaintext";
+  if (!o.security.tls_client_ca_pem.empty())
+    transport += ", client certificates";
+  if (!o.security.tokens.empty()) transport += ", bearer tokens";
   std::fprintf(stderr,
-               "tcpemud: serving gRPC on port %d, metrics on %s, %u shard(s)\n",
-               (*daemon)->port(),
+               "tcpemud: serving gRPC on port %d (%s), metrics on %s, %u "
+               "shard(s)\n",
+               (*daemon)->port(), transport.c_str(),
                o.metrics_listen.empty()
                    ? "(off)"
                    : absl::StrCat("port ", (*daemon)->metrics_port()).c_str(),
