@@ -106,7 +106,9 @@ std::optional<Packet> Interface::OnFrame(TimeNs now,
     ++counters_.dropped_fragment;
     return std::nullopt;
   }
-  if (total > body.size()) {
+  // A total length shorter than the minimum header (0, say) leaves nothing
+  // to read the IHL from.
+  if (total > body.size() || total < kIpv4MinHeaderLen) {
     ++counters_.dropped_malformed;
     return std::nullopt;
   }
