@@ -34,6 +34,7 @@ from tcpemu.errors import (
     NotFound,
     ResourceExhausted,
     TcpemuError,
+    Unauthenticated,
     Unavailable,
 )
 from tcpemu.events import event_from_dict, event_to_dict, format_event, read_jsonl, write_jsonl
@@ -46,6 +47,7 @@ from tcpemu.model import (
     Remote,
     SessionSnapshot,
 )
+from tcpemu.security import TLS
 from tcpemu.sharding import ShardedClient
 from tcpemu.spec import Jitter, PathSpec, TcpConfig
 from tcpemu.units import (
@@ -62,6 +64,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_TARGET",
+    "TLS",
     "AdvanceResult",
     "AlreadyExists",
     "Cancelled",
@@ -89,6 +92,7 @@ __all__ = [
     "ShardedClient",
     "TcpConfig",
     "TcpemuError",
+    "Unauthenticated",
     "Unavailable",
     "__version__",
     "event_from_dict",

@@ -42,6 +42,7 @@ from tcpemu.errors import (
     from_rpc_error,
 )
 from tcpemu.model import AdvanceResult, Fault, Gap, ReadResult, SessionSnapshot
+from tcpemu.security import TlsArg, make_aio_channel
 from tcpemu.sharding import Targets, _Ring, resolve
 from tcpemu.spec import Jitter, PathArg, ReaderArg, TcpConfigArg, seconds
 from tcpemu.units import Duration, Probability, Rate, Size, parse_duration
@@ -61,7 +62,8 @@ _id = rq.ident
 
 
 class Client:
-    """:class:`tcpemu.Client` for asyncio: the same methods, as coroutines."""
+    """:class:`tcpemu.Client` for asyncio: the same methods, as coroutines,
+    and the same ``tls`` and ``token`` options."""
 
     def __init__(
         self,
@@ -70,12 +72,16 @@ class Client:
         *,
         channel: Optional[grpc.aio.Channel] = None,
         options: Sequence[Tuple[str, Any]] = (),
+        tls: TlsArg = None,
+        token: Optional[str] = None,
     ) -> None:
         self.target = target or default_target()
         self.timeout = timeout
         self._own_channel = channel is None
-        self._channel = channel or grpc.aio.insecure_channel(
-            self.target, options=list(CHANNEL_OPTIONS) + list(options)
+        if channel is not None and (tls or token is not None):
+            raise ValueError("tls and token configure the client's own channel: not with channel=")
+        self._channel = channel or make_aio_channel(
+            self.target, list(CHANNEL_OPTIONS) + list(options), tls, token
         )
         self._stub: Any = rpc.EmulatorStub(self._channel)  # type: ignore[no-untyped-call]
 
@@ -877,9 +883,13 @@ class ShardedClient(_Ring[Client]):
         timeout: Optional[float] = 10.0,
         *,
         options: Sequence[Tuple[str, Any]] = (),
+        tls: TlsArg = None,
+        token: Optional[str] = None,
     ) -> None:
         self.timeout = timeout
-        super().__init__(targets, lambda name: Client(name, timeout, options=options))
+        super().__init__(
+            targets, lambda name: Client(name, timeout, options=options, tls=tls, token=token)
+        )
 
     def __repr__(self) -> str:
         return f"aio.ShardedClient(replicas={self.replicas!r}, timeout={self.timeout!r})"

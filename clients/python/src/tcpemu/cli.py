@@ -2,7 +2,9 @@
 one-shot transfers, and interfaces to real hosts against a running tcpemud.
 
 The daemon's address comes from ``--target`` or ``$TCPEMU_TARGET``
-(default 127.0.0.1:50051). Values take human units: ``50ms``, ``10Mbit``,
+(default 127.0.0.1:50051); ``--tls-ca``/``--tls-cert``/``--tls-key`` and
+``--token-file`` (or ``$TCPEMU_TOKEN``) reach a daemon that wants TLS or a
+token. Values take human units: ``50ms``, ``10Mbit``,
 ``64KiB``, ``1%``.
 """
 
@@ -24,6 +26,7 @@ from tcpemu.client import Client, Interface, Link, Network, Session, default_tar
 from tcpemu.errors import TcpemuError
 from tcpemu.events import format_event, read_jsonl, write_jsonl
 from tcpemu.model import EndpointSnapshot, Gap, SessionSnapshot
+from tcpemu.security import TLS, check_token, read_token_file
 from tcpemu.spec import PathSpec, TcpConfig
 from tcpemu.units import format_duration, format_rate, format_size, parse_size
 
@@ -840,6 +843,19 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"tcpemud address (default: $TCPEMU_TARGET or {default_target()})",
     )
     p.add_argument("--timeout", type=float, default=10.0, help="deadline of each call, seconds")
+    g = p.add_argument_group("security (a tcpemud run with --tls_cert or --auth_tokens)")
+    g.add_argument("--tls", action="store_true", help="TLS, trusting the system's CAs")
+    g.add_argument("--tls-ca", metavar="PEM", help="TLS, trusting the CAs in this file")
+    g.add_argument("--tls-cert", metavar="PEM", help="client certificate chain (mutual TLS)")
+    g.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
+    g.add_argument(
+        "--tls-server-name", metavar="NAME", help="name the daemon's certificate must carry"
+    )
+    g.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="bearer token sent on every call (default: $TCPEMU_TOKEN, if set)",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     # network
@@ -1051,13 +1067,45 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def security_args(args: argparse.Namespace) -> Tuple[Optional[TLS], Optional[str]]:
+    """The TLS settings and token the flags (or $TCPEMU_TOKEN) ask for;
+    ValueError names a flag whose file is unusable."""
+    tls: Optional[TLS] = None
+    if args.tls or args.tls_ca or args.tls_cert or args.tls_key or args.tls_server_name:
+        if (args.tls_cert is None) != (args.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key go together")
+        tls = TLS(
+            ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key, server_name=args.tls_server_name
+        )
+        for flag, path in (
+            ("--tls-ca", args.tls_ca),
+            ("--tls-cert", args.tls_cert),
+            ("--tls-key", args.tls_key),
+        ):
+            if path is not None and not os.access(path, os.R_OK):
+                raise ValueError(f"{flag} {path}: not a readable file")
+    token: Optional[str] = None
+    if args.token_file:
+        try:
+            token = read_token_file(args.token_file)
+        except ValueError as e:
+            raise ValueError(f"--token-file: {e}") from None
+    elif os.environ.get("TCPEMU_TOKEN"):
+        try:
+            token = check_token(os.environ["TCPEMU_TOKEN"].strip())
+        except ValueError as e:
+            raise ValueError(f"$TCPEMU_TOKEN: {e}") from None
+    return tls, token
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "plot":
             return cmd_plot(args)
-        with Client(args.target, timeout=args.timeout) as client:
+        tls, token = security_args(args)
+        with Client(args.target, timeout=args.timeout, tls=tls, token=token) as client:
             handler = {
                 "network": cmd_network,
                 "link": cmd_link,

@@ -27,6 +27,7 @@ from tcpemu.errors import (
     from_rpc_error,
 )
 from tcpemu.model import AdvanceResult, Fault, Gap, ReadResult, SessionSnapshot
+from tcpemu.security import TlsArg, make_channel
 from tcpemu.spec import Jitter, PathArg, PathSpec, ReaderArg, TcpConfigArg, seconds
 from tcpemu.units import Duration, Probability, Rate, Size, parse_duration
 
@@ -81,6 +82,12 @@ class Client:
     ``timeout`` (seconds, None for none) is the deadline of every call; a call
     that waits on the daemon (``wait=``) gets that long on top. Use it as a
     context manager, or call :meth:`close`.
+
+    ``tls`` (a :class:`~tcpemu.TLS`, or True for the system's CAs) speaks TLS
+    to a daemon run with ``--tls_cert``, with a client certificate for one run
+    with ``--tls_client_ca``; ``token`` is sent as ``authorization: Bearer``
+    on every call, for a daemon run with ``--auth_tokens`` (see
+    docs/security.md).
     """
 
     def __init__(
@@ -90,12 +97,16 @@ class Client:
         *,
         channel: Optional[grpc.Channel] = None,
         options: Sequence[Tuple[str, Any]] = (),
+        tls: TlsArg = None,
+        token: Optional[str] = None,
     ) -> None:
         self.target = target or default_target()
         self.timeout = timeout
         self._own_channel = channel is None
-        self._channel = channel or grpc.insecure_channel(
-            self.target, options=list(CHANNEL_OPTIONS) + list(options)
+        if channel is not None and (tls or token is not None):
+            raise ValueError("tls and token configure the client's own channel: not with channel=")
+        self._channel = channel or make_channel(
+            self.target, list(CHANNEL_OPTIONS) + list(options), tls, token
         )
         self._stub: Any = rpc.EmulatorStub(self._channel)  # type: ignore[no-untyped-call]
 

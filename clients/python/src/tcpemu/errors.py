@@ -22,6 +22,7 @@ __all__ = [
     "NotFound",
     "ResourceExhausted",
     "TcpemuError",
+    "Unauthenticated",
     "Unavailable",
     "from_rpc_error",
 ]
@@ -60,6 +61,11 @@ class ResourceExhausted(TcpemuError):
     """A daemon limit was reached (RESOURCE_EXHAUSTED)."""
 
 
+class Unauthenticated(TcpemuError, PermissionError):
+    """The daemon wants a bearer token and got none or an unknown one
+    (UNAUTHENTICATED): see the ``token`` option of the clients."""
+
+
 class Unavailable(TcpemuError, ConnectionError):
     """The daemon cannot be reached or is shutting down (UNAVAILABLE)."""
 
@@ -84,6 +90,7 @@ _BY_CODE: dict[grpc.StatusCode, type[TcpemuError]] = {
     grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhausted,
     grpc.StatusCode.UNAVAILABLE: Unavailable,
+    grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded,
     grpc.StatusCode.CANCELLED: Cancelled,
     grpc.StatusCode.INTERNAL: Internal,

@@ -48,6 +48,7 @@ from typing import (
 from tcpemu._views import _Bound
 from tcpemu.client import DEFAULT_TARGET, Client, Link, Network, Session
 from tcpemu.errors import Unavailable
+from tcpemu.security import TlsArg
 
 __all__ = ["DEFAULT_PORT", "ShardedClient", "owner", "resolve", "score"]
 
@@ -260,7 +261,9 @@ class ShardedClient(_Ring[Client]):
     (``"dns:///tcpemu-headless.ns.svc:50051"`` or ``"tcpemu-headless:50051"``)
     resolved now to its addresses, one replica each (see :func:`resolve`),
     and again by :meth:`refresh`. None: ``$TCPEMU_TARGETS``, else
-    ``$TCPEMU_TARGET``. `timeout` and `options` are each client's.
+    ``$TCPEMU_TARGET``. `timeout`, `options`, `tls` and `token` are each
+    client's (with TLS, a DNS name resolved to addresses needs
+    ``TLS(server_name=...)``: the replicas are reached by address).
 
     :meth:`for_key` returns the owner's :class:`~tcpemu.Client`, whose
     handles stay bound to that replica. Ids are per replica: keep a
@@ -274,9 +277,13 @@ class ShardedClient(_Ring[Client]):
         timeout: Optional[float] = 10.0,
         *,
         options: Sequence[Tuple[str, Any]] = (),
+        tls: TlsArg = None,
+        token: Optional[str] = None,
     ) -> None:
         self.timeout = timeout
-        super().__init__(targets, lambda name: Client(name, timeout, options=options))
+        super().__init__(
+            targets, lambda name: Client(name, timeout, options=options, tls=tls, token=token)
+        )
 
     def __repr__(self) -> str:
         return f"ShardedClient(replicas={self.replicas!r}, timeout={self.timeout!r})"
