@@ -9,7 +9,6 @@ import (
 	tcpemuv1 "github.com/tcpemu/tcpemu/clients/go/gen/tcpemu/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 )
@@ -33,6 +32,7 @@ type dialConfig struct {
 	timeout     time.Duration
 	dialOptions []grpc.DialOption
 	healthCheck bool
+	security    securityConfig
 }
 
 // WithTimeout sets the deadline of each unary call made with a context that
@@ -43,8 +43,9 @@ func WithTimeout(d time.Duration) DialOption {
 	return func(c *dialConfig) { c.timeout = d }
 }
 
-// WithDialOptions adds gRPC dial options, applied after the default of
-// plaintext transport credentials, so that credentials given here win.
+// WithDialOptions adds gRPC dial options, applied after the transport
+// credentials (plaintext unless WithTLS, WithClientCert, WithTLSServerName or
+// WithTLSConfig), so that credentials given here win.
 func WithDialOptions(opts ...grpc.DialOption) DialOption {
 	return func(c *dialConfig) { c.dialOptions = append(c.dialOptions, opts...) }
 }
@@ -57,15 +58,19 @@ func WithoutHealthCheck() DialOption {
 
 // Dial connects to the tcpemud at target (host:port, or any gRPC target
 // string) and, unless WithoutHealthCheck is given, waits until the daemon's
-// health service reports SERVING or ctx ends.
+// health service reports SERVING or ctx ends. The connection is plaintext
+// unless WithTLS (or WithClientCert, WithTLSServerName, WithTLSConfig) is
+// given; WithToken sends a bearer token on every call.
 func Dial(ctx context.Context, target string, opts ...DialOption) (*Client, error) {
 	cfg := dialConfig{timeout: DefaultTimeout, healthCheck: true}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	dopts := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-	}, cfg.dialOptions...)
+	dopts, err := cfg.security.dialOptions()
+	if err != nil {
+		return nil, fmt.Errorf("tcpemu: dial %s: %w", target, err)
+	}
+	dopts = append(dopts, cfg.dialOptions...)
 	conn, err := grpc.NewClient(target, dopts...)
 	if err != nil {
 		return nil, fmt.Errorf("tcpemu: dial %s: %w", target, err)

@@ -94,6 +94,30 @@ func Replicas(t testing.TB, n int) []string {
 	return addrs
 }
 
+// StartFor starts a daemon of t's own with these extra flags (one shard) and
+// returns its host:port; it is stopped, and must exit 0, when t ends. It
+// skips t as Addr does.
+func StartFor(t testing.TB, flags ...string) string {
+	t.Helper()
+	if addr == "" {
+		t.Skip(skipReason)
+	}
+	bin, err := Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Start(bin, append([]string{"--shards", "1"}, flags...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return d.Addr
+}
+
 // Binary returns the tcpemud to run: $TCPEMUD if set (relative paths are
 // taken from the module root), else build/server/tcpemud of the repository.
 func Binary() (string, error) {
