@@ -21,6 +21,10 @@
 // hashing (Owner), the same as the Python client's. IDs are per replica;
 // handles remember theirs (Session.Replica and the like).
 //
+// The connection is plaintext unless WithTLS (WithClientCert for mutual TLS)
+// is given; WithToken sends a bearer token on every call, for a daemon run with
+// --auth_tokens (codes.Unauthenticated when it is missing or unknown).
+//
 // Every method takes a context first. Errors are the daemon's gRPC status
 // errors wrapped with the operation's name: status.Code(err) gives the code
 // (codes.InvalidArgument with the field named, codes.NotFound,
