@@ -542,9 +542,54 @@ Metrics::Metrics(const Options& options)
                            "Time from the start of an RPC to its status, "
                            "by method.")
                        .Register(*registry_);
+  auto& limits = prometheus::BuildCounter()
+                     .Name("tcpemu_limit_rejections_total")
+                     .Help(
+                         "Requests refused with RESOURCE_EXHAUSTED because "
+                         "a daemon limit was reached, by limit.")
+                     .Register(*registry_);
+  for (size_t i = 0; i < kNumLimits; ++i) {
+    limit_rejections_[i] = &limits.Add(
+        {{"limit", std::string(LimitLabel(static_cast<Limit>(i)))}});
+  }
 }
 
 Metrics::~Metrics() { StopServing(); }
+
+std::string_view LimitLabel(Limit limit) {
+  switch (limit) {
+    case Limit::kNetworks:
+      return "networks";
+    case Limit::kLinks:
+      return "links";
+    case Limit::kSessions:
+      return "sessions";
+    case Limit::kInterfaces:
+      return "interfaces";
+    case Limit::kFaults:
+      return "faults";
+    case Limit::kBuffer:
+      return "buffer";
+    case Limit::kWriteBytes:
+      return "write_bytes";
+    case Limit::kSubscribers:
+      return "subscribers";
+    case Limit::kCaptures:
+      return "captures";
+    case Limit::kPorts:
+      return "ports";
+  }
+  return "unknown";
+}
+
+void Metrics::CountLimitRejection(Limit limit) {
+  limit_rejections_[static_cast<size_t>(limit)]->Increment();
+}
+
+uint64_t Metrics::limit_rejections(Limit limit) const {
+  return static_cast<uint64_t>(
+      limit_rejections_[static_cast<size_t>(limit)]->Value());
+}
 
 void Metrics::StopServing() {
   std::unique_ptr<prometheus::Exposer> exposer;

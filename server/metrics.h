@@ -53,6 +53,24 @@ inline constexpr DurationNs kRttFirstBucketNs = 100 * kMicrosecond;
 // grpc::StatusCode values OK (0) through UNAUTHENTICATED (16).
 inline constexpr size_t kNumGrpcCodes = 17;
 
+// The daemon's limits a request can run into (docs/limits.md); each is a
+// `limit` label value of tcpemu_limit_rejections_total.
+enum class Limit {
+  kNetworks,
+  kLinks,
+  kSessions,
+  kInterfaces,
+  kFaults,
+  kBuffer,
+  kWriteBytes,
+  kSubscribers,
+  kCaptures,
+  kPorts,
+};
+inline constexpr size_t kNumLimits = static_cast<size_t>(Limit::kPorts) + 1;
+// The label value: "networks", "links", "sessions", ...
+std::string_view LimitLabel(Limit limit);
+
 // Counters fed by one shard thread's engine events. Only that thread writes
 // (relaxed atomics, one cache-line-aligned block per shard so shards never
 // share a line); the scrape thread reads and sums every shard.
@@ -159,6 +177,11 @@ class Metrics {
   // outside 0..16 count as UNKNOWN), `seconds` its handling time.
   void ObserveRpc(std::string_view method, int grpc_code, double seconds);
 
+  // Counts one request refused at `limit` (tcpemu_limit_rejections_total;
+  // every label value exists at zero from construction). Thread-safe.
+  void CountLimitRejection(Limit limit);
+  uint64_t limit_rejections(Limit limit) const;
+
   // Serves GET /metrics on `address` ("host:port", ":port" or "port"; port 0
   // picks a free one). Errors if the address cannot be bound or it is
   // already serving.
@@ -189,6 +212,7 @@ class Metrics {
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* rpc_handled_ = nullptr;
   prometheus::Family<prometheus::Histogram>* rpc_handling_ = nullptr;
+  std::array<prometheus::Counter*, kNumLimits> limit_rejections_{};
 
   absl::Mutex rpc_mu_;
   std::map<std::string, RpcMethod, std::less<>> rpc_methods_
