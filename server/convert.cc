@@ -23,6 +23,31 @@ absl::Status SetDuration(const google::protobuf::Duration& d, bool present,
 
 }  // namespace
 
+std::string LinkLimitMessage(uint32_t max_links) {
+  return absl::StrCat("link limit reached: --max_links is ", max_links,
+                      " (links and interfaces held); delete links first");
+}
+
+std::string SessionLimitMessage(uint32_t max_sessions) {
+  return absl::StrCat("session limit reached: --max_sessions is ", max_sessions,
+                      " (sessions held, live or finished); delete finished "
+                      "sessions first");
+}
+
+std::string BufferLimitMessage(absl::string_view field, uint32_t value,
+                               uint32_t max_buffer) {
+  return absl::StrCat(field, " ", value,
+                      " exceeds the buffer limit: --max_buffer is ", max_buffer,
+                      " bytes");
+}
+
+std::string Quoted(absl::string_view text) {
+  constexpr size_t kMaxShown = 64;
+  if (text.size() <= kMaxShown) return absl::StrCat("\"", text, "\"");
+  return absl::StrCat("\"", text.substr(0, kMaxShown), "\"... (", text.size(),
+                      " bytes)");
+}
+
 absl::StatusOr<DurationNs> DurationFromProto(
     const google::protobuf::Duration& d, const std::string& field) {
   if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() >= 1'000'000'000) {
@@ -46,17 +71,15 @@ absl::StatusOr<TcpConfig> FromProto(const v1::TcpConfig& p,
   TcpConfig c;
   if (p.has_send_buffer()) {
     if (p.send_buffer() > max_buffer) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat(field, ".send_buffer ", p.send_buffer(),
-                       " exceeds the daemon's buffer limit ", max_buffer));
+      return absl::ResourceExhaustedError(BufferLimitMessage(
+          field + ".send_buffer", p.send_buffer(), max_buffer));
     }
     c.send_buffer = p.send_buffer();
   }
   if (p.has_recv_buffer()) {
     if (p.recv_buffer() > max_buffer) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat(field, ".recv_buffer ", p.recv_buffer(),
-                       " exceeds the daemon's buffer limit ", max_buffer));
+      return absl::ResourceExhaustedError(BufferLimitMessage(
+          field + ".recv_buffer", p.recv_buffer(), max_buffer));
     }
     c.recv_buffer = p.recv_buffer();
   }

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "engine/link/fault.h"
 #include "engine/link/path.h"
 #include "engine/link/path_spec.h"
@@ -15,6 +16,16 @@
 #include "tcpemu/v1/tcpemu.pb.h"
 
 namespace tcpemu::server {
+
+// Messages of RESOURCE_EXHAUSTED errors: the limit, its value and its flag.
+std::string LinkLimitMessage(uint32_t max_links);
+std::string SessionLimitMessage(uint32_t max_sessions);
+std::string BufferLimitMessage(absl::string_view field, uint32_t value,
+                               uint32_t max_buffer);
+
+// `text` in quotes for an error message, cut to its first 64 bytes (a
+// request's strings may be megabytes long).
+std::string Quoted(absl::string_view text);
 
 // `field` prefixes error messages, e.g. "client".
 absl::StatusOr<TcpConfig> FromProto(const v1::TcpConfig& p,

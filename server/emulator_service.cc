@@ -6,6 +6,8 @@
 #include <random>
 #include <string>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -45,7 +47,19 @@ Direction DirectionOf(int i) {
 grpc::Status ToGrpc(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
-                      std::string(s.message()));
+                      ApiFieldNames(s.message()));
+}
+
+std::string ApiFieldNames(absl::string_view message) {
+  // The engine says "session 7 is closed"; the API's field is session_id.
+  for (absl::string_view noun : {"session ", "link ", "interface "}) {
+    if (absl::StartsWith(message, noun) && message.size() > noun.size() &&
+        absl::ascii_isdigit(message[noun.size()])) {
+      return absl::StrCat(noun.substr(0, noun.size() - 1), "_id ",
+                          message.substr(noun.size()));
+    }
+  }
+  return std::string(message);
 }
 
 EmulatorService::EmulatorService(const EmulatorOptions& options, EventHub* hub,
@@ -86,6 +100,19 @@ void EmulatorService::BeginShutdown() {
 
 void EmulatorService::StopShards() {
   for (auto& s : shards_) s->Stop();
+}
+
+absl::Status EmulatorService::Exhausted(Limit limit,
+                                        absl::string_view message) {
+  if (metrics_ != nullptr) metrics_->CountLimitRejection(limit);
+  return absl::ResourceExhaustedError(message);
+}
+
+absl::Status EmulatorService::CountBufferLimit(absl::Status s) {
+  if (absl::IsResourceExhausted(s) && metrics_ != nullptr) {
+    metrics_->CountLimitRejection(Limit::kBuffer);
+  }
+  return s;
 }
 
 absl::Status EmulatorService::CheckServing() const {
@@ -172,9 +199,12 @@ grpc::Status EmulatorService::CreateNetwork(Ctx*,
     {
       absl::MutexLock l(&mu_);
       if (network_shard_.size() >= options_.max_networks) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("network limit reached (", options_.max_networks,
-                         "); delete networks first"));
+        return Exhausted(
+            Limit::kNetworks,
+            absl::StrCat("network limit reached: --max_networks is ",
+                         options_.max_networks,
+                         " (the default network included); delete networks "
+                         "first"));
       }
       id = next_network_id_++;
       shard_index = id % shards_.size();
@@ -267,7 +297,7 @@ grpc::Status EmulatorService::AdvanceTime(Ctx*,
         [&](NetworkSlot& slot, Shard& shard) -> absl::Status {
           if (slot.clock != Clock::kVirtual) {
             return absl::FailedPreconditionError(absl::StrCat(
-                "network ", slot.id,
+                "network_id ", slot.id,
                 " is REALTIME; AdvanceTime needs a CLOCK_KIND_VIRTUAL "
                 "network"));
           }
@@ -336,9 +366,7 @@ grpc::Status EmulatorService::CreateLink(Ctx*, const v1::CreateLinkRequest* req,
     {
       absl::MutexLock l(&mu_);
       if (link_network_.size() >= options_.max_links) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("link limit reached (", options_.max_links,
-                         "); delete links first"));
+        return Exhausted(Limit::kLinks, LinkLimitMessage(options_.max_links));
       }
       id = next_link_id_++;
       link_network_[id] = w->network_id;
@@ -490,10 +518,10 @@ grpc::Status EmulatorService::OpenSession(Ctx*,
     SessionSpec spec;
     absl::StatusOr<TcpConfig> client =
         FromProto(req->client(), "client", options_.max_buffer);
-    if (!client.ok()) return client.status();
+    if (!client.ok()) return CountBufferLimit(client.status());
     absl::StatusOr<TcpConfig> server =
         FromProto(req->server(), "server", options_.max_buffer);
-    if (!server.ok()) return server.status();
+    if (!server.ok()) return CountBufferLimit(server.status());
     absl::StatusOr<ReaderSpec> cr =
         FromProto(req->client_reader(), "client_reader");
     if (!cr.ok()) return cr.status();
@@ -531,15 +559,19 @@ grpc::Status EmulatorService::OpenSession(Ctx*,
       }
       absl::StatusOr<uint32_t> addr = ParseIpv4(req->remote().address());
       if (!addr.ok()) {
-        return Invalid(absl::StrCat("remote.address \"",
-                                    req->remote().address(),
-                                    "\": not a dotted IPv4 address"));
+        return Invalid(absl::StrCat("remote.address ",
+                                    Quoted(req->remote().address()),
+                                    ": not a dotted IPv4 address"));
       }
       spec.remote =
           RemoteSpec{*addr, static_cast<uint16_t>(req->remote().port())};
       link_id = req->remote().interface_id();
     }
     if (link_id == 0) return Invalid("link_id: required");
+    if (req->network_id() != 0) {
+      absl::StatusOr<Where> net = NetworkOf(req->network_id());
+      if (!net.ok()) return net.status();
+    }
     absl::StatusOr<Where> w = LinkOf(link_id);
     if (!w.ok()) {
       return remote ? NotFound("remote.interface_id", link_id) : w.status();
@@ -564,9 +596,8 @@ grpc::Status EmulatorService::OpenSession(Ctx*,
     {
       absl::MutexLock l(&mu_);
       if (session_network_.size() >= options_.max_sessions) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("session limit reached (", options_.max_sessions,
-                         " kept sessions); delete finished sessions first"));
+        return Exhausted(Limit::kSessions,
+                         SessionLimitMessage(options_.max_sessions));
       }
       spec.id = next_session_id_++;
       session_network_[spec.id] = w->network_id;
@@ -575,11 +606,32 @@ grpc::Status EmulatorService::OpenSession(Ctx*,
         w->network_id, [&](NetworkSlot& slot, Shard&) -> absl::Status {
           if (req->capture()) {
             absl::Status c = slot.captures->Enable(spec.id);
+            if (absl::IsResourceExhausted(c)) {
+              return Exhausted(
+                  Limit::kCaptures,
+                  absl::StrCat("capture limit reached: --max_captures is ",
+                               options_.captures.max_captures,
+                               " (in-memory captures); delete captured "
+                               "sessions first"));
+            }
             if (!c.ok()) return c;
           }
           absl::StatusOr<uint32_t> id = slot.net->OpenSession(spec);
           if (!id.ok()) {
             slot.captures->Forget(spec.id);
+            if (absl::IsResourceExhausted(id.status())) {
+              // The engine's own limits: the port space of a link (or of an
+              // interface towards one host), or its session limit.
+              const bool ports =
+                  absl::StrContains(id.status().message(), "port");
+              return Exhausted(
+                  ports ? Limit::kPorts : Limit::kSessions,
+                  ports ? absl::StrCat(id.status().message(),
+                                       " (port limit: ephemeral ports "
+                                       "49152-65535, fixed, no flag); delete "
+                                       "sessions or set client_port")
+                        : SessionLimitMessage(options_.max_sessions));
+            }
             return id.status();
           }
           return FillSession(slot, *id, resp);
@@ -619,6 +671,10 @@ grpc::Status EmulatorService::ListSessions(Ctx*,
     }
     if (req->network_id() != 0) {
       absl::StatusOr<Where> w = NetworkOf(req->network_id());
+      if (!w.ok()) return w.status();
+    }
+    if (req->link_id() != 0) {
+      absl::StatusOr<Where> w = LinkOf(req->link_id());
       if (!w.ok()) return w.status();
     }
     // Candidates in id order, then filtered on their shard.
@@ -723,7 +779,7 @@ struct WriteOp {
       status = slot->net->CheckEndpoint(session_id, endpoint);
       if (status.ok()) {
         status = absl::FailedPreconditionError(
-            absl::StrCat("session ", session_id, " is closed"));
+            absl::StrCat("session_id ", session_id, " is closed"));
       }
       return Finish();
     }
@@ -769,9 +825,12 @@ grpc::Status EmulatorService::Write(Ctx* ctx, const v1::WriteRequest* req,
     op->push = req->push();
     if (req->payload_case() == v1::WriteRequest::kData) {
       if (req->data().size() > options_.max_write_bytes) {
-        return Invalid(absl::StrCat("data: ", req->data().size(),
-                                    " bytes exceeds the limit of ",
-                                    options_.max_write_bytes));
+        return Exhausted(Limit::kWriteBytes,
+                         absl::StrCat("data: ", req->data().size(),
+                                      " bytes exceeds the per-Write limit: "
+                                      "--max_write_bytes is ",
+                                      options_.max_write_bytes,
+                                      "; split the data into several Writes"));
       }
       op->data = req->data();
       op->total = op->data.size();
@@ -995,8 +1054,13 @@ grpc::Status EmulatorService::InjectFault(Ctx*,
             "_CORRUPT, _REORDER");
     }
     const v1::FaultMatch& m = req->match();
-    if (m.flags_all() > 0xff || m.flags_none() > 0xff) {
-      return Invalid("match.flags_all/flags_none: TCP flag bits in [0, 255]");
+    if (m.flags_all() > 0xff) {
+      return Invalid(absl::StrCat("match.flags_all ", m.flags_all(),
+                                  " out of range: TCP flag bits in [0, 255]"));
+    }
+    if (m.flags_none() > 0xff) {
+      return Invalid(absl::StrCat("match.flags_none ", m.flags_none(),
+                                  " out of range: TCP flag bits in [0, 255]"));
     }
     rule.match.flags_all = static_cast<uint8_t>(m.flags_all());
     rule.match.flags_none = static_cast<uint8_t>(m.flags_none());
@@ -1049,7 +1113,7 @@ grpc::Status EmulatorService::InjectFault(Ctx*,
             if (!got.ok()) return got.status();
             if (got->destroyed) {
               return absl::FailedPreconditionError(
-                  absl::StrCat("session ", session_id, " is closed"));
+                  absl::StrCat("session_id ", session_id, " is closed"));
             }
             info = *got;
             link_id = info.link_id;
@@ -1082,6 +1146,19 @@ grpc::Status EmulatorService::InjectFault(Ctx*,
           for (size_t i = 0; i < dirs.size(); ++i) {
             absl::StatusOr<uint32_t> id =
                 slot.net->AddFault(link_id, DirectionOf(dirs[i]), rules[i]);
+            if (absl::IsResourceExhausted(id.status())) {
+              // A rule installed in the other direction stays: the caller
+              // learns of it from the message and clears with ClearFaults.
+              return Exhausted(
+                  Limit::kFaults,
+                  absl::StrCat("fault limit reached: ", kMaxFaultRules,
+                               " fault rules per link direction (fixed, no "
+                               "flag); ClearFaults first",
+                               i > 0 ? absl::StrCat("; fault ", resp->ids(0),
+                                                    " was installed in the "
+                                                    "forward direction")
+                                     : ""));
+            }
             if (!id.ok()) return id.status();
             resp->add_ids(*id);
           }
@@ -1148,6 +1225,9 @@ grpc::ServerWriteReactor<v1::EventBatch>* EmulatorService::WatchEvents(
   if (s.ok()) {
     sub = hub_->Subscribe(*filter, req->replay());
     if (!sub.ok()) s = sub.status();
+    if (absl::IsResourceExhausted(s) && metrics_ != nullptr) {
+      metrics_->CountLimitRejection(Limit::kSubscribers);
+    }
   }
   if (!s.ok()) {
     if (metrics_ != nullptr) {

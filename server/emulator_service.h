@@ -28,9 +28,10 @@ struct EmulatorOptions {
   uint32_t max_links = 10000;
   uint32_t max_sessions = 200000;  // kept sessions, live or finished
   uint32_t max_buffer = 64 * 1024 * 1024;
+  // Data bytes per Write; the daemon's gRPC receive limit follows it.
   uint32_t max_write_bytes = 16 * 1024 * 1024;
-  uint32_t max_read_bytes = 4 * 1024 * 1024;
-  uint64_t default_seed = 0;  // 0: random
+  uint32_t max_read_bytes = 4 * 1024 * 1024;  // ReadRequest.max_bytes
+  uint64_t default_seed = 0;                  // 0: random
   uint32_t max_interfaces = 64;
   CaptureOptions captures;
 };
@@ -127,6 +128,11 @@ class EmulatorService final
   absl::StatusOr<Where> LinkOf(uint32_t link_id);
   absl::StatusOr<Where> SessionOf(uint32_t session_id);
   absl::Status CheckServing() const;
+  // RESOURCE_EXHAUSTED with `message` (which names the limit, its value and
+  // its flag), counted under `limit` in tcpemu_limit_rejections_total.
+  absl::Status Exhausted(Limit limit, absl::string_view message);
+  // Counts `s` under Limit::kBuffer if it is RESOURCE_EXHAUSTED; returns it.
+  absl::Status CountBufferLimit(absl::Status s);
   // Waits for `done` while the call lives and the daemon serves.
   bool WaitFor(absl::Notification& done, absl::Time deadline, Ctx* ctx);
   template <typename F>
@@ -162,7 +168,10 @@ class EmulatorService final
       ABSL_GUARDED_BY(mu_);
 };
 
+// An error's message with the engine's nouns at its start as the API's
+// field names ("session 7 ..." -> "session_id 7 ..."), then as grpc::Status.
 grpc::Status ToGrpc(const absl::Status& s);
+std::string ApiFieldNames(absl::string_view message);
 
 template <typename F>
 grpc::Status EmulatorService::Observe(const char* method, F&& fn) {

@@ -161,9 +161,10 @@ absl::StatusOr<std::shared_ptr<Subscription>> EventHub::Subscribe(
   absl::MutexLock lock(&subs_mu_);
   if (registered_.size() >= options_.max_subscribers) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("too many event subscribers: max_subscribers is ",
+        absl::StrCat("subscriber limit reached: --max_subscribers is ",
                      options_.max_subscribers,
-                     "; close another WatchEvents stream or raise the limit"));
+                     " (concurrent WatchEvents streams); close another "
+                     "stream first"));
   }
   std::shared_ptr<Subscription> sub(
       new Subscription(filter, options_.queue_capacity));

@@ -31,17 +31,17 @@ absl::StatusOr<std::pair<uint32_t, uint8_t>> ParseCidr(
   std::vector<std::string> parts = absl::StrSplit(text, '/');
   uint32_t prefix = 0;
   if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &prefix)) {
-    return Invalid(absl::StrCat("address \"", text,
-                                "\": expected IPv4/prefix, e.g. 10.7.0.2/24"));
+    return Invalid(absl::StrCat("address ", Quoted(text),
+                                ": expected IPv4/prefix, e.g. 10.7.0.2/24"));
   }
   absl::StatusOr<uint32_t> addr = ParseIpv4(parts[0]);
   if (!addr.ok()) {
     return Invalid(
-        absl::StrCat("address \"", text, "\": not a dotted IPv4 address"));
+        absl::StrCat("address ", Quoted(text), ": not a dotted IPv4 address"));
   }
   if (prefix < 1 || prefix > 30) {
-    return Invalid(absl::StrCat("address \"", text,
-                                "\": prefix length out of range [1, 30]"));
+    return Invalid(absl::StrCat("address ", Quoted(text),
+                                ": prefix length out of range [1, 30]"));
   }
   return std::make_pair(*addr, static_cast<uint8_t>(prefix));
 }
@@ -80,7 +80,11 @@ void EmulatorService::InstallHooks(NetworkSlot& slot) {
   const uint32_t network_id = slot.id;
   slot.net->SetSessionIdAllocator([this, network_id]() -> uint32_t {
     absl::MutexLock l(&mu_);
-    if (session_network_.size() >= options_.max_sessions) return 0;
+    if (session_network_.size() >= options_.max_sessions) {
+      // The engine drops the SYN (counted as syn_dropped_backlog).
+      if (metrics_ != nullptr) metrics_->CountLimitRejection(Limit::kSessions);
+      return 0;
+    }
     uint32_t id = next_session_id_++;
     session_network_[id] = network_id;
     return id;
@@ -139,16 +143,16 @@ grpc::Status EmulatorService::CreateInterface(
     } else {
       absl::StatusOr<MacAddress> mac = ParseMac(req->mac());
       if (!mac.ok()) {
-        return Invalid(absl::StrCat("mac \"", req->mac(),
-                                    "\": expected xx:xx:xx:xx:xx:xx"));
+        return Invalid(absl::StrCat("mac ", Quoted(req->mac()),
+                                    ": expected xx:xx:xx:xx:xx:xx"));
       }
       spec.mac = *mac;
     }
     if (!req->gateway().empty()) {
       absl::StatusOr<uint32_t> gw = ParseIpv4(req->gateway());
       if (!gw.ok()) {
-        return Invalid(absl::StrCat("gateway \"", req->gateway(),
-                                    "\": not a dotted IPv4 address"));
+        return Invalid(absl::StrCat("gateway ", Quoted(req->gateway()),
+                                    ": not a dotted IPv4 address"));
       }
       spec.gateway = *gw;
     }
@@ -162,7 +166,7 @@ grpc::Status EmulatorService::CreateInterface(
     std::string name = req->name();
     if (name.size() > 15) {
       return Invalid(
-          absl::StrCat("name \"", name, "\" is longer than 15 bytes"));
+          absl::StrCat("name ", Quoted(name), " is longer than 15 bytes"));
     }
     if (name.empty()) name = "tcpemu%d";
     absl::StatusOr<Where> w = NetworkOf(req->network_id());
@@ -171,14 +175,13 @@ grpc::Status EmulatorService::CreateInterface(
     {
       absl::MutexLock l(&mu_);
       if (interface_network_.size() >= options_.max_interfaces) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("interface limit reached (", options_.max_interfaces,
-                         "); delete interfaces first"));
+        return Exhausted(
+            Limit::kInterfaces,
+            absl::StrCat("interface limit reached: --max_interfaces is ",
+                         options_.max_interfaces, "; delete interfaces first"));
       }
       if (link_network_.size() >= options_.max_links) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("link limit reached (", options_.max_links,
-                         "); delete links first"));
+        return Exhausted(Limit::kLinks, LinkLimitMessage(options_.max_links));
       }
       id = next_link_id_++;
       link_network_[id] = w->network_id;
@@ -261,6 +264,9 @@ grpc::Status EmulatorService::DeleteInterface(
     if (!w.ok()) return NotFound("interface_id", id);
     absl::Status s = OnNetwork(
         w->network_id, [&](NetworkSlot& slot, Shard& shard) -> absl::Status {
+          if (slot.net->interface(id) == nullptr) {
+            return NotFound("interface_id", id);  // a plain link
+          }
           TimeNs now = shard.NetworkNow(slot);
           if (now > slot.net->now()) slot.net->RunUntil(now);
           absl::Status st = slot.net->DeleteInterface(id);
@@ -290,7 +296,7 @@ grpc::Status EmulatorService::Listen(Ctx*, const v1::ListenRequest* req,
     }
     absl::StatusOr<TcpConfig> config =
         FromProto(req->config(), "config", options_.max_buffer);
-    if (!config.ok()) return config.status();
+    if (!config.ok()) return CountBufferLimit(config.status());
     absl::StatusOr<ReaderSpec> reader = FromProto(req->reader(), "reader");
     if (!reader.ok()) return reader.status();
     ListenSpec spec;

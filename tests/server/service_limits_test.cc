@@ -387,7 +387,8 @@ TEST_F(ServiceLimitsTest, BadRequestsAreRejectedWhileATransferRuns) {
           r.mutable_server_reader()->set_mode(v1::Reader::MODE_RATE);
         },
         kInvalid, "server_reader.rate_bytes_per_sec");
-    bad_open([](R& r) { r.set_network_id(kUnknown); }, kInvalid, "network_id");
+    bad_open([](R& r) { r.set_network_id(kUnknown); },
+             grpc::StatusCode::NOT_FOUND, "network_id");
     bad_open([](R& r) { r.set_link_id(kUnknown); }, grpc::StatusCode::NOT_FOUND,
              "link_id");
     bad_open([](R& r) { r.mutable_client()->set_send_buffer(kMaxBuffer + 1); },
@@ -442,7 +443,8 @@ TEST_F(ServiceLimitsTest, BadRequestsAreRejectedWhileATransferRuns) {
     EXPECT_STATUS(Call(stub, &Stub::Write, w, &out), INVALID_ARGUMENT,
                   "fill_bytes");
     w.set_data(std::string(kMaxWrite + 1, 'x'));
-    EXPECT_STATUS(Call(stub, &Stub::Write, w, &out), INVALID_ARGUMENT, "data");
+    EXPECT_STATUS(Call(stub, &Stub::Write, w, &out), RESOURCE_EXHAUSTED,
+                  "--max_write_bytes");
     w.set_fill_bytes(10);
     w.mutable_wait()->set_seconds(-1);
     EXPECT_STATUS(Call(stub, &Stub::Write, w, &out), INVALID_ARGUMENT, "wait");
