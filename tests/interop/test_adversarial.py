@@ -1,0 +1,995 @@
+"""Adversarial TCP over TAP: segments an off-path attacker (or a broken peer)
+sends to the engine, crafted with scapy and written to the kernel's side of
+the TAP device from inside the test's namespace (tests/interop/raw.py).
+
+Each test checks what the RFCs require of the engine (RFC 9293, RFC 5961,
+RFC 7323) through what it reports itself (sessions, counters, events) and
+what it sends back on the wire. Blind attacks spoof the four-tuple of a real
+connection between the engine and a kernel socket; the tests that need a
+peer saying things the kernel never would use a "fake host": another
+address in the namespace's subnet whose frames the namespace's kernel drops
+without an answer (it does not forward), so only the test speaks for it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import select
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import grpc
+import pytest
+from raw import SCRIPT as RAW
+from raw import RawHost, daemon_rss_bytes, respoof
+from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
+from scapy.packet import Packet, Raw
+
+from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
+from tcpemu._gen.tcpemu.v1 import tcpemu_pb2_grpc as rpc
+
+from conftest import Tap, wait_session
+
+MB = 1 << 20
+PORT = 9100
+STATE = pb.TcpState
+SENT, RECEIVED = pb.EVENT_KIND_SEGMENT_SENT, pb.EVENT_KIND_SEGMENT_RECEIVED
+ESTABLISHED = STATE.TCP_STATE_ESTABLISHED
+MOD = 1 << 32
+
+# RFC 5961 7: challenge ACKs are rate limited. The engine's per-connection
+# default is this many in any one second; when TcpConfig has the knob the
+# tests set it explicitly.
+CHALLENGE_ACK_LIMIT = 10
+
+
+def tcp_config(**kw: int) -> pb.TcpConfig:
+    if "challenge_ack_limit" in pb.TcpConfig.DESCRIPTOR.fields_by_name:
+        kw.setdefault("challenge_ack_limit", CHALLENGE_ACK_LIMIT)
+    return pb.TcpConfig(**kw)
+
+
+def add(seq: int, n: int) -> int:
+    return (seq + n) % MOD
+
+
+# ---------------------------------------------------------------- harness
+
+
+@dataclass
+class Bench:
+    """A TAP interface with a raw sender/recorder on the kernel's side."""
+
+    tap: Tap
+    raw: RawHost
+    # Processes to end when the test does, however it ends.
+    procs: list[subprocess.Popen[str]] = field(default_factory=list)
+
+    @property
+    def stub(self) -> rpc.EmulatorStub:
+        return self.tap.stub
+
+    def frame(
+        self,
+        tcp: TCP,
+        payload: bytes = b"",
+        src: str | None = None,
+        options: bytes | None = None,
+    ) -> bytes:
+        """An Ethernet frame from the namespace to the engine. `options` are
+        raw option bytes (padded to 4) written as they are, however wrong."""
+        if options is not None:
+            pad = (-len(options)) % 4
+            options += b"\x00" * pad
+            tcp.dataofs = 5 + len(options) // 4
+            payload = options + payload
+        pkt: Packet = (
+            IP(src=src or self.tap.kernel_addr, dst=self.tap.engine_addr) / tcp
+        )
+        if payload:
+            pkt = pkt / Raw(load=payload)
+        return bytes(Ether(src=self.raw.mac, dst=self.tap.iface.mac) / pkt)
+
+    def frames_to(
+        self, port: int, want: Callable[[TCP], bool], timeout: float = 3
+    ) -> list[TCP]:
+        """Waits until a frame the engine sent to `port` satisfies `want` (or
+        `timeout`); returns every TCP segment recorded for the port since the
+        last call."""
+        deadline = time.monotonic() + timeout
+        got: list[TCP] = []
+        while True:
+            for _, f in self.raw.take():
+                seg = Ether(f)[TCP]
+                if seg.dport == port:
+                    got.append(seg)
+            if any(want(s) for s in got) or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        time.sleep(0.05)  # anything sent right after
+        for _, f in self.raw.take():
+            seg = Ether(f)[TCP]
+            if seg.dport == port:
+                got.append(seg)
+        return got
+
+
+@pytest.fixture
+def bench(tap_factory) -> Iterator[Bench]:
+    tap = tap_factory(1500)
+    raw = RawHost(tap.ns, tap.iface.name)
+    b = Bench(tap, raw)
+    try:
+        yield b
+    finally:
+        for p in b.procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        raw.close()
+
+
+def network_now(b: Bench) -> int:
+    n = b.stub.GetNetwork(pb.GetNetworkRequest(network_id=b.tap.iface.network_id))
+    return int(n.now.seconds * 1_000_000_000 + n.now.nanos)
+
+
+class Events:
+    """Collects one network's segment events from now on in a thread."""
+
+    def __init__(self, b: Bench, session_ids: list[int] | None = None) -> None:
+        self.events: list[pb.Event] = []
+        self.lost = 0
+        self.start_ns = network_now(b)
+        self._call = b.stub.WatchEvents(
+            pb.WatchEventsRequest(
+                network_id=b.tap.iface.network_id,
+                session_ids=session_ids or [],
+                kinds=[SENT, RECEIVED],
+                replay=True,
+            )
+        )
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        # Events of no session (a malformed segment's) are not replayed: the
+        # subscription must be in place before they happen.
+        time.sleep(0.2)
+
+    def _run(self) -> None:
+        try:
+            for batch in self._call:
+                self.events.extend(batch.events)
+                self.lost += batch.events_lost
+        except grpc.RpcError:
+            pass
+
+    def stop(self) -> list[pb.Event]:
+        time.sleep(0.3)  # the last batches
+        self._call.cancel()
+        self._thread.join(timeout=10)
+        assert self.lost == 0
+        # A session's history is replayed first: keep what came after.
+        return [e for e in self.events if e.time_ns >= self.start_ns]
+
+
+def accepted_session(
+    b: Bench, port: int, remote_port: int, timeout: float = 10
+) -> pb.Session:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for s in list_sessions(b):
+            if s.accepted and s.server.port == port and s.remote.port == remote_port:
+                return s
+        time.sleep(0.02)
+    raise AssertionError(f"no session accepted on {port} from port {remote_port}")
+
+
+def list_sessions(b: Bench) -> list[pb.Session]:
+    out: list[pb.Session] = []
+    token = ""
+    while True:
+        got = b.stub.ListSessions(
+            pb.ListSessionsRequest(
+                link_id=b.tap.iface.id, page_size=1000, page_token=token
+            )
+        )
+        out.extend(got.sessions)
+        token = got.next_page_token
+        if not token:
+            return out
+
+
+def session(b: Bench, sid: int) -> pb.Session:
+    return b.stub.GetSession(pb.GetSessionRequest(session_id=sid))
+
+
+def wait_received(
+    b: Bench, sid: int, before: pb.Session, n: int, timeout: float = 5
+) -> pb.Session:
+    """Waits until the engine's endpoint has received n more segments."""
+    start = before.server.counters.segments_received
+    return wait_session(
+        b.stub, sid, lambda s: s.server.counters.segments_received >= start + n, timeout
+    )
+
+
+# ---------------------------------------------------------------- a paused kernel transfer
+
+
+@dataclass
+class Transfer:
+    """A kernel socket sending `size` bytes to an engine listener, paused
+    after `paused_at` bytes, all of which the engine has read."""
+
+    b: Bench
+    proc: subprocess.Popen[str]
+    sid: int
+    kernel_port: int
+    size: int
+    paused_at: int
+
+    def now(self) -> pb.Session:
+        return session(self.b, self.sid)
+
+    def spoof(
+        self,
+        flags: str,
+        seq: int,
+        ack: int = 0,
+        payload: bytes = b"",
+        window: int = 1000,
+    ) -> bytes:
+        """A segment that claims to come from the kernel's socket."""
+        return self.b.frame(
+            TCP(
+                sport=self.kernel_port,
+                dport=PORT,
+                flags=flags,
+                seq=seq,
+                ack=ack,
+                window=window,
+            ),
+            payload,
+        )
+
+    def finish(self) -> tuple[dict, pb.Session]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        out, err = self.proc.communicate(timeout=60)
+        assert self.proc.returncode == 0, err
+        got = json.loads(out.strip().splitlines()[-1])
+        final = wait_session(
+            self.b.stub,
+            self.sid,
+            lambda s: s.destroyed or s.server.bytes_read >= self.size,
+            30,
+        )
+        return got, final
+
+
+def paused_transfer(b: Bench, size: int = 8 * MB, paused_at: int = 4 * MB) -> Transfer:
+    b.stub.Listen(
+        pb.ListenRequest(
+            interface_id=b.tap.iface.id, port=PORT, digest=True, config=tcp_config()
+        )
+    )
+    proc = subprocess.Popen(
+        [
+            "ip", "netns", "exec", b.tap.ns, sys.executable, RAW, "source",
+            "--connect", b.tap.engine_addr, "--port", str(PORT),
+            "--bytes", str(size), "--pause-at", str(paused_at),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    b.procs.append(proc)
+    assert proc.stderr is not None and proc.stdout is not None
+    assert proc.stderr.readline().strip() == "ready"
+    ready, _, _ = select.select([proc.stdout], [], [], 30)
+    assert ready
+    line = proc.stdout.readline().strip()
+    assert line == "paused", line
+    s = wait_session(
+        b.stub, accepted(b).id, lambda x: x.server.bytes_read == paused_at, 30
+    )
+    time.sleep(0.1)  # the engine's last ACK reaches the kernel
+    s = session(b, s.id)
+    assert s.server.tcb.state == ESTABLISHED
+    return Transfer(b, proc, s.id, s.remote.port, size, paused_at)
+
+
+def accepted(b: Bench, timeout: float = 10) -> pb.Session:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = [s for s in list_sessions(b) if s.accepted]
+        if got:
+            return got[-1]
+        time.sleep(0.02)
+    raise AssertionError("no session was accepted")
+
+
+def assert_intact(t: Transfer) -> None:
+    got, final = t.finish()
+    assert got.get("bytes") == t.size, got
+    assert final.server.error == pb.ERROR_CODE_UNSPECIFIED
+    assert final.server.bytes_read == t.size
+    assert final.server.read_sha256.hex() == got["sha256"]
+
+
+def challenge_acks(events: list[pb.Event], sid: int) -> list[pb.Event]:
+    return [
+        e
+        for e in events
+        if e.session_id == sid and e.kind == SENT and e.reason == "challenge_ack"
+    ]
+
+
+def received(events: list[pb.Event], sid: int, seq: int) -> list[pb.Event]:
+    return [
+        e
+        for e in events
+        if e.session_id == sid and e.kind == RECEIVED and e.segment.seq == seq
+    ]
+
+
+# ---------------------------------------------------------------- blind RST and SYN
+
+
+def test_blind_rst_outside_or_inside_the_window_leaves_a_transfer_intact(bench: Bench):
+    """RFC 5961 3.2: an RST outside the receive window is dropped without an
+    answer; one inside it but not at RCV.NXT is answered with a challenge ACK
+    (<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>) and does not reset."""
+    t = paused_transfer(bench)
+    before = t.now()
+    tcb = before.server.tcb
+    assert tcb.rcv_wnd > 4096
+    events = Events(bench, [t.sid])
+    beyond = add(tcb.rcv_nxt, tcb.rcv_wnd + 10_000)
+    old = add(tcb.rcv_nxt, -200_000)
+    inside = add(tcb.rcv_nxt, tcb.rcv_wnd // 2)
+    bench.raw.send(
+        t.spoof("R", beyond), t.spoof("RA", beyond, tcb.snd_nxt), t.spoof("R", old)
+    )
+    mid = wait_received(bench, t.sid, before, 3)
+    assert (
+        mid.server.counters.challenge_acks_sent
+        == before.server.counters.challenge_acks_sent
+    )
+    assert mid.server.counters.segments_sent == before.server.counters.segments_sent
+    bench.raw.send(t.spoof("R", inside), t.spoof("RA", add(inside, 1), tcb.snd_nxt))
+    wait_received(bench, t.sid, mid, 2)
+    time.sleep(0.2)
+    after = t.now()
+    got = events.stop()
+
+    assert after.server.tcb.state == ESTABLISHED
+    assert after.server.error == pb.ERROR_CODE_UNSPECIFIED
+    assert after.server.tcb.rcv_nxt == tcb.rcv_nxt
+    # Outside the window: dropped, no answer at all.
+    assert [e.reason for e in received(got, t.sid, beyond)] == ["outside_window"] * 2
+    assert [e.reason for e in received(got, t.sid, old)] == ["duplicate"]
+    # Inside: one challenge ACK each, carrying SND.NXT and RCV.NXT.
+    for seq in (inside, add(inside, 1)):
+        assert [e.reason for e in received(got, t.sid, seq)] == ["rst_invalid"]
+    acks = challenge_acks(got, t.sid)
+    assert len(acks) == 2
+    for e in acks:
+        assert e.segment.ack == tcb.rcv_nxt and e.segment.seq == tcb.snd_nxt
+        assert e.segment.flags == pb.TCP_FLAG_ACK
+    assert (
+        after.server.counters.challenge_acks_sent
+        == before.server.counters.challenge_acks_sent + 2
+    )
+    assert_intact(t)
+
+
+def test_blind_syn_in_a_synchronized_state_gets_a_challenge_ack(bench: Bench):
+    """RFC 5961 4.2: a SYN in a synchronized state, irrespective of its
+    sequence number, is answered with a challenge ACK (<SEQ=SND.NXT>
+    <ACK=RCV.NXT><CTL=ACK>, counted and rate limited like every challenge
+    ACK, as Linux does) and changes nothing."""
+    t = paused_transfer(bench)
+    before = t.now()
+    tcb = before.server.tcb
+    events = Events(bench, [t.sid])
+    inside = add(tcb.rcv_nxt, 1000)
+    outside = add(tcb.rcv_nxt, tcb.rcv_wnd + 100_000)
+    at_next = tcb.rcv_nxt
+    bench.raw.send(t.spoof("S", inside))
+    mid = wait_received(bench, t.sid, before, 1)
+    bench.raw.send(t.spoof("S", at_next), t.spoof("S", outside))
+    wait_received(bench, t.sid, mid, 2)
+    time.sleep(0.2)
+    after = t.now()
+    got = events.stop()
+    assert after.server.tcb.state == ESTABLISHED
+    assert after.server.error == pb.ERROR_CODE_UNSPECIFIED
+    assert after.server.tcb.rcv_nxt == tcb.rcv_nxt
+    acks = [e for e in got if e.kind == SENT and e.session_id == t.sid]
+    assert len(acks) == 3, [(e.reason, e.segment) for e in acks]
+    for e in acks:
+        assert e.segment.ack == tcb.rcv_nxt and e.segment.seq == tcb.snd_nxt
+        assert e.segment.flags == pb.TCP_FLAG_ACK
+    assert [e.reason for e in acks] == ["challenge_ack"] * 3
+    assert (
+        after.server.counters.challenge_acks_sent
+        == before.server.counters.challenge_acks_sent + 3
+    )
+    assert_intact(t)
+
+
+def test_rst_at_rcv_nxt_resets_an_idle_connection(bench: Bench):
+    """RFC 5961 3.2 (and RFC 9293): an RST exactly at RCV.NXT resets the
+    connection; the engine reports ERROR_CODE_RESET."""
+    t = paused_transfer(bench, size=2 * MB, paused_at=1 * MB)
+    before = t.now()
+    tcb = before.server.tcb
+    bench.raw.send(t.spoof("R", tcb.rcv_nxt))
+    final = wait_session(bench.stub, t.sid, lambda s: s.destroyed, 5)
+    assert final.server.error == pb.ERROR_CODE_RESET
+    assert final.server.tcb.state == STATE.TCP_STATE_CLOSED
+    assert (
+        final.server.counters.challenge_acks_sent
+        == before.server.counters.challenge_acks_sent
+    )
+
+
+def worst_second(events: list[pb.Event]) -> int:
+    """The most events within any one second."""
+    times = sorted(e.time_ns for e in events)
+    return max(
+        (sum(1 for u in times if t <= u < t + 1_000_000_000) for t in times), default=0
+    )
+
+
+def test_challenge_acks_are_rate_limited(bench: Bench):
+    """RFC 5961 7: a burst of 2000 in-window RSTs within half a second gets at
+    least one and at most CHALLENGE_ACK_LIMIT challenge ACKs in any one
+    second; so does a burst of 2000 SYNs, half of them outside the window
+    (RFC 5961 4.2: challenge ACKs too). The transfer goes on intact."""
+    t = paused_transfer(bench)
+    tcb = t.now().server.tcb
+    rng = random.Random(5961)
+
+    def burst(frames: list[bytes]) -> tuple[list[pb.Event], pb.Session, pb.Session]:
+        before = t.now()
+        events = Events(bench, [t.sid])
+        bench.raw.paced(0.5, frames)
+        assert bench.raw.wait() < 0.9
+        wait_received(bench, t.sid, before, len(frames) * 95 // 100, timeout=10)
+        time.sleep(0.3)
+        return events.stop(), before, t.now()
+
+    def in_window() -> int:
+        return add(tcb.rcv_nxt, rng.randrange(1, tcb.rcv_wnd))
+
+    got, before, after = burst([t.spoof("R", in_window()) for _ in range(2000)])
+    invalid = [e for e in got if e.kind == RECEIVED and e.reason == "rst_invalid"]
+    assert len(invalid) >= 1900
+    acks = challenge_acks(got, t.sid)
+    assert acks, "no challenge ACK at all"
+    worst = worst_second(acks)
+    assert worst <= CHALLENGE_ACK_LIMIT, (
+        f"{len(acks)} challenge ACKs for {len(invalid)} bogus RSTs, "
+        f"{worst} within one second (limit {CHALLENGE_ACK_LIMIT})"
+    )
+    sent = (
+        after.server.counters.challenge_acks_sent
+        - before.server.counters.challenge_acks_sent
+    )
+    assert sent == len(acks)
+    assert (
+        after.server.counters.segments_sent - before.server.counters.segments_sent
+        == sent
+    )
+
+    time.sleep(1.1)  # a new second
+    outside = add(tcb.rcv_nxt, tcb.rcv_wnd + 100_000)
+    syns = [t.spoof("S", in_window() if i % 2 else outside) for i in range(2000)]
+    got, before, after = burst(syns)
+    answers = [e for e in got if e.kind == SENT and e.session_id == t.sid]
+    received_syns = [
+        e for e in got if e.kind == RECEIVED and e.segment.flags == pb.TCP_FLAG_SYN
+    ]
+    assert len(received_syns) >= 1900
+    assert answers, "no challenge ACK at all"
+    worst = worst_second(answers)
+    assert worst <= CHALLENGE_ACK_LIMIT, (
+        f"{len(answers)} ACKs for {len(received_syns)} bogus SYNs, "
+        f"{worst} within one second (limit {CHALLENGE_ACK_LIMIT}): "
+        f"{sorted({e.reason for e in answers})}"
+    )
+    assert after.server.tcb.state == ESTABLISHED
+    assert_intact(t)
+
+
+# ---------------------------------------------------------------- data injection
+
+
+def test_injected_data_with_an_unacceptable_ack_is_not_accepted(bench: Bench):
+    """RFC 5961 5.2: in a synchronized state an ACK is acceptable only if
+    SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT; a segment with any other
+    ACK is answered with an ACK and dropped, its text too. Here the text
+    sits exactly at RCV.NXT, where it would otherwise be delivered."""
+    t = paused_transfer(bench)
+    before = t.now()
+    tcb = before.server.tcb
+    events = Events(bench, [t.sid])
+    text = b"\xee" * 1000
+    ahead = add(tcb.snd_nxt, 100_000)  # acknowledges data never sent
+    # Older than SND.UNA - MAX.SND.WND whatever the kernel's window: the
+    # largest scaled window is 2^30.
+    stale = add(tcb.snd_una, -(1 << 30) - 100_000)
+    for ack in (ahead, stale):
+        bench.raw.send(t.spoof("PA", tcb.rcv_nxt, ack, text))
+        mid = wait_received(bench, t.sid, before, 1)
+        time.sleep(0.1)
+        mid = t.now()
+        assert mid.server.tcb.rcv_nxt == tcb.rcv_nxt, f"ack {ack}: the text was taken"
+        assert mid.server.bytes_read == t.paused_at
+        assert mid.server.tcb.state == ESTABLISHED
+        # Nor is its window taken.
+        assert mid.server.tcb.snd_wnd == tcb.snd_wnd
+        before = mid
+    got = events.stop()
+    arrived = [
+        e for e in received(got, t.sid, tcb.rcv_nxt) if e.segment.len == len(text)
+    ]
+    assert len(arrived) == 2
+    answers = [e for e in got if e.kind == SENT and e.session_id == t.sid]
+    assert len(answers) >= 2
+    assert all(e.segment.ack == tcb.rcv_nxt for e in answers)
+    assert_intact(t)
+
+
+def test_out_of_window_data_is_dropped_with_an_ack(bench: Bench):
+    """RFC 9293 3.10.7.4: text wholly outside the receive window (beyond it,
+    or already received) is dropped and answered with <ACK=RCV.NXT>."""
+    t = paused_transfer(bench)
+    before = t.now()
+    tcb = before.server.tcb
+    events = Events(bench, [t.sid])
+    text = b"\xdd" * 1000
+    beyond = add(tcb.rcv_nxt, tcb.rcv_wnd + 5000)
+    old = add(tcb.rcv_nxt, -100_000)
+    bench.raw.send(
+        t.spoof("PA", beyond, tcb.snd_nxt, text), t.spoof("PA", old, tcb.snd_nxt, text)
+    )
+    wait_received(bench, t.sid, before, 2)
+    time.sleep(0.2)
+    after = t.now()
+    got = events.stop()
+    assert [e.reason for e in received(got, t.sid, beyond)] == ["outside_window"]
+    assert [e.reason for e in received(got, t.sid, old)] == ["duplicate"]
+    answers = [e for e in got if e.kind == SENT and e.session_id == t.sid]
+    assert len(answers) == 2
+    assert all(e.segment.ack == tcb.rcv_nxt and e.segment.len == 0 for e in answers)
+    assert after.server.tcb.rcv_nxt == tcb.rcv_nxt
+    assert after.server.bytes_read == t.paused_at
+    assert (
+        after.server.counters.out_of_order_segments
+        == before.server.counters.out_of_order_segments
+    )
+    assert_intact(t)
+
+
+# ---------------------------------------------------------------- a fake host
+
+
+@dataclass
+class FakeHost:
+    """A TCP peer played by the test from another address of the subnet."""
+
+    b: Bench
+    addr: str
+    sport: int
+    dport: int = PORT
+    isn: int = 0x10000000
+    rcv_nxt: int = 0
+    synack: TCP | None = None
+
+    def __post_init__(self) -> None:
+        self.b.raw.watch(self.sport)
+
+    def seg(
+        self,
+        off: int,
+        data: bytes = b"",
+        flags: str = "PA",
+        window: int = 8192,
+        options: bytes | None = None,
+        ack: int | None = None,
+    ) -> bytes:
+        """A segment at `off` bytes into the stream (0 is the first byte)."""
+        tcp = TCP(
+            sport=self.sport,
+            dport=self.dport,
+            flags=flags,
+            seq=add(self.isn, 1 + off),
+            ack=self.rcv_nxt if ack is None else ack,
+            window=window,
+        )
+        return self.b.frame(tcp, data, src=self.addr, options=options)
+
+    def syn(self, options: bytes | None = None, window: int = 8192) -> bytes:
+        tcp = TCP(
+            sport=self.sport, dport=self.dport, flags="S", seq=self.isn, window=window
+        )
+        if options is None:
+            tcp.options = [("MSS", 1460), ("WScale", 7)]
+        return self.b.frame(tcp, src=self.addr, options=options)
+
+    def connect(self, syn: bytes | None = None, window: int = 8192) -> pb.Session:
+        self.b.raw.send(syn or self.syn())
+        got = self.b.frames_to(self.sport, lambda s: s.flags == "SA")
+        synacks = [s for s in got if s.flags == "SA"]
+        assert synacks, f"no SYN-ACK: {[s.summary() for s in got]}"
+        self.synack = synacks[0]
+        assert self.synack.ack == add(self.isn, 1)
+        self.rcv_nxt = add(self.synack.seq, 1)
+        self.b.raw.send(self.seg(0, flags="A", window=window))
+        s = accepted_session(self.b, self.dport, self.sport)
+        return wait_session(
+            self.b.stub, s.id, lambda x: x.server.tcb.state == ESTABLISHED, 5
+        )
+
+
+def read_all(b: Bench, sid: int) -> bytes:
+    out = b""
+    while True:
+        r = b.stub.Read(
+            pb.ReadRequest(
+                session_id=sid, endpoint=pb.ENDPOINT_SERVER, max_bytes=1 << 20
+            )
+        )
+        if not r.data:
+            return out
+        out += r.data
+
+
+def manual_listener(b: Bench, port: int = PORT) -> None:
+    b.stub.Listen(
+        pb.ListenRequest(
+            interface_id=b.tap.iface.id,
+            port=port,
+            reader=pb.Reader(mode=pb.Reader.MODE_MANUAL),
+            config=tcp_config(),
+        )
+    )
+
+
+def fake_addr(b: Bench, host: int) -> str:
+    return b.tap.kernel_addr.rsplit(".", 1)[0] + f".{host}"
+
+
+def settle(b: Bench, sid: int, n: int, before: pb.Session) -> pb.Session:
+    wait_received(b, sid, before, n)
+    time.sleep(0.05)
+    return session(b, sid)
+
+
+# ---------------------------------------------------------------- overlapping text
+
+
+def test_overlapping_text_keeps_the_first_arrival(bench: Bench):
+    """Policy: every byte delivered is the version of the first segment that
+    carried it. Bytes already delivered cannot change; bytes queued out of
+    order are not overwritten by a later overlapping segment. No byte is
+    delivered twice and none is lost."""
+    manual_listener(bench)
+    peer = FakeHost(bench, fake_addr(bench, 77), 40001)
+    s = peer.connect()
+    sid = s.id
+
+    def send(off: int, ch: bytes, n: int) -> None:
+        nonlocal s
+        bench.raw.send(peer.seg(off, ch * n))
+        s = settle(bench, sid, 1, s)
+
+    # Overlap with bytes already delivered.
+    send(0, b"A", 100)
+    send(50, b"B", 100)
+    assert read_all(bench, sid) == b"A" * 100 + b"B" * 50
+    # Overlaps inside the out-of-order queue (a hole at 150..250).
+    send(300, b"C", 100)  # queued
+    send(350, b"D", 100)  # overlaps C's tail: C stays, D adds 400..450
+    send(250, b"E", 100)  # overlaps C's head: E adds 250..300 only
+    send(280, b"X", 150)  # wholly covered by E, C and D: changes nothing
+    assert s.server.readable == 0
+    send(150, b"F", 100)  # fills the hole
+    assert read_all(bench, sid) == b"F" * 100 + b"E" * 50 + b"C" * 100 + b"D" * 50
+    assert s.server.tcb.rcv_nxt == add(peer.isn, 1 + 450)
+    # A retransmission of everything, with other contents: nothing new.
+    send(0, b"Z", 450)
+    assert read_all(bench, sid) == b""
+    assert s.server.tcb.rcv_nxt == add(peer.isn, 1 + 450)
+
+
+def test_in_order_text_does_not_overwrite_queued_bytes(bench: Bench):
+    """The same policy when the segment that fills a hole also overlaps bytes
+    already queued beyond it: the queued (first) version is delivered. Linux
+    delivers the newer bytes here (tcp_ofo_queue drops what the in-order
+    segment covered); the engine is held to first arrival everywhere."""
+    manual_listener(bench)
+    peer = FakeHost(bench, fake_addr(bench, 78), 40002)
+    s = peer.connect()
+    sid = s.id
+    bench.raw.send(peer.seg(20, b"G" * 20))  # queued: 20..40
+    s = settle(bench, sid, 1, s)
+    bench.raw.send(peer.seg(0, b"H" * 60))  # in order: 0..60, covers G
+    s = settle(bench, sid, 1, s)
+    got = read_all(bench, sid)
+    assert len(got) == 60
+    assert got == b"H" * 20 + b"G" * 20 + b"H" * 20
+
+
+# ---------------------------------------------------------------- malformed options
+
+
+BAD_OPTIONS = {
+    # Unknown kind 253 (experimental) with length 0 and 1.
+    "length 0": bytes([253, 0, 0, 0]),
+    "length 1": bytes([253, 1, 0, 0]),
+    # Length 40 with 8 option bytes in the header.
+    "overruns the header": bytes([1, 1, 253, 40, 0, 0, 0, 0]),
+    "MSS length 3": bytes([2, 3, 5, 0]),
+    "MSS length 6": bytes([2, 6, 5, 0xB4, 0, 0, 1, 1]),
+    "no length byte": bytes([1, 1, 1, 2]),
+}
+
+
+def malformed_events(events: list[pb.Event], link_id: int) -> list[pb.Event]:
+    return [
+        e
+        for e in events
+        if e.kind == RECEIVED and e.reason == "malformed" and e.link_id == link_id
+    ]
+
+
+def test_bad_option_lengths_on_a_syn_drop_it(bench: Bench):
+    """RFC 9293 3.1 (MUST-7): an illegal option length must be handled. The
+    engine's policy: the segment is dropped as malformed (an event with
+    reason "malformed"): no SYN-ACK, no session. A window scale over 14 is
+    taken as 14 (RFC 7323 2.3). The listener then still accepts."""
+    manual_listener(bench)
+    events = Events(bench)
+    for i, opts in enumerate(BAD_OPTIONS.values()):
+        peer = FakeHost(bench, fake_addr(bench, 90), 41000 + i)
+        bench.raw.send(peer.syn(options=opts))
+    time.sleep(0.5)
+    answers = bench.raw.take()
+    assert answers == [], [Ether(f).summary() for _, f in answers]
+    assert list_sessions(bench) == []
+    # Window scale 20: used as 14.
+    peer = FakeHost(bench, fake_addr(bench, 91), 41100)
+    s = peer.connect(
+        syn=peer.syn(options=bytes([2, 4, 5, 0xB4, 1, 3, 3, 20])), window=1
+    )
+    assert s.server.tcb.snd_wnd == 1 << 14
+    got = events.stop()
+    assert len(malformed_events(got, bench.tap.iface.id)) == len(BAD_OPTIONS)
+    syns = [
+        e
+        for e in got
+        if e.session_id == s.id
+        and e.kind == RECEIVED
+        and e.segment.flags == pb.TCP_FLAG_SYN
+    ]
+    assert [e.segment.opt_wscale for e in syns] == [14]
+    # Dropped, not answered as if nothing listened.
+    iface = bench.stub.GetInterface(
+        pb.GetInterfaceRequest(interface_id=bench.tap.iface.id)
+    )
+    assert iface.counters.rst_no_connection == 0
+
+
+def test_bad_option_lengths_on_an_established_connection(bench: Bench):
+    """The same on a synchronized connection: each data segment with a bad
+    option is dropped whole (its text is not delivered); the connection
+    stays up and takes the next good segment. A window scale option on a
+    non-SYN segment is ignored (RFC 7323 2.2)."""
+    manual_listener(bench)
+    peer = FakeHost(bench, fake_addr(bench, 92), 42000)
+    s = peer.connect(window=4)
+    shift = s.server.tcb.snd_wnd // 4
+    assert shift == 1 << 7
+    events = Events(bench)
+    before = session(bench, s.id)
+    for opts in BAD_OPTIONS.values():
+        bench.raw.send(peer.seg(0, b"bad!", options=opts))
+    time.sleep(0.5)
+    mid = session(bench, s.id)
+    assert (
+        mid.server.counters.segments_received
+        == before.server.counters.segments_received
+    )
+    assert mid.server.readable == 0
+    assert mid.server.tcb.state == ESTABLISHED
+    # A window scale option out of place: ignored, the window stays scaled by 7.
+    bench.raw.send(peer.seg(0, b"good", options=bytes([1, 3, 3, 2]), window=8))
+    after = settle(bench, s.id, 1, mid)
+    assert read_all(bench, s.id) == b"good"
+    assert after.server.tcb.snd_wnd == 8 << 7
+    assert after.server.error == pb.ERROR_CODE_UNSPECIFIED
+    got = events.stop()
+    assert len(malformed_events(got, bench.tap.iface.id)) == len(BAD_OPTIONS)
+
+
+# ---------------------------------------------------------------- SYN flood
+
+
+def test_syn_flood_leaves_the_backlog_bounded_and_a_real_client_connects(bench: Bench):
+    """Thousands of SYNs from spoofed addresses and ports that never complete:
+    the listener keeps at most `backlog` connections half open and counts
+    what it refuses, memory stays bounded, and a kernel client that connects
+    during the flood gets through (RFC 4987: SYN cookies or evicting the
+    oldest half-open connection) and sends 1 MB intact."""
+    backlog = 32
+    bench.stub.Listen(
+        pb.ListenRequest(
+            interface_id=bench.tap.iface.id,
+            port=PORT,
+            digest=True,
+            backlog=backlog,
+            config=tcp_config(),
+        )
+    )
+    rng = random.Random(4987)
+    template = bench.frame(
+        TCP(dport=PORT, flags="S", window=65535), src=fake_addr(bench, 3)
+    )
+    flood = [
+        respoof(
+            template,
+            fake_addr(bench, rng.randrange(3, 254)),
+            rng.randrange(1024, 65535),
+            rng.getrandbits(32),
+        )
+        for _ in range(12_000)
+    ]
+    rss_before = daemon_rss_bytes()
+    seconds = 6.0
+    bench.raw.paced(seconds, flood)
+    time.sleep(1.0)  # the backlog is full by now
+
+    def half_open() -> int:
+        return sum(
+            1 for x in list_sessions(bench)
+            if x.accepted and not x.destroyed and x.server.tcb.state == STATE.TCP_STATE_SYN_RECEIVED
+        )  # fmt: skip
+
+    most = half_open()
+    client = subprocess.Popen(
+        [
+            "ip", "netns", "exec", bench.tap.ns, sys.executable, RAW, "source",
+            "--connect", bench.tap.engine_addr, "--port", str(PORT),
+            "--bytes", str(MB), "--seed", "7", "--connect-timeout", "4",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    bench.procs.append(client)
+    while client.poll() is None:
+        most = max(most, half_open())
+        time.sleep(0.2)
+    out, _ = client.communicate(timeout=60)
+    result = json.loads(out.strip().splitlines()[-1])
+    assert bench.raw.wait() < seconds + 2
+    most = max(most, half_open())
+    rss_after = daemon_rss_bytes()
+
+    assert "error" not in result, (
+        f"the real client did not connect during the flood: {result}"
+    )
+    kernel = [
+        x
+        for x in list_sessions(bench)
+        if x.accepted and x.remote.address == bench.tap.kernel_addr
+    ]
+    assert len(kernel) == 1
+    final = wait_session(
+        bench.stub, kernel[0].id, lambda x: x.server.bytes_read == MB, 10
+    )
+    assert final.server.read_sha256.hex() == result["sha256"]
+
+    assert 0 < most <= backlog
+    # Every SYN is accounted for: accepted into the backlog, or over it and
+    # counted (dropped, or answered with a SYN cookie). A few may be lost in
+    # the TAP device's queue.
+    c = bench.stub.GetInterface(
+        pb.GetInterfaceRequest(interface_id=bench.tap.iface.id)
+    ).counters
+    over = c.syn_dropped_backlog + getattr(c, "syn_cookies_sent", 0)
+    taken = sum(
+        1
+        for x in list_sessions(bench)
+        if x.accepted and x.remote.address != bench.tap.kernel_addr
+    )
+    n = len(flood)
+    assert taken <= n
+    assert over + taken >= 0.95 * n, (
+        f"{n} SYNs: {taken} accepted, {c.syn_dropped_backlog} dropped "
+        f"over the backlog, {getattr(c, 'syn_cookies_sent', '(no counter)')} "
+        "SYN cookies sent"
+    )
+    grew = rss_after - rss_before
+    assert grew < 64 * MB, f"RSS grew {grew >> 20} MiB"
+
+
+# ---------------------------------------------------------------- closed ports
+
+
+def test_closed_port_answers_with_rst_as_rfc_9293_says(bench: Bench):
+    """RFC 9293 3.10.7.1: to a segment for no connection, without ACK:
+    <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> (SYN and FIN count in SEG.LEN);
+    with ACK: <SEQ=SEG.ACK><CTL=RST>. An RST is never answered."""
+    closed = 9199
+    sport = 43000
+    bench.raw.watch(sport)
+    before = bench.stub.GetInterface(
+        pb.GetInterfaceRequest(interface_id=bench.tap.iface.id)
+    )
+    seq, ack = 0x12345678, 0x9ABCDEF0
+
+    def probe(flags: str, payload: bytes = b"", dport: int = closed) -> list[TCP]:
+        f = bench.frame(
+            TCP(
+                sport=sport,
+                dport=dport,
+                flags=flags,
+                seq=seq,
+                ack=ack if "A" in flags else 0,
+            ),
+            payload,
+        )
+        bench.raw.send(f)
+        return bench.frames_to(sport, lambda s: True, timeout=1.0)
+
+    def only_rst(got: list[TCP]) -> TCP:
+        assert len(got) == 1, [s.summary() for s in got]
+        return got[0]
+
+    r = only_rst(probe("S"))
+    assert (r.flags, r.seq, r.ack) == ("RA", 0, add(seq, 1))
+    r = only_rst(probe("S", b"x" * 10))
+    assert (r.flags, r.seq, r.ack) == ("RA", 0, add(seq, 11))
+    r = only_rst(probe("F", b"y" * 5))
+    assert (r.flags, r.seq, r.ack) == ("RA", 0, add(seq, 6))
+    r = only_rst(probe("", b"z" * 7))
+    assert (r.flags, r.seq, r.ack) == ("RA", 0, add(seq, 7))
+    r = only_rst(probe("SF"))
+    assert (r.flags, r.seq, r.ack) == ("RA", 0, add(seq, 2))
+    r = only_rst(probe("PA", b"w" * 9))
+    assert (r.flags, r.seq) == ("R", ack)
+    r = only_rst(probe("SA"))
+    assert (r.flags, r.seq) == ("R", ack)
+    r = only_rst(probe("FA"))
+    assert (r.flags, r.seq) == ("R", ack)
+    answered = 8
+    # To a listening port, a segment that is not a SYN has no connection
+    # either (RFC 9293 3.10.7.2: an ACK there is answered <SEQ=SEG.ACK><RST>).
+    bench.stub.Listen(pb.ListenRequest(interface_id=bench.tap.iface.id, port=PORT))
+    r = only_rst(probe("A", dport=PORT))
+    assert (r.flags, r.seq) == ("R", ack)
+    answered += 1
+    # RSTs are not answered.
+    assert probe("R") == []
+    assert probe("RA") == []
+    assert probe("R", dport=PORT) == []
+    after = bench.stub.GetInterface(
+        pb.GetInterfaceRequest(interface_id=bench.tap.iface.id)
+    )
+    assert (
+        after.counters.rst_no_connection - before.counters.rst_no_connection == answered
+    )
+    assert list_sessions(bench) == []
