@@ -926,6 +926,69 @@ def test_syn_flood_leaves_the_backlog_bounded_and_a_real_client_connects(bench: 
     assert grew < 64 * MB, f"RSS grew {grew >> 20} MiB"
 
 
+def test_a_syn_cookie_opens_only_for_its_own_handshake(bench: Bench):
+    """With the backlog full, a SYN is answered statelessly (RFC 4987 3.6);
+    only the ACK that returns that SYN-ACK's ISN, from the same address and
+    port and with the next sequence number, makes a connection. Blind ACKs
+    with any other numbers are answered with RST (RFC 9293 3.10.7.2) and
+    make nothing."""
+    backlog = 2
+    bench.stub.Listen(
+        pb.ListenRequest(
+            interface_id=bench.tap.iface.id,
+            port=PORT,
+            backlog=backlog,
+            reader=pb.Reader(mode=pb.Reader.MODE_MANUAL),
+            config=tcp_config(),
+        )
+    )
+    for i in range(backlog):
+        # SYNs that never complete fill the backlog.
+        bench.raw.send(FakeHost(bench, fake_addr(bench, 50), 44000 + i).syn())
+    peer = FakeHost(bench, fake_addr(bench, 51), 44100, isn=0x51000000)
+    bench.raw.send(peer.syn())
+    got = bench.frames_to(peer.sport, lambda x: x.flags == "SA")
+    synacks = [x for x in got if x.flags == "SA"]
+    assert len(synacks) == 1, [x.summary() for x in got]
+    cookie = synacks[0].seq
+    assert synacks[0].ack == add(peer.isn, 1)
+    assert len(list_sessions(bench)) == backlog
+    before = bench.stub.GetInterface(
+        pb.GetInterfaceRequest(interface_id=bench.tap.iface.id)
+    ).counters
+
+    other = FakeHost(bench, fake_addr(bench, 51), 44101, isn=peer.isn)
+    rng = random.Random(4987)
+    forged = [
+        other.seg(0, flags="A", ack=add(cookie, 1)),  # another port
+        peer.seg(1, flags="A", ack=add(cookie, 1)),  # not the next sequence number
+        peer.seg(0, flags="A", ack=add(cookie, 2)),  # not the cookie
+        peer.seg(0, flags="A", ack=add(cookie, -(1 << 24))),
+    ]
+    forged += [peer.seg(0, flags="A", ack=rng.getrandbits(32)) for _ in range(1000)]
+    bench.raw.send(*forged)
+    time.sleep(1.0)
+    rsts = [Ether(f)[TCP] for _, f in bench.raw.take()]
+    rsts = [x for x in rsts if x.dport in (peer.sport, other.sport)]
+    assert len(list_sessions(bench)) == backlog
+    after = bench.stub.GetInterface(
+        pb.GetInterfaceRequest(interface_id=bench.tap.iface.id)
+    ).counters
+    assert after.rst_no_connection - before.rst_no_connection == len(forged)
+    assert all(x.flags == "R" for x in rsts)
+    assert sorted(x.seq for x in rsts) == sorted(Ether(f)[TCP].ack for f in forged)
+
+    # The real ACK: an ESTABLISHED connection that takes data.
+    peer.rcv_nxt = add(cookie, 1)
+    bench.raw.send(peer.seg(0, b"cookie", flags="PA"))
+    s = accepted_session(bench, PORT, peer.sport)
+    s = wait_session(bench.stub, s.id, lambda x: x.server.readable == 6, 5)
+    assert s.server.tcb.state == ESTABLISHED
+    assert s.server.tcb.irs == peer.isn and s.server.tcb.iss == cookie
+    assert read_all(bench, s.id) == b"cookie"
+    assert len(list_sessions(bench)) == backlog + 1
+
+
 # ---------------------------------------------------------------- closed ports
 
 
