@@ -824,6 +824,72 @@ def test_bad_option_lengths_on_an_established_connection(bench: Bench):
     assert len(malformed_events(got, bench.tap.iface.id)) == len(BAD_OPTIONS)
 
 
+def test_bad_option_lengths_on_a_syn_ack(bench: Bench):
+    """The engine's active open: SYN-ACKs with bad option lengths are
+    dropped as malformed (the engine stays in SYN-SENT and sends no ACK);
+    then a SYN-ACK with window scale 20 completes the handshake and the
+    shift is used as 14 (RFC 7323 2.3)."""
+    host = fake_addr(bench, 93)
+    bench.raw.watch_address(host)
+    # Any frame from the host teaches the engine its MAC (RSTs get no answer).
+    bench.raw.send(bench.frame(TCP(sport=5555, dport=1, flags="R"), src=host))
+    events = Events(bench)
+    s = bench.stub.OpenSession(
+        pb.OpenSessionRequest(
+            remote=pb.Remote(interface_id=bench.tap.iface.id, address=host, port=5555),
+            client=tcp_config(),
+        )
+    )
+    got = bench.frames_to(5555, lambda x: x.flags == "S")
+    syn = next(x for x in got if x.flags == "S")
+
+    def synack(options: bytes) -> bytes:
+        tcp = TCP(
+            sport=5555,
+            dport=syn.sport,
+            flags="SA",
+            seq=0x93000000,
+            ack=add(syn.seq, 1),
+            window=4096,
+        )
+        return bench.frame(tcp, src=host, options=options)
+
+    bench.raw.send(*(synack(o) for o in BAD_OPTIONS.values()))
+    time.sleep(0.3)
+    mid = session(bench, s.id)
+    assert mid.client.tcb.state == STATE.TCP_STATE_SYN_SENT
+    assert [
+        x for x in bench.frames_to(5555, lambda x: False, 0.1) if x.flags == "A"
+    ] == []
+    bench.raw.send(synack(bytes([2, 4, 5, 0xB4, 1, 3, 3, 20])))
+    s = wait_session(bench.stub, s.id, lambda x: x.client.tcb.state == ESTABLISHED, 5)
+    bench.raw.send(
+        bench.frame(
+            TCP(
+                sport=5555,
+                dport=syn.sport,
+                flags="A",
+                seq=0x93000001,
+                ack=add(syn.seq, 1),
+                window=1,
+            ),
+            src=host,
+        )
+    )
+    s = wait_session(bench.stub, s.id, lambda x: x.client.tcb.snd_wnd == 1 << 14, 5)
+    got_events = events.stop()
+    assert len(malformed_events(got_events, bench.tap.iface.id)) == len(BAD_OPTIONS)
+    synacks = [
+        e
+        for e in got_events
+        if e.session_id == s.id
+        and e.kind == RECEIVED
+        and e.segment.flags == pb.TCP_FLAG_SYN | pb.TCP_FLAG_ACK
+    ]
+    assert [e.segment.opt_wscale for e in synacks] == [14]
+    bench.stub.DeleteSession(pb.DeleteSessionRequest(session_id=s.id))
+
+
 # ---------------------------------------------------------------- SYN flood
 
 
