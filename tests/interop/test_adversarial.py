@@ -152,13 +152,15 @@ class Events:
                 network_id=b.tap.iface.network_id,
                 session_ids=session_ids or [],
                 kinds=[SENT, RECEIVED],
-                replay=True,
+                # The watched sessions' history, so that nothing since
+                # start_ns is missed; not every session's of the network.
+                replay=bool(session_ids),
             )
         )
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
-        # Events of no session (a malformed segment's) are not replayed: the
-        # subscription must be in place before they happen.
+        # Events of no session (a malformed segment's) are never replayed:
+        # the subscription must be in place before they happen.
         time.sleep(0.2)
 
     def _run(self) -> None:
