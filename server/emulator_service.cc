@@ -280,6 +280,9 @@ grpc::Status EmulatorService::DeleteNetwork(Ctx*,
     network_shard_.erase(id);
     absl::erase_if(link_network_,
                    [id](const auto& kv) { return kv.second == id; });
+    for (const auto& [iface, nid] : interface_network_) {
+      if (nid == id) ForgetListenersLocked(iface);
+    }
     absl::erase_if(interface_network_,
                    [id](const auto& kv) { return kv.second == id; });
     std::erase_if(session_network_,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -33,6 +34,7 @@ struct EmulatorOptions {
   uint32_t max_read_bytes = 4 * 1024 * 1024;  // ReadRequest.max_bytes
   uint64_t default_seed = 0;                  // 0: random
   uint32_t max_interfaces = 64;
+  uint32_t max_listeners = 1024;  // over every interface
   CaptureOptions captures;
 };
 
@@ -145,6 +147,9 @@ class EmulatorService final
                            v1::Session* out);
   absl::Status FillInterface(NetworkSlot& slot, uint32_t link_id,
                              v1::Interface* out);
+  // Forgets the listeners of interface `id` (called with mu_ held).
+  void ForgetListenersLocked(uint32_t interface_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Gives accepted sessions daemon-wide ids (shard thread).
   void InstallHooks(NetworkSlot& slot);
 
@@ -166,6 +171,8 @@ class EmulatorService final
   std::map<uint32_t, uint32_t> session_network_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint32_t, uint32_t> interface_network_
       ABSL_GUARDED_BY(mu_);
+  // Listening (interface_id, port) pairs, for --max_listeners.
+  absl::flat_hash_set<uint64_t> listeners_ ABSL_GUARDED_BY(mu_);
 };
 
 // An error's message with the engine's nouns at its start as the API's

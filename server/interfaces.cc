@@ -91,6 +91,18 @@ void EmulatorService::InstallHooks(NetworkSlot& slot) {
   });
 }
 
+namespace {
+uint64_t ListenerKey(uint32_t interface_id, uint32_t port) {
+  return (uint64_t{interface_id} << 16) | port;
+}
+}  // namespace
+
+void EmulatorService::ForgetListenersLocked(uint32_t interface_id) {
+  absl::erase_if(listeners_, [interface_id](uint64_t key) {
+    return (key >> 16) == interface_id;
+  });
+}
+
 absl::Status EmulatorService::FillInterface(NetworkSlot& slot, uint32_t link_id,
                                             v1::Interface* out) {
   const Interface* iface = slot.net->interface(link_id);
@@ -279,6 +291,7 @@ grpc::Status EmulatorService::DeleteInterface(
     absl::MutexLock l(&mu_);
     link_network_.erase(id);
     interface_network_.erase(id);
+    ForgetListenersLocked(id);
     return absl::OkStatus();
   });
 }
@@ -308,7 +321,24 @@ grpc::Status EmulatorService::Listen(Ctx*, const v1::ListenRequest* req,
     if (req->backlog() != 0) spec.backlog = req->backlog();
     absl::StatusOr<Where> w = LinkOf(req->interface_id());
     if (!w.ok()) return NotFound("interface_id", req->interface_id());
-    return OnNetwork(w->network_id, [&](NetworkSlot& slot, Shard&) {
+    const uint64_t key = ListenerKey(req->interface_id(), req->port());
+    bool reserved = false;
+    {
+      absl::MutexLock l(&mu_);
+      if (!listeners_.contains(key)) {
+        if (listeners_.size() >= options_.max_listeners) {
+          return Exhausted(
+              Limit::kListeners,
+              absl::StrCat("listener limit reached: --max_listeners is ",
+                           options_.max_listeners,
+                           " (ports listening, over every interface); "
+                           "DeleteListener first"));
+        }
+        listeners_.insert(key);
+        reserved = true;
+      }
+    }
+    absl::Status s = OnNetwork(w->network_id, [&](NetworkSlot& slot, Shard&) {
       absl::Status st = slot.net->Listen(req->interface_id(), spec);
       if (!st.ok()) return st;
       if (req->capture()) {
@@ -318,6 +348,11 @@ grpc::Status EmulatorService::Listen(Ctx*, const v1::ListenRequest* req,
       resp->set_port(spec.port);
       return absl::OkStatus();
     });
+    if (!s.ok() && reserved) {
+      absl::MutexLock l(&mu_);
+      listeners_.erase(key);
+    }
+    return s;
   });
 }
 
@@ -330,12 +365,17 @@ grpc::Status EmulatorService::DeleteListener(
     }
     absl::StatusOr<Where> w = LinkOf(req->interface_id());
     if (!w.ok()) return NotFound("interface_id", req->interface_id());
-    return OnNetwork(w->network_id, [&](NetworkSlot& slot, Shard&) {
+    absl::Status s = OnNetwork(w->network_id, [&](NetworkSlot& slot, Shard&) {
       const uint16_t port = static_cast<uint16_t>(req->port());
       absl::Status st = slot.net->Unlisten(req->interface_id(), port);
       if (st.ok()) slot.captures->DisableListener(req->interface_id(), port);
       return st;
     });
+    if (s.ok()) {
+      absl::MutexLock l(&mu_);
+      listeners_.erase(ListenerKey(req->interface_id(), req->port()));
+    }
+    return s;
   });
 }
 

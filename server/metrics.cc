@@ -578,6 +578,8 @@ std::string_view LimitLabel(Limit limit) {
       return "captures";
     case Limit::kPorts:
       return "ports";
+    case Limit::kListeners:
+      return "listeners";
   }
   return "unknown";
 }

@@ -66,8 +66,9 @@ enum class Limit {
   kSubscribers,
   kCaptures,
   kPorts,
+  kListeners,
 };
-inline constexpr size_t kNumLimits = static_cast<size_t>(Limit::kPorts) + 1;
+inline constexpr size_t kNumLimits = static_cast<size_t>(Limit::kListeners) + 1;
 // The label value: "networks", "links", "sessions", ...
 std::string_view LimitLabel(Limit limit);
 

@@ -1520,5 +1520,56 @@ TEST(LimitRejectionsTest, EachLimitIsCountedUnderItsLabel) {
       "tcpemu_limit_rejections_total{limit=\"subscribers\"} 1"));
 }
 
+// --max_listeners over every interface: needs a TAP device (root and
+// /dev/net/tun), else skipped.
+TEST(LimitRejectionsTest, ListenersAreCountedOverInterfaces) {
+  DaemonOptions o = testutil::LocalOptions();
+  o.emulator.max_listeners = 2;
+  auto d = Daemon::Start(o);
+  ASSERT_TRUE(d.ok()) << d.status();
+  std::unique_ptr<Daemon> daemon = *std::move(d);
+  auto stub = v1::Emulator::NewStub(testutil::LocalChannel(daemon->port()));
+  v1::CreateInterfaceRequest ci;
+  ci.set_address("10.231.7.2/24");
+  v1::Interface iface;
+  grpc::Status made = Call(stub.get(), &Stub::CreateInterface, ci, &iface);
+  if (!made.ok()) {
+    GTEST_SKIP() << "no TAP device: " << made.error_message();
+  }
+  auto listen = [&](uint32_t port) {
+    v1::ListenRequest r;
+    r.set_interface_id(iface.id());
+    r.set_port(port);
+    v1::Listener out;
+    return Call(stub.get(), &Stub::Listen, r, &out);
+  };
+  EXPECT_TRUE(listen(7001).ok());
+  EXPECT_TRUE(listen(7002).ok());
+  // Listening again on a port that listens is not a new listener.
+  EXPECT_EQ(listen(7002).error_code(), StatusCode::ALREADY_EXISTS);
+  grpc::Status over = listen(7003);
+  EXPECT_EQ(over.error_code(), StatusCode::RESOURCE_EXHAUSTED)
+      << over.error_message();
+  EXPECT_TRUE(absl::StrContains(over.error_message(), "--max_listeners is 2"))
+      << over.error_message();
+  EXPECT_EQ(daemon->metrics().limit_rejections(Limit::kListeners), 1u);
+  // DeleteListener frees a slot, and so does DeleteInterface.
+  v1::DeleteListenerRequest dl;
+  dl.set_interface_id(iface.id());
+  dl.set_port(7001);
+  google::protobuf::Empty e;
+  ASSERT_TRUE(Call(stub.get(), &Stub::DeleteListener, dl, &e).ok());
+  EXPECT_TRUE(listen(7003).ok());
+  v1::DeleteInterfaceRequest di;
+  di.set_interface_id(iface.id());
+  ASSERT_TRUE(Call(stub.get(), &Stub::DeleteInterface, di, &e).ok());
+  ASSERT_TRUE(Call(stub.get(), &Stub::CreateInterface, ci, &iface).ok());
+  EXPECT_TRUE(listen(7001).ok());
+  EXPECT_TRUE(listen(7002).ok());
+  EXPECT_EQ(listen(7003).error_code(), StatusCode::RESOURCE_EXHAUSTED);
+  di.set_interface_id(iface.id());
+  EXPECT_TRUE(Call(stub.get(), &Stub::DeleteInterface, di, &e).ok());
+}
+
 }  // namespace
 }  // namespace tcpemu::server
