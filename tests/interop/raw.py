@@ -38,6 +38,7 @@ The test's side, RawHost, builds frames with scapy and drives the server.
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import json
 import os
@@ -98,7 +99,11 @@ class _Server:
                 try:
                     self.sock.send(f)
                     break
-                except BlockingIOError:  # the device queue is full: let it drain
+                except OSError as e:
+                    # The device's queue is full (the frame was dropped):
+                    # let it drain and send again.
+                    if e.errno not in (errno.ENOBUFS, errno.EAGAIN):
+                        raise
                     time.sleep(0.001)
 
     def _pace(self, seconds: float, frames: list[bytes]) -> None:
