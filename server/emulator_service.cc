@@ -24,6 +24,7 @@ constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 constexpr uint32_t kDefaultBatch = 1024;
 constexpr uint32_t kMaxBatch = 65536;
+constexpr int kMaxWatchedSessions = 65536;
 
 absl::Status NotFound(absl::string_view what, uint32_t id) {
   return absl::NotFoundError(absl::StrCat(what, " ", id, " not found"));
@@ -1210,6 +1211,11 @@ grpc::ServerWriteReactor<v1::EventBatch>* EmulatorService::WatchEvents(
   }
   if (s.ok() && hub_ == nullptr) s = absl::UnavailableError("events are off");
   absl::StatusOr<EventFilter> filter = EventFilter();
+  if (s.ok() && req->session_ids_size() > kMaxWatchedSessions) {
+    // Each subscriber keeps its filter; this bounds its memory.
+    s = Invalid(absl::StrCat("session_ids: ", req->session_ids_size(),
+                             " ids, at most ", kMaxWatchedSessions));
+  }
   if (s.ok()) {
     filter = EventFilterFromProto(*req);
     if (!filter.ok()) s = filter.status();
