@@ -514,6 +514,28 @@ def test_challenge_acks_are_rate_limited(bench: Bench):
     assert_intact(t)
 
 
+def test_challenge_ack_limit_is_per_connection(bench: Bench):
+    """The limit is kept per connection: a connection flooded with bogus RSTs
+    spends its own budget, and another one still answers at once. (A limit
+    shared by all connections is an off-path side channel: CVE-2016-5696.)"""
+    manual_listener(bench)
+    a = FakeHost(bench, fake_addr(bench, 80), 45000)
+    b = FakeHost(bench, fake_addr(bench, 81), 45001)
+    sa, sb = a.connect(), b.connect()
+    bench.raw.send(*(a.seg(k, flags="R") for k in range(1, 501)))
+    sa = wait_received(bench, sa.id, sa, 500)
+    assert 1 <= sa.server.counters.challenge_acks_sent <= CHALLENGE_ACK_LIMIT
+    bench.raw.take()
+    bench.raw.send(b.seg(7, flags="R"))
+    got = bench.frames_to(b.sport, lambda x: x.flags == "A")
+    acks = [x for x in got if x.flags == "A"]
+    assert len(acks) == 1, [x.summary() for x in got]
+    assert acks[0].ack == add(b.isn, 1) and acks[0].seq == b.rcv_nxt
+    sb = session(bench, sb.id)
+    assert sb.server.counters.challenge_acks_sent == 1
+    assert sb.server.tcb.state == ESTABLISHED and sa.server.tcb.state == ESTABLISHED
+
+
 # ---------------------------------------------------------------- data injection
 
 
