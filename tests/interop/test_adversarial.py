@@ -445,6 +445,42 @@ def test_rst_at_rcv_nxt_resets_an_idle_connection(bench: Bench):
     )
 
 
+def test_blind_rst_in_syn_received(bench: Bench):
+    """RFC 5961 3.2 holds in SYN-RECEIVED too: an in-window RST that is not
+    at RCV.NXT gets a challenge ACK and the handshake still completes; an
+    RST at RCV.NXT ends the half-open connection (RFC 9293 3.10.7.4)."""
+    manual_listener(bench)
+    peer = FakeHost(bench, fake_addr(bench, 85), 46000)
+    bench.raw.send(peer.syn())
+    got = bench.frames_to(peer.sport, lambda x: x.flags == "SA")
+    synack = next(x for x in got if x.flags == "SA")
+    s = accepted_session(bench, PORT, peer.sport)
+    assert s.server.tcb.state == STATE.TCP_STATE_SYN_RECEIVED
+    bench.raw.send(peer.seg(100, flags="R"))
+    got = bench.frames_to(peer.sport, lambda x: x.flags == "A")
+    acks = [x for x in got if x.flags == "A"]
+    assert len(acks) == 1, [x.summary() for x in got]
+    assert acks[0].ack == add(peer.isn, 1) and acks[0].seq == add(synack.seq, 1)
+    s = session(bench, s.id)
+    assert s.server.tcb.state == STATE.TCP_STATE_SYN_RECEIVED
+    assert s.server.counters.challenge_acks_sent == 1
+    peer.rcv_nxt = add(synack.seq, 1)
+    bench.raw.send(peer.seg(0, b"hello"))
+    s = wait_session(bench.stub, s.id, lambda x: x.server.readable == 5, 5)
+    assert s.server.tcb.state == ESTABLISHED
+
+    other = FakeHost(bench, fake_addr(bench, 85), 46001)
+    bench.raw.send(other.syn())
+    assert any(
+        x.flags == "SA" for x in bench.frames_to(other.sport, lambda x: x.flags == "SA")
+    )
+    half = accepted_session(bench, PORT, other.sport)
+    bench.raw.send(other.seg(0, flags="R"))
+    half = wait_session(bench.stub, half.id, lambda x: x.destroyed, 5)
+    assert half.server.tcb.state in (STATE.TCP_STATE_CLOSED, STATE.TCP_STATE_LISTEN)
+    assert session(bench, s.id).server.tcb.state == ESTABLISHED
+
+
 def allowed(bogus: list[pb.Event]) -> int:
     """Challenge ACKs allowed for these received segments: the limit for each
     second (or part) that they took to arrive, by the engine's clock. A
