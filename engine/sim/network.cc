@@ -170,8 +170,9 @@ Network::Network(uint64_t seed, EventSink* sink, const Limits& limits)
       sink_(sink),
       limits_(limits),
       rng_(seed),
-      isn_(DrawSecret(rng_)),
-      cookies_(DrawSecret(rng_)) {}
+      secret_(DrawSecret(rng_)),
+      isn_(secret_),
+      cookies_(secret_) {}
 
 Network::~Network() = default;
 

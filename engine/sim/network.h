@@ -5,6 +5,7 @@
 // calls give the same event trace.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -312,6 +313,9 @@ class Network {
   std::function<void(uint32_t, Endpoint)> observer_;
   Limits limits_;
   Rng rng_;
+  // One secret, drawn once from rng_ (so a seed fixes the random stream
+  // the links draw from afterwards), keys both ISNs and SYN cookies.
+  std::array<uint8_t, 16> secret_;
   IsnGenerator isn_;
   SynCookies cookies_;
   TimeNs now_ = 0;

@@ -50,6 +50,9 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, Seq iss,
       cc_(MakeCongestionControl(config, config.mss())),
       recover_(iss) {
   deadlines_.fill(kNever);
+  // A per-connection offset for the timestamp clock (RFC 7323 5.4), from
+  // the ISS, itself unpredictable (RFC 6528).
+  ts_offset_ = iss.value() * 2654435761u;
   if (config_.window_scaling) {
     while (offered_wscale_ < 14 &&
            (config_.recv_buffer >> offered_wscale_) > 65535) {
@@ -227,7 +230,8 @@ void Connection::FireRto(TimeNs now) {
   recover_ = snd_max_;
   dup_acks_ = 0;
   rtt_.Backoff();
-  rtt_timing_ = false;  // Karn: no sample from retransmitted data
+  rtt_timing_ = false;         // Karn: no sample from retransmitted data
+  ts_sample_wanted_ = ts_ok_;  // but a timestamp echo is unambiguous
   RetransmitFirst(now, SendReason::kRetransmitRto);
   Arm(now, TimerKind::kRto, now + rtt_.rto());
   Output(now);
@@ -592,6 +596,15 @@ void Connection::SendSegment(TimeNs now, Seq seq, uint8_t flags,
         (!(flags & kAck) || rcv_wscale_ > 0 || snd_wscale_ > 0)) {
       h.options.window_scale = offered_wscale_;
     }
+    // Offered in a SYN; in a SYN-ACK only in answer to a SYN that had one.
+    if ((flags & kAck) ? ts_ok_ : config_.timestamps) {
+      h.options.timestamp =
+          TcpTimestamp{TsNow(now), (flags & kAck) ? ts_recent_ : 0};
+    }
+  } else if (ts_ok_ && !(flags & kRst)) {
+    h.options.timestamp = TcpTimestamp{TsNow(now), ts_recent_};
+  }
+  if (flags & kSyn) {
     h.window = WindowToAdvertise(/*syn=*/true);
   } else if (!(flags & kRst) || (flags & kAck)) {
     h.window = WindowToAdvertise(/*syn=*/false);
@@ -795,7 +808,7 @@ void Connection::Output(TimeNs now) {
 
 // ---------------------------------------------------------------- input
 
-void Connection::ApplySynOptions(const TcpHeader& h) {
+void Connection::ApplySynOptions(TimeNs now, const TcpHeader& h) {
   uint32_t peer_mss = h.options.mss.value_or(536);
   snd_mss_ = std::max<uint32_t>(1, std::min(peer_mss, config_.mss()));
   if (config_.window_scaling && h.options.window_scale.has_value()) {
@@ -805,8 +818,42 @@ void Connection::ApplySynOptions(const TcpHeader& h) {
     snd_wscale_ = 0;
     rcv_wscale_ = 0;
   }
+  // Timestamps are used when both SYNs carry them (RFC 7323 3.2); each
+  // segment then spends 12 bytes of its MSS on the option (RFC 6691).
+  ts_ok_ = config_.timestamps && h.options.timestamp.has_value();
+  if (ts_ok_) {
+    ts_recent_ = h.options.timestamp->value;
+    ts_recent_age_ = now;
+    snd_mss_ =
+        snd_mss_ > kTimestampOptionLen ? snd_mss_ - kTimestampOptionLen : 1;
+  }
   // The window is counted in segments of the negotiated MSS (RFC 5681 3.1).
   if (snd_mss_ != config_.mss()) cc_ = MakeCongestionControl(config_, snd_mss_);
+}
+
+uint32_t Connection::TsNow(TimeNs now) const {
+  return ts_offset_ + static_cast<uint32_t>(now / kMillisecond);
+}
+
+bool Connection::PawsRejects(TimeNs now, const TcpHeader& h) const {
+  if (!ts_ok_ || !h.options.timestamp.has_value() || h.has(kRst)) {
+    return false;
+  }
+  const int32_t behind =
+      static_cast<int32_t>(h.options.timestamp->value - ts_recent_);
+  // A TS.Recent idle for more than 24 days is no longer a reference
+  // (RFC 7323 5.5).
+  return behind < 0 && now - ts_recent_age_ <= 24 * 24 * 3600 * kSecond;
+}
+
+void Connection::UpdateTsRecent(TimeNs now, const TcpHeader& h) {
+  if (!ts_ok_ || !h.options.timestamp.has_value()) return;
+  const int32_t ahead =
+      static_cast<int32_t>(h.options.timestamp->value - ts_recent_);
+  if (ahead >= 0 && h.seq <= last_ack_sent_) {
+    ts_recent_ = h.options.timestamp->value;
+    ts_recent_age_ = now;
+  }
 }
 
 void Connection::OnBadChecksum(TimeNs now, const TcpHeader& h, uint32_t len) {
@@ -852,6 +899,16 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
     h.seq += 1;
   }
 
+  // PAWS (RFC 7323 5.3 R1), before the sequence number test: a segment
+  // with an old timestamp is an old duplicate, answered with an ACK.
+  if (PawsRejects(now, h)) {
+    ++counters_.paws_rejected;
+    EmitSegment(now, EventKind::kSegmentReceived, h_in, len, SendReason::kNone,
+                Disposition::kPaws);
+    SendAck(now, SendReason::kAck);
+    return;
+  }
+
   // First: the acceptability test (RFC 9293 3.10.7.4).
   uint32_t seg_len = SegLen(h, len);
   uint32_t rcv_wnd =
@@ -889,7 +946,11 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
     }
     EmitSegment(now, EventKind::kSegmentReceived, h_in, len, SendReason::kNone,
                 d);
-    if (!h.has(kRst)) {
+    if (h.has(kSyn) && !h.has(kRst)) {
+      // RFC 5961 4.2: a SYN, whatever its sequence number, gets a
+      // (rate-limited) challenge ACK.
+      SendChallengeAck(now);
+    } else if (!h.has(kRst)) {
       SendAck(now, SendReason::kAck);
       if (state_ == TcpState::kTimeWait && h.has(kFin)) {
         // A retransmitted FIN: our last ACK was lost; restart 2*MSL.
@@ -898,6 +959,9 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
     }
     return;
   }
+
+  // The segment is acceptable: its timestamp may become TS.Recent.
+  UpdateTsRecent(now, h);
 
   // Second: RST (RFC 5961 3.2: exact match resets, in-window challenges).
   if (h.has(kRst)) {
@@ -1061,7 +1125,7 @@ void Connection::OnSegmentListen(TimeNs now, const TcpHeader& h) {
   irs_ = h.seq;
   rcv_nxt_ = h.seq + 1;
   rcv_adv_ = rcv_nxt_;
-  ApplySynOptions(h);
+  ApplySynOptions(now, h);
   snd_wnd_ = h.window;  // never scaled in a SYN (RFC 7323 2.2)
   max_snd_wnd_ = snd_wnd_;
   snd_wl1_ = h.seq;
@@ -1101,7 +1165,7 @@ void Connection::OnSegmentSynSent(TimeNs now, const TcpHeader& h,
   irs_ = h.seq;
   rcv_nxt_ = h.seq + 1;
   rcv_adv_ = rcv_nxt_;
-  ApplySynOptions(h);
+  ApplySynOptions(now, h);
   snd_wnd_ = h.window;
   max_snd_wnd_ = snd_wnd_;
   snd_wl1_ = h.seq;
@@ -1156,9 +1220,24 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
     persist_backoff_ = 0;
     // RTT measurement of the timed segment (Karn's rule: timing is cancelled
     // whenever anything is retransmitted).
+    std::optional<DurationNs> sample;
     if (rtt_timing_ && h.ack > rtt_seq_) {
       rtt_timing_ = false;
-      DurationNs r = now - rtt_sent_at_;
+      sample = now - rtt_sent_at_;
+    } else if (ts_sample_wanted_ && h.options.timestamp.has_value() &&
+               h.options.timestamp->echo_reply != 0) {
+      // After a retransmission Karn's rule leaves no timed segment; the
+      // echoed timestamp still dates what this ACK answers (RFC 7323 4),
+      // so the backed-off RTO is measured again instead of lingering.
+      const int32_t ticks =
+          static_cast<int32_t>(TsNow(now) - h.options.timestamp->echo_reply);
+      if (ticks >= 0) {
+        sample = DurationNs{ticks} * kMillisecond;
+        ts_sample_wanted_ = false;
+      }
+    }
+    if (sample.has_value()) {
+      DurationNs r = *sample;
       rtt_.Sample(r);
       cc_->OnRttSample(rtt_.srtt());
       if (ctx_.events != nullptr) {
@@ -1214,6 +1293,7 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
     in_recovery_ = true;
     recover_ = snd_max_;
     rtt_timing_ = false;
+    ts_sample_wanted_ = ts_ok_;
     ++counters_.fast_recoveries;
     cc_->OnEnterRecovery(now, flight_size());
     RetransmitFirst(now, SendReason::kRetransmitFast);

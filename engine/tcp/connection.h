@@ -61,6 +61,7 @@ struct ConnectionCounters {
   uint64_t outside_window_segments = 0;
   uint64_t challenge_acks_sent = 0;
   uint64_t challenge_acks_suppressed = 0;  // over challenge_ack_limit
+  uint64_t paws_rejected = 0;  // old duplicates dropped (RFC 7323 5)
   // Congestion events: entries into fast recovery, and retransmission
   // timeouts with data outstanding (each backoff counts).
   uint64_t fast_recoveries = 0;
@@ -206,7 +207,12 @@ class Connection {
   void MaybeWindowUpdate(TimeNs now);
   void OnSegmentListen(TimeNs now, const TcpHeader& h);
   void OnSegmentSynSent(TimeNs now, const TcpHeader& h, uint32_t len);
-  void ApplySynOptions(const TcpHeader& h);
+  void ApplySynOptions(TimeNs now, const TcpHeader& h);
+  // Timestamps (RFC 7323): our TSval clock, 1 ms a tick from a random
+  // offset; PAWS (5.3 R1) and the TS.Recent update (4.3, 5.3 R3).
+  uint32_t TsNow(TimeNs now) const;
+  bool PawsRejects(TimeNs now, const TcpHeader& h) const;
+  void UpdateTsRecent(TimeNs now, const TcpHeader& h);
 
   // Timers.
   void Arm(TimeNs now, TimerKind k, TimeNs deadline);
@@ -250,6 +256,14 @@ class Connection {
   uint8_t rcv_wscale_ = 0;
   uint8_t offered_wscale_ = 0;
   Seq last_ack_sent_;
+
+  // Timestamps (RFC 7323): Snd.TS.OK, TS.Recent and when it was set.
+  static constexpr uint32_t kTimestampOptionLen = 12;  // with its NOPs
+  bool ts_ok_ = false;
+  uint32_t ts_recent_ = 0;
+  TimeNs ts_recent_age_ = 0;
+  uint32_t ts_offset_ = 0;
+  bool ts_sample_wanted_ = false;  // a retransmission left no timed segment
 
   SendBuffer snd_buf_;
   bool fin_queued_ = false;

@@ -40,7 +40,12 @@ uint32_t SynCookies::Mac(const FourTuple& t, Seq peer_isn, uint32_t counter,
   put32(12, peer_isn.value());
   put32(16, counter);
   put32(20, mss_index);
+  // The label keeps these hashes apart from the ISN generator's, which
+  // shares the secret.
+  static constexpr uint8_t kLabel[] = {'s', 'y', 'n', '-', 'c',
+                                       'o', 'o', 'k', 'i', 'e'};
   Sha256 h;
+  h.Update(absl::MakeConstSpan(kLabel));
   h.Update(absl::MakeConstSpan(secret_));
   h.Update(absl::MakeConstSpan(in, sizeof(in)));
   h.Update(absl::MakeConstSpan(secret_));

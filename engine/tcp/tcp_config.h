@@ -47,6 +47,10 @@ struct TcpConfig {
 
   // Window scaling (RFC 7323 2): offered in the SYN when true.
   bool window_scaling = true;
+  // Timestamps (RFC 7323 3-5): offered in the SYN when true. When both ends
+  // offer them every segment carries one, resent segments are timed by
+  // their echo, and PAWS drops old duplicates.
+  bool timestamps = true;
 
   // Keepalive (RFC 1122 4.2.3.6), off by default.
   bool keepalive = false;

@@ -99,6 +99,8 @@ std::string_view ToString(Disposition d) {
       return "duplicate";
     case Disposition::kBadChecksum:
       return "bad_checksum";
+    case Disposition::kPaws:
+      return "paws";
     case Disposition::kSynCookie:
       return "syn_cookie";
     case Disposition::kAckInvalid:

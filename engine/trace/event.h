@@ -64,6 +64,7 @@ enum class Disposition : uint8_t {
   kRstInvalid,    // an RST that failed RFC 5961 validation
   kAckInvalid,    // an ACK outside RFC 5961 5.2's range: dropped, text too
   kSynCookie,     // a SYN over a full backlog, answered with a SYN cookie
+  kPaws,          // an old timestamp: an old duplicate (RFC 7323 5.3)
 };
 
 enum class DropReason : uint8_t {

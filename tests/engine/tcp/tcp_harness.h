@@ -125,12 +125,13 @@ class TcpHarness {
   static constexpr uint16_t kLocalPort = 40000;
   static constexpr uint16_t kPeerPort = 80;
 
-  // MSS 1000, no window scaling and a receive buffer that the 16-bit window
-  // field can advertise whole keep the numbers in tests readable.
+  // MSS 1000, no window scaling, no timestamps and a receive buffer that the
+  // 16-bit window field can advertise whole keep the numbers in tests readable.
   static TcpConfig TestConfig() {
     TcpConfig c;
     c.mtu = 1040;
     c.window_scaling = false;
+    c.timestamps = false;
     c.recv_buffer = 65535;
     return c;
   }

@@ -27,8 +27,8 @@ void ExpectNamed(Enum last) {
 
 TEST(EventNamesTest, EveryEnumeratorHasADistinctName) {
   ExpectNamed(EventKind::kSessionAccepted);
-  ExpectNamed(SendReason::kLimitedTransmit);
-  ExpectNamed(Disposition::kRstInvalid);
+  ExpectNamed(SendReason::kSynCookie);
+  ExpectNamed(Disposition::kPaws);
   ExpectNamed(DropReason::kMtu);
   ExpectNamed(MangleKind::kDelay);
   ExpectNamed(TimerKind::kKeepalive);
