@@ -317,6 +317,27 @@ class Driver {
       last_irs_ = t.irs;
       read_ = 0;
     }
+    // Once synchronized, the receive window's right edge never moves left
+    // (RFC 9293 3.8.6.2.2) within one incarnation.
+    switch (t.state) {
+      case TcpState::kClosed:
+      case TcpState::kListen:
+      case TcpState::kSynSent:
+      case TcpState::kSynReceived:
+        right_edge_.reset();
+        break;
+      default: {
+        const Seq edge = Seq(t.rcv_nxt) + static_cast<int64_t>(t.rcv_wnd);
+        if (right_edge_) {
+          FUZZ_CHECK_MSG(*right_edge_ <= edge,
+                         "receive window's right edge moved left, from %u to "
+                         "%u (state %s)",
+                         right_edge_->value(), edge.value(),
+                         std::string(ToString(t.state)).c_str());
+        }
+        right_edge_ = edge;
+      }
+    }
     const Seq una(t.snd_una), nxt(t.snd_nxt);
     FUZZ_CHECK_MSG(una <= nxt, "snd_una %u > snd_nxt %u (state %s)", t.snd_una,
                    t.snd_nxt, std::string(ToString(t.state)).c_str());
@@ -350,7 +371,8 @@ class Driver {
   std::unique_ptr<Connection> conn_;
   TimeNs now_ = 0;
   uint32_t last_irs_ = 0;
-  uint64_t read_ = 0;        // bytes read in the current incarnation
+  uint64_t read_ = 0;  // bytes read in the current incarnation
+  std::optional<Seq> right_edge_;
   uint64_t read_total_ = 0;  // bytes read over all incarnations
 };
 

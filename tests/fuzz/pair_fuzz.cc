@@ -47,7 +47,7 @@ constexpr uint32_t kAddrA = 0x0a000001, kAddrB = 0x0a000002;
 constexpr uint16_t kPortA = 40000, kPortB = 80;
 constexpr uint32_t kSalt[2] = {0x5eed0a, 0x5eed0b};
 constexpr size_t kMaxQueue = 4096;
-constexpr uint64_t kMaxWritten = 64 * 1024;  // per side
+constexpr uint64_t kMaxWritten = 16 * 1024;  // per side
 
 // One endpoint: its connection, the queue of packets it has sent towards the
 // other side, and what its application has written and read.
@@ -69,6 +69,19 @@ struct Side : public SegmentOutput, public EventSink {
                 (h.has(tf::kSyn) ? 1 : 0) + (h.has(tf::kFin) ? 1 : 0);
       if (!snd_max || *snd_max < end) snd_max = end;
     }
+    // New data stays inside the receive window the other side has
+    // advertised (whose right edge never moves left), give or take the one
+    // byte of a zero-window probe.
+    if (!payload.empty() && !h.has(tf::kSyn) && peer != nullptr &&
+        peer->synchronized && peer->conn->Snapshot().irs == iss.value()) {
+      const TcbSnapshot r = peer->conn->Snapshot();
+      const Seq edge = Seq(r.rcv_nxt) + static_cast<int64_t>(r.rcv_wnd);
+      const Seq end = h.seq + static_cast<int64_t>(payload.size());
+      FUZZ_CHECK_MSG(end <= edge + 1,
+                     "side %d sent up to %u, beyond the receive window's "
+                     "right edge %u",
+                     index, end.value(), edge.value());
+    }
     Ipv4Header ip;
     ip.src = self_addr;
     ip.dst = peer_addr;
@@ -78,6 +91,8 @@ struct Side : public SegmentOutput, public EventSink {
   }
 
   int index = 0;
+  Side* peer = nullptr;
+  Seq iss;
   uint32_t self_addr = 0, peer_addr = 0;
   TcpConfig config;
   std::unique_ptr<Connection> conn;
@@ -89,6 +104,7 @@ struct Side : public SegmentOutput, public EventSink {
   // The connection reached ESTABLISHED (or a later synchronized state).
   bool synchronized = false;
   TcpState last_state = TcpState::kClosed;
+  std::optional<Seq> right_edge;  // of the receive window, once synchronized
 };
 
 TcpConfig PickConfig(Reader& in) {
@@ -135,7 +151,9 @@ class Pair {
       ctx.endpoint = i == 0 ? Endpoint::kClient : Endpoint::kServer;
       ctx.output = &s;
       if (Tracing()) ctx.events = &s;
-      s.conn = std::make_unique<Connection>(s.config, t, Seq(in_.U32()), ctx);
+      s.peer = &side_[1 - i];
+      s.iss = Seq(in_.U32());
+      s.conn = std::make_unique<Connection>(s.config, t, s.iss, ctx);
     }
     FUZZ_CHECK(side_[1].conn->Listen(now_).ok());
     FUZZ_CHECK(side_[0].conn->Connect(now_).ok());
@@ -412,6 +430,17 @@ class Pair {
       s.closed = false;
     }
     s.last_state = t.state;
+    // The receive window's right edge never moves left (RFC 9293 3.8.6.2.2).
+    if (s.synchronized && t.state != TcpState::kClosed) {
+      const Seq edge = Seq(t.rcv_nxt) + static_cast<int64_t>(t.rcv_wnd);
+      if (s.right_edge) {
+        FUZZ_CHECK_MSG(*s.right_edge <= edge,
+                       "side %d: receive window's right edge moved left, "
+                       "from %u to %u",
+                       s.index, s.right_edge->value(), edge.value());
+      }
+      s.right_edge = edge;
+    }
     const Seq una(t.snd_una), nxt(t.snd_nxt);
     FUZZ_CHECK_MSG(una <= nxt, "side %d: snd_una %u > snd_nxt %u", s.index,
                    t.snd_una, t.snd_nxt);
