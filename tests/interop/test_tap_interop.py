@@ -113,7 +113,8 @@ def test_engine_client_to_kernel_server(tap_factory, mtu: int, closer: str):
     assert s.remote.address == tap.kernel_addr and not s.accepted
     write_all(tap, s.id, BIG)
     now = tap.stub.GetSession(pb.GetSessionRequest(session_id=s.id))
-    assert now.destroyed or now.client.mss == mtu - 40
+    # Linux and the engine both use timestamps: 12 bytes of each segment.
+    assert now.destroyed or now.client.mss == mtu - 40 - 12
     if closer == "engine":
         tap.stub.Close(pb.CloseRequest(session_id=s.id, endpoint=pb.ENDPOINT_CLIENT))
     got = peer_result(peer)
@@ -155,7 +156,7 @@ def test_kernel_client_to_engine_listener(tap_factory, mtu: int, closer: str):
     assert final.server.bytes_read == BIG
     assert final.server.read_sha256.hex() == got["sha256"]
     assert final.server.error == pb.ERROR_CODE_UNSPECIFIED
-    assert final.server.mss == mtu - 40 or final.destroyed
+    assert final.server.mss == mtu - 40 - 12 or final.destroyed
     if closer == "engine":
         assert final.server.tcb.state == STATE.TCP_STATE_TIME_WAIT
     else:
@@ -458,8 +459,9 @@ OPTIONS = (
 
 def test_linux_syn_options_are_answered(tap_factory, tmp_path: Path):
     """Linux offers MSS, SACK-permitted, timestamps and window scaling; the
-    engine answers MSS and window scaling only, and Linux then sends neither
-    timestamps nor SACK blocks. Both ways of opening."""
+    engine answers MSS, window scaling and timestamps, not SACK, and Linux
+    then sends timestamps on every segment and no SACK blocks. Both ways of
+    opening."""
     tap = tap_factory(1500)
     tap.stub.Listen(
         pb.ListenRequest(interface_id=tap.iface.id, port=PORT, capture=True)
@@ -481,14 +483,16 @@ def test_linux_syn_options_are_answered(tap_factory, tmp_path: Path):
     assert synack["tcp.options.mss_val"] == "1460"
     assert synack["tcp.options.wscale.shift"] != ""
     assert synack["tcp.options.sack_perm"] == ""
-    assert synack["tcp.options.timestamp.tsval"] == ""
+    assert synack["tcp.options.timestamp.tsval"] != ""
     later = [r for r in rows[2:] if r["src"] == tap.kernel_addr]
     assert later
-    assert all(r["tcp.options.timestamp.tsval"] == "" for r in later)
+    assert all(r["tcp.options.timestamp.tsval"] != "" for r in later)
     assert all(r["tcp.options.sack_le"] == "" for r in later)
+    mine = [r for r in rows[2:] if r["src"] == tap.engine_addr]
+    assert mine and all(r["tcp.options.timestamp.tsval"] != "" for r in mine)
 
-    # Active open: the engine's SYN offers MSS and window scaling, and the
-    # kernel's SYN-ACK answers with exactly those.
+    # Active open: the engine's SYN offers MSS, window scaling and
+    # timestamps, and the kernel's SYN-ACK answers with exactly those.
     peer = tap.peer("sink", "--bind", tap.kernel_addr, "--port", str(PORT + 1))
     s = connect(tap, port=PORT + 1, capture=True)
     write_all(tap, s.id, MB)
@@ -499,11 +503,12 @@ def test_linux_syn_options_are_answered(tap_factory, tmp_path: Path):
     assert (syn["src"], syn["syn"], syn["ack"]) == (tap.engine_addr, "1", "0")
     assert syn["tcp.options.mss_val"] == "1460"
     assert syn["tcp.options.wscale.shift"] != ""
+    assert syn["tcp.options.timestamp.tsval"] != ""
     assert (synack["src"], synack["syn"], synack["ack"]) == (tap.kernel_addr, "1", "1")
     assert synack["tcp.options.mss_val"] == "1460"
     assert synack["tcp.options.wscale.shift"] != ""
     assert synack["tcp.options.sack_perm"] == ""
-    assert synack["tcp.options.timestamp.tsval"] == ""
+    assert synack["tcp.options.timestamp.tsval"] != ""
 
 
 def test_the_hosts_endpoint_is_not_the_engines(tap_factory):
