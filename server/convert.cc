@@ -93,6 +93,10 @@ absl::StatusOr<TcpConfig> FromProto(const v1::TcpConfig& p,
   if (p.has_synack_retries()) c.synack_retries = p.synack_retries();
   if (p.has_delayed_ack()) c.delayed_ack = p.delayed_ack();
   if (p.has_limited_transmit()) c.limited_transmit = p.limited_transmit();
+  if (p.has_timestamps()) c.timestamps = p.timestamps();
+  if (p.has_challenge_ack_limit()) {
+    c.challenge_ack_limit = p.challenge_ack_limit();
+  }
   if (p.has_window_scaling()) c.window_scaling = p.window_scaling();
   if (p.has_keepalive()) c.keepalive = p.keepalive();
   if (p.has_keepalive_probes()) c.keepalive_probes = p.keepalive_probes();
@@ -324,6 +328,8 @@ void ToProto(const ConnectionCounters& c, v1::EndpointCounters* out) {
   out->set_challenge_acks_sent(c.challenge_acks_sent);
   out->set_fast_recoveries(c.fast_recoveries);
   out->set_timeouts(c.timeouts);
+  out->set_challenge_acks_suppressed(c.challenge_acks_suppressed);
+  out->set_paws_rejected(c.paws_rejected);
 }
 
 v1::ErrorCode ToProto(ErrorCode e) {

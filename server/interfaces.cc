@@ -72,6 +72,8 @@ void ToProto(const InterfaceCounters& c, v1::InterfaceCounters* out) {
   out->set_dropped_device(c.dropped_device);
   out->set_rst_no_connection(c.rst_no_connection);
   out->set_syn_dropped_backlog(c.syn_dropped_backlog);
+  out->set_syn_cookies_sent(c.syn_cookies_sent);
+  out->set_syn_cookies_accepted(c.syn_cookies_accepted);
 }
 
 }  // namespace
@@ -81,7 +83,7 @@ void EmulatorService::InstallHooks(NetworkSlot& slot) {
   slot.net->SetSessionIdAllocator([this, network_id]() -> uint32_t {
     absl::MutexLock l(&mu_);
     if (session_network_.size() >= options_.max_sessions) {
-      // The engine drops the SYN (counted as syn_dropped_backlog).
+      // The engine makes no session (counted as syn_dropped_backlog).
       if (metrics_ != nullptr) metrics_->CountLimitRejection(Limit::kSessions);
       return 0;
     }

@@ -397,8 +397,9 @@ void Metrics::Collector::AppendInterfaces(const StateSnapshot& s,
                 MetricType::Counter);
   MetricFamily answered =
       NewFamily("tcpemu_interface_answers_total",
-                "ARP requests, ICMP echo requests and SYNs to closed ports "
-                "an interface answered.",
+                "ARP requests, ICMP echo requests, SYNs to closed ports (rst) "
+                "and SYNs over a full backlog (syn_cookie) an interface "
+                "answered.",
                 MetricType::Counter);
   for (const StateSnapshot::PerInterface& i : s.interfaces) {
     const std::string id = absl::StrCat(i.interface_id);
@@ -434,6 +435,8 @@ void Metrics::Collector::AppendInterfaces(const StateSnapshot& s,
              static_cast<double>(c.icmp_echo_answered));
     AddValue(answered, labels("kind", "rst"),
              static_cast<double>(c.rst_no_connection));
+    AddValue(answered, labels("kind", "syn_cookie"),
+             static_cast<double>(c.syn_cookies_sent));
   }
   out.push_back(std::move(frames));
   out.push_back(std::move(bytes));

@@ -128,6 +128,17 @@ func InitialWindow(segments uint32) TCPOption {
 	return func(c *tcpemuv1.TcpConfig) { c.InitialWindow = proto.Uint32(segments) }
 }
 
+// Timestamps turns RFC 7323 timestamps and PAWS on (the default) or off.
+func Timestamps(on bool) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.Timestamps = proto.Bool(on) }
+}
+
+// ChallengeAckLimit sets how many RFC 5961 challenge ACKs an endpoint sends
+// per second at most (default 10; 0 sends every one).
+func ChallengeAckLimit(perSecond uint32) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.ChallengeAckLimit = proto.Uint32(perSecond) }
+}
+
 // Congestion control algorithms for CongestionControl.
 const (
 	NewReno = tcpemuv1.CongestionControl_CONGESTION_CONTROL_NEWRENO

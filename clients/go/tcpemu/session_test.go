@@ -285,3 +285,43 @@ func TestInjectedFaultIsRetransmitted(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Timestamps are on by default and cost each segment 12 bytes of its MSS;
+// one side turning them off turns them off for the connection.
+func TestTimestampsOption(t *testing.T) {
+	c := dial(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	net, err := c.CreateNetwork(ctx, tcpemu.Virtual(), tcpemu.WithSeed(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Delete(context.Background())
+	link, err := net.CreateLink(ctx, tcpemu.WithDelay(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		opts []tcpemu.TCPOption
+		mss  uint32
+	}{
+		{nil, 1448},
+		{[]tcpemu.TCPOption{tcpemu.Timestamps(false), tcpemu.ChallengeAckLimit(0)}, 1460},
+	} {
+		s, err := link.OpenSession(ctx, tcpemu.WithClientTCP(tc.opts...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := net.Advance(ctx, 100*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := s.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap.GetClient().GetMss() != tc.mss || snap.GetServer().GetMss() != tc.mss {
+			t.Errorf("mss client %d server %d, want %d", snap.GetClient().GetMss(),
+				snap.GetServer().GetMss(), tc.mss)
+		}
+	}
+}

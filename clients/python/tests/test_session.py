@@ -160,3 +160,15 @@ def test_write_wait_on_realtime(client, rnet):
     # More than the send buffer: only a wait lets all of it in.
     assert session.write(fill=1_000_000, wait="20s") == 1_000_000
     assert session.write(fill=1_000_000) < 1_000_000
+
+
+def test_timestamps_and_the_challenge_ack_limit_are_configurable(client, vnet):
+    link = vnet.create_link(delay="5ms")
+    off = tcpemu.TcpConfig(mtu=1400, timestamps=False, challenge_ack_limit=0)
+    session = link.open_session(client=off, server=tcpemu.TcpConfig(mtu=1400))
+    snap = session.wait_for("ESTABLISHED", "server")
+    # One side without timestamps: neither uses them, so the whole MSS
+    # carries data.
+    assert snap.client.mss == snap.server.mss == 1360
+    assert snap.client.counters.paws_rejected == 0
+    assert snap.client.counters.challenge_acks_suppressed == 0

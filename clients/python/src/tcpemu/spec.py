@@ -37,13 +37,22 @@ def seconds(d: duration_pb2.Duration) -> float:
 
 
 _SIZE_FIELDS = ("send_buffer", "recv_buffer", "mtu")
-_BOOL_FIELDS = ("nodelay", "cork", "delayed_ack", "window_scaling", "keepalive")
+_BOOL_FIELDS = (
+    "nodelay",
+    "cork",
+    "delayed_ack",
+    "window_scaling",
+    "keepalive",
+    "limited_transmit",
+    "timestamps",
+)
 _INT_FIELDS = (
     "max_retransmissions",
     "syn_retries",
     "synack_retries",
     "keepalive_probes",
     "initial_window",
+    "challenge_ack_limit",
 )
 _DURATION_FIELDS = (
     "cork_timeout",
@@ -88,6 +97,9 @@ class TcpConfig:
     keepalive_probes: Optional[int] = None
     congestion_control: Optional[str] = None
     initial_window: Optional[int] = None
+    limited_transmit: Optional[bool] = None
+    timestamps: Optional[bool] = None
+    challenge_ack_limit: Optional[int] = None
     persist_min: Optional[Duration] = None
     persist_max: Optional[Duration] = None
 

@@ -2089,8 +2089,13 @@ type TcpConfig struct {
 	PersistMin         *durationpb.Duration   `protobuf:"bytes,23,opt,name=persist_min,json=persistMin,proto3" json:"persist_min,omitempty"`
 	PersistMax         *durationpb.Duration   `protobuf:"bytes,24,opt,name=persist_max,json=persistMax,proto3" json:"persist_max,omitempty"`
 	LimitedTransmit    *bool                  `protobuf:"varint,25,opt,name=limited_transmit,json=limitedTransmit,proto3,oneof" json:"limited_transmit,omitempty"` // RFC 3042, default true
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// RFC 7323 timestamps (and PAWS), offered in the SYN; default true.
+	Timestamps *bool `protobuf:"varint,26,opt,name=timestamps,proto3,oneof" json:"timestamps,omitempty"`
+	// Challenge ACKs (RFC 5961) sent per second at most; 0 sends every one.
+	// Default 10.
+	ChallengeAckLimit *uint32 `protobuf:"varint,27,opt,name=challenge_ack_limit,json=challengeAckLimit,proto3,oneof" json:"challenge_ack_limit,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *TcpConfig) Reset() {
@@ -2296,6 +2301,20 @@ func (x *TcpConfig) GetLimitedTransmit() bool {
 		return *x.LimitedTransmit
 	}
 	return false
+}
+
+func (x *TcpConfig) GetTimestamps() bool {
+	if x != nil && x.Timestamps != nil {
+		return *x.Timestamps
+	}
+	return false
+}
+
+func (x *TcpConfig) GetChallengeAckLimit() uint32 {
+	if x != nil && x.ChallengeAckLimit != nil {
+		return *x.ChallengeAckLimit
+	}
+	return 0
 }
 
 // How an endpoint's application consumes received bytes.
@@ -2530,10 +2549,12 @@ type EndpointCounters struct {
 	ChallengeAcksSent     uint64                 `protobuf:"varint,18,opt,name=challenge_acks_sent,json=challengeAcksSent,proto3" json:"challenge_acks_sent,omitempty"`
 	// Congestion events: entries into fast recovery, and retransmission
 	// timeouts with data outstanding (each backoff counts).
-	FastRecoveries uint64 `protobuf:"varint,19,opt,name=fast_recoveries,json=fastRecoveries,proto3" json:"fast_recoveries,omitempty"`
-	Timeouts       uint64 `protobuf:"varint,20,opt,name=timeouts,proto3" json:"timeouts,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	FastRecoveries          uint64 `protobuf:"varint,19,opt,name=fast_recoveries,json=fastRecoveries,proto3" json:"fast_recoveries,omitempty"`
+	Timeouts                uint64 `protobuf:"varint,20,opt,name=timeouts,proto3" json:"timeouts,omitempty"`
+	ChallengeAcksSuppressed uint64 `protobuf:"varint,21,opt,name=challenge_acks_suppressed,json=challengeAcksSuppressed,proto3" json:"challenge_acks_suppressed,omitempty"` // over challenge_ack_limit
+	PawsRejected            uint64 `protobuf:"varint,22,opt,name=paws_rejected,json=pawsRejected,proto3" json:"paws_rejected,omitempty"`                                    // old duplicates by timestamp (RFC 7323 5)
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *EndpointCounters) Reset() {
@@ -2702,6 +2723,20 @@ func (x *EndpointCounters) GetFastRecoveries() uint64 {
 func (x *EndpointCounters) GetTimeouts() uint64 {
 	if x != nil {
 		return x.Timeouts
+	}
+	return 0
+}
+
+func (x *EndpointCounters) GetChallengeAcksSuppressed() uint64 {
+	if x != nil {
+		return x.ChallengeAcksSuppressed
+	}
+	return 0
+}
+
+func (x *EndpointCounters) GetPawsRejected() uint64 {
+	if x != nil {
+		return x.PawsRejected
 	}
 	return 0
 }
@@ -4638,9 +4673,13 @@ type InterfaceCounters struct {
 	DroppedArpUnresolved uint64 `protobuf:"varint,14,opt,name=dropped_arp_unresolved,json=droppedArpUnresolved,proto3" json:"dropped_arp_unresolved,omitempty"` // no ARP reply in time, or queue full
 	DroppedDevice        uint64 `protobuf:"varint,15,opt,name=dropped_device,json=droppedDevice,proto3" json:"dropped_device,omitempty"`                        // the TAP device refused the frame
 	RstNoConnection      uint64 `protobuf:"varint,16,opt,name=rst_no_connection,json=rstNoConnection,proto3" json:"rst_no_connection,omitempty"`                // RSTs sent for closed ports
-	SynDroppedBacklog    uint64 `protobuf:"varint,17,opt,name=syn_dropped_backlog,json=synDroppedBacklog,proto3" json:"syn_dropped_backlog,omitempty"`          // SYNs over a listener's backlog
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	SynDroppedBacklog    uint64 `protobuf:"varint,17,opt,name=syn_dropped_backlog,json=synDroppedBacklog,proto3" json:"syn_dropped_backlog,omitempty"`          // SYNs no session could be made for
+	// SYNs over a listener's backlog answered with a SYN cookie, and the
+	// connections made when such a cookie came back.
+	SynCookiesSent     uint64 `protobuf:"varint,18,opt,name=syn_cookies_sent,json=synCookiesSent,proto3" json:"syn_cookies_sent,omitempty"`
+	SynCookiesAccepted uint64 `protobuf:"varint,19,opt,name=syn_cookies_accepted,json=synCookiesAccepted,proto3" json:"syn_cookies_accepted,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *InterfaceCounters) Reset() {
@@ -4788,6 +4827,20 @@ func (x *InterfaceCounters) GetRstNoConnection() uint64 {
 func (x *InterfaceCounters) GetSynDroppedBacklog() uint64 {
 	if x != nil {
 		return x.SynDroppedBacklog
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetSynCookiesSent() uint64 {
+	if x != nil {
+		return x.SynCookiesSent
+	}
+	return 0
+}
+
+func (x *InterfaceCounters) GetSynCookiesAccepted() uint64 {
+	if x != nil {
+		return x.SynCookiesAccepted
 	}
 	return 0
 }
@@ -5645,7 +5698,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x11ListLinksResponse\x12%\n" +
 	"\x05links\x18\x01 \x03(\v2\x0f.tcpemu.v1.LinkR\x05links\",\n" +
 	"\x11DeleteLinkRequest\x12\x17\n" +
-	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xc0\v\n" +
+	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xc1\f\n" +
 	"\tTcpConfig\x12$\n" +
 	"\vsend_buffer\x18\x01 \x01(\rH\x00R\n" +
 	"sendBuffer\x88\x01\x01\x12$\n" +
@@ -5680,7 +5733,11 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"persistMin\x12:\n" +
 	"\vpersist_max\x18\x18 \x01(\v2\x19.google.protobuf.DurationR\n" +
 	"persistMax\x12.\n" +
-	"\x10limited_transmit\x18\x19 \x01(\bH\rR\x0flimitedTransmit\x88\x01\x01B\x0e\n" +
+	"\x10limited_transmit\x18\x19 \x01(\bH\rR\x0flimitedTransmit\x88\x01\x01\x12#\n" +
+	"\n" +
+	"timestamps\x18\x1a \x01(\bH\x0eR\n" +
+	"timestamps\x88\x01\x01\x123\n" +
+	"\x13challenge_ack_limit\x18\x1b \x01(\rH\x0fR\x11challengeAckLimit\x88\x01\x01B\x0e\n" +
 	"\f_send_bufferB\x0e\n" +
 	"\f_recv_bufferB\x06\n" +
 	"\x04_mtuB\n" +
@@ -5696,7 +5753,9 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"_keepaliveB\x13\n" +
 	"\x11_keepalive_probesB\x11\n" +
 	"\x0f_initial_windowB\x13\n" +
-	"\x11_limited_transmit\"\xe6\x01\n" +
+	"\x11_limited_transmitB\r\n" +
+	"\v_timestampsB\x16\n" +
+	"\x14_challenge_ack_limit\"\xe6\x01\n" +
 	"\x06Reader\x12*\n" +
 	"\x04mode\x18\x01 \x01(\x0e2\x16.tcpemu.v1.Reader.ModeR\x04mode\x12+\n" +
 	"\x12rate_bytes_per_sec\x18\x02 \x01(\x04R\x0frateBytesPerSec\x12%\n" +
@@ -5723,7 +5782,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x0fbytes_in_flight\x18\v \x01(\rR\rbytesInFlight\x12\x17\n" +
 	"\asrtt_ns\x18\f \x01(\x03R\x06srttNs\x12\x1b\n" +
 	"\trttvar_ns\x18\r \x01(\x03R\brttvarNs\x12\x15\n" +
-	"\x06rto_ns\x18\x0e \x01(\x03R\x05rtoNs\"\xe8\x06\n" +
+	"\x06rto_ns\x18\x0e \x01(\x03R\x05rtoNs\"\xc9\a\n" +
 	"\x10EndpointCounters\x12#\n" +
 	"\rsegments_sent\x18\x01 \x01(\x04R\fsegmentsSent\x12+\n" +
 	"\x11segments_received\x18\x02 \x01(\x04R\x10segmentsReceived\x12\x1d\n" +
@@ -5747,7 +5806,9 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x17outside_window_segments\x18\x11 \x01(\x04R\x15outsideWindowSegments\x12.\n" +
 	"\x13challenge_acks_sent\x18\x12 \x01(\x04R\x11challengeAcksSent\x12'\n" +
 	"\x0ffast_recoveries\x18\x13 \x01(\x04R\x0efastRecoveries\x12\x1a\n" +
-	"\btimeouts\x18\x14 \x01(\x04R\btimeouts\"\x8a\x03\n" +
+	"\btimeouts\x18\x14 \x01(\x04R\btimeouts\x12:\n" +
+	"\x19challenge_acks_suppressed\x18\x15 \x01(\x04R\x17challengeAcksSuppressed\x12#\n" +
+	"\rpaws_rejected\x18\x16 \x01(\x04R\fpawsRejected\"\x8a\x03\n" +
 	"\rEndpointState\x12 \n" +
 	"\x03tcb\x18\x01 \x01(\v2\x0e.tcpemu.v1.TcbR\x03tcb\x127\n" +
 	"\bcounters\x18\x02 \x01(\v2\x1b.tcpemu.v1.EndpointCountersR\bcounters\x12*\n" +
@@ -5933,7 +5994,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"EventBatch\x12(\n" +
 	"\x06events\x18\x01 \x03(\v2\x10.tcpemu.v1.EventR\x06events\x12\x1f\n" +
 	"\vevents_lost\x18\x02 \x01(\x04R\n" +
-	"eventsLost\"\xfa\x05\n" +
+	"eventsLost\"\xd6\x06\n" +
 	"\x11InterfaceCounters\x12'\n" +
 	"\x0fframes_received\x18\x01 \x01(\x04R\x0eframesReceived\x12%\n" +
 	"\x0ebytes_received\x18\x02 \x01(\x04R\rbytesReceived\x12\x1f\n" +
@@ -5954,7 +6015,9 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x16dropped_arp_unresolved\x18\x0e \x01(\x04R\x14droppedArpUnresolved\x12%\n" +
 	"\x0edropped_device\x18\x0f \x01(\x04R\rdroppedDevice\x12*\n" +
 	"\x11rst_no_connection\x18\x10 \x01(\x04R\x0frstNoConnection\x12.\n" +
-	"\x13syn_dropped_backlog\x18\x11 \x01(\x04R\x11synDroppedBacklog\"\xb7\x04\n" +
+	"\x13syn_dropped_backlog\x18\x11 \x01(\x04R\x11synDroppedBacklog\x12(\n" +
+	"\x10syn_cookies_sent\x18\x12 \x01(\x04R\x0esynCookiesSent\x120\n" +
+	"\x14syn_cookies_accepted\x18\x13 \x01(\x04R\x12synCookiesAccepted\"\xb7\x04\n" +
 	"\tInterface\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x1d\n" +
 	"\n" +

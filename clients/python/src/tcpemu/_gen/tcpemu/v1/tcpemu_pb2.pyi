@@ -383,7 +383,7 @@ class DeleteLinkRequest(_message.Message):
     def __init__(self, link_id: _Optional[int] = ...) -> None: ...
 
 class TcpConfig(_message.Message):
-    __slots__ = ("send_buffer", "recv_buffer", "mtu", "nodelay", "cork", "cork_timeout", "rto_initial", "rto_min", "rto_max", "max_retransmissions", "syn_retries", "synack_retries", "delayed_ack", "delayed_ack_timeout", "msl", "window_scaling", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_probes", "congestion_control", "initial_window", "persist_min", "persist_max", "limited_transmit")
+    __slots__ = ("send_buffer", "recv_buffer", "mtu", "nodelay", "cork", "cork_timeout", "rto_initial", "rto_min", "rto_max", "max_retransmissions", "syn_retries", "synack_retries", "delayed_ack", "delayed_ack_timeout", "msl", "window_scaling", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_probes", "congestion_control", "initial_window", "persist_min", "persist_max", "limited_transmit", "timestamps", "challenge_ack_limit")
     SEND_BUFFER_FIELD_NUMBER: _ClassVar[int]
     RECV_BUFFER_FIELD_NUMBER: _ClassVar[int]
     MTU_FIELD_NUMBER: _ClassVar[int]
@@ -409,6 +409,8 @@ class TcpConfig(_message.Message):
     PERSIST_MIN_FIELD_NUMBER: _ClassVar[int]
     PERSIST_MAX_FIELD_NUMBER: _ClassVar[int]
     LIMITED_TRANSMIT_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_ACK_LIMIT_FIELD_NUMBER: _ClassVar[int]
     send_buffer: int
     recv_buffer: int
     mtu: int
@@ -434,7 +436,9 @@ class TcpConfig(_message.Message):
     persist_min: _duration_pb2.Duration
     persist_max: _duration_pb2.Duration
     limited_transmit: bool
-    def __init__(self, send_buffer: _Optional[int] = ..., recv_buffer: _Optional[int] = ..., mtu: _Optional[int] = ..., nodelay: bool = ..., cork: bool = ..., cork_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_initial: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_retransmissions: _Optional[int] = ..., syn_retries: _Optional[int] = ..., synack_retries: _Optional[int] = ..., delayed_ack: bool = ..., delayed_ack_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., msl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., window_scaling: bool = ..., keepalive: bool = ..., keepalive_idle: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_probes: _Optional[int] = ..., congestion_control: _Optional[_Union[CongestionControl, str]] = ..., initial_window: _Optional[int] = ..., persist_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., persist_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limited_transmit: bool = ...) -> None: ...
+    timestamps: bool
+    challenge_ack_limit: int
+    def __init__(self, send_buffer: _Optional[int] = ..., recv_buffer: _Optional[int] = ..., mtu: _Optional[int] = ..., nodelay: bool = ..., cork: bool = ..., cork_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_initial: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_retransmissions: _Optional[int] = ..., syn_retries: _Optional[int] = ..., synack_retries: _Optional[int] = ..., delayed_ack: bool = ..., delayed_ack_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., msl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., window_scaling: bool = ..., keepalive: bool = ..., keepalive_idle: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_probes: _Optional[int] = ..., congestion_control: _Optional[_Union[CongestionControl, str]] = ..., initial_window: _Optional[int] = ..., persist_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., persist_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limited_transmit: bool = ..., timestamps: bool = ..., challenge_ack_limit: _Optional[int] = ...) -> None: ...
 
 class Reader(_message.Message):
     __slots__ = ("mode", "rate_bytes_per_sec", "close_on_eof")
@@ -489,7 +493,7 @@ class Tcb(_message.Message):
     def __init__(self, state: _Optional[_Union[TcpState, str]] = ..., iss: _Optional[int] = ..., irs: _Optional[int] = ..., snd_una: _Optional[int] = ..., snd_nxt: _Optional[int] = ..., snd_wnd: _Optional[int] = ..., rcv_nxt: _Optional[int] = ..., rcv_wnd: _Optional[int] = ..., cwnd: _Optional[int] = ..., ssthresh: _Optional[int] = ..., bytes_in_flight: _Optional[int] = ..., srtt_ns: _Optional[int] = ..., rttvar_ns: _Optional[int] = ..., rto_ns: _Optional[int] = ...) -> None: ...
 
 class EndpointCounters(_message.Message):
-    __slots__ = ("segments_sent", "segments_received", "bytes_sent", "bytes_retransmitted", "retransmits_rto", "retransmits_fast", "pure_acks_sent", "window_probes_sent", "window_updates_sent", "dup_acks_received", "bytes_written", "bytes_delivered", "bytes_read", "out_of_order_segments", "duplicate_segments", "bad_checksum_segments", "outside_window_segments", "challenge_acks_sent", "fast_recoveries", "timeouts")
+    __slots__ = ("segments_sent", "segments_received", "bytes_sent", "bytes_retransmitted", "retransmits_rto", "retransmits_fast", "pure_acks_sent", "window_probes_sent", "window_updates_sent", "dup_acks_received", "bytes_written", "bytes_delivered", "bytes_read", "out_of_order_segments", "duplicate_segments", "bad_checksum_segments", "outside_window_segments", "challenge_acks_sent", "fast_recoveries", "timeouts", "challenge_acks_suppressed", "paws_rejected")
     SEGMENTS_SENT_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_RECEIVED_FIELD_NUMBER: _ClassVar[int]
     BYTES_SENT_FIELD_NUMBER: _ClassVar[int]
@@ -510,6 +514,8 @@ class EndpointCounters(_message.Message):
     CHALLENGE_ACKS_SENT_FIELD_NUMBER: _ClassVar[int]
     FAST_RECOVERIES_FIELD_NUMBER: _ClassVar[int]
     TIMEOUTS_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_ACKS_SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
+    PAWS_REJECTED_FIELD_NUMBER: _ClassVar[int]
     segments_sent: int
     segments_received: int
     bytes_sent: int
@@ -530,7 +536,9 @@ class EndpointCounters(_message.Message):
     challenge_acks_sent: int
     fast_recoveries: int
     timeouts: int
-    def __init__(self, segments_sent: _Optional[int] = ..., segments_received: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., bytes_retransmitted: _Optional[int] = ..., retransmits_rto: _Optional[int] = ..., retransmits_fast: _Optional[int] = ..., pure_acks_sent: _Optional[int] = ..., window_probes_sent: _Optional[int] = ..., window_updates_sent: _Optional[int] = ..., dup_acks_received: _Optional[int] = ..., bytes_written: _Optional[int] = ..., bytes_delivered: _Optional[int] = ..., bytes_read: _Optional[int] = ..., out_of_order_segments: _Optional[int] = ..., duplicate_segments: _Optional[int] = ..., bad_checksum_segments: _Optional[int] = ..., outside_window_segments: _Optional[int] = ..., challenge_acks_sent: _Optional[int] = ..., fast_recoveries: _Optional[int] = ..., timeouts: _Optional[int] = ...) -> None: ...
+    challenge_acks_suppressed: int
+    paws_rejected: int
+    def __init__(self, segments_sent: _Optional[int] = ..., segments_received: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., bytes_retransmitted: _Optional[int] = ..., retransmits_rto: _Optional[int] = ..., retransmits_fast: _Optional[int] = ..., pure_acks_sent: _Optional[int] = ..., window_probes_sent: _Optional[int] = ..., window_updates_sent: _Optional[int] = ..., dup_acks_received: _Optional[int] = ..., bytes_written: _Optional[int] = ..., bytes_delivered: _Optional[int] = ..., bytes_read: _Optional[int] = ..., out_of_order_segments: _Optional[int] = ..., duplicate_segments: _Optional[int] = ..., bad_checksum_segments: _Optional[int] = ..., outside_window_segments: _Optional[int] = ..., challenge_acks_sent: _Optional[int] = ..., fast_recoveries: _Optional[int] = ..., timeouts: _Optional[int] = ..., challenge_acks_suppressed: _Optional[int] = ..., paws_rejected: _Optional[int] = ...) -> None: ...
 
 class EndpointState(_message.Message):
     __slots__ = ("tcb", "counters", "error", "bytes_written", "bytes_read", "write_sha256", "read_sha256", "readable", "send_buffer_free", "mss", "port")
@@ -875,7 +883,7 @@ class EventBatch(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ..., events_lost: _Optional[int] = ...) -> None: ...
 
 class InterfaceCounters(_message.Message):
-    __slots__ = ("frames_received", "bytes_received", "frames_sent", "bytes_sent", "arp_requests_answered", "arp_requests_sent", "arp_replies_received", "icmp_echo_answered", "dropped_malformed", "dropped_not_for_us", "dropped_fragment", "dropped_too_big", "dropped_unsupported", "dropped_arp_unresolved", "dropped_device", "rst_no_connection", "syn_dropped_backlog")
+    __slots__ = ("frames_received", "bytes_received", "frames_sent", "bytes_sent", "arp_requests_answered", "arp_requests_sent", "arp_replies_received", "icmp_echo_answered", "dropped_malformed", "dropped_not_for_us", "dropped_fragment", "dropped_too_big", "dropped_unsupported", "dropped_arp_unresolved", "dropped_device", "rst_no_connection", "syn_dropped_backlog", "syn_cookies_sent", "syn_cookies_accepted")
     FRAMES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
     BYTES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
     FRAMES_SENT_FIELD_NUMBER: _ClassVar[int]
@@ -893,6 +901,8 @@ class InterfaceCounters(_message.Message):
     DROPPED_DEVICE_FIELD_NUMBER: _ClassVar[int]
     RST_NO_CONNECTION_FIELD_NUMBER: _ClassVar[int]
     SYN_DROPPED_BACKLOG_FIELD_NUMBER: _ClassVar[int]
+    SYN_COOKIES_SENT_FIELD_NUMBER: _ClassVar[int]
+    SYN_COOKIES_ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     frames_received: int
     bytes_received: int
     frames_sent: int
@@ -910,7 +920,9 @@ class InterfaceCounters(_message.Message):
     dropped_device: int
     rst_no_connection: int
     syn_dropped_backlog: int
-    def __init__(self, frames_received: _Optional[int] = ..., bytes_received: _Optional[int] = ..., frames_sent: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., arp_requests_answered: _Optional[int] = ..., arp_requests_sent: _Optional[int] = ..., arp_replies_received: _Optional[int] = ..., icmp_echo_answered: _Optional[int] = ..., dropped_malformed: _Optional[int] = ..., dropped_not_for_us: _Optional[int] = ..., dropped_fragment: _Optional[int] = ..., dropped_too_big: _Optional[int] = ..., dropped_unsupported: _Optional[int] = ..., dropped_arp_unresolved: _Optional[int] = ..., dropped_device: _Optional[int] = ..., rst_no_connection: _Optional[int] = ..., syn_dropped_backlog: _Optional[int] = ...) -> None: ...
+    syn_cookies_sent: int
+    syn_cookies_accepted: int
+    def __init__(self, frames_received: _Optional[int] = ..., bytes_received: _Optional[int] = ..., frames_sent: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., arp_requests_answered: _Optional[int] = ..., arp_requests_sent: _Optional[int] = ..., arp_replies_received: _Optional[int] = ..., icmp_echo_answered: _Optional[int] = ..., dropped_malformed: _Optional[int] = ..., dropped_not_for_us: _Optional[int] = ..., dropped_fragment: _Optional[int] = ..., dropped_too_big: _Optional[int] = ..., dropped_unsupported: _Optional[int] = ..., dropped_arp_unresolved: _Optional[int] = ..., dropped_device: _Optional[int] = ..., rst_no_connection: _Optional[int] = ..., syn_dropped_backlog: _Optional[int] = ..., syn_cookies_sent: _Optional[int] = ..., syn_cookies_accepted: _Optional[int] = ...) -> None: ...
 
 class Interface(_message.Message):
     __slots__ = ("id", "network_id", "name", "address", "mac", "mtu", "gateway", "egress", "ingress", "counters", "egress_counters", "ingress_counters", "session_count", "listening_ports", "created_device")
