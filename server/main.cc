@@ -55,6 +55,11 @@ ABSL_FLAG(uint32_t, per_session_cap, 1000,
           "at most this many sessions get per-session series");
 ABSL_FLAG(uint64_t, seed, 0, "seed of the default network; 0 = random");
 ABSL_FLAG(uint32_t, max_interfaces, 64, "TAP interfaces held at once");
+ABSL_FLAG(uint32_t, max_listeners, 1024,
+          "ports listening at once, over every interface");
+ABSL_FLAG(uint32_t, max_write_bytes, 16 * 1024 * 1024,
+          "largest data payload of one Write, bytes (the gRPC receive "
+          "limit is this + 1 MiB)");
 ABSL_FLAG(std::string, pcap_dir, "",
           "record every session's packets to <dir>/network-N-session-M.pcap");
 ABSL_FLAG(uint64_t, capture_bytes, 64 << 20,
@@ -119,6 +124,14 @@ int main(int argc, char** argv) {
   o.emulator.max_buffer = absl::GetFlag(FLAGS_max_buffer);
   o.emulator.default_seed = absl::GetFlag(FLAGS_seed);
   o.emulator.max_interfaces = absl::GetFlag(FLAGS_max_interfaces);
+  o.emulator.max_listeners = absl::GetFlag(FLAGS_max_listeners);
+  o.emulator.max_write_bytes = absl::GetFlag(FLAGS_max_write_bytes);
+  if (o.emulator.max_write_bytes == 0 ||
+      o.emulator.max_write_bytes > (1u << 30)) {
+    std::fprintf(stderr, "--max_write_bytes %u out of range [1, 1073741824]\n",
+                 o.emulator.max_write_bytes);
+    return 2;
+  }
   o.emulator.captures.pcap_dir = absl::GetFlag(FLAGS_pcap_dir);
   o.emulator.captures.max_bytes = absl::GetFlag(FLAGS_capture_bytes);
   o.emulator.captures.max_captures = absl::GetFlag(FLAGS_max_captures);
