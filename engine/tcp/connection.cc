@@ -1334,15 +1334,18 @@ void Connection::ProcessText(TimeNs now, Seq seq, const Payload& data_in,
   if (fin) peer_fin_seq_ = seq + static_cast<int64_t>(data.size());
   if (!data.empty()) {
     if (seq == rcv_nxt_) {
-      bool had_gap = !reassembly_.empty();
-      rcv_queue_.Append(data);
-      rcv_nxt_ += static_cast<int64_t>(data.size());
-      counters_.bytes_delivered += data.size();
-      if (had_gap) {
-        Payload more = reassembly_.PopContiguous(rcv_nxt_);
-        rcv_queue_.Append(more);
-        rcv_nxt_ += static_cast<int64_t>(more.size());
-        counters_.bytes_delivered += more.size();
+      if (reassembly_.empty()) {
+        rcv_queue_.Append(data);
+        rcv_nxt_ += static_cast<int64_t>(data.size());
+        counters_.bytes_delivered += data.size();
+      } else {
+        // The first arrival of every byte wins: where this text overlaps
+        // bytes held out of order, those are delivered, not these.
+        reassembly_.Insert(seq, data);
+        Payload run = reassembly_.PopContiguous(rcv_nxt_);
+        rcv_queue_.Append(run);
+        rcv_nxt_ += static_cast<int64_t>(run.size());
+        counters_.bytes_delivered += run.size();
         ack_now = true;  // RFC 5681 4.2: ACK at once when a gap fills
       }
     } else {

@@ -854,6 +854,25 @@ TEST(ConnectionTest, B10_OutOfOrderHeldAndReassembled) {
   EXPECT_EQ(h.conn().counters().bytes_delivered, 3000u);
 }
 
+// Conflicting copies of the same bytes: the first arrival wins, whether
+// the later copy is out of order or fills the gap in order.
+TEST(ConnectionTest, B10_OverlappingTextKeepsTheFirstArrival) {
+  TcpHarness h;
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  const std::vector<uint8_t> g(20, 'G'), o(20, 'O'), hh(60, 'H');
+  h.Send(kAck, h.Peer(20), h.Our(0), 65535, g);
+  h.Send(kAck, h.Peer(10), h.Our(0), 65535, o);  // [10, 30): only 10..20 new
+  h.Send(kAck, h.Peer(0), h.Our(0), 65535, hh);  // [0, 60) fills the gap
+  std::vector<uint8_t> want;
+  want.insert(want.end(), 10, 'H');
+  want.insert(want.end(), 10, 'O');
+  want.insert(want.end(), 20, 'G');
+  want.insert(want.end(), 20, 'H');
+  EXPECT_EQ(h.Read(100), want);
+  EXPECT_EQ(h.tcb().rcv_nxt, h.Peer(60));
+  EXPECT_EQ(h.conn().counters().bytes_delivered, 60u);
+}
+
 TEST(ConnectionTest, B10_DuplicateTrimmed) {
   TcpHarness h;
   ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
