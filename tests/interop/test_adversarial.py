@@ -43,16 +43,12 @@ SENT, RECEIVED = pb.EVENT_KIND_SEGMENT_SENT, pb.EVENT_KIND_SEGMENT_RECEIVED
 ESTABLISHED = STATE.TCP_STATE_ESTABLISHED
 MOD = 1 << 32
 
-# RFC 5961 7: challenge ACKs are rate limited. The engine's per-connection
-# default is this many in any one second; when TcpConfig has the knob the
-# tests set it explicitly.
+# RFC 5961 7: challenge ACKs are rate limited, per connection and second.
 CHALLENGE_ACK_LIMIT = 10
 
 
-def tcp_config(**kw: int) -> pb.TcpConfig:
-    if "challenge_ack_limit" in pb.TcpConfig.DESCRIPTOR.fields_by_name:
-        kw.setdefault("challenge_ack_limit", CHALLENGE_ACK_LIMIT)
-    return pb.TcpConfig(**kw)
+def tcp_config() -> pb.TcpConfig:
+    return pb.TcpConfig(challenge_ack_limit=CHALLENGE_ACK_LIMIT)
 
 
 def add(seq: int, n: int) -> int:
@@ -525,6 +521,12 @@ def test_challenge_acks_are_rate_limited(bench: Bench):
         - before.server.counters.challenge_acks_sent
     )
     assert sent == len(acks)
+    # Every one not sent is counted.
+    suppressed = (
+        after.server.counters.challenge_acks_suppressed
+        - before.server.counters.challenge_acks_suppressed
+    )
+    assert sent + suppressed == len(invalid)
     assert (
         after.server.counters.segments_sent - before.server.counters.segments_sent
         == sent
@@ -546,6 +548,13 @@ def test_challenge_acks_are_rate_limited(bench: Bench):
         f"{(bogus[-1].time_ns - bogus[0].time_ns) / 1e9:.2f} s "
         f"(limit {CHALLENGE_ACK_LIMIT} a second)"
     )
+    counters = [after.server.counters, before.server.counters]
+    sent = counters[0].challenge_acks_sent - counters[1].challenge_acks_sent
+    suppressed = (
+        counters[0].challenge_acks_suppressed - counters[1].challenge_acks_suppressed
+    )
+    assert sent == len(answers)
+    assert sent + suppressed == len(bogus)
     assert after.server.tcb.state == ESTABLISHED
     assert_intact(t)
 
@@ -1035,7 +1044,7 @@ def test_syn_flood_leaves_the_backlog_bounded_and_a_real_client_connects(bench: 
     c = bench.stub.GetInterface(
         pb.GetInterfaceRequest(interface_id=bench.tap.iface.id)
     ).counters
-    over = c.syn_dropped_backlog + getattr(c, "syn_cookies_sent", 0)
+    over = c.syn_dropped_backlog + c.syn_cookies_sent
     taken = sum(
         1
         for x in list_sessions(bench)
@@ -1045,8 +1054,7 @@ def test_syn_flood_leaves_the_backlog_bounded_and_a_real_client_connects(bench: 
     assert taken <= n
     assert over + taken >= 0.95 * n, (
         f"{n} SYNs: {taken} accepted, {c.syn_dropped_backlog} dropped "
-        f"over the backlog, {getattr(c, 'syn_cookies_sent', '(no counter)')} "
-        "SYN cookies sent"
+        f"over the backlog, {c.syn_cookies_sent} SYN cookies sent"
     )
     grew = rss_after - rss_before
     assert grew < 64 * MB, f"RSS grew {grew >> 20} MiB"
@@ -1101,6 +1109,7 @@ def test_a_syn_cookie_opens_only_for_its_own_handshake(bench: Bench):
         pb.GetInterfaceRequest(interface_id=bench.tap.iface.id)
     ).counters
     assert after.rst_no_connection - before.rst_no_connection == len(forged)
+    assert (after.syn_cookies_sent, after.syn_cookies_accepted) == (1, 0)
     assert all(x.flags == "R" for x in rsts)
     assert sorted(x.seq for x in rsts) == sorted(Ether(f)[TCP].ack for f in forged)
 
@@ -1113,6 +1122,10 @@ def test_a_syn_cookie_opens_only_for_its_own_handshake(bench: Bench):
     assert s.server.tcb.irs == peer.isn and s.server.tcb.iss == cookie
     assert read_all(bench, s.id) == b"cookie"
     assert len(list_sessions(bench)) == backlog + 1
+    iface = bench.stub.GetInterface(
+        pb.GetInterfaceRequest(interface_id=bench.tap.iface.id)
+    )
+    assert iface.counters.syn_cookies_accepted == 1
 
 
 # ---------------------------------------------------------------- closed ports
