@@ -308,6 +308,7 @@ void Connection::ReturnToListen(TimeNs now) {
   deadlines_.fill(kNever);
   snd_buf_.Consume(snd_buf_.size());
   reassembly_ = Reassembly();
+  sack_recent_count_ = 0;
   rcv_queue_.Clear();
   fin_queued_ = false;
   push_pending_ = false;
@@ -596,13 +597,21 @@ void Connection::SendSegment(TimeNs now, Seq seq, uint8_t flags,
         (!(flags & kAck) || rcv_wscale_ > 0 || snd_wscale_ > 0)) {
       h.options.window_scale = offered_wscale_;
     }
-    // Offered in a SYN; in a SYN-ACK only in answer to a SYN that had one.
+    // Offered in a SYN; in a SYN-ACK only in answer to a SYN that had them.
+    h.options.sack_permitted = (flags & kAck) ? sack_ok_ : config_.sack;
     if ((flags & kAck) ? ts_ok_ : config_.timestamps) {
       h.options.timestamp =
           TcpTimestamp{TsNow(now), (flags & kAck) ? ts_recent_ : 0};
     }
   } else if (ts_ok_ && !(flags & kRst)) {
     h.options.timestamp = TcpTimestamp{TsNow(now), ts_recent_};
+  }
+  if (sack_ok_ && (flags & kAck) && !(flags & (kSyn | kRst)) &&
+      sack_recent_count_ > 0) {
+    // Within the MSS the payload leaves free (RFC 2018 3: a data segment
+    // carries as many blocks as fit).
+    size_t len = payload.size();
+    AddSackBlocks(h.options, len >= snd_mss_ ? 0 : snd_mss_ - len);
   }
   if (flags & kSyn) {
     h.window = WindowToAdvertise(/*syn=*/true);
@@ -820,6 +829,7 @@ void Connection::ApplySynOptions(TimeNs now, const TcpHeader& h) {
   }
   // Timestamps are used when both SYNs carry them (RFC 7323 3.2); each
   // segment then spends 12 bytes of its MSS on the option (RFC 6691).
+  sack_ok_ = config_.sack && h.options.sack_permitted;
   ts_ok_ = config_.timestamps && h.options.timestamp.has_value();
   if (ts_ok_) {
     ts_recent_ = h.options.timestamp->value;
@@ -854,6 +864,42 @@ void Connection::UpdateTsRecent(TimeNs now, const TcpHeader& h) {
     ts_recent_ = h.options.timestamp->value;
     ts_recent_age_ = now;
   }
+}
+
+void Connection::NoteSackBlock(Seq seq) {
+  std::optional<std::pair<Seq, Seq>> run = reassembly_.RunAround(seq);
+  if (!run.has_value()) return;
+  const SackBlock b{run->first, run->second};
+  // The new block first; older ones it now covers go.
+  std::array<SackBlock, kSackBlocks> next{};
+  uint8_t n = 0;
+  next[n++] = b;
+  for (uint8_t i = 0; i < sack_recent_count_ && n < next.size(); ++i) {
+    const SackBlock& old = sack_recent_[i];
+    if (old.right < b.left || old.left > b.right) next[n++] = old;
+  }
+  sack_recent_ = next;
+  sack_recent_count_ = n;
+}
+
+void Connection::AddSackBlocks(TcpOptions& o, size_t space) {
+  // Blocks delivered since, or no longer held, are not reported.
+  uint8_t kept = 0;
+  for (uint8_t i = 0; i < sack_recent_count_; ++i) {
+    const SackBlock& b = sack_recent_[i];
+    if (b.left > rcv_nxt_ && reassembly_.Holds(b.left, b.right)) {
+      sack_recent_[kept++] = b;
+    }
+  }
+  sack_recent_count_ = kept;
+  // 40 bytes of options: timestamps leave room for three blocks (RFC 2018
+  // 3), and the NOP NOP kind length header takes 4.
+  size_t room = (ts_ok_ ? 40 - kTimestampOptionLen : 40);
+  room = std::min(room, space);
+  if (room < 4 + kSackBlockBytes) return;
+  size_t fit = std::min<size_t>((room - 4) / kSackBlockBytes, kept);
+  for (size_t i = 0; i < fit; ++i) o.sack[i] = sack_recent_[i];
+  o.sack_count = static_cast<uint8_t>(fit);
 }
 
 void Connection::OnBadChecksum(TimeNs now, const TcpHeader& h, uint32_t len) {
@@ -1352,6 +1398,7 @@ void Connection::ProcessText(TimeNs now, Seq seq, const Payload& data_in,
       ++counters_.out_of_order_segments;
       size_t stored = reassembly_.Insert(seq, data);
       if (stored == 0) ++counters_.duplicate_segments;
+      if (sack_ok_) NoteSackBlock(seq);
       // RFC 5681 4.2: an out-of-order segment is answered with an immediate
       // (duplicate) ACK.
       SendAck(now, SendReason::kAck);

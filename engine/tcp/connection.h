@@ -213,6 +213,10 @@ class Connection {
   uint32_t TsNow(TimeNs now) const;
   bool PawsRejects(TimeNs now, const TcpHeader& h) const;
   void UpdateTsRecent(TimeNs now, const TcpHeader& h);
+  // SACK: notes the run of held bytes around `seq` as the most recent block,
+  // and fills `o` with the blocks still held, within `space` option bytes.
+  void NoteSackBlock(Seq seq);
+  void AddSackBlocks(TcpOptions& o, size_t space);
 
   // Timers.
   void Arm(TimeNs now, TimerKind k, TimeNs deadline);
@@ -264,6 +268,14 @@ class Connection {
   TimeNs ts_recent_age_ = 0;
   uint32_t ts_offset_ = 0;
   bool ts_sample_wanted_ = false;  // a retransmission left no timed segment
+
+  // SACK (RFC 2018): in use on this connection, and the blocks to report,
+  // the most recently changed first (section 4).
+  static constexpr size_t kSackBlocks = 4;      // at most, in one option
+  static constexpr size_t kSackBlockBytes = 8;  // two sequence numbers
+  bool sack_ok_ = false;
+  std::array<SackBlock, kSackBlocks> sack_recent_{};
+  uint8_t sack_recent_count_ = 0;
 
   SendBuffer snd_buf_;
   bool fin_queued_ = false;

@@ -49,6 +49,34 @@ Payload Reassembly::PopContiguous(Seq rcv_nxt) {
   return out;
 }
 
+std::optional<std::pair<Seq, Seq>> Reassembly::RunAround(Seq seq) const {
+  auto it = blocks_.upper_bound(seq);
+  if (it == blocks_.begin()) return std::nullopt;
+  --it;
+  auto end_of = [](const auto& b) {
+    return b.first + static_cast<int64_t>(b.second.size());
+  };
+  if (end_of(*it) <= seq) return std::nullopt;
+  Seq left = it->first;
+  Seq right = end_of(*it);
+  // Blocks are stored apart where they arrived apart; a run spans them.
+  for (auto back = it; back != blocks_.begin();) {
+    --back;
+    if (end_of(*back) != left) break;
+    left = back->first;
+  }
+  for (auto next = std::next(it); next != blocks_.end() && next->first == right;
+       ++next) {
+    right = end_of(*next);
+  }
+  return std::make_pair(left, right);
+}
+
+bool Reassembly::Holds(Seq left, Seq right) const {
+  std::optional<std::pair<Seq, Seq>> run = RunAround(left);
+  return run.has_value() && run->second >= right;
+}
+
 void Reassembly::DropBefore(Seq rcv_nxt) {
   while (!blocks_.empty()) {
     auto it = blocks_.begin();

@@ -5,6 +5,8 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
+#include <utility>
 
 #include "engine/wire/buffer.h"
 #include "engine/wire/seq.h"
@@ -20,6 +22,11 @@ class Reassembly {
   Payload PopContiguous(Seq rcv_nxt);
   // Drops everything below `rcv_nxt` (already delivered).
   void DropBefore(Seq rcv_nxt);
+  // The run of held bytes that contains `seq` (adjacent blocks merged), as
+  // [left, right); nullopt if `seq` is not held.
+  std::optional<std::pair<Seq, Seq>> RunAround(Seq seq) const;
+  // Whether every byte of [left, right) is held.
+  bool Holds(Seq left, Seq right) const;
 
   bool empty() const { return blocks_.empty(); }
   size_t bytes() const { return bytes_; }

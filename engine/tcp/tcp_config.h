@@ -51,6 +51,11 @@ struct TcpConfig {
   // offer them every segment carries one, resent segments are timed by
   // their echo, and PAWS drops old duplicates.
   bool timestamps = true;
+  // SACK (RFC 2018): SACK-permitted offered in the SYN when true. When both
+  // ends offer it, the receiver reports the blocks it holds out of order,
+  // the most recent first. (As a sender the engine recovers as NewReno
+  // does, which RFC 2018 allows.)
+  bool sack = true;
 
   // Keepalive (RFC 1122 4.2.3.6), off by default.
   bool keepalive = false;

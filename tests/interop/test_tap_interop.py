@@ -320,6 +320,8 @@ def test_kernel_sends_over_lossy_tap(tap_factory, loss: float):
     # Lost ACKs and lost data both make the kernel resend; every segment the
     # ingress dropped must have been sent again.
     assert resent >= link.reverse_counters.dropped_loss // 2
+    # The engine's ACKs tell the kernel what it holds beyond a hole (SACK).
+    assert any(e.kind == SENT and e.segment.opt_sack_blocks > 0 for e in events)
 
 
 # ---------------------------------------------------------------- windows
@@ -459,9 +461,8 @@ OPTIONS = (
 
 def test_linux_syn_options_are_answered(tap_factory, tmp_path: Path):
     """Linux offers MSS, SACK-permitted, timestamps and window scaling; the
-    engine answers MSS, window scaling and timestamps, not SACK, and Linux
-    then sends timestamps on every segment and no SACK blocks. Both ways of
-    opening."""
+    engine answers all four, and Linux then sends timestamps on every
+    segment. Both ways of opening."""
     tap = tap_factory(1500)
     tap.stub.Listen(
         pb.ListenRequest(interface_id=tap.iface.id, port=PORT, capture=True)
@@ -482,16 +483,15 @@ def test_linux_syn_options_are_answered(tap_factory, tmp_path: Path):
     assert (synack["src"], synack["syn"], synack["ack"]) == (tap.engine_addr, "1", "1")
     assert synack["tcp.options.mss_val"] == "1460"
     assert synack["tcp.options.wscale.shift"] != ""
-    assert synack["tcp.options.sack_perm"] == ""
+    assert synack["tcp.options.sack_perm"] != ""
     assert synack["tcp.options.timestamp.tsval"] != ""
     later = [r for r in rows[2:] if r["src"] == tap.kernel_addr]
     assert later
     assert all(r["tcp.options.timestamp.tsval"] != "" for r in later)
-    assert all(r["tcp.options.sack_le"] == "" for r in later)
     mine = [r for r in rows[2:] if r["src"] == tap.engine_addr]
     assert mine and all(r["tcp.options.timestamp.tsval"] != "" for r in mine)
 
-    # Active open: the engine's SYN offers MSS, window scaling and
+    # Active open: the engine's SYN offers MSS, window scaling, SACK and
     # timestamps, and the kernel's SYN-ACK answers with exactly those.
     peer = tap.peer("sink", "--bind", tap.kernel_addr, "--port", str(PORT + 1))
     s = connect(tap, port=PORT + 1, capture=True)
@@ -504,10 +504,11 @@ def test_linux_syn_options_are_answered(tap_factory, tmp_path: Path):
     assert syn["tcp.options.mss_val"] == "1460"
     assert syn["tcp.options.wscale.shift"] != ""
     assert syn["tcp.options.timestamp.tsval"] != ""
+    assert syn["tcp.options.sack_perm"] != ""
     assert (synack["src"], synack["syn"], synack["ack"]) == (tap.kernel_addr, "1", "1")
     assert synack["tcp.options.mss_val"] == "1460"
     assert synack["tcp.options.wscale.shift"] != ""
-    assert synack["tcp.options.sack_perm"] == ""
+    assert synack["tcp.options.sack_perm"] != ""
     assert synack["tcp.options.timestamp.tsval"] != ""
 
 

@@ -2204,6 +2204,98 @@ TEST(ConnectionTest, Timestamps_EchoOfAResentSegmentEndsTheBackoff) {
   EXPECT_EQ(h.EventsOf(EventKind::kRttSample).size(), 1u);
 }
 
+// An active open whose SYN-ACK says SACK-permitted (and, if `ts`, carries
+// a timestamp).
+void EstablishWithSack(TcpHarness& h, bool ts) {
+  ASSERT_TRUE(h.conn().Connect(h.now()).ok());
+  SentSegment syn = h.PopSent();
+  EXPECT_TRUE(syn.h.options.sack_permitted);
+  TcpHeader sa = h.PeerHeader(kSyn | kAck, h.peer_iss(), h.iss() + 1, 65535);
+  sa.options.mss = 1000;
+  sa.options.sack_permitted = true;
+  if (ts) sa.options.timestamp = TcpTimestamp{100, 0};
+  h.Inject(sa);
+  h.TakeSent();
+  ASSERT_EQ(h.conn().state(), TcpState::kEstablished);
+  h.ClearEvents();
+}
+
+std::vector<std::pair<uint32_t, uint32_t>> Blocks(const SentSegment& s) {
+  std::vector<std::pair<uint32_t, uint32_t>> out;
+  for (uint8_t i = 0; i < s.h.options.sack_count; ++i) {
+    out.emplace_back(s.h.options.sack[i].left.value(),
+                     s.h.options.sack[i].right.value());
+  }
+  return out;
+}
+
+TEST(ConnectionTest, Sack_BlocksMostRecentFirstMergedAndPruned) {
+  TcpConfig c = TcpHarness::TestConfig();
+  c.sack = true;
+  TcpHarness h(c);
+  ASSERT_NO_FATAL_FAILURE(EstablishWithSack(h, /*ts=*/false));
+  using B = std::pair<uint32_t, uint32_t>;
+  h.SendData(1000, 100, h.Our(0));
+  EXPECT_THAT(Blocks(h.PopSent()), ElementsAre(B{h.Peer(1000), h.Peer(1100)}));
+  h.SendData(3000, 100, h.Our(0));
+  EXPECT_THAT(Blocks(h.PopSent()), ElementsAre(B{h.Peer(3000), h.Peer(3100)},
+                                               B{h.Peer(1000), h.Peer(1100)}));
+  // Adjacent to the first: one block, now the most recent.
+  h.SendData(1100, 100, h.Our(0));
+  EXPECT_THAT(Blocks(h.PopSent()), ElementsAre(B{h.Peer(1000), h.Peer(1200)},
+                                               B{h.Peer(3000), h.Peer(3100)}));
+  // The hole before 1000 fills: that block is delivered and not reported.
+  h.SendData(0, 1000, h.Our(0));
+  SentSegment ack = h.PopSent();
+  EXPECT_EQ(ack.h.ack.value(), h.Peer(1200));
+  EXPECT_THAT(Blocks(ack), ElementsAre(B{h.Peer(3000), h.Peer(3100)}));
+  // Five runs: only four fit in one option, the most recent ones.
+  for (int i = 0; i < 4; ++i) {
+    h.SendData(4000 + 1000 * i, 10, h.Our(0));
+    h.PopSent();
+  }
+  h.SendData(9000, 10, h.Our(0));
+  std::vector<B> five = Blocks(h.PopSent());
+  ASSERT_EQ(five.size(), 4u);
+  EXPECT_EQ(five[0], (B{h.Peer(9000), h.Peer(9010)}));
+}
+
+TEST(ConnectionTest, Sack_ThreeBlocksBesideTimestampsAndOnlyWhatFitsOnData) {
+  TcpConfig c = TimestampConfig();
+  TcpHarness h(c);
+  ASSERT_NO_FATAL_FAILURE(EstablishWithSack(h, /*ts=*/true));
+  for (int i = 0; i < 5; ++i) {
+    h.SendData(1000 + 1000 * i, 10, h.Our(0));
+  }
+  std::vector<SentSegment> acks = h.TakeSent();
+  ASSERT_FALSE(acks.empty());
+  EXPECT_EQ(acks.back().h.options.sack_count, 3u);
+  // A full-sized data segment has no room for blocks; the packet stays
+  // within the MTU.
+  ASSERT_TRUE(h.Write(5000).ok());
+  std::vector<SentSegment> data = h.TakeSent();
+  ASSERT_FALSE(data.empty());
+  EXPECT_EQ(data[0].len(), 988u);
+  EXPECT_EQ(data[0].h.options.sack_count, 0u);
+}
+
+TEST(ConnectionTest, Sack_NotUsedUnlessBothOffer) {
+  TcpConfig c = TcpHarness::TestConfig();
+  c.sack = true;
+  TcpHarness h(c);
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());  // no SACK-permitted back
+  h.SendData(1000, 100, h.Our(0));
+  EXPECT_EQ(h.PopSent().h.options.sack_count, 0u);
+  TcpConfig off = TcpHarness::TestConfig();
+  off.sack = false;
+  TcpHarness q(off);
+  ASSERT_TRUE(q.conn().Listen(0).ok());
+  TcpHeader syn = q.PeerHeader(kSyn, q.peer_iss(), 0, 65535);
+  syn.options.sack_permitted = true;
+  q.Inject(syn);
+  EXPECT_FALSE(q.PopSent().h.options.sack_permitted);
+}
+
 }  // namespace
 }  // namespace tcp_test
 }  // namespace tcpemu

@@ -159,5 +159,21 @@ TEST(ReassemblyTest, DropBeforeAcrossWrap) {
   EXPECT_EQ(ToVector(r.PopContiguous(Seq(0x8))), Expect({{0x8, 1}}));
 }
 
+TEST(ReassemblyTest, RunAroundMergesAdjacentBlocks) {
+  Reassembly r;
+  r.Insert(Seq(100), Fill(10, 1));
+  r.Insert(Seq(110), Fill(10, 2));  // adjacent: one run [100, 120)
+  r.Insert(Seq(130), Fill(5, 3));
+  using Run = std::optional<std::pair<Seq, Seq>>;
+  EXPECT_EQ(r.RunAround(Seq(105)), Run(std::make_pair(Seq(100), Seq(120))));
+  EXPECT_EQ(r.RunAround(Seq(119)), Run(std::make_pair(Seq(100), Seq(120))));
+  EXPECT_EQ(r.RunAround(Seq(130)), Run(std::make_pair(Seq(130), Seq(135))));
+  EXPECT_EQ(r.RunAround(Seq(120)), std::nullopt);
+  EXPECT_EQ(r.RunAround(Seq(99)), std::nullopt);
+  EXPECT_TRUE(r.Holds(Seq(100), Seq(120)));
+  EXPECT_FALSE(r.Holds(Seq(100), Seq(121)));
+  EXPECT_FALSE(r.Holds(Seq(120), Seq(130)));
+}
+
 }  // namespace
 }  // namespace tcpemu
