@@ -94,6 +94,7 @@ absl::StatusOr<TcpConfig> FromProto(const v1::TcpConfig& p,
   if (p.has_delayed_ack()) c.delayed_ack = p.delayed_ack();
   if (p.has_limited_transmit()) c.limited_transmit = p.limited_transmit();
   if (p.has_timestamps()) c.timestamps = p.timestamps();
+  if (p.has_sack()) c.sack = p.sack();
   if (p.has_challenge_ack_limit()) {
     c.challenge_ack_limit = p.challenge_ack_limit();
   }

@@ -133,6 +133,11 @@ func Timestamps(on bool) TCPOption {
 	return func(c *tcpemuv1.TcpConfig) { c.Timestamps = proto.Bool(on) }
 }
 
+// Sack turns the offer of RFC 2018 SACK on (the default) or off.
+func Sack(on bool) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.Sack = proto.Bool(on) }
+}
+
 // ChallengeAckLimit sets how many RFC 5961 challenge ACKs an endpoint sends
 // per second at most (default 10; 0 sends every one).
 func ChallengeAckLimit(perSecond uint32) TCPOption {

@@ -174,3 +174,24 @@ def test_session_accepted_event_forms():
         "    0.001500 s7 session_accepted server from 10.201.0.1 on link 3"
     )
     assert tcpemu.events.remote_address(ev) == "10.201.0.1"
+
+
+def test_sack_blocks_in_acks_unless_turned_off(client, vnet):
+    """A lossy path leaves holes: the receiver's ACKs report the bytes it
+    holds beyond them (RFC 2018), unless SACK is turned off."""
+    link = vnet.create_link(delay="5ms", loss=0.05)
+    counts = []
+    for sack in (True, False):
+        session = link.open_session(
+            client={"msl": "10ms"}, server={"msl": "10ms", "sack": sack}
+        )
+        stream = session.events(kinds=["segment_sent"], endpoint="server")
+        assert stream.wait_subscribed(10)
+        session.write(fill=300_000)
+        session.close()
+        vnet.advance_until_idle()
+        events = list(stream)
+        assert events
+        counts.append(sum(1 for e in events if e.segment.opt_sack_blocks > 0))
+    assert counts[0] > 0
+    assert counts[1] == 0

@@ -45,6 +45,7 @@ _BOOL_FIELDS = (
     "keepalive",
     "limited_transmit",
     "timestamps",
+    "sack",
 )
 _INT_FIELDS = (
     "max_retransmissions",
@@ -99,6 +100,7 @@ class TcpConfig:
     initial_window: Optional[int] = None
     limited_transmit: Optional[bool] = None
     timestamps: Optional[bool] = None
+    sack: Optional[bool] = None
     challenge_ack_limit: Optional[int] = None
     persist_min: Optional[Duration] = None
     persist_max: Optional[Duration] = None

@@ -2094,8 +2094,11 @@ type TcpConfig struct {
 	// Challenge ACKs (RFC 5961) sent per second at most; 0 sends every one.
 	// Default 10.
 	ChallengeAckLimit *uint32 `protobuf:"varint,27,opt,name=challenge_ack_limit,json=challengeAckLimit,proto3,oneof" json:"challenge_ack_limit,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// RFC 2018 SACK-permitted offered in the SYN; when both ends offer it the
+	// receiver reports blocks held out of order. Default true.
+	Sack          *bool `protobuf:"varint,28,opt,name=sack,proto3,oneof" json:"sack,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TcpConfig) Reset() {
@@ -2315,6 +2318,13 @@ func (x *TcpConfig) GetChallengeAckLimit() uint32 {
 		return *x.ChallengeAckLimit
 	}
 	return 0
+}
+
+func (x *TcpConfig) GetSack() bool {
+	if x != nil && x.Sack != nil {
+		return *x.Sack
+	}
+	return false
 }
 
 // How an endpoint's application consumes received bytes.
@@ -5698,7 +5708,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x11ListLinksResponse\x12%\n" +
 	"\x05links\x18\x01 \x03(\v2\x0f.tcpemu.v1.LinkR\x05links\",\n" +
 	"\x11DeleteLinkRequest\x12\x17\n" +
-	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xc1\f\n" +
+	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xe3\f\n" +
 	"\tTcpConfig\x12$\n" +
 	"\vsend_buffer\x18\x01 \x01(\rH\x00R\n" +
 	"sendBuffer\x88\x01\x01\x12$\n" +
@@ -5737,7 +5747,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\n" +
 	"timestamps\x18\x1a \x01(\bH\x0eR\n" +
 	"timestamps\x88\x01\x01\x123\n" +
-	"\x13challenge_ack_limit\x18\x1b \x01(\rH\x0fR\x11challengeAckLimit\x88\x01\x01B\x0e\n" +
+	"\x13challenge_ack_limit\x18\x1b \x01(\rH\x0fR\x11challengeAckLimit\x88\x01\x01\x12\x17\n" +
+	"\x04sack\x18\x1c \x01(\bH\x10R\x04sack\x88\x01\x01B\x0e\n" +
 	"\f_send_bufferB\x0e\n" +
 	"\f_recv_bufferB\x06\n" +
 	"\x04_mtuB\n" +
@@ -5755,7 +5766,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x0f_initial_windowB\x13\n" +
 	"\x11_limited_transmitB\r\n" +
 	"\v_timestampsB\x16\n" +
-	"\x14_challenge_ack_limit\"\xe6\x01\n" +
+	"\x14_challenge_ack_limitB\a\n" +
+	"\x05_sack\"\xe6\x01\n" +
 	"\x06Reader\x12*\n" +
 	"\x04mode\x18\x01 \x01(\x0e2\x16.tcpemu.v1.Reader.ModeR\x04mode\x12+\n" +
 	"\x12rate_bytes_per_sec\x18\x02 \x01(\x04R\x0frateBytesPerSec\x12%\n" +

@@ -383,7 +383,7 @@ class DeleteLinkRequest(_message.Message):
     def __init__(self, link_id: _Optional[int] = ...) -> None: ...
 
 class TcpConfig(_message.Message):
-    __slots__ = ("send_buffer", "recv_buffer", "mtu", "nodelay", "cork", "cork_timeout", "rto_initial", "rto_min", "rto_max", "max_retransmissions", "syn_retries", "synack_retries", "delayed_ack", "delayed_ack_timeout", "msl", "window_scaling", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_probes", "congestion_control", "initial_window", "persist_min", "persist_max", "limited_transmit", "timestamps", "challenge_ack_limit")
+    __slots__ = ("send_buffer", "recv_buffer", "mtu", "nodelay", "cork", "cork_timeout", "rto_initial", "rto_min", "rto_max", "max_retransmissions", "syn_retries", "synack_retries", "delayed_ack", "delayed_ack_timeout", "msl", "window_scaling", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_probes", "congestion_control", "initial_window", "persist_min", "persist_max", "limited_transmit", "timestamps", "challenge_ack_limit", "sack")
     SEND_BUFFER_FIELD_NUMBER: _ClassVar[int]
     RECV_BUFFER_FIELD_NUMBER: _ClassVar[int]
     MTU_FIELD_NUMBER: _ClassVar[int]
@@ -411,6 +411,7 @@ class TcpConfig(_message.Message):
     LIMITED_TRANSMIT_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
     CHALLENGE_ACK_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    SACK_FIELD_NUMBER: _ClassVar[int]
     send_buffer: int
     recv_buffer: int
     mtu: int
@@ -438,7 +439,8 @@ class TcpConfig(_message.Message):
     limited_transmit: bool
     timestamps: bool
     challenge_ack_limit: int
-    def __init__(self, send_buffer: _Optional[int] = ..., recv_buffer: _Optional[int] = ..., mtu: _Optional[int] = ..., nodelay: bool = ..., cork: bool = ..., cork_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_initial: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_retransmissions: _Optional[int] = ..., syn_retries: _Optional[int] = ..., synack_retries: _Optional[int] = ..., delayed_ack: bool = ..., delayed_ack_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., msl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., window_scaling: bool = ..., keepalive: bool = ..., keepalive_idle: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_probes: _Optional[int] = ..., congestion_control: _Optional[_Union[CongestionControl, str]] = ..., initial_window: _Optional[int] = ..., persist_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., persist_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limited_transmit: bool = ..., timestamps: bool = ..., challenge_ack_limit: _Optional[int] = ...) -> None: ...
+    sack: bool
+    def __init__(self, send_buffer: _Optional[int] = ..., recv_buffer: _Optional[int] = ..., mtu: _Optional[int] = ..., nodelay: bool = ..., cork: bool = ..., cork_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_initial: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_retransmissions: _Optional[int] = ..., syn_retries: _Optional[int] = ..., synack_retries: _Optional[int] = ..., delayed_ack: bool = ..., delayed_ack_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., msl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., window_scaling: bool = ..., keepalive: bool = ..., keepalive_idle: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_probes: _Optional[int] = ..., congestion_control: _Optional[_Union[CongestionControl, str]] = ..., initial_window: _Optional[int] = ..., persist_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., persist_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limited_transmit: bool = ..., timestamps: bool = ..., challenge_ack_limit: _Optional[int] = ..., sack: bool = ...) -> None: ...
 
 class Reader(_message.Message):
     __slots__ = ("mode", "rate_bytes_per_sec", "close_on_eof")
