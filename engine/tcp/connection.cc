@@ -309,6 +309,7 @@ void Connection::ReturnToListen(TimeNs now) {
   snd_buf_.Consume(snd_buf_.size());
   reassembly_ = Reassembly();
   sack_recent_count_ = 0;
+  dsack_.reset();
   rcv_queue_.Clear();
   fin_queued_ = false;
   push_pending_ = false;
@@ -607,7 +608,7 @@ void Connection::SendSegment(TimeNs now, Seq seq, uint8_t flags,
     h.options.timestamp = TcpTimestamp{TsNow(now), ts_recent_};
   }
   if (sack_ok_ && (flags & kAck) && !(flags & (kSyn | kRst)) &&
-      sack_recent_count_ > 0) {
+      (sack_recent_count_ > 0 || dsack_.has_value())) {
     // Within the MSS the payload leaves free (RFC 2018 3: a data segment
     // carries as many blocks as fit).
     size_t len = payload.size();
@@ -882,6 +883,10 @@ void Connection::NoteSackBlock(Seq seq) {
   sack_recent_count_ = n;
 }
 
+void Connection::NoteDuplicate(Seq left, Seq right) {
+  if (sack_ok_ && left < right) dsack_ = SackBlock{left, right};
+}
+
 void Connection::AddSackBlocks(TcpOptions& o, size_t space) {
   // Blocks delivered since, or no longer held, are not reported.
   uint8_t kept = 0;
@@ -897,9 +902,14 @@ void Connection::AddSackBlocks(TcpOptions& o, size_t space) {
   size_t room = (ts_ok_ ? 40 - kTimestampOptionLen : 40);
   room = std::min(room, space);
   if (room < 4 + kSackBlockBytes) return;
-  size_t fit = std::min<size_t>((room - 4) / kSackBlockBytes, kept);
-  for (size_t i = 0; i < fit; ++i) o.sack[i] = sack_recent_[i];
-  o.sack_count = static_cast<uint8_t>(fit);
+  const size_t limit = (room - 4) / kSackBlockBytes;
+  size_t n = 0;
+  if (dsack_.has_value()) {
+    o.sack[n++] = *dsack_;  // reported once
+    dsack_.reset();
+  }
+  for (size_t i = 0; i < kept && n < limit; ++i) o.sack[n++] = sack_recent_[i];
+  o.sack_count = static_cast<uint8_t>(n);
 }
 
 void Connection::OnBadChecksum(TimeNs now, const TcpHeader& h, uint32_t len) {
@@ -987,6 +997,7 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
     Disposition d = old ? Disposition::kDuplicate : Disposition::kOutsideWindow;
     if (old) {
       ++counters_.duplicate_segments;
+      if (len > 0) NoteDuplicate(h.seq, h.seq + static_cast<int64_t>(len));
     } else {
       ++counters_.outside_window_segments;
     }
@@ -1363,6 +1374,9 @@ void Connection::ProcessText(TimeNs now, Seq seq, const Payload& data_in,
     // Trim what was already received and what lies beyond the window.
     if (seq < rcv_nxt_) {
       size_t skip = static_cast<size_t>(rcv_nxt_ - seq);
+      NoteDuplicate(seq, rcv_nxt_ - seq > static_cast<int32_t>(data.size())
+                             ? seq + static_cast<int64_t>(data.size())
+                             : rcv_nxt_);
       if (skip >= data.size()) {
         data = Payload();
       } else {
@@ -1397,7 +1411,10 @@ void Connection::ProcessText(TimeNs now, Seq seq, const Payload& data_in,
     } else {
       ++counters_.out_of_order_segments;
       size_t stored = reassembly_.Insert(seq, data);
-      if (stored == 0) ++counters_.duplicate_segments;
+      if (stored == 0) {
+        ++counters_.duplicate_segments;
+        NoteDuplicate(seq, seq + static_cast<int64_t>(data.size()));
+      }
       if (sack_ok_) NoteSackBlock(seq);
       // RFC 5681 4.2: an out-of-order segment is answered with an immediate
       // (duplicate) ACK.

@@ -216,6 +216,7 @@ class Connection {
   // SACK: notes the run of held bytes around `seq` as the most recent block,
   // and fills `o` with the blocks still held, within `space` option bytes.
   void NoteSackBlock(Seq seq);
+  void NoteDuplicate(Seq left, Seq right);
   void AddSackBlocks(TcpOptions& o, size_t space);
 
   // Timers.
@@ -276,6 +277,9 @@ class Connection {
   bool sack_ok_ = false;
   std::array<SackBlock, kSackBlocks> sack_recent_{};
   uint8_t sack_recent_count_ = 0;
+  // D-SACK (RFC 2883): bytes that arrived twice, reported once as the first
+  // block of the next ACK.
+  std::optional<SackBlock> dsack_;
 
   SendBuffer snd_buf_;
   bool fin_queued_ = false;

@@ -2296,6 +2296,37 @@ TEST(ConnectionTest, Sack_NotUsedUnlessBothOffer) {
   EXPECT_FALSE(q.PopSent().h.options.sack_permitted);
 }
 
+TEST(ConnectionTest, Sack_DuplicatesAreReportedOnceAsDsack) {
+  TcpConfig c = TcpHarness::TestConfig();
+  c.sack = true;
+  c.delayed_ack = false;
+  TcpHarness h(c);
+  ASSERT_NO_FATAL_FAILURE(EstablishWithSack(h, /*ts=*/false));
+  using B = std::pair<uint32_t, uint32_t>;
+  h.SendData(0, 100, h.Our(0));
+  EXPECT_THAT(Blocks(h.PopSent()), ElementsAre());
+  // The same bytes again: the ACK's first block lies below its cumulative
+  // ACK, a D-SACK (RFC 2883 4.1.1).
+  h.SendData(0, 100, h.Our(0));
+  SentSegment dup = h.PopSent();
+  EXPECT_EQ(dup.h.ack.value(), h.Peer(100));
+  EXPECT_THAT(Blocks(dup), ElementsAre(B{h.Peer(0), h.Peer(100)}));
+  // Partly old, partly new: the old part is reported.
+  h.SendData(50, 100, h.Our(0));
+  EXPECT_THAT(Blocks(h.PopSent()), ElementsAre(B{h.Peer(50), h.Peer(100)}));
+  // Held out of order twice: the D-SACK block, then the run holding it
+  // (RFC 2883 4.1.2).
+  h.SendData(1000, 100, h.Our(0));
+  h.PopSent();
+  h.SendData(1000, 100, h.Our(0));
+  EXPECT_THAT(Blocks(h.PopSent()), ElementsAre(B{h.Peer(1000), h.Peer(1100)},
+                                               B{h.Peer(1000), h.Peer(1100)}));
+  // Reported once only.
+  h.SendData(2000, 100, h.Our(0));
+  EXPECT_THAT(Blocks(h.PopSent()), ElementsAre(B{h.Peer(2000), h.Peer(2100)},
+                                               B{h.Peer(1000), h.Peer(1100)}));
+}
+
 }  // namespace
 }  // namespace tcp_test
 }  // namespace tcpemu
