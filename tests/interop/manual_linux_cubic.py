@@ -7,8 +7,8 @@ The engine's CUBIC beside the Linux kernel's, through the same emulated
 path: 25 ms each way (RTT 50 ms), 100 Mbit/s, a BDP-sized queue and 1 %
 random loss in both directions, applied by the interface to both senders.
 Each sender runs for the same time; the engine's goodput must be within 25 %
-of the kernel's. Neither side uses SACK or timestamps: the engine offers
-neither, so the kernel's connection does without (docs/tap.md). Both cwnd
+of the kernel's. Both connections use timestamps, and each receiver sends
+SACK blocks; the engine as a sender ignores them (docs/tcp.md). Both cwnd
 curves are sampled every 100 ms (the kernel's from `ss -ti`) and written as
 JSON to $TCPEMU_CUBIC_CURVES when set (scripts/fidelity plots them).
 """
