@@ -61,6 +61,7 @@ struct ConnectionCounters {
   uint64_t outside_window_segments = 0;
   uint64_t challenge_acks_sent = 0;
   uint64_t challenge_acks_suppressed = 0;  // over challenge_ack_limit
+  uint64_t invalid_acks_suppressed = 0;    // within invalid_ack_interval
   uint64_t paws_rejected = 0;  // old duplicates dropped (RFC 7323 5)
   // Congestion events: entries into fast recovery, and retransmission
   // timeouts with data outstanding (each backoff counts).
@@ -304,6 +305,8 @@ class Connection {
   // sent in it.
   TimeNs challenge_window_start_ = 0;
   uint32_t challenge_acks_in_window_ = 0;
+  // When the last ACK answering an unacceptable segment without text left.
+  std::optional<TimeNs> last_invalid_ack_;
 
   std::unique_ptr<CongestionControl> cc_;
   uint32_t dup_acks_ = 0;
