@@ -92,7 +92,7 @@ struct Side : public SegmentOutput, public EventSink {
     } else {
       ++other_sent;
     }
-    if (queue.size() < kMaxQueue) queue.push_back(std::move(*p));
+    if (queue.size() < kMaxQueue) queue.push_back({std::move(*p), false});
   }
 
   int index = 0;
@@ -101,7 +101,11 @@ struct Side : public SegmentOutput, public EventSink {
   uint32_t self_addr = 0, peer_addr = 0;
   TcpConfig config;
   std::unique_ptr<Connection> conn;
-  std::deque<Packet> queue;  // sent, not yet delivered
+  struct InFlight {
+    Packet packet;
+    bool corrupted = false;
+  };
+  std::deque<InFlight> queue;  // sent, not yet delivered
   std::optional<Seq> snd_max;
   uint64_t written = 0;  // stream bytes accepted by Write
   uint64_t read = 0;     // stream bytes of the other side read
@@ -199,7 +203,7 @@ class Pair {
   }
 
   void DeliverAt(Side& from, size_t i) {
-    Packet p = std::move(from.queue[i]);
+    Packet p = std::move(from.queue[i].packet);
     from.queue.erase(from.queue.begin() + static_cast<ptrdiff_t>(i));
     Deliver(from, p);
   }
@@ -234,8 +238,15 @@ class Pair {
         break;
       case 7:  // a packet is corrupted in flight
         if (!s.queue.empty()) {
-          Packet& p = s.queue[in_.U8() % s.queue.size()];
-          p.FlipBit(in_.U16() % (p.size() * 8));
+          // One bit per packet: the Internet checksum catches every single
+          // bit error, but two flips can cancel out, and the model could no
+          // longer tell a receiver's fault from an undetectable corruption.
+          Side::InFlight& f = s.queue[in_.U8() % s.queue.size()];
+          const uint16_t bit = in_.U16();
+          if (!f.corrupted) {
+            f.packet.FlipBit(bit % (f.packet.size() * 8));
+            f.corrupted = true;
+          }
         }
         break;
       case 8:
