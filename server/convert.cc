@@ -139,6 +139,8 @@ absl::StatusOr<TcpConfig> FromProto(const v1::TcpConfig& p,
              &c.persist_min},
            D{p.has_persist_max(), p.persist_max(), "persist_max",
              &c.persist_max},
+           D{p.has_invalid_ack_interval(), p.invalid_ack_interval(),
+             "invalid_ack_interval", &c.invalid_ack_interval},
        }) {
     absl::Status s =
         SetDuration(d.d, d.present, absl::StrCat(field, ".", d.name), d.out);
@@ -331,6 +333,7 @@ void ToProto(const ConnectionCounters& c, v1::EndpointCounters* out) {
   out->set_timeouts(c.timeouts);
   out->set_challenge_acks_suppressed(c.challenge_acks_suppressed);
   out->set_paws_rejected(c.paws_rejected);
+  out->set_invalid_acks_suppressed(c.invalid_acks_suppressed);
 }
 
 v1::ErrorCode ToProto(ErrorCode e) {

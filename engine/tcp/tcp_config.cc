@@ -58,6 +58,8 @@ absl::Status TcpConfig::Validate() const {
       DurationRange("persist_min", persist_min, kMillisecond, 60 * kSecond));
   s.Update(
       DurationRange("persist_max", persist_max, kMillisecond, 3600 * kSecond));
+  s.Update(DurationRange("invalid_ack_interval", invalid_ack_interval, 0,
+                         60 * kSecond));
   if (s.ok() && persist_min > persist_max) {
     s = absl::InvalidArgumentError("persist_min must not exceed persist_max");
   }

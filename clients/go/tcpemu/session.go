@@ -138,6 +138,13 @@ func Sack(on bool) TCPOption {
 	return func(c *tcpemuv1.TcpConfig) { c.Sack = proto.Bool(on) }
 }
 
+// InvalidAckInterval sets how often at most an endpoint answers an
+// unacceptable segment without text with an ACK (default 500 ms; 0 answers
+// every one).
+func InvalidAckInterval(d time.Duration) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.InvalidAckInterval = durationpb.New(d) }
+}
+
 // ChallengeAckLimit sets how many RFC 5961 challenge ACKs an endpoint sends
 // per second at most (default 10; 0 sends every one).
 func ChallengeAckLimit(perSecond uint32) TCPOption {

@@ -164,7 +164,9 @@ def test_write_wait_on_realtime(client, rnet):
 
 def test_timestamps_and_the_challenge_ack_limit_are_configurable(client, vnet):
     link = vnet.create_link(delay="5ms")
-    off = tcpemu.TcpConfig(mtu=1400, timestamps=False, challenge_ack_limit=0)
+    off = tcpemu.TcpConfig(
+        mtu=1400, timestamps=False, challenge_ack_limit=0, invalid_ack_interval="0s"
+    )
     session = link.open_session(client=off, server=tcpemu.TcpConfig(mtu=1400))
     snap = session.wait_for("ESTABLISHED", "server")
     # One side without timestamps: neither uses them, so the whole MSS
@@ -172,3 +174,6 @@ def test_timestamps_and_the_challenge_ack_limit_are_configurable(client, vnet):
     assert snap.client.mss == snap.server.mss == 1360
     assert snap.client.counters.paws_rejected == 0
     assert snap.client.counters.challenge_acks_suppressed == 0
+    assert snap.client.counters.invalid_acks_suppressed == 0
+    with pytest.raises(tcpemu.InvalidArgument, match="invalid_ack_interval"):
+        link.open_session(client=tcpemu.TcpConfig(invalid_ack_interval="61s"))

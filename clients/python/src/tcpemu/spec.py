@@ -66,6 +66,7 @@ _DURATION_FIELDS = (
     "keepalive_interval",
     "persist_min",
     "persist_max",
+    "invalid_ack_interval",
 )
 
 
@@ -101,6 +102,7 @@ class TcpConfig:
     limited_transmit: Optional[bool] = None
     timestamps: Optional[bool] = None
     sack: Optional[bool] = None
+    invalid_ack_interval: Optional[Duration] = None
     challenge_ack_limit: Optional[int] = None
     persist_min: Optional[Duration] = None
     persist_max: Optional[Duration] = None

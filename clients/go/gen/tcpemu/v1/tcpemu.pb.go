@@ -2096,9 +2096,12 @@ type TcpConfig struct {
 	ChallengeAckLimit *uint32 `protobuf:"varint,27,opt,name=challenge_ack_limit,json=challengeAckLimit,proto3,oneof" json:"challenge_ack_limit,omitempty"`
 	// RFC 2018 SACK-permitted offered in the SYN; when both ends offer it the
 	// receiver reports blocks held out of order. Default true.
-	Sack          *bool `protobuf:"varint,28,opt,name=sack,proto3,oneof" json:"sack,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Sack *bool `protobuf:"varint,28,opt,name=sack,proto3,oneof" json:"sack,omitempty"`
+	// An unacceptable segment without text is answered with an ACK at most
+	// once per this interval; 0 answers every one. Default 500 ms.
+	InvalidAckInterval *durationpb.Duration `protobuf:"bytes,29,opt,name=invalid_ack_interval,json=invalidAckInterval,proto3" json:"invalid_ack_interval,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *TcpConfig) Reset() {
@@ -2325,6 +2328,13 @@ func (x *TcpConfig) GetSack() bool {
 		return *x.Sack
 	}
 	return false
+}
+
+func (x *TcpConfig) GetInvalidAckInterval() *durationpb.Duration {
+	if x != nil {
+		return x.InvalidAckInterval
+	}
+	return nil
 }
 
 // How an endpoint's application consumes received bytes.
@@ -2563,6 +2573,7 @@ type EndpointCounters struct {
 	Timeouts                uint64 `protobuf:"varint,20,opt,name=timeouts,proto3" json:"timeouts,omitempty"`
 	ChallengeAcksSuppressed uint64 `protobuf:"varint,21,opt,name=challenge_acks_suppressed,json=challengeAcksSuppressed,proto3" json:"challenge_acks_suppressed,omitempty"` // over challenge_ack_limit
 	PawsRejected            uint64 `protobuf:"varint,22,opt,name=paws_rejected,json=pawsRejected,proto3" json:"paws_rejected,omitempty"`                                    // old duplicates by timestamp (RFC 7323 5)
+	InvalidAcksSuppressed   uint64 `protobuf:"varint,23,opt,name=invalid_acks_suppressed,json=invalidAcksSuppressed,proto3" json:"invalid_acks_suppressed,omitempty"`       // within invalid_ack_interval
 	unknownFields           protoimpl.UnknownFields
 	sizeCache               protoimpl.SizeCache
 }
@@ -2747,6 +2758,13 @@ func (x *EndpointCounters) GetChallengeAcksSuppressed() uint64 {
 func (x *EndpointCounters) GetPawsRejected() uint64 {
 	if x != nil {
 		return x.PawsRejected
+	}
+	return 0
+}
+
+func (x *EndpointCounters) GetInvalidAcksSuppressed() uint64 {
+	if x != nil {
+		return x.InvalidAcksSuppressed
 	}
 	return 0
 }
@@ -5708,7 +5726,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x11ListLinksResponse\x12%\n" +
 	"\x05links\x18\x01 \x03(\v2\x0f.tcpemu.v1.LinkR\x05links\",\n" +
 	"\x11DeleteLinkRequest\x12\x17\n" +
-	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xe3\f\n" +
+	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xb0\r\n" +
 	"\tTcpConfig\x12$\n" +
 	"\vsend_buffer\x18\x01 \x01(\rH\x00R\n" +
 	"sendBuffer\x88\x01\x01\x12$\n" +
@@ -5748,7 +5766,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"timestamps\x18\x1a \x01(\bH\x0eR\n" +
 	"timestamps\x88\x01\x01\x123\n" +
 	"\x13challenge_ack_limit\x18\x1b \x01(\rH\x0fR\x11challengeAckLimit\x88\x01\x01\x12\x17\n" +
-	"\x04sack\x18\x1c \x01(\bH\x10R\x04sack\x88\x01\x01B\x0e\n" +
+	"\x04sack\x18\x1c \x01(\bH\x10R\x04sack\x88\x01\x01\x12K\n" +
+	"\x14invalid_ack_interval\x18\x1d \x01(\v2\x19.google.protobuf.DurationR\x12invalidAckIntervalB\x0e\n" +
 	"\f_send_bufferB\x0e\n" +
 	"\f_recv_bufferB\x06\n" +
 	"\x04_mtuB\n" +
@@ -5794,7 +5813,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x0fbytes_in_flight\x18\v \x01(\rR\rbytesInFlight\x12\x17\n" +
 	"\asrtt_ns\x18\f \x01(\x03R\x06srttNs\x12\x1b\n" +
 	"\trttvar_ns\x18\r \x01(\x03R\brttvarNs\x12\x15\n" +
-	"\x06rto_ns\x18\x0e \x01(\x03R\x05rtoNs\"\xc9\a\n" +
+	"\x06rto_ns\x18\x0e \x01(\x03R\x05rtoNs\"\x81\b\n" +
 	"\x10EndpointCounters\x12#\n" +
 	"\rsegments_sent\x18\x01 \x01(\x04R\fsegmentsSent\x12+\n" +
 	"\x11segments_received\x18\x02 \x01(\x04R\x10segmentsReceived\x12\x1d\n" +
@@ -5820,7 +5839,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x0ffast_recoveries\x18\x13 \x01(\x04R\x0efastRecoveries\x12\x1a\n" +
 	"\btimeouts\x18\x14 \x01(\x04R\btimeouts\x12:\n" +
 	"\x19challenge_acks_suppressed\x18\x15 \x01(\x04R\x17challengeAcksSuppressed\x12#\n" +
-	"\rpaws_rejected\x18\x16 \x01(\x04R\fpawsRejected\"\x8a\x03\n" +
+	"\rpaws_rejected\x18\x16 \x01(\x04R\fpawsRejected\x126\n" +
+	"\x17invalid_acks_suppressed\x18\x17 \x01(\x04R\x15invalidAcksSuppressed\"\x8a\x03\n" +
 	"\rEndpointState\x12 \n" +
 	"\x03tcb\x18\x01 \x01(\v2\x0e.tcpemu.v1.TcbR\x03tcb\x127\n" +
 	"\bcounters\x18\x02 \x01(\v2\x1b.tcpemu.v1.EndpointCountersR\bcounters\x12*\n" +
@@ -6318,116 +6338,117 @@ var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	1,   // 30: tcpemu.v1.TcpConfig.congestion_control:type_name -> tcpemu.v1.CongestionControl
 	71,  // 31: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
 	71,  // 32: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
-	10,  // 33: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
-	3,   // 34: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
-	34,  // 35: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
-	35,  // 36: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
-	4,   // 37: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
-	71,  // 38: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
-	71,  // 39: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
-	36,  // 40: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
-	36,  // 41: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
-	37,  // 42: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
-	32,  // 43: tcpemu.v1.OpenSessionRequest.client:type_name -> tcpemu.v1.TcpConfig
-	32,  // 44: tcpemu.v1.OpenSessionRequest.server:type_name -> tcpemu.v1.TcpConfig
-	33,  // 45: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
-	33,  // 46: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
-	37,  // 47: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
-	38,  // 48: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
-	2,   // 49: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	71,  // 50: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
-	2,   // 51: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	71,  // 52: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
-	2,   // 53: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	11,  // 54: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
-	3,   // 55: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
-	2,   // 56: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	33,  // 57: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
-	5,   // 58: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
-	51,  // 59: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
-	7,   // 60: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
-	71,  // 61: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
-	71,  // 62: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
-	8,   // 63: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
-	2,   // 64: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
-	3,   // 65: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
-	3,   // 66: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
-	55,  // 67: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
-	34,  // 68: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
-	8,   // 69: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
-	2,   // 70: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	56,  // 71: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
-	23,  // 72: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
-	23,  // 73: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
-	59,  // 74: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
-	24,  // 75: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
-	24,  // 76: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
-	23,  // 77: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
-	23,  // 78: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
-	60,  // 79: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
-	32,  // 80: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
-	33,  // 81: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
-	13,  // 82: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
-	14,  // 83: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
-	15,  // 84: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
-	17,  // 85: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
-	18,  // 86: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
-	26,  // 87: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
-	27,  // 88: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
-	28,  // 89: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
-	29,  // 90: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
-	31,  // 91: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
-	39,  // 92: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
-	40,  // 93: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
-	41,  // 94: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
-	43,  // 95: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
-	44,  // 96: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
-	46,  // 97: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
-	48,  // 98: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
-	50,  // 99: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
-	52,  // 100: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
-	54,  // 101: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
-	57,  // 102: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
-	61,  // 103: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
-	62,  // 104: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
-	63,  // 105: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
-	65,  // 106: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
-	66,  // 107: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
-	68,  // 108: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
-	69,  // 109: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
-	12,  // 110: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
-	12,  // 111: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
-	16,  // 112: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
-	72,  // 113: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
-	19,  // 114: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
-	25,  // 115: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
-	25,  // 116: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
-	25,  // 117: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
-	30,  // 118: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
-	72,  // 119: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
-	38,  // 120: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
-	38,  // 121: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
-	42,  // 122: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
-	72,  // 123: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
-	45,  // 124: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
-	47,  // 125: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
-	49,  // 126: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
-	72,  // 127: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
-	53,  // 128: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
-	72,  // 129: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
-	58,  // 130: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
-	60,  // 131: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
-	60,  // 132: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
-	64,  // 133: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
-	72,  // 134: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
-	67,  // 135: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
-	72,  // 136: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
-	70,  // 137: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
-	110, // [110:138] is the sub-list for method output_type
-	82,  // [82:110] is the sub-list for method input_type
-	82,  // [82:82] is the sub-list for extension type_name
-	82,  // [82:82] is the sub-list for extension extendee
-	0,   // [0:82] is the sub-list for field type_name
+	71,  // 33: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
+	10,  // 34: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
+	3,   // 35: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
+	34,  // 36: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
+	35,  // 37: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
+	4,   // 38: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
+	71,  // 39: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
+	71,  // 40: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
+	36,  // 41: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
+	36,  // 42: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
+	37,  // 43: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
+	32,  // 44: tcpemu.v1.OpenSessionRequest.client:type_name -> tcpemu.v1.TcpConfig
+	32,  // 45: tcpemu.v1.OpenSessionRequest.server:type_name -> tcpemu.v1.TcpConfig
+	33,  // 46: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
+	33,  // 47: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
+	37,  // 48: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
+	38,  // 49: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
+	2,   // 50: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	71,  // 51: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
+	2,   // 52: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	71,  // 53: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
+	2,   // 54: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	11,  // 55: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
+	3,   // 56: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
+	2,   // 57: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	33,  // 58: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
+	5,   // 59: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
+	51,  // 60: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
+	7,   // 61: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
+	71,  // 62: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
+	71,  // 63: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
+	8,   // 64: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
+	2,   // 65: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
+	3,   // 66: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
+	3,   // 67: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
+	55,  // 68: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
+	34,  // 69: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
+	8,   // 70: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
+	2,   // 71: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	56,  // 72: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
+	23,  // 73: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
+	23,  // 74: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
+	59,  // 75: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
+	24,  // 76: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
+	24,  // 77: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
+	23,  // 78: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
+	23,  // 79: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
+	60,  // 80: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
+	32,  // 81: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
+	33,  // 82: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
+	13,  // 83: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
+	14,  // 84: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
+	15,  // 85: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
+	17,  // 86: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
+	18,  // 87: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
+	26,  // 88: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
+	27,  // 89: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
+	28,  // 90: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
+	29,  // 91: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
+	31,  // 92: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
+	39,  // 93: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
+	40,  // 94: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
+	41,  // 95: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
+	43,  // 96: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
+	44,  // 97: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
+	46,  // 98: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
+	48,  // 99: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
+	50,  // 100: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
+	52,  // 101: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
+	54,  // 102: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
+	57,  // 103: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
+	61,  // 104: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
+	62,  // 105: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
+	63,  // 106: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
+	65,  // 107: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
+	66,  // 108: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
+	68,  // 109: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
+	69,  // 110: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
+	12,  // 111: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
+	12,  // 112: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
+	16,  // 113: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
+	72,  // 114: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
+	19,  // 115: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
+	25,  // 116: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
+	25,  // 117: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
+	25,  // 118: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
+	30,  // 119: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
+	72,  // 120: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
+	38,  // 121: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
+	38,  // 122: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
+	42,  // 123: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
+	72,  // 124: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
+	45,  // 125: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
+	47,  // 126: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
+	49,  // 127: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
+	72,  // 128: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
+	53,  // 129: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
+	72,  // 130: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
+	58,  // 131: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
+	60,  // 132: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
+	60,  // 133: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
+	64,  // 134: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
+	72,  // 135: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
+	67,  // 136: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
+	72,  // 137: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
+	70,  // 138: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
+	111, // [111:139] is the sub-list for method output_type
+	83,  // [83:111] is the sub-list for method input_type
+	83,  // [83:83] is the sub-list for extension type_name
+	83,  // [83:83] is the sub-list for extension extendee
+	0,   // [0:83] is the sub-list for field type_name
 }
 
 func init() { file_tcpemu_v1_tcpemu_proto_init() }

@@ -383,7 +383,7 @@ class DeleteLinkRequest(_message.Message):
     def __init__(self, link_id: _Optional[int] = ...) -> None: ...
 
 class TcpConfig(_message.Message):
-    __slots__ = ("send_buffer", "recv_buffer", "mtu", "nodelay", "cork", "cork_timeout", "rto_initial", "rto_min", "rto_max", "max_retransmissions", "syn_retries", "synack_retries", "delayed_ack", "delayed_ack_timeout", "msl", "window_scaling", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_probes", "congestion_control", "initial_window", "persist_min", "persist_max", "limited_transmit", "timestamps", "challenge_ack_limit", "sack")
+    __slots__ = ("send_buffer", "recv_buffer", "mtu", "nodelay", "cork", "cork_timeout", "rto_initial", "rto_min", "rto_max", "max_retransmissions", "syn_retries", "synack_retries", "delayed_ack", "delayed_ack_timeout", "msl", "window_scaling", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_probes", "congestion_control", "initial_window", "persist_min", "persist_max", "limited_transmit", "timestamps", "challenge_ack_limit", "sack", "invalid_ack_interval")
     SEND_BUFFER_FIELD_NUMBER: _ClassVar[int]
     RECV_BUFFER_FIELD_NUMBER: _ClassVar[int]
     MTU_FIELD_NUMBER: _ClassVar[int]
@@ -412,6 +412,7 @@ class TcpConfig(_message.Message):
     TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
     CHALLENGE_ACK_LIMIT_FIELD_NUMBER: _ClassVar[int]
     SACK_FIELD_NUMBER: _ClassVar[int]
+    INVALID_ACK_INTERVAL_FIELD_NUMBER: _ClassVar[int]
     send_buffer: int
     recv_buffer: int
     mtu: int
@@ -440,7 +441,8 @@ class TcpConfig(_message.Message):
     timestamps: bool
     challenge_ack_limit: int
     sack: bool
-    def __init__(self, send_buffer: _Optional[int] = ..., recv_buffer: _Optional[int] = ..., mtu: _Optional[int] = ..., nodelay: bool = ..., cork: bool = ..., cork_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_initial: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_retransmissions: _Optional[int] = ..., syn_retries: _Optional[int] = ..., synack_retries: _Optional[int] = ..., delayed_ack: bool = ..., delayed_ack_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., msl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., window_scaling: bool = ..., keepalive: bool = ..., keepalive_idle: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_probes: _Optional[int] = ..., congestion_control: _Optional[_Union[CongestionControl, str]] = ..., initial_window: _Optional[int] = ..., persist_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., persist_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limited_transmit: bool = ..., timestamps: bool = ..., challenge_ack_limit: _Optional[int] = ..., sack: bool = ...) -> None: ...
+    invalid_ack_interval: _duration_pb2.Duration
+    def __init__(self, send_buffer: _Optional[int] = ..., recv_buffer: _Optional[int] = ..., mtu: _Optional[int] = ..., nodelay: bool = ..., cork: bool = ..., cork_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_initial: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_retransmissions: _Optional[int] = ..., syn_retries: _Optional[int] = ..., synack_retries: _Optional[int] = ..., delayed_ack: bool = ..., delayed_ack_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., msl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., window_scaling: bool = ..., keepalive: bool = ..., keepalive_idle: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_probes: _Optional[int] = ..., congestion_control: _Optional[_Union[CongestionControl, str]] = ..., initial_window: _Optional[int] = ..., persist_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., persist_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limited_transmit: bool = ..., timestamps: bool = ..., challenge_ack_limit: _Optional[int] = ..., sack: bool = ..., invalid_ack_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class Reader(_message.Message):
     __slots__ = ("mode", "rate_bytes_per_sec", "close_on_eof")
@@ -495,7 +497,7 @@ class Tcb(_message.Message):
     def __init__(self, state: _Optional[_Union[TcpState, str]] = ..., iss: _Optional[int] = ..., irs: _Optional[int] = ..., snd_una: _Optional[int] = ..., snd_nxt: _Optional[int] = ..., snd_wnd: _Optional[int] = ..., rcv_nxt: _Optional[int] = ..., rcv_wnd: _Optional[int] = ..., cwnd: _Optional[int] = ..., ssthresh: _Optional[int] = ..., bytes_in_flight: _Optional[int] = ..., srtt_ns: _Optional[int] = ..., rttvar_ns: _Optional[int] = ..., rto_ns: _Optional[int] = ...) -> None: ...
 
 class EndpointCounters(_message.Message):
-    __slots__ = ("segments_sent", "segments_received", "bytes_sent", "bytes_retransmitted", "retransmits_rto", "retransmits_fast", "pure_acks_sent", "window_probes_sent", "window_updates_sent", "dup_acks_received", "bytes_written", "bytes_delivered", "bytes_read", "out_of_order_segments", "duplicate_segments", "bad_checksum_segments", "outside_window_segments", "challenge_acks_sent", "fast_recoveries", "timeouts", "challenge_acks_suppressed", "paws_rejected")
+    __slots__ = ("segments_sent", "segments_received", "bytes_sent", "bytes_retransmitted", "retransmits_rto", "retransmits_fast", "pure_acks_sent", "window_probes_sent", "window_updates_sent", "dup_acks_received", "bytes_written", "bytes_delivered", "bytes_read", "out_of_order_segments", "duplicate_segments", "bad_checksum_segments", "outside_window_segments", "challenge_acks_sent", "fast_recoveries", "timeouts", "challenge_acks_suppressed", "paws_rejected", "invalid_acks_suppressed")
     SEGMENTS_SENT_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_RECEIVED_FIELD_NUMBER: _ClassVar[int]
     BYTES_SENT_FIELD_NUMBER: _ClassVar[int]
@@ -518,6 +520,7 @@ class EndpointCounters(_message.Message):
     TIMEOUTS_FIELD_NUMBER: _ClassVar[int]
     CHALLENGE_ACKS_SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
     PAWS_REJECTED_FIELD_NUMBER: _ClassVar[int]
+    INVALID_ACKS_SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
     segments_sent: int
     segments_received: int
     bytes_sent: int
@@ -540,7 +543,8 @@ class EndpointCounters(_message.Message):
     timeouts: int
     challenge_acks_suppressed: int
     paws_rejected: int
-    def __init__(self, segments_sent: _Optional[int] = ..., segments_received: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., bytes_retransmitted: _Optional[int] = ..., retransmits_rto: _Optional[int] = ..., retransmits_fast: _Optional[int] = ..., pure_acks_sent: _Optional[int] = ..., window_probes_sent: _Optional[int] = ..., window_updates_sent: _Optional[int] = ..., dup_acks_received: _Optional[int] = ..., bytes_written: _Optional[int] = ..., bytes_delivered: _Optional[int] = ..., bytes_read: _Optional[int] = ..., out_of_order_segments: _Optional[int] = ..., duplicate_segments: _Optional[int] = ..., bad_checksum_segments: _Optional[int] = ..., outside_window_segments: _Optional[int] = ..., challenge_acks_sent: _Optional[int] = ..., fast_recoveries: _Optional[int] = ..., timeouts: _Optional[int] = ..., challenge_acks_suppressed: _Optional[int] = ..., paws_rejected: _Optional[int] = ...) -> None: ...
+    invalid_acks_suppressed: int
+    def __init__(self, segments_sent: _Optional[int] = ..., segments_received: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., bytes_retransmitted: _Optional[int] = ..., retransmits_rto: _Optional[int] = ..., retransmits_fast: _Optional[int] = ..., pure_acks_sent: _Optional[int] = ..., window_probes_sent: _Optional[int] = ..., window_updates_sent: _Optional[int] = ..., dup_acks_received: _Optional[int] = ..., bytes_written: _Optional[int] = ..., bytes_delivered: _Optional[int] = ..., bytes_read: _Optional[int] = ..., out_of_order_segments: _Optional[int] = ..., duplicate_segments: _Optional[int] = ..., bad_checksum_segments: _Optional[int] = ..., outside_window_segments: _Optional[int] = ..., challenge_acks_sent: _Optional[int] = ..., fast_recoveries: _Optional[int] = ..., timeouts: _Optional[int] = ..., challenge_acks_suppressed: _Optional[int] = ..., paws_rejected: _Optional[int] = ..., invalid_acks_suppressed: _Optional[int] = ...) -> None: ...
 
 class EndpointState(_message.Message):
     __slots__ = ("tcb", "counters", "error", "bytes_written", "bytes_read", "write_sha256", "read_sha256", "readable", "send_buffer_free", "mss", "port")
