@@ -66,6 +66,38 @@ TEST(ConnectionFuzzRegressionTest, OutOfWindowAcksDoNotPingPongForever) {
          "to deliver";
 }
 
+// fuzz_pair, pending/pair/regress-send-beyond-window-after-reorder. A pure
+// ACK that overtook the peer's data (its sequence number ahead of RCV.NXT,
+// still in the window) sets SND.WL1 ahead; the data segment behind it,
+// acknowledging more with a smaller window for the same right edge, then
+// fails the window-update test (SND.WL1 > SEG.SEQ, RFC 9293 3.10.7.4) and
+// only moves SND.UNA. SND.WND, which was relative to the older
+// acknowledgment, now reaches past the edge the peer advertised, and new
+// data goes beyond it.
+//
+// Disabled until engine/tcp/connection.cc keeps the right edge the peer
+// advertised (SND.WL2 + SND.WND) when it does not take a window update.
+TEST(ConnectionFuzzRegressionTest,
+     DISABLED_NoDataBeyondTheRightEdgeAfterAReorderedAck) {
+  TcpConfig c = TcpHarness::TestConfig();
+  c.nodelay = true;
+  TcpHarness h(c);
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  ASSERT_TRUE(h.Write(3000).ok());
+  h.TakeSent();  // bytes 0-3000
+  // The peer's pure ACK, sent after 100 bytes of its data that are still on
+  // the way: right edge at our byte 1000 + 2000 = 3000.
+  h.Send(kAck, h.Peer(100), h.Our(1000), /*window=*/2000);
+  // Then the data itself: right edge 2000 + 1000 = 3000, unchanged.
+  h.SendData(0, 100, h.Our(2000), /*window=*/1000);
+  h.TakeSent();  // our ACK
+  ASSERT_TRUE(h.Write(2000, 3000).ok());
+  for (const SentSegment& s : h.TakeSent()) {
+    EXPECT_LE(s.h.seq.value() + s.len(), h.Our(3000))
+        << s << " goes past the right edge the peer advertised";
+  }
+}
+
 }  // namespace
 }  // namespace tcp_test
 }  // namespace tcpemu
