@@ -1266,6 +1266,13 @@ void Connection::UpdateSendWindow(const TcpHeader& h) {
     max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
     snd_wl1_ = h.seq;
     snd_wl2_ = h.ack;
+  } else if (h.ack > snd_wl2_) {
+    // An older segment (one that a later one overtook) moves SND.UNA but
+    // not the window: keep the right edge the peer advertised, SND.WL2 +
+    // SND.WND, instead of sliding it along with SND.UNA.
+    const Seq edge = snd_wl2_ + static_cast<int64_t>(snd_wnd_);
+    snd_wnd_ = edge > h.ack ? static_cast<uint32_t>(edge - h.ack) : 0;
+    snd_wl2_ = h.ack;
   }
 }
 

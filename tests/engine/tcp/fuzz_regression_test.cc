@@ -74,11 +74,9 @@ TEST(ConnectionFuzzRegressionTest, OutOfWindowAcksDoNotPingPongForever) {
 // only moves SND.UNA. SND.WND, which was relative to the older
 // acknowledgment, now reaches past the edge the peer advertised, and new
 // data goes beyond it.
-//
-// Disabled until engine/tcp/connection.cc keeps the right edge the peer
-// advertised (SND.WL2 + SND.WND) when it does not take a window update.
-TEST(ConnectionFuzzRegressionTest,
-     DISABLED_NoDataBeyondTheRightEdgeAfterAReorderedAck) {
+// The engine keeps the right edge the peer advertised (SND.WL2 + SND.WND)
+// when it does not take a window update.
+TEST(ConnectionFuzzRegressionTest, NoDataBeyondTheRightEdgeAfterAReorderedAck) {
   TcpConfig c = TcpHarness::TestConfig();
   c.nodelay = true;
   TcpHarness h(c);
