@@ -413,7 +413,6 @@ TEST_F(BackToBack, SynCookieConnectsPastAFullBacklog) {
   EXPECT_EQ(bi->remote_port, ai->client_port);
   EXPECT_EQ(bi->server.bytes_read, 1u << 20);
   EXPECT_EQ(bi->server.read_digest, ai->client.write_digest);
-
 }
 
 TEST_F(BackToBack, RemoteSessionArgumentsAreChecked) {
