@@ -259,7 +259,11 @@ grpc::Status EmulatorService::ListInterfaces(
       }
     }
     std::sort(ids.begin(), ids.end());
-    for (const auto& [id, nid] : ids) {
+    for (const auto& entry : ids) {
+      // Named copies: a lambda cannot capture a structured binding in C++20
+      // as clang implements it.
+      const uint32_t id = entry.first;
+      const uint32_t nid = entry.second;
       v1::Interface out;
       absl::Status s = OnNetwork(nid, [&](NetworkSlot& slot, Shard&) {
         return FillInterface(slot, id, &out);
