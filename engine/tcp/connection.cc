@@ -1007,12 +1007,13 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
       // RFC 5961 4.2: a SYN, whatever its sequence number, gets a
       // (rate-limited) challenge ACK.
       SendChallengeAck(now);
-    } else if (!h.has(kRst) && len == 0 && config_.invalid_ack_interval > 0 &&
+    } else if (!h.has(kRst) && seg_len == 0 &&
+               config_.invalid_ack_interval > 0 &&
                last_invalid_ack_.has_value() &&
                now - *last_invalid_ack_ < config_.invalid_ack_interval) {
       ++counters_.invalid_acks_suppressed;
     } else if (!h.has(kRst)) {
-      if (len == 0) last_invalid_ack_ = now;
+      if (seg_len == 0) last_invalid_ack_ = now;
       SendAck(now, SendReason::kAck);
       if (state_ == TcpState::kTimeWait && h.has(kFin)) {
         // A retransmitted FIN: our last ACK was lost; restart 2*MSL.

@@ -72,11 +72,11 @@ struct TcpConfig {
   // any one second (RFC 5961 7); the rest are counted and not sent. 0 sends
   // every one.
   uint32_t challenge_ack_limit = 10;
-  // An unacceptable segment without text (an ACK, a FIN, a window probe) is
-  // answered with an ACK at most once in this interval (as Linux's
-  // tcp_invalid_ratelimit): two endpoints each refusing the other's ACKs
-  // would otherwise answer each other without end. Text is always
-  // answered. 0 answers every one.
+  // An unacceptable segment that occupies no sequence space (an ACK, an
+  // empty window probe) is answered with an ACK at most once in this
+  // interval (as Linux's tcp_invalid_ratelimit): two endpoints each refusing
+  // the other's ACKs would otherwise answer each other without end. Text,
+  // SYN and FIN are always answered. 0 answers every one.
   DurationNs invalid_ack_interval = 500 * kMillisecond;
 
   // Persist timer bounds for zero-window probes (RFC 9293 3.8.6.1).

@@ -2097,7 +2097,7 @@ type TcpConfig struct {
 	// RFC 2018 SACK-permitted offered in the SYN; when both ends offer it the
 	// receiver reports blocks held out of order. Default true.
 	Sack *bool `protobuf:"varint,28,opt,name=sack,proto3,oneof" json:"sack,omitempty"`
-	// An unacceptable segment without text is answered with an ACK at most
+	// An unacceptable segment of no sequence length (an ACK) is answered at most
 	// once per this interval; 0 answers every one. Default 500 ms.
 	InvalidAckInterval *durationpb.Duration `protobuf:"bytes,29,opt,name=invalid_ack_interval,json=invalidAckInterval,proto3" json:"invalid_ack_interval,omitempty"`
 	unknownFields      protoimpl.UnknownFields
