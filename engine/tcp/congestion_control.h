@@ -9,6 +9,7 @@
 
 #include "engine/sim/time.h"
 #include "engine/tcp/tcp_config.h"
+#include "engine/wire/seq.h"
 
 namespace tcpemu {
 
@@ -22,12 +23,20 @@ class CongestionControl {
 
   // New data acknowledged outside of recovery.
   virtual void OnAck(TimeNs now, uint32_t bytes_acked, uint32_t flight) = 0;
-  // Third duplicate ACK: fast retransmit and entry into fast recovery
-  // (RFC 5681 3.2 steps 2-3). `flight` is FlightSize at that moment.
-  virtual void OnEnterRecovery(TimeNs now, uint32_t flight) = 0;
-  // A further duplicate ACK during recovery (RFC 5681 3.2 step 4).
+  // Every ACK that acknowledges new data, before OnAck or the recovery
+  // calls: the round-trip time it measured (0 when it measured none) and
+  // SND.UNA and SND.MAX after it, for algorithms that count rounds (HyStart++,
+  // RFC 9406 4.2: a round ends when SND.UNA passes the SND.MAX of its start).
+  virtual void OnAckRtt(TimeNs now, DurationNs rtt, Seq snd_una, Seq snd_max) {}
+  // Entry into loss recovery (RFC 5681 3.2 steps 2-3, RFC 6675 5 step 4).
+  // `flight` is FlightSize at that moment. Without SACK the window is
+  // inflated by the three segments that left the network; with SACK cwnd is
+  // ssthresh and the sender's pipe estimate paces the recovery.
+  virtual void OnEnterRecovery(TimeNs now, uint32_t flight, bool sack) = 0;
+  // A further duplicate ACK during recovery without SACK (RFC 5681 3.2
+  // step 4).
   virtual void OnDupAckInRecovery() = 0;
-  // A partial ACK during recovery (RFC 6582 3.2 step 5).
+  // A partial ACK during recovery without SACK (RFC 6582 3.2 step 5).
   virtual void OnPartialAck(uint32_t bytes_acked) = 0;
   // A full ACK ends recovery (RFC 6582 3.2 step 6).
   virtual void OnExitRecovery(uint32_t flight) = 0;

@@ -99,6 +99,19 @@ void Connection::EmitSegment(TimeNs now, EventKind kind, const TcpHeader& h,
   e.seg.opt_sack_permitted = h.options.sack_permitted;
   e.seg.opt_sack_blocks = h.options.sack_count;
   e.seg.opt_timestamp = h.options.timestamp.has_value();
+  for (uint8_t i = 0; i < h.options.sack_count && i < 4; ++i) {
+    e.seg.sack_left[i] = h.options.sack[i].left.value();
+    e.seg.sack_right[i] = h.options.sack[i].right.value();
+  }
+  if (h.options.timestamp.has_value()) {
+    e.seg.ts_val = h.options.timestamp->value;
+    e.seg.ts_ecr = h.options.timestamp->echo_reply;
+  }
+  const uint8_t shift =
+      h.has(kSyn)
+          ? 0
+          : (kind == EventKind::kSegmentSent ? rcv_wscale_ : snd_wscale_);
+  e.seg.window_bytes = static_cast<uint32_t>(h.window) << shift;
   Emit(e);
 }
 
@@ -119,6 +132,11 @@ TcbSnapshot Connection::Snapshot() const {
   t.srtt = rtt_.srtt();
   t.rttvar = rtt_.rttvar();
   t.rto = rtt_.rto();
+  t.snd_wscale = snd_wscale_;
+  t.rcv_wscale = rcv_wscale_;
+  t.ts_ok = ts_ok_;
+  t.sack_ok = sack_ok_;
+  t.ts_recent = ts_recent_;
   return t;
 }
 
@@ -1365,7 +1383,7 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
     rtt_timing_ = false;
     ts_sample_wanted_ = ts_ok_;
     ++counters_.fast_recoveries;
-    cc_->OnEnterRecovery(now, flight_size());
+    cc_->OnEnterRecovery(now, flight_size(), /*sack=*/false);
     RetransmitFirst(now, SendReason::kRetransmitFast);
   }
   NoteCwnd(now, before);

@@ -63,9 +63,10 @@ void Cubic::Reduce(uint32_t flight) {
   epoch_start_ = -1;
 }
 
-void Cubic::OnEnterRecovery(TimeNs, uint32_t flight) {
+void Cubic::OnEnterRecovery(TimeNs, uint32_t flight, bool sack) {
   Reduce(flight);
-  cwnd_ = ssthresh_ + 3 * mss_;  // RFC 5681 3.2 step 3 (inflation)
+  // RFC 5681 3.2 step 3 (inflation) without SACK; RFC 6675 5 step 4 with.
+  cwnd_ = ssthresh_ + (sack ? 0 : 3 * mss_);
 }
 
 void Cubic::OnDupAckInRecovery() { cwnd_ += mss_; }

@@ -32,9 +32,10 @@ void NewReno::OnAck(TimeNs, uint32_t bytes_acked, uint32_t) {
   }
 }
 
-void NewReno::OnEnterRecovery(TimeNs, uint32_t flight) {
+void NewReno::OnEnterRecovery(TimeNs, uint32_t flight, bool sack) {
   ssthresh_ = HalfFlight(flight);
-  cwnd_ = ssthresh_ + 3 * mss_;  // RFC 5681 3.2 step 3 (inflation)
+  // RFC 5681 3.2 step 3 (inflation) without SACK; RFC 6675 5 step 4 with.
+  cwnd_ = ssthresh_ + (sack ? 0 : 3 * mss_);
   bytes_acked_ca_ = 0;
 }
 

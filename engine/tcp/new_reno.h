@@ -16,7 +16,7 @@ class NewReno final : public CongestionControl {
   uint32_t ssthresh() const override { return ssthresh_; }
 
   void OnAck(TimeNs now, uint32_t bytes_acked, uint32_t flight) override;
-  void OnEnterRecovery(TimeNs now, uint32_t flight) override;
+  void OnEnterRecovery(TimeNs now, uint32_t flight, bool sack) override;
   void OnDupAckInRecovery() override;
   void OnPartialAck(uint32_t bytes_acked) override;
   void OnExitRecovery(uint32_t flight) override;

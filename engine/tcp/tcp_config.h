@@ -53,9 +53,14 @@ struct TcpConfig {
   bool timestamps = true;
   // SACK (RFC 2018): SACK-permitted offered in the SYN when true. When both
   // ends offer it, the receiver reports the blocks it holds out of order,
-  // the most recent first. (As a sender the engine recovers as NewReno
-  // does, which RFC 2018 allows.)
+  // the most recent first (and D-SACK, RFC 2883), and the sender keeps a
+  // scoreboard and recovers losses by it (RFC 6675).
   bool sack = true;
+  // RACK-TLP (RFC 8985), with SACK: losses are detected by time (a segment
+  // sent before one already delivered, by more than a reordering window)
+  // instead of by duplicate-ACK counting, and a tail loss probe replaces
+  // most timeouts at the end of a flight.
+  bool rack = false;
 
   // Keepalive (RFC 1122 4.2.3.6), off by default.
   bool keepalive = false;
@@ -67,6 +72,9 @@ struct TcpConfig {
   // (RFC 6928).
   CcAlgorithm cc = CcAlgorithm::kNewReno;
   uint32_t initial_window = 10;
+  // HyStart++ (RFC 9406): slow start ends early, through a conservative
+  // phase, when the round-trip time rises, instead of by a loss.
+  bool hystart = false;
 
   // Challenge ACKs (RFC 5961 3.2, 4.2, 5.2) sent at most this many times in
   // any one second (RFC 5961 7); the rest are counted and not sent. 0 sends

@@ -126,6 +126,16 @@ struct TcbSnapshot {
   uint32_t cwnd = 0, ssthresh = 0;
   uint32_t bytes_in_flight = 0;
   DurationNs srtt = 0, rttvar = 0, rto = 0;
+  // Negotiated in the handshake: window scale shifts (RFC 7323 2; 0 when
+  // not in use), timestamps (Snd.TS.OK, RFC 7323 3) and SACK (RFC 2018).
+  uint8_t snd_wscale = 0, rcv_wscale = 0;
+  bool ts_ok = false, sack_ok = false;
+  uint32_t ts_recent = 0;  // TS.Recent, the timestamp to echo
+  // The sender's scoreboard (RFC 6675), in bytes between SND.UNA and
+  // SND.MAX: selectively acknowledged, deemed lost, retransmitted and not yet
+  // acknowledged; and "pipe", the sender's estimate of bytes in the network.
+  uint32_t sacked_bytes = 0, lost_bytes = 0, retrans_bytes = 0;
+  uint32_t pipe = 0;
 };
 
 // Header fields of one segment.
@@ -140,6 +150,14 @@ struct SegmentInfo {
   uint8_t opt_sack_permitted = 0;
   uint8_t opt_sack_blocks = 0;
   uint8_t opt_timestamp = 0;
+  // The SACK blocks, [left, right) in absolute sequence numbers, the first
+  // opt_sack_blocks of them used.
+  uint32_t sack_left[4] = {0, 0, 0, 0};
+  uint32_t sack_right[4] = {0, 0, 0, 0};
+  uint32_t ts_val = 0, ts_ecr = 0;  // when opt_timestamp
+  // The window in bytes: the raw field shifted by the scale in use for its
+  // direction (never in a SYN, RFC 7323 2.2).
+  uint32_t window_bytes = 0;
 };
 
 struct Event {

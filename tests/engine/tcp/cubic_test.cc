@@ -31,7 +31,7 @@ TimeNs Clock(Cubic& cc, TimeNs start, DurationNs rtt, int rtts,
 Cubic AfterLossAt(uint32_t segments, DurationNs rtt) {
   Cubic cc(kMss, segments);
   cc.OnRttSample(rtt);
-  cc.OnEnterRecovery(0, segments * kMss);
+  cc.OnEnterRecovery(0, segments * kMss, /*sack=*/false);
   cc.OnExitRecovery(cc.ssthresh());
   return cc;
 }
@@ -92,7 +92,7 @@ TEST(CubicTest, FastConvergenceLowersWmaxWhenTheWindowFellShort) {
   TimeNs now = Clock(cc, 0, rtt, 10);
   const double before = double(cc.cwnd()) / kMss;
   ASSERT_LT(before, 100);
-  cc.OnEnterRecovery(now, cc.cwnd());
+  cc.OnEnterRecovery(now, cc.cwnd(), /*sack=*/false);
   EXPECT_NEAR(cc.w_max(), before * (1 + Cubic::kBeta) / 2, 1.0);
 }
 

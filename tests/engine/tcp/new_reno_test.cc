@@ -79,7 +79,7 @@ TEST(NewRenoTest, CongestionAvoidanceAddsOneSmssPerWindow) {
 
 TEST(NewRenoTest, FastRecoveryInflateDeflateExit) {
   NewReno cc(kMss, 10);
-  cc.OnEnterRecovery(0, 10000);
+  cc.OnEnterRecovery(0, 10000, /*sack=*/false);
   // RFC 5681 3.2 steps 2-3.
   EXPECT_EQ(cc.ssthresh(), 5000u);
   EXPECT_EQ(cc.cwnd(), 8000u);
@@ -100,18 +100,18 @@ TEST(NewRenoTest, FastRecoveryInflateDeflateExit) {
 
 TEST(NewRenoTest, ExitWithLittleInFlightAvoidsBurst) {
   NewReno cc(kMss, 10);
-  cc.OnEnterRecovery(0, 10000);
+  cc.OnEnterRecovery(0, 10000, /*sack=*/false);
   cc.OnExitRecovery(0);
   EXPECT_EQ(cc.cwnd(), 2000u);  // max(0, SMSS) + SMSS
   NewReno cc2(kMss, 10);
-  cc2.OnEnterRecovery(0, 10000);
+  cc2.OnEnterRecovery(0, 10000, /*sack=*/false);
   cc2.OnExitRecovery(2500);
   EXPECT_EQ(cc2.cwnd(), 3500u);
 }
 
 TEST(NewRenoTest, PartialAckLargerThanCwndLeavesAtLeastOneSegment) {
   NewReno cc(kMss, 10);
-  cc.OnEnterRecovery(0, 4000);  // ssthresh 2000, cwnd 5000
+  cc.OnEnterRecovery(0, 4000, /*sack=*/false);  // ssthresh 2000, cwnd 5000
   EXPECT_EQ(cc.cwnd(), 5000u);
   cc.OnPartialAck(6000);
   EXPECT_EQ(cc.cwnd(), 2000u);  // floor SMSS, plus SMSS added back
@@ -119,7 +119,7 @@ TEST(NewRenoTest, PartialAckLargerThanCwndLeavesAtLeastOneSegment) {
 
 TEST(NewRenoTest, RecoveryFromSmallFlightUsesTwoSegmentFloor) {
   NewReno cc(kMss, 10);
-  cc.OnEnterRecovery(0, 2000);
+  cc.OnEnterRecovery(0, 2000, /*sack=*/false);
   EXPECT_EQ(cc.ssthresh(), 2000u);
   EXPECT_EQ(cc.cwnd(), 5000u);
 }
