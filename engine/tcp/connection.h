@@ -67,6 +67,12 @@ struct ConnectionCounters {
   // timeouts with data outstanding (each backoff counts).
   uint64_t fast_recoveries = 0;
   uint64_t timeouts = 0;
+  // Loss recovery with SACK: D-SACK blocks received (RFC 2883: the peer got
+  // a segment twice), segments RACK deemed lost (RFC 8985 6.2), and tail
+  // loss probes sent (RFC 8985 7).
+  uint64_t dsacks_received = 0;
+  uint64_t rack_losses = 0;
+  uint64_t tail_loss_probes = 0;
 };
 
 // The segment that answers `h` (carrying `len` payload bytes) when no

@@ -83,6 +83,8 @@ std::string_view ToString(SendReason r) {
       return "syn_cookie";
     case SendReason::kKeepalive:
       return "keepalive";
+    case SendReason::kTailLossProbe:
+      return "tail_loss_probe";
   }
   return "unknown";
 }
@@ -165,6 +167,10 @@ std::string_view ToString(TimerKind t) {
       return "time_wait";
     case TimerKind::kKeepalive:
       return "keepalive";
+    case TimerKind::kReorder:
+      return "reorder";
+    case TimerKind::kTlp:
+      return "tlp";
   }
   return "unknown";
 }

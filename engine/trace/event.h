@@ -50,6 +50,7 @@ enum class SendReason : uint8_t {
   kKeepalive,
   kLimitedTransmit,  // new data on the 1st or 2nd duplicate ACK (RFC 3042)
   kSynCookie,        // a stateless SYN-ACK from a listener's full backlog
+  kTailLossProbe,    // RFC 8985 7: a probe at the end of a flight
 };
 
 enum class Disposition : uint8_t {
@@ -91,6 +92,8 @@ enum class TimerKind : uint8_t {
   kCork,
   kTimeWait,
   kKeepalive,
+  kReorder,  // RFC 8985 6.2: RACK's reordering window
+  kTlp,      // RFC 8985 7.2: the probe timeout (PTO)
 };
 
 enum class TcpState : uint8_t {
