@@ -210,6 +210,8 @@ void Connection::OnTimer(TimeNs now) {
       case TimerKind::kKeepalive:
         FireKeepalive(now);
         break;
+      case TimerKind::kReorder:
+      case TimerKind::kTlp:
       case TimerKind::kNone:
         break;
     }

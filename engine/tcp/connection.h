@@ -166,7 +166,7 @@ class Connection {
   std::string_view cc_name() const { return cc_->name(); }
 
  private:
-  static constexpr int kTimerCount = 6;
+  static constexpr int kTimerCount = 8;
   // Index into deadlines_.
   static int TimerIndex(TimerKind k) { return static_cast<int>(k) - 1; }
 
