@@ -1326,6 +1326,16 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
         ts_sample_wanted_ = false;
       }
     }
+    // Every ACK of new data with an echoed timestamp measures a round trip
+    // (RFC 7323 4.1), for the congestion controller's round counting.
+    DurationNs ack_rtt = sample.value_or(0);
+    if (!sample.has_value() && ts_ok_ && h.options.timestamp.has_value() &&
+        h.options.timestamp->echo_reply != 0) {
+      const int32_t ticks =
+          static_cast<int32_t>(TsNow(now) - h.options.timestamp->echo_reply);
+      if (ticks >= 0) ack_rtt = DurationNs{ticks} * kMillisecond;
+    }
+    cc_->OnAckRtt(now, ack_rtt, snd_una_, snd_max_);
     if (sample.has_value()) {
       DurationNs r = *sample;
       rtt_.Sample(r);
