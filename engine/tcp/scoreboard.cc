@@ -1,0 +1,251 @@
+// The sender's scoreboard (RFC 6675); see scoreboard.h.
+#include "engine/tcp/scoreboard.h"
+
+#include <algorithm>
+
+namespace tcpemu {
+
+size_t Scoreboard::SplitAt(Seq at) {
+  // The first segment that ends after `at`.
+  auto it =
+      std::partition_point(segments_.begin(), segments_.end(),
+                           [at](const Segment& s) { return s.end <= at; });
+  if (it == segments_.end()) return segments_.size();
+  const size_t i = static_cast<size_t>(it - segments_.begin());
+  if (it->start >= at) return i;
+  Segment tail = *it;
+  tail.start = at;
+  it->end = at;
+  segments_.insert(segments_.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                   tail);
+  return i + 1;
+}
+
+void Scoreboard::SetSacked(Segment& s) {
+  if (s.sacked) return;
+  SetRetransmitted(s, false);
+  if (s.lost) {
+    s.lost = false;
+    lost_ -= s.length();
+  }
+  s.sacked = true;
+  sacked_ += s.length();
+}
+
+void Scoreboard::SetLost(Segment& s) {
+  if (s.sacked || s.lost) return;
+  s.lost = true;
+  lost_ += s.length();
+  if (!s.retransmitted && s.start < lost_hint_) lost_hint_ = s.start;
+}
+
+void Scoreboard::SetRetransmitted(Segment& s, bool on) {
+  if (s.retransmitted == on || s.sacked) return;
+  s.retransmitted = on;
+  if (on) {
+    retrans_ += s.length();
+  } else {
+    retrans_ -= s.length();
+    if (s.lost && s.start < lost_hint_) lost_hint_ = s.start;
+  }
+}
+
+void Scoreboard::OnSend(TimeNs now, Seq start, Seq end) {
+  if (end <= start) return;
+  const Seq high = segments_.empty() ? start : segments_.back().end;
+  if (!segments_.empty() && start < high) {
+    // A retransmission of what is still held.
+    const Seq from = SeqMax(start, segments_.front().start);
+    const Seq to = end < high ? end : high;
+    if (from < to) {
+      const size_t i = SplitAt(from);
+      const size_t j = SplitAt(to);
+      for (size_t k = i; k < j; ++k) {
+        Segment& s = segments_[k];
+        if (s.sacked) continue;
+        SetRetransmitted(s, true);
+        s.ever_retransmitted = true;
+        s.sent_at = now;
+      }
+    }
+    if (end <= high) return;
+    start = high;
+  }
+  Segment s;
+  s.start = start;
+  s.end = end;
+  s.sent_at = now;
+  outstanding_ += s.length();
+  if (segments_.empty()) lost_hint_ = start;
+  segments_.push_back(s);
+}
+
+Scoreboard::AckResult Scoreboard::OnAck(Seq ack,
+                                        absl::Span<const SackBlock> blocks) {
+  AckResult r;
+  auto delivered = [&r](const Segment& s) {
+    if (!r.newest_delivered_sent_at.has_value() ||
+        s.sent_at > *r.newest_delivered_sent_at ||
+        (s.sent_at == *r.newest_delivered_sent_at &&
+         s.end > r.newest_delivered_end)) {
+      r.newest_delivered_sent_at = s.sent_at;
+      r.newest_delivered_end = s.end;
+      r.newest_delivered_retransmitted = s.ever_retransmitted;
+    }
+  };
+  const Seq una = segments_.empty() ? ack : segments_.front().start;
+  // Cumulative acknowledgement.
+  while (!segments_.empty() && segments_.front().start < ack) {
+    Segment& s = segments_.front();
+    if (!s.sacked) delivered(s);
+    if (s.end > ack) {
+      // Acknowledged in part: keep the rest.
+      const uint32_t part = static_cast<uint32_t>(ack - s.start);
+      outstanding_ -= part;
+      if (s.sacked) sacked_ -= part;
+      if (s.lost && !s.sacked) lost_ -= part;
+      if (s.retransmitted && !s.sacked) retrans_ -= part;
+      r.acked_bytes += part;
+      s.start = ack;
+      break;
+    }
+    const uint32_t len = s.length();
+    outstanding_ -= len;
+    if (s.sacked) {
+      sacked_ -= len;
+    } else {
+      if (s.lost) lost_ -= len;
+      if (s.retransmitted) retrans_ -= len;
+    }
+    r.acked_bytes += len;
+    segments_.pop_front();
+  }
+  if (segments_.empty()) lost_hint_ = ack;
+  // Selective acknowledgements.
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    const SackBlock& blk = blocks[b];
+    if (blk.right <= blk.left) continue;
+    if (b == 0 && (blk.right <= SeqMax(ack, una) ||
+                   (blocks.size() > 1 && blocks[1].left <= blk.left &&
+                    blk.right <= blocks[1].right))) {
+      r.dsack = true;  // RFC 2883 4: reports a duplicate, not a hole
+      continue;
+    }
+    if (segments_.empty()) break;
+    const Seq left = SeqMax(blk.left, segments_.front().start);
+    const Seq right =
+        blk.right < segments_.back().end ? blk.right : segments_.back().end;
+    if (right <= left) continue;
+    const size_t i = SplitAt(left);
+    const size_t j = SplitAt(right);
+    for (size_t k = i; k < j; ++k) {
+      Segment& s = segments_[k];
+      if (s.sacked) continue;
+      delivered(s);
+      r.newly_sacked_bytes += s.length();
+      SetSacked(s);
+    }
+  }
+  return r;
+}
+
+uint32_t Scoreboard::MarkLosses(uint32_t mss, uint32_t dup_thresh) {
+  uint32_t marked = 0;
+  uint64_t sacked_above = 0;
+  uint32_t runs_above = 0;
+  bool above_sacked = false;
+  bool lost_from_here = false;
+  for (size_t i = segments_.size(); i-- > 0;) {
+    Segment& s = segments_[i];
+    if (s.sacked) {
+      sacked_above += s.length();
+      if (!above_sacked) ++runs_above;
+      above_sacked = true;
+      continue;
+    }
+    above_sacked = false;
+    if (!lost_from_here) {
+      lost_from_here = sacked_above > uint64_t{dup_thresh - 1} * mss ||
+                       runs_above >= dup_thresh;
+    }
+    if (lost_from_here && !s.lost) {
+      SetLost(s);
+      ++marked;
+    }
+  }
+  return marked;
+}
+
+bool Scoreboard::MarkFirstHoleLost() {
+  for (Segment& s : segments_) {
+    if (s.sacked) continue;
+    if (s.lost || s.retransmitted) return false;
+    SetLost(s);
+    return true;
+  }
+  return false;
+}
+
+void Scoreboard::MarkAllLost() {
+  for (Segment& s : segments_) {
+    if (s.sacked) continue;
+    SetRetransmitted(s, false);
+    SetLost(s);
+  }
+}
+
+void Scoreboard::ClearSacks() {
+  for (Segment& s : segments_) {
+    if (!s.sacked) continue;
+    s.sacked = false;
+    sacked_ -= s.length();
+  }
+}
+
+uint32_t Scoreboard::RackDetect(TimeNs now, TimeNs xmit_ts, Seq end_seq,
+                                DurationNs rtt, DurationNs reo_wnd,
+                                std::optional<TimeNs>* timeout) {
+  uint32_t marked = 0;
+  for (Segment& s : segments_) {
+    if (s.sacked || (s.lost && !s.retransmitted)) continue;
+    // RFC 8985 6.2: only segments sent before the one most recently
+    // delivered are candidates.
+    const bool before =
+        s.sent_at < xmit_ts || (s.sent_at == xmit_ts && s.end < end_seq);
+    if (!before) continue;
+    const TimeNs deadline = s.sent_at + rtt + reo_wnd;
+    if (deadline <= now) {
+      SetRetransmitted(s, false);
+      SetLost(s);
+      ++marked;
+    } else if (!timeout->has_value() || deadline < **timeout) {
+      *timeout = deadline;
+    }
+  }
+  return marked;
+}
+
+const Scoreboard::Segment* Scoreboard::NextLost() const {
+  auto it = std::partition_point(
+      segments_.begin(), segments_.end(),
+      [this](const Segment& s) { return s.end <= lost_hint_; });
+  for (; it != segments_.end(); ++it) {
+    if (it->lost && !it->retransmitted && !it->sacked) {
+      lost_hint_ = it->start;
+      return &*it;
+    }
+  }
+  lost_hint_ = segments_.empty() ? lost_hint_ : segments_.back().end;
+  return nullptr;
+}
+
+const Scoreboard::Segment* Scoreboard::Last() const {
+  return segments_.empty() ? nullptr : &segments_.back();
+}
+
+void Scoreboard::Clear() {
+  segments_.clear();
+  outstanding_ = sacked_ = lost_ = retrans_ = 0;
+}
+
+}  // namespace tcpemu

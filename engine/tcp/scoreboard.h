@@ -1,0 +1,114 @@
+// The sender's scoreboard (RFC 6675 2, 4): every segment sent and not yet
+// cumulatively acknowledged, in sequence order, with what the peer's SACK
+// blocks (RFC 2018) said of it, whether it is deemed lost, whether it was
+// retransmitted since, and when it last left (for RACK, RFC 8985).
+//
+// Loss is decided as RFC 6675 IsLost() does: a segment is lost once more
+// than (DupThresh - 1) * SMSS bytes above it have been SACKed, or DupThresh
+// discontiguous SACKed runs lie above it. The byte counts kept beside the
+// list give "pipe" (RFC 6675 SetPipe) in constant time: bytes sent and not
+// acknowledged, less those SACKed or deemed lost, plus those retransmitted
+// and not yet acknowledged.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+#include "absl/types/span.h"
+#include "engine/sim/time.h"
+#include "engine/wire/seq.h"
+#include "engine/wire/tcp_header.h"
+
+namespace tcpemu {
+
+class Scoreboard {
+ public:
+  struct Segment {
+    Seq start;  // [start, end): a FIN counts as one
+    Seq end;
+    TimeNs sent_at = 0;  // the last transmission
+    bool sacked = false;
+    bool lost = false;
+    // Retransmitted since it was last deemed lost (counted in pipe).
+    bool retransmitted = false;
+    // Sent more than once (RACK cannot date its delivery by sent_at alone).
+    bool ever_retransmitted = false;
+    uint32_t length() const { return static_cast<uint32_t>(end - start); }
+  };
+
+  struct AckResult {
+    uint32_t acked_bytes = 0;         // newly cumulatively acknowledged
+    uint32_t newly_sacked_bytes = 0;  // newly selectively acknowledged
+    bool dsack = false;               // the first block was a D-SACK
+    // The newest transmission among the segments this ACK delivered, and
+    // whether that one had been retransmitted (RFC 8985 6.2 step 2).
+    std::optional<TimeNs> newest_delivered_sent_at;
+    Seq newest_delivered_end;
+    bool newest_delivered_retransmitted = false;
+  };
+
+  // A transmission of [start, end) at `now`. Sequence space at or beyond
+  // the highest sent so far is new and appended; anything below is a
+  // retransmission of segments already held.
+  void OnSend(TimeNs now, Seq start, Seq end);
+
+  // Applies a cumulative ACK and the SACK blocks that came with it. Blocks
+  // at or below `ack`, or inside the next block, are D-SACKs (RFC 2883 4)
+  // and change nothing; the rest are clipped to what was sent.
+  AckResult OnAck(Seq ack, absl::Span<const SackBlock> blocks);
+
+  // RFC 6675 IsLost() over the whole board: marks every segment it finds
+  // lost. Returns how many segments were newly marked.
+  uint32_t MarkLosses(uint32_t mss, uint32_t dup_thresh = 3);
+  // Marks the first segment not SACKed as lost unless it already is or was
+  // retransmitted since (a partial ACK in recovery: the next hole is lost).
+  bool MarkFirstHoleLost();
+  // A retransmission timeout: everything not SACKed is lost and to be sent
+  // again (RFC 6675 5.1).
+  void MarkAllLost();
+  // The peer discarded what it had SACKed (RFC 2018 8): forget the blocks.
+  void ClearSacks();
+  // RACK (RFC 8985 6.2): marks lost every segment not SACKed, not already
+  // lost-and-unretransmitted, that was sent before `xmit_ts` (or at it with
+  // a lower end) and more than `rtt + reo_wnd` before `now`. Returns the
+  // number marked, and in `timeout` the earliest time at which another
+  // such segment will qualify (if any is waiting).
+  uint32_t RackDetect(TimeNs now, TimeNs xmit_ts, Seq end_seq, DurationNs rtt,
+                      DurationNs reo_wnd, std::optional<TimeNs>* timeout);
+
+  // The first segment that is lost and not retransmitted since (RFC 6675
+  // NextSeg() rule 1), or nullptr.
+  const Segment* NextLost() const;
+  // The last segment sent (for a tail loss probe), or nullptr.
+  const Segment* Last() const;
+  bool empty() const { return segments_.empty(); }
+  size_t size() const { return segments_.size(); }
+  void Clear();
+
+  uint32_t sacked_bytes() const { return sacked_; }
+  uint32_t lost_bytes() const { return lost_; }
+  uint32_t retrans_bytes() const { return retrans_; }
+  uint32_t outstanding_bytes() const { return outstanding_; }
+  uint32_t pipe() const { return outstanding_ - sacked_ - lost_ + retrans_; }
+  bool has_sacks() const { return sacked_ > 0; }
+
+ private:
+  // Splits the segment holding `at` so that one starts exactly at `at`;
+  // returns the index of that segment (size() if `at` is beyond the end).
+  size_t SplitAt(Seq at);
+  void SetSacked(Segment& s);
+  void SetLost(Segment& s);
+  void SetRetransmitted(Segment& s, bool on);
+
+  std::deque<Segment> segments_;
+  uint32_t outstanding_ = 0;
+  uint32_t sacked_ = 0;
+  uint32_t lost_ = 0;     // lost and not SACKed
+  uint32_t retrans_ = 0;  // retransmitted, not SACKed, not yet acknowledged
+  // No segment lost and not retransmitted starts below this (where
+  // NextLost's search begins).
+  mutable Seq lost_hint_;
+};
+
+}  // namespace tcpemu
