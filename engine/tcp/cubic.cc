@@ -7,10 +7,12 @@
 
 namespace tcpemu {
 
-Cubic::Cubic(uint32_t mss, uint32_t initial_window_segments)
+Cubic::Cubic(uint32_t mss, uint32_t initial_window_segments, bool hystart)
     : mss_(mss),
       cwnd_(static_cast<double>(initial_window_segments) * mss),
-      ssthresh_(std::numeric_limits<int32_t>::max()) {}
+      ssthresh_(std::numeric_limits<int32_t>::max()) {
+  if (hystart) hystart_.emplace();
+}
 
 uint32_t Cubic::cwnd() const {
   return static_cast<uint32_t>(std::max(cwnd_, mss_));
@@ -18,8 +20,13 @@ uint32_t Cubic::cwnd() const {
 
 void Cubic::OnAck(TimeNs now, uint32_t bytes_acked, uint32_t) {
   if (cwnd_ < ssthresh_) {
-    // Slow start (RFC 9438 4.10 defers to RFC 5681; L = 1).
-    cwnd_ += std::min<double>(bytes_acked, mss_);
+    // Slow start (RFC 9438 4.10 defers to RFC 5681; L = 1), or HyStart++.
+    if (hystart_.has_value()) {
+      cwnd_ +=
+          hystart_->SlowStartIncrease(bytes_acked, static_cast<uint32_t>(mss_));
+    } else {
+      cwnd_ += std::min<double>(bytes_acked, mss_);
+    }
     return;
   }
   const double acked_segments = bytes_acked / mss_;
@@ -52,6 +59,12 @@ void Cubic::OnAck(TimeNs now, uint32_t bytes_acked, uint32_t) {
   cwnd_ += (target - cwnd) / cwnd * acked_segments * mss_;
 }
 
+void Cubic::OnAckRtt(TimeNs, DurationNs rtt, Seq snd_una, Seq snd_max) {
+  if (!hystart_.has_value() || cwnd_ >= ssthresh_) return;
+  // CSS has run its rounds: congestion avoidance from here (RFC 9406 4.2).
+  if (hystart_->OnAckRtt(rtt, snd_una, snd_max)) ssthresh_ = cwnd();
+}
+
 void Cubic::Reduce(uint32_t flight) {
   const double cwnd = Segments();
   // Fast convergence (4.7): a window that did not reach the previous W_max
@@ -61,6 +74,8 @@ void Cubic::Reduce(uint32_t flight) {
   ssthresh_ = static_cast<uint32_t>(
       std::max(static_cast<double>(flight) * kBeta, 2 * mss_));
   epoch_start_ = -1;
+  // A loss ends HyStart++; later slow starts are standard (RFC 9406 4.3).
+  if (hystart_.has_value()) hystart_->OnCongestion();
 }
 
 void Cubic::OnEnterRecovery(TimeNs, uint32_t flight, bool sack) {

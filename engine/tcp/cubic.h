@@ -3,10 +3,15 @@
 // last event and convex beyond it, never below what Reno would reach (the
 // Reno-friendly region, section 4.3). Slow start, fast retransmit and
 // recovery are as for NewReno (RFC 5681, RFC 6582); the multiplicative
-// decrease is beta_cubic = 0.7 with fast convergence (section 4.7).
+// decrease is beta_cubic = 0.7 with fast convergence (section 4.7). With
+// `hystart` the initial slow start is HyStart++ (RFC 9406, allowed by RFC
+// 9438 4.10).
 #pragma once
 
+#include <optional>
+
 #include "engine/tcp/congestion_control.h"
+#include "engine/tcp/hystart.h"
 
 namespace tcpemu {
 
@@ -17,13 +22,14 @@ class Cubic final : public CongestionControl {
   // Reno-friendly additive increase before W_est reaches W_max (eq. 4).
   static constexpr double kAlpha = 3 * (1 - kBeta) / (1 + kBeta);
 
-  Cubic(uint32_t mss, uint32_t initial_window_segments);
+  Cubic(uint32_t mss, uint32_t initial_window_segments, bool hystart = false);
 
   std::string_view name() const override { return "cubic"; }
   uint32_t cwnd() const override;
   uint32_t ssthresh() const override { return ssthresh_; }
 
   void OnAck(TimeNs now, uint32_t bytes_acked, uint32_t flight) override;
+  void OnAckRtt(TimeNs now, DurationNs rtt, Seq snd_una, Seq snd_max) override;
   void OnEnterRecovery(TimeNs now, uint32_t flight, bool sack) override;
   void OnDupAckInRecovery() override;
   void OnPartialAck(uint32_t bytes_acked) override;
@@ -37,6 +43,10 @@ class Cubic final : public CongestionControl {
   double w_max() const { return w_max_; }
   double k() const { return k_; }
   double w_est() const { return w_est_; }
+  // Null without HyStart++.
+  const HyStartPlusPlus* hystart() const {
+    return hystart_.has_value() ? &*hystart_ : nullptr;
+  }
 
  private:
   // A congestion event: remembers W_max and lowers ssthresh.
@@ -52,6 +62,7 @@ class Cubic final : public CongestionControl {
   double k_ = 0;             // seconds
   double cwnd_epoch_ = 0;    // segments at the epoch start
   double w_est_ = 0;         // Reno-friendly estimate, segments
+  std::optional<HyStartPlusPlus> hystart_;
 };
 
 }  // namespace tcpemu

@@ -8,11 +8,13 @@
 
 namespace tcpemu {
 
-NewReno::NewReno(uint32_t mss, uint32_t initial_window_segments)
+NewReno::NewReno(uint32_t mss, uint32_t initial_window_segments, bool hystart)
     : mss_(mss),
       cwnd_(initial_window_segments * mss),
       // RFC 5681 3.1: ssthresh starts arbitrarily high.
-      ssthresh_(std::numeric_limits<int32_t>::max()) {}
+      ssthresh_(std::numeric_limits<int32_t>::max()) {
+  if (hystart) hystart_.emplace();
+}
 
 uint32_t NewReno::HalfFlight(uint32_t flight) const {
   return std::max(flight / 2, 2 * mss_);  // RFC 5681 equation (4)
@@ -20,8 +22,11 @@ uint32_t NewReno::HalfFlight(uint32_t flight) const {
 
 void NewReno::OnAck(TimeNs, uint32_t bytes_acked, uint32_t) {
   if (cwnd_ < ssthresh_) {
-    // Slow start: grow by at most SMSS per ACK (RFC 5681 3.1, L = 1).
-    cwnd_ += std::min(bytes_acked, mss_);
+    // Slow start: grow by at most SMSS per ACK (RFC 5681 3.1, L = 1), or as
+    // HyStart++ says.
+    cwnd_ += hystart_.has_value()
+                 ? hystart_->SlowStartIncrease(bytes_acked, mss_)
+                 : std::min(bytes_acked, mss_);
   } else {
     // Congestion avoidance: one SMSS per cwnd of acknowledged data.
     bytes_acked_ca_ += bytes_acked;
@@ -32,7 +37,15 @@ void NewReno::OnAck(TimeNs, uint32_t bytes_acked, uint32_t) {
   }
 }
 
+void NewReno::OnAckRtt(TimeNs, DurationNs rtt, Seq snd_una, Seq snd_max) {
+  if (!hystart_.has_value() || cwnd_ >= ssthresh_) return;
+  // CSS has run its rounds: congestion avoidance from here (RFC 9406 4.2).
+  if (hystart_->OnAckRtt(rtt, snd_una, snd_max)) ssthresh_ = cwnd_;
+}
+
 void NewReno::OnEnterRecovery(TimeNs, uint32_t flight, bool sack) {
+  // A loss ends HyStart++; later slow starts are standard (RFC 9406 4.3).
+  if (hystart_.has_value()) hystart_->OnCongestion();
   ssthresh_ = HalfFlight(flight);
   // RFC 5681 3.2 step 3 (inflation) without SACK; RFC 6675 5 step 4 with.
   cwnd_ = ssthresh_ + (sack ? 0 : 3 * mss_);
@@ -58,6 +71,7 @@ void NewReno::OnExitRecovery(uint32_t flight) {
 void NewReno::OnSynLoss() { cwnd_ = std::min(cwnd_, mss_); }
 
 void NewReno::OnRetransmitTimeout(uint32_t flight) {
+  if (hystart_.has_value()) hystart_->OnCongestion();
   ssthresh_ = HalfFlight(flight);
   cwnd_ = mss_;  // loss window, RFC 5681 3.1
   bytes_acked_ca_ = 0;
@@ -67,11 +81,12 @@ std::unique_ptr<CongestionControl> MakeCongestionControl(
     const TcpConfig& config, uint32_t mss) {
   switch (config.cc) {
     case CcAlgorithm::kCubic:
-      return std::make_unique<Cubic>(mss, config.initial_window);
+      return std::make_unique<Cubic>(mss, config.initial_window,
+                                     config.hystart);
     case CcAlgorithm::kNewReno:
       break;
   }
-  return std::make_unique<NewReno>(mss, config.initial_window);
+  return std::make_unique<NewReno>(mss, config.initial_window, config.hystart);
 }
 
 }  // namespace tcpemu
