@@ -95,6 +95,8 @@ absl::StatusOr<TcpConfig> FromProto(const v1::TcpConfig& p,
   if (p.has_limited_transmit()) c.limited_transmit = p.limited_transmit();
   if (p.has_timestamps()) c.timestamps = p.timestamps();
   if (p.has_sack()) c.sack = p.sack();
+  if (p.has_rack()) c.rack = p.rack();
+  if (p.has_hystart()) c.hystart = p.hystart();
   if (p.has_challenge_ack_limit()) {
     c.challenge_ack_limit = p.challenge_ack_limit();
   }
@@ -334,6 +336,9 @@ void ToProto(const ConnectionCounters& c, v1::EndpointCounters* out) {
   out->set_challenge_acks_suppressed(c.challenge_acks_suppressed);
   out->set_paws_rejected(c.paws_rejected);
   out->set_invalid_acks_suppressed(c.invalid_acks_suppressed);
+  out->set_dsacks_received(c.dsacks_received);
+  out->set_rack_losses(c.rack_losses);
+  out->set_tail_loss_probes(c.tail_loss_probes);
 }
 
 v1::ErrorCode ToProto(ErrorCode e) {

@@ -2,6 +2,8 @@
 // a default, so -Wswitch flags a new engine value that has no proto mapping.
 #include "server/event_convert.h"
 
+#include <algorithm>
+#include <iterator>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -18,7 +20,8 @@ void SetReason(std::string_view reason, v1::Event* out) {
 }
 
 // rel_seq/rel_ack are relative to the sender's and the receiver's ISS; the
-// endpoint's TCB gives both (iss is its own, irs its peer's).
+// endpoint's TCB gives both (iss is its own, irs its peer's). SACK blocks
+// acknowledge the receiver's sequence space, so they share rel_ack's base.
 void FillSegment(const SegmentInfo& s, bool with_rel, uint32_t seq_base,
                  uint32_t ack_base, v1::Segment* out) {
   out->set_seq(s.seq);
@@ -39,6 +42,26 @@ void FillSegment(const SegmentInfo& s, bool with_rel, uint32_t seq_base,
   out->set_opt_timestamp(s.opt_timestamp != 0);
   out->set_src_port(s.src_port);
   out->set_dst_port(s.dst_port);
+  // As with events, RemoveLast keeps the blocks for a reused message.
+  auto* blocks = out->mutable_sack_blocks();
+  const int n = std::min<int>(s.opt_sack_blocks, std::size(s.sack_left));
+  while (blocks->size() > n) blocks->RemoveLast();
+  while (blocks->size() < n) blocks->Add();
+  for (int i = 0; i < n; ++i) {
+    v1::SackBlock* b = blocks->Mutable(i);
+    b->set_left(s.sack_left[i]);
+    b->set_right(s.sack_right[i]);
+    b->set_rel_left(with_rel ? s.sack_left[i] - ack_base : 0);
+    b->set_rel_right(with_rel ? s.sack_right[i] - ack_base : 0);
+  }
+  if (s.opt_timestamp != 0) {
+    out->set_ts_val(s.ts_val);
+    out->set_ts_ecr(s.ts_ecr);
+  } else {
+    out->clear_ts_val();
+    out->clear_ts_ecr();
+  }
+  out->set_window_bytes(s.window_bytes);
 }
 
 }  // namespace
@@ -176,6 +199,15 @@ void ToProto(const TcbSnapshot& tcb, v1::Tcb* out) {
   out->set_srtt_ns(tcb.srtt);
   out->set_rttvar_ns(tcb.rttvar);
   out->set_rto_ns(tcb.rto);
+  out->set_snd_wscale(tcb.snd_wscale);
+  out->set_rcv_wscale(tcb.rcv_wscale);
+  out->set_ts_ok(tcb.ts_ok);
+  out->set_sack_ok(tcb.sack_ok);
+  out->set_ts_recent(tcb.ts_recent);
+  out->set_sacked_bytes(tcb.sacked_bytes);
+  out->set_lost_bytes(tcb.lost_bytes);
+  out->set_retrans_bytes(tcb.retrans_bytes);
+  out->set_pipe(tcb.pipe);
 }
 
 void ToProto(const NetworkEvent& ne, v1::Event* out) {

@@ -31,6 +31,15 @@ TcbSnapshot SampleTcb() {
   t.srtt = 40000000;
   t.rttvar = 20000000;
   t.rto = 200000000;
+  t.snd_wscale = 7;
+  t.rcv_wscale = 9;
+  t.ts_ok = true;
+  t.sack_ok = true;
+  t.ts_recent = 3000000000u;
+  t.sacked_bytes = 2920;
+  t.lost_bytes = 1460;
+  t.retrans_bytes = 1400;
+  t.pipe = 4380;
   return t;
 }
 
@@ -49,6 +58,15 @@ void ExpectSampleTcb(const v1::Tcb& t) {
   EXPECT_EQ(t.srtt_ns(), 40000000);
   EXPECT_EQ(t.rttvar_ns(), 20000000);
   EXPECT_EQ(t.rto_ns(), 200000000);
+  EXPECT_EQ(t.snd_wscale(), 7u);
+  EXPECT_EQ(t.rcv_wscale(), 9u);
+  EXPECT_TRUE(t.ts_ok());
+  EXPECT_TRUE(t.sack_ok());
+  EXPECT_EQ(t.ts_recent(), 3000000000u);
+  EXPECT_EQ(t.sacked_bytes(), 2920u);
+  EXPECT_EQ(t.lost_bytes(), 1460u);
+  EXPECT_EQ(t.retrans_bytes(), 1400u);
+  EXPECT_EQ(t.pipe(), 4380u);
 }
 
 NetworkEvent SegmentSent() {
@@ -70,7 +88,18 @@ NetworkEvent SegmentSent() {
   e.seg.opt_wscale = 7;
   e.seg.opt_sack_permitted = 1;
   e.seg.opt_sack_blocks = 2;
+  // Blocks of the peer's data held out of order (irs 5000): bytes 2921-4381
+  // and 5841-7301 of its stream.
+  e.seg.sack_left[0] = 7921;
+  e.seg.sack_right[0] = 9381;
+  e.seg.sack_left[1] = 10841;
+  e.seg.sack_right[1] = 12301;
+  e.seg.sack_left[2] = 99;  // past opt_sack_blocks: not carried
+  e.seg.sack_right[2] = 199;
   e.seg.opt_timestamp = 1;
+  e.seg.ts_val = 4000000000u;
+  e.seg.ts_ecr = 17;
+  e.seg.window_bytes = 512 << 9;
   e.tcb = SampleTcb();
   return ne;
 }
@@ -105,6 +134,20 @@ TEST(EventConvertTest, SegmentSentFillsEveryField) {
   EXPECT_TRUE(s.opt_sack_permitted());
   EXPECT_EQ(s.opt_sack_blocks(), 2u);
   EXPECT_TRUE(s.opt_timestamp());
+  ASSERT_EQ(s.sack_blocks_size(), 2);
+  EXPECT_EQ(s.sack_blocks(0).left(), 7921u);
+  EXPECT_EQ(s.sack_blocks(0).right(), 9381u);
+  EXPECT_EQ(s.sack_blocks(0).rel_left(), 2921u);  // left - IRS, as rel_ack
+  EXPECT_EQ(s.sack_blocks(0).rel_right(), 4381u);
+  EXPECT_EQ(s.sack_blocks(1).left(), 10841u);
+  EXPECT_EQ(s.sack_blocks(1).right(), 12301u);
+  EXPECT_EQ(s.sack_blocks(1).rel_left(), 5841u);
+  EXPECT_EQ(s.sack_blocks(1).rel_right(), 7301u);
+  ASSERT_TRUE(s.has_ts_val());
+  EXPECT_EQ(s.ts_val(), 4000000000u);
+  ASSERT_TRUE(s.has_ts_ecr());
+  EXPECT_EQ(s.ts_ecr(), 17u);
+  EXPECT_EQ(s.window_bytes(), 262144u);
   ASSERT_TRUE(out.has_tcb());
   ExpectSampleTcb(out.tcb());
 }
@@ -130,7 +173,70 @@ TEST(EventConvertTest, SegmentReceivedIsRelativeToThePeersIss) {
   EXPECT_EQ(out.segment().rel_ack(), 0u);     // 1000 - iss 1000
   EXPECT_FALSE(out.segment().has_opt_wscale());
   EXPECT_FALSE(out.segment().opt_sack_permitted());
+  EXPECT_TRUE(out.segment().sack_blocks().empty());
+  EXPECT_FALSE(out.segment().has_ts_val());
+  EXPECT_FALSE(out.segment().has_ts_ecr());
   EXPECT_TRUE(out.has_tcb());
+}
+
+// The client's ACK reports what the server holds of the client's data: the
+// blocks count from this endpoint's own ISS, like rel_ack.
+TEST(EventConvertTest, ReceivedSackBlocksAreRelativeToOwnIss) {
+  NetworkEvent ne;
+  Event& e = ne.event;
+  e.kind = EventKind::kSegmentReceived;
+  e.endpoint = Endpoint::kClient;
+  e.disposition = Disposition::kInOrder;
+  e.seg.seq = 5001;
+  e.seg.ack = 2461;
+  e.seg.flags = 0x10;
+  e.seg.window = 1000;
+  e.seg.window_bytes = 1000 << 7;
+  e.seg.opt_sack_blocks = 3;
+  e.seg.sack_left[0] = 1001;  // a D-SACK below the ACK comes first
+  e.seg.sack_right[0] = 2461;
+  e.seg.sack_left[1] = 3921;
+  e.seg.sack_right[1] = 5381;
+  e.seg.sack_left[2] = 6841;
+  e.seg.sack_right[2] = 8301;
+  e.seg.opt_timestamp = 1;
+  e.seg.ts_val = 0;  // a zero TSval is still a timestamp
+  e.seg.ts_ecr = 0;
+  e.tcb = SampleTcb();
+  v1::Event out;
+  ToProto(ne, &out);
+  const v1::Segment& s = out.segment();
+  EXPECT_EQ(s.rel_ack(), 1461u);
+  ASSERT_EQ(s.sack_blocks_size(), 3);
+  const uint32_t want[3][4] = {{1001, 2461, 1, 1461},
+                               {3921, 5381, 2921, 4381},
+                               {6841, 8301, 5841, 7301}};
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(s.sack_blocks(i).left(), want[i][0]) << i;
+    EXPECT_EQ(s.sack_blocks(i).right(), want[i][1]) << i;
+    EXPECT_EQ(s.sack_blocks(i).rel_left(), want[i][2]) << i;
+    EXPECT_EQ(s.sack_blocks(i).rel_right(), want[i][3]) << i;
+  }
+  ASSERT_TRUE(s.has_ts_val());
+  EXPECT_EQ(s.ts_val(), 0u);
+  ASSERT_TRUE(s.has_ts_ecr());
+  EXPECT_EQ(s.ts_ecr(), 0u);
+  EXPECT_EQ(s.window(), 1000u);
+  EXPECT_EQ(s.window_bytes(), 128000u);
+}
+
+TEST(EventConvertTest, SackBlocksWrapAroundLikeSequenceSpace) {
+  NetworkEvent ne = SegmentSent();
+  ne.event.tcb.irs = 4294967000u;
+  ne.event.seg.ack = 4294967001u;
+  ne.event.seg.opt_sack_blocks = 1;
+  ne.event.seg.sack_left[0] = 4294967200u;  // 200 past the IRS
+  ne.event.seg.sack_right[0] = 100;         // 396 past it, across the wrap
+  v1::Event out;
+  ToProto(ne, &out);
+  ASSERT_EQ(out.segment().sack_blocks_size(), 1);
+  EXPECT_EQ(out.segment().sack_blocks(0).rel_left(), 200u);
+  EXPECT_EQ(out.segment().sack_blocks(0).rel_right(), 396u);
 }
 
 TEST(EventConvertTest, RelativeNumbersWrapAroundLikeSequenceSpace) {
@@ -171,6 +277,58 @@ TEST(EventConvertTest, LinkDropHasASegmentButNoTcbOrRelativeNumbers) {
   EXPECT_EQ(out.segment().flags(), static_cast<uint32_t>(v1::TCP_FLAG_SYN));
   EXPECT_FALSE(out.segment().has_opt_wscale());
   EXPECT_FALSE(out.has_tcb());
+}
+
+TEST(EventConvertTest, LinkEventSackBlocksAreAbsoluteOnly) {
+  NetworkEvent ne = SegmentSent();
+  ne.event.kind = EventKind::kSegmentDropped;
+  ne.event.drop_reason = DropReason::kLoss;
+  v1::Event out;
+  ToProto(ne, &out);
+  const v1::Segment& s = out.segment();
+  ASSERT_EQ(s.sack_blocks_size(), 2);
+  EXPECT_EQ(s.sack_blocks(1).left(), 10841u);
+  EXPECT_EQ(s.sack_blocks(1).right(), 12301u);
+  EXPECT_EQ(s.sack_blocks(1).rel_left(), 0u);
+  EXPECT_EQ(s.sack_blocks(1).rel_right(), 0u);
+  EXPECT_EQ(s.ts_val(), 4000000000u);
+  EXPECT_EQ(s.window_bytes(), 262144u);
+}
+
+TEST(EventConvertTest, RackTlpReasons) {
+  NetworkEvent ne = SegmentSent();
+  ne.event.send_reason = SendReason::kTailLossProbe;
+  v1::Event out;
+  ToProto(ne, &out);
+  EXPECT_EQ(out.reason(), "tail_loss_probe");
+  ne.event.kind = EventKind::kTimerArmed;
+  ne.event.timer = TimerKind::kReorder;
+  ToProto(ne, &out);
+  EXPECT_EQ(out.reason(), "reorder");
+  ne.event.kind = EventKind::kTimerFired;
+  ne.event.timer = TimerKind::kTlp;
+  ToProto(ne, &out);
+  EXPECT_EQ(out.reason(), "tlp");
+}
+
+// A reused Segment drops the blocks and timestamps the next event lacks.
+TEST(EventConvertTest, ReusedSegmentDropsBlocksAndTimestamps) {
+  v1::Event out;
+  ToProto(SegmentSent(), &out);
+  ASSERT_EQ(out.segment().sack_blocks_size(), 2);
+  NetworkEvent fewer = SegmentSent();
+  fewer.event.seg.opt_sack_blocks = 1;
+  fewer.event.seg.opt_timestamp = 0;
+  ToProto(fewer, &out);
+  v1::Event fresh;
+  ToProto(fewer, &fresh);
+  EXPECT_EQ(out.SerializeAsString(), fresh.SerializeAsString());
+  EXPECT_EQ(out.segment().sack_blocks_size(), 1);
+  EXPECT_FALSE(out.segment().has_ts_val());
+  EXPECT_FALSE(out.segment().has_ts_ecr());
+  ToProto(SegmentSent(), &out);
+  ToProto(SegmentSent(), &fresh);
+  EXPECT_EQ(out.SerializeAsString(), fresh.SerializeAsString());
 }
 
 TEST(EventConvertTest, MangledNamesTheMangle) {

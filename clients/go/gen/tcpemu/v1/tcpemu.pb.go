@@ -2100,8 +2100,17 @@ type TcpConfig struct {
 	// An unacceptable segment of no sequence length (an ACK) is answered at most
 	// once per this interval; 0 answers every one. Default 500 ms.
 	InvalidAckInterval *durationpb.Duration `protobuf:"bytes,29,opt,name=invalid_ack_interval,json=invalidAckInterval,proto3" json:"invalid_ack_interval,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// RACK-TLP (RFC 8985), with SACK: losses are detected by time (a segment
+	// sent before one already delivered, by more than a reordering window)
+	// instead of by counting duplicate ACKs, and a tail loss probe replaces most
+	// timeouts at the end of a flight. Default false.
+	Rack *bool `protobuf:"varint,30,opt,name=rack,proto3,oneof" json:"rack,omitempty"`
+	// HyStart++ (RFC 9406): slow start ends early, through a conservative
+	// phase, when the round-trip time rises, instead of at a loss. Default
+	// false.
+	Hystart       *bool `protobuf:"varint,31,opt,name=hystart,proto3,oneof" json:"hystart,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TcpConfig) Reset() {
@@ -2337,6 +2346,20 @@ func (x *TcpConfig) GetInvalidAckInterval() *durationpb.Duration {
 	return nil
 }
 
+func (x *TcpConfig) GetRack() bool {
+	if x != nil && x.Rack != nil {
+		return *x.Rack
+	}
+	return false
+}
+
+func (x *TcpConfig) GetHystart() bool {
+	if x != nil && x.Hystart != nil {
+		return *x.Hystart
+	}
+	return false
+}
+
 // How an endpoint's application consumes received bytes.
 type Reader struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -2415,6 +2438,22 @@ type Tcb struct {
 	SrttNs        int64                  `protobuf:"varint,12,opt,name=srtt_ns,json=srttNs,proto3" json:"srtt_ns,omitempty"`
 	RttvarNs      int64                  `protobuf:"varint,13,opt,name=rttvar_ns,json=rttvarNs,proto3" json:"rttvar_ns,omitempty"`
 	RtoNs         int64                  `protobuf:"varint,14,opt,name=rto_ns,json=rtoNs,proto3" json:"rto_ns,omitempty"`
+	// Negotiated in the handshake: the window scale shifts applied to the
+	// peer's window (snd) and to our own (rcv), 0 when scaling is off (RFC 7323
+	// 2); timestamps (RFC 7323 3) and SACK (RFC 2018) in use.
+	SndWscale uint32 `protobuf:"varint,15,opt,name=snd_wscale,json=sndWscale,proto3" json:"snd_wscale,omitempty"`
+	RcvWscale uint32 `protobuf:"varint,16,opt,name=rcv_wscale,json=rcvWscale,proto3" json:"rcv_wscale,omitempty"`
+	TsOk      bool   `protobuf:"varint,17,opt,name=ts_ok,json=tsOk,proto3" json:"ts_ok,omitempty"`
+	SackOk    bool   `protobuf:"varint,18,opt,name=sack_ok,json=sackOk,proto3" json:"sack_ok,omitempty"`
+	TsRecent  uint32 `protobuf:"varint,19,opt,name=ts_recent,json=tsRecent,proto3" json:"ts_recent,omitempty"` // TS.Recent, the timestamp echoed to the peer
+	// The sender's scoreboard (RFC 6675), in bytes between snd_una and the
+	// highest sequence sent: selectively acknowledged, deemed lost, and
+	// retransmitted and not yet acknowledged; pipe is the sender's estimate of
+	// the bytes in the network.
+	SackedBytes   uint32 `protobuf:"varint,20,opt,name=sacked_bytes,json=sackedBytes,proto3" json:"sacked_bytes,omitempty"`
+	LostBytes     uint32 `protobuf:"varint,21,opt,name=lost_bytes,json=lostBytes,proto3" json:"lost_bytes,omitempty"`
+	RetransBytes  uint32 `protobuf:"varint,22,opt,name=retrans_bytes,json=retransBytes,proto3" json:"retrans_bytes,omitempty"`
+	Pipe          uint32 `protobuf:"varint,23,opt,name=pipe,proto3" json:"pipe,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2547,6 +2586,69 @@ func (x *Tcb) GetRtoNs() int64 {
 	return 0
 }
 
+func (x *Tcb) GetSndWscale() uint32 {
+	if x != nil {
+		return x.SndWscale
+	}
+	return 0
+}
+
+func (x *Tcb) GetRcvWscale() uint32 {
+	if x != nil {
+		return x.RcvWscale
+	}
+	return 0
+}
+
+func (x *Tcb) GetTsOk() bool {
+	if x != nil {
+		return x.TsOk
+	}
+	return false
+}
+
+func (x *Tcb) GetSackOk() bool {
+	if x != nil {
+		return x.SackOk
+	}
+	return false
+}
+
+func (x *Tcb) GetTsRecent() uint32 {
+	if x != nil {
+		return x.TsRecent
+	}
+	return 0
+}
+
+func (x *Tcb) GetSackedBytes() uint32 {
+	if x != nil {
+		return x.SackedBytes
+	}
+	return 0
+}
+
+func (x *Tcb) GetLostBytes() uint32 {
+	if x != nil {
+		return x.LostBytes
+	}
+	return 0
+}
+
+func (x *Tcb) GetRetransBytes() uint32 {
+	if x != nil {
+		return x.RetransBytes
+	}
+	return 0
+}
+
+func (x *Tcb) GetPipe() uint32 {
+	if x != nil {
+		return x.Pipe
+	}
+	return 0
+}
+
 type EndpointCounters struct {
 	state                 protoimpl.MessageState `protogen:"open.v1"`
 	SegmentsSent          uint64                 `protobuf:"varint,1,opt,name=segments_sent,json=segmentsSent,proto3" json:"segments_sent,omitempty"`
@@ -2574,8 +2676,14 @@ type EndpointCounters struct {
 	ChallengeAcksSuppressed uint64 `protobuf:"varint,21,opt,name=challenge_acks_suppressed,json=challengeAcksSuppressed,proto3" json:"challenge_acks_suppressed,omitempty"` // over challenge_ack_limit
 	PawsRejected            uint64 `protobuf:"varint,22,opt,name=paws_rejected,json=pawsRejected,proto3" json:"paws_rejected,omitempty"`                                    // old duplicates by timestamp (RFC 7323 5)
 	InvalidAcksSuppressed   uint64 `protobuf:"varint,23,opt,name=invalid_acks_suppressed,json=invalidAcksSuppressed,proto3" json:"invalid_acks_suppressed,omitempty"`       // within invalid_ack_interval
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// Loss recovery with SACK: D-SACK blocks received (RFC 2883: the peer got a
+	// segment twice), segments RACK deemed lost (RFC 8985 6.2), and tail loss
+	// probes sent (RFC 8985 7).
+	DsacksReceived uint64 `protobuf:"varint,24,opt,name=dsacks_received,json=dsacksReceived,proto3" json:"dsacks_received,omitempty"`
+	RackLosses     uint64 `protobuf:"varint,25,opt,name=rack_losses,json=rackLosses,proto3" json:"rack_losses,omitempty"`
+	TailLossProbes uint64 `protobuf:"varint,26,opt,name=tail_loss_probes,json=tailLossProbes,proto3" json:"tail_loss_probes,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *EndpointCounters) Reset() {
@@ -2765,6 +2873,27 @@ func (x *EndpointCounters) GetPawsRejected() uint64 {
 func (x *EndpointCounters) GetInvalidAcksSuppressed() uint64 {
 	if x != nil {
 		return x.InvalidAcksSuppressed
+	}
+	return 0
+}
+
+func (x *EndpointCounters) GetDsacksReceived() uint64 {
+	if x != nil {
+		return x.DsacksReceived
+	}
+	return 0
+}
+
+func (x *EndpointCounters) GetRackLosses() uint64 {
+	if x != nil {
+		return x.RackLosses
+	}
+	return 0
+}
+
+func (x *EndpointCounters) GetTailLossProbes() uint64 {
+	if x != nil {
+		return x.TailLossProbes
 	}
 	return 0
 }
@@ -4261,8 +4390,19 @@ type Segment struct {
 	OptTimestamp     bool                   `protobuf:"varint,12,opt,name=opt_timestamp,json=optTimestamp,proto3" json:"opt_timestamp,omitempty"`
 	SrcPort          uint32                 `protobuf:"varint,13,opt,name=src_port,json=srcPort,proto3" json:"src_port,omitempty"`
 	DstPort          uint32                 `protobuf:"varint,14,opt,name=dst_port,json=dstPort,proto3" json:"dst_port,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The SACK blocks the segment carries (RFC 2018), the first opt_sack_blocks
+	// of them; in an ACK that reports a duplicate (D-SACK, RFC 2883) the first
+	// block is that duplicate.
+	SackBlocks []*SackBlock `protobuf:"bytes,15,rep,name=sack_blocks,json=sackBlocks,proto3" json:"sack_blocks,omitempty"`
+	// The timestamp option's TSval and TSecr (RFC 7323 3), set only when
+	// opt_timestamp is.
+	TsVal *uint32 `protobuf:"varint,16,opt,name=ts_val,json=tsVal,proto3,oneof" json:"ts_val,omitempty"`
+	TsEcr *uint32 `protobuf:"varint,17,opt,name=ts_ecr,json=tsEcr,proto3,oneof" json:"ts_ecr,omitempty"`
+	// The window in bytes: the raw field shifted by the window scale in use for
+	// its direction (RFC 7323 2; never in a SYN).
+	WindowBytes   uint32 `protobuf:"varint,18,opt,name=window_bytes,json=windowBytes,proto3" json:"window_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Segment) Reset() {
@@ -4393,6 +4533,106 @@ func (x *Segment) GetDstPort() uint32 {
 	return 0
 }
 
+func (x *Segment) GetSackBlocks() []*SackBlock {
+	if x != nil {
+		return x.SackBlocks
+	}
+	return nil
+}
+
+func (x *Segment) GetTsVal() uint32 {
+	if x != nil && x.TsVal != nil {
+		return *x.TsVal
+	}
+	return 0
+}
+
+func (x *Segment) GetTsEcr() uint32 {
+	if x != nil && x.TsEcr != nil {
+		return *x.TsEcr
+	}
+	return 0
+}
+
+func (x *Segment) GetWindowBytes() uint32 {
+	if x != nil {
+		return x.WindowBytes
+	}
+	return 0
+}
+
+// One SACK block, [left, right): absolute sequence numbers, and relative ones
+// from the same base as the segment's rel_ack (the blocks acknowledge the
+// sequence space of the segment's receiver), 0 when the segment has no
+// relative numbers.
+type SackBlock struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Left          uint32                 `protobuf:"varint,1,opt,name=left,proto3" json:"left,omitempty"`
+	Right         uint32                 `protobuf:"varint,2,opt,name=right,proto3" json:"right,omitempty"`
+	RelLeft       uint32                 `protobuf:"varint,3,opt,name=rel_left,json=relLeft,proto3" json:"rel_left,omitempty"`
+	RelRight      uint32                 `protobuf:"varint,4,opt,name=rel_right,json=relRight,proto3" json:"rel_right,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SackBlock) Reset() {
+	*x = SackBlock{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SackBlock) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SackBlock) ProtoMessage() {}
+
+func (x *SackBlock) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SackBlock.ProtoReflect.Descriptor instead.
+func (*SackBlock) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *SackBlock) GetLeft() uint32 {
+	if x != nil {
+		return x.Left
+	}
+	return 0
+}
+
+func (x *SackBlock) GetRight() uint32 {
+	if x != nil {
+		return x.Right
+	}
+	return 0
+}
+
+func (x *SackBlock) GetRelLeft() uint32 {
+	if x != nil {
+		return x.RelLeft
+	}
+	return 0
+}
+
+func (x *SackBlock) GetRelRight() uint32 {
+	if x != nil {
+		return x.RelRight
+	}
+	return 0
+}
+
 type Event struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	TimeNs    int64                  `protobuf:"varint,1,opt,name=time_ns,json=timeNs,proto3" json:"time_ns,omitempty"` // network time
@@ -4405,8 +4645,9 @@ type Event struct {
 	// "retransmit_rto", ...), SEGMENT_RECEIVED disposition ("in_order",
 	// "out_of_order", "bad_checksum", ...), SEGMENT_DROPPED reason ("loss",
 	// "queue", "fault", "mtu"), SEGMENT_MANGLED kind, TIMER_* timer ("rto",
-	// "persist", "delayed_ack", "cork", "time_wait", "keepalive"),
-	// CONNECTION_ERROR error.
+	// "persist", "delayed_ack", "cork", "time_wait", "keepalive", "reorder"
+	// (RACK's reordering window), "tlp" (the probe timeout)), CONNECTION_ERROR
+	// error.
 	Reason   string   `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
 	OldState TcpState `protobuf:"varint,8,opt,name=old_state,json=oldState,proto3,enum=tcpemu.v1.TcpState" json:"old_state,omitempty"`
 	NewState TcpState `protobuf:"varint,9,opt,name=new_state,json=newState,proto3,enum=tcpemu.v1.TcpState" json:"new_state,omitempty"`
@@ -4422,7 +4663,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[44]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4434,7 +4675,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[44]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4447,7 +4688,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{44}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Event) GetTimeNs() int64 {
@@ -4557,7 +4798,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[45]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4569,7 +4810,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[45]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4582,7 +4823,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{45}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *WatchEventsRequest) GetNetworkId() uint32 {
@@ -4639,7 +4880,7 @@ type EventBatch struct {
 
 func (x *EventBatch) Reset() {
 	*x = EventBatch{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[46]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4651,7 +4892,7 @@ func (x *EventBatch) String() string {
 func (*EventBatch) ProtoMessage() {}
 
 func (x *EventBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[46]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4664,7 +4905,7 @@ func (x *EventBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventBatch.ProtoReflect.Descriptor instead.
 func (*EventBatch) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{46}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *EventBatch) GetEvents() []*Event {
@@ -4712,7 +4953,7 @@ type InterfaceCounters struct {
 
 func (x *InterfaceCounters) Reset() {
 	*x = InterfaceCounters{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[47]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4724,7 +4965,7 @@ func (x *InterfaceCounters) String() string {
 func (*InterfaceCounters) ProtoMessage() {}
 
 func (x *InterfaceCounters) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[47]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4737,7 +4978,7 @@ func (x *InterfaceCounters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterfaceCounters.ProtoReflect.Descriptor instead.
 func (*InterfaceCounters) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{47}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *InterfaceCounters) GetFramesReceived() uint64 {
@@ -4896,7 +5137,7 @@ type Interface struct {
 
 func (x *Interface) Reset() {
 	*x = Interface{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[48]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4908,7 +5149,7 @@ func (x *Interface) String() string {
 func (*Interface) ProtoMessage() {}
 
 func (x *Interface) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[48]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4921,7 +5162,7 @@ func (x *Interface) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interface.ProtoReflect.Descriptor instead.
 func (*Interface) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{48}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Interface) GetId() uint32 {
@@ -5047,7 +5288,7 @@ type CreateInterfaceRequest struct {
 
 func (x *CreateInterfaceRequest) Reset() {
 	*x = CreateInterfaceRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[49]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5059,7 +5300,7 @@ func (x *CreateInterfaceRequest) String() string {
 func (*CreateInterfaceRequest) ProtoMessage() {}
 
 func (x *CreateInterfaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[49]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5072,7 +5313,7 @@ func (x *CreateInterfaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateInterfaceRequest.ProtoReflect.Descriptor instead.
 func (*CreateInterfaceRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{49}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CreateInterfaceRequest) GetNetworkId() uint32 {
@@ -5140,7 +5381,7 @@ type GetInterfaceRequest struct {
 
 func (x *GetInterfaceRequest) Reset() {
 	*x = GetInterfaceRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[50]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5152,7 +5393,7 @@ func (x *GetInterfaceRequest) String() string {
 func (*GetInterfaceRequest) ProtoMessage() {}
 
 func (x *GetInterfaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[50]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5165,7 +5406,7 @@ func (x *GetInterfaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInterfaceRequest.ProtoReflect.Descriptor instead.
 func (*GetInterfaceRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{50}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetInterfaceRequest) GetInterfaceId() uint32 {
@@ -5184,7 +5425,7 @@ type ListInterfacesRequest struct {
 
 func (x *ListInterfacesRequest) Reset() {
 	*x = ListInterfacesRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[51]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5196,7 +5437,7 @@ func (x *ListInterfacesRequest) String() string {
 func (*ListInterfacesRequest) ProtoMessage() {}
 
 func (x *ListInterfacesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[51]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5209,7 +5450,7 @@ func (x *ListInterfacesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInterfacesRequest.ProtoReflect.Descriptor instead.
 func (*ListInterfacesRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{51}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListInterfacesRequest) GetNetworkId() uint32 {
@@ -5228,7 +5469,7 @@ type ListInterfacesResponse struct {
 
 func (x *ListInterfacesResponse) Reset() {
 	*x = ListInterfacesResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[52]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5240,7 +5481,7 @@ func (x *ListInterfacesResponse) String() string {
 func (*ListInterfacesResponse) ProtoMessage() {}
 
 func (x *ListInterfacesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[52]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5253,7 +5494,7 @@ func (x *ListInterfacesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInterfacesResponse.ProtoReflect.Descriptor instead.
 func (*ListInterfacesResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{52}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListInterfacesResponse) GetInterfaces() []*Interface {
@@ -5272,7 +5513,7 @@ type DeleteInterfaceRequest struct {
 
 func (x *DeleteInterfaceRequest) Reset() {
 	*x = DeleteInterfaceRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[53]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5284,7 +5525,7 @@ func (x *DeleteInterfaceRequest) String() string {
 func (*DeleteInterfaceRequest) ProtoMessage() {}
 
 func (x *DeleteInterfaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[53]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5297,7 +5538,7 @@ func (x *DeleteInterfaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteInterfaceRequest.ProtoReflect.Descriptor instead.
 func (*DeleteInterfaceRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{53}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *DeleteInterfaceRequest) GetInterfaceId() uint32 {
@@ -5322,7 +5563,7 @@ type ListenRequest struct {
 
 func (x *ListenRequest) Reset() {
 	*x = ListenRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[54]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5334,7 +5575,7 @@ func (x *ListenRequest) String() string {
 func (*ListenRequest) ProtoMessage() {}
 
 func (x *ListenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[54]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5347,7 +5588,7 @@ func (x *ListenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListenRequest.ProtoReflect.Descriptor instead.
 func (*ListenRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{54}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListenRequest) GetInterfaceId() uint32 {
@@ -5411,7 +5652,7 @@ type Listener struct {
 
 func (x *Listener) Reset() {
 	*x = Listener{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[55]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5423,7 +5664,7 @@ func (x *Listener) String() string {
 func (*Listener) ProtoMessage() {}
 
 func (x *Listener) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[55]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5436,7 +5677,7 @@ func (x *Listener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Listener.ProtoReflect.Descriptor instead.
 func (*Listener) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{55}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *Listener) GetInterfaceId() uint32 {
@@ -5477,7 +5718,7 @@ type DeleteListenerRequest struct {
 
 func (x *DeleteListenerRequest) Reset() {
 	*x = DeleteListenerRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[56]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5489,7 +5730,7 @@ func (x *DeleteListenerRequest) String() string {
 func (*DeleteListenerRequest) ProtoMessage() {}
 
 func (x *DeleteListenerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[56]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5502,7 +5743,7 @@ func (x *DeleteListenerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteListenerRequest.ProtoReflect.Descriptor instead.
 func (*DeleteListenerRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{56}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *DeleteListenerRequest) GetInterfaceId() uint32 {
@@ -5528,7 +5769,7 @@ type ExportPcapRequest struct {
 
 func (x *ExportPcapRequest) Reset() {
 	*x = ExportPcapRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[57]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5540,7 +5781,7 @@ func (x *ExportPcapRequest) String() string {
 func (*ExportPcapRequest) ProtoMessage() {}
 
 func (x *ExportPcapRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[57]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5553,7 +5794,7 @@ func (x *ExportPcapRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportPcapRequest.ProtoReflect.Descriptor instead.
 func (*ExportPcapRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{57}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ExportPcapRequest) GetSessionId() uint32 {
@@ -5572,7 +5813,7 @@ type PcapChunk struct {
 
 func (x *PcapChunk) Reset() {
 	*x = PcapChunk{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[58]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5584,7 +5825,7 @@ func (x *PcapChunk) String() string {
 func (*PcapChunk) ProtoMessage() {}
 
 func (x *PcapChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[58]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5597,7 +5838,7 @@ func (x *PcapChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PcapChunk.ProtoReflect.Descriptor instead.
 func (*PcapChunk) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{58}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *PcapChunk) GetData() []byte {
@@ -5726,7 +5967,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x11ListLinksResponse\x12%\n" +
 	"\x05links\x18\x01 \x03(\v2\x0f.tcpemu.v1.LinkR\x05links\",\n" +
 	"\x11DeleteLinkRequest\x12\x17\n" +
-	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xb0\r\n" +
+	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xfd\r\n" +
 	"\tTcpConfig\x12$\n" +
 	"\vsend_buffer\x18\x01 \x01(\rH\x00R\n" +
 	"sendBuffer\x88\x01\x01\x12$\n" +
@@ -5767,7 +6008,9 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"timestamps\x88\x01\x01\x123\n" +
 	"\x13challenge_ack_limit\x18\x1b \x01(\rH\x0fR\x11challengeAckLimit\x88\x01\x01\x12\x17\n" +
 	"\x04sack\x18\x1c \x01(\bH\x10R\x04sack\x88\x01\x01\x12K\n" +
-	"\x14invalid_ack_interval\x18\x1d \x01(\v2\x19.google.protobuf.DurationR\x12invalidAckIntervalB\x0e\n" +
+	"\x14invalid_ack_interval\x18\x1d \x01(\v2\x19.google.protobuf.DurationR\x12invalidAckInterval\x12\x17\n" +
+	"\x04rack\x18\x1e \x01(\bH\x11R\x04rack\x88\x01\x01\x12\x1d\n" +
+	"\ahystart\x18\x1f \x01(\bH\x12R\ahystart\x88\x01\x01B\x0e\n" +
 	"\f_send_bufferB\x0e\n" +
 	"\f_recv_bufferB\x06\n" +
 	"\x04_mtuB\n" +
@@ -5786,7 +6029,10 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x11_limited_transmitB\r\n" +
 	"\v_timestampsB\x16\n" +
 	"\x14_challenge_ack_limitB\a\n" +
-	"\x05_sack\"\xe6\x01\n" +
+	"\x05_sackB\a\n" +
+	"\x05_rackB\n" +
+	"\n" +
+	"\b_hystart\"\xe6\x01\n" +
 	"\x06Reader\x12*\n" +
 	"\x04mode\x18\x01 \x01(\x0e2\x16.tcpemu.v1.Reader.ModeR\x04mode\x12+\n" +
 	"\x12rate_bytes_per_sec\x18\x02 \x01(\x04R\x0frateBytesPerSec\x12%\n" +
@@ -5797,7 +6043,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\tMODE_AUTO\x10\x01\x12\r\n" +
 	"\tMODE_RATE\x10\x02\x12\x0f\n" +
 	"\vMODE_MANUAL\x10\x03B\x0f\n" +
-	"\r_close_on_eof\"\xf6\x02\n" +
+	"\r_close_on_eof\"\xfa\x04\n" +
 	"\x03Tcb\x12)\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x13.tcpemu.v1.TcpStateR\x05state\x12\x10\n" +
 	"\x03iss\x18\x02 \x01(\rR\x03iss\x12\x10\n" +
@@ -5813,7 +6059,19 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x0fbytes_in_flight\x18\v \x01(\rR\rbytesInFlight\x12\x17\n" +
 	"\asrtt_ns\x18\f \x01(\x03R\x06srttNs\x12\x1b\n" +
 	"\trttvar_ns\x18\r \x01(\x03R\brttvarNs\x12\x15\n" +
-	"\x06rto_ns\x18\x0e \x01(\x03R\x05rtoNs\"\x81\b\n" +
+	"\x06rto_ns\x18\x0e \x01(\x03R\x05rtoNs\x12\x1d\n" +
+	"\n" +
+	"snd_wscale\x18\x0f \x01(\rR\tsndWscale\x12\x1d\n" +
+	"\n" +
+	"rcv_wscale\x18\x10 \x01(\rR\trcvWscale\x12\x13\n" +
+	"\x05ts_ok\x18\x11 \x01(\bR\x04tsOk\x12\x17\n" +
+	"\asack_ok\x18\x12 \x01(\bR\x06sackOk\x12\x1b\n" +
+	"\tts_recent\x18\x13 \x01(\rR\btsRecent\x12!\n" +
+	"\fsacked_bytes\x18\x14 \x01(\rR\vsackedBytes\x12\x1d\n" +
+	"\n" +
+	"lost_bytes\x18\x15 \x01(\rR\tlostBytes\x12#\n" +
+	"\rretrans_bytes\x18\x16 \x01(\rR\fretransBytes\x12\x12\n" +
+	"\x04pipe\x18\x17 \x01(\rR\x04pipe\"\xf5\b\n" +
 	"\x10EndpointCounters\x12#\n" +
 	"\rsegments_sent\x18\x01 \x01(\x04R\fsegmentsSent\x12+\n" +
 	"\x11segments_received\x18\x02 \x01(\x04R\x10segmentsReceived\x12\x1d\n" +
@@ -5840,7 +6098,11 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\btimeouts\x18\x14 \x01(\x04R\btimeouts\x12:\n" +
 	"\x19challenge_acks_suppressed\x18\x15 \x01(\x04R\x17challengeAcksSuppressed\x12#\n" +
 	"\rpaws_rejected\x18\x16 \x01(\x04R\fpawsRejected\x126\n" +
-	"\x17invalid_acks_suppressed\x18\x17 \x01(\x04R\x15invalidAcksSuppressed\"\x8a\x03\n" +
+	"\x17invalid_acks_suppressed\x18\x17 \x01(\x04R\x15invalidAcksSuppressed\x12'\n" +
+	"\x0fdsacks_received\x18\x18 \x01(\x04R\x0edsacksReceived\x12\x1f\n" +
+	"\vrack_losses\x18\x19 \x01(\x04R\n" +
+	"rackLosses\x12(\n" +
+	"\x10tail_loss_probes\x18\x1a \x01(\x04R\x0etailLossProbes\"\x8a\x03\n" +
 	"\rEndpointState\x12 \n" +
 	"\x03tcb\x18\x01 \x01(\v2\x0e.tcpemu.v1.TcbR\x03tcb\x127\n" +
 	"\bcounters\x18\x02 \x01(\v2\x1b.tcpemu.v1.EndpointCountersR\bcounters\x12*\n" +
@@ -5977,7 +6239,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\alink_id\x18\x01 \x01(\rH\x00R\x06linkId\x12\x1f\n" +
 	"\n" +
 	"session_id\x18\x02 \x01(\rH\x00R\tsessionIdB\b\n" +
-	"\x06target\"\x9c\x03\n" +
+	"\x06target\"\xc4\x04\n" +
 	"\aSegment\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\rR\x03seq\x12\x10\n" +
 	"\x03ack\x18\x02 \x01(\rR\x03ack\x12\x17\n" +
@@ -5994,8 +6256,20 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x0fopt_sack_blocks\x18\v \x01(\rR\roptSackBlocks\x12#\n" +
 	"\ropt_timestamp\x18\f \x01(\bR\foptTimestamp\x12\x19\n" +
 	"\bsrc_port\x18\r \x01(\rR\asrcPort\x12\x19\n" +
-	"\bdst_port\x18\x0e \x01(\rR\adstPortB\r\n" +
-	"\v_opt_wscale\"\xba\x03\n" +
+	"\bdst_port\x18\x0e \x01(\rR\adstPort\x125\n" +
+	"\vsack_blocks\x18\x0f \x03(\v2\x14.tcpemu.v1.SackBlockR\n" +
+	"sackBlocks\x12\x1a\n" +
+	"\x06ts_val\x18\x10 \x01(\rH\x01R\x05tsVal\x88\x01\x01\x12\x1a\n" +
+	"\x06ts_ecr\x18\x11 \x01(\rH\x02R\x05tsEcr\x88\x01\x01\x12!\n" +
+	"\fwindow_bytes\x18\x12 \x01(\rR\vwindowBytesB\r\n" +
+	"\v_opt_wscaleB\t\n" +
+	"\a_ts_valB\t\n" +
+	"\a_ts_ecr\"m\n" +
+	"\tSackBlock\x12\x12\n" +
+	"\x04left\x18\x01 \x01(\rR\x04left\x12\x14\n" +
+	"\x05right\x18\x02 \x01(\rR\x05right\x12\x19\n" +
+	"\brel_left\x18\x03 \x01(\rR\arelLeft\x12\x1b\n" +
+	"\trel_right\x18\x04 \x01(\rR\brelRight\"\xba\x03\n" +
 	"\x05Event\x12\x17\n" +
 	"\atime_ns\x18\x01 \x01(\x03R\x06timeNs\x12(\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x14.tcpemu.v1.EventKindR\x04kind\x12\x1d\n" +
@@ -6228,7 +6502,7 @@ func file_tcpemu_v1_tcpemu_proto_rawDescGZIP() []byte {
 }
 
 var file_tcpemu_v1_tcpemu_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
-var file_tcpemu_v1_tcpemu_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_tcpemu_v1_tcpemu_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_tcpemu_v1_tcpemu_proto_goTypes = []any{
 	(ClockKind)(0),                 // 0: tcpemu.v1.ClockKind
 	(CongestionControl)(0),         // 1: tcpemu.v1.CongestionControl
@@ -6286,36 +6560,37 @@ var file_tcpemu_v1_tcpemu_proto_goTypes = []any{
 	(*Fault)(nil),                  // 53: tcpemu.v1.Fault
 	(*ClearFaultsRequest)(nil),     // 54: tcpemu.v1.ClearFaultsRequest
 	(*Segment)(nil),                // 55: tcpemu.v1.Segment
-	(*Event)(nil),                  // 56: tcpemu.v1.Event
-	(*WatchEventsRequest)(nil),     // 57: tcpemu.v1.WatchEventsRequest
-	(*EventBatch)(nil),             // 58: tcpemu.v1.EventBatch
-	(*InterfaceCounters)(nil),      // 59: tcpemu.v1.InterfaceCounters
-	(*Interface)(nil),              // 60: tcpemu.v1.Interface
-	(*CreateInterfaceRequest)(nil), // 61: tcpemu.v1.CreateInterfaceRequest
-	(*GetInterfaceRequest)(nil),    // 62: tcpemu.v1.GetInterfaceRequest
-	(*ListInterfacesRequest)(nil),  // 63: tcpemu.v1.ListInterfacesRequest
-	(*ListInterfacesResponse)(nil), // 64: tcpemu.v1.ListInterfacesResponse
-	(*DeleteInterfaceRequest)(nil), // 65: tcpemu.v1.DeleteInterfaceRequest
-	(*ListenRequest)(nil),          // 66: tcpemu.v1.ListenRequest
-	(*Listener)(nil),               // 67: tcpemu.v1.Listener
-	(*DeleteListenerRequest)(nil),  // 68: tcpemu.v1.DeleteListenerRequest
-	(*ExportPcapRequest)(nil),      // 69: tcpemu.v1.ExportPcapRequest
-	(*PcapChunk)(nil),              // 70: tcpemu.v1.PcapChunk
-	(*durationpb.Duration)(nil),    // 71: google.protobuf.Duration
-	(*emptypb.Empty)(nil),          // 72: google.protobuf.Empty
+	(*SackBlock)(nil),              // 56: tcpemu.v1.SackBlock
+	(*Event)(nil),                  // 57: tcpemu.v1.Event
+	(*WatchEventsRequest)(nil),     // 58: tcpemu.v1.WatchEventsRequest
+	(*EventBatch)(nil),             // 59: tcpemu.v1.EventBatch
+	(*InterfaceCounters)(nil),      // 60: tcpemu.v1.InterfaceCounters
+	(*Interface)(nil),              // 61: tcpemu.v1.Interface
+	(*CreateInterfaceRequest)(nil), // 62: tcpemu.v1.CreateInterfaceRequest
+	(*GetInterfaceRequest)(nil),    // 63: tcpemu.v1.GetInterfaceRequest
+	(*ListInterfacesRequest)(nil),  // 64: tcpemu.v1.ListInterfacesRequest
+	(*ListInterfacesResponse)(nil), // 65: tcpemu.v1.ListInterfacesResponse
+	(*DeleteInterfaceRequest)(nil), // 66: tcpemu.v1.DeleteInterfaceRequest
+	(*ListenRequest)(nil),          // 67: tcpemu.v1.ListenRequest
+	(*Listener)(nil),               // 68: tcpemu.v1.Listener
+	(*DeleteListenerRequest)(nil),  // 69: tcpemu.v1.DeleteListenerRequest
+	(*ExportPcapRequest)(nil),      // 70: tcpemu.v1.ExportPcapRequest
+	(*PcapChunk)(nil),              // 71: tcpemu.v1.PcapChunk
+	(*durationpb.Duration)(nil),    // 72: google.protobuf.Duration
+	(*emptypb.Empty)(nil),          // 73: google.protobuf.Empty
 }
 var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	0,   // 0: tcpemu.v1.Network.clock:type_name -> tcpemu.v1.ClockKind
-	71,  // 1: tcpemu.v1.Network.now:type_name -> google.protobuf.Duration
+	72,  // 1: tcpemu.v1.Network.now:type_name -> google.protobuf.Duration
 	0,   // 2: tcpemu.v1.CreateNetworkRequest.clock:type_name -> tcpemu.v1.ClockKind
 	12,  // 3: tcpemu.v1.ListNetworksResponse.networks:type_name -> tcpemu.v1.Network
-	71,  // 4: tcpemu.v1.AdvanceTimeRequest.duration:type_name -> google.protobuf.Duration
-	71,  // 5: tcpemu.v1.AdvanceTimeRequest.limit:type_name -> google.protobuf.Duration
-	71,  // 6: tcpemu.v1.AdvanceTimeResponse.now:type_name -> google.protobuf.Duration
-	71,  // 7: tcpemu.v1.Jitter.jitter:type_name -> google.protobuf.Duration
+	72,  // 4: tcpemu.v1.AdvanceTimeRequest.duration:type_name -> google.protobuf.Duration
+	72,  // 5: tcpemu.v1.AdvanceTimeRequest.limit:type_name -> google.protobuf.Duration
+	72,  // 6: tcpemu.v1.AdvanceTimeResponse.now:type_name -> google.protobuf.Duration
+	72,  // 7: tcpemu.v1.Jitter.jitter:type_name -> google.protobuf.Duration
 	9,   // 8: tcpemu.v1.Jitter.distribution:type_name -> tcpemu.v1.Jitter.Distribution
 	21,  // 9: tcpemu.v1.Loss.gilbert_elliott:type_name -> tcpemu.v1.GilbertElliott
-	71,  // 10: tcpemu.v1.PathSpec.delay:type_name -> google.protobuf.Duration
+	72,  // 10: tcpemu.v1.PathSpec.delay:type_name -> google.protobuf.Duration
 	20,  // 11: tcpemu.v1.PathSpec.jitter:type_name -> tcpemu.v1.Jitter
 	22,  // 12: tcpemu.v1.PathSpec.loss:type_name -> tcpemu.v1.Loss
 	23,  // 13: tcpemu.v1.Link.forward:type_name -> tcpemu.v1.PathSpec
@@ -6327,25 +6602,25 @@ var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	23,  // 19: tcpemu.v1.UpdateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
 	23,  // 20: tcpemu.v1.UpdateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
 	25,  // 21: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
-	71,  // 22: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
-	71,  // 23: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
-	71,  // 24: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
-	71,  // 25: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
-	71,  // 26: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
-	71,  // 27: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
-	71,  // 28: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
-	71,  // 29: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
+	72,  // 22: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
+	72,  // 23: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
+	72,  // 24: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
+	72,  // 25: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
+	72,  // 26: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
+	72,  // 27: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
+	72,  // 28: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
+	72,  // 29: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
 	1,   // 30: tcpemu.v1.TcpConfig.congestion_control:type_name -> tcpemu.v1.CongestionControl
-	71,  // 31: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
-	71,  // 32: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
-	71,  // 33: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
+	72,  // 31: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
+	72,  // 32: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
+	72,  // 33: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
 	10,  // 34: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
 	3,   // 35: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
 	34,  // 36: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
 	35,  // 37: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
 	4,   // 38: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
-	71,  // 39: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
-	71,  // 40: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
+	72,  // 39: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
+	72,  // 40: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
 	36,  // 41: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
 	36,  // 42: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
 	37,  // 43: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
@@ -6356,9 +6631,9 @@ var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	37,  // 48: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
 	38,  // 49: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
 	2,   // 50: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	71,  // 51: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
+	72,  // 51: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
 	2,   // 52: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	71,  // 53: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
+	72,  // 53: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
 	2,   // 54: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
 	11,  // 55: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
 	3,   // 56: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
@@ -6367,88 +6642,89 @@ var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	5,   // 59: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
 	51,  // 60: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
 	7,   // 61: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
-	71,  // 62: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
-	71,  // 63: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
-	8,   // 64: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
-	2,   // 65: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
-	3,   // 66: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
-	3,   // 67: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
-	55,  // 68: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
-	34,  // 69: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
-	8,   // 70: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
-	2,   // 71: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	56,  // 72: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
-	23,  // 73: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
-	23,  // 74: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
-	59,  // 75: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
-	24,  // 76: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
-	24,  // 77: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
-	23,  // 78: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
-	23,  // 79: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
-	60,  // 80: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
-	32,  // 81: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
-	33,  // 82: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
-	13,  // 83: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
-	14,  // 84: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
-	15,  // 85: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
-	17,  // 86: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
-	18,  // 87: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
-	26,  // 88: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
-	27,  // 89: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
-	28,  // 90: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
-	29,  // 91: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
-	31,  // 92: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
-	39,  // 93: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
-	40,  // 94: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
-	41,  // 95: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
-	43,  // 96: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
-	44,  // 97: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
-	46,  // 98: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
-	48,  // 99: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
-	50,  // 100: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
-	52,  // 101: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
-	54,  // 102: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
-	57,  // 103: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
-	61,  // 104: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
-	62,  // 105: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
-	63,  // 106: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
-	65,  // 107: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
-	66,  // 108: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
-	68,  // 109: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
-	69,  // 110: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
-	12,  // 111: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
-	12,  // 112: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
-	16,  // 113: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
-	72,  // 114: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
-	19,  // 115: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
-	25,  // 116: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
-	25,  // 117: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
-	25,  // 118: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
-	30,  // 119: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
-	72,  // 120: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
-	38,  // 121: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
-	38,  // 122: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
-	42,  // 123: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
-	72,  // 124: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
-	45,  // 125: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
-	47,  // 126: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
-	49,  // 127: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
-	72,  // 128: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
-	53,  // 129: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
-	72,  // 130: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
-	58,  // 131: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
-	60,  // 132: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
-	60,  // 133: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
-	64,  // 134: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
-	72,  // 135: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
-	67,  // 136: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
-	72,  // 137: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
-	70,  // 138: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
-	111, // [111:139] is the sub-list for method output_type
-	83,  // [83:111] is the sub-list for method input_type
-	83,  // [83:83] is the sub-list for extension type_name
-	83,  // [83:83] is the sub-list for extension extendee
-	0,   // [0:83] is the sub-list for field type_name
+	72,  // 62: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
+	72,  // 63: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
+	56,  // 64: tcpemu.v1.Segment.sack_blocks:type_name -> tcpemu.v1.SackBlock
+	8,   // 65: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
+	2,   // 66: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
+	3,   // 67: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
+	3,   // 68: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
+	55,  // 69: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
+	34,  // 70: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
+	8,   // 71: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
+	2,   // 72: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	57,  // 73: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
+	23,  // 74: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
+	23,  // 75: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
+	60,  // 76: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
+	24,  // 77: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
+	24,  // 78: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
+	23,  // 79: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
+	23,  // 80: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
+	61,  // 81: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
+	32,  // 82: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
+	33,  // 83: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
+	13,  // 84: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
+	14,  // 85: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
+	15,  // 86: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
+	17,  // 87: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
+	18,  // 88: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
+	26,  // 89: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
+	27,  // 90: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
+	28,  // 91: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
+	29,  // 92: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
+	31,  // 93: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
+	39,  // 94: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
+	40,  // 95: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
+	41,  // 96: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
+	43,  // 97: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
+	44,  // 98: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
+	46,  // 99: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
+	48,  // 100: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
+	50,  // 101: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
+	52,  // 102: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
+	54,  // 103: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
+	58,  // 104: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
+	62,  // 105: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
+	63,  // 106: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
+	64,  // 107: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
+	66,  // 108: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
+	67,  // 109: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
+	69,  // 110: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
+	70,  // 111: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
+	12,  // 112: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
+	12,  // 113: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
+	16,  // 114: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
+	73,  // 115: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
+	19,  // 116: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
+	25,  // 117: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
+	25,  // 118: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
+	25,  // 119: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
+	30,  // 120: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
+	73,  // 121: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
+	38,  // 122: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
+	38,  // 123: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
+	42,  // 124: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
+	73,  // 125: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
+	45,  // 126: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
+	47,  // 127: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
+	49,  // 128: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
+	73,  // 129: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
+	53,  // 130: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
+	73,  // 131: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
+	59,  // 132: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
+	61,  // 133: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
+	61,  // 134: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
+	65,  // 135: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
+	73,  // 136: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
+	68,  // 137: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
+	73,  // 138: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
+	71,  // 139: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
+	112, // [112:140] is the sub-list for method output_type
+	84,  // [84:112] is the sub-list for method input_type
+	84,  // [84:84] is the sub-list for extension type_name
+	84,  // [84:84] is the sub-list for extension extendee
+	0,   // [0:84] is the sub-list for field type_name
 }
 
 func init() { file_tcpemu_v1_tcpemu_proto_init() }
@@ -6487,7 +6763,7 @@ func file_tcpemu_v1_tcpemu_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tcpemu_v1_tcpemu_proto_rawDesc), len(file_tcpemu_v1_tcpemu_proto_rawDesc)),
 			NumEnums:      12,
-			NumMessages:   59,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

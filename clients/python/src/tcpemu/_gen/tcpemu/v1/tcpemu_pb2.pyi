@@ -383,7 +383,7 @@ class DeleteLinkRequest(_message.Message):
     def __init__(self, link_id: _Optional[int] = ...) -> None: ...
 
 class TcpConfig(_message.Message):
-    __slots__ = ("send_buffer", "recv_buffer", "mtu", "nodelay", "cork", "cork_timeout", "rto_initial", "rto_min", "rto_max", "max_retransmissions", "syn_retries", "synack_retries", "delayed_ack", "delayed_ack_timeout", "msl", "window_scaling", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_probes", "congestion_control", "initial_window", "persist_min", "persist_max", "limited_transmit", "timestamps", "challenge_ack_limit", "sack", "invalid_ack_interval")
+    __slots__ = ("send_buffer", "recv_buffer", "mtu", "nodelay", "cork", "cork_timeout", "rto_initial", "rto_min", "rto_max", "max_retransmissions", "syn_retries", "synack_retries", "delayed_ack", "delayed_ack_timeout", "msl", "window_scaling", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_probes", "congestion_control", "initial_window", "persist_min", "persist_max", "limited_transmit", "timestamps", "challenge_ack_limit", "sack", "invalid_ack_interval", "rack", "hystart")
     SEND_BUFFER_FIELD_NUMBER: _ClassVar[int]
     RECV_BUFFER_FIELD_NUMBER: _ClassVar[int]
     MTU_FIELD_NUMBER: _ClassVar[int]
@@ -413,6 +413,8 @@ class TcpConfig(_message.Message):
     CHALLENGE_ACK_LIMIT_FIELD_NUMBER: _ClassVar[int]
     SACK_FIELD_NUMBER: _ClassVar[int]
     INVALID_ACK_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    RACK_FIELD_NUMBER: _ClassVar[int]
+    HYSTART_FIELD_NUMBER: _ClassVar[int]
     send_buffer: int
     recv_buffer: int
     mtu: int
@@ -442,7 +444,9 @@ class TcpConfig(_message.Message):
     challenge_ack_limit: int
     sack: bool
     invalid_ack_interval: _duration_pb2.Duration
-    def __init__(self, send_buffer: _Optional[int] = ..., recv_buffer: _Optional[int] = ..., mtu: _Optional[int] = ..., nodelay: bool = ..., cork: bool = ..., cork_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_initial: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_retransmissions: _Optional[int] = ..., syn_retries: _Optional[int] = ..., synack_retries: _Optional[int] = ..., delayed_ack: bool = ..., delayed_ack_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., msl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., window_scaling: bool = ..., keepalive: bool = ..., keepalive_idle: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_probes: _Optional[int] = ..., congestion_control: _Optional[_Union[CongestionControl, str]] = ..., initial_window: _Optional[int] = ..., persist_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., persist_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limited_transmit: bool = ..., timestamps: bool = ..., challenge_ack_limit: _Optional[int] = ..., sack: bool = ..., invalid_ack_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    rack: bool
+    hystart: bool
+    def __init__(self, send_buffer: _Optional[int] = ..., recv_buffer: _Optional[int] = ..., mtu: _Optional[int] = ..., nodelay: bool = ..., cork: bool = ..., cork_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_initial: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_retransmissions: _Optional[int] = ..., syn_retries: _Optional[int] = ..., synack_retries: _Optional[int] = ..., delayed_ack: bool = ..., delayed_ack_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., msl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., window_scaling: bool = ..., keepalive: bool = ..., keepalive_idle: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_probes: _Optional[int] = ..., congestion_control: _Optional[_Union[CongestionControl, str]] = ..., initial_window: _Optional[int] = ..., persist_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., persist_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limited_transmit: bool = ..., timestamps: bool = ..., challenge_ack_limit: _Optional[int] = ..., sack: bool = ..., invalid_ack_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rack: bool = ..., hystart: bool = ...) -> None: ...
 
 class Reader(_message.Message):
     __slots__ = ("mode", "rate_bytes_per_sec", "close_on_eof")
@@ -465,7 +469,7 @@ class Reader(_message.Message):
     def __init__(self, mode: _Optional[_Union[Reader.Mode, str]] = ..., rate_bytes_per_sec: _Optional[int] = ..., close_on_eof: bool = ...) -> None: ...
 
 class Tcb(_message.Message):
-    __slots__ = ("state", "iss", "irs", "snd_una", "snd_nxt", "snd_wnd", "rcv_nxt", "rcv_wnd", "cwnd", "ssthresh", "bytes_in_flight", "srtt_ns", "rttvar_ns", "rto_ns")
+    __slots__ = ("state", "iss", "irs", "snd_una", "snd_nxt", "snd_wnd", "rcv_nxt", "rcv_wnd", "cwnd", "ssthresh", "bytes_in_flight", "srtt_ns", "rttvar_ns", "rto_ns", "snd_wscale", "rcv_wscale", "ts_ok", "sack_ok", "ts_recent", "sacked_bytes", "lost_bytes", "retrans_bytes", "pipe")
     STATE_FIELD_NUMBER: _ClassVar[int]
     ISS_FIELD_NUMBER: _ClassVar[int]
     IRS_FIELD_NUMBER: _ClassVar[int]
@@ -480,6 +484,15 @@ class Tcb(_message.Message):
     SRTT_NS_FIELD_NUMBER: _ClassVar[int]
     RTTVAR_NS_FIELD_NUMBER: _ClassVar[int]
     RTO_NS_FIELD_NUMBER: _ClassVar[int]
+    SND_WSCALE_FIELD_NUMBER: _ClassVar[int]
+    RCV_WSCALE_FIELD_NUMBER: _ClassVar[int]
+    TS_OK_FIELD_NUMBER: _ClassVar[int]
+    SACK_OK_FIELD_NUMBER: _ClassVar[int]
+    TS_RECENT_FIELD_NUMBER: _ClassVar[int]
+    SACKED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    LOST_BYTES_FIELD_NUMBER: _ClassVar[int]
+    RETRANS_BYTES_FIELD_NUMBER: _ClassVar[int]
+    PIPE_FIELD_NUMBER: _ClassVar[int]
     state: TcpState
     iss: int
     irs: int
@@ -494,10 +507,19 @@ class Tcb(_message.Message):
     srtt_ns: int
     rttvar_ns: int
     rto_ns: int
-    def __init__(self, state: _Optional[_Union[TcpState, str]] = ..., iss: _Optional[int] = ..., irs: _Optional[int] = ..., snd_una: _Optional[int] = ..., snd_nxt: _Optional[int] = ..., snd_wnd: _Optional[int] = ..., rcv_nxt: _Optional[int] = ..., rcv_wnd: _Optional[int] = ..., cwnd: _Optional[int] = ..., ssthresh: _Optional[int] = ..., bytes_in_flight: _Optional[int] = ..., srtt_ns: _Optional[int] = ..., rttvar_ns: _Optional[int] = ..., rto_ns: _Optional[int] = ...) -> None: ...
+    snd_wscale: int
+    rcv_wscale: int
+    ts_ok: bool
+    sack_ok: bool
+    ts_recent: int
+    sacked_bytes: int
+    lost_bytes: int
+    retrans_bytes: int
+    pipe: int
+    def __init__(self, state: _Optional[_Union[TcpState, str]] = ..., iss: _Optional[int] = ..., irs: _Optional[int] = ..., snd_una: _Optional[int] = ..., snd_nxt: _Optional[int] = ..., snd_wnd: _Optional[int] = ..., rcv_nxt: _Optional[int] = ..., rcv_wnd: _Optional[int] = ..., cwnd: _Optional[int] = ..., ssthresh: _Optional[int] = ..., bytes_in_flight: _Optional[int] = ..., srtt_ns: _Optional[int] = ..., rttvar_ns: _Optional[int] = ..., rto_ns: _Optional[int] = ..., snd_wscale: _Optional[int] = ..., rcv_wscale: _Optional[int] = ..., ts_ok: bool = ..., sack_ok: bool = ..., ts_recent: _Optional[int] = ..., sacked_bytes: _Optional[int] = ..., lost_bytes: _Optional[int] = ..., retrans_bytes: _Optional[int] = ..., pipe: _Optional[int] = ...) -> None: ...
 
 class EndpointCounters(_message.Message):
-    __slots__ = ("segments_sent", "segments_received", "bytes_sent", "bytes_retransmitted", "retransmits_rto", "retransmits_fast", "pure_acks_sent", "window_probes_sent", "window_updates_sent", "dup_acks_received", "bytes_written", "bytes_delivered", "bytes_read", "out_of_order_segments", "duplicate_segments", "bad_checksum_segments", "outside_window_segments", "challenge_acks_sent", "fast_recoveries", "timeouts", "challenge_acks_suppressed", "paws_rejected", "invalid_acks_suppressed")
+    __slots__ = ("segments_sent", "segments_received", "bytes_sent", "bytes_retransmitted", "retransmits_rto", "retransmits_fast", "pure_acks_sent", "window_probes_sent", "window_updates_sent", "dup_acks_received", "bytes_written", "bytes_delivered", "bytes_read", "out_of_order_segments", "duplicate_segments", "bad_checksum_segments", "outside_window_segments", "challenge_acks_sent", "fast_recoveries", "timeouts", "challenge_acks_suppressed", "paws_rejected", "invalid_acks_suppressed", "dsacks_received", "rack_losses", "tail_loss_probes")
     SEGMENTS_SENT_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_RECEIVED_FIELD_NUMBER: _ClassVar[int]
     BYTES_SENT_FIELD_NUMBER: _ClassVar[int]
@@ -521,6 +543,9 @@ class EndpointCounters(_message.Message):
     CHALLENGE_ACKS_SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
     PAWS_REJECTED_FIELD_NUMBER: _ClassVar[int]
     INVALID_ACKS_SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
+    DSACKS_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    RACK_LOSSES_FIELD_NUMBER: _ClassVar[int]
+    TAIL_LOSS_PROBES_FIELD_NUMBER: _ClassVar[int]
     segments_sent: int
     segments_received: int
     bytes_sent: int
@@ -544,7 +569,10 @@ class EndpointCounters(_message.Message):
     challenge_acks_suppressed: int
     paws_rejected: int
     invalid_acks_suppressed: int
-    def __init__(self, segments_sent: _Optional[int] = ..., segments_received: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., bytes_retransmitted: _Optional[int] = ..., retransmits_rto: _Optional[int] = ..., retransmits_fast: _Optional[int] = ..., pure_acks_sent: _Optional[int] = ..., window_probes_sent: _Optional[int] = ..., window_updates_sent: _Optional[int] = ..., dup_acks_received: _Optional[int] = ..., bytes_written: _Optional[int] = ..., bytes_delivered: _Optional[int] = ..., bytes_read: _Optional[int] = ..., out_of_order_segments: _Optional[int] = ..., duplicate_segments: _Optional[int] = ..., bad_checksum_segments: _Optional[int] = ..., outside_window_segments: _Optional[int] = ..., challenge_acks_sent: _Optional[int] = ..., fast_recoveries: _Optional[int] = ..., timeouts: _Optional[int] = ..., challenge_acks_suppressed: _Optional[int] = ..., paws_rejected: _Optional[int] = ..., invalid_acks_suppressed: _Optional[int] = ...) -> None: ...
+    dsacks_received: int
+    rack_losses: int
+    tail_loss_probes: int
+    def __init__(self, segments_sent: _Optional[int] = ..., segments_received: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., bytes_retransmitted: _Optional[int] = ..., retransmits_rto: _Optional[int] = ..., retransmits_fast: _Optional[int] = ..., pure_acks_sent: _Optional[int] = ..., window_probes_sent: _Optional[int] = ..., window_updates_sent: _Optional[int] = ..., dup_acks_received: _Optional[int] = ..., bytes_written: _Optional[int] = ..., bytes_delivered: _Optional[int] = ..., bytes_read: _Optional[int] = ..., out_of_order_segments: _Optional[int] = ..., duplicate_segments: _Optional[int] = ..., bad_checksum_segments: _Optional[int] = ..., outside_window_segments: _Optional[int] = ..., challenge_acks_sent: _Optional[int] = ..., fast_recoveries: _Optional[int] = ..., timeouts: _Optional[int] = ..., challenge_acks_suppressed: _Optional[int] = ..., paws_rejected: _Optional[int] = ..., invalid_acks_suppressed: _Optional[int] = ..., dsacks_received: _Optional[int] = ..., rack_losses: _Optional[int] = ..., tail_loss_probes: _Optional[int] = ...) -> None: ...
 
 class EndpointState(_message.Message):
     __slots__ = ("tcb", "counters", "error", "bytes_written", "bytes_read", "write_sha256", "read_sha256", "readable", "send_buffer_free", "mss", "port")
@@ -803,7 +831,7 @@ class ClearFaultsRequest(_message.Message):
     def __init__(self, link_id: _Optional[int] = ..., session_id: _Optional[int] = ...) -> None: ...
 
 class Segment(_message.Message):
-    __slots__ = ("seq", "ack", "rel_seq", "rel_ack", "len", "window", "flags", "opt_mss", "opt_wscale", "opt_sack_permitted", "opt_sack_blocks", "opt_timestamp", "src_port", "dst_port")
+    __slots__ = ("seq", "ack", "rel_seq", "rel_ack", "len", "window", "flags", "opt_mss", "opt_wscale", "opt_sack_permitted", "opt_sack_blocks", "opt_timestamp", "src_port", "dst_port", "sack_blocks", "ts_val", "ts_ecr", "window_bytes")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
     REL_SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -818,6 +846,10 @@ class Segment(_message.Message):
     OPT_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     SRC_PORT_FIELD_NUMBER: _ClassVar[int]
     DST_PORT_FIELD_NUMBER: _ClassVar[int]
+    SACK_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    TS_VAL_FIELD_NUMBER: _ClassVar[int]
+    TS_ECR_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_BYTES_FIELD_NUMBER: _ClassVar[int]
     seq: int
     ack: int
     rel_seq: int
@@ -832,7 +864,23 @@ class Segment(_message.Message):
     opt_timestamp: bool
     src_port: int
     dst_port: int
-    def __init__(self, seq: _Optional[int] = ..., ack: _Optional[int] = ..., rel_seq: _Optional[int] = ..., rel_ack: _Optional[int] = ..., len: _Optional[int] = ..., window: _Optional[int] = ..., flags: _Optional[int] = ..., opt_mss: _Optional[int] = ..., opt_wscale: _Optional[int] = ..., opt_sack_permitted: bool = ..., opt_sack_blocks: _Optional[int] = ..., opt_timestamp: bool = ..., src_port: _Optional[int] = ..., dst_port: _Optional[int] = ...) -> None: ...
+    sack_blocks: _containers.RepeatedCompositeFieldContainer[SackBlock]
+    ts_val: int
+    ts_ecr: int
+    window_bytes: int
+    def __init__(self, seq: _Optional[int] = ..., ack: _Optional[int] = ..., rel_seq: _Optional[int] = ..., rel_ack: _Optional[int] = ..., len: _Optional[int] = ..., window: _Optional[int] = ..., flags: _Optional[int] = ..., opt_mss: _Optional[int] = ..., opt_wscale: _Optional[int] = ..., opt_sack_permitted: bool = ..., opt_sack_blocks: _Optional[int] = ..., opt_timestamp: bool = ..., src_port: _Optional[int] = ..., dst_port: _Optional[int] = ..., sack_blocks: _Optional[_Iterable[_Union[SackBlock, _Mapping]]] = ..., ts_val: _Optional[int] = ..., ts_ecr: _Optional[int] = ..., window_bytes: _Optional[int] = ...) -> None: ...
+
+class SackBlock(_message.Message):
+    __slots__ = ("left", "right", "rel_left", "rel_right")
+    LEFT_FIELD_NUMBER: _ClassVar[int]
+    RIGHT_FIELD_NUMBER: _ClassVar[int]
+    REL_LEFT_FIELD_NUMBER: _ClassVar[int]
+    REL_RIGHT_FIELD_NUMBER: _ClassVar[int]
+    left: int
+    right: int
+    rel_left: int
+    rel_right: int
+    def __init__(self, left: _Optional[int] = ..., right: _Optional[int] = ..., rel_left: _Optional[int] = ..., rel_right: _Optional[int] = ...) -> None: ...
 
 class Event(_message.Message):
     __slots__ = ("time_ns", "kind", "network_id", "session_id", "link_id", "endpoint", "reason", "old_state", "new_state", "a", "b", "segment", "tcb")

@@ -1,0 +1,96 @@
+// Tests for server/convert: TcpConfig switches reach the engine's config, and
+// every EndpointCounters field is filled from its ConnectionCounters field.
+#include "server/convert.h"
+
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "gtest/gtest.h"
+
+namespace tcpemu::server {
+namespace {
+
+namespace v1 = ::tcpemu::v1;
+
+constexpr uint32_t kMaxBuffer = 1 << 20;
+
+TEST(TcpConfigFromProtoTest, RackAndHyStartAreOffUnlessSet) {
+  absl::StatusOr<TcpConfig> c =
+      FromProto(v1::TcpConfig(), "client", kMaxBuffer);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->rack);
+  EXPECT_FALSE(c->hystart);
+
+  v1::TcpConfig p;
+  p.set_rack(true);
+  p.set_hystart(true);
+  c = FromProto(p, "client", kMaxBuffer);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->rack);
+  EXPECT_TRUE(c->hystart);
+
+  p.set_rack(false);
+  c = FromProto(p, "client", kMaxBuffer);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->rack);
+  EXPECT_TRUE(c->hystart);
+}
+
+TEST(TcpConfigFromProtoTest, SackAndTimestampsCanBeTurnedOff) {
+  v1::TcpConfig p;
+  p.set_sack(false);
+  p.set_timestamps(false);
+  absl::StatusOr<TcpConfig> c = FromProto(p, "server", kMaxBuffer);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->sack);
+  EXPECT_FALSE(c->timestamps);
+  EXPECT_TRUE(TcpConfig().sack);
+  EXPECT_TRUE(TcpConfig().timestamps);
+}
+
+// Each engine counter holds the field number of its proto counterpart, so a
+// field filled from the wrong counter, or not at all, shows.
+TEST(CountersToProtoTest, EveryFieldComesFromItsCounter) {
+  ConnectionCounters c;
+  c.segments_sent = 1;
+  c.segments_received = 2;
+  c.bytes_sent = 3;
+  c.bytes_retransmitted = 4;
+  c.retransmits_rto = 5;
+  c.retransmits_fast = 6;
+  c.pure_acks_sent = 7;
+  c.window_probes_sent = 8;
+  c.window_updates_sent = 9;
+  c.dup_acks_received = 10;
+  c.bytes_written = 11;
+  c.bytes_delivered = 12;
+  c.bytes_read = 13;
+  c.out_of_order_segments = 14;
+  c.duplicate_segments = 15;
+  c.bad_checksum_segments = 16;
+  c.outside_window_segments = 17;
+  c.challenge_acks_sent = 18;
+  c.fast_recoveries = 19;
+  c.timeouts = 20;
+  c.challenge_acks_suppressed = 21;
+  c.paws_rejected = 22;
+  c.invalid_acks_suppressed = 23;
+  c.dsacks_received = 24;
+  c.rack_losses = 25;
+  c.tail_loss_probes = 26;
+  v1::EndpointCounters out;
+  ToProto(c, &out);
+  const google::protobuf::Descriptor* d = out.GetDescriptor();
+  const google::protobuf::Reflection* r = out.GetReflection();
+  ASSERT_EQ(d->field_count(), 26);
+  for (int i = 0; i < d->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* f = d->field(i);
+    EXPECT_EQ(r->GetUInt64(out, f), static_cast<uint64_t>(f->number()))
+        << f->name();
+  }
+  EXPECT_EQ(out.dsacks_received(), 24u);
+  EXPECT_EQ(out.rack_losses(), 25u);
+  EXPECT_EQ(out.tail_loss_probes(), 26u);
+}
+
+}  // namespace
+}  // namespace tcpemu::server
