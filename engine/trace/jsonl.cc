@@ -3,8 +3,10 @@
 // sequence of StrAppend calls into one reused buffer.
 #include "engine/trace/jsonl.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -46,7 +48,21 @@ void AppendOptions(const SegmentInfo& s, std::string* out) {
   out->push_back('}');
 }
 
-// seq and ack; the relative pair only when the event comes with a TCB.
+// The SACK blocks as [[left,right],...], each edge less `base`.
+void AppendSackBlocks(std::string_view key, const SegmentInfo& s, int n,
+                      uint32_t base, std::string* out) {
+  absl::StrAppend(out, ",\"", Sv(key), "\":[");
+  for (int i = 0; i < n; ++i) {
+    absl::StrAppend(out, i == 0 ? "[" : ",[",
+                    static_cast<uint32_t>(s.sack_left[i] - base), ",",
+                    static_cast<uint32_t>(s.sack_right[i] - base), "]");
+  }
+  out->push_back(']');
+}
+
+// seq and ack; the relative pair only when the event comes with a TCB. SACK
+// blocks acknowledge the receiver's sequence space, so their relative form
+// shares rel_ack's base.
 void AppendSegment(const SegmentInfo& s, bool with_rel, uint32_t seq_base,
                    uint32_t ack_base, std::string* out) {
   absl::StrAppend(out, ",\"seq\":", s.seq, ",\"ack\":", s.ack);
@@ -56,7 +72,16 @@ void AppendSegment(const SegmentInfo& s, bool with_rel, uint32_t seq_base,
                     ",\"rel_ack\":", static_cast<uint32_t>(s.ack - ack_base));
   }
   absl::StrAppend(out, ",\"flags\":\"", TcpFlagsString(s.flags),
-                  "\",\"len\":", s.len, ",\"window\":", s.window);
+                  "\",\"len\":", s.len, ",\"window\":", s.window,
+                  ",\"window_bytes\":", s.window_bytes);
+  const int blocks = std::min<int>(s.opt_sack_blocks, std::size(s.sack_left));
+  if (blocks > 0) {
+    AppendSackBlocks("sack", s, blocks, 0, out);
+    if (with_rel) AppendSackBlocks("rel_sack", s, blocks, ack_base, out);
+  }
+  if (s.opt_timestamp != 0) {
+    absl::StrAppend(out, ",\"ts_val\":", s.ts_val, ",\"ts_ecr\":", s.ts_ecr);
+  }
   AppendOptions(s, out);
 }
 
@@ -69,7 +94,16 @@ void AppendTcb(const TcbSnapshot& t, std::string* out) {
   absl::StrAppend(out, ",\"ssthresh\":", t.ssthresh,
                   ",\"bytes_in_flight\":", t.bytes_in_flight,
                   ",\"srtt_ns\":", t.srtt, ",\"rttvar_ns\":", t.rttvar,
-                  ",\"rto_ns\":", t.rto, "}");
+                  ",\"rto_ns\":", t.rto);
+  absl::StrAppend(out, ",\"snd_wscale\":", int{t.snd_wscale},
+                  ",\"rcv_wscale\":", int{t.rcv_wscale},
+                  ",\"ts_ok\":", t.ts_ok ? "true" : "false",
+                  ",\"sack_ok\":", t.sack_ok ? "true" : "false",
+                  ",\"ts_recent\":", t.ts_recent);
+  absl::StrAppend(out, ",\"sacked_bytes\":", t.sacked_bytes,
+                  ",\"lost_bytes\":", t.lost_bytes,
+                  ",\"retrans_bytes\":", t.retrans_bytes, ",\"pipe\":", t.pipe,
+                  "}");
 }
 
 void AppendName(std::string_view key, std::string_view value,

@@ -34,10 +34,16 @@ std::string TcpFlagsString(uint8_t flags);
 //  cwnd_changed:      old_cwnd, new_cwnd, tcb
 //  connection_error:  error, tcb
 //  session_destroyed: nothing more
+// Every segment also has window_bytes (the window scaled as its direction
+// uses it); one with SACK blocks has `sack`, [[left, right], ...] in absolute
+// numbers, and, beside rel_ack, `rel_sack`, the same less rel_ack's base; one
+// with a timestamp option has ts_val and ts_ecr.
 // Relative numbers are taken modulo 2^32, as Wireshark shows them. `options`
 // holds only the options present (mss, wscale, sack_permitted, sack_blocks,
 // timestamp). `tcb` holds the snapshot with durations as srtt_ns, rttvar_ns,
-// rto_ns.
+// rto_ns, then the negotiated snd_wscale, rcv_wscale, ts_ok, sack_ok,
+// ts_recent, and the scoreboard's sacked_bytes, lost_bytes, retrans_bytes,
+// pipe.
 std::string EventToJson(const Event& e);
 // Appends the same object to `out`.
 void AppendEventJson(const Event& e, std::string* out);

@@ -26,6 +26,15 @@ TcbSnapshot SampleTcb() {
   t.srtt = 40000000;
   t.rttvar = 20000000;
   t.rto = 1000000000;
+  t.snd_wscale = 7;
+  t.rcv_wscale = 8;
+  t.ts_ok = true;
+  t.sack_ok = true;
+  t.ts_recent = 77777;
+  t.sacked_bytes = 2920;
+  t.lost_bytes = 1460;
+  t.retrans_bytes = 1460;
+  t.pipe = 2920;
   return t;
 }
 
@@ -34,7 +43,9 @@ constexpr char kSampleTcbJson[] =
     "\"snd_una\":1001,\"snd_nxt\":2461,\"snd_wnd\":65535,\"rcv_nxt\":5001,"
     "\"rcv_wnd\":131072,\"cwnd\":14600,\"ssthresh\":4294967295,"
     "\"bytes_in_flight\":1460,\"srtt_ns\":40000000,\"rttvar_ns\":20000000,"
-    "\"rto_ns\":1000000000}";
+    "\"rto_ns\":1000000000,\"snd_wscale\":7,\"rcv_wscale\":8,\"ts_ok\":true,"
+    "\"sack_ok\":true,\"ts_recent\":77777,\"sacked_bytes\":2920,"
+    "\"lost_bytes\":1460,\"retrans_bytes\":1460,\"pipe\":2920}";
 
 TEST(TcpFlagsStringTest, LettersInBitOrder) {
   EXPECT_EQ(TcpFlagsString(0), "");
@@ -61,21 +72,34 @@ TEST(EventToJsonTest, SegmentSentWithOptions) {
   e.seg.opt_wscale = 7;
   e.seg.opt_sack_permitted = 1;
   e.seg.opt_timestamp = 1;
+  e.seg.ts_val = 4000000000u;
+  e.seg.window_bytes = 65535;  // never scaled in a SYN
   e.tcb = SampleTcb();
   e.tcb.state = TcpState::kSynSent;
   e.tcb.irs = 0;
+  e.tcb.snd_wscale = 0;
+  e.tcb.rcv_wscale = 0;
+  e.tcb.ts_ok = false;
+  e.tcb.sack_ok = false;
+  e.tcb.ts_recent = 0;
+  e.tcb.sacked_bytes = e.tcb.lost_bytes = e.tcb.retrans_bytes = 0;
+  e.tcb.pipe = 0;
   EXPECT_EQ(
       EventToJson(e),
       "{\"time_ns\":1500,\"kind\":\"segment_sent\",\"endpoint\":\"client\","
       "\"session_id\":4,\"link_id\":2,\"reason\":\"syn\",\"seq\":1000,"
       "\"ack\":0,\"rel_seq\":0,\"rel_ack\":0,\"flags\":\"S\",\"len\":0,"
-      "\"window\":65535,\"options\":{\"mss\":1460,\"wscale\":7,"
+      "\"window\":65535,\"window_bytes\":65535,\"ts_val\":4000000000,"
+      "\"ts_ecr\":0,\"options\":{\"mss\":1460,\"wscale\":7,"
       "\"sack_permitted\":true,\"timestamp\":true},"
       "\"tcb\":{\"state\":\"SYN_SENT\",\"iss\":1000,\"irs\":0,"
       "\"snd_una\":1001,\"snd_nxt\":2461,\"snd_wnd\":65535,\"rcv_nxt\":5001,"
       "\"rcv_wnd\":131072,\"cwnd\":14600,\"ssthresh\":4294967295,"
       "\"bytes_in_flight\":1460,\"srtt_ns\":40000000,\"rttvar_ns\":20000000,"
-      "\"rto_ns\":1000000000}}");
+      "\"rto_ns\":1000000000,\"snd_wscale\":0,\"rcv_wscale\":0,"
+      "\"ts_ok\":false,\"sack_ok\":false,\"ts_recent\":0,"
+      "\"sacked_bytes\":0,\"lost_bytes\":0,\"retrans_bytes\":0,"
+      "\"pipe\":0}}");
 }
 
 TEST(EventToJsonTest, SegmentSentDataRelativeToIssAndIrs) {
@@ -87,6 +111,7 @@ TEST(EventToJsonTest, SegmentSentDataRelativeToIssAndIrs) {
   e.seg.ack = 5001;
   e.seg.len = 1460;
   e.seg.window = 1024;
+  e.seg.window_bytes = 1024 << 8;
   e.seg.flags = 0x18;
   e.tcb = SampleTcb();
   EXPECT_EQ(EventToJson(e),
@@ -95,7 +120,7 @@ TEST(EventToJsonTest, SegmentSentDataRelativeToIssAndIrs) {
                         "\"link_id\":0,\"reason\":\"full_mss\",\"seq\":2461,"
                         "\"ack\":5001,\"rel_seq\":1461,\"rel_ack\":1,"
                         "\"flags\":\"PA\",\"len\":1460,\"window\":1024,"
-                        "\"options\":{},") +
+                        "\"window_bytes\":262144,\"options\":{},") +
                 kSampleTcbJson + "}");
 }
 
@@ -110,8 +135,14 @@ TEST(EventToJsonTest, SegmentReceivedRelativeToReceiversIrsAndIss) {
   e.seg.ack = 1001;
   e.seg.len = 1460;
   e.seg.window = 502;
+  e.seg.window_bytes = 502 << 7;
   e.seg.flags = 0x10;
   e.seg.opt_sack_blocks = 1;
+  e.seg.sack_left[0] = 2461;  // our own bytes 1461-2921, iss 1000
+  e.seg.sack_right[0] = 3921;
+  e.seg.opt_timestamp = 1;
+  e.seg.ts_val = 5;
+  e.seg.ts_ecr = 77000;
   e.tcb = SampleTcb();
   EXPECT_EQ(EventToJson(e),
             std::string("{\"time_ns\":7,\"kind\":\"segment_received\","
@@ -119,7 +150,10 @@ TEST(EventToJsonTest, SegmentReceivedRelativeToReceiversIrsAndIss) {
                         "\"link_id\":0,\"disposition\":\"out_of_order\","
                         "\"seq\":7921,\"ack\":1001,\"rel_seq\":2921,"
                         "\"rel_ack\":1,\"flags\":\"A\",\"len\":1460,"
-                        "\"window\":502,\"options\":{\"sack_blocks\":1},") +
+                        "\"window\":502,\"window_bytes\":64256,"
+                        "\"sack\":[[2461,3921]],\"rel_sack\":[[1461,2921]],"
+                        "\"ts_val\":5,\"ts_ecr\":77000,"
+                        "\"options\":{\"sack_blocks\":1,\"timestamp\":true},") +
                 kSampleTcbJson + "}");
 }
 
@@ -134,6 +168,58 @@ TEST(EventToJsonTest, RelativeNumbersWrap) {
   const std::string json = EventToJson(e);
   EXPECT_NE(json.find("\"rel_seq\":32,\"rel_ack\":5,"), std::string::npos)
       << json;
+}
+
+// An ACK that reports three blocks of the peer's data: the first a D-SACK
+// below the cumulative ACK, then two held out of order, one across the wrap.
+TEST(EventToJsonTest, SentSackBlocksAreRelativeToIrs) {
+  Event e;
+  e.kind = EventKind::kSegmentSent;
+  e.send_reason = SendReason::kAck;
+  e.tcb = SampleTcb();
+  e.tcb.irs = 0xfffff000u;
+  e.seg.seq = 1001;
+  e.seg.ack = 0xfffff000u + 2921;
+  e.seg.flags = 0x10;
+  e.seg.opt_sack_blocks = 3;
+  e.seg.sack_left[0] = 0xfffff000u + 1461;
+  e.seg.sack_right[0] = 0xfffff000u + 2921;
+  e.seg.sack_left[1] = 0xfffff000u + 4381;
+  e.seg.sack_right[1] = 0xfffff000u + 5841;
+  e.seg.sack_left[2] = 0xfffff000u + 7301;
+  e.seg.sack_right[2] = 0xfffff000u + 8761;
+  e.seg.sack_left[3] = 1;  // past opt_sack_blocks: not written
+  e.seg.sack_right[3] = 2;
+  const std::string json = EventToJson(e);
+  EXPECT_NE(json.find("\"sack\":[[4294964661,4294966121],[285,1745],"
+                      "[3205,4665]],\"rel_sack\":[[1461,2921],[4381,5841],"
+                      "[7301,8761]],\"options\":{\"sack_blocks\":3}"),
+            std::string::npos)
+      << json;
+  EXPECT_EQ(json.find("ts_val"), std::string::npos) << json;
+}
+
+TEST(EventToJsonTest, LinkEventSackBlocksAreAbsolute) {
+  Event e;
+  e.kind = EventKind::kSegmentDropped;
+  e.drop_reason = DropReason::kLoss;
+  e.seg.ack = 5001;
+  e.seg.flags = 0x10;
+  e.seg.window = 100;
+  e.seg.window_bytes = 12800;
+  e.seg.opt_sack_blocks = 1;
+  e.seg.sack_left[0] = 6461;
+  e.seg.sack_right[0] = 7921;
+  e.seg.opt_timestamp = 1;
+  e.seg.ts_val = 10;
+  e.seg.ts_ecr = 9;
+  EXPECT_EQ(EventToJson(e),
+            "{\"time_ns\":0,\"kind\":\"segment_dropped\",\"endpoint\":"
+            "\"client\",\"session_id\":0,\"link_id\":0,\"reason\":\"loss\","
+            "\"seq\":0,\"ack\":5001,\"flags\":\"A\",\"len\":0,"
+            "\"window\":100,\"window_bytes\":12800,\"sack\":[[6461,7921]],"
+            "\"ts_val\":10,\"ts_ecr\":9,\"options\":{\"sack_blocks\":1,"
+            "\"timestamp\":true}}");
 }
 
 // A received SYN carries the peer's ISN (irs is not known yet), and a segment
@@ -174,7 +260,7 @@ TEST(EventToJsonTest, SegmentDroppedHasNoTcb) {
             "{\"time_ns\":99,\"kind\":\"segment_dropped\",\"endpoint\":"
             "\"server\",\"session_id\":1,\"link_id\":9,\"reason\":\"queue\","
             "\"seq\":42,\"ack\":43,\"flags\":\"FA\",\"len\":100,"
-            "\"window\":10,\"options\":{}}");
+            "\"window\":10,\"window_bytes\":0,\"options\":{}}");
 }
 
 TEST(EventToJsonTest, SegmentMangled) {
@@ -185,7 +271,7 @@ TEST(EventToJsonTest, SegmentMangled) {
             "{\"time_ns\":0,\"kind\":\"segment_mangled\",\"endpoint\":"
             "\"client\",\"session_id\":0,\"link_id\":0,\"mangle\":\"corrupt\","
             "\"seq\":0,\"ack\":0,\"flags\":\"\",\"len\":0,\"window\":0,"
-            "\"options\":{}}");
+            "\"window_bytes\":0,\"options\":{}}");
 }
 
 TEST(EventToJsonTest, StateChanged) {
@@ -244,6 +330,12 @@ TEST(EventToJsonTest, KindSpecificNumbers) {
   e.timer = TimerKind::kPersist;
   EXPECT_EQ(EventToJson(e), "{\"time_ns\":0,\"kind\":\"timer_fired\"," + head +
                                 "\"timer\":\"persist\"" + tail);
+  e.timer = TimerKind::kReorder;
+  EXPECT_EQ(EventToJson(e), "{\"time_ns\":0,\"kind\":\"timer_fired\"," + head +
+                                "\"timer\":\"reorder\"" + tail);
+  e.timer = TimerKind::kTlp;
+  EXPECT_EQ(EventToJson(e), "{\"time_ns\":0,\"kind\":\"timer_fired\"," + head +
+                                "\"timer\":\"tlp\"" + tail);
 
   e.kind = EventKind::kConnectionError;
   e.error = ErrorCode::kTimedOut;
