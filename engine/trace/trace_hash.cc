@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 
 namespace tcpemu {
 namespace {
@@ -69,6 +70,13 @@ void TraceHasher::Serialize(const Event& e, uint8_t (&out)[kRecordBytes]) {
   w.U8(s.opt_sack_permitted);
   w.U8(s.opt_sack_blocks);
   w.U8(s.opt_timestamp);
+  for (size_t i = 0; i < std::size(s.sack_left); ++i) {
+    w.U32(s.sack_left[i]);
+    w.U32(s.sack_right[i]);
+  }
+  w.U32(s.ts_val);
+  w.U32(s.ts_ecr);
+  w.U32(s.window_bytes);
 
   const TcbSnapshot& t = e.tcb;
   w.E(t.state);
@@ -85,6 +93,15 @@ void TraceHasher::Serialize(const Event& e, uint8_t (&out)[kRecordBytes]) {
   w.I64(t.srtt);
   w.I64(t.rttvar);
   w.I64(t.rto);
+  w.U8(t.snd_wscale);
+  w.U8(t.rcv_wscale);
+  w.U8(t.ts_ok);
+  w.U8(t.sack_ok);
+  w.U32(t.ts_recent);
+  w.U32(t.sacked_bytes);
+  w.U32(t.lost_bytes);
+  w.U32(t.retrans_bytes);
+  w.U32(t.pipe);
 }
 
 void TraceHasher::OnEvent(const Event& e) {

@@ -18,7 +18,7 @@ namespace tcpemu {
 class TraceHasher : public EventSink {
  public:
   // Bytes of one serialized event.
-  static constexpr size_t kRecordBytes = 128;
+  static constexpr size_t kRecordBytes = 196;
 
   void OnEvent(const Event& e) override;
 

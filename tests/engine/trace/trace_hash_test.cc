@@ -104,6 +104,13 @@ TEST(TraceHasherTest, EveryFieldChangesTheHash) {
        [](Event& e) { e.seg.opt_sack_permitted = 1; }},
       {"seg.opt_sack_blocks", [](Event& e) { e.seg.opt_sack_blocks = 2; }},
       {"seg.opt_timestamp", [](Event& e) { e.seg.opt_timestamp = 1; }},
+      {"seg.sack_left[0]", [](Event& e) { e.seg.sack_left[0] = 1; }},
+      {"seg.sack_right[0]", [](Event& e) { e.seg.sack_right[0] = 1; }},
+      {"seg.sack_left[3]", [](Event& e) { e.seg.sack_left[3] = 1; }},
+      {"seg.sack_right[3]", [](Event& e) { e.seg.sack_right[3] = 1; }},
+      {"seg.ts_val", [](Event& e) { e.seg.ts_val = 0x80000000u; }},
+      {"seg.ts_ecr", [](Event& e) { e.seg.ts_ecr = 1; }},
+      {"seg.window_bytes", [](Event& e) { e.seg.window_bytes = 1u << 30; }},
       {"tcb.state", [](Event& e) { e.tcb.state = TcpState::kCloseWait; }},
       {"tcb.iss", [](Event& e) { e.tcb.iss += 1; }},
       {"tcb.irs", [](Event& e) { e.tcb.irs += 1; }},
@@ -118,6 +125,15 @@ TEST(TraceHasherTest, EveryFieldChangesTheHash) {
       {"tcb.srtt", [](Event& e) { e.tcb.srtt += 1; }},
       {"tcb.rttvar", [](Event& e) { e.tcb.rttvar += 1; }},
       {"tcb.rto", [](Event& e) { e.tcb.rto = int64_t{1} << 50; }},
+      {"tcb.snd_wscale", [](Event& e) { e.tcb.snd_wscale = 14; }},
+      {"tcb.rcv_wscale", [](Event& e) { e.tcb.rcv_wscale = 14; }},
+      {"tcb.ts_ok", [](Event& e) { e.tcb.ts_ok = true; }},
+      {"tcb.sack_ok", [](Event& e) { e.tcb.sack_ok = true; }},
+      {"tcb.ts_recent", [](Event& e) { e.tcb.ts_recent = 1; }},
+      {"tcb.sacked_bytes", [](Event& e) { e.tcb.sacked_bytes = 1; }},
+      {"tcb.lost_bytes", [](Event& e) { e.tcb.lost_bytes = 1; }},
+      {"tcb.retrans_bytes", [](Event& e) { e.tcb.retrans_bytes = 1; }},
+      {"tcb.pipe", [](Event& e) { e.tcb.pipe = 0xffffffffu; }},
   };
   const std::string base = HashOf({SampleEvent()});
   std::set<std::string> seen = {base};
@@ -149,6 +165,15 @@ TEST(TraceHasherTest, SerializationIsLittleEndianAndFixed) {
   std::memset(rec2, 0x5a, sizeof(rec2));
   TraceHasher::Serialize(e, rec2);
   EXPECT_EQ(std::memcmp(rec, rec2, sizeof(rec)), 0);
+
+  // The snapshot's pipe is the last field and fills the record to its end.
+  e.tcb.pipe = 0xA1B2C3D4;
+  TraceHasher::Serialize(e, rec);
+  constexpr size_t kEnd = TraceHasher::kRecordBytes;
+  EXPECT_EQ(rec[kEnd - 4], 0xD4);
+  EXPECT_EQ(rec[kEnd - 3], 0xC3);
+  EXPECT_EQ(rec[kEnd - 2], 0xB2);
+  EXPECT_EQ(rec[kEnd - 1], 0xA1);
 }
 
 class RecordingSink : public EventSink {
