@@ -33,9 +33,9 @@ namespace tcpemu::server {
 
 // Sizes of the engine enums the counters are indexed by (last value + 1).
 inline constexpr size_t kNumSendReasons =
-    static_cast<size_t>(SendReason::kLimitedTransmit) + 1;
+    static_cast<size_t>(SendReason::kTailLossProbe) + 1;
 inline constexpr size_t kNumDispositions =
-    static_cast<size_t>(Disposition::kRstInvalid) + 1;
+    static_cast<size_t>(Disposition::kPaws) + 1;
 inline constexpr size_t kNumDropReasons =
     static_cast<size_t>(DropReason::kMtu) + 1;
 inline constexpr size_t kNumMangleKinds =

@@ -92,7 +92,11 @@ TEST(MetricsTest, SumsEngineCountersAcrossShards) {
   b->OnEvent(Sent(SendReason::kRetransmitRto, 500));
   b->OnEvent(Sent(SendReason::kRetransmitFast, 1460));
   a->OnEvent(Sent(SendReason::kAck, 0));
+  b->OnEvent(Sent(SendReason::kTailLossProbe, 1460));
+  a->OnEvent(Sent(SendReason::kSynCookie, 0));
   a->OnEvent(Received(Disposition::kInOrder, 1460));
+  b->OnEvent(Received(Disposition::kPaws, 1460));
+  b->OnEvent(Received(Disposition::kAckInvalid, 0));
   b->OnEvent(Received(Disposition::kInOrder, 40));
   b->OnEvent(Received(Disposition::kBadChecksum, 100));
   a->OnEvent(Dropped(DropReason::kLoss));
@@ -128,6 +132,15 @@ TEST(MetricsTest, SumsEngineCountersAcrossShards) {
   EXPECT_THAT(text, HasSubstr("tcpemu_segments_sent_total{kind=\"ack\"} 1\n"));
   EXPECT_THAT(text,
               HasSubstr("tcpemu_segments_sent_total{kind=\"keepalive\"} 0\n"));
+  // The last values of each enum have series too.
+  EXPECT_THAT(text, HasSubstr("tcpemu_segments_sent_total{kind="
+                              "\"tail_loss_probe\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("tcpemu_segments_sent_total{kind=\"syn_cookie\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("tcpemu_segments_received_total{disposition="
+                              "\"paws\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("tcpemu_segments_received_total{disposition="
+                              "\"ack_invalid\"} 1\n"));
   EXPECT_THAT(text, Not(HasSubstr("kind=\"none\"")));
   EXPECT_THAT(text,
               HasSubstr("tcpemu_retransmissions_total{cause=\"rto\"} 3\n"));
@@ -152,8 +165,8 @@ TEST(MetricsTest, SumsEngineCountersAcrossShards) {
   EXPECT_THAT(text, HasSubstr("tcpemu_link_mangled_total{kind=\"delay\"} 0\n"));
   EXPECT_THAT(text,
               Not(HasSubstr("tcpemu_link_mangled_total{kind=\"corrupt\"}")));
-  EXPECT_THAT(text, HasSubstr("tcpemu_bytes_total{dir=\"sent\"} 8340\n"));
-  EXPECT_THAT(text, HasSubstr("tcpemu_bytes_total{dir=\"received\"} 1600\n"));
+  EXPECT_THAT(text, HasSubstr("tcpemu_bytes_total{dir=\"sent\"} 9800\n"));
+  EXPECT_THAT(text, HasSubstr("tcpemu_bytes_total{dir=\"received\"} 3060\n"));
   EXPECT_THAT(text,
               HasSubstr("tcpemu_state_changes_total{to=\"ESTABLISHED\"} 2\n"));
   EXPECT_THAT(text,
