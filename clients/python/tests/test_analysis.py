@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import subprocess
@@ -51,6 +52,21 @@ def test_dataframe(lossy_trace):
     assert set(drops["rel_seq"]) <= set(sent["rel_seq"])
     only = events_to_dataframe(events, session=session.id)
     assert len(only) == len(df)
+
+    # The server's ACKs carry SACK blocks, relative like rel_ack, even when
+    # the link dropped them (computed from the client's ISS).
+    acks = df[(df.endpoint == "server") & df.kind.isin(["segment_sent", "segment_dropped"])]
+    with_sack = acks[acks["sack"].map(len) > 0]
+    assert (with_sack.kind == "segment_sent").any()
+    for blocks in with_sack["sack"]:
+        assert all(0 < left < right <= 400_002 for left, right in blocks), blocks
+    assert str(df["ts_ok"].dtype) == "boolean"
+    est = df[df.state == "ESTABLISHED"]
+    assert est["ts_ok"].all() and est["sack_ok"].all()
+    data = df[(df.kind == "segment_sent") & (df.len > 0)]
+    assert data["ts_val"].notna().all()
+    assert (data["window_bytes"] >= data["window"]).all()
+    assert df.loc[df.kind == "rtt_sample", "sack"].isna().all()
 
 
 def test_time_sequence_both_directions(lossy_trace, tmp_path):
@@ -138,6 +154,15 @@ def test_reads_tcpemu_sim_traces(tmp_path):
         timeout=120,
     )
     events = list(tcpemu.read_jsonl(str(trace)))
+    # Each line reads into the same record the client writes (which adds
+    # network_id): tcpemu-sim and the client agree on every key.
+    lines = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert len(lines) == len(events)
+    for line, ev in zip(lines, events):
+        back = tcpemu.event_to_dict(ev)
+        del back["network_id"]
+        assert back == line
+    assert any("rel_sack" in line for line in lines)
     df = events_to_dataframe(events)
     assert (df["kind"] == "segment_dropped").any()
     assert (df["reason"] == "retransmit_fast").any() or (df["reason"] == "retransmit_rto").any()

@@ -86,6 +86,8 @@ def test_session_commands(capsys, target, rnet):
     assert rc == 0
     assert f"session {sid} (network {rnet.id}, link {link.id}), live" in out
     assert "written 17, read 0" in out and "written 0, read 17" in out
+    sack_line = r"    sack: sacked \d+, lost \d+, retransmitted \d+, pipe \d+; dsacks 0, "
+    assert len(re.findall(sack_line + "rack losses 0, tail loss probes 0\n", out)) == 2
     rc, out, _ = run(capsys, target, "session", "list", "--link", str(link.id))
     assert (
         rc == 0 and f"session {sid}: network {rnet.id}, link {link.id}, client ESTABLISHED" in out

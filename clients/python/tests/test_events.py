@@ -195,3 +195,122 @@ def test_sack_blocks_in_acks_unless_turned_off(client, vnet):
         counts.append(sum(1 for e in events if e.segment.opt_sack_blocks > 0))
     assert counts[0] > 0
     assert counts[1] == 0
+
+
+def _ack_with_sack_and_timestamps() -> pb.Event:
+    return pb.Event(
+        time_ns=2_000_000,
+        kind=pb.EVENT_KIND_SEGMENT_SENT,
+        network_id=1,
+        session_id=4,
+        link_id=2,
+        endpoint=pb.ENDPOINT_SERVER,
+        reason="ack",
+        segment=pb.Segment(
+            seq=5001,
+            ack=1001 + 1460,
+            rel_seq=1,
+            rel_ack=1461,
+            flags=16,
+            window=501,
+            window_bytes=501 << 7,
+            opt_sack_blocks=2,
+            opt_timestamp=True,
+            sack_blocks=[
+                pb.SackBlock(left=3921, right=5381, rel_left=2921, rel_right=4381),
+                pb.SackBlock(left=6841, right=8301, rel_left=5841, rel_right=7301),
+            ],
+            ts_val=123456,
+            ts_ecr=654321,
+        ),
+        tcb=pb.Tcb(
+            state=pb.TCP_STATE_ESTABLISHED,
+            iss=5000,
+            irs=1000,
+            snd_wscale=7,
+            rcv_wscale=9,
+            ts_ok=True,
+            sack_ok=True,
+            ts_recent=654000,
+            sacked_bytes=2920,
+            lost_bytes=1460,
+            retrans_bytes=1460,
+            pipe=4380,
+        ),
+    )
+
+
+def test_sack_timestamps_and_scoreboard_in_dicts_and_text():
+    ev = _ack_with_sack_and_timestamps()
+    d = tcpemu.event_to_dict(ev)
+    assert d["window_bytes"] == 64128
+    assert d["sack"] == [[3921, 5381], [6841, 8301]]
+    assert d["rel_sack"] == [[2921, 4381], [5841, 7301]]
+    assert (d["ts_val"], d["ts_ecr"]) == (123456, 654321)
+    assert d["options"] == {"sack_blocks": 2, "timestamp": True}
+    t = d["tcb"]
+    assert (t["snd_wscale"], t["rcv_wscale"], t["ts_ok"], t["sack_ok"]) == (7, 9, True, True)
+    assert (t["ts_recent"], t["sacked_bytes"], t["lost_bytes"]) == (654000, 2920, 1460)
+    assert (t["retrans_bytes"], t["pipe"]) == (1460, 4380)
+    assert tcpemu.event_from_dict(d) == ev
+    # Through JSON text as well, as a trace file carries it.
+    buf = io.StringIO()
+    tcpemu.write_jsonl([ev], buf)
+    buf.seek(0)
+    assert list(tcpemu.read_jsonl(buf)) == [ev]
+    assert tcpemu.format_event(ev) == (
+        "    0.002000 s4 sent   server > client: Flags [.], seq 1, ack 1461, win 501, "
+        "options [TS val 123456 ecr 654321,sack 2 {2921:4381}{5841:7301}], length 0 (ack)"
+    )
+
+
+def test_link_events_have_absolute_sack_blocks_only():
+    ev = _ack_with_sack_and_timestamps()
+    ev.kind = pb.EVENT_KIND_SEGMENT_DROPPED
+    ev.reason = "loss"
+    ev.ClearField("tcb")
+    ev.segment.rel_seq = ev.segment.rel_ack = 0
+    for b in ev.segment.sack_blocks:
+        b.rel_left = b.rel_right = 0
+    ev.segment.ClearField("ts_val")
+    ev.segment.ClearField("ts_ecr")
+    ev.segment.opt_timestamp = False
+    d = tcpemu.event_to_dict(ev)
+    assert d["sack"] == [[3921, 5381], [6841, 8301]]
+    assert "rel_sack" not in d and "ts_val" not in d and "tcb" not in d
+    assert tcpemu.event_from_dict(d) == ev
+    assert "sack 2 {3921:5381}{6841:8301}" in tcpemu.format_event(ev)
+    with pytest.raises(ValueError, match="2 sack blocks but 1 rel_sack"):
+        tcpemu.event_from_dict({**d, "rel_sack": [[1, 2]]})
+
+
+def test_sack_blocks_timestamps_and_scaled_windows(client, vnet):
+    """The server's ACKs on a lossy path: SACK blocks of data beyond the
+    cumulative ACK in the client's sequence space, the timestamps echoed,
+    and the window scaled by the shift the server announced."""
+    link = vnet.create_link(delay="5ms", loss=0.05)
+    session = link.open_session(client={"msl": "10ms"}, server={"msl": "10ms"})
+    stream = session.events(kinds=["segment_sent"], endpoint="server")
+    assert stream.wait_subscribed(10)
+    session.write(fill=300_000)
+    session.close()
+    vnet.advance_until_idle()
+    events = list(stream)
+    syn_ack = next(e for e in events if e.segment.flags & 2)
+    shift = syn_ack.segment.opt_wscale
+    assert shift > 0 and syn_ack.segment.window_bytes == syn_ack.segment.window
+    acks = [e for e in events if not e.segment.flags & 2]
+    assert acks
+    for e in acks:
+        s = e.segment
+        assert s.window_bytes == s.window << shift
+        assert s.HasField("ts_val") and s.ts_ecr != 0
+        assert len(s.sack_blocks) == s.opt_sack_blocks
+        for b in s.sack_blocks:
+            assert (b.rel_left - (b.left - e.tcb.irs)) % 2**32 == 0
+            assert (b.right - b.left) % 2**32 == (b.rel_right - b.rel_left) % 2**32 > 0
+    above = [b for e in acks for b in e.segment.sack_blocks if b.rel_left > e.segment.rel_ack]
+    assert above, "no SACK block beyond a cumulative ACK"
+    vals = [e.segment.ts_val for e in acks]
+    # TSval never goes back (modulo 2^32, as sequence numbers).
+    assert all((b - a) % 2**32 < 2**31 for a, b in zip(vals, vals[1:]))

@@ -44,6 +44,16 @@ def test_snapshot_fields(client, vnet):
     assert snap.client.mss == snap.server.mss == 1348
     assert snap.client.state == "ESTABLISHED" and snap.client.error is None
     assert snap.client.tcb.state == tcpemu.pb.TCP_STATE_ESTABLISHED
+    # Negotiated in the handshake: what one side scales its window by, the
+    # other scales the window it reads by.
+    for a, b in ((snap.client, snap.server), (snap.server, snap.client)):
+        assert a.tcb.ts_ok and a.tcb.sack_ok
+        assert a.tcb.snd_wscale == b.tcb.rcv_wscale
+        assert a.tcb.ts_recent != 0
+    assert snap.client.tcb.rcv_wscale > 0
+    assert snap.client.counters.dsacks_received == 0
+    assert snap.client.counters.rack_losses == 0
+    assert snap.client.counters.tail_loss_probes == 0
     # Digests of nothing yet: SHA-256 of the empty string.
     assert snap.client.write_sha256 == (
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -177,3 +187,22 @@ def test_timestamps_and_the_challenge_ack_limit_are_configurable(client, vnet):
     assert snap.client.counters.invalid_acks_suppressed == 0
     with pytest.raises(tcpemu.InvalidArgument, match="invalid_ack_interval"):
         link.open_session(client=tcpemu.TcpConfig(invalid_ack_interval="61s"))
+
+
+def test_rack_and_hystart_options():
+    cfg = tcpemu.TcpConfig(rack=True, hystart=False).to_proto()
+    assert cfg.HasField("rack") and cfg.rack
+    assert cfg.HasField("hystart") and not cfg.hystart
+    unset = tcpemu.TcpConfig().to_proto()
+    assert not unset.HasField("rack") and not unset.HasField("hystart")
+    assert tcpemu.TcpConfig.of({"hystart": True}).hystart
+
+
+def test_rack_and_hystart_sessions_deliver(client, vnet):
+    link = vnet.create_link(delay="5ms", rate="20Mbit", loss=0.02)
+    on = tcpemu.TcpConfig(msl="10ms", rack=True, hystart=True, congestion_control="cubic")
+    session = link.open_session(client=on, server=on, digest=True)
+    transfer(session, vnet, 200_000)
+    snap = session.snapshot()
+    assert snap.server.bytes_read == 200_000
+    assert snap.server.read_sha256 == snap.client.write_sha256

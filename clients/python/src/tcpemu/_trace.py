@@ -54,6 +54,17 @@ class Trace:
         base = self.iss.get(self._key(ev, i, _peer(ev.endpoint)))
         return ev.segment.ack if base is None else (ev.segment.ack - base) & _M32
 
+    def rel_sack(self, i: int) -> List[Tuple[int, int]]:
+        """SACK blocks of segment event i, relative like its rel_ack."""
+        ev = self.events[i]
+        blocks = ev.segment.sack_blocks
+        if ev.kind not in _LINK_KINDS:
+            return [(b.rel_left, b.rel_right) for b in blocks]
+        base = self.iss.get(self._key(ev, i, _peer(ev.endpoint)))
+        if base is None:
+            return [(b.left, b.right) for b in blocks]
+        return [((b.left - base) & _M32, (b.right - base) & _M32) for b in blocks]
+
     def sessions(self) -> List[int]:
         return sorted({s for s in self.session_ids if s})
 

@@ -28,7 +28,21 @@ _NO_TCB = (
     pb.EVENT_KIND_SESSION_DESTROYED,
     pb.EVENT_KIND_SESSION_ACCEPTED,
 )
-_SEGMENT_COLUMNS = ("seq", "ack", "rel_seq", "rel_ack", "len", "window", "flags", "mss", "wscale")
+_SEGMENT_COLUMNS = (
+    "seq",
+    "ack",
+    "rel_seq",
+    "rel_ack",
+    "len",
+    "window",
+    "window_bytes",
+    "flags",
+    "mss",
+    "wscale",
+    "ts_val",
+    "ts_ecr",
+    "sack",
+)
 _TCB_COLUMNS = (
     "iss",
     "irs",
@@ -43,7 +57,17 @@ _TCB_COLUMNS = (
     "srtt_ns",
     "rttvar_ns",
     "rto_ns",
+    "snd_wscale",
+    "rcv_wscale",
+    "ts_ok",
+    "sack_ok",
+    "ts_recent",
+    "sacked_bytes",
+    "lost_bytes",
+    "retrans_bytes",
+    "pipe",
 )
+_BOOL_COLUMNS = ("ts_ok", "sack_ok")
 COLUMNS = (
     "time_s",
     "time_ns",
@@ -61,7 +85,12 @@ COLUMNS = (
     "state",
     *_TCB_COLUMNS,
 )
-_INT_COLUMNS = ("a", "b", *(c for c in _SEGMENT_COLUMNS if c != "flags"), *_TCB_COLUMNS)
+_INT_COLUMNS = (
+    "a",
+    "b",
+    *(c for c in _SEGMENT_COLUMNS if c not in ("flags", "sack")),
+    *(c for c in _TCB_COLUMNS if c not in _BOOL_COLUMNS),
+)
 _STRING_COLUMNS = ("kind", "endpoint", "reason", "old_state", "new_state", "flags", "state")
 
 
@@ -80,13 +109,16 @@ def events_to_dataframe(
 
     `events` are tcpemu.v1.Event messages (an EventStream, a list), records
     of a JSON Lines trace, or both; Gap items are counted in
-    ``df.attrs["events_lost"]``. Segment columns (seq .. wscale) are empty
-    for other kinds and TCB columns (state .. rto_ns) for events without a
-    TCB; ``flags`` holds the letters FSRPAUEC. For dropped and mangled
-    segments, which the daemon reports without relative numbers or a
-    session id, rel_seq/rel_ack are computed from the ISS seen in the trace
-    and session_id is the session whose sequence space they fall in (on
-    their link). `session` keeps only that session's rows.
+    ``df.attrs["events_lost"]``. Segment columns (seq .. sack) are empty
+    for other kinds and TCB columns (state .. pipe) for events without a
+    TCB; ``flags`` holds the letters FSRPAUEC; ts_val and ts_ecr are empty
+    without a timestamp option; ``sack`` is a tuple of the SACK blocks as
+    (left, right) pairs relative like rel_ack, empty when there are none.
+    For dropped and mangled segments, which the daemon reports without
+    relative numbers or a session id, rel_seq/rel_ack and the SACK blocks
+    are computed from the ISS seen in the trace and session_id is the
+    session whose sequence space they fall in (on their link). `session`
+    keeps only that session's rows.
     """
     pd = _require_pandas()
     trace = load(events)
@@ -117,9 +149,14 @@ def events_to_dataframe(
             cols["rel_ack"].append(trace.rel_ack(i))
             cols["len"].append(s.len)
             cols["window"].append(s.window)
+            cols["window_bytes"].append(s.window_bytes)
             cols["flags"].append(_names.flags_letters(s.flags))
             cols["mss"].append(s.opt_mss or None)
             cols["wscale"].append(s.opt_wscale if s.HasField("opt_wscale") else None)
+            has_ts = s.HasField("ts_val")
+            cols["ts_val"].append(s.ts_val if has_ts else None)
+            cols["ts_ecr"].append(s.ts_ecr if has_ts else None)
+            cols["sack"].append(tuple(trace.rel_sack(i)))
         else:
             for c in _SEGMENT_COLUMNS:
                 cols[c].append(None)
@@ -134,8 +171,12 @@ def events_to_dataframe(
                 cols[c].append(None)
     dtypes = {c: "Int64" for c in _INT_COLUMNS}
     dtypes.update({c: "string" for c in _STRING_COLUMNS})
+    dtypes.update({c: "boolean" for c in _BOOL_COLUMNS})
     dtypes.update(time_s="float64", time_ns="int64", network_id="int64", session_id="int64")
     dtypes.update(link_id="int64")
-    df = pd.DataFrame({c: pd.array(cols[c], dtype=dtypes[c]) for c in COLUMNS})
+    data = {c: pd.array(cols[c], dtype=dtypes[c]) for c in COLUMNS if c != "sack"}
+    # A Series of tuples stays one-dimensional, which pd.array would not.
+    data["sack"] = pd.Series(cols["sack"], dtype="object")
+    df = pd.DataFrame({c: data[c] for c in COLUMNS})
     df.attrs["events_lost"] = trace.lost
     return df

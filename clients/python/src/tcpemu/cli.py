@@ -165,6 +165,13 @@ def _print_session(snap: SessionSnapshot) -> None:
             f"retransmits rto {c.retransmits_rto} fast {c.retransmits_fast}, "
             f"dup acks {c.dup_acks_received}"
         )
+        if t.sack_ok:
+            print(
+                f"    sack: sacked {t.sacked_bytes}, lost {t.lost_bytes}, "
+                f"retransmitted {t.retrans_bytes}, pipe {t.pipe}; "
+                f"dsacks {c.dsacks_received}, rack losses {c.rack_losses}, "
+                f"tail loss probes {c.tail_loss_probes}"
+            )
         if ep.write_sha256:
             print(f"    sha256 written {ep.write_sha256}")
             print(f"    sha256 read    {ep.read_sha256}")

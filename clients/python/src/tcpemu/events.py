@@ -41,7 +41,17 @@ _TCB_FIELDS = (
     "srtt_ns",
     "rttvar_ns",
     "rto_ns",
+    "snd_wscale",
+    "rcv_wscale",
+    "ts_ok",
+    "sack_ok",
+    "ts_recent",
+    "sacked_bytes",
+    "lost_bytes",
+    "retrans_bytes",
+    "pipe",
 )
+_TCB_BOOL_FIELDS = ("ts_ok", "sack_ok")
 # Per kind: the JSON key of `reason`, of `a`, of `b`, whether the segment
 # carries relative numbers, and whether a TCB is attached.
 _LAYOUT: Dict[int, tuple[str | None, str | None, str | None, bool | None, bool]] = {
@@ -100,6 +110,14 @@ def event_to_dict(ev: pb.Event) -> Dict[str, Any]:
         out["flags"] = _names.flags_letters(s.flags)
         out["len"] = s.len
         out["window"] = s.window
+        out["window_bytes"] = s.window_bytes
+        if s.sack_blocks:
+            out["sack"] = [[b.left, b.right] for b in s.sack_blocks]
+            if rel:
+                out["rel_sack"] = [[b.rel_left, b.rel_right] for b in s.sack_blocks]
+        if s.HasField("ts_val"):
+            out["ts_val"] = s.ts_val
+            out["ts_ecr"] = s.ts_ecr
         options: Dict[str, Any] = {}
         if s.opt_mss:
             options["mss"] = s.opt_mss
@@ -155,6 +173,18 @@ def event_from_dict(d: Mapping[str, Any]) -> pb.Event:
         s.rel_ack = int(d.get("rel_ack", 0))
         s.len = int(d.get("len", 0))
         s.window = int(d.get("window", 0))
+        s.window_bytes = int(d.get("window_bytes", 0))
+        blocks = d.get("sack") or []
+        rel_blocks = d.get("rel_sack") or [[0, 0]] * len(blocks)
+        if len(rel_blocks) != len(blocks):
+            raise ValueError(f"{len(blocks)} sack blocks but {len(rel_blocks)} rel_sack")
+        for (left, right), (rel_left, rel_right) in zip(blocks, rel_blocks):
+            s.sack_blocks.add(
+                left=int(left), right=int(right), rel_left=int(rel_left), rel_right=int(rel_right)
+            )
+        if "ts_val" in d:
+            s.ts_val = int(d["ts_val"])
+            s.ts_ecr = int(d.get("ts_ecr", 0))
         flags = d.get("flags", 0)
         s.flags = _names.flags_from_letters(flags) if isinstance(flags, str) else int(flags)
         options = d.get("options") or {}
@@ -169,7 +199,8 @@ def event_from_dict(d: Mapping[str, Any]) -> pb.Event:
         ev.tcb.state = _names.state(t.get("state", "UNSPECIFIED"))  # type: ignore[assignment]
         for name in _TCB_FIELDS:
             if name in t:
-                setattr(ev.tcb, name, int(t[name]))
+                value = t[name]
+                setattr(ev.tcb, name, bool(value) if name in _TCB_BOOL_FIELDS else int(value))
     return ev
 
 
@@ -232,6 +263,18 @@ def format_event(item: Union[EventLike, Gap]) -> str:
             options.append(f"mss {s.opt_mss}")
         if s.HasField("opt_wscale"):
             options.append(f"wscale {s.opt_wscale}")
+        if s.opt_sack_permitted:
+            options.append("sackOK")
+        if s.HasField("ts_val"):
+            options.append(f"TS val {s.ts_val} ecr {s.ts_ecr}")
+        if s.sack_blocks:
+            edges = (
+                ((b.rel_left, b.rel_right) for b in s.sack_blocks)
+                if rel
+                else ((b.left, b.right) for b in s.sack_blocks)
+            )
+            blocks = "".join(f"{{{left}:{right}}}" for left, right in edges)
+            options.append(f"sack {len(s.sack_blocks)} {blocks}")
         if options:
             parts.append("options [" + ",".join(options) + "]")
         parts.append(f"length {s.len}")

@@ -46,6 +46,8 @@ _BOOL_FIELDS = (
     "limited_transmit",
     "timestamps",
     "sack",
+    "rack",
+    "hystart",
 )
 _INT_FIELDS = (
     "max_retransmissions",
@@ -102,6 +104,8 @@ class TcpConfig:
     limited_transmit: Optional[bool] = None
     timestamps: Optional[bool] = None
     sack: Optional[bool] = None
+    rack: Optional[bool] = None  # RACK-TLP loss detection (RFC 8985), with SACK
+    hystart: Optional[bool] = None  # HyStart++ slow start (RFC 9406)
     invalid_ack_interval: Optional[Duration] = None
     challenge_ack_limit: Optional[int] = None
     persist_min: Optional[Duration] = None
