@@ -3,8 +3,9 @@ package tcpemu
 // Event batches are decoded straight from the wire into reused Event values
 // rather than through generated messages: the stream carries about a million
 // events a second, and the generic path allocates three messages per event.
-// The field numbers below are those of tcpemu.v1.EventBatch, Event, Segment
-// and Tcb; decode_test.go checks this decoder against proto.Unmarshal.
+// The field numbers below are those of tcpemu.v1.EventBatch, Event, Segment,
+// SackBlock and Tcb; decode_test.go checks this decoder against
+// proto.Unmarshal.
 
 import (
 	"errors"
@@ -241,7 +242,8 @@ func decodeSegment(buf []byte, s *Segment) error {
 		var num protowire.Number
 		var v uint64
 		if c := buf[i]; c < 0x80 && c >= 8 && c&7 == 0 {
-			// A one-byte tag of a varint field: every field here.
+			// A one-byte tag of a varint field: every field here but the
+			// SACK blocks.
 			num = protowire.Number(c >> 3)
 			if v, i = varintAt(buf, i+1); i < 0 {
 				return errTruncated
@@ -250,6 +252,19 @@ func decodeSegment(buf []byte, s *Segment) error {
 			n, typ, val, next := field(buf, i)
 			if next < 0 {
 				return errTruncated
+			}
+			if n == 15 && typ == protowire.BytesType {
+				// Blocks past the fourth (which TCP cannot carry) are dropped.
+				var blk SACKBlock
+				if err := decodeSACKBlock(buf[next:next+int(val)], &blk); err != nil {
+					return err
+				}
+				if s.NumSACK < len(s.SACK) {
+					s.SACK[s.NumSACK] = blk
+					s.NumSACK++
+				}
+				i = next + int(val)
+				continue
 			}
 			if typ != protowire.VarintType {
 				if i = skip(buf, n, typ, val, next); i < 0 {
@@ -288,7 +303,40 @@ func decodeSegment(buf []byte, s *Segment) error {
 			s.SrcPort = uint32(v)
 		case 14:
 			s.DstPort = uint32(v)
+		case 16:
+			s.TSVal, s.HasTS = uint32(v), true
+		case 17:
+			s.TSEcr = uint32(v)
+		case 18:
+			s.WindowBytes = uint32(v)
 		}
+	}
+	return nil
+}
+
+func decodeSACKBlock(buf []byte, b *SACKBlock) error {
+	for i := 0; i < len(buf); {
+		num, typ, v, next := field(buf, i)
+		if next < 0 {
+			return errTruncated
+		}
+		if typ != protowire.VarintType {
+			if i = skip(buf, num, typ, v, next); i < 0 {
+				return errTruncated
+			}
+			continue
+		}
+		switch num {
+		case 1:
+			b.Left = uint32(v)
+		case 2:
+			b.Right = uint32(v)
+		case 3:
+			b.RelLeft = uint32(v)
+		case 4:
+			b.RelRight = uint32(v)
+		}
+		i = next
 	}
 	return nil
 }
@@ -345,6 +393,24 @@ func decodeTCB(buf []byte, t *TCB) error {
 			t.RTTVar = time.Duration(int64(v))
 		case 14:
 			t.RTO = time.Duration(int64(v))
+		case 15:
+			t.SndWScale = uint32(v)
+		case 16:
+			t.RcvWScale = uint32(v)
+		case 17:
+			t.TSOK = v != 0
+		case 18:
+			t.SACKOK = v != 0
+		case 19:
+			t.TSRecent = uint32(v)
+		case 20:
+			t.SACKedBytes = uint32(v)
+		case 21:
+			t.LostBytes = uint32(v)
+		case 22:
+			t.RetransBytes = uint32(v)
+		case 23:
+			t.Pipe = uint32(v)
 		}
 	}
 	return nil

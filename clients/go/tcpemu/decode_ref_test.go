@@ -30,6 +30,17 @@ func eventFromProto(p *tcpemuv1.Event) Event {
 			OptMSS: s.GetOptMss(), OptWScale: s.GetOptWscale(), HasOptWScale: s.OptWscale != nil,
 			OptSACKPermitted: s.GetOptSackPermitted(), OptSACKBlocks: s.GetOptSackBlocks(),
 			OptTimestamp: s.GetOptTimestamp(), SrcPort: s.GetSrcPort(), DstPort: s.GetDstPort(),
+			TSVal: s.GetTsVal(), TSEcr: s.GetTsEcr(), HasTS: s.TsVal != nil,
+			WindowBytes: s.GetWindowBytes(),
+		}
+		for _, b := range s.GetSackBlocks() {
+			if e.Segment.NumSACK == len(e.Segment.SACK) {
+				break
+			}
+			e.Segment.SACK[e.Segment.NumSACK] = SACKBlock{
+				Left: b.GetLeft(), Right: b.GetRight(), RelLeft: b.GetRelLeft(), RelRight: b.GetRelRight(),
+			}
+			e.Segment.NumSACK++
 		}
 	}
 	if t := p.GetTcb(); t != nil {
@@ -40,7 +51,11 @@ func eventFromProto(p *tcpemuv1.Event) Event {
 			RcvNxt: t.GetRcvNxt(), RcvWnd: t.GetRcvWnd(),
 			Cwnd: t.GetCwnd(), Ssthresh: t.GetSsthresh(), BytesInFlight: t.GetBytesInFlight(),
 			SRTT: time.Duration(t.GetSrttNs()), RTTVar: time.Duration(t.GetRttvarNs()),
-			RTO: time.Duration(t.GetRtoNs()),
+			RTO:       time.Duration(t.GetRtoNs()),
+			SndWScale: t.GetSndWscale(), RcvWScale: t.GetRcvWscale(),
+			TSOK: t.GetTsOk(), SACKOK: t.GetSackOk(), TSRecent: t.GetTsRecent(),
+			SACKedBytes: t.GetSackedBytes(), LostBytes: t.GetLostBytes(),
+			RetransBytes: t.GetRetransBytes(), Pipe: t.GetPipe(),
 		}
 	}
 	return e

@@ -60,6 +60,19 @@ func randomEvent(r *rand.Rand) *tcpemuv1.Event {
 		if r.IntN(2) == 0 {
 			e.Segment.OptWscale = proto.Uint32(uint32(r.IntN(15)))
 		}
+		// Up to one more block than TCP can carry.
+		for range r.IntN(6) {
+			e.Segment.SackBlocks = append(e.Segment.SackBlocks, &tcpemuv1.SackBlock{
+				Left: u32(), Right: u32(), RelLeft: u32(), RelRight: u32(),
+			})
+		}
+		if r.IntN(2) == 0 {
+			e.Segment.TsVal = proto.Uint32(u32())
+		}
+		if r.IntN(2) == 0 {
+			e.Segment.TsEcr = proto.Uint32(u32())
+		}
+		e.Segment.WindowBytes = u32()
 	}
 	if r.IntN(3) > 0 {
 		e.Tcb = &tcpemuv1.Tcb{
@@ -67,6 +80,9 @@ func randomEvent(r *rand.Rand) *tcpemuv1.Event {
 			SndUna: u32(), SndNxt: u32(), SndWnd: u32(), RcvNxt: u32(), RcvWnd: u32(),
 			Cwnd: u32(), Ssthresh: u32(), BytesInFlight: u32(),
 			SrttNs: i64(), RttvarNs: i64(), RtoNs: i64(),
+			SndWscale: u32() & 15, RcvWscale: u32() & 15, TsOk: r.IntN(2) == 0,
+			SackOk: r.IntN(2) == 0, TsRecent: u32(), SackedBytes: u32(), LostBytes: u32(),
+			RetransBytes: u32(), Pipe: u32(),
 		}
 	}
 	return e
@@ -144,9 +160,60 @@ func TestDecoderSkipsUnknownFieldsAndMergesRepeats(t *testing.T) {
 	}
 }
 
+func TestDecoderReadsSACKBlocksTimestampsAndScoreboard(t *testing.T) {
+	p := &tcpemuv1.Event{
+		Kind: tcpemuv1.EventKind_EVENT_KIND_SEGMENT_SENT, Reason: "ack",
+		Segment: &tcpemuv1.Segment{
+			Seq: 5001, Ack: 2461, RelAck: 1461, Flags: 16, Window: 501, WindowBytes: 501 << 7,
+			OptSackBlocks: 2, OptTimestamp: true, TsVal: proto.Uint32(0), TsEcr: proto.Uint32(77),
+			SackBlocks: []*tcpemuv1.SackBlock{
+				{Left: 1001, Right: 2461, RelLeft: 1, RelRight: 1461},
+				{Left: 3921, Right: 5381, RelLeft: 2921, RelRight: 4381},
+			},
+		},
+		Tcb: &tcpemuv1.Tcb{
+			SndWscale: 7, RcvWscale: 9, TsOk: true, SackOk: true, TsRecent: 1 << 31,
+			SackedBytes: 2920, LostBytes: 1460, RetransBytes: 1400, Pipe: 4380,
+		},
+	}
+	wire, err := proto.Marshal(&tcpemuv1.EventBatch{Events: []*tcpemuv1.Event{p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newEventBatch()
+	if err := b.decode(wire); err != nil {
+		t.Fatal(err)
+	}
+	s := b.events[0].Segment
+	want := []SACKBlock{{1001, 2461, 1, 1461}, {3921, 5381, 2921, 4381}}
+	if got := s.SACKBlocks(); !reflect.DeepEqual(got, want) {
+		t.Errorf("SACK blocks %+v, want %+v", got, want)
+	}
+	// A zero TSval is a timestamp all the same.
+	if !s.HasTS || s.TSVal != 0 || s.TSEcr != 77 || s.WindowBytes != 64128 {
+		t.Errorf("timestamps and window: %+v", s)
+	}
+	tcb := b.events[0].TCB
+	if tcb.SndWScale != 7 || tcb.RcvWScale != 9 || !tcb.TSOK || !tcb.SACKOK || tcb.TSRecent != 1<<31 ||
+		tcb.SACKedBytes != 2920 || tcb.LostBytes != 1460 || tcb.RetransBytes != 1400 || tcb.Pipe != 4380 {
+		t.Errorf("TCB %+v", tcb)
+	}
+	p.Segment.SackBlocks, p.Segment.TsVal, p.Segment.TsEcr = nil, nil, nil
+	wire, _ = proto.Marshal(&tcpemuv1.EventBatch{Events: []*tcpemuv1.Event{p}})
+	if err := b.decode(wire); err != nil {
+		t.Fatal(err)
+	}
+	if s := b.events[0].Segment; s.NumSACK != 0 || s.HasTS || s.TSEcr != 0 {
+		t.Errorf("stale SACK blocks or timestamps after reuse: %+v", s)
+	}
+}
+
 func TestDecoderRejectsTruncatedInput(t *testing.T) {
 	wire, err := proto.Marshal(&tcpemuv1.EventBatch{Events: []*tcpemuv1.Event{
-		{Kind: tcpemuv1.EventKind_EVENT_KIND_SEGMENT_SENT, Reason: "full_mss", Segment: &tcpemuv1.Segment{Seq: 1 << 31}},
+		{Kind: tcpemuv1.EventKind_EVENT_KIND_SEGMENT_SENT, Reason: "full_mss", Segment: &tcpemuv1.Segment{
+			Seq: 1 << 31, TsVal: proto.Uint32(1 << 30),
+			SackBlocks: []*tcpemuv1.SackBlock{{Left: 1 << 31, Right: 1<<31 + 1460, RelLeft: 1, RelRight: 1461}},
+		}},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +228,9 @@ func TestDecoderRejectsTruncatedInput(t *testing.T) {
 
 func TestDecoderReusesBatchStorage(t *testing.T) {
 	wire, err := proto.Marshal(&tcpemuv1.EventBatch{Events: []*tcpemuv1.Event{
-		{Kind: tcpemuv1.EventKind_EVENT_KIND_SEGMENT_SENT, Reason: "full_mss", Segment: &tcpemuv1.Segment{Seq: 1}, Tcb: &tcpemuv1.Tcb{Cwnd: 1}},
+		{Kind: tcpemuv1.EventKind_EVENT_KIND_SEGMENT_SENT, Reason: "full_mss", Segment: &tcpemuv1.Segment{
+			Seq: 1, TsVal: proto.Uint32(9), SackBlocks: []*tcpemuv1.SackBlock{{Left: 1, Right: 2}, {Left: 3, Right: 4}},
+		}, Tcb: &tcpemuv1.Tcb{Cwnd: 1, Pipe: 1}},
 		{Kind: tcpemuv1.EventKind_EVENT_KIND_RTT_SAMPLE, Reason: "", A: 5},
 	}})
 	if err != nil {

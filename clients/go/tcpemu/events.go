@@ -33,8 +33,8 @@ type Event struct {
 	// "nagle_release", "retransmit_rto", "retransmit_fast", ...),
 	// SEGMENT_RECEIVED disposition ("in_order", "out_of_order", ...),
 	// SEGMENT_DROPPED reason ("loss", "queue", "fault", "mtu"),
-	// SEGMENT_MANGLED kind, TIMER_* timer ("rto", "persist", ...),
-	// CONNECTION_ERROR error.
+	// SEGMENT_MANGLED kind, TIMER_* timer ("rto", "persist", ..., "reorder",
+	// "tlp"), CONNECTION_ERROR error.
 	Reason string
 	// OldState and NewState are set on STATE_CHANGED.
 	OldState, NewState State
@@ -88,7 +88,30 @@ type Segment struct {
 	OptSACKBlocks    uint32
 	OptTimestamp     bool
 	SrcPort, DstPort uint32
+	// SACK holds the segment's SACK blocks (RFC 2018), the first NumSACK of
+	// them (SACKBlocks); four is the most TCP's option space carries. In an
+	// ACK that reports a duplicate (D-SACK, RFC 2883) the first block is it.
+	SACK    [4]SACKBlock
+	NumSACK int
+	// TSVal and TSEcr are the timestamp option's values (RFC 7323), when
+	// HasTS.
+	TSVal, TSEcr uint32
+	HasTS        bool
+	// WindowBytes is Window shifted by the window scale in use for its
+	// direction (never in a SYN).
+	WindowBytes uint32
 }
+
+// SACKBlock is one SACK block, [Left, Right): absolute sequence numbers, and
+// relative ones from the base of the segment's RelAck (the blocks cover the
+// receiver's sequence space); the relative pair is 0 for link events.
+type SACKBlock struct {
+	Left, Right       uint32
+	RelLeft, RelRight uint32
+}
+
+// SACKBlocks returns the segment's SACK blocks.
+func (s *Segment) SACKBlocks() []SACKBlock { return s.SACK[:s.NumSACK] }
 
 // TCB is an endpoint's transmission control block, with RFC 9293 names.
 type TCB struct {
@@ -98,6 +121,16 @@ type TCB struct {
 	RcvNxt, RcvWnd                uint32
 	Cwnd, Ssthresh, BytesInFlight uint32
 	SRTT, RTTVar, RTO             time.Duration
+	// Negotiated in the handshake: the window scale shifts of the peer's
+	// window (Snd) and of our own (Rcv), 0 when scaling is off (RFC 7323);
+	// timestamps and SACK in use; TS.Recent, the timestamp echoed.
+	SndWScale, RcvWScale uint32
+	TSOK, SACKOK         bool
+	TSRecent             uint32
+	// The sender's RFC 6675 scoreboard, in bytes from SndUna to the highest
+	// sequence sent: selectively acknowledged, deemed lost, retransmitted and
+	// not yet acknowledged, and pipe, the estimate of bytes in the network.
+	SACKedBytes, LostBytes, RetransBytes, Pipe uint32
 }
 
 // EventsOption filters and shapes an event stream.

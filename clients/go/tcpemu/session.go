@@ -138,6 +138,19 @@ func Sack(on bool) TCPOption {
 	return func(c *tcpemuv1.TcpConfig) { c.Sack = proto.Bool(on) }
 }
 
+// Rack turns RACK-TLP (RFC 8985) on or off (the default): with SACK, losses
+// are detected by time rather than by counting duplicate ACKs, and a tail
+// loss probe replaces most timeouts at the end of a flight.
+func Rack(on bool) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.Rack = proto.Bool(on) }
+}
+
+// HyStart turns HyStart++ (RFC 9406) on or off (the default): slow start ends
+// early, through a conservative phase, when the round-trip time rises.
+func HyStart(on bool) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.Hystart = proto.Bool(on) }
+}
+
 // InvalidAckInterval sets how often at most an endpoint answers an
 // unacceptable segment without text with an ACK (default 500 ms; 0 answers
 // every one).

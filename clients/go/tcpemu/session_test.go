@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	tcpemuv1 "github.com/tcpemu/tcpemu/clients/go/gen/tcpemu/v1"
 	"github.com/tcpemu/tcpemu/clients/go/tcpemu"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -323,5 +324,124 @@ func TestTimestampsOption(t *testing.T) {
 			t.Errorf("mss client %d server %d, want %d", snap.GetClient().GetMss(),
 				snap.GetServer().GetMss(), tc.mss)
 		}
+	}
+}
+
+func TestRackAndHyStartOptions(t *testing.T) {
+	cfg := &tcpemuv1.TcpConfig{}
+	for _, opt := range []tcpemu.TCPOption{tcpemu.Rack(true), tcpemu.HyStart(false)} {
+		opt(cfg)
+	}
+	if cfg.Rack == nil || !*cfg.Rack || cfg.Hystart == nil || *cfg.Hystart {
+		t.Fatalf("rack %v hystart %v, want true and false, both set", cfg.Rack, cfg.Hystart)
+	}
+}
+
+// On a lossy path the server's ACKs report, in SACK blocks, the client's data
+// it holds beyond the cumulative ACK; every segment carries timestamps and a
+// window scaled by the shift its sender announced. RACK-TLP and HyStart++ are
+// on, and the data arrives intact.
+func TestSACKBlocksTimestampsAndScaledWindows(t *testing.T) {
+	c := dial(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	net, err := c.CreateNetwork(ctx, tcpemu.Virtual(), tcpemu.WithSeed(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Delete(context.Background())
+	link, err := net.CreateLink(ctx, tcpemu.WithDelay(5*time.Millisecond), tcpemu.WithLoss(0.05))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 300_000
+	s, err := c.OpenSession(ctx, link, tcpemu.WithDigest(), tcpemu.WithTCP(tcpemu.MSL(10*time.Millisecond),
+		tcpemu.SendBuffer(size), tcpemu.Rack(true), tcpemu.HyStart(true), tcpemu.CongestionControl(tcpemu.Cubic)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := net.Events(ctx, tcpemu.WithReplay(true), tcpemu.OnlySessions(s.ID),
+		tcpemu.OnlyEndpoint(tcpemu.EndpointServer), tcpemu.OnlyKinds(tcpemu.KindSegmentSent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	if err := events.WaitSubscribed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.WriteFill(ctx, size); err != nil || n != size {
+		t.Fatalf("WriteFill = %d, %v", n, err)
+	}
+	for {
+		if _, err := net.Advance(ctx, 100*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := s.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap.GetServer().GetBytesRead() == size {
+			for _, ep := range []*tcpemuv1.EndpointState{snap.GetClient(), snap.GetServer()} {
+				if tcb := ep.GetTcb(); !tcb.GetTsOk() || !tcb.GetSackOk() || tcb.GetRcvWscale() == 0 {
+					t.Errorf("TCB without timestamps, SACK or window scaling: %v", tcb)
+				}
+			}
+			if snap.GetClient().GetTcb().GetSndWscale() != snap.GetServer().GetTcb().GetRcvWscale() {
+				t.Errorf("the client scales the server's window by %d, the server by %d",
+					snap.GetClient().GetTcb().GetSndWscale(), snap.GetServer().GetTcb().GetRcvWscale())
+			}
+			if !bytes.Equal(snap.GetServer().GetReadSha256(), snap.GetClient().GetWriteSha256()) {
+				t.Error("the bytes read differ from those written")
+			}
+			break
+		}
+	}
+	if _, err := s.Close(ctx, tcpemu.EndpointClient); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := net.AdvanceUntilIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var shift uint32
+	var acks, above int
+	var lastTS uint32
+	for events.Next() {
+		ev := events.Event()
+		seg := &ev.Segment
+		if seg.Flags&tcpemu.FlagSYN != 0 {
+			if !seg.HasOptWScale || seg.WindowBytes != seg.Window {
+				t.Fatalf("SYN-ACK: %+v", seg)
+			}
+			shift = seg.OptWScale
+			continue
+		}
+		if seg.Flags&tcpemu.FlagRST != 0 {
+			break
+		}
+		acks++
+		if seg.WindowBytes != seg.Window<<shift {
+			t.Fatalf("window %d scaled by %d is not %d", seg.Window, shift, seg.WindowBytes)
+		}
+		if !seg.HasTS || (acks > 1 && int32(seg.TSVal-lastTS) < 0) {
+			t.Fatalf("timestamps missing or going back (after %d): %+v", lastTS, seg)
+		}
+		lastTS = seg.TSVal
+		if uint32(seg.NumSACK) != seg.OptSACKBlocks {
+			t.Fatalf("%d SACK blocks, the option has %d", seg.NumSACK, seg.OptSACKBlocks)
+		}
+		for _, b := range seg.SACKBlocks() {
+			if b.RelLeft != b.Left-ev.TCB.IRS || b.RelRight != b.Right-ev.TCB.IRS || b.RelLeft >= b.RelRight {
+				t.Fatalf("SACK block %+v, IRS %d", b, ev.TCB.IRS)
+			}
+			if b.RelLeft > seg.RelAck {
+				above++
+			}
+		}
+		if ev.Segment.Flags&tcpemu.FlagFIN != 0 {
+			break
+		}
+	}
+	if acks == 0 || above == 0 {
+		t.Fatalf("%d segments from the server, %d SACK blocks beyond the ACK", acks, above)
 	}
 }
