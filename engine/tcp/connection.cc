@@ -137,6 +137,10 @@ TcbSnapshot Connection::Snapshot() const {
   t.ts_ok = ts_ok_;
   t.sack_ok = sack_ok_;
   t.ts_recent = ts_recent_;
+  t.sacked_bytes = scoreboard_.sacked_bytes();
+  t.lost_bytes = scoreboard_.lost_bytes();
+  t.retrans_bytes = scoreboard_.retrans_bytes();
+  t.pipe = Pipe();
   return t;
 }
 
@@ -252,8 +256,18 @@ void Connection::FireRto(TimeNs now) {
   rtt_.Backoff();
   rtt_timing_ = false;         // Karn: no sample from retransmitted data
   ts_sample_wanted_ = ts_ok_;  // but a timestamp echo is unambiguous
-  RetransmitFirst(now, SendReason::kRetransmitRto);
   Arm(now, TimerKind::kRto, now + rtt_.rto());
+  if (sack_ok_ && !scoreboard_.empty()) {
+    // RFC 6675 5.1: SACK information is kept across the timeout, unless the
+    // peer has evidently discarded what it SACKed (its cumulative ACK stops
+    // at a SACKed segment, RFC 2018 8); everything else is resent in order
+    // as the window reopens from one segment, SACKed segments skipped.
+    const Scoreboard::Segment* first = scoreboard_.First();
+    if (first != nullptr && first->sacked) scoreboard_.ClearSacks();
+    scoreboard_.MarkAllLost();
+  } else {
+    RetransmitFirst(now, SendReason::kRetransmitRto);
+  }
   Output(now);
 }
 
@@ -328,6 +342,7 @@ void Connection::ReturnToListen(TimeNs now) {
   deadlines_.fill(kNever);
   snd_buf_.Consume(snd_buf_.size());
   reassembly_ = Reassembly();
+  scoreboard_.Clear();
   sack_recent_count_ = 0;
   dsack_.reset();
   rcv_queue_.Clear();
@@ -488,6 +503,7 @@ void Connection::Finish(TimeNs now) {
   // Buffers are released: a closed endpoint holds no payload memory.
   snd_buf_.Consume(snd_buf_.size());
   reassembly_ = Reassembly();
+  scoreboard_.Clear();
 }
 
 // ---------------------------------------------------------------- app I/O
@@ -640,6 +656,14 @@ void Connection::SendSegment(TimeNs now, Seq seq, uint8_t flags,
     h.window = WindowToAdvertise(/*syn=*/false);
   }
   uint32_t len = static_cast<uint32_t>(payload.size());
+  if (PrrActive() && len > 0) {
+    prr_out_ += len;
+    prr_allowance_ -= len;
+  }
+  if (sack_ok_ && !(flags & (kSyn | kRst)) && (len > 0 || (flags & kFin))) {
+    scoreboard_.OnSend(
+        now, seq, seq + static_cast<int64_t>(len) + ((flags & kFin) ? 1 : 0));
+  }
   ++counters_.segments_sent;
   counters_.bytes_sent += len;
   if (len == 0 && !(flags & (kSyn | kFin | kRst))) ++counters_.pure_acks_sent;
@@ -728,6 +752,83 @@ void Connection::RetransmitFirst(TimeNs now, SendReason reason) {
   SendSegment(now, seq, flags, p, reason);
 }
 
+void Connection::RetransmitSegment(TimeNs now, const Scoreboard::Segment& s,
+                                   SendReason reason) {
+  const bool fin = fin_queued_ && s.end == fin_seq_ + 1;
+  const uint32_t len = s.length() - (fin ? 1 : 0);
+  Payload p;
+  if (len > 0) {
+    p = snd_buf_.Peek(static_cast<size_t>(s.start - data_start()), len);
+  }
+  uint8_t flags = kAck | (fin ? kFin : 0) | (len > 0 ? kPsh : 0);
+  if (reason == SendReason::kRetransmitRto) {
+    ++counters_.retransmits_rto;
+  } else {
+    ++counters_.retransmits_fast;
+  }
+  counters_.bytes_retransmitted += len;
+  rtt_timing_ = false;  // Karn
+  ts_sample_wanted_ = ts_ok_;
+  SendSegment(now, s.start, flags, p, reason);
+  // The segment at SND.UNA is resent: its timer starts again (as Linux
+  // does), else the timer of the original transmission, running since the
+  // last cumulative ACK, fires before the retransmission can be answered.
+  if (s.start == snd_una_) Arm(now, TimerKind::kRto, now + rtt_.rto());
+}
+
+uint32_t Connection::SendRoom() const {
+  if (PrrActive()) {
+    if (prr_allowance_ <= 0) return 0;
+    const uint64_t segments =
+        (static_cast<uint64_t>(prr_allowance_) + snd_mss_ - 1) / snd_mss_;
+    return static_cast<uint32_t>(
+        std::min<uint64_t>(segments * snd_mss_, UINT32_MAX));
+  }
+  const uint32_t cwnd = cc_->cwnd();
+  const uint32_t pipe = scoreboard_.pipe();
+  return cwnd > pipe ? cwnd - pipe : 0;
+}
+
+void Connection::UpdatePrr(uint32_t delivered) {
+  // RFC 6937 3.
+  prr_delivered_ += delivered;
+  const uint64_t pipe = scoreboard_.pipe();
+  const uint64_t ssthresh = cc_->ssthresh();
+  int64_t sndcnt;
+  if (pipe > ssthresh) {
+    // Proportional rate reduction: ssthresh / RecoverFS of what leaves.
+    const uint64_t fs = std::max<uint32_t>(recover_fs_, 1);
+    sndcnt = static_cast<int64_t>((prr_delivered_ * ssthresh + fs - 1) / fs) -
+             static_cast<int64_t>(prr_out_);
+  } else {
+    // Slow start reduction bound: back towards ssthresh, at most one
+    // segment beyond what was delivered.
+    const int64_t limit =
+        std::max<int64_t>(static_cast<int64_t>(prr_delivered_) -
+                              static_cast<int64_t>(prr_out_),
+                          delivered) +
+        snd_mss_;
+    sndcnt = std::min<int64_t>(static_cast<int64_t>(ssthresh - pipe), limit);
+  }
+  prr_allowance_ = std::max<int64_t>(sndcnt, 0);
+}
+
+void Connection::RetransmitLost(TimeNs now) {
+  const SendReason reason =
+      in_recovery_ ? SendReason::kRetransmitFast : SendReason::kRetransmitRto;
+  while (const Scoreboard::Segment* s = scoreboard_.NextLost()) {
+    // RFC 6675 5 step C: cwnd - pipe >= 1 SMSS (a shorter segment fits
+    // where it is all that is left); PRR's allowance in recovery.
+    const uint32_t room = SendRoom();
+    if (room == 0 || room < std::min(snd_mss_, s->length())) break;
+    const Scoreboard::Segment copy = *s;
+    RetransmitSegment(now, copy, reason);
+  }
+  if (!Armed(TimerKind::kRto) && snd_max_ > snd_una_) {
+    Arm(now, TimerKind::kRto, now + rtt_.rto());
+  }
+}
+
 void Connection::Output(TimeNs now) {
   switch (state_) {
     case TcpState::kEstablished:
@@ -739,21 +840,34 @@ void Connection::Output(TimeNs now) {
     default:
       return;
   }
+  if (sack_ok_) RetransmitLost(now);
   const Seq end = data_end();
   while (true) {
     uint32_t unsent =
         snd_nxt_ < end ? static_cast<uint32_t>(end - snd_nxt_) : 0;
     uint32_t in_flight = static_cast<uint32_t>(snd_nxt_ - snd_una_);
     uint32_t wnd = std::min(snd_wnd_, cc_->cwnd());
-    // Limited transmit (RFC 3042): on the first and second duplicate ACK,
-    // new data up to cwnd + 2 SMSS, within the peer's window; cwnd itself
-    // does not change.
-    uint32_t limited = 0;
-    if (config_.limited_transmit && !in_recovery_ && dup_acks_ > 0 &&
-        dup_acks_ < 3 && snd_nxt_ == snd_max_) {
-      limited = std::min(snd_wnd_, cc_->cwnd() + dup_acks_ * snd_mss_) - wnd;
+    uint32_t usable;
+    if (sack_ok_) {
+      // With a scoreboard, cwnd bounds pipe (RFC 6675), which leaves out
+      // what the peer SACKed or what is deemed lost: segments that left the
+      // network make room as limited transmit would (RFC 3042). The peer's
+      // window still bounds everything sent beyond SND.UNA.
+      const uint32_t by_cwnd = SendRoom();
+      const uint32_t by_rwnd = snd_wnd_ > in_flight ? snd_wnd_ - in_flight : 0;
+      usable = std::min(by_cwnd, by_rwnd);
+      wnd = in_flight + usable;
+    } else {
+      // Limited transmit (RFC 3042): on the first and second duplicate ACK,
+      // new data up to cwnd + 2 SMSS, within the peer's window; cwnd itself
+      // does not change.
+      uint32_t limited = 0;
+      if (config_.limited_transmit && !in_recovery_ && dup_acks_ > 0 &&
+          dup_acks_ < 3 && snd_nxt_ == snd_max_) {
+        limited = std::min(snd_wnd_, cc_->cwnd() + dup_acks_ * snd_mss_) - wnd;
+      }
+      usable = wnd + limited > in_flight ? wnd + limited - in_flight : 0;
     }
-    uint32_t usable = wnd + limited > in_flight ? wnd + limited - in_flight : 0;
     uint32_t len = std::min({unsent, snd_mss_, usable});
     bool fin_now =
         fin_queued_ && snd_nxt_ + static_cast<int64_t>(len) == fin_seq_;
@@ -1297,8 +1411,40 @@ void Connection::UpdateSendWindow(const TcpHeader& h) {
   }
 }
 
+Scoreboard::AckResult Connection::TakeSacks(TimeNs now, const TcpHeader& h) {
+  const Scoreboard::AckResult r = scoreboard_.OnAck(
+      SeqMax(h.ack, snd_una_),
+      absl::MakeConstSpan(h.options.sack.data(), h.options.sack_count));
+  if (r.dsack) ++counters_.dsacks_received;
+  if (r.newly_sacked_bytes > 0) scoreboard_.MarkLosses(snd_mss_);
+  return r;
+}
+
+void Connection::EnterRecovery(TimeNs now) {
+  // Fast retransmit (RFC 5681 3.2, RFC 6582 3.2 step 2, RFC 6675 5 step 4).
+  in_recovery_ = true;
+  recover_ = snd_max_;
+  rtt_timing_ = false;
+  ts_sample_wanted_ = ts_ok_;
+  ++counters_.fast_recoveries;
+  cc_->OnEnterRecovery(now, flight_size(), sack_ok_);
+  if (sack_ok_) {
+    prr_delivered_ = prr_out_ = 0;
+    prr_allowance_ = 0;
+    recover_fs_ = flight_size();
+    // The first hole goes at once even when IsLost does not yet say so
+    // (three duplicate ACKs that SACKed short segments); the rest as the
+    // scoreboard marks them and pipe allows, from Output.
+    scoreboard_.MarkFirstHoleLost();
+  } else {
+    RetransmitFirst(now, SendReason::kRetransmitFast);
+  }
+}
+
 void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
   uint32_t old_wnd = snd_wnd_;
+  Scoreboard::AckResult sacks;
+  if (sack_ok_) sacks = TakeSacks(now, h);
   if (h.ack > snd_una_) {
     uint32_t flight_before = flight_size();
     size_t data_acked = std::min<size_t>(
@@ -1351,6 +1497,11 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
       if (h.ack >= recover_) {
         in_recovery_ = false;
         cc_->OnExitRecovery(flight_size());
+      } else if (sack_ok_) {
+        // A partial ACK: cwnd stays at ssthresh (RFC 6675) and the next
+        // hole is deemed lost, as NewReno would (RFC 6582 3.2 step 5).
+        scoreboard_.MarkFirstHoleLost();
+        Arm(now, TimerKind::kRto, now + rtt_.rto());
       } else {
         // Partial ACK (RFC 6582 3.2 step 5): the next hole is lost too.
         cc_->OnPartialAck(static_cast<uint32_t>(data_acked));
@@ -1360,6 +1511,16 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
     } else {
       // Only data counts: an acknowledged SYN or FIN grows no window.
       cc_->OnAck(now, static_cast<uint32_t>(data_acked), flight_before);
+      // New SACK information on an ACK that also moved SND.UNA can show a
+      // loss just as duplicate ACKs do (RFC 6675 IsLost).
+      if (sack_ok_ && sacks.newly_sacked_bytes > 0 &&
+          scoreboard_.NextLost() != nullptr && h.ack > recover_ &&
+          snd_max_ > snd_una_) {
+        EnterRecovery(now);
+      }
+    }
+    if (PrrActive()) {
+      UpdatePrr(static_cast<uint32_t>(data_acked) + sacks.newly_sacked_bytes);
     }
     NoteCwnd(now, before);
     dup_acks_ = 0;
@@ -1373,10 +1534,16 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
     if (snd_wnd_ > 0) Disarm(TimerKind::kPersist);
     return;
   }
-  // h.ack == snd_una_ (older ACKs were rejected or are ignored here).
+  // h.ack == snd_una_ (older ACKs were rejected or are ignored here). With
+  // SACK, an ACK that SACKs new data is a duplicate whatever else it
+  // carries (RFC 6675 2).
   bool dup = h.ack == snd_una_ && len == 0 && !h.has(kSyn) && !h.has(kFin) &&
              (static_cast<uint32_t>(h.window) << snd_wscale_) == old_wnd &&
              snd_max_ > snd_una_;
+  if (sack_ok_ && h.ack == snd_una_ && sacks.newly_sacked_bytes > 0 &&
+      snd_max_ > snd_una_) {
+    dup = true;
+  }
   UpdateSendWindow(h);
   if (snd_wnd_ > 0 && old_wnd == 0) {
     Disarm(TimerKind::kPersist);
@@ -1386,18 +1553,15 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
   ++counters_.dup_acks_received;
   ++dup_acks_;
   uint32_t before = cc_->cwnd();
+  const bool may_enter = h.ack > recover_ || recover_ == iss_;
   if (in_recovery_) {
-    cc_->OnDupAckInRecovery();
-  } else if (dup_acks_ == 3 && (h.ack > recover_ || recover_ == iss_)) {
-    // Fast retransmit (RFC 5681 3.2, RFC 6582 3.2 step 2).
-    in_recovery_ = true;
-    recover_ = snd_max_;
-    rtt_timing_ = false;
-    ts_sample_wanted_ = ts_ok_;
-    ++counters_.fast_recoveries;
-    cc_->OnEnterRecovery(now, flight_size(), /*sack=*/false);
-    RetransmitFirst(now, SendReason::kRetransmitFast);
+    if (!sack_ok_) cc_->OnDupAckInRecovery();
+  } else if (may_enter &&
+             (sack_ok_ ? dup_acks_ >= 3 || scoreboard_.NextLost() != nullptr
+                       : dup_acks_ == 3)) {
+    EnterRecovery(now);
   }
+  if (PrrActive()) UpdatePrr(sacks.newly_sacked_bytes);
   NoteCwnd(now, before);
 }
 

@@ -17,6 +17,7 @@
 #include "engine/tcp/congestion_control.h"
 #include "engine/tcp/reassembly.h"
 #include "engine/tcp/rtt_estimator.h"
+#include "engine/tcp/scoreboard.h"
 #include "engine/tcp/send_buffer.h"
 #include "engine/tcp/tcp_config.h"
 #include "engine/trace/event.h"
@@ -195,6 +196,26 @@ class Connection {
   // Sender.
   void Output(TimeNs now);
   void RetransmitFirst(TimeNs now, SendReason reason);
+  // With SACK: resends the scoreboard's lost segments, first to last, while
+  // cwnd leaves room above pipe (RFC 6675 5 step C, NextSeg rule 1).
+  void RetransmitLost(TimeNs now);
+  void RetransmitSegment(TimeNs now, const Scoreboard::Segment& s,
+                         SendReason reason);
+  // Takes the SACK blocks of an ACK into the scoreboard and marks losses.
+  Scoreboard::AckResult TakeSacks(TimeNs now, const TcpHeader& h);
+  void EnterRecovery(TimeNs now);
+  // Proportional Rate Reduction (RFC 6937) during SACK recovery: after each
+  // ACK, how much may be sent, from the data it delivered.
+  void UpdatePrr(uint32_t delivered);
+  bool PrrActive() const { return sack_ok_ && in_recovery_; }
+  // Bytes congestion control lets out now beyond pipe: cwnd - pipe, or
+  // PRR's allowance during SACK recovery (rounded up to whole segments).
+  uint32_t SendRoom() const;
+  // The sender's estimate of bytes in the network: RFC 6675 pipe with SACK,
+  // FlightSize without.
+  uint32_t Pipe() const {
+    return sack_ok_ ? scoreboard_.pipe() : flight_size();
+  }
   void ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len);
   void UpdateSendWindow(const TcpHeader& h);
   // Sequence number of the first byte held in the send buffer (the SYN
@@ -313,6 +334,15 @@ class Connection {
   uint32_t challenge_acks_in_window_ = 0;
   // When the last ACK answering an unacceptable segment without text left.
   std::optional<TimeNs> last_invalid_ack_;
+
+  // With SACK in use, every segment sent and not acknowledged (RFC 6675).
+  Scoreboard scoreboard_;
+  // PRR state (RFC 6937 3): data delivered and sent since recovery began,
+  // the flight when it began, and what the last ACK allows still.
+  uint64_t prr_delivered_ = 0;
+  uint64_t prr_out_ = 0;
+  uint32_t recover_fs_ = 0;
+  int64_t prr_allowance_ = 0;
 
   std::unique_ptr<CongestionControl> cc_;
   uint32_t dup_acks_ = 0;

@@ -80,7 +80,10 @@ class Scoreboard {
   // The first segment that is lost and not retransmitted since (RFC 6675
   // NextSeg() rule 1), or nullptr.
   const Segment* NextLost() const;
-  // The last segment sent (for a tail loss probe), or nullptr.
+  // The first segment held (at SND.UNA) and the last one sent, or nullptr.
+  const Segment* First() const {
+    return segments_.empty() ? nullptr : &segments_.front();
+  }
   const Segment* Last() const;
   bool empty() const { return segments_.empty(); }
   size_t size() const { return segments_.size(); }

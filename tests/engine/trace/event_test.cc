@@ -27,11 +27,11 @@ void ExpectNamed(Enum last) {
 
 TEST(EventNamesTest, EveryEnumeratorHasADistinctName) {
   ExpectNamed(EventKind::kSessionAccepted);
-  ExpectNamed(SendReason::kSynCookie);
+  ExpectNamed(SendReason::kTailLossProbe);
   ExpectNamed(Disposition::kPaws);
   ExpectNamed(DropReason::kMtu);
   ExpectNamed(MangleKind::kDelay);
-  ExpectNamed(TimerKind::kKeepalive);
+  ExpectNamed(TimerKind::kTlp);
   ExpectNamed(TcpState::kTimeWait);
   ExpectNamed(Endpoint::kServer);
   ExpectNamed(ErrorCode::kAborted);
