@@ -10,15 +10,24 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-cd "$here"
 
+# A relative daemon path is relative to where the script was run from, so it
+# is made absolute before the cd below; a path that names no executable fails
+# the run rather than letting every test that needs the daemon skip.
 if [[ $# -ge 1 ]]; then
   export TCPEMUD="$1"
 fi
-if [[ -n "${TCPEMUD:-}" && "$TCPEMUD" != /* ]]; then
-  TCPEMUD="$(cd "$(dirname "$TCPEMUD")" && pwd)/$(basename "$TCPEMUD")"
-  export TCPEMUD
+if [[ -n "${TCPEMUD:-}" ]]; then
+  if [[ ! -x "$TCPEMUD" || -d "$TCPEMUD" ]]; then
+    echo "test.sh: $TCPEMUD is not an executable tcpemud" >&2
+    exit 1
+  fi
+  if [[ "$TCPEMUD" != /* ]]; then
+    TCPEMUD="$(cd "$(dirname "$TCPEMUD")" && pwd)/$(basename "$TCPEMUD")"
+    export TCPEMUD
+  fi
 fi
+cd "$here"
 
 # The versions generate.sh pins.
 gen_go_version="$(sed -n 's/^PROTOC_GEN_GO_VERSION=//p' generate.sh)"
