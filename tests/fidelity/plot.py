@@ -1,12 +1,22 @@
 #!/usr/bin/env python3
-"""Plots the Mathis fidelity table (from the fidelity_mathis_test binary):
-measured goodput against the loss-event rate, with the model's curve per RTT.
+"""Plots for docs/fidelity.md.
 
     python tests/fidelity/plot.py TABLE.md OUT.png
+    python tests/fidelity/plot.py linux RUN.json OUT.png
+    python tests/fidelity/plot.py linux-table RUN_DIR...
+
+The first plots the Mathis fidelity table (from the fidelity_mathis_test
+binary): measured goodput against the loss-event rate, with the model's curve
+per RTT. The second plots one run of tests/interop/test_linux_fidelity.py
+(the file it writes to $TCPEMU_LINUX_CURVES): the kernel's and the engine's
+cwnd over time and the bytes each receiving application read. The third
+prints a Markdown table of such runs (directories of linux-<cc>.json files)
+and the spread of the engine / kernel goodput ratio.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 
@@ -18,7 +28,111 @@ import matplotlib.pyplot as plt
 MSS = 1460
 
 
+def linux(run_json: str, out: str, until: float = 30.0) -> None:
+    with open(run_json) as f:
+        run = json.load(f)
+    seconds = run["seconds"]
+    until = min(until, seconds)
+    cc = run["kernel_cc"]
+    names = {"CONGESTION_CONTROL_CUBIC": "CUBIC", "CONGESTION_CONTROL_NEWRENO": "NewReno"}
+    engine_cc = names.get(run["engine_cc"], run["engine_cc"])
+    sides = (
+        ("kernel", f"Linux {cc}", "tab:blue", run["kernel_bps"]),
+        ("engine", f"tcpemu {engine_cc}", "tab:red", run["engine_bps"]),
+    )
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(10, 7), gridspec_kw={"height_ratios": [3, 2]}
+    )
+    for side, label, color, bps in sides:
+        mss = run[side]["mss"] or 1448
+        flows = run[side]["flows"]
+        pts = [p for p in flows[0]["cwnd"] if 0 <= p[0] <= until]
+        top.plot(
+            [p[0] for p in pts],
+            [p[1] / mss for p in pts],
+            color=color,
+            linewidth=1,
+            label=f"{label}, its first connection",
+        )
+        for i, flow in enumerate(flows):
+            got = [p for p in flow["delivered"] if 0 <= p[0] <= seconds]
+            bottom.plot(
+                [0.0] + [p[0] for p in got],
+                [0.0] + [p[1] / 1e6 for p in got],
+                color=color,
+                linewidth=1,
+                label=f"{label}: {bps / 1e6:.2f} Mbit/s per connection" if i == 0 else None,
+            )
+    path = run["path"]
+    top.set_ylabel("cwnd (segments)")
+    top.set_xlabel("time (s)")
+    top.set_xlim(0, until)
+    top.set_title(
+        f"{path['delay_each_way_s'] * 1e3:g} ms each way, {path['rate_bps'] / 1e6:g} Mbit/s, "
+        f"{path['loss'] * 100:g} % loss: cwnd every 100 ms (first {until:g} s)",
+        fontsize=10,
+    )
+    top.grid(True, alpha=0.3)
+    top.legend(fontsize=8, loc="upper right")
+    bottom.set_title(
+        f"bytes read by each receiver, {run['flows']} connections each way; "
+        f"engine / kernel goodput {run['ratio']:.2f}",
+        fontsize=10,
+    )
+    bottom.set_ylabel("MB")
+    bottom.set_xlabel("time (s)")
+    bottom.set_xlim(0, seconds)
+    bottom.grid(True, alpha=0.3)
+    bottom.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
+def linux_table(run_dirs: list[str]) -> None:
+    runs: dict[str, list[dict]] = {}
+    for d in run_dirs:
+        for cc in ("cubic", "reno"):
+            try:
+                with open(f"{d}/linux-{cc}.json") as f:
+                    runs.setdefault(cc, []).append(json.load(f))
+            except FileNotFoundError:
+                pass
+    print(
+        "| kernel | run | s | kernel Mbit/s | engine Mbit/s | engine / kernel "
+        "| kernel SACK recoveries / RTOs / probes / resent "
+        "| engine fast recoveries / RTOs / resent |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for cc, rs in runs.items():
+        for i, r in enumerate(rs, 1):
+            k, e = r["kernel"], r["engine"]
+            n = k["netstat"]
+            print(
+                f"| {cc} | {i} | {r['seconds']:g} | {r['kernel_bps'] / 1e6:.2f} "
+                f"| {r['engine_bps'] / 1e6:.2f} | {r['ratio']:.3f} "
+                f"| {n['TCPSackRecovery']} / {n['TCPTimeouts']} / {n['TCPLossProbes']} "
+                f"/ {k['retransmitted_segments']} "
+                f"| {e['fast_recoveries']} / {e['timeouts']} "
+                f"/ {e['retransmits_fast'] + e['retransmits_rto']} |"
+            )
+    print()
+    for cc, rs in runs.items():
+        ratios = sorted(r["ratio"] for r in rs)
+        mid = len(ratios) // 2
+        median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+        print(
+            f"{cc}: {len(ratios)} runs, engine / kernel median {median:.3f}, "
+            f"min {ratios[0]:.3f}, max {ratios[-1]:.3f}"
+        )
+
+
 def main() -> None:
+    if sys.argv[1] == "linux":
+        linux(sys.argv[2], sys.argv[3])
+        return
+    if sys.argv[1] == "linux-table":
+        linux_table(sys.argv[2:])
+        return
     table, out = sys.argv[1], sys.argv[2]
     rows = []
     with open(table) as f:

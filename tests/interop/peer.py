@@ -1,12 +1,14 @@
 """A kernel TCP peer for the interop tests, run inside a network namespace.
 
-    peer.py sink   --bind ADDR --port P [--close-after N]
+    peer.py sink   --bind ADDR --port P [--close-after N] [--progress SECONDS]
     peer.py source --connect ADDR --port P --bytes N [--seed S] [--wait-eof]
     peer.py source --bind ADDR --port P --bytes N [--seed S]   (accepts first)
     peer.py unread --bind ADDR --port P [--hold SECONDS]
 
 sink accepts one connection, reads to end of stream (or N bytes, then closes
-first) and prints {"bytes": n, "sha256": hex}. source sends N bytes of a
+first) and prints {"bytes": n, "sha256": hex}; with --progress it also
+prints {"t": time.monotonic(), "bytes": n} when a read ends at least that
+long after the last such line (and once at accept). source sends N bytes of a
 seeded pattern and closes (with --wait-eof: after the other side closed),
 printing the same. unread accepts, reads nothing,
 and closes after --hold seconds: the kernel answers unread data with RST.
@@ -70,6 +72,9 @@ def sink(args: argparse.Namespace) -> None:
     START[0] = time.monotonic()
     h = hasher(args)
     n = 0
+    shown = START[0]
+    if args.progress:
+        print(json.dumps({"t": shown, "bytes": 0}), flush=True)
     while args.close_after == 0 or n < args.close_after:
         want = BLOCK if args.close_after == 0 else min(BLOCK, args.close_after - n)
         b = c.recv(want)
@@ -77,6 +82,9 @@ def sink(args: argparse.Namespace) -> None:
             break
         h.update(b)
         n += len(b)
+        if args.progress and time.monotonic() - shown >= args.progress:
+            shown = time.monotonic()
+            print(json.dumps({"t": shown, "bytes": n}), flush=True)
     if args.close_after:
         # Closes first; then drains until the peer's FIN so that nothing
         # unread turns the close into an RST.
@@ -150,6 +158,7 @@ def main() -> None:
     p.add_argument("--no-hash", action="store_true")
     p.add_argument("--seconds", type=float, default=0)  # source: stop sending
     p.add_argument("--cc", default="")  # source --connect: TCP_CONGESTION
+    p.add_argument("--progress", type=float, default=0)  # sink: report every S
     args = p.parse_args()
     {"sink": sink, "source": source, "unread": unread}[args.mode](args)
 

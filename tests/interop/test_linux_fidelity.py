@@ -1,0 +1,417 @@
+"""The engine's congestion control beside the Linux kernel's, over TAP.
+
+Kernel senders (in the test's namespace, TCP_CONGESTION set on each socket)
+and engine senders with the matching algorithm run at the same time through
+one interface whose two directions are the same emulated path: 25 ms each way
+(RTT 50 ms), 100 Mbit/s, a bandwidth-delay-product queue and 1 % random loss.
+The kernel sends to an engine listener through the ingress path, the engine
+sends to kernel sockets through the egress path; each path also carries the
+other side's ACKs. There are FLOWS connections each way, started in pairs (a
+kernel one and an engine one together, the pairs a fraction of a second
+apart) and running side by side: at a few Mbit/s each neither the rate nor
+the queue binds, so they do not compete and only the random loss limits
+each; several of them average out the luck of one connection's losses in
+less time than one long connection would.
+
+Goodput is what the receiving applications read in order, each pair over the
+same wall-clock window of SECONDS from the pair's start: the engine
+listener's bytes_read, the kernel sinks' bytes (peer.py sink --progress). The
+engine's mean goodput per connection must be within 25 % of the kernel's.
+`ss -tin` in the namespace must show the requested algorithm on every kernel
+socket every time it is sampled (the machine's default may be another one,
+e.g. bbr).
+
+cwnd is sampled every 100 ms (the kernel's from `ss -tin`, cwnd times mss;
+the engine's from its sessions). With $TCPEMU_LINUX_CURVES set to a
+directory, each algorithm's run is written there as linux-<algorithm>.json,
+which tests/fidelity/plot.py draws (scripts/fidelity does both).
+$TCPEMU_LINUX_SECONDS (default 60) and $TCPEMU_LINUX_FLOWS (default 4)
+change the window and the number of connections each way.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from conftest import Tap
+from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
+
+SECONDS = float(os.environ.get("TCPEMU_LINUX_SECONDS", "60"))
+FLOWS = int(os.environ.get("TCPEMU_LINUX_FLOWS", "4"))
+DELAY = 0.025  # each way
+RATE = 100_000_000
+LOSS = 0.01
+INTERVAL = 0.1
+TOLERANCE = 0.25
+KERNEL_SENDS_TO = 9100  # the engine listener's port
+ENGINE_SENDS_TO = 9200  # the kernel sinks' ports: 9200, 9201, ...
+
+PAIRS = [
+    ("cubic", pb.CONGESTION_CONTROL_CUBIC),
+    ("reno", pb.CONGESTION_CONTROL_NEWRENO),
+]
+
+# Kernel counters of the namespace, where only the kernel senders send data.
+NETSTAT = (
+    "TCPTimeouts",
+    "TCPLossProbes",
+    "TCPLossProbeRecovery",
+    "TCPSackRecovery",
+    "TCPRenoRecovery",
+    "TCPFastRetrans",
+    "TCPSlowStartRetrans",
+    "TCPLostRetransmit",
+    "TCPSpuriousRTOs",
+)
+
+
+def path() -> pb.PathSpec:
+    return pb.PathSpec(
+        delay={"nanos": int(DELAY * 1e9)},
+        rate_bps=RATE,
+        queue_limit_packets=0,
+        queue_limit_bytes=int(RATE * 2 * DELAY / 8),
+        loss=pb.Loss(random=LOSS),
+    )
+
+
+@dataclass
+class KernelSocket:
+    cc: str
+    mss: int
+    cwnd: int  # segments
+    ssthresh: int | None
+    retrans: int
+
+
+def kernel_senders(tap: Tap) -> dict[int, KernelSocket]:
+    """The kernel's sending sockets as `ss -tin` shows them, by local port."""
+    out = tap.in_ns(
+        f"ss -tin state established dst {tap.engine_addr} dport = :{KERNEL_SENDS_TO}"
+    )
+    got: dict[int, KernelSocket] = {}
+    port = 0
+    for line in out.splitlines()[1:]:
+        if not line[:1].isspace():
+            # Recv-Q Send-Q Local:Port Peer:Port
+            port = int(line.split()[2].rsplit(":", 1)[1])
+            continue
+        cc = re.search(r"\b(cubic|reno|bbr|bic|htcp|vegas|westwood|dctcp)\b", line)
+        mss = re.search(r"\bmss:(\d+)", line)
+        cwnd = re.search(r"\bcwnd:(\d+)", line)
+        if not (port and cc and mss and cwnd):
+            continue
+        ssthresh = re.search(r"\bssthresh:(\d+)", line)
+        retrans = re.search(r"\bretrans:\d+/(\d+)", line)
+        got[port] = KernelSocket(
+            cc=cc.group(1),
+            mss=int(mss.group(1)),
+            cwnd=int(cwnd.group(1)),
+            ssthresh=int(ssthresh.group(1)) if ssthresh else None,
+            retrans=int(retrans.group(1)) if retrans else 0,
+        )
+    return got
+
+
+def netstat(tap: Tap) -> dict[str, int]:
+    lines = [ln.split() for ln in tap.in_ns("cat /proc/net/netstat").splitlines()]
+    got: dict[str, int] = {}
+    for names, values in zip(lines[::2], lines[1::2]):
+        if names and names[0] == "TcpExt:":
+            got = {n: int(v) for n, v in zip(names[1:], values[1:])}
+    return {n: got.get(n, 0) for n in NETSTAT}
+
+
+def at(points: list[tuple[float, int]], t: float) -> float:
+    """The value of a sampled counter at time t, interpolated linearly."""
+    assert points and points[0][0] <= t <= points[-1][0], (t, points[:1], points[-1:])
+    for (t0, v0), (t1, v1) in itertools.pairwise(points):
+        if t0 <= t <= t1:
+            return v0 if t1 == t0 else v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+    return float(points[-1][1])
+
+
+@dataclass
+class Pair:
+    """A kernel sender and an engine sender started together."""
+
+    sink: subprocess.Popen[str]  # the kernel's receiver of the engine's data
+    engine_sender: int  # session id
+    source: subprocess.Popen[str] | None = None  # the kernel's sender
+    engine_receiver: int = 0  # session id of the accepted connection
+    kernel_port: int = 0  # the kernel sender's local port
+    start: float = 0.0
+    # (time, bytes read) by each receiving application
+    kernel_delivered: list[tuple[float, int]] = field(default_factory=list)
+    engine_delivered: list[tuple[float, int]] = field(default_factory=list)
+    # (time, cwnd bytes, ssthresh bytes)
+    kernel_cwnd: list[tuple[float, int, int | None]] = field(default_factory=list)
+    engine_cwnd: list[tuple[float, int, int]] = field(default_factory=list)
+    kernel_ccs: set[str] = field(default_factory=set)
+    kernel_mss: int = 0
+    kernel_retrans: int = 0
+
+
+def read_progress(p: subprocess.Popen[str], out: list[tuple[float, int]]) -> None:
+    assert p.stdout is not None
+    for line in p.stdout:
+        if line.startswith('{"t"') and line.endswith("}\n"):
+            got = json.loads(line)
+            out.append((got["t"], got["bytes"]))
+
+
+def sample(tap: Tap, pairs: list[Pair], stop: threading.Event) -> None:
+    """Samples every pair in the list, which grows as pairs start."""
+    while not stop.is_set():
+        t = time.monotonic()
+        started = [p for p in pairs if p.engine_receiver]
+        by_port = {p.kernel_port: p for p in started}
+        by_sender = {p.engine_sender: p for p in started}
+        by_receiver = {p.engine_receiver: p for p in started}
+        for port, k in kernel_senders(tap).items():
+            if (p := by_port.get(port)) is not None:
+                ssthresh = k.ssthresh and k.ssthresh * k.mss
+                p.kernel_cwnd.append((t, k.cwnd * k.mss, ssthresh))
+                p.kernel_ccs.add(k.cc)
+                p.kernel_mss = k.mss
+                p.kernel_retrans = k.retrans
+        got = tap.stub.ListSessions(pb.ListSessionsRequest(link_id=tap.iface.id))
+        now = time.monotonic()
+        for s in got.sessions:
+            if (p := by_sender.get(s.id)) is not None:
+                p.engine_cwnd.append((t, s.client.tcb.cwnd, s.client.tcb.ssthresh))
+            elif (p := by_receiver.get(s.id)) is not None:
+                p.kernel_delivered.append((now, s.server.bytes_read))
+        stop.wait(max(0.0, INTERVAL - (time.monotonic() - t)))
+
+
+def write(tap: Tap, session_id: int, stop: threading.Event) -> None:
+    """Keeps the engine's send buffer full until stop."""
+    while not stop.is_set():
+        try:
+            tap.stub.Write(
+                pb.WriteRequest(
+                    session_id=session_id,
+                    endpoint=pb.ENDPOINT_CLIENT,
+                    fill_bytes=1 << 30,
+                    wait={"nanos": 200_000_000},
+                )
+            )
+        except grpc.RpcError:
+            if stop.is_set():
+                return
+            raise
+
+
+def new_accepted(tap: Tap, known: set[int]) -> pb.Session:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        got = tap.stub.ListSessions(pb.ListSessionsRequest(link_id=tap.iface.id))
+        for s in got.sessions:
+            if s.accepted and s.id not in known:
+                return s
+        time.sleep(0.01)
+    raise AssertionError("the kernel's connection was not accepted")
+
+
+def start(
+    tap: Tap,
+    engine_cc: pb.CongestionControl,
+    kernel_cc: str,
+    peer: Callable[..., subprocess.Popen[str]],
+    spawn: Callable[..., None],
+    stop: threading.Event,
+    pairs: list[Pair],
+) -> None:
+    """Opens FLOWS engine -> kernel connections, then starts FLOWS kernel
+    senders, each one's engine partner at once after it, into pairs."""
+    for i in range(FLOWS):
+        sink = peer(
+            "sink",
+            "--bind",
+            tap.kernel_addr,
+            "--port",
+            str(ENGINE_SENDS_TO + i),
+            "--no-hash",
+            "--progress",
+            str(INTERVAL),
+        )
+        e = tap.stub.OpenSession(
+            pb.OpenSessionRequest(
+                remote=pb.Remote(
+                    interface_id=tap.iface.id,
+                    address=tap.kernel_addr,
+                    port=ENGINE_SENDS_TO + i,
+                ),
+                client=pb.TcpConfig(congestion_control=engine_cc, send_buffer=4 << 20),
+            )
+        )
+        pairs.append(Pair(sink=sink, engine_sender=e.id))
+    deadline = time.monotonic() + 10
+    for p in pairs:
+        while (
+            tap.stub.GetSession(
+                pb.GetSessionRequest(session_id=p.engine_sender)
+            ).client.tcb.state
+            != pb.TCP_STATE_ESTABLISHED
+        ):
+            assert time.monotonic() < deadline, "the engine's connection did not open"
+            time.sleep(0.01)
+
+    tap.stub.Listen(
+        pb.ListenRequest(
+            interface_id=tap.iface.id,
+            port=KERNEL_SENDS_TO,
+            config=pb.TcpConfig(recv_buffer=4 << 20),
+        )
+    )
+    known: set[int] = set()
+    for p in pairs:
+        # The kernel's sender sends as soon as it is connected.
+        p.source = peer(
+            "source",
+            "--connect",
+            tap.engine_addr,
+            "--port",
+            str(KERNEL_SENDS_TO),
+            "--bytes",
+            str(1 << 40),
+            "--seconds",
+            str(SECONDS + 60),
+            "--no-hash",
+            "--cc",
+            kernel_cc,
+        )
+        spawn(write, tap, p.engine_sender, stop)
+        p.start = time.monotonic()
+        spawn(read_progress, p.sink, p.engine_delivered)
+        s = new_accepted(tap, known)
+        known.add(s.id)
+        p.kernel_port, p.engine_receiver = s.remote.port, s.id
+
+
+@pytest.mark.parametrize(("kernel_cc", "engine_cc"), PAIRS, ids=[k for k, _ in PAIRS])
+def test_engine_goodput_beside_the_kernels(
+    tap_factory, kernel_cc: str, engine_cc: pb.CongestionControl
+) -> None:
+    tap = tap_factory(1500, egress=path(), ingress=path())
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+
+    def spawn(target: Callable[..., None], *args: Any) -> None:
+        threads.append(threading.Thread(target=target, args=args, daemon=True))
+        threads[-1].start()
+
+    procs: list[subprocess.Popen[str]] = []
+
+    def peer(*args: str) -> subprocess.Popen[str]:
+        procs.append(tap.peer(*args))
+        return procs[-1]
+
+    try:
+        pairs: list[Pair] = []
+        spawn(sample, tap, pairs, stop)
+        start(tap, engine_cc, kernel_cc, peer, spawn, stop, pairs)
+        end = pairs[-1].start + SECONDS + 2 * INTERVAL
+        time.sleep(max(0.0, end - time.monotonic()))
+        stop.set()
+        kernel_counts = netstat(tap)
+        got = tap.stub.ListSessions(pb.ListSessionsRequest(link_id=tap.iface.id))
+        finals = {s.id: s for s in got.sessions}
+    finally:
+        stop.set()
+        for proc in procs:
+            proc.kill()
+            proc.wait(timeout=10)
+        for t in threads:
+            t.join(timeout=10)
+    for sid in finals:
+        tap.stub.DeleteSession(pb.DeleteSessionRequest(session_id=sid))
+
+    # Every receiver had read nothing at its pair's start.
+    def read_by(points: list[tuple[float, int]], start: float) -> float:
+        later = [q for q in points if q[0] > start]
+        return at([(start, 0), *later], start + SECONDS)
+
+    kernel_bytes = sum(read_by(p.kernel_delivered, p.start) for p in pairs)
+    engine_bytes = sum(read_by(p.engine_delivered, p.start) for p in pairs)
+    kernel_bps = kernel_bytes * 8 / SECONDS / FLOWS
+    engine_bps = engine_bytes * 8 / SECONDS / FLOWS
+    ratio = engine_bps / kernel_bps
+    engine = [finals[p.engine_sender].client for p in pairs]
+    counters = {
+        name: sum(getattr(c.counters, name) for c in engine)
+        for name in (
+            "fast_recoveries",
+            "timeouts",
+            "retransmits_fast",
+            "retransmits_rto",
+        )
+    }
+    kernel_retrans = sum(p.kernel_retrans for p in pairs)
+
+    def rel(points: list[tuple[Any, ...]], start: float) -> list[tuple[Any, ...]]:
+        return [(round(q[0] - start, 3), *q[1:]) for q in points]
+
+    result: dict[str, Any] = {
+        "kernel_cc": kernel_cc,
+        "engine_cc": pb.CongestionControl.Name(engine_cc),
+        "seconds": SECONDS,
+        "flows": FLOWS,
+        "path": {"delay_each_way_s": DELAY, "rate_bps": RATE, "loss": LOSS},
+        "kernel_bps": kernel_bps,
+        "engine_bps": engine_bps,
+        "ratio": ratio,
+        "kernel": {
+            "mss": pairs[0].kernel_mss,
+            "retransmitted_segments": kernel_retrans,
+            "netstat": kernel_counts,
+            "flows": [
+                {
+                    "cwnd": rel(p.kernel_cwnd, p.start),
+                    "delivered": rel(p.kernel_delivered, p.start),
+                }
+                for p in pairs
+            ],
+        },
+        "engine": {
+            "mss": engine[0].mss,
+            **counters,
+            "flows": [
+                {
+                    "cwnd": rel(p.engine_cwnd, p.start),
+                    "delivered": rel(p.engine_delivered, p.start),
+                }
+                for p in pairs
+            ],
+        },
+    }
+    if out := os.environ.get("TCPEMU_LINUX_CURVES"):
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / f"linux-{kernel_cc}.json").write_text(json.dumps(result))
+    print(
+        f"\n{kernel_cc}, {FLOWS} connections each way, {SECONDS:g} s: "
+        f"kernel {kernel_bps / 1e6:.2f} Mbit/s per connection "
+        f"(retransmitted {kernel_retrans}, {kernel_counts}), "
+        f"engine {engine_bps / 1e6:.2f} Mbit/s per connection ({counters}), "
+        f"engine / kernel {ratio:.3f}"
+    )
+
+    ccs = set().union(*(p.kernel_ccs for p in pairs))
+    assert ccs == {kernel_cc}, f"the kernel's sockets used {ccs}"
+    for p in pairs:
+        assert len(p.kernel_cwnd) > SECONDS / INTERVAL / 2 and p.engine_cwnd
+    assert kernel_retrans > 0 and counters["retransmits_fast"] > 0
+    assert 1 - TOLERANCE <= ratio <= 1 + TOLERANCE, (engine_bps, kernel_bps)
