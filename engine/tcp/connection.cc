@@ -182,8 +182,11 @@ TimeNs Connection::NextDeadline() const {
 
 void Connection::OnTimer(TimeNs now) {
   for (TimerKind k :
-       {TimerKind::kTimeWait, TimerKind::kRto, TimerKind::kPersist,
-        TimerKind::kDelayedAck, TimerKind::kCork, TimerKind::kKeepalive}) {
+       // A probe timeout capped at the RTO's deadline goes first: the
+       // probe restarts the retransmission timer (RFC 8985 7.2).
+       {TimerKind::kTimeWait, TimerKind::kReorder, TimerKind::kTlp,
+        TimerKind::kRto, TimerKind::kPersist, TimerKind::kDelayedAck,
+        TimerKind::kCork, TimerKind::kKeepalive}) {
     if (deadlines_[TimerIndex(k)] > now) continue;
     Disarm(k);
     if (ctx_.events != nullptr) {
@@ -215,7 +218,11 @@ void Connection::OnTimer(TimeNs now) {
         FireKeepalive(now);
         break;
       case TimerKind::kReorder:
+        FireReorder(now);
+        break;
       case TimerKind::kTlp:
+        FireTlp(now);
+        break;
       case TimerKind::kNone:
         break;
     }
@@ -253,6 +260,9 @@ void Connection::FireRto(TimeNs now) {
   in_recovery_ = false;
   recover_ = snd_max_;
   dup_acks_ = 0;
+  tlp_high_seq_.reset();
+  Disarm(TimerKind::kTlp);
+  Disarm(TimerKind::kReorder);
   rtt_.Backoff();
   rtt_timing_ = false;         // Karn: no sample from retransmitted data
   ts_sample_wanted_ = ts_ok_;  // but a timestamp echo is unambiguous
@@ -940,6 +950,7 @@ void Connection::Output(TimeNs now) {
   // Zero window with data waiting and nothing in flight: only the persist
   // timer can learn that the window opened (RFC 9293 3.8.6.1).
   bool waiting = end > snd_nxt_ || (fin_queued_ && snd_nxt_ <= fin_seq_);
+  if (Rack()) ArmTlp(now);
   if (waiting && snd_nxt_ == snd_una_ && !Armed(TimerKind::kRto) &&
       snd_wnd_ < std::min(snd_mss_, static_cast<uint32_t>(end - snd_nxt_))) {
     if (!Armed(TimerKind::kPersist)) {
@@ -1416,7 +1427,7 @@ Scoreboard::AckResult Connection::TakeSacks(TimeNs now, const TcpHeader& h) {
       SeqMax(h.ack, snd_una_),
       absl::MakeConstSpan(h.options.sack.data(), h.options.sack_count));
   if (r.dsack) ++counters_.dsacks_received;
-  if (r.newly_sacked_bytes > 0) scoreboard_.MarkLosses(snd_mss_);
+  if (r.newly_sacked_bytes > 0 && !Rack()) scoreboard_.MarkLosses(snd_mss_);
   return r;
 }
 
@@ -1499,8 +1510,9 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
         cc_->OnExitRecovery(flight_size());
       } else if (sack_ok_) {
         // A partial ACK: cwnd stays at ssthresh (RFC 6675) and the next
-        // hole is deemed lost, as NewReno would (RFC 6582 3.2 step 5).
-        scoreboard_.MarkFirstHoleLost();
+        // hole is deemed lost, as NewReno would (RFC 6582 3.2 step 5);
+        // RACK dates holes by itself.
+        if (!Rack()) scoreboard_.MarkFirstHoleLost();
         Arm(now, TimerKind::kRto, now + rtt_.rto());
       } else {
         // Partial ACK (RFC 6582 3.2 step 5): the next hole is lost too.
@@ -1513,14 +1525,24 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
       cc_->OnAck(now, static_cast<uint32_t>(data_acked), flight_before);
       // New SACK information on an ACK that also moved SND.UNA can show a
       // loss just as duplicate ACKs do (RFC 6675 IsLost).
-      if (sack_ok_ && sacks.newly_sacked_bytes > 0 &&
-          scoreboard_.NextLost() != nullptr && h.ack > recover_ &&
+      if (sack_ok_ && !Rack() && sacks.newly_sacked_bytes > 0 &&
+          scoreboard_.NextLost() != nullptr && h.ack >= recover_ &&
           snd_max_ > snd_una_) {
         EnterRecovery(now);
       }
     }
+    if (tlp_high_seq_.has_value() && h.ack >= *tlp_high_seq_) {
+      // RFC 8985 7.4: a probe that resent old data and was not reported
+      // twice (D-SACK) repaired a loss: the congestion response is owed.
+      if (!tlp_dsack_ && !in_recovery_) {
+        cc_->OnEnterRecovery(now, flight_before, /*sack=*/true);
+        cc_->OnExitRecovery(flight_size());
+      }
+      tlp_high_seq_.reset();
+    }
+    if (Rack()) RackOnAck(now, sacks);
     if (PrrActive()) {
-      UpdatePrr(static_cast<uint32_t>(data_acked) + sacks.newly_sacked_bytes);
+      UpdatePrr(sacks.delivered_bytes);
     }
     NoteCwnd(now, before);
     dup_acks_ = 0;
@@ -1549,20 +1571,144 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
     Disarm(TimerKind::kPersist);
     persist_backoff_ = 0;
   }
+  if (Rack()) {
+    const uint32_t before = cc_->cwnd();
+    const bool was_in_recovery = in_recovery_;
+    RackOnAck(now, sacks);
+    if (in_recovery_ && !was_in_recovery) {
+      if (dup) ++counters_.dup_acks_received;
+      UpdatePrr(sacks.delivered_bytes);
+      NoteCwnd(now, before);
+      return;
+    }
+  }
   if (!dup) return;
   ++counters_.dup_acks_received;
   ++dup_acks_;
   uint32_t before = cc_->cwnd();
-  const bool may_enter = h.ack > recover_ || recover_ == iss_;
+  // RFC 6582 4: no new recovery for duplicate ACKs below "recover"; with
+  // SACK the scoreboard tells a new loss at "recover" itself from an old one.
+  const bool may_enter =
+      (sack_ok_ ? h.ack >= recover_ : h.ack > recover_) || recover_ == iss_;
   if (in_recovery_) {
     if (!sack_ok_) cc_->OnDupAckInRecovery();
-  } else if (may_enter &&
+  } else if (may_enter && !Rack() &&
              (sack_ok_ ? dup_acks_ >= 3 || scoreboard_.NextLost() != nullptr
                        : dup_acks_ == 3)) {
     EnterRecovery(now);
   }
-  if (PrrActive()) UpdatePrr(sacks.newly_sacked_bytes);
+  if (PrrActive()) UpdatePrr(sacks.delivered_bytes);
   NoteCwnd(now, before);
+}
+
+void Connection::RackOnAck(TimeNs now, const Scoreboard::AckResult& r) {
+  if (r.dsack) {
+    rack_reordering_seen_ = true;
+    if (tlp_high_seq_.has_value()) tlp_dsack_ = true;
+  }
+  if (r.newest_delivered_sent_at.has_value()) {
+    const TimeNs sent_at = *r.newest_delivered_sent_at;
+    const DurationNs rtt = now - sent_at;
+    // Step 2: a retransmitted segment whose RTT is below the minimum was
+    // answered by its first transmission: it dates nothing.
+    if (!(r.newest_delivered_retransmitted && rack_min_rtt_ > 0 &&
+          rtt < rack_min_rtt_)) {
+      rack_rtt_ = rtt;
+      if (rack_min_rtt_ == 0 || rtt < rack_min_rtt_) rack_min_rtt_ = rtt;
+      if (r.newest_delivered_order > rack_order_) {
+        rack_xmit_ts_ = sent_at;
+        rack_order_ = r.newest_delivered_order;
+      }
+    }
+  }
+  RackDetectLoss(now);
+}
+
+void Connection::RackDetectLoss(TimeNs now) {
+  if (rack_xmit_ts_ < 0 || scoreboard_.empty()) {
+    Disarm(TimerKind::kReorder);
+    return;
+  }
+  // Step 4: the reordering window is a quarter of the minimum RTT, or none
+  // in recovery (or with DupThresh segments SACKed) while no reordering
+  // has been seen.
+  DurationNs reo_wnd = std::min(rack_min_rtt_ / 4, rtt_.srtt());
+  if (!rack_reordering_seen_ &&
+      (in_recovery_ || scoreboard_.sacked_bytes() >= 3 * snd_mss_)) {
+    reo_wnd = 0;
+  }
+  std::optional<TimeNs> timeout;
+  const uint32_t lost =
+      scoreboard_.RackDetect(now, rack_order_, rack_rtt_, reo_wnd, &timeout);
+  counters_.rack_losses += lost;
+  if (timeout.has_value()) {
+    Arm(now, TimerKind::kReorder, *timeout);
+  } else {
+    Disarm(TimerKind::kReorder);
+  }
+  if (lost > 0 && !in_recovery_ && snd_max_ > snd_una_ &&
+      (snd_una_ >= recover_ || recover_ == iss_)) {
+    EnterRecovery(now);
+  }
+}
+
+void Connection::FireReorder(TimeNs now) {
+  if (!Rack() || !Synchronized()) return;
+  const uint32_t before = cc_->cwnd();
+  const bool was_in_recovery = in_recovery_;
+  RackDetectLoss(now);
+  if (in_recovery_ && !was_in_recovery) UpdatePrr(0);
+  NoteCwnd(now, before);
+  Output(now);
+}
+
+void Connection::ArmTlp(TimeNs now) {
+  const bool eligible = Synchronized() && !in_recovery_ &&
+                        snd_max_ > snd_una_ && !tlp_high_seq_.has_value() &&
+                        scoreboard_.lost_bytes() == 0;
+  if (!eligible) {
+    Disarm(TimerKind::kTlp);
+    return;
+  }
+  // RFC 8985 7.2: two smoothed RTTs, plus the peer's worst delayed-ACK
+  // time when only one segment is out, and never after the RTO.
+  DurationNs pto = rtt_.has_sample() ? 2 * rtt_.srtt() : kSecond;
+  if (flight_size() <= snd_mss_) pto += 200 * kMillisecond;
+  TimeNs deadline = now + pto;
+  if (Armed(TimerKind::kRto)) {
+    deadline = std::min(deadline, deadlines_[TimerIndex(TimerKind::kRto)]);
+  }
+  Arm(now, TimerKind::kTlp, deadline);
+}
+
+void Connection::FireTlp(TimeNs now) {
+  if (!Rack() || snd_max_ == snd_una_ || in_recovery_) return;
+  ++counters_.tail_loss_probes;
+  const Seq end = data_end();
+  const uint32_t unsent =
+      snd_nxt_ < end ? static_cast<uint32_t>(end - snd_nxt_) : 0;
+  const uint32_t outstanding = flight_size();
+  const uint32_t room = snd_wnd_ > outstanding ? snd_wnd_ - outstanding : 0;
+  const uint32_t len = std::min({unsent, snd_mss_, room});
+  if (len > 0) {
+    // RFC 8985 7.3: new data when there is some and the peer's window
+    // allows, whatever cwnd says.
+    Payload p =
+        snd_buf_.Peek(static_cast<size_t>(snd_nxt_ - data_start()), len);
+    const Seq seq = snd_nxt_;
+    const uint8_t flags =
+        kAck | (seq + static_cast<int64_t>(len) == end ? kPsh : 0);
+    snd_nxt_ += len;
+    snd_max_ = SeqMax(snd_max_, snd_nxt_);
+    SendSegment(now, seq, flags, p, SendReason::kTailLossProbe);
+  } else if (const Scoreboard::Segment* last = scoreboard_.Last()) {
+    // Otherwise the last segment sent, again.
+    const Scoreboard::Segment copy = *last;
+    tlp_high_seq_ = snd_max_;
+    tlp_dsack_ = false;
+    RetransmitSegment(now, copy, SendReason::kTailLossProbe);
+  }
+  Arm(now, TimerKind::kRto, now + rtt_.rto());
 }
 
 void Connection::ProcessText(TimeNs now, Seq seq, const Payload& data_in,

@@ -208,6 +208,18 @@ class Connection {
   // ACK, how much may be sent, from the data it delivered.
   void UpdatePrr(uint32_t delivered);
   bool PrrActive() const { return sack_ok_ && in_recovery_; }
+  // RACK-TLP (RFC 8985), with SACK and config_.rack.
+  bool Rack() const { return config_.rack && sack_ok_; }
+  // RFC 8985 6.2 steps 1-5 on an ACK: the most recently sent segment it
+  // delivered dates the others; those sent more than a reordering window
+  // before it are lost.
+  void RackOnAck(TimeNs now, const Scoreboard::AckResult& r);
+  void RackDetectLoss(TimeNs now);
+  void FireReorder(TimeNs now);
+  // RFC 8985 7: the probe timeout, armed while new data is in flight and no
+  // recovery runs; when it fires a probe segment leaves.
+  void ArmTlp(TimeNs now);
+  void FireTlp(TimeNs now);
   // Bytes congestion control lets out now beyond pipe: cwnd - pipe, or
   // PRR's allowance during SACK recovery (rounded up to whole segments).
   uint32_t SendRoom() const;
@@ -343,6 +355,17 @@ class Connection {
   uint64_t prr_out_ = 0;
   uint32_t recover_fs_ = 0;
   int64_t prr_allowance_ = 0;
+  // RACK (RFC 8985 6.1): the newest delivered transmission, its end, the
+  // RTT it measured, the minimum RTT, and whether reordering was seen.
+  TimeNs rack_xmit_ts_ = -1;
+  uint64_t rack_order_ = 0;
+  DurationNs rack_rtt_ = 0;
+  DurationNs rack_min_rtt_ = 0;
+  bool rack_reordering_seen_ = false;
+  // TLP (RFC 8985 7.3): SND.MAX when a probe resent old data, until the
+  // ACK past it shows whether the probe repaired a loss.
+  std::optional<Seq> tlp_high_seq_;
+  bool tlp_dsack_ = false;
 
   std::unique_ptr<CongestionControl> cc_;
   uint32_t dup_acks_ = 0;

@@ -66,6 +66,7 @@ void Scoreboard::OnSend(TimeNs now, Seq start, Seq end) {
         SetRetransmitted(s, true);
         s.ever_retransmitted = true;
         s.sent_at = now;
+        s.order = next_order_++;
       }
     }
     if (end <= high) return;
@@ -75,6 +76,7 @@ void Scoreboard::OnSend(TimeNs now, Seq start, Seq end) {
   s.start = start;
   s.end = end;
   s.sent_at = now;
+  s.order = next_order_++;
   outstanding_ += s.length();
   if (segments_.empty()) lost_hint_ = start;
   segments_.push_back(s);
@@ -83,12 +85,12 @@ void Scoreboard::OnSend(TimeNs now, Seq start, Seq end) {
 Scoreboard::AckResult Scoreboard::OnAck(Seq ack,
                                         absl::Span<const SackBlock> blocks) {
   AckResult r;
+  const uint32_t sacked_before = sacked_;
   auto delivered = [&r](const Segment& s) {
     if (!r.newest_delivered_sent_at.has_value() ||
-        s.sent_at > *r.newest_delivered_sent_at ||
-        (s.sent_at == *r.newest_delivered_sent_at &&
-         s.end > r.newest_delivered_end)) {
+        s.order > r.newest_delivered_order) {
       r.newest_delivered_sent_at = s.sent_at;
+      r.newest_delivered_order = s.order;
       r.newest_delivered_end = s.end;
       r.newest_delivered_retransmitted = s.ever_retransmitted;
     }
@@ -146,6 +148,7 @@ Scoreboard::AckResult Scoreboard::OnAck(Seq ack,
       SetSacked(s);
     }
   }
+  r.delivered_bytes = r.acked_bytes + sacked_ - sacked_before;
   return r;
 }
 
@@ -177,6 +180,7 @@ uint32_t Scoreboard::MarkLosses(uint32_t mss, uint32_t dup_thresh) {
 }
 
 bool Scoreboard::MarkFirstHoleLost() {
+  if (sacked_ == 0) return false;
   for (Segment& s : segments_) {
     if (s.sacked) continue;
     if (s.lost || s.retransmitted) return false;
@@ -202,17 +206,15 @@ void Scoreboard::ClearSacks() {
   }
 }
 
-uint32_t Scoreboard::RackDetect(TimeNs now, TimeNs xmit_ts, Seq end_seq,
-                                DurationNs rtt, DurationNs reo_wnd,
+uint32_t Scoreboard::RackDetect(TimeNs now, uint64_t order, DurationNs rtt,
+                                DurationNs reo_wnd,
                                 std::optional<TimeNs>* timeout) {
   uint32_t marked = 0;
   for (Segment& s : segments_) {
     if (s.sacked || (s.lost && !s.retransmitted)) continue;
     // RFC 8985 6.2: only segments sent before the one most recently
     // delivered are candidates.
-    const bool before =
-        s.sent_at < xmit_ts || (s.sent_at == xmit_ts && s.end < end_seq);
-    if (!before) continue;
+    if (s.order >= order) continue;
     const TimeNs deadline = s.sent_at + rtt + reo_wnd;
     if (deadline <= now) {
       SetRetransmitted(s, false);

@@ -28,6 +28,9 @@ class Scoreboard {
     Seq start;  // [start, end): a FIN counts as one
     Seq end;
     TimeNs sent_at = 0;  // the last transmission
+    // Transmission order across the board: segments sent at one instant
+    // still left one after another (RACK's "sent after", RFC 8985 6.1).
+    uint64_t order = 0;
     bool sacked = false;
     bool lost = false;
     // Retransmitted since it was last deemed lost (counted in pipe).
@@ -40,10 +43,15 @@ class Scoreboard {
   struct AckResult {
     uint32_t acked_bytes = 0;         // newly cumulatively acknowledged
     uint32_t newly_sacked_bytes = 0;  // newly selectively acknowledged
-    bool dsack = false;               // the first block was a D-SACK
+    // Delivered by this ACK (RFC 6937 DeliveredData): the advance of the
+    // cumulative ACK plus the change in SACKed bytes, so that bytes SACKed
+    // before count once.
+    uint32_t delivered_bytes = 0;
+    bool dsack = false;  // the first block was a D-SACK
     // The newest transmission among the segments this ACK delivered, and
     // whether that one had been retransmitted (RFC 8985 6.2 step 2).
     std::optional<TimeNs> newest_delivered_sent_at;
+    uint64_t newest_delivered_order = 0;
     Seq newest_delivered_end;
     bool newest_delivered_retransmitted = false;
   };
@@ -62,7 +70,8 @@ class Scoreboard {
   // lost. Returns how many segments were newly marked.
   uint32_t MarkLosses(uint32_t mss, uint32_t dup_thresh = 3);
   // Marks the first segment not SACKed as lost unless it already is or was
-  // retransmitted since (a partial ACK in recovery: the next hole is lost).
+  // retransmitted since, or nothing above it is SACKed (then it is no hole
+  // the peer has shown).
   bool MarkFirstHoleLost();
   // A retransmission timeout: everything not SACKed is lost and to be sent
   // again (RFC 6675 5.1).
@@ -70,11 +79,11 @@ class Scoreboard {
   // The peer discarded what it had SACKed (RFC 2018 8): forget the blocks.
   void ClearSacks();
   // RACK (RFC 8985 6.2): marks lost every segment not SACKed, not already
-  // lost-and-unretransmitted, that was sent before `xmit_ts` (or at it with
-  // a lower end) and more than `rtt + reo_wnd` before `now`. Returns the
-  // number marked, and in `timeout` the earliest time at which another
+  // lost-and-unretransmitted, that was sent before the transmission
+  // numbered `order` and more than `rtt + reo_wnd` before `now`. Returns
+  // the number marked, and in `timeout` the earliest time at which another
   // such segment will qualify (if any is waiting).
-  uint32_t RackDetect(TimeNs now, TimeNs xmit_ts, Seq end_seq, DurationNs rtt,
+  uint32_t RackDetect(TimeNs now, uint64_t order, DurationNs rtt,
                       DurationNs reo_wnd, std::optional<TimeNs>* timeout);
 
   // The first segment that is lost and not retransmitted since (RFC 6675
@@ -112,6 +121,7 @@ class Scoreboard {
   // No segment lost and not retransmitted starts below this (where
   // NextLost's search begins).
   mutable Seq lost_hint_;
+  uint64_t next_order_ = 1;
 };
 
 }  // namespace tcpemu

@@ -59,8 +59,8 @@ struct TcpConfig {
   // RACK-TLP (RFC 8985), with SACK: losses are detected by time (a segment
   // sent before one already delivered, by more than a reordering window)
   // instead of by duplicate-ACK counting, and a tail loss probe replaces
-  // most timeouts at the end of a flight.
-  bool rack = false;
+  // most timeouts at the end of a flight. On by default, as in Linux.
+  bool rack = true;
 
   // Keepalive (RFC 1122 4.2.3.6), off by default.
   bool keepalive = false;

@@ -13,19 +13,19 @@ namespace v1 = ::tcpemu::v1;
 
 constexpr uint32_t kMaxBuffer = 1 << 20;
 
-TEST(TcpConfigFromProtoTest, RackAndHyStartAreOffUnlessSet) {
+TEST(TcpConfigFromProtoTest, RackIsOnAndHyStartOffUnlessSet) {
   absl::StatusOr<TcpConfig> c =
       FromProto(v1::TcpConfig(), "client", kMaxBuffer);
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_FALSE(c->rack);
+  EXPECT_TRUE(c->rack);
   EXPECT_FALSE(c->hystart);
 
   v1::TcpConfig p;
-  p.set_rack(true);
+  p.set_rack(false);
   p.set_hystart(true);
   c = FromProto(p, "client", kMaxBuffer);
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_TRUE(c->rack);
+  EXPECT_FALSE(c->rack);
   EXPECT_TRUE(c->hystart);
 
   p.set_rack(false);

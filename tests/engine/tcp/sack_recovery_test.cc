@@ -29,7 +29,8 @@ class RetransmissionLog final : public EventSink {
     }
     if (e.kind == EventKind::kSegmentSent &&
         (e.send_reason == SendReason::kRetransmitFast ||
-         e.send_reason == SendReason::kRetransmitRto)) {
+         e.send_reason == SendReason::kRetransmitRto ||
+         e.send_reason == SendReason::kTailLossProbe)) {
       retransmissions.push_back(e);
     }
   }
@@ -52,7 +53,8 @@ struct Outcome {
 // `twice` set, the segment at that position in the byte stream is instead
 // dropped on its first two transmissions.
 Outcome Transfer(bool sack, const std::vector<uint32_t>& drops,
-                 std::optional<uint32_t> twice = std::nullopt) {
+                 std::optional<uint32_t> twice = std::nullopt,
+                 bool rack = false, bool drop_last = false) {
   RetransmissionLog log;
   Network net(7, &log, Network::Limits());
   PathSpec path;
@@ -71,6 +73,7 @@ Outcome Transfer(bool sack, const std::vector<uint32_t>& drops,
   spec.link_id = *link;
   for (TcpConfig* c : {&spec.client, &spec.server}) {
     c->sack = sack;
+    c->rack = rack;
     c->initial_window = 60;
     c->send_buffer = 1 << 20;
     c->recv_buffer = 1 << 20;
@@ -88,6 +91,17 @@ Outcome Transfer(bool sack, const std::vector<uint32_t>& drops,
     rule.match.seq_lo = Seq(*log.iss + 1) + int64_t{*twice - 1} * mss;
     rule.match.seq_hi = rule.match.seq_lo + 1;
     rule.count = 2;
+    EXPECT_TRUE(net.AddFault(*link, Direction::kForward, rule).ok());
+  }
+  if (drop_last) {
+    net.RunUntil(kMillisecond);
+    EXPECT_TRUE(log.iss.has_value());
+    FaultRule rule;
+    rule.match.payload_only = true;
+    rule.match.has_seq_range = true;
+    rule.match.seq_lo = Seq(*log.iss) + int64_t{kBytes};  // the last byte
+    rule.match.seq_hi = rule.match.seq_lo + 1;
+    rule.count = 1;
     EXPECT_TRUE(net.AddFault(*link, Direction::kForward, rule).ok());
   }
   Outcome out;
@@ -156,6 +170,52 @@ TEST(SackRecoveryTest, ALostRetransmissionEndsInATimeoutThatSkipsSackedData) {
   // After the timeout only the hole is resent, not the SACKed flight
   // behind it (go-back-N would resend about 50 segments).
   EXPECT_EQ(o.client.retransmits_rto, 1u);
+}
+
+TEST(SackRecoveryTest, RackFindsALostRetransmissionWithoutATimeout) {
+  // As above, with RACK (RFC 8985): the resent segment 10 is lost again,
+  // and segments sent after it arrive; RACK deems it lost once they are
+  // SACKed and a reordering window has passed, and resends it again.
+  const Outcome o = Transfer(/*sack=*/true, {}, /*twice=*/10, /*rack=*/true);
+  ASSERT_GE(o.done_at, 0) << "transfer did not finish";
+  EXPECT_TRUE(o.intact);
+  EXPECT_EQ(o.client.timeouts, 0u);
+  EXPECT_EQ(o.client.fast_recoveries, 1u);
+  EXPECT_EQ(o.client.retransmits_fast, 2u);
+  EXPECT_GE(o.client.rack_losses, 2u);
+}
+
+TEST(SackRecoveryTest, RackRepairsThreeDropsInOneRecoveryToo) {
+  const Outcome o =
+      Transfer(/*sack=*/true, {10, 20, 30}, std::nullopt, /*rack=*/true);
+  ASSERT_GE(o.done_at, 0) << "transfer did not finish";
+  EXPECT_TRUE(o.intact);
+  EXPECT_EQ(o.client.timeouts, 0u);
+  EXPECT_EQ(o.client.fast_recoveries, 1u);
+  EXPECT_EQ(o.client.retransmits_fast, 3u);
+  EXPECT_EQ(o.client.rack_losses, 3u);
+}
+
+TEST(SackRecoveryTest, ATailLossIsRepairedByAProbeInsteadOfATimeout) {
+  // The last segment of the transfer is lost: no later segment can reveal
+  // it, so without RACK-TLP only the retransmission timer repairs it.
+  const Outcome plain = Transfer(/*sack=*/true, {}, std::nullopt,
+                                 /*rack=*/false, /*drop_last=*/true);
+  ASSERT_GE(plain.done_at, 0);
+  EXPECT_EQ(plain.client.timeouts, 1u);
+  EXPECT_EQ(plain.client.tail_loss_probes, 0u);
+  const Outcome tlp = Transfer(/*sack=*/true, {}, std::nullopt,
+                               /*rack=*/true, /*drop_last=*/true);
+  ASSERT_GE(tlp.done_at, 0) << "transfer did not finish";
+  EXPECT_TRUE(tlp.intact);
+  EXPECT_EQ(tlp.client.timeouts, 0u);
+  EXPECT_EQ(tlp.client.tail_loss_probes, 1u);
+  ASSERT_FALSE(tlp.retransmissions.empty());
+  EXPECT_EQ(tlp.retransmissions.front().send_reason,
+            SendReason::kTailLossProbe);
+  // The probe timeout is capped at the RTO's deadline (RFC 8985 7.2): the
+  // repair is no later, and the window does not collapse to one segment.
+  EXPECT_LE(tlp.done_at, plain.done_at);
 }
 
 }  // namespace

@@ -187,16 +187,13 @@ TEST(ScoreboardTest, RackMarksSegmentsSentBeforeADeliveredOne) {
   ASSERT_TRUE(r.newest_delivered_sent_at.has_value());
   std::optional<TimeNs> timeout;
   // RTT 60, reordering window 15: segment i is lost at i*10 + 75.
-  EXPECT_EQ(b.RackDetect(90, *r.newest_delivered_sent_at,
-                         r.newest_delivered_end, 60, 15, &timeout),
+  EXPECT_EQ(b.RackDetect(90, r.newest_delivered_order, 60, 15, &timeout),
             2u);  // 0 (75) and 1 (85)
   ASSERT_TRUE(timeout.has_value());
   EXPECT_EQ(*timeout, 95);  // segment 2
   EXPECT_EQ(b.lost_bytes(), 2 * kMss);
   timeout.reset();
-  EXPECT_EQ(b.RackDetect(95, *r.newest_delivered_sent_at,
-                         r.newest_delivered_end, 60, 15, &timeout),
-            1u);
+  EXPECT_EQ(b.RackDetect(95, r.newest_delivered_order, 60, 15, &timeout), 1u);
   EXPECT_FALSE(timeout.has_value());
 }
 

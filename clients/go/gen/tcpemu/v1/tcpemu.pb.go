@@ -2103,7 +2103,7 @@ type TcpConfig struct {
 	// RACK-TLP (RFC 8985), with SACK: losses are detected by time (a segment
 	// sent before one already delivered, by more than a reordering window)
 	// instead of by counting duplicate ACKs, and a tail loss probe replaces most
-	// timeouts at the end of a flight. Default false.
+	// timeouts at the end of a flight. Default true, as in Linux.
 	Rack *bool `protobuf:"varint,30,opt,name=rack,proto3,oneof" json:"rack,omitempty"`
 	// HyStart++ (RFC 9406): slow start ends early, through a conservative
 	// phase, when the round-trip time rises, instead of at a loss. Default
