@@ -345,10 +345,10 @@ def test_engine_goodput_beside_the_kernels(
         later = [q for q in points if q[0] > start]
         return at([(start, 0), *later], start + SECONDS)
 
-    kernel_bytes = sum(read_by(p.kernel_delivered, p.start) for p in pairs)
-    engine_bytes = sum(read_by(p.engine_delivered, p.start) for p in pairs)
-    kernel_bps = kernel_bytes * 8 / SECONDS / FLOWS
-    engine_bps = engine_bytes * 8 / SECONDS / FLOWS
+    kernel_each = [read_by(p.kernel_delivered, p.start) * 8 / SECONDS for p in pairs]
+    engine_each = [read_by(p.engine_delivered, p.start) * 8 / SECONDS for p in pairs]
+    kernel_bps = sum(kernel_each) / FLOWS
+    engine_bps = sum(engine_each) / FLOWS
     ratio = engine_bps / kernel_bps
     engine = [finals[p.engine_sender].client for p in pairs]
     counters = {
@@ -373,6 +373,8 @@ def test_engine_goodput_beside_the_kernels(
         "path": {"delay_each_way_s": DELAY, "rate_bps": RATE, "loss": LOSS},
         "kernel_bps": kernel_bps,
         "engine_bps": engine_bps,
+        "kernel_bps_each": kernel_each,
+        "engine_bps_each": engine_each,
         "ratio": ratio,
         "kernel": {
             "mss": pairs[0].kernel_mss,
@@ -406,7 +408,9 @@ def test_engine_goodput_beside_the_kernels(
         f"kernel {kernel_bps / 1e6:.2f} Mbit/s per connection "
         f"(retransmitted {kernel_retrans}, {kernel_counts}), "
         f"engine {engine_bps / 1e6:.2f} Mbit/s per connection ({counters}), "
-        f"engine / kernel {ratio:.3f}"
+        f"engine / kernel {ratio:.3f}; each connection's Mbit/s: "
+        f"kernel {[round(b / 1e6, 2) for b in kernel_each]}, "
+        f"engine {[round(b / 1e6, 2) for b in engine_each]}"
     )
 
     ccs = set().union(*(p.kernel_ccs for p in pairs))
