@@ -19,7 +19,7 @@ class Cubic final : public CongestionControl {
  public:
   static constexpr double kC = 0.4;     // segments / s^3
   static constexpr double kBeta = 0.7;  // multiplicative decrease
-  // Reno-friendly additive increase before W_est reaches W_max (eq. 4).
+  // Reno-friendly additive increase (eq. 4), kept past W_max as in Linux.
   static constexpr double kAlpha = 3 * (1 - kBeta) / (1 + kBeta);
 
   Cubic(uint32_t mss, uint32_t initial_window_segments, bool hystart = false);
