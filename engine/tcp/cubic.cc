@@ -82,7 +82,10 @@ void Cubic::Reduce(uint32_t flight) {
 }
 
 void Cubic::OnEnterRecovery(TimeNs, uint32_t flight, bool sack) {
-  Reduce(flight);
+  // From no more than cwnd, as Linux reduces from cwnd: with SACK the flight
+  // up to SND.MAX also holds SACKed data sent beyond cwnd, and beta times
+  // it could exceed cwnd, so that each "reduction" raised the window.
+  Reduce(std::min(flight, cwnd()));
   // RFC 5681 3.2 step 3 (inflation) without SACK; RFC 6675 5 step 4 with.
   cwnd_ = ssthresh_ + (sack ? 0 : 3 * mss_);
 }
