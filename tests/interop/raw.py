@@ -50,7 +50,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import IO, Optional
+from typing import IO
 
 SCRIPT = __file__
 ETH_P_ALL = 0x0003
@@ -73,7 +73,7 @@ class _Server:
         self.ports: set[int] = set()
         self.addrs: set[bytes] = set()
         self.frames: list[tuple[float, bytes]] = []
-        self.paced: Optional[threading.Thread] = None
+        self.paced: threading.Thread | None = None
         self.paced_seconds = 0.0
         with open(f"/sys/class/net/{iface}/address") as f:
             self.mac = f.read().strip()

@@ -25,16 +25,14 @@ from dataclasses import dataclass, field
 
 import grpc
 import pytest
+from conftest import Tap, wait_session
 from raw import SCRIPT as RAW
 from raw import RawHost, daemon_rss_bytes, respoof
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
-
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2_grpc as rpc
-
-from conftest import Tap, wait_session
 
 MB = 1 << 20
 PORT = 9100
