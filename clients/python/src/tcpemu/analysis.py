@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Union
 from tcpemu import _names
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
 from tcpemu._trace import load
-from tcpemu.events import EventLike
+from tcpemu.events import TCB_BOOL_FIELDS, TCB_FIELDS, EventLike
 from tcpemu.model import Gap
 
 if TYPE_CHECKING:
@@ -43,31 +43,8 @@ _SEGMENT_COLUMNS = (
     "ts_ecr",
     "sack",
 )
-_TCB_COLUMNS = (
-    "iss",
-    "irs",
-    "snd_una",
-    "snd_nxt",
-    "snd_wnd",
-    "rcv_nxt",
-    "rcv_wnd",
-    "cwnd",
-    "ssthresh",
-    "bytes_in_flight",
-    "srtt_ns",
-    "rttvar_ns",
-    "rto_ns",
-    "snd_wscale",
-    "rcv_wscale",
-    "ts_ok",
-    "sack_ok",
-    "ts_recent",
-    "sacked_bytes",
-    "lost_bytes",
-    "retrans_bytes",
-    "pipe",
-)
-_BOOL_COLUMNS = ("ts_ok", "sack_ok")
+_TCB_COLUMNS = TCB_FIELDS
+_BOOL_COLUMNS = TCB_BOOL_FIELDS
 COLUMNS = (
     "time_s",
     "time_ns",

@@ -27,7 +27,8 @@ __all__ = [
 EventLike = Union[pb.Event, Mapping[str, Any]]
 
 
-_TCB_FIELDS = (
+# The TCB fields of an event, as JSON Lines keys (and DataFrame columns).
+TCB_FIELDS = (
     "iss",
     "irs",
     "snd_una",
@@ -51,7 +52,7 @@ _TCB_FIELDS = (
     "retrans_bytes",
     "pipe",
 )
-_TCB_BOOL_FIELDS = ("ts_ok", "sack_ok")
+TCB_BOOL_FIELDS = ("ts_ok", "sack_ok")
 # Per kind: the JSON key of `reason`, of `a`, of `b`, whether the segment
 # carries relative numbers, and whether a TCB is attached.
 _LAYOUT: Dict[int, tuple[str | None, str | None, str | None, bool | None, bool]] = {
@@ -133,7 +134,7 @@ def event_to_dict(ev: pb.Event) -> Dict[str, Any]:
     if tcb:
         t = ev.tcb
         d: Dict[str, Any] = {"state": _names.state_name(t.state)}
-        for name in _TCB_FIELDS:
+        for name in TCB_FIELDS:
             d[name] = getattr(t, name)
         out["tcb"] = d
     return out
@@ -197,10 +198,10 @@ def event_from_dict(d: Mapping[str, Any]) -> pb.Event:
     t = d.get("tcb")
     if isinstance(t, Mapping):
         ev.tcb.state = _names.state(t.get("state", "UNSPECIFIED"))  # type: ignore[assignment]
-        for name in _TCB_FIELDS:
+        for name in TCB_FIELDS:
             if name in t:
                 value = t[name]
-                setattr(ev.tcb, name, bool(value) if name in _TCB_BOOL_FIELDS else int(value))
+                setattr(ev.tcb, name, bool(value) if name in TCB_BOOL_FIELDS else int(value))
     return ev
 
 
