@@ -1,7 +1,10 @@
 // Package testdaemon runs a tcpemud for a package's tests. TestMain calls
-// Main; each test calls Addr, which skips the test when no daemon could be
-// started outside CI. The binary is $TCPEMUD, or build/server/tcpemud of the
-// repository (../../build/server/tcpemud from the module root).
+// Main; each test calls Addr. The binary is $TCPEMUD, or build/server/tcpemud
+// of the repository (../../build/server/tcpemud from the module root). A
+// $TCPEMUD that is not an executable, or a daemon that does not start, fails
+// the package; when $TCPEMUD is unset and the default path has no binary
+// (the module alone, or no build yet), the tests that need a daemon skip with
+// the reason, except under CI=true, where that fails too.
 package testdaemon
 
 import (
@@ -26,19 +29,25 @@ var (
 )
 
 // Main starts the daemon, runs the tests and stops the daemon, checking that
-// it exits 0 on SIGTERM. Without a binary it fails when CI=true and otherwise
-// lets each test skip with the reason. Use it as
+// it exits 0 on SIGTERM. A $TCPEMUD that names no executable fails, and so
+// does a missing binary under CI=true; a missing binary at the default path
+// otherwise lets each test that needs the daemon skip with the reason. Use it
+// as
 //
 //	func TestMain(m *testing.M) { os.Exit(testdaemon.Main(m)) }
 func Main(m *testing.M) int {
 	bin, err := Binary()
 	if err != nil {
+		if os.Getenv("TCPEMUD") != "" {
+			fmt.Fprintf(os.Stderr, "FAIL: $TCPEMUD is given but cannot be run: %v\n", err)
+			return 1
+		}
 		if os.Getenv("CI") == "true" {
 			fmt.Fprintf(os.Stderr, "FAIL: no tcpemud to test against: %v\n", err)
 			return 1
 		}
 		skipReason = fmt.Sprintf("no tcpemud to test against (%v); build it or set TCPEMUD", err)
-		fmt.Fprintf(os.Stderr, "testdaemon: tests that need the daemon skip: %s\n", skipReason)
+		fmt.Fprintf(os.Stderr, "\n*** testdaemon: the tests that need the daemon skip: %s ***\n", skipReason)
 		return m.Run()
 	}
 	d, err := Start(bin)
