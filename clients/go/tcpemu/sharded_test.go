@@ -1,11 +1,14 @@
 package tcpemu_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -19,8 +22,14 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// The test vector shared with the Python client's tests.
-const replicaHashVector = "../../testdata/replica_hash.json"
+// The test vector of the replica hash, a copy inside the module (so that its
+// tests run from a copy of the module alone) of the one shared with the
+// Python client's tests, clients/testdata/replica_hash.json of the
+// repository, which TestReplicaHashVectorIsTheSharedOne compares it with.
+const (
+	replicaHashVector       = "testdata/replica_hash.json"
+	sharedReplicaHashVector = "../../testdata/replica_hash.json"
+)
 
 type hashVector struct {
 	Scores []struct {
@@ -36,12 +45,8 @@ type hashVector struct {
 
 func readHashVector(t *testing.T) hashVector {
 	t.Helper()
-	data, err := os.ReadFile(replicaHashVector)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v hashVector
-	if err := json.Unmarshal(data, &v); err != nil {
+	if err := json.Unmarshal(readFile(t, replicaHashVector), &v); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -59,6 +64,33 @@ func referenceOwner(key string, targets []string) string {
 		}
 	}
 	return best
+}
+
+func TestReplicaHashVectorIsTheSharedOne(t *testing.T) {
+	shared, err := os.ReadFile(sharedReplicaHashVector)
+	if errors.Is(err, fs.ErrNotExist) {
+		why := fmt.Sprintf("%s does not exist: the module is outside the tcpemu repository; "+
+			"the tests use the module's copy, %s", sharedReplicaHashVector, replicaHashVector)
+		fmt.Fprintf(os.Stderr, "\n*** SKIPPING TestReplicaHashVectorIsTheSharedOne: %s ***\n", why)
+		t.Skip("SKIPPING: " + why)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own := readFile(t, replicaHashVector); !bytes.Equal(own, shared) {
+		t.Fatalf("%s differs from the shared %s (written by clients/python/tools/gen_replica_hash.py): "+
+			"copy it with `cp clients/testdata/replica_hash.json clients/go/tcpemu/testdata/`",
+			replicaHashVector, sharedReplicaHashVector)
+	}
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 func TestReplicaHashVectorScores(t *testing.T) {

@@ -13,8 +13,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"go/format"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,6 +117,13 @@ func TestDocsGoMd(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := filepath.Join(root, "..", "..", "docs", "go.md")
+	if _, err := os.Stat(doc); errors.Is(err, fs.ErrNotExist) {
+		// The module without its repository (a copy of clients/go alone):
+		// the document lives in the repository's docs/.
+		why := fmt.Sprintf("%s does not exist: the module is outside the tcpemu repository, whose docs/go.md this test runs", doc)
+		fmt.Fprintf(os.Stderr, "\n*** SKIPPING TestDocsGoMd: %s ***\n", why)
+		t.Skip("SKIPPING: " + why)
+	}
 	snippets := parse(t, doc)
 	if len(snippets) == 0 {
 		t.Fatalf("%s has no go blocks", doc)
