@@ -6,7 +6,9 @@
 #   clients/go/test.sh [path/to/tcpemud]
 #
 # The daemon is the first argument, else $TCPEMUD, else build/server/tcpemud
-# of the repository. With CI=true a missing daemon fails the run.
+# of the repository. A daemon that is given but is no executable fails the
+# run; with none given and none built, the live tests skip, except with
+# CI=true, where that fails. The run ends with the skipped tests and why.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -67,4 +69,30 @@ echo "test.sh: go vet"
 go vet ./...
 
 echo "test.sh: go test (tcpemud: ${TCPEMUD:-default path})"
-go test -count=1 ./...
+# Verbose into a log, so that the skipped tests and their reasons can be
+# listed at the end (go test shows them only with -v); the whole log when
+# something fails.
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+go test -count=1 -v ./... >"$log" 2>&1 || status=$?
+if [[ "$status" -ne 0 ]]; then
+  cat "$log"
+else
+  grep -E '^(ok|FAIL|\?) ' "$log" || true
+fi
+# -v streams each test's log (a skip's reason) before its "--- SKIP" line,
+# after an "=== RUN/CONT/NAME" line naming the test.
+skips="$(awk '
+  /^=== (RUN|CONT|NAME|PAUSE) / { cur = $3; next }
+  /^ *--- SKIP: / { print; printf "%s", logs[$3]; delete logs[$3]; next }
+  /^ *--- (PASS|FAIL): / { delete logs[$3]; next }
+  /^ +[^ ]/ && cur != "" { logs[cur] = logs[cur] $0 "\n" }
+' "$log")"
+if [[ -n "$skips" ]]; then
+  echo "test.sh: $(grep -c -- '--- SKIP: ' <<<"$skips") tests SKIPPED:"
+  echo "$skips"
+else
+  echo "test.sh: no test skipped"
+fi
+exit "$status"
