@@ -1375,6 +1375,22 @@ void Network::RunUntil(TimeNs t) {
   if (t > now_) now_ = t;
 }
 
+bool Network::RunUntilBounded(TimeNs t, size_t max_entries) {
+  for (size_t n = 0; n < max_entries; ++n) {
+    if (queue_.empty() || queue_.top().time > t) {
+      if (t > now_) now_ = t;
+      return true;
+    }
+    Entry e = queue_.top();
+    queue_.pop();
+    if (e.time > now_) now_ = e.time;
+    Dispatch(e);
+  }
+  if (!queue_.empty() && queue_.top().time <= t) return false;
+  if (t > now_) now_ = t;
+  return true;
+}
+
 TimeNs Network::NextDeadline() {
   // Drop entries that no longer match their target's schedule.
   while (!queue_.empty()) {

@@ -241,6 +241,11 @@ class Network {
   // Time. RunUntil processes, in time order, everything due at or before `t`
   // and leaves now() == t (t earlier than now() is a no-op).
   void RunUntil(TimeNs t);
+  // RunUntil in bounded steps: processes at most `max_entries` entries and
+  // returns true once it has reached `t` (now() == t); false leaves now() at
+  // the last entry processed, for the caller to go on later. The entries
+  // and their order are those of one RunUntil(t).
+  bool RunUntilBounded(TimeNs t, size_t max_entries);
   // Runs until nothing is scheduled or `limit`; true if it went idle.
   bool RunUntilIdle(TimeNs limit);
   TimeNs NextDeadline();

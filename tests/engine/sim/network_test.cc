@@ -1,6 +1,7 @@
 // End-to-end transfers across an emulated link in virtual time.
 #include "engine/sim/network.h"
 
+#include "engine/trace/trace_hash.h"
 #include "gtest/gtest.h"
 
 namespace tcpemu {
@@ -138,6 +139,64 @@ TEST(NetworkTest, FaultDroppingDataSegmentsIsRepairedByRetransmission) {
   const ConnectionCounters& c = info->client.counters;
   EXPECT_GE(c.retransmits_rto + c.retransmits_fast, 3u);
   EXPECT_EQ(net.path(*link, Direction::kForward)->counters().dropped_fault, 3u);
+}
+
+}  // namespace
+}  // namespace tcpemu
+
+namespace tcpemu {
+namespace {
+
+// Builds the same lossy transfer in `net`; returns its session id.
+uint32_t StartLossyTransfer(Network& net) {
+  PathSpec p;
+  p.delay = 5 * kMillisecond;
+  p.rate_bps = 50'000'000;
+  p.loss.model = LossSpec::Model::kRandom;
+  p.loss.p = 0.02;
+  auto link = net.CreateLink(p, p);
+  EXPECT_TRUE(link.ok()) << link.status();
+  SessionSpec spec;
+  spec.link_id = *link;
+  auto sid = net.OpenSession(spec);
+  EXPECT_TRUE(sid.ok()) << sid.status();
+  EXPECT_TRUE(net.SetSource(*sid, Endpoint::kClient, 2 << 20, true).ok());
+  return *sid;
+}
+
+TEST(NetworkTest, RunUntilBoundedInStepsGivesTheTraceOfOneRunUntil) {
+  TraceHasher whole_trace;
+  Network whole(7, &whole_trace);
+  StartLossyTransfer(whole);
+  const TimeNs end = 20 * kSecond;
+  whole.RunUntil(end);
+
+  TraceHasher stepped_trace;
+  Network stepped(7, &stepped_trace);
+  StartLossyTransfer(stepped);
+  int steps = 0;
+  TimeNs last = 0;
+  while (!stepped.RunUntilBounded(end, 13)) {
+    ++steps;
+    EXPECT_GE(stepped.now(), last);
+    EXPECT_LT(stepped.now(), end);
+    last = stepped.now();
+  }
+  EXPECT_GT(steps, 100);
+  EXPECT_EQ(stepped.now(), end);
+  EXPECT_EQ(whole.now(), end);
+  EXPECT_GT(whole_trace.event_count(), 1000u);
+  EXPECT_EQ(stepped_trace.event_count(), whole_trace.event_count());
+  EXPECT_EQ(stepped_trace.HexDigest(), whole_trace.HexDigest());
+}
+
+TEST(NetworkTest, RunUntilBoundedWithNothingDueReachesTheTarget) {
+  Network net(1);
+  EXPECT_TRUE(net.RunUntilBounded(5 * kSecond, 1));
+  EXPECT_EQ(net.now(), 5 * kSecond);
+  // A target in the past leaves the clock where it is.
+  EXPECT_TRUE(net.RunUntilBounded(kSecond, 1));
+  EXPECT_EQ(net.now(), 5 * kSecond);
 }
 
 }  // namespace
