@@ -19,6 +19,7 @@
 #include "server/event_stream.h"
 #include "server/metrics.h"
 #include "server/shard.h"
+#include "server/wait_budget.h"
 #include "tcpemu/v1/tcpemu.grpc.pb.h"
 
 namespace tcpemu::server {
@@ -36,11 +37,20 @@ struct EmulatorOptions {
   uint32_t max_interfaces = 64;
   uint32_t max_listeners = 1024;  // over every interface
   CaptureOptions captures;
+  // Calls that wait (Write and Read with `wait`) and what they hold.
+  WaitLimits waits;
+  // Wall-clock time one AdvanceTime may compute (--max_advance_seconds).
+  int64_t max_advance_ns = 60'000'000'000;
 };
 
+// Write, Read and AdvanceTime, which may wait, and WatchEvents run on gRPC's
+// callback API (waiting_calls.cc, event_stream.cc): no thread waits for them.
 class EmulatorService final
-    : public v1::Emulator::WithCallbackMethod_WatchEvents<
-          v1::Emulator::Service> {
+    : public v1::Emulator::WithCallbackMethod_AdvanceTime<
+          v1::Emulator::WithCallbackMethod_Write<
+              v1::Emulator::WithCallbackMethod_Read<
+                  v1::Emulator::WithCallbackMethod_WatchEvents<
+                      v1::Emulator::Service>>>> {
  public:
   EmulatorService(const EmulatorOptions& options, EventHub* hub,
                   Metrics* metrics);
@@ -58,6 +68,8 @@ class EmulatorService final
   size_t shard_count() const { return shards_.size(); }
   // Gauges for the metrics scrape.
   StateSnapshot SnapshotState();
+  // What waiting calls hold now.
+  const WaitBudget& waiting() const { return wait_budget_; }
 
   using Ctx = grpc::ServerContext;
   grpc::Status CreateNetwork(Ctx*, const v1::CreateNetworkRequest*,
@@ -68,8 +80,9 @@ class EmulatorService final
                             v1::ListNetworksResponse*) override;
   grpc::Status DeleteNetwork(Ctx*, const v1::DeleteNetworkRequest*,
                              google::protobuf::Empty*) override;
-  grpc::Status AdvanceTime(Ctx*, const v1::AdvanceTimeRequest*,
-                           v1::AdvanceTimeResponse*) override;
+  grpc::ServerUnaryReactor* AdvanceTime(grpc::CallbackServerContext* ctx,
+                                        const v1::AdvanceTimeRequest* req,
+                                        v1::AdvanceTimeResponse* resp) override;
   grpc::Status CreateLink(Ctx*, const v1::CreateLinkRequest*,
                           v1::Link*) override;
   grpc::Status GetLink(Ctx*, const v1::GetLinkRequest*, v1::Link*) override;
@@ -87,9 +100,12 @@ class EmulatorService final
                             v1::ListSessionsResponse*) override;
   grpc::Status DeleteSession(Ctx*, const v1::DeleteSessionRequest*,
                              google::protobuf::Empty*) override;
-  grpc::Status Write(Ctx*, const v1::WriteRequest*,
-                     v1::WriteResponse*) override;
-  grpc::Status Read(Ctx*, const v1::ReadRequest*, v1::ReadResponse*) override;
+  grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* ctx,
+                                  const v1::WriteRequest* req,
+                                  v1::WriteResponse* resp) override;
+  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx,
+                                 const v1::ReadRequest* req,
+                                 v1::ReadResponse* resp) override;
   grpc::Status Close(Ctx*, const v1::CloseRequest*,
                      v1::CloseResponse*) override;
   grpc::Status SetReader(Ctx*, const v1::SetReaderRequest*,
@@ -135,8 +151,6 @@ class EmulatorService final
   absl::Status Exhausted(Limit limit, absl::string_view message);
   // Counts `s` under Limit::kBuffer if it is RESOURCE_EXHAUSTED; returns it.
   absl::Status CountBufferLimit(absl::Status s);
-  // Waits for `done` while the call lives and the daemon serves.
-  bool WaitFor(absl::Notification& done, absl::Time deadline, Ctx* ctx);
   template <typename F>
   grpc::Status Observe(const char* method, F&& fn);
 
@@ -160,6 +174,7 @@ class EmulatorService final
   EventPump pump_;
   uint32_t default_network_ = 0;
   std::atomic<bool> shutting_down_{false};
+  WaitBudget wait_budget_;
 
   std::atomic<uint32_t> next_network_id_{1};
   std::atomic<uint32_t> next_link_id_{1};

@@ -67,8 +67,10 @@ enum class Limit {
   kCaptures,
   kPorts,
   kListeners,
+  kWaiting,  // --max_waiting_calls and --max_waiting_write_bytes*
+  kAdvance,  // --max_advance_seconds
 };
-inline constexpr size_t kNumLimits = static_cast<size_t>(Limit::kListeners) + 1;
+inline constexpr size_t kNumLimits = static_cast<size_t>(Limit::kAdvance) + 1;
 // The label value: "networks", "links", "sessions", ...
 std::string_view LimitLabel(Limit limit);
 
@@ -224,6 +226,7 @@ class Metrics {
   mutable absl::Mutex serve_mu_;
   // Last member: stops serving before anything it reads goes away.
   std::unique_ptr<prometheus::Exposer> exposer_ ABSL_GUARDED_BY(serve_mu_);
+  std::string serve_host_ ABSL_GUARDED_BY(serve_mu_);
 };
 
 }  // namespace tcpemu::server

@@ -284,20 +284,55 @@ void Shard::RunReadyWaiters() {
   ready.swap(ready_);
   for (const auto& [nid, key] : ready) {
     NetworkSlot* slot = network(nid);
-    if (slot == nullptr) continue;
-    auto it = slot->waiters.find(key);
-    if (it == slot->waiters.end()) continue;
-    std::vector<absl::AnyInvocable<bool()>> list = std::move(it->second);
-    slot->waiters.erase(it);
-    std::vector<absl::AnyInvocable<bool()>> keep;
-    for (auto& w : list) {
-      if (!w()) keep.push_back(std::move(w));
-    }
-    if (!keep.empty()) {
-      auto& dst = slot->waiters[key];
-      for (auto& w : keep) dst.push_back(std::move(w));
-    }
+    if (slot != nullptr) TryWaiters(*slot, key);
   }
+}
+
+void Shard::TryWaiters(NetworkSlot& slot, uint64_t key) {
+  auto it = slot.waiters.find(key);
+  if (it == slot.waiters.end()) return;
+  std::vector<absl::AnyInvocable<bool()>> list = std::move(it->second);
+  slot.waiters.erase(it);
+  std::vector<absl::AnyInvocable<bool()>> keep;
+  for (auto& w : list) {
+    if (!w()) keep.push_back(std::move(w));
+  }
+  if (!keep.empty()) {
+    auto& dst = slot.waiters[key];
+    for (auto& w : keep) dst.push_back(std::move(w));
+  }
+}
+
+void Shard::RetryWaiters(NetworkSlot& slot, uint32_t session_id, Endpoint e) {
+  TryWaiters(slot, WaiterKey(session_id, e));
+}
+
+void Shard::RetryAllWaiters() {
+  for (auto& [id, slot] : networks_) {
+    std::vector<uint64_t> keys;
+    keys.reserve(slot->waiters.size());
+    for (const auto& [key, list] : slot->waiters) keys.push_back(key);
+    for (uint64_t key : keys) TryWaiters(*slot, key);
+  }
+}
+
+Shard::WallTimerId Shard::AddWallTimer(int64_t steady_ns,
+                                       absl::AnyInvocable<void()> fn) {
+  WallTimerId id{steady_ns, wall_timer_order_++};
+  wall_timers_.emplace(id, std::move(fn));
+  return id;
+}
+
+void Shard::CancelWallTimer(const WallTimerId& id) { wall_timers_.erase(id); }
+
+int64_t Shard::RunWallTimers() {
+  const int64_t now = SteadyNowNs();
+  while (!wall_timers_.empty() && wall_timers_.begin()->first.first <= now) {
+    auto node = wall_timers_.extract(wall_timers_.begin());
+    node.mapped()();
+  }
+  return wall_timers_.empty() ? std::numeric_limits<int64_t>::max()
+                              : wall_timers_.begin()->first.first;
 }
 
 LatenessStats Shard::lateness() const {
@@ -342,6 +377,7 @@ void Shard::Loop() {
       RunReadyWaiters();
       wake = AdvanceRealtime();
     }
+    wake = std::min(wake, RunWallTimers());
     bool idle;
     {
       absl::MutexLock l(&mu_);
@@ -380,6 +416,11 @@ void Shard::Loop() {
       for (auto& fn : batch) fn();
       batch.clear();
     }
+  }
+  // Wall timers end what they guard (a call's wait) early.
+  while (!wall_timers_.empty()) {
+    auto node = wall_timers_.extract(wall_timers_.begin());
+    node.mapped()();
   }
   // Wake any handler still waiting on this shard's waiters.
   for (auto& [id, slot] : networks_) {

@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -119,6 +121,21 @@ class Shard {
   // Runs waiters whose endpoints saw activity. Called by the loop and after
   // AdvanceTime.
   void RunReadyWaiters();
+  // Tries the waiters of (session, endpoint) now and drops those that are
+  // done: how a waiter that was cancelled leaves at once, with what it holds.
+  void RetryWaiters(NetworkSlot& slot, uint32_t session_id, Endpoint e);
+  // Tries every waiter of every network (shutdown).
+  void RetryAllWaiters();
+  // Runs `fn` on the shard thread once the steady clock reaches `steady_ns`
+  // (or when the shard stops), unless cancelled first. Shard thread only.
+  using WallTimerId = std::pair<int64_t, uint64_t>;
+  WallTimerId AddWallTimer(int64_t steady_ns, absl::AnyInvocable<void()> fn);
+  void CancelWallTimer(const WallTimerId& id);
+  // Whether Stop was called: long work re-posted in slices ends early.
+  bool stopping() {
+    absl::MutexLock l(&mu_);
+    return stopping_;
+  }
   // Hands the device of interface `link_id` to the loop, which reads its
   // frames into the network as they come. The network's interface must
   // already use the device as its FrameSink.
@@ -140,6 +157,10 @@ class Shard {
   void ReadDevice(uint32_t network_id, uint32_t link_id);
   void Wake();
   void ArmTimer(int64_t wake);
+  // Tries the waiters under `key` and drops those that are done.
+  void TryWaiters(NetworkSlot& slot, uint64_t key);
+  // Runs the wall timers that are due; returns the earliest one left.
+  int64_t RunWallTimers();
 
   size_t index_;
   EventHub* hub_;
@@ -165,6 +186,9 @@ class Shard {
   std::vector<uint8_t> frame_buf_;
   std::atomic<uint64_t> device_errors_{0};
   std::vector<std::pair<uint32_t, uint64_t>> ready_;  // (network, waiter key)
+  // Cancellable, so a call that ends early leaves nothing behind.
+  std::map<WallTimerId, absl::AnyInvocable<void()>> wall_timers_;
+  uint64_t wall_timer_order_ = 0;
 
   mutable absl::Mutex stats_mu_;
   LatenessStats lateness_ ABSL_GUARDED_BY(stats_mu_);
