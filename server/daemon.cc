@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
+#include "server/invalid_request.h"
+#include "server/listen_probe.h"
 
 namespace tcpemu::server {
 
@@ -40,6 +42,13 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
     return Metrics::EventStats{hub->subscriber_count(),
                                hub->events_dropped_total()};
   });
+  // Both ports are checked before either server starts, so that a daemon
+  // that cannot have them says so and starts nothing.
+  absl::Status probe = ProbeListen("--listen", options.listen);
+  if (probe.ok() && !options.metrics_listen.empty()) {
+    probe = ProbeListen("--metrics_listen", options.metrics_listen);
+  }
+  if (!probe.ok()) return probe;
   if (!options.metrics_listen.empty()) {
     absl::Status s = d->metrics_->Serve(options.metrics_listen);
     if (!s.ok()) {
@@ -55,6 +64,15 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
   builder.AddListeningPort(options.listen,
                            MakeServerCredentials(options.security), &d->port_);
   builder.RegisterService(d->service_.get());
+  // gRPC sets SO_REUSEPORT by default, which lets a second daemon share the
+  // port and take half of the clients: a taken port must fail instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(
+      std::make_unique<InvalidRequestInterceptorFactory>(d->metrics_.get()));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   // Notice dead stream peers: ping idle connections, drop unanswered ones.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
@@ -67,9 +85,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
   builder.SetMaxSendMessageSize(64 * 1024 * 1024);
   d->server_ = builder.BuildAndStart();
   if (d->server_ == nullptr || d->port_ == 0) {
+    absl::Status taken = ProbeListen("--listen", options.listen);
+    if (!taken.ok()) return taken;
     return absl::UnavailableError(
         absl::StrCat("--listen ", options.listen,
-                     ": cannot listen there (address in use or not local?)"));
+                     ": cannot listen there (not an address of this host?)"));
   }
   d->server_->GetHealthCheckService()->SetServingStatus(true);
   d->server_->GetHealthCheckService()->SetServingStatus("tcpemu.v1.Emulator",
@@ -84,6 +104,15 @@ int Daemon::metrics_port() const { return metrics_->port(); }
 void Daemon::Shutdown(absl::Duration deadline) {
   if (shut_down_) return;
   shut_down_ = true;
+  if (server_ == nullptr) {
+    // Start failed before the gRPC server was up: only the shards run.
+    metrics_->StopServing();
+    if (service_ != nullptr) {
+      service_->BeginShutdown();
+      service_->StopShards();
+    }
+    return;
+  }
   // A scrape must not reach the service while it stops.
   metrics_->SetStateSnapshotFn(nullptr);
   metrics_->SetEventStatsFn(nullptr);

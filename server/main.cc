@@ -2,17 +2,25 @@
 // drain and exit 0.
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "server/auth.h"
 #include "server/daemon.h"
 
@@ -65,12 +73,76 @@ ABSL_FLAG(std::string, pcap_dir, "",
 ABSL_FLAG(uint64_t, capture_bytes, 64 << 20,
           "bytes kept per in-memory capture (sessions opened with capture)");
 ABSL_FLAG(uint32_t, max_captures, 64, "in-memory captures held at once");
+ABSL_FLAG(uint32_t, max_waiting_calls, 4096,
+          "Write and Read calls waiting (with `wait`) at once");
+ABSL_FLAG(uint64_t, max_waiting_write_bytes, 256ull << 20,
+          "payload bytes held by waiting Writes, over every client");
+ABSL_FLAG(uint64_t, max_waiting_write_bytes_per_client, 64ull << 20,
+          "payload bytes held by one client's waiting Writes (a client is "
+          "a peer address)");
+ABSL_FLAG(uint32_t, max_advance_seconds, 60,
+          "wall-clock seconds one AdvanceTime may compute before it stops "
+          "with RESOURCE_EXHAUSTED (the network keeps the time it reached)");
 ABSL_FLAG(int32_t, shutdown_seconds, 5,
           "on SIGTERM/SIGINT, drain for at most this long");
 
 namespace {
 volatile std::sig_atomic_t g_signal = 0;
 void OnSignal(int sig) { g_signal = sig; }
+
+// --help: every flag, grouped by what it is about (a flag missing from the
+// table is listed under "Other", never left out).
+void PrintHelp() {
+  const std::vector<std::pair<const char*, std::vector<const char*>>> groups = {
+      {"Listening", {"listen", "metrics_listen", "shards"}},
+      {"Security (docs/security.md)",
+       {"tls_cert", "tls_key", "tls_client_ca", "auth_tokens", "auth_health",
+        "auth_reflection"}},
+      {"Limits (docs/limits.md)",
+       {"max_networks", "max_links", "max_sessions", "max_buffer",
+        "max_interfaces", "max_listeners", "max_write_bytes",
+        "max_waiting_calls", "max_waiting_write_bytes",
+        "max_waiting_write_bytes_per_client", "max_advance_seconds"}},
+      {"Events and metrics",
+       {"max_subscribers", "event_queue", "session_history",
+        "per_session_metrics", "per_session_cap"}},
+      {"Captures", {"pcap_dir", "capture_bytes", "max_captures"}},
+      {"Running", {"seed", "shutdown_seconds"}},
+  };
+  absl::flat_hash_map<absl::string_view, absl::CommandLineFlag*> all =
+      absl::GetAllFlags();
+  absl::flat_hash_set<std::string> shown;
+  auto print = [&](const absl::CommandLineFlag& f) {
+    std::printf("  --%s=%s\n      %s\n", std::string(f.Name()).c_str(),
+                f.DefaultValue().empty() ? "\"\"" : f.DefaultValue().c_str(),
+                f.Help().c_str());
+    shown.insert(std::string(f.Name()));
+  };
+  std::printf(
+      "tcpemud: userspace TCP sessions over emulated links, over gRPC\n"
+      "usage: tcpemud [--flag=value ...]   (values shown are defaults)\n");
+  for (const auto& [title, names] : groups) {
+    std::printf("\n%s:\n", title);
+    for (const char* name : names) {
+      auto it = all.find(name);
+      if (it != all.end()) print(*it->second);
+    }
+  }
+  std::vector<const absl::CommandLineFlag*> other;
+  for (const auto& [name, flag] : all) {
+    if (!shown.contains(name) &&
+        absl::StrContains(flag->Filename(), "server/main.cc")) {
+      other.push_back(flag);
+    }
+  }
+  if (!other.empty()) {
+    std::printf("\nOther:\n");
+    std::sort(other.begin(), other.end(),
+              [](auto* a, auto* b) { return a->Name() < b->Name(); });
+    for (const absl::CommandLineFlag* f : other) print(*f);
+  }
+  std::printf("\n  --version\n      print the version and exit\n");
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -81,6 +153,13 @@ int main(int argc, char** argv) {
     return std::string("tcpemud " TCPEMU_VERSION "\n");
   };
   absl::SetFlagsUsageConfig(usage);
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view a = argv[i];
+    if (a == "--help" || a == "-help" || a == "-h" || a == "--helpshort") {
+      PrintHelp();
+      return 0;
+    }
+  }
   absl::ParseCommandLine(argc, argv);
   tcpemu::server::DaemonOptions o;
   o.listen = absl::GetFlag(FLAGS_listen);
@@ -141,6 +220,18 @@ int main(int argc, char** argv) {
                  o.emulator.captures.pcap_dir.c_str());
     return 2;
   }
+  o.emulator.waits.max_calls = absl::GetFlag(FLAGS_max_waiting_calls);
+  o.emulator.waits.max_write_bytes =
+      absl::GetFlag(FLAGS_max_waiting_write_bytes);
+  o.emulator.waits.max_write_bytes_per_client =
+      absl::GetFlag(FLAGS_max_waiting_write_bytes_per_client);
+  const uint32_t advance = absl::GetFlag(FLAGS_max_advance_seconds);
+  if (advance == 0 || advance > 86400) {
+    std::fprintf(stderr, "--max_advance_seconds %u out of range [1, 86400]\n",
+                 advance);
+    return 2;
+  }
+  o.emulator.max_advance_ns = int64_t{advance} * 1'000'000'000;
   o.max_subscribers = absl::GetFlag(FLAGS_max_subscribers);
   o.event_queue = absl::GetFlag(FLAGS_event_queue);
   o.session_history = absl::GetFlag(FLAGS_session_history);

@@ -3,11 +3,18 @@
 // registry, and the civetweb-backed exposer.
 #include "server/metrics.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <bit>
+#include <chrono>
 #include <exception>
 #include <limits>
 #include <sstream>
+#include <thread>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
@@ -583,6 +590,10 @@ std::string_view LimitLabel(Limit limit) {
       return "ports";
     case Limit::kListeners:
       return "listeners";
+    case Limit::kWaiting:
+      return "waiting";
+    case Limit::kAdvance:
+      return "advance";
   }
   return "unknown";
 }
@@ -598,12 +609,40 @@ uint64_t Metrics::limit_rejections(Limit limit) const {
 
 void Metrics::StopServing() {
   std::unique_ptr<prometheus::Exposer> exposer;
+  std::string host;
   {
     absl::MutexLock lock(&serve_mu_);
     exposer = std::move(exposer_);
+    host = serve_host_;
   }
+  if (exposer == nullptr) return;
+  const std::vector<int> ports = exposer->GetListeningPorts();
+  // civetweb's listener notices a stop only between polls of up to 2 s;
+  // connecting to it while it stops ends the poll at once.
+  std::atomic<bool> stopped{false};
+  std::thread knock([&] {
+    if (ports.empty()) return;
+    while (!stopped.load()) {
+      addrinfo hints{};
+      hints.ai_socktype = SOCK_STREAM;
+      addrinfo* found = nullptr;
+      if (getaddrinfo(host.c_str(), std::to_string(ports.front()).c_str(),
+                      &hints, &found) == 0) {
+        int fd = socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC,
+                        found->ai_protocol);
+        if (fd >= 0) {
+          (void)connect(fd, found->ai_addr, found->ai_addrlen);
+          close(fd);
+        }
+        freeaddrinfo(found);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
   // Returns once civetweb's threads have exited, so no scrape is running.
   exposer.reset();
+  stopped = true;
+  knock.join();
 }
 
 ShardMetrics* Metrics::AddShard() { return collector_->AddShard(); }
@@ -707,6 +746,18 @@ absl::Status Metrics::Serve(const std::string& address) {
     auto exposer = std::make_unique<prometheus::Exposer>(bind);
     exposer->RegisterCollectable(collector_);
     exposer_ = std::move(exposer);
+    // Where StopServing can reach the listener: the bound host, or
+    // loopback for every interface.
+    const size_t colon = bind.rfind(':');
+    serve_host_ = colon == std::string::npos ? "" : bind.substr(0, colon);
+    if (serve_host_.size() >= 2 && serve_host_.front() == '[') {
+      serve_host_ = serve_host_.substr(1, serve_host_.size() - 2);
+    }
+    if (serve_host_.empty() || serve_host_ == "0.0.0.0") {
+      serve_host_ = "127.0.0.1";
+    } else if (serve_host_ == "::") {
+      serve_host_ = "::1";
+    }
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("metrics: cannot listen on \"",
                                                address, "\": ", e.what()));

@@ -1,9 +1,12 @@
 // The tcpemud binary as a process (path in --tcpemud=, set by CMake): a free
 // port, grpc.health.v1 SERVING, and on SIGTERM open WatchEvents streams end
 // with UNAVAILABLE and the process exits 0 within its shutdown deadline.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,6 +61,7 @@ class DaemonProcess {
     }
     if (pid_ == 0) {
       dup2(fds[1], STDERR_FILENO);
+      dup2(fds[1], STDOUT_FILENO);
       close(fds[0]);
       close(fds[1]);
       execv(argv[0], argv.data());
@@ -212,6 +216,120 @@ TEST(DaemonProcessTest, ServesHealthThenSigtermEndsStreamsAndExitsZero) {
   absl::StatusOr<int> after =
       testutil::CheckHealth(&generic, "", absl::Seconds(2));
   EXPECT_FALSE(after.ok());
+}
+
+// A listening socket on 127.0.0.1 that holds a port; returns its port.
+int HoldPort(int* fd) {
+  *fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (*fd < 0 ||
+      bind(*fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(*fd, 1) != 0) {
+    return -1;
+  }
+  socklen_t len = sizeof(addr);
+  getsockname(*fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return ntohs(addr.sin_port);
+}
+
+TEST(DaemonProcessTest, HelpListsEveryFlagInGroups) {
+  ASSERT_FALSE(g_tcpemud.empty()) << "run with --tcpemud=<path>";
+  DaemonProcess daemon;
+  std::string why;
+  ASSERT_TRUE(daemon.Start({"--help"}, &why)) << why;
+  std::optional<int> status = daemon.WaitForExit(absl::Seconds(60));
+  ASSERT_TRUE(status.has_value()) << daemon.output();
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+  const std::string& out = daemon.output();
+  EXPECT_FALSE(absl::StrContains(out, "No flags matched")) << out;
+  for (const char* group : {"Listening:", "Security", "Limits", "Events",
+                            "Captures:", "Running:"}) {
+    EXPECT_TRUE(absl::StrContains(out, group)) << group << "\n" << out;
+  }
+  // Every flag the daemon reads (server/main.cc).
+  for (const char* flag : {"listen",
+                           "metrics_listen",
+                           "tls_cert",
+                           "tls_key",
+                           "tls_client_ca",
+                           "auth_tokens",
+                           "auth_health",
+                           "auth_reflection",
+                           "shards",
+                           "max_networks",
+                           "max_links",
+                           "max_sessions",
+                           "max_buffer",
+                           "max_subscribers",
+                           "event_queue",
+                           "session_history",
+                           "per_session_metrics",
+                           "per_session_cap",
+                           "seed",
+                           "max_interfaces",
+                           "max_listeners",
+                           "max_write_bytes",
+                           "pcap_dir",
+                           "capture_bytes",
+                           "max_captures",
+                           "max_waiting_calls",
+                           "max_waiting_write_bytes",
+                           "max_waiting_write_bytes_per_client",
+                           "max_advance_seconds",
+                           "shutdown_seconds"}) {
+    EXPECT_TRUE(absl::StrContains(out, absl::StrCat("--", flag, "=")))
+        << flag << "\n"
+        << out;
+  }
+}
+
+TEST(DaemonProcessTest, ASecondDaemonOnATakenGrpcPortFailsToStart) {
+  ASSERT_FALSE(g_tcpemud.empty()) << "run with --tcpemud=<path>";
+  DaemonProcess first;
+  std::string why;
+  ASSERT_TRUE(first.Start({"--listen=127.0.0.1:0", "--metrics_listen="}, &why))
+      << why;
+  ASSERT_TRUE(first.WaitForOutput("serving gRPC on port", absl::Seconds(60)))
+      << first.output();
+  std::optional<int> port = first.Port();
+  ASSERT_TRUE(port.has_value());
+  DaemonProcess second;
+  const std::string listen = absl::StrCat("127.0.0.1:", *port);
+  ASSERT_TRUE(second.Start({"--listen=" + listen, "--metrics_listen="}, &why))
+      << why;
+  std::optional<int> status = second.WaitForExit(absl::Seconds(60));
+  ASSERT_TRUE(status.has_value()) << "the second daemon kept running:\n"
+                                  << second.output();
+  EXPECT_TRUE(WIFEXITED(*status));
+  EXPECT_NE(WEXITSTATUS(*status), 0);
+  EXPECT_TRUE(absl::StrContains(second.output(),
+                                absl::StrCat(listen, ": address in use")))
+      << second.output();
+}
+
+TEST(DaemonProcessTest, ABusyMetricsPortIsReportedAndExitsOne) {
+  ASSERT_FALSE(g_tcpemud.empty()) << "run with --tcpemud=<path>";
+  int fd = -1;
+  const int port = HoldPort(&fd);
+  ASSERT_GT(port, 0);
+  DaemonProcess daemon;
+  std::string why;
+  const std::string metrics = absl::StrCat("127.0.0.1:", port);
+  ASSERT_TRUE(daemon.Start(
+      {"--listen=127.0.0.1:0", "--metrics_listen=" + metrics}, &why))
+      << why;
+  std::optional<int> status = daemon.WaitForExit(absl::Seconds(60));
+  close(fd);
+  ASSERT_TRUE(status.has_value()) << daemon.output();
+  ASSERT_TRUE(WIFEXITED(*status)) << "wait status " << *status << ":\n"
+                                  << daemon.output();
+  EXPECT_EQ(WEXITSTATUS(*status), 1) << daemon.output();
+  EXPECT_TRUE(absl::StrContains(
+      daemon.output(),
+      absl::StrCat("metrics_listen ", metrics, ": address in use")))
+      << daemon.output();
 }
 
 }  // namespace
