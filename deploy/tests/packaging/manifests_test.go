@@ -18,6 +18,7 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -46,13 +47,29 @@ type variant struct {
 	monitor  bool  // a ServiceMonitor is expected
 	testPod  bool  // a `helm test` Pod is expected
 	replicas int32 // StatefulSet replicas
+	// What the NetworkPolicy must let through; nil: no NetworkPolicy.
+	policy *policyWant
 }
 
+var (
+	defaultPolicy = &policyWant{metricsNamespace: defaultMetricsNamespace}
+	// test.sh renders these with other settings of the policy.
+	customPolicy = &policyWant{
+		metricsNamespace: map[string]string{"tcpemu.test/monitoring": "yes"},
+		metricsPods:      map[string]string{"app.kubernetes.io/name": "prometheus"},
+		grpcNamespace:    map[string]string{"tcpemu.test/clients": "yes"},
+	}
+	kustomizeCustomPolicy = &policyWant{metricsNamespace: map[string]string{"tcpemu.test/monitoring": "yes"}}
+)
+
 var variants = []variant{
-	{file: "kustomize-base.yaml", monitor: true, replicas: 1},
-	{file: "kustomize-tap.yaml", tap: true, monitor: true, replicas: 1},
-	{file: "helm-default.yaml", testPod: true, replicas: 1},
-	{file: "helm-tap.yaml", tap: true, monitor: true, testPod: true, replicas: 2},
+	{file: "kustomize-base.yaml", monitor: true, replicas: 1, policy: defaultPolicy},
+	{file: "kustomize-tap.yaml", tap: true, monitor: true, replicas: 1, policy: defaultPolicy},
+	{file: "kustomize-netpol.yaml", monitor: true, replicas: 1, policy: kustomizeCustomPolicy},
+	{file: "helm-default.yaml", testPod: true, replicas: 1, policy: defaultPolicy},
+	{file: "helm-tap.yaml", tap: true, monitor: true, testPod: true, replicas: 2, policy: defaultPolicy},
+	{file: "helm-netpol.yaml", testPod: true, replicas: 1, policy: customPolicy},
+	{file: "helm-netpol-off.yaml", testPod: true, replicas: 1},
 }
 
 // Pairs that must describe the same workload: the chart and the kustomize
@@ -69,12 +86,14 @@ type objects struct {
 	configMaps   []*corev1.ConfigMap
 	monitors     []*monitoringv1.ServiceMonitor
 	pods         []*corev1.Pod
+	// NetworkPolicies.
+	networkPolicies []*networkingv1.NetworkPolicy
 }
 
 var decoder = func() runtime.Decoder {
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{
-		appsv1.AddToScheme, corev1.AddToScheme, monitoringv1.AddToScheme,
+		appsv1.AddToScheme, corev1.AddToScheme, networkingv1.AddToScheme, monitoringv1.AddToScheme,
 	} {
 		if err := add(scheme); err != nil {
 			panic(err)
@@ -125,6 +144,8 @@ func decodeAll(t *testing.T, data []byte) objects {
 			out.monitors = append(out.monitors, o)
 		case *corev1.Pod:
 			out.pods = append(out.pods, o)
+		case *networkingv1.NetworkPolicy:
+			out.networkPolicies = append(out.networkPolicies, o)
 		default:
 			t.Fatalf("document %d: unexpected %s", i, gvk)
 		}
@@ -186,6 +207,7 @@ func TestRenderedManifests(t *testing.T) {
 			checkMonitor(t, v, objs)
 			checkDashboard(t, objs, dashboard)
 			checkTestPod(t, v, objs)
+			checkNetworkPolicy(t, v, objs)
 		})
 	}
 }
@@ -576,8 +598,9 @@ func checkTestPod(t *testing.T, v variant, objs objects) {
 	}
 }
 
-// TestHelmAndKustomizeAgree: the StatefulSet's pod spec, the Services' specs
-// and the ServiceMonitor's spec are the same in both packagings.
+// TestHelmAndKustomizeAgree: the StatefulSet's pod spec, the Services' specs,
+// the NetworkPolicy's spec and the ServiceMonitor's spec are the same in both
+// packagings.
 func TestHelmAndKustomizeAgree(t *testing.T) {
 	for _, pair := range equivalent {
 		t.Run(strings.TrimSuffix(pair[0], ".yaml")+"="+strings.TrimSuffix(pair[1], ".yaml"), func(t *testing.T) {
@@ -604,6 +627,11 @@ func TestHelmAndKustomizeAgree(t *testing.T) {
 			}
 			if d := cmp.Diff(byName(a), byName(b)); d != "" {
 				t.Errorf("Services (-%s +%s):\n%s", pair[0], pair[1], d)
+			}
+			if len(a.networkPolicies) != 1 || len(b.networkPolicies) != 1 {
+				t.Errorf("NetworkPolicies: %d and %d, want one each", len(a.networkPolicies), len(b.networkPolicies))
+			} else if d := cmp.Diff(a.networkPolicies[0].Spec, b.networkPolicies[0].Spec); d != "" {
+				t.Errorf("NetworkPolicy (-%s +%s):\n%s", pair[0], pair[1], d)
 			}
 			if len(a.monitors) == 1 && len(b.monitors) == 1 {
 				if d := cmp.Diff(a.monitors[0].Spec, b.monitors[0].Spec); d != "" {

@@ -109,6 +109,13 @@ helm package "$chart" --destination "$work/package" >/dev/null
 archive="$work/package/tcpemu-$(sed -n 's/^version: *//p' "$chart/Chart.yaml").tgz"
 helm template tcpemu "$archive" --namespace "$NAMESPACE" >"$out/helm-default.yaml"
 helm template tcpemu "$archive" --namespace "$NAMESPACE" "${tap_values[@]}" >"$out/helm-tap.yaml"
+# The NetworkPolicy's settings: other namespaces and pods, and off.
+helm template tcpemu "$archive" --namespace "$NAMESPACE" \
+  --set 'networkPolicy.metrics.namespaceLabels.tcpemu\.test/monitoring=yes' \
+  --set 'networkPolicy.metrics.podLabels.app\.kubernetes\.io/name=prometheus' \
+  --set-json 'networkPolicy.grpc.from=[{"namespaceSelector": {"matchLabels": {"tcpemu.test/clients": "yes"}}}]' \
+  >"$out/helm-netpol.yaml"
+helm template tcpemu "$archive" --namespace "$NAMESPACE" --set networkPolicy.enabled=false >"$out/helm-netpol-off.yaml"
 # The archive (what a chart repository serves) renders as the directory does.
 helm template tcpemu "$chart" --namespace "$NAMESPACE" >"$work/dir-default.yaml"
 helm template tcpemu "$chart" --namespace "$NAMESPACE" "${tap_values[@]}" >"$work/dir-tap.yaml"
@@ -121,6 +128,8 @@ bad_values=(
   replicaCount=0 shards=-1 service.type=ExternalName service.grpcPort=70000
   serviceMonitor.interval=soon image.pullPolicy=Sometimes 'extraArgs[0]=shards=2'
   image.digest=sha256:abc tap.enabled=yes
+  networkPolicy.bogus=1 networkPolicy.enabled=yes networkPolicy.metrics.namespace=Not_A_Name
+  'networkPolicy.grpc.from[0].bogus=1' 'networkPolicy.grpc.from[0].podSelector.matchLabels=x'
 )
 for bad in "${bad_values[@]}"; do
   if "$helm_bin" template tcpemu "$chart" --set "$bad" >/dev/null 2>"$work/err"; then
@@ -138,6 +147,25 @@ log "kustomize build"
 # The dashboard is outside the kustomization's directory (deploy/grafana).
 "$kustomize_bin" build --load-restrictor LoadRestrictionsNone "$work/deploy/k8s/base" >"$out/kustomize-base.yaml"
 "$kustomize_bin" build --load-restrictor LoadRestrictionsNone "$work/deploy/k8s/overlays/tap" >"$out/kustomize-tap.yaml"
+# An overlay of one's own that moves the metrics rule to another namespace
+# label, as docs/deploy.md shows.
+mkdir "$work/deploy/k8s/overlays/netpol-test"
+cat >"$work/deploy/k8s/overlays/netpol-test/kustomization.yaml" <<'EOF'
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../../base
+patches:
+  - target:
+      kind: NetworkPolicy
+      name: tcpemu
+    patch: |-
+      - op: replace
+        path: /spec/ingress/1/from/0/namespaceSelector/matchLabels
+        value:
+          tcpemu.test/monitoring: "yes"
+EOF
+"$kustomize_bin" build --load-restrictor LoadRestrictionsNone "$work/deploy/k8s/overlays/netpol-test" >"$out/kustomize-netpol.yaml"
 
 tcpemud="${TCPEMUD:-$root/build/server/tcpemud}"
 if [[ ! -x "$tcpemud" ]]; then
