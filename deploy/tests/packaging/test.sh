@@ -2,7 +2,7 @@
 # Packaging tests: the container image recipe (deploy/docker), the kustomize
 # base and TAP overlay (deploy/k8s) and the Helm chart (deploy/helm).
 #
-#   deploy/tests/packaging/test.sh [--rootfs]
+#   deploy/tests/packaging/test.sh [--rootfs | --no-rootfs]
 #
 # 1. Builds pinned helm and kustomize from the Go module proxy, once, into
 #    $PACKAGING_TOOLS (default ~/.cache/tcpemu/packaging-tools).
@@ -19,17 +19,21 @@
 #    checked; the Dockerfile; runtime-packages.txt against ldd + dpkg -S;
 #    tcpemud --version; and, as root, tcpemud run the way the rendered pods
 #    run it, in a network namespace of its own (unshare --net).
-# 5. With --rootfs (root, a Debian mirror; a few minutes): also replays the
-#    Dockerfile, build stage and runtime stage, each on a debootstrap
-#    --variant=minbase bookworm root (cached in $PACKAGING_TOOLS), and runs
-#    the image's ENTRYPOINT and HEALTHCHECK in the runtime root.
+# 5. As root (and a Debian mirror): replays the Dockerfile's runtime stage on
+#    a debootstrap --variant=minbase bookworm root (cached in
+#    $PACKAGING_TOOLS), with the build stage's /tcpemud made from $TCPEMUD,
+#    and runs the image's ENTRYPOINT and HEALTHCHECK in it. --rootfs replays
+#    the build stage too, on a root of its own (scripts/setup and the CMake
+#    build: many more minutes); --no-rootfs skips the replay.
+# 6. Ends with the list of the tests that skipped and why.
 set -euo pipefail
 
-rootfs_mode=0
+rootfs_mode=runtime
 for arg in "$@"; do
   case "$arg" in
-    --rootfs) rootfs_mode=1 ;;
-    *) echo "usage: $0 [--rootfs]" >&2; exit 2 ;;
+    --rootfs) rootfs_mode=full ;;
+    --no-rootfs) rootfs_mode=none ;;
+    *) echo "usage: $0 [--rootfs | --no-rootfs]" >&2; exit 2 ;;
   esac
 done
 
@@ -173,14 +177,23 @@ if [[ ! -x "$tcpemud" ]]; then
   "$root/deploy/docker/build.sh"
 fi
 
-if [[ "$rootfs_mode" -eq 1 ]]; then
-  if [[ "$(id -u)" -ne 0 ]]; then
+if [[ "$rootfs_mode" != none && "$(id -u)" -ne 0 ]]; then
+  if [[ "$rootfs_mode" == full ]]; then
     log "--rootfs needs root (debootstrap, chroot)"
     exit 1
   fi
+  export PACKAGING_ROOTFS_SKIP="the Dockerfile's replay on a bookworm root needs root (debootstrap, chroot); run test.sh as root"
+  log "SKIPPING: $PACKAGING_ROOTFS_SKIP"
+  rootfs_mode=none
+elif [[ "$rootfs_mode" == none ]]; then
+  export PACKAGING_ROOTFS_SKIP="test.sh --no-rootfs: the Dockerfile's replay on a bookworm root is left out"
+fi
+if [[ "$rootfs_mode" != none ]]; then
   if ! command -v debootstrap >/dev/null; then
     log "installing debootstrap"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap >/dev/null ||
+      { apt-get update -q >/dev/null &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap >/dev/null; }
   fi
   minbase="$tools/bookworm-minbase.tar"
   if [[ ! -f "$minbase" ]]; then
@@ -192,9 +205,11 @@ if [[ "$rootfs_mode" -eq 1 ]]; then
     tar -C "$work/minbase" -cf "$minbase.tmp" . && mv "$minbase.tmp" "$minbase"
     rm -rf "$work/minbase"
   fi
-  # One root per stage, with the images' apt sources (debootstrap writes
-  # bookworm only).
-  for stage in build runtime; do
+  # One root per replayed stage, with the images' apt sources (debootstrap
+  # writes bookworm only).
+  stages=(runtime)
+  [[ "$rootfs_mode" == full ]] && stages+=(build)
+  for stage in "${stages[@]}"; do
     dir="$work/rootfs-$stage"
     mkdir "$dir"
     tar -C "$dir" -xf "$minbase"
@@ -214,7 +229,10 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
   done
-  export PACKAGING_ROOTFS_BUILD="$work/rootfs-build" PACKAGING_ROOTFS="$work/rootfs-runtime"
+  export PACKAGING_ROOTFS="$work/rootfs-runtime"
+  if [[ "$rootfs_mode" == full ]]; then
+    export PACKAGING_ROOTFS_BUILD="$work/rootfs-build"
+  fi
 fi
 
 cd "$here"
@@ -230,16 +248,44 @@ go test -c -o "$work/packaging.test" .
 export REPO_ROOT="$root" RENDERED="$out" DASHBOARD="$dashboard" RENDER_NAMESPACE="$NAMESPACE"
 export TCPEMUD="$tcpemud" PACKAGING_STRICT=1
 test_args=(-test.v -test.count=1 -test.timeout=5m)
+# Every run's output also goes to a log, for the list of skips at the end.
+log_file="$work/go-test.log"
+: >"$log_file"
+status=0
 if [[ -n "${PACKAGING_ROOTFS:-}" ]]; then
-  log "the Dockerfile's stages on bookworm minbase roots"
-  "$work/packaging.test" "${test_args[@]}" -test.timeout=30m -test.run '^TestImageStagesInRootfs$'
+  if [[ -n "${PACKAGING_ROOTFS_BUILD:-}" ]]; then
+    log "the Dockerfile's stages on bookworm minbase roots"
+  else
+    log "the Dockerfile's runtime stage on a bookworm minbase root (the build stage with --rootfs)"
+  fi
+  "$work/packaging.test" "${test_args[@]}" -test.timeout=30m -test.run '^TestImageStagesInRootfs$' |
+    tee -a "$log_file" || status=$?
 fi
 if [[ "$(id -u)" -eq 0 ]] && command -v ip >/dev/null && unshare --net true 2>/dev/null; then
   log "go test (live tests in a new network namespace)"
   unshare --net -- sh -c 'ip link set lo up && exec "$@"' sh \
-    env PACKAGING_NETNS=1 "$work/packaging.test" "${test_args[@]}"
+    env PACKAGING_NETNS=1 "$work/packaging.test" "${test_args[@]}" | tee -a "$log_file" || status=$?
 else
   log "go test (not root, or no unshare/ip: the live tests are skipped)"
-  "$work/packaging.test" "${test_args[@]}"
+  "$work/packaging.test" "${test_args[@]}" | tee -a "$log_file" || status=$?
+fi
+
+# go test -v streams a test's log (a skip's reason) before its "--- SKIP"
+# line, after an "=== RUN/CONT/NAME" line naming the test.
+skips="$(awk '
+  /^=== (RUN|CONT|NAME|PAUSE) / { cur = $3; next }
+  /^ *--- SKIP: / { print; printf "%s", logs[$3]; delete logs[$3]; next }
+  /^ *--- (PASS|FAIL): / { delete logs[$3]; next }
+  /^ +[^ ]/ && cur != "" { logs[cur] = logs[cur] $0 "\n" }
+' "$log_file")"
+if [[ -n "$skips" ]]; then
+  log "$(grep -c -- '--- SKIP: ' <<<"$skips") tests SKIPPED:"
+  echo "$skips" >&2
+else
+  log "no test skipped"
+fi
+if [[ "$status" -ne 0 ]]; then
+  log "FAIL"
+  exit "$status"
 fi
 log "ok"
