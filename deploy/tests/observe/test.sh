@@ -8,11 +8,15 @@
 #   deploy/tests/observe/test.sh [pytest arguments]
 #
 # Needs: Debian's prometheus package (installed here with apt-get when
-# promtool or prometheus is missing; its service is never started), the
+# promtool or prometheus is missing; its service is never started), an
+# upstream promtool with Kubernetes service discovery, which Debian's lacks,
+# for prometheus-kubernetes.yml (built here once from the Go module proxy,
+# pinned, into $OBSERVE_TOOLS, default ~/.cache/tcpemu/observe-tools), the
 # daemon ($TCPEMUD, else build/server/tcpemud, built when missing), and a
 # Python with grpcio and pytest ($VENV, else clients/python/.venv, created
 # when missing). As root, the workload also drives a TAP interface from a
 # network namespace of its own; otherwise the interface panels are skipped.
+# pytest ends with the list of what it skipped and why (-rs).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
 repo="$PWD"
@@ -52,6 +56,27 @@ if [[ -z "${PROMETHEUS:-}" ]] && ! { command -v promtool && command -v prometheu
   fi
 fi
 
+# Prometheus 3's promtool with Kubernetes service discovery and no other
+# (its build tags), for `promtool check config prometheus-kubernetes.yml`.
+# Prometheus 3.x.y is the Go module's version v0.3xx.y.
+PROMETHEUS_VERSION=3.16.0
+PROMETHEUS_MODULE_VERSION=v0.316.0
+if [[ -z "${PROMTOOL_KUBERNETES:-}" ]]; then
+  tools="${OBSERVE_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/tcpemu/observe-tools}"
+  PROMTOOL_KUBERNETES="$tools/promtool-$PROMETHEUS_MODULE_VERSION/promtool"
+  if [[ ! -x "$PROMTOOL_KUBERNETES" ]]; then
+    echo "== building promtool $PROMETHEUS_MODULE_VERSION with Kubernetes service discovery (once; a few minutes)"
+    mkdir -p "$tools"
+    tmp="$(mktemp -d "$tools/.build.XXXXXX")"
+    (cd "$tmp" && GOBIN="$tmp" GOFLAGS= go install -trimpath -tags remove_all_sd,enable_kubernetes_sd \
+      -ldflags "-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION" \
+      "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION")
+    mkdir -p "$(dirname "$PROMTOOL_KUBERNETES")"
+    mv "$tmp/promtool" "$PROMTOOL_KUBERNETES"
+    rm -rf "$tmp"
+  fi
+fi
+
 tcpemud="${TCPEMUD:-$repo/build/server/tcpemud}"
 if [[ ! -x "$tcpemud" ]]; then
   if [[ -n "${TCPEMUD:-}" ]]; then
@@ -75,5 +100,5 @@ if ! "$py" -c 'import grpc, google.protobuf, pytest' >/dev/null 2>&1; then
 fi
 
 echo "== deploy/tests/observe ($("${PROMETHEUS:-prometheus}" --version 2>&1 | head -n 1))"
-export TCPEMUD="$tcpemud" PYTHONDONTWRITEBYTECODE=1
-exec "$py" -m pytest -p no:cacheprovider -q deploy/tests/observe "$@"
+export TCPEMUD="$tcpemud" PYTHONDONTWRITEBYTECODE=1 PROMTOOL_KUBERNETES OBSERVE_STRICT=1
+exec "$py" -m pytest -p no:cacheprovider -q -rs deploy/tests/observe "$@"
