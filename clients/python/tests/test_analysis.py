@@ -92,6 +92,52 @@ def test_time_sequence_both_directions(lossy_trace, tmp_path):
         time_sequence(events, session=999)
 
 
+def _x_extent(ax):
+    """The smallest and largest time drawn: bars, markers and step lines."""
+    xs = [x for line in ax.get_lines() for x in line.get_xdata()]
+    for coll in ax.collections:
+        xs += [float(x) for x, _ in coll.get_offsets()]
+        xs += [float(x) for seg in getattr(coll, "get_segments", list)() for x, _ in seg]
+    return min(xs), max(xs)
+
+
+def test_time_axis_starts_at_the_sessions_first_event(lossy_trace):
+    # A REALTIME network's clock counts from its creation, the default
+    # network's from the daemon's start-up: the same trace 105.8 s later.
+    _, events = lossy_trace
+    first = min(e.time_ns for e in events if isinstance(e, pb.Event) and e.session_id)
+    last = max(e.time_ns for e in events if isinstance(e, pb.Event))
+    late = []
+    for e in events:
+        if isinstance(e, pb.Event):
+            e = pb.Event.FromString(e.SerializeToString())
+            e.time_ns += 105_800_000_000
+        late.append(e)
+    for direction in ("client", "server"):
+        ax = time_sequence(late, direction=direction).axes[0]
+        low, high = _x_extent(ax)
+        assert low >= 0 and high <= (last - first) / 1e9, (direction, low, high)
+        assert ax.get_xlim()[0] < 0.1 * (last - first) / 1e9
+    assert "first event" in ax.get_xlabel()
+    # The same figure as from the original trace, time for time.
+    assert _x_extent(time_sequence(events).axes[0]) == _x_extent(time_sequence(late).axes[0])
+
+
+def test_time_axis_of_a_session_opened_late(client, vnet, tmp_path):
+    link = vnet.create_link(delay="10ms", rate="10Mbit")
+    vnet.advance("5s")
+    session = link.open_session(client={"msl": "10ms"}, server={"msl": "10ms"})
+    stream = vnet.events(replay=True, until_destroyed=session)
+    assert stream.wait_subscribed(10)
+    transfer(session, vnet, 50_000)
+    session.close()
+    vnet.advance_until_idle()
+    events = list(stream)
+    assert min(e.time_ns for e in events if isinstance(e, pb.Event)) >= 5_000_000_000
+    low, high = _x_extent(time_sequence(events, tmp_path / "late.png").axes[0])
+    assert low == 0 and high < 1
+
+
 def test_several_sessions_need_a_choice(client, vnet):
     link = vnet.create_link(delay="1ms")
     a = link.open_session()

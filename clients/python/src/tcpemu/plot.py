@@ -104,8 +104,12 @@ def time_sequence(
     other direction. `events` may be tcpemu.v1.Event messages or JSON Lines
     records (``tcpemu watch --json``, tcpemu-sim ``--events``).
 
-    ``xlim=(t0, t1)`` zooms in on a time range (seconds); the sequence axis
-    then fits the segments and ACKs within it unless ``ylim`` is given.
+    Time on the x-axis is seconds since the session's first event in the
+    trace (its SYN, normally), not the network's clock, which counts from
+    the network's creation (on the default REALTIME network, from the
+    daemon's start-up). ``xlim=(t0, t1)`` zooms in on a range of those
+    seconds; the sequence axis then fits the segments and ACKs within it
+    unless ``ylim`` is given.
     """
     _require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -118,6 +122,8 @@ def time_sequence(
     trace = load(events)
     sid = _pick_session(trace, session)
     evs = [(i, ev) for i, ev in enumerate(trace.events) if trace.session_ids[i] == sid]
+    # Time 0 is the session's first event.
+    origin_ns = min(ev.time_ns for _, ev in evs)
 
     # Window scaling is in effect when both SYNs carried the option; the
     # window of a SYN itself is never scaled (RFC 7323 2.2).
@@ -138,7 +144,7 @@ def time_sequence(
     for i, ev in evs:
         k = ev.kind
         s = ev.segment
-        t = ev.time_ns / 1e9
+        t = (ev.time_ns - origin_ns) / 1e9
         if k == pb.EVENT_KIND_SEGMENT_SENT and ev.endpoint == sender:
             if s.len:
                 g = ev.reason if ev.reason in ("retransmit_rto", "retransmit_fast") else "data"
@@ -245,7 +251,7 @@ def time_sequence(
     peer = _names.endpoint_name(receiver)
     me = _names.endpoint_name(sender)
     ax.set_title(title or f"session {sid}: {me} \u2192 {peer} time-sequence graph")
-    ax.set_xlabel("time (s)")
+    ax.set_xlabel("time since the session's first event (s)")
     ax.set_ylabel("relative sequence number (bytes)")
     ax.yaxis.set_major_formatter(EngFormatter(unit="B"))
     ax.grid(True, color="#dddddd", linewidth=0.6)
