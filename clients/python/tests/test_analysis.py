@@ -160,10 +160,11 @@ def test_several_sessions_need_a_choice(client, vnet):
 
 def test_missing_extras_are_explained(monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)
-    with pytest.raises(ImportError, match=r"pip install 'tcpemu\[analysis\]'"):
+    # The package is not on PyPI: the hint names the path of the client.
+    with pytest.raises(ImportError, match=r"pip install '\./clients/python\[analysis\]'"):
         events_to_dataframe([])
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(ImportError, match=r"pip install 'tcpemu\[plot\]'"):
+    with pytest.raises(ImportError, match=r"pip install '\./clients/python\[plot\]'"):
         time_sequence([])
 
 

@@ -70,3 +70,15 @@ def test_doc_block_runs(code, target, tmp_path, request):
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     for png in tmp_path.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+
+
+def test_install_hints_name_the_path_of_the_client():
+    # The package is not on PyPI: every hint installs it from the checkout.
+    package = REPO_ROOT / "clients" / "python"
+    texts = [DOC, README, package / "README.md", *sorted((package / "src" / "tcpemu").glob("*.py"))]
+    for path in texts:
+        text = path.read_text()
+        assert not re.search(r"pip install '?tcpemu\[", text), f"{path}: installs tcpemu[...]"
+    installs = re.findall(r"^pip install .*$", README.read_text(), re.MULTILINE)
+    assert any("[plot]" in line for line in installs), installs
+    assert any("analysis" in line for line in installs), installs

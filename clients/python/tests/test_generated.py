@@ -35,7 +35,7 @@ def _files(root: pathlib.Path) -> set[str]:
 
 def test_generated_code_is_current(tmp_path):
     if importlib.util.find_spec("grpc_tools") is None:
-        pytest.fail("grpcio-tools is not installed: pip install 'tcpemu[dev]'")
+        pytest.fail("grpcio-tools is not installed: pip install './clients/python[dev]'")
     proto = REPO_ROOT / "proto" / "tcpemu" / "v1" / "tcpemu.proto"
     assert proto.is_file(), f"{proto} is missing"
     _genproto().generate(tmp_path)

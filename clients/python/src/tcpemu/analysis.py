@@ -1,5 +1,5 @@
-"""Events as a pandas DataFrame (the ``analysis`` extra: ``pip install
-tcpemu[analysis]``)."""
+"""Events as a pandas DataFrame (the ``analysis`` extra, from a checkout of
+the tcpemu repository: ``pip install './clients/python[analysis]'``)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,10 @@ def _require_pandas() -> Any:
     try:
         import pandas as pd
     except ImportError:
-        raise ImportError("tcpemu.analysis needs pandas: pip install 'tcpemu[analysis]'") from None
+        raise ImportError(
+            "tcpemu.analysis needs pandas: pip install './clients/python[analysis]' "
+            "in the tcpemu repository (or pip install pandas)"
+        ) from None
     return pd
 
 

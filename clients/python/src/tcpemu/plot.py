@@ -1,6 +1,7 @@
 """Time-sequence graphs in the manner of Stevens and tcptrace (the ``plot``
-extra: ``pip install tcpemu[plot]``). Drawn with matplotlib's Agg canvas, so
-no display is needed."""
+extra, from a checkout of the tcpemu repository: ``pip install
+'./clients/python[plot]'``). Drawn with matplotlib's Agg canvas, so no
+display is needed."""
 
 from __future__ import annotations
 
@@ -37,7 +38,10 @@ def _require_matplotlib() -> Any:
     try:
         import matplotlib
     except ImportError:
-        raise ImportError("tcpemu.plot needs matplotlib: pip install 'tcpemu[plot]'") from None
+        raise ImportError(
+            "tcpemu.plot needs matplotlib: pip install './clients/python[plot]' "
+            "in the tcpemu repository (or pip install matplotlib)"
+        ) from None
     return matplotlib
 
 
