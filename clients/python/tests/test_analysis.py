@@ -35,7 +35,19 @@ def test_dataframe(lossy_trace):
     session, events = lossy_trace
     df = events_to_dataframe(events)
     assert list(df.columns) == list(COLUMNS)
-    assert len(df) == len(events)
+    # The TCB columns are the proto's Tcb fields, every one, in its order: a
+    # field added to the proto and not to the DataFrame fails here.
+    tcb_fields = [f.name for f in pb.Tcb.DESCRIPTOR.fields]
+    assert list(df.columns[list(df.columns).index("state") :]) == tcb_fields
+    assert len(df) == len(events)  # no gap: row i is events[i]
+    i, ev = next(
+        (i, e)
+        for i, e in enumerate(events)
+        if isinstance(e, pb.Event) and e.kind == pb.EVENT_KIND_CWND_CHANGED
+    )
+    for name in tcb_fields[1:]:
+        assert df[name][i] == getattr(ev.tcb, name), name
+    assert df["state"][i] == pb.TcpState.Name(ev.tcb.state).removeprefix("TCP_STATE_")
     assert df.attrs["events_lost"] == 0
     counts = df["kind"].value_counts()
     assert counts["segment_sent"] == sum(e.kind == pb.EVENT_KIND_SEGMENT_SENT for e in events)
