@@ -77,6 +77,28 @@ def test_fault_drops_exactly_count_payload_segments(client, vnet):
     assert counters.bytes_retransmitted >= 3 * 1448
 
 
+def test_counters_print_every_field(client, vnet):
+    link = vnet.create_link(delay="1ms")
+    fresh = link.forward_counters
+    # A message whose fields are all zero prints as nothing; the counters
+    # print each field, zeros included, in the proto's order.
+    names = [f.name for f in tcpemu.pb.PathCounters.DESCRIPTOR.fields]
+    assert str(fresh) == "PathCounters(" + ", ".join(f"{n}=0" for n in names) + ")"
+    assert list(fresh) == names and dict(fresh) == dict.fromkeys(names, 0)
+    session = link.open_session()
+    session.write(fill=10_000)
+    vnet.advance("100ms")
+    used = link.refresh().forward_counters
+    assert used.packets_sent > 0 and used["packets_sent"] == used.proto.packets_sent
+    assert f"packets_sent={used.packets_sent}, " in repr(used) and "dropped_loss=0" in repr(used)
+    assert used != fresh and used == tcpemu.Counters(link.proto.forward_counters)
+    with pytest.raises(AttributeError, match="PathCounters has no counter 'packets'"):
+        _ = used.packets
+    endpoint = session.snapshot().client.counters
+    assert str(endpoint).startswith("EndpointCounters(segments_sent=")
+    assert len(endpoint) == len(tcpemu.pb.EndpointCounters.DESCRIPTOR.fields)
+
+
 def test_clear_faults(client, vnet):
     link = vnet.create_link(delay="1ms")
     session = link.open_session()

@@ -40,6 +40,7 @@ from tcpemu.errors import (
 from tcpemu.events import event_from_dict, event_to_dict, format_event, read_jsonl, write_jsonl
 from tcpemu.model import (
     AdvanceResult,
+    Counters,
     EndpointSnapshot,
     Fault,
     Gap,
@@ -69,6 +70,7 @@ __all__ = [
     "AlreadyExists",
     "Cancelled",
     "Client",
+    "Counters",
     "DeadlineExceeded",
     "EndpointSnapshot",
     "EventStream",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import List, Optional, Union
 
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
-from tcpemu.model import Remote
+from tcpemu.model import Counters, Remote
 from tcpemu.spec import seconds
 
 
@@ -81,12 +81,13 @@ class LinkView(_Bound):
         return self.proto.reverse
 
     @property
-    def forward_counters(self) -> pb.PathCounters:
-        return self.proto.forward_counters
+    def forward_counters(self) -> Counters:
+        """Packets and bytes client to server, drops by cause, the queue."""
+        return Counters(self.proto.forward_counters)
 
     @property
-    def reverse_counters(self) -> pb.PathCounters:
-        return self.proto.reverse_counters
+    def reverse_counters(self) -> Counters:
+        return Counters(self.proto.reverse_counters)
 
     @property
     def session_count(self) -> int:
@@ -146,17 +147,17 @@ class InterfaceView(_Bound):
         return self.proto.ingress
 
     @property
-    def counters(self) -> pb.InterfaceCounters:
+    def counters(self) -> Counters:
         """Frames and bytes through the device, ARP and ICMP, drops by cause."""
-        return self.proto.counters
+        return Counters(self.proto.counters)
 
     @property
-    def egress_counters(self) -> pb.PathCounters:
-        return self.proto.egress_counters
+    def egress_counters(self) -> Counters:
+        return Counters(self.proto.egress_counters)
 
     @property
-    def ingress_counters(self) -> pb.PathCounters:
-        return self.proto.ingress_counters
+    def ingress_counters(self) -> Counters:
+        return Counters(self.proto.ingress_counters)
 
     @property
     def session_count(self) -> int:

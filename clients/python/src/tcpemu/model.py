@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple, Optional, Tuple
+from typing import Iterator, Mapping, NamedTuple, Optional, Tuple
+
+from google.protobuf.message import Message
 
 from tcpemu import _names
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
@@ -11,6 +13,7 @@ from tcpemu.spec import seconds
 
 __all__ = [
     "AdvanceResult",
+    "Counters",
     "EndpointSnapshot",
     "Fault",
     "Gap",
@@ -59,6 +62,49 @@ class Remote(NamedTuple):
         return cls(p.remote.interface_id, p.remote.address, p.remote.port)
 
 
+class Counters(Mapping[str, int]):
+    """Counters the daemon keeps (a tcpemu.v1.PathCounters,
+    InterfaceCounters or EndpointCounters): each one an attribute,
+    ``c.packets_sent``, and a key, ``dict(c)``. Printed, it shows every
+    counter, zeros included (the message itself prints nothing for a field
+    at zero). ``proto`` is the message."""
+
+    __slots__ = ("proto",)
+
+    def __init__(self, proto: Message) -> None:
+        self.proto = proto
+
+    def __getattr__(self, name: str) -> int:
+        # Only for names that are not attributes of the class: the counters.
+        if name.startswith("_") or name == "proto":
+            raise AttributeError(name)
+        if name not in self.proto.DESCRIPTOR.fields_by_name:
+            raise AttributeError(f"{self.proto.DESCRIPTOR.name} has no counter {name!r}")
+        return int(getattr(self.proto, name))
+
+    def __getitem__(self, name: str) -> int:
+        if name not in self.proto.DESCRIPTOR.fields_by_name:
+            raise KeyError(name)
+        return int(getattr(self.proto, name))
+
+    def __iter__(self) -> Iterator[str]:
+        return (f.name for f in self.proto.DESCRIPTOR.fields)
+
+    def __len__(self) -> int:
+        return len(self.proto.DESCRIPTOR.fields)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Counters):
+            return bool(self.proto == other.proto)
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value}" for name, value in self.items())
+        return f"{self.proto.DESCRIPTOR.name}({fields})"
+
+
 @dataclass(frozen=True)
 class Fault:
     """An installed fault rule: one id per direction, on link `link_id`."""
@@ -82,7 +128,7 @@ class EndpointSnapshot:
     write_sha256: Optional[str]
     read_sha256: Optional[str]
     tcb: pb.Tcb = field(repr=False)
-    counters: pb.EndpointCounters = field(repr=False)
+    counters: Counters = field(repr=False)
 
     @classmethod
     def from_proto(cls, p: pb.EndpointState) -> EndpointSnapshot:
@@ -98,7 +144,7 @@ class EndpointSnapshot:
             write_sha256=p.write_sha256.hex() or None,
             read_sha256=p.read_sha256.hex() or None,
             tcb=p.tcb,
-            counters=p.counters,
+            counters=Counters(p.counters),
         )
 
 
