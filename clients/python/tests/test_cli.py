@@ -248,3 +248,15 @@ def test_console_script(target, vnet):
     )
     assert proc.returncode == 0 and "watch" in proc.stdout
     assert tcpemu.__version__
+
+
+def test_run_shows_sizes_in_the_units_typed(capsys, target):
+    rc, out, err = run(
+        capsys, target, "run", "--virtual", "--bytes", "1MB", "--delay", "5ms", "--rate", "100Mbit"
+    )
+    assert rc == 0, err
+    assert re.search(r"session \d+: 1MB of 1MB in ", out), out
+    assert "iB" not in out, out  # 1000-based throughout: kB, MB
+    rc, out, err = run(capsys, target, "run", "--virtual", "--bytes", "1MiB", "--delay", "5ms")
+    assert rc == 0, err
+    assert re.search(r"session \d+: 1MiB of 1MiB in ", out), out

@@ -11,6 +11,7 @@ from tcpemu import (
     parse_rate,
     parse_size,
 )
+from tcpemu.units import is_si_size
 
 
 @pytest.mark.parametrize(
@@ -109,3 +110,14 @@ def test_formatting():
     assert format_rate(20_000_000) == "20Mbit"
     assert format_size(65536) == "64KiB"
     assert format_size(100) == "100B"
+
+
+def test_formatting_in_the_units_typed():
+    # 1000-based sizes read back in 1000-based units, 1024-based in 1024-based.
+    assert format_size(parse_size("1MB"), si=True) == "1MB"
+    assert format_size(1_500, si=True) == "1.5kB"
+    assert format_size(2_000_000_000, si=True) == "2GB"
+    assert format_size(999, si=True) == "999B"
+    assert format_size(parse_size("1MB")) == "976.6KiB"
+    assert [is_si_size(x) for x in ("1MB", "10kB", "10KB", "1GB", " 2 TB")] == [True] * 5
+    assert [is_si_size(x) for x in ("1MiB", "64KiB", "1500", "1500B", 1000, "soon")] == [False] * 6

@@ -28,7 +28,7 @@ from tcpemu.events import format_event, read_jsonl, write_jsonl
 from tcpemu.model import EndpointSnapshot, Gap, SessionSnapshot
 from tcpemu.security import TLS, check_token, read_token_file
 from tcpemu.spec import PathSpec, TcpConfig
-from tcpemu.units import format_duration, format_rate, format_size, parse_size
+from tcpemu.units import format_duration, format_rate, format_size, is_si_size, parse_size
 
 # ------------------------------------------------------------------ output
 
@@ -72,10 +72,10 @@ def _describe_path(p: pb.PathSpec) -> str:
     return ", ".join(parts)
 
 
-def _describe_counters(c: pb.PathCounters) -> str:
+def _describe_counters(c: pb.PathCounters, si: bool = False) -> str:
     drops = c.dropped_loss + c.dropped_queue + c.dropped_fault + c.dropped_mtu
     return (
-        f"{c.packets_sent} packets ({format_size(c.bytes_sent)}) sent, "
+        f"{c.packets_sent} packets ({format_size(c.bytes_sent, si=si)}) sent, "
         f"{c.packets_delivered} delivered, {drops} dropped "
         f"(loss {c.dropped_loss}, queue {c.dropped_queue}, fault {c.dropped_fault}, "
         f"mtu {c.dropped_mtu})"
@@ -616,12 +616,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 class _Progress:
-    """A one-line progress bar on a terminal."""
+    """A one-line progress bar on a terminal; sizes 1000-based with `si`."""
 
-    def __init__(self, total: int, enabled: bool, out: IO[str]) -> None:
+    def __init__(self, total: int, enabled: bool, out: IO[str], si: bool = False) -> None:
         self.total = total
         self.enabled = enabled
         self.out = out
+        self.si = si
         self.drawn = 0.0
 
     def update(self, done: int, now_s: float) -> None:
@@ -636,7 +637,8 @@ class _Progress:
         bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
         rate = done * 8 / now_s if now_s > 0 else 0.0
         self.out.write(
-            f"\r[{bar}] {frac * 100:5.1f}%  {format_size(done)} / {format_size(self.total)}"
+            f"\r[{bar}] {frac * 100:5.1f}%  "
+            f"{format_size(done, si=self.si)} / {format_size(self.total, si=self.si)}"
             f"  {format_rate(rate)}/s  t={now_s:.2f}s "
         )
         self.out.flush()
@@ -671,7 +673,9 @@ def cmd_run(client: Client, args: argparse.Namespace) -> int:
         recorder: Optional[_Recorder] = None
         if args.events or args.plot:
             recorder = _Recorder(net.events(replay=True, until_destroyed=s))
-        progress = _Progress(total, args.progress and sys.stderr.isatty(), sys.stderr)
+        progress = _Progress(
+            total, args.progress and sys.stderr.isatty(), sys.stderr, si=is_si_size(args.bytes)
+        )
         run = _run_virtual if net.virtual else _run_realtime
         snap, done_at = run(s, net, total, args, progress)
         progress.finish()
@@ -795,6 +799,12 @@ def _summary(
     rev = link.proto.reverse_counters
     digest_ok = None if args.no_digest else snap.client.write_sha256 == snap.server.read_sha256
     goodput = snap.server.bytes_read * 8 / elapsed if elapsed > 0 else 0.0
+    # Sizes in the units of --bytes: 1MB reads back as 1MB, 1MiB as 1MiB.
+    si = is_si_size(args.bytes)
+
+    def size(n: float) -> str:
+        return format_size(n, si=si)
+
     if args.json:
         _print_json(
             {
@@ -814,17 +824,17 @@ def _summary(
         )
         return
     print(
-        f"session {snap.id}: {format_size(snap.server.bytes_read)} of {format_size(total)} "
+        f"session {snap.id}: {size(snap.server.bytes_read)} of {size(total)} "
         f"in {elapsed:.3f}s of network time, goodput {format_rate(goodput)}/s"
     )
     print(
-        f"  client: {c.segments_sent} segments sent, {format_size(c.bytes_retransmitted)} "
+        f"  client: {c.segments_sent} segments sent, {size(c.bytes_retransmitted)} "
         f"retransmitted (rto {c.retransmits_rto}, fast {c.retransmits_fast}), "
         f"{c.dup_acks_received} dup acks, srtt {snap.client.tcb.srtt_ns / 1e6:.2f}ms, "
-        f"cwnd {format_size(snap.client.tcb.cwnd)}"
+        f"cwnd {size(snap.client.tcb.cwnd)}"
     )
-    print(f"  forward: {_describe_counters(fwd)}")
-    print(f"  reverse: {_describe_counters(rev)}")
+    print(f"  forward: {_describe_counters(fwd, si)}")
+    print(f"  reverse: {_describe_counters(rev, si)}")
     if snap.client.error:
         print(f"  client error: {snap.client.error}")
     if digest_ok is not None:

@@ -26,6 +26,7 @@ __all__ = [
     "format_duration",
     "format_rate",
     "format_size",
+    "is_si_size",
     "parse_duration",
     "parse_probability",
     "parse_rate",
@@ -65,6 +66,9 @@ _SIZE_UNITS = {
     "GB": 1000**3,
     "TB": 1000**4,
 }
+_SI_UNITS = ("kB", "KB", "MB", "GB", "TB")
+_BINARY_FORMAT = (("GiB", 1024.0**3), ("MiB", 1024.0**2), ("KiB", 1024.0))
+_SI_FORMAT = (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3))
 
 
 def _bad(kind: str, value: object, expected: str) -> ValueError:
@@ -174,9 +178,22 @@ def format_rate(bps: float) -> str:
     return f"{bps:.4g}bit"
 
 
-def format_size(n: float) -> str:
-    """Formats bytes with a 1024-based unit, e.g. ``'64KiB'``."""
-    for unit, scale in (("GiB", 1024.0**3), ("MiB", 1024.0**2), ("KiB", 1024.0)):
+def format_size(n: float, *, si: bool = False) -> str:
+    """Formats bytes with a 1024-based unit, e.g. ``'64KiB'``, or with
+    ``si=True`` a 1000-based one, e.g. ``'10MB'``."""
+    units = _SI_FORMAT if si else _BINARY_FORMAT
+    for unit, scale in units:
         if n >= scale:
             return f"{n / scale:.4g}{unit}"
     return f"{n:.0f}B"
+
+
+def is_si_size(value: Size) -> bool:
+    """Whether a size was written with a 1000-based unit (``"10kB"``,
+    ``"1MB"``), so that sizes shown back can be in the same units
+    (:func:`format_size` with ``si=True``); False for 1024-based units and
+    plain numbers."""
+    if not isinstance(value, str):
+        return False
+    m = _SIZE.fullmatch(value.strip())
+    return m is not None and m.group(2) in _SI_UNITS
