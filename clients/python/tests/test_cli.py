@@ -50,7 +50,7 @@ def test_link_commands(capsys, target, vnet):
     assert rc == 0
     d = json.loads(out)
     assert d["forward"]["loss"]["random"] == pytest.approx(0.02)
-    assert d["forward"]["rate_bps"] == "10000000"  # uint64 in proto JSON
+    assert d["forward"]["rate_bps"] == 10_000_000  # a number, not proto JSON's string
 
     rc, out, _ = run(capsys, target, "link", "list", "--network", n)
     assert rc == 0 and f"link {link_id} " in out
@@ -95,7 +95,12 @@ def test_session_commands(capsys, target, rnet):
     rc, out, _ = run(capsys, target, "session", "close", sid)
     assert rc == 0 and out.strip() == f"session {sid}: client is FIN_WAIT_1"
     rc, out, _ = run(capsys, target, "session", "show", sid, "--json")
-    assert json.loads(out)["client"]["counters"]["bytes_written"] == "17"
+    shown = json.loads(out)
+    assert shown["client"]["counters"]["bytes_written"] == 17
+    assert shown["client"]["tcb"]["state"] in ("FIN_WAIT_1", "FIN_WAIT_2", "TIME_WAIT")
+    assert shown["server"]["tcb"]["state"] in ("CLOSE_WAIT", "LAST_ACK", "CLOSED")
+    assert shown["client"]["write_sha256"] == shown["server"]["read_sha256"]
+    assert len(shown["client"]["write_sha256"]) == 64  # hex, as `session show` prints it
 
 
 def test_fault_commands(capsys, target, vnet):
@@ -191,12 +196,57 @@ def test_run_virtual_writes_events_and_plot(capsys, target, tmp_path):
     kinds = {json.loads(x)["kind"] for x in lines}
     assert {"segment_sent", "segment_dropped", "session_destroyed"} <= kinds
     assert png.read_bytes()[:4] == b"\x89PNG"
+    # The summary speaks as the events do: numbers, and states as FIN_WAIT_1.
+    states = {json.loads(x).get("new_state") for x in lines} - {None}
+    assert summary["client"]["tcb"]["state"] in states
+    assert summary["server"]["tcb"]["state"] in states
+    assert _proto_json_leftovers(summary) == []
+    assert isinstance(summary["client"]["counters"]["bytes_written"], int)
+    assert isinstance(summary["forward_counters"]["packets_sent"], int)
 
     rc, out, _ = (
         main(["plot", str(events), "-o", str(tmp_path / "again.png")]),
         *capsys.readouterr(),
     )
     assert rc == 0 and "wrote" in out and (tmp_path / "again.png").stat().st_size > 10_000
+
+
+def _proto_json_leftovers(obj, path=""):
+    """Values in proto JSON's own spelling: 64-bit integers as strings, enum
+    values by their full names."""
+    if isinstance(obj, dict):
+        return [x for k, v in obj.items() for x in _proto_json_leftovers(v, f"{path}.{k}")]
+    if isinstance(obj, list):
+        return [x for i, v in enumerate(obj) for x in _proto_json_leftovers(v, f"{path}[{i}]")]
+    full = ("TCP_STATE_", "CLOCK_KIND_", "ERROR_CODE_", "CONGESTION_CONTROL_", "ENDPOINT_")
+    if isinstance(obj, str) and (obj.lstrip("-").isdigit() or obj.startswith(full)):
+        return [f"{path}={obj!r}"]
+    return []
+
+
+def test_json_output_of_every_command(capsys, target, vnet):
+    link = vnet.create_link(delay="5ms", rate="10Mbit")
+    session = link.open_session(digest=True)
+    session.write(fill=100_000)
+    vnet.advance("1s")
+    for argv in (
+        ("network", "show", str(vnet.id)),
+        ("network", "list"),
+        ("link", "show", str(link.id)),
+        ("link", "list", "--network", str(vnet.id)),
+        ("session", "show", str(session.id)),
+        ("session", "list", "--network", str(vnet.id)),
+    ):
+        rc, out, err = run(capsys, target, *argv, "--json")
+        assert rc == 0, err
+        assert _proto_json_leftovers(json.loads(out)) == [], argv
+    rc, out, _ = run(capsys, target, "session", "show", str(session.id), "--json")
+    shown = json.loads(out)
+    assert shown["client"]["tcb"]["state"] == "ESTABLISHED"
+    assert shown["client"]["error"] is None  # as EndpointSnapshot.error
+    assert shown["client"]["counters"]["bytes_written"] == 100_000
+    rc, out, _ = run(capsys, target, "network", "show", str(vnet.id), "--json")
+    assert json.loads(out)["clock"] == "virtual"
 
 
 def test_run_realtime_summary(capsys, target):
@@ -242,7 +292,7 @@ def test_console_script(target, vnet):
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["clock"] == "CLOCK_KIND_VIRTUAL"
+    assert json.loads(proc.stdout)["clock"] == "virtual"
     proc = subprocess.run(
         [sys.executable, "-m", "tcpemu", "--help"], capture_output=True, text=True, timeout=60
     )

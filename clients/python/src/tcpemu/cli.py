@@ -18,10 +18,9 @@ import threading
 import time
 from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
 
-from google.protobuf import json_format
-
 from tcpemu import _names
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
+from tcpemu._json import message_to_dict
 from tcpemu.client import Client, Interface, Link, Network, Session, default_target
 from tcpemu.errors import TcpemuError
 from tcpemu.events import format_event, read_jsonl, write_jsonl
@@ -34,9 +33,8 @@ from tcpemu.units import format_duration, format_rate, format_size, is_si_size, 
 
 
 def _to_dict(msg: Any) -> Dict[str, Any]:
-    return json_format.MessageToDict(
-        msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
+    # The vocabulary of the JSON Lines events: numbers, FIN_WAIT_1, "client".
+    return message_to_dict(msg)
 
 
 def _print_json(obj: Any) -> None:
