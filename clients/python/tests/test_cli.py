@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -281,8 +282,7 @@ def test_bad_values_exit_2(capsys, target):
 
 
 def test_console_script(target, vnet):
-    exe = shutil.which("tcpemu", path=os.path.dirname(sys.executable))
-    assert exe, "the tcpemu console script is not installed next to this Python"
+    exe = _console_script()
     env = dict(os.environ, TCPEMU_TARGET=target)
     proc = subprocess.run(
         [exe, "network", "show", str(vnet.id), "--json"],
@@ -310,3 +310,44 @@ def test_run_shows_sizes_in_the_units_typed(capsys, target):
     rc, out, err = run(capsys, target, "run", "--virtual", "--bytes", "1MiB", "--delay", "5ms")
     assert rc == 0, err
     assert re.search(r"session \d+: 1MiB of 1MiB in ", out), out
+
+
+def _console_script() -> str:
+    exe = shutil.which("tcpemu", path=os.path.dirname(sys.executable))
+    assert exe, "the tcpemu console script is not installed next to this Python"
+    return exe
+
+
+@pytest.mark.parametrize(
+    "argv", [["link", "list"], ["link", "list", "--json"], ["--help"]], ids=" ".join
+)
+def test_output_into_a_closed_pipe_is_quiet(target, vnet, argv):
+    # `tcpemu link list | head` once head has gone: no traceback, no
+    # "[Errno 32] Broken pipe", and the status of a command SIGPIPE ended.
+    vnet.create_link(delay="1ms")
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [_console_script(), "--target", target, *argv],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.stderr == ""
+    # argparse ignores a failed write of --help itself, and exits 0.
+    assert proc.returncode == (0 if argv == ["--help"] else 141)
+
+
+def test_piped_into_head(target, vnet):
+    for _ in range(400):  # twice the output a pipe holds
+        vnet.create_link(delay="1ms")
+    script = f"set -o pipefail; {shlex.quote(_console_script())} --target {target} "
+    script += f"link list --network {vnet.id} | head -n 1"
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.stderr == ""
+    assert re.fullmatch(rf"link \d+ \(network {vnet.id}, 0 sessions\)\n", proc.stdout)
+    assert proc.returncode == 141

@@ -11,6 +11,7 @@ token. Values take human units: ``50ms``, ``10Mbit``,
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -1113,25 +1114,66 @@ def security_args(args: argparse.Namespace) -> Tuple[Optional[TLS], Optional[str
     return tls, token
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+# The exit status of a command whose reader went away (`tcpemu ... | head`):
+# that of a process killed by SIGPIPE as the shell reports it, 128 + 13, as
+# cat or seq would end; the shell shows nothing, and without pipefail the
+# pipeline's status is the reader's.
+EXIT_BROKEN_PIPE = 141
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away: quiet, as a command killed by SIGPIPE.
+    What is left in the buffer goes to /dev/null, so that Python's flush at
+    exit does not fail again and print a warning."""
     try:
-        if args.command == "plot":
-            return cmd_plot(args)
-        tls, token = security_args(args)
-        with Client(args.target, timeout=args.timeout, tls=tls, token=token) as client:
-            handler = {
-                "network": cmd_network,
-                "link": cmd_link,
-                "session": cmd_session,
-                "interface": cmd_interface,
-                "pcap": cmd_pcap,
-                "fault": cmd_fault,
-                "watch": cmd_watch,
-                "run": cmd_run,
-            }[args.command]
-            return handler(client, args)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # stdout is no file (a test's capture): nothing to quiet
+    return EXIT_BROKEN_PIPE
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "plot":
+        return cmd_plot(args)
+    tls, token = security_args(args)
+    with Client(args.target, timeout=args.timeout, tls=tls, token=token) as client:
+        handler = {
+            "network": cmd_network,
+            "link": cmd_link,
+            "session": cmd_session,
+            "interface": cmd_interface,
+            "pcap": cmd_pcap,
+            "fault": cmd_fault,
+            "watch": cmd_watch,
+            "run": cmd_run,
+        }[args.command]
+        return handler(client, args)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return _stdout_closed()
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:
+        sys.stdout.flush()  # --help into a closed pipe: quiet, as below
+        raise
+    try:
+        rc = _dispatch(args)
+        # Output still buffered goes out here, where a closed pipe is
+        # handled, rather than at exit.
+        sys.stdout.flush()
+        return rc
+    except BrokenPipeError:
+        raise
     except TcpemuError as e:
         print(f"tcpemu: {e.message}", file=sys.stderr)
         return 1
