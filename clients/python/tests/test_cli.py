@@ -351,3 +351,34 @@ def test_piped_into_head(target, vnet):
     assert proc.stderr == ""
     assert re.fullmatch(rf"link \d+ \(network {vnet.id}, 0 sessions\)\n", proc.stdout)
     assert proc.returncode == 141
+
+
+def test_run_wall_timeout(capsys, target):
+    # Wall-clock time, unlike tcpemu-sim's virtual --time-limit: the old
+    # name is refused, pointing to the new one.
+    with pytest.raises(SystemExit) as info:
+        main(["--target", target, "run", "--virtual", "--time-limit", "60"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--time-limit is now --wall-timeout" in err and "virtual time" in err
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    help_text = capsys.readouterr().out
+    assert "--wall-timeout" in help_text and "--time-limit" not in help_text
+    for network in (["--virtual"], ["--seed", "5"]):  # a VIRTUAL one, a REALTIME one
+        rc, _, err = run(
+            capsys,
+            target,
+            "run",
+            *network,
+            "--bytes",
+            "100MB",
+            "--rate",
+            "1Mbit",
+            "--wall-timeout",
+            "0.5s",
+        )
+        assert rc == 1 and "run: not done after --wall-timeout 0.5s" in err, err
+    with pytest.raises(SystemExit):
+        main(["--target", target, "run", "--wall-timeout", "0"])
+    assert "not a positive number of seconds" in capsys.readouterr().err

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import sys
 import threading
@@ -28,7 +29,14 @@ from tcpemu.events import format_event, read_jsonl, write_jsonl
 from tcpemu.model import EndpointSnapshot, Gap, SessionSnapshot
 from tcpemu.security import TLS, check_token, read_token_file
 from tcpemu.spec import PathSpec, TcpConfig
-from tcpemu.units import format_duration, format_rate, format_size, is_si_size, parse_size
+from tcpemu.units import (
+    format_duration,
+    format_rate,
+    format_size,
+    is_si_size,
+    parse_duration,
+    parse_size,
+)
 
 # ------------------------------------------------------------------ output
 
@@ -745,7 +753,7 @@ def _run_virtual(
     s: Session, net: Network, total: int, args: argparse.Namespace, progress: _Progress
 ) -> Tuple[SessionSnapshot, float]:
     left = total
-    limit = time.monotonic() + args.time_limit
+    limit = time.monotonic() + args.wall_timeout
     while True:
         if left:
             left -= s.write(fill=left)
@@ -755,7 +763,7 @@ def _run_virtual(
         if _finished(snap, total):
             break
         if time.monotonic() > limit:
-            raise TimeoutError(f"run: not done after {args.time_limit}s")
+            raise TimeoutError(f"run: not done after --wall-timeout {args.wall_timeout:g}s")
     s.close("client")
     return s.snapshot(), now
 
@@ -767,13 +775,13 @@ def _run_realtime(
 
     def writer() -> None:
         try:
-            s.write(fill=total, wait=f"{args.time_limit}s")
+            s.write(fill=total, wait=args.wall_timeout)
         except TcpemuError as e:
             errors.append(e)
 
     th = threading.Thread(target=writer, daemon=True)
     th.start()
-    deadline = time.monotonic() + args.time_limit
+    deadline = time.monotonic() + args.wall_timeout
     while True:
         now = net.refresh().now
         snap = s.snapshot()
@@ -783,7 +791,7 @@ def _run_realtime(
         if errors:
             raise errors[0]
         if time.monotonic() > deadline:
-            raise TimeoutError(f"run: not done after {args.time_limit}s")
+            raise TimeoutError(f"run: not done after --wall-timeout {args.wall_timeout:g}s")
         time.sleep(0.02)
     th.join(5)
     s.close("client")
@@ -1072,7 +1080,19 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--step", default="10ms", help="virtual time per progress update")
     x.add_argument("--reader-rate", help="server application reads this many bytes/s")
     x.add_argument("--no-digest", action="store_true", help="skip SHA-256 of the data")
-    x.add_argument("--time-limit", type=float, default=600.0, help="wall seconds")
+    x.add_argument(
+        "--wall-timeout",
+        type=_wall_seconds,
+        default=600.0,
+        metavar="SECONDS",
+        help="give up after this much wall-clock time: seconds, or 90s, 10m (default 600)",
+    )
+    x.add_argument(
+        "--time-limit",
+        action=_Renamed,
+        new="--wall-timeout",
+        why="the wall-clock time to wait, where tcpemu-sim's --time-limit is virtual time",
+    )
     x.add_argument("--events", help="write the session's events (JSON Lines) here")
     x.add_argument("--plot", help="write its time-sequence graph here (PNG)")
     x.add_argument("--no-progress", dest="progress", action="store_false")
@@ -1081,6 +1101,38 @@ def build_parser() -> argparse.ArgumentParser:
     _add_link_flags(x)
     _add_tcp_flags(x)
     return p
+
+
+def _wall_seconds(text: str) -> float:
+    """--wall-timeout: a number of seconds or a duration (90s, 10m)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            seconds = parse_duration(text) / 1e9
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return seconds
+
+
+class _Renamed(argparse.Action):
+    """An option that was renamed: using it is an error naming the new one."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, new: str, why: str) -> None:
+        super().__init__(option_strings, dest, nargs="?", help=argparse.SUPPRESS)
+        self.new = new
+        self.why = why
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: Optional[str] = None,
+    ) -> None:
+        parser.error(f"{option_string} is now {self.new}: {self.why}")
 
 
 def security_args(args: argparse.Namespace) -> Tuple[Optional[TLS], Optional[str]]:
