@@ -347,6 +347,24 @@ def test_cli_interface_and_pcap(capsys, target, host, tmp_path):
     assert "listening on 8081" in run("interface", "show", iface_id)
     run("interface", "unlisten", iface_id, "8081")
 
+    # Impairments change live, as with `link update`: settings left out stay.
+    out = run(
+        "interface", "update", iface_id, "--egress", "delay=20ms,loss=1%", "--ingress", "rate=1Mbit"
+    )
+    assert out.startswith(f"interface {iface_id} {host.iface.name} ")
+    assert "  egress: delay 20ms, rate unlimited, loss 1%, queue 1000p, mtu 1500\n" in out
+    assert "  ingress: delay 0, rate 1Mbit, queue 1000p, mtu 1500\n" in out
+    shown = json.loads(run("interface", "update", iface_id, "--ingress", "delay=5ms", "--json"))
+    assert shown["egress"]["delay"] == "0.020s" and shown["egress"]["loss"]["random"] == 0.01
+    assert shown["ingress"]["delay"] == "0.005s" and shown["ingress"]["rate_bps"] == 1_000_000
+    iface = host.iface.refresh()
+    assert iface.egress.delay.ToMilliseconds() == 20 and iface.ingress.rate_bps == 1_000_000
+    out = run("interface", "update", iface_id, "--egress", "delay=1ms", "--replace")
+    assert "  egress: delay 1ms, rate unlimited, queue 1000p, mtu 1500\n" in out
+    assert "  ingress: delay 0, rate unlimited, queue 1000p, mtu 1500\n" in out
+    assert main(["--target", target, "interface", "update", iface_id, "--egress", "speed=1"]) == 2
+    assert "--egress: unknown setting; allowed: delay" in capsys.readouterr().err
+
     sink = host.python(SINK, host.address, "9002")
     out = run(
         "session", "connect", "--interface", iface_id, host.address, "9002", "--capture", "--json"

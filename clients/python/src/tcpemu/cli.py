@@ -247,8 +247,10 @@ def _key_values(text: Optional[str], flag: str) -> Dict[str, Any]:
     return out
 
 
-def _reverse(args: argparse.Namespace) -> Optional[PathSpec]:
-    kv = _key_values(args.reverse, "--reverse")
+def _path_settings(text: Optional[str], flag: str) -> Optional[PathSpec]:
+    """The PathSpec of a KEY=VALUE,... flag (--reverse, --egress, --ingress);
+    None when it is not given."""
+    kv = _key_values(text, flag)
     if not kv:
         return None
     if "ge_loss" in kv:
@@ -257,7 +259,11 @@ def _reverse(args: argparse.Namespace) -> Optional[PathSpec]:
         return PathSpec(**kv)
     except TypeError:
         allowed = ", ".join(PathSpec.__dataclass_fields__)
-        raise ValueError(f"--reverse: unknown setting; allowed: {allowed}") from None
+        raise ValueError(f"{flag}: unknown setting; allowed: {allowed}") from None
+
+
+def _reverse(args: argparse.Namespace) -> Optional[PathSpec]:
+    return _path_settings(args.reverse, "--reverse")
 
 
 def _add_tcp_flags(p: argparse.ArgumentParser) -> None:
@@ -495,8 +501,19 @@ def cmd_interface(client: Client, args: argparse.Namespace) -> int:
             mac=args.mac or "",
             mtu=args.mtu,
             gateway=args.gateway or "",
-            egress=_key_values(args.egress, "--egress") or None,
-            ingress=_key_values(args.ingress, "--ingress") or None,
+            egress=_path_settings(args.egress, "--egress"),
+            ingress=_path_settings(args.ingress, "--ingress"),
+        )
+        if args.json:
+            _print_json(_to_dict(iface.proto))
+        else:
+            _print_interface(iface)
+    elif a == "update":
+        iface = client.update_interface(
+            args.id,
+            egress=_path_settings(args.egress, "--egress"),
+            ingress=_path_settings(args.ingress, "--ingress"),
+            replace=args.replace,
         )
         if args.json:
             _print_json(_to_dict(iface.proto))
@@ -993,6 +1010,16 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--gateway", help="next hop outside the prefix")
     x.add_argument("--egress", metavar="KEY=VALUE,...", help="engine-to-host impairment")
     x.add_argument("--ingress", metavar="KEY=VALUE,...", help="host-to-engine impairment")
+    x.add_argument("--json", action="store_true")
+    x = isub.add_parser(
+        "update", help="change an interface's impairments live; settings left out stay"
+    )
+    x.add_argument("id", type=int)
+    x.add_argument("--egress", metavar="KEY=VALUE,...", help="engine-to-host, e.g. delay=20ms")
+    x.add_argument("--ingress", metavar="KEY=VALUE,...", help="host-to-engine, e.g. loss=1%%")
+    x.add_argument(
+        "--replace", action="store_true", help="reset settings left out to defaults (MTU stays)"
+    )
     x.add_argument("--json", action="store_true")
     x = isub.add_parser("list", help="list interfaces")
     x.add_argument("--network", type=int, default=0)
