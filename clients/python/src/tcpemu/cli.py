@@ -316,7 +316,9 @@ def _reader(text: Optional[str]) -> Any:
 def cmd_network(client: Client, args: argparse.Namespace) -> int:
     if args.action == "create":
         net = client.create_network("virtual" if args.virtual else args.clock, args.seed)
-        if args.json:
+        if args.quiet:
+            print(net.id)
+        elif args.json:
             _print_json(_to_dict(net.proto))
         else:
             _print_network(net)
@@ -352,7 +354,9 @@ def cmd_link(client: Client, args: argparse.Namespace) -> int:
         spec = _path_spec(args)
         kwargs = {k: v for k, v in vars(spec).items() if v is not None}
         link = client.create_link(**kwargs, reverse=_reverse(args), network=args.network)
-        if args.json:
+        if args.quiet:
+            print(link.id)
+        elif args.json:
             _print_json(_to_dict(link.proto))
         else:
             _print_link(link)
@@ -410,7 +414,9 @@ def cmd_session(client: Client, args: argparse.Namespace) -> int:
             server_closed=args.server_closed,
             capture=args.capture,
         )
-        if args.json:
+        if args.quiet:
+            print(s.id)
+        elif args.json:
             _print_json(_to_dict(s.proto))
         else:
             p = s.proto
@@ -430,7 +436,9 @@ def cmd_session(client: Client, args: argparse.Namespace) -> int:
             capture=args.capture,
             local_port=args.local_port,
         )
-        if args.json:
+        if args.quiet:
+            print(s.id)
+        elif args.json:
             _print_json(_to_dict(s.proto))
         else:
             p = s.proto
@@ -504,7 +512,9 @@ def cmd_interface(client: Client, args: argparse.Namespace) -> int:
             egress=_path_settings(args.egress, "--egress"),
             ingress=_path_settings(args.ingress, "--ingress"),
         )
-        if args.json:
+        if args.quiet:
+            print(iface.id)
+        elif args.json:
             _print_json(_to_dict(iface.proto))
         else:
             _print_interface(iface)
@@ -869,6 +879,15 @@ def _summary(
 # ------------------------------------------------------------------ parser
 
 
+def _add_quiet(p: argparse.ArgumentParser, example: str) -> None:
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help=f"print the new id only, for scripts: {example.replace('%', '%%')}",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tcpemu",
@@ -907,6 +926,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--virtual", action="store_true", help="same as --clock virtual")
     x.add_argument("--seed", type=int, default=0)
     x.add_argument("--json", action="store_true")
+    _add_quiet(x, "net=$(tcpemu network create --virtual -q)")
     x = nsub.add_parser("list", help="list networks")
     x.add_argument("--json", action="store_true")
     x = nsub.add_parser("show", help="show a network")
@@ -927,6 +947,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--network", type=int, default=0, help="network id (0: the default)")
     _add_link_flags(x)
     x.add_argument("--json", action="store_true")
+    _add_quiet(x, 'link=$(tcpemu link create --network "$net" -q)')
     x = lsub.add_parser("update", help="change a live link; unset flags keep their value")
     x.add_argument("id", type=int)
     _add_link_flags(x)
@@ -955,6 +976,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--server-closed", action="store_true", help="nothing listens: RST")
     x.add_argument("--capture", action="store_true", help="keep its packets for 'tcpemu pcap'")
     x.add_argument("--json", action="store_true")
+    _add_quiet(x, 'session=$(tcpemu session open --link "$link" -q)')
     x = ssub.add_parser("connect", help="open a session to a real host through an interface")
     x.add_argument("--interface", type=int, required=True)
     x.add_argument("address", help="the host's IPv4 address")
@@ -965,6 +987,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--capture", action="store_true", help="keep its packets for 'tcpemu pcap'")
     x.add_argument("--local-port", type=int, default=0)
     x.add_argument("--json", action="store_true")
+    _add_quiet(x, 'session=$(tcpemu session connect --interface "$iface" ADDRESS PORT -q)')
     x = ssub.add_parser("write", help="write to an endpoint")
     x.add_argument("id", type=int)
     x.add_argument("data", nargs="?", help="text to write")
@@ -1011,6 +1034,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--egress", metavar="KEY=VALUE,...", help="engine-to-host impairment")
     x.add_argument("--ingress", metavar="KEY=VALUE,...", help="host-to-engine impairment")
     x.add_argument("--json", action="store_true")
+    _add_quiet(x, "iface=$(tcpemu interface create 10.7.0.2/24 -q)")
     x = isub.add_parser(
         "update", help="change an interface's impairments live; settings left out stay"
     )
