@@ -911,7 +911,7 @@ grpc::Status EmulatorService::ClearFaults(Ctx*,
 // ------------------------------------------------------------------ events
 
 grpc::ServerWriteReactor<v1::EventBatch>* EmulatorService::WatchEvents(
-    grpc::CallbackServerContext*, const v1::WatchEventsRequest* req) {
+    grpc::CallbackServerContext* ctx, const v1::WatchEventsRequest* req) {
   int64_t start = SteadyNowNs();
   absl::Status s = CheckServing();
   if (s.ok() && pump_.shutting_down()) {
@@ -961,8 +961,10 @@ grpc::ServerWriteReactor<v1::EventBatch>* EmulatorService::WatchEvents(
   }
   auto* reactor = new WatchReactor(&pump_, hub_, *std::move(sub), max_batch,
                                    metrics_, start);
-  // Headers go out at once: a client knows the subscription is live (and
-  // later events will reach it) before the first event exists.
+  // Headers go out at once, marked: a client knows the subscription is live
+  // (and later events will reach it) before the first event exists, and
+  // tells it from a refusal, which comes as a status without headers.
+  ctx->AddInitialMetadata("tcpemu-subscribed", "1");
   reactor->StartSendInitialMetadata();
   pump_.Add(reactor);
   return reactor;

@@ -101,12 +101,18 @@ TEST_F(ServiceE2eTest, FiftyMegabytesBothWaysOverLossyRealtimeLink) {
   auto session = testutil::OpenSession(stub_.get(), open);
   ASSERT_TRUE(session.ok()) << session.status();
   const uint32_t sid = session->id();
-  // The server can write once the handshake is done.
-  for (int i = 0; i < 1000; ++i) {
+  // The server can write once the handshake is done (however long the
+  // machine takes to get there).
+  for (v1::TcpState state = v1::TCP_STATE_UNSPECIFIED;
+       state != v1::TCP_STATE_ESTABLISHED;) {
     auto s = testutil::GetSession(stub_.get(), sid);
     ASSERT_TRUE(s.ok()) << s.status();
-    if (s->server().tcb().state() == v1::TCP_STATE_ESTABLISHED) break;
-    absl::SleepFor(absl::Milliseconds(1));
+    state = s->server().tcb().state();
+    // Before the handshake ends, never past it.
+    ASSERT_LE(state, v1::TCP_STATE_ESTABLISHED) << v1::TcpState_Name(state);
+    if (state != v1::TCP_STATE_ESTABLISHED) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
   }
 
   constexpr uint64_t kTotal = 50 * kMiB;
@@ -198,15 +204,21 @@ TEST_F(ServiceE2eTest, FiftyMegabytesBothWaysOverLossyRealtimeLink) {
   }
   EXPECT_EQ(got_digest, sent_digest);
 
-  // The client reads automatically; wait until it has every server byte.
+  // The client reads automatically; wait until it has every server byte, or
+  // until no byte has arrived for 60 s (a stall, however busy the machine).
   absl::StatusOr<v1::Session> s;
-  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  uint64_t progress = 0;
+  absl::Time last_progress = absl::Now();
   do {
     s = testutil::GetSession(stub_.get(), sid);
     ASSERT_TRUE(s.ok()) << s.status();
     if (s->client().bytes_read() >= kTotal) break;
+    if (s->client().bytes_read() > progress) {
+      progress = s->client().bytes_read();
+      last_progress = absl::Now();
+    }
     absl::SleepFor(absl::Milliseconds(20));
-  } while (absl::Now() < give_up);
+  } while (absl::Now() - last_progress < absl::Seconds(60));
   const absl::Duration wall = absl::Now() - start;
   std::cout << "50 MiB each way took " << wall << "\n";
 
@@ -234,7 +246,8 @@ TEST_F(ServiceE2eTest, FiftyMegabytesBothWaysOverLossyRealtimeLink) {
   ASSERT_TRUE(Call(stub_.get(), &Stub::GetLink, gl, &l).ok());
   EXPECT_GT(l.forward_counters().dropped_loss(), 0u);
   EXPECT_GT(l.reverse_counters().dropped_loss(), 0u);
-  EXPECT_LT(wall, absl::Seconds(120));
+  // How long it took is printed above, not judged: speed is for
+  // bench/ (docs/benchmarks.md), and a busy machine must not flip this test.
 }
 
 // Traffic like the above on VIRTUAL networks, seed after seed, with more
@@ -382,7 +395,7 @@ TEST_F(ServiceE2eTest, DroppedSegmentsAreRetransmittedAndCounted) {
     }
     return drops == 3;
   };
-  ASSERT_TRUE(events.WaitUntil(drops_retransmitted, absl::Seconds(10)));
+  ASSERT_TRUE(events.WaitUntil(drops_retransmitted, absl::Seconds(120)));
   std::vector<v1::Event> ev = events.events();
   int fault_drops = 0;
   for (const v1::Event& e : ev) {
@@ -455,7 +468,7 @@ TEST_F(ServiceE2eTest, SessionFilteredStreamSeesTheSessionsLinkDrops) {
   };
   ASSERT_TRUE(network_events.WaitUntil(
       [&](const std::vector<v1::Event>& ev) { return count_drops(ev) == 3; },
-      absl::Seconds(10)));
+      absl::Seconds(120)));
   for (const v1::Event& e : network_events.events()) {
     if (e.kind() == v1::EVENT_KIND_SEGMENT_DROPPED) {
       EXPECT_EQ(e.session_id(), sid)
@@ -465,7 +478,7 @@ TEST_F(ServiceE2eTest, SessionFilteredStreamSeesTheSessionsLinkDrops) {
   }
   EXPECT_TRUE(session_events.WaitUntil(
       [&](const std::vector<v1::Event>& ev) { return count_drops(ev) == 3; },
-      absl::Seconds(2)))
+      absl::Seconds(120)))
       << "the session-filtered stream got "
       << count_drops(session_events.events()) << " of the 3 drops";
 }
@@ -534,7 +547,7 @@ TEST_F(ServiceE2eTest, SlowReaderClosesWindowThenPersistProbesThenFinishes) {
                },
                persist) >= 0;
   };
-  EXPECT_TRUE(events.WaitUntil(zero_window_seen, absl::Seconds(10)));
+  EXPECT_TRUE(events.WaitUntil(zero_window_seen, absl::Seconds(120)));
 
   v1::SetReaderRequest sr;
   sr.set_session_id(sid);
@@ -585,7 +598,7 @@ TEST_F(ServiceE2eTest, CloseBothWaysThroughTimeWait) {
     return FindState(ev, v1::ENDPOINT_CLIENT, v1::TCP_STATE_ESTABLISHED) >= 0 &&
            FindState(ev, v1::ENDPOINT_SERVER, v1::TCP_STATE_ESTABLISHED) >= 0;
   };
-  ASSERT_TRUE(events.WaitUntil(established, absl::Seconds(10)));
+  ASSERT_TRUE(events.WaitUntil(established, absl::Seconds(120)));
 
   ASSERT_TRUE(
       testutil::CloseEndpoint(stub_.get(), sid, v1::ENDPOINT_CLIENT).ok());
@@ -593,7 +606,7 @@ TEST_F(ServiceE2eTest, CloseBothWaysThroughTimeWait) {
     return FindState(ev, v1::ENDPOINT_CLIENT, v1::TCP_STATE_FIN_WAIT_2) >= 0 &&
            FindState(ev, v1::ENDPOINT_SERVER, v1::TCP_STATE_CLOSE_WAIT) >= 0;
   };
-  ASSERT_TRUE(events.WaitUntil(half_closed, absl::Seconds(10)));
+  ASSERT_TRUE(events.WaitUntil(half_closed, absl::Seconds(120)));
   auto mid = testutil::GetSession(stub_.get(), sid);
   ASSERT_TRUE(mid.ok()) << mid.status();
   EXPECT_EQ(mid->client().tcb().state(), v1::TCP_STATE_FIN_WAIT_2);
@@ -608,7 +621,7 @@ TEST_F(ServiceE2eTest, CloseBothWaysThroughTimeWait) {
                     e.session_id() == sid;
            }) >= 0;
   };
-  ASSERT_TRUE(events.WaitUntil(destroyed, absl::Seconds(10)));
+  ASSERT_TRUE(events.WaitUntil(destroyed, absl::Seconds(120)));
   std::vector<v1::Event> ev = events.events();
 
   const int fw1 = FindState(ev, v1::ENDPOINT_CLIENT, v1::TCP_STATE_FIN_WAIT_1);
@@ -650,8 +663,8 @@ TEST_F(ServiceE2eTest, CloseBothWaysThroughTimeWait) {
 }
 
 // The same seed and the same calls on two VIRTUAL networks give the same
-// event sequence, counters and digests; 60 s of a lossy, rate-limited
-// transfer runs in well under a second of wall time.
+// event sequence, counters and digests for 60 s of a lossy, rate-limited
+// transfer.
 class VirtualDeterminismTest : public ServiceE2eTest {
  protected:
   void SetUp() override {
@@ -719,7 +732,7 @@ class VirtualDeterminismTest : public ServiceE2eTest {
           return !ev.empty() &&
                  ev.back().kind() == v1::EVENT_KIND_SESSION_DESTROYED;
         },
-        absl::Seconds(30)));
+        absl::Seconds(120)));
     run.events = events.events();
     run.lost = events.events_lost();
     auto s = testutil::GetSession(stub_.get(), sid);
@@ -777,10 +790,8 @@ TEST_F(VirtualDeterminismTest, SixtySecondsOfLossyTransferRunFastAndRepeat) {
   std::cout << "60 s of virtual time took " << a.advance_wall << " and "
             << b.advance_wall << " of wall time; " << a.events.size()
             << " events per run\n";
-  // Far below the 60 s simulated even on a loaded machine (the speed
-  // itself is measured in bench/, not here).
-  EXPECT_LT(a.advance_wall, absl::Seconds(5));
-  EXPECT_LT(b.advance_wall, absl::Seconds(5));
+  // The speed is measured in bench/ (docs/benchmarks.md), not judged here:
+  // a busy machine must not change this test's verdict.
   EXPECT_EQ(a.lost, 0u);
   EXPECT_EQ(b.lost, 0u);
   // A lossy transfer that really ran, for most of the 60 s, and finished.
@@ -855,6 +866,7 @@ TEST_F(ServiceE2eTest, ThousandConcurrentSessions) {
   std::vector<std::string> payload_digest(kSessions);
   std::atomic<int> opened{0};
   std::atomic<int> errors{0};
+  std::atomic<bool> counted{false};  // the main thread saw all 1,000 live
   std::vector<std::string> error_text(kThreads);
 
   auto work = [&](int t) {
@@ -873,7 +885,7 @@ TEST_F(ServiceE2eTest, ThousandConcurrentSessions) {
       ids[i] = s->id();
       ++opened;
     }
-    while (opened.load() + errors.load() < kSessions && errors.load() == 0) {
+    while (!counted.load() && errors.load() == 0) {
       absl::SleepFor(absl::Milliseconds(1));
     }
     testutil::ByteSource source(t + 1);
@@ -907,12 +919,19 @@ TEST_F(ServiceE2eTest, ThousandConcurrentSessions) {
   };
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) threads.emplace_back(work, t);
-  // While all are open, the network holds 1,000 live sessions.
-  const absl::Time open_deadline = absl::Now() + absl::Seconds(60);
-  while (opened.load() < kSessions && errors.load() == 0 &&
-         absl::Now() < open_deadline) {
+  // While all are open, and before any is written to or closed, the network
+  // holds 1,000 live sessions.
+  while (opened.load() < kSessions && errors.load() == 0) {
     absl::SleepFor(absl::Milliseconds(1));
   }
+  if (errors.load() == 0) {
+    v1::GetNetworkRequest gn;
+    gn.set_network_id(net->id());
+    v1::Network held;
+    ASSERT_TRUE(Call(stub_.get(), &Stub::GetNetwork, gn, &held).ok());
+    EXPECT_EQ(held.session_count(), static_cast<uint32_t>(kSessions));
+  }
+  counted = true;
   for (auto& th : threads) th.join();
   for (const std::string& e : error_text) EXPECT_EQ(e, "");
   ASSERT_EQ(errors.load(), 0);

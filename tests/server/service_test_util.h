@@ -223,20 +223,19 @@ inline absl::StatusOr<int> CheckHealth(
 // Collects a WatchEvents stream on a thread of its own.
 class EventCollector {
  public:
-  // Opens the stream. With `hub`, returns only once the daemon registered the
-  // subscriber, so that no event published after the constructor is missed.
+  // Opens the stream and returns once the daemon has sent its headers, which
+  // it does only after registering the subscriber: no event published after
+  // the constructor is missed. registered() is false when the daemon refused
+  // the subscription (the stream then ends with its status). `hub` is
+  // unused, kept for callers that pass it.
   EventCollector(Stub* stub, const v1::WatchEventsRequest& req,
                  EventHub* hub = nullptr) {
-    const size_t before = hub != nullptr ? hub->subscriber_count() : 0;
+    (void)hub;
     reader_ = stub->WatchEvents(&ctx_, req);
+    reader_->WaitForInitialMetadata();
+    registered_ =
+        ctx_.GetServerInitialMetadata().count("tcpemu-subscribed") > 0;
     thread_ = std::thread([this] { Run(); });
-    if (hub != nullptr) {
-      const absl::Time give_up = absl::Now() + absl::Seconds(10);
-      while (hub->subscriber_count() <= before && absl::Now() < give_up) {
-        absl::SleepFor(absl::Milliseconds(1));
-      }
-      registered_ = hub->subscriber_count() > before;
-    }
   }
 
   ~EventCollector() {

@@ -156,7 +156,7 @@ TEST_F(WaitingCallsTest, ShutdownEndsALongAdvance) {
   grpc::Status advance;
   std::thread t([&] { advance = stub_->AdvanceTime(&ctx, req, &resp); });
   WaitUntil([&] { return NowOf(nid) > 50 * kMillisecond; });
-  daemon_->Shutdown(absl::Seconds(30));
+  daemon_->Shutdown(absl::Seconds(120));
   t.join();
   EXPECT_EQ(advance.error_code(), grpc::StatusCode::UNAVAILABLE)
       << advance.error_message();
