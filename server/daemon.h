@@ -26,7 +26,7 @@ struct DaemonOptions {
   SecurityConfig security;
   EmulatorOptions emulator;
   size_t max_subscribers = 64;
-  size_t event_queue = 65536;    // per subscriber
+  size_t event_queue = EventHub::Options{}.queue_capacity;  // per subscriber
   size_t session_history = 256;  // events retained per session for replay
   bool per_session_metrics = false;
   size_t per_session_cap = 1000;

@@ -223,7 +223,9 @@ class EventHub {
  public:
   struct Options {
     size_t shards = 1;
-    size_t queue_capacity = 65536;     // per subscriber, events
+    // Per subscriber, events: 40960 of 224 bytes is 8.75 MiB, under the
+    // 10 MiB a stream that never reads may hold (docs/limits.md).
+    size_t queue_capacity = 40960;
     size_t history_per_session = 256;  // events; 0 keeps no history
     size_t max_subscribers = 64;
   };

@@ -53,8 +53,10 @@ ABSL_FLAG(uint32_t, max_sessions, 200000,
 ABSL_FLAG(uint32_t, max_buffer, 64 * 1024 * 1024,
           "largest send or receive buffer a TcpConfig may ask for, bytes");
 ABSL_FLAG(uint32_t, max_subscribers, 64, "concurrent WatchEvents streams");
-ABSL_FLAG(uint32_t, event_queue, 65536,
-          "events queued per subscriber before the oldest are dropped");
+ABSL_FLAG(uint32_t, event_queue,
+          tcpemu::server::EventHub::Options{}.queue_capacity,
+          "events queued per subscriber before the oldest are dropped "
+          "(224 bytes each: 40960 is 8.75 MiB)");
 ABSL_FLAG(uint32_t, session_history, 256,
           "events kept per session for WatchEvents replay");
 ABSL_FLAG(bool, per_session_metrics, false,
