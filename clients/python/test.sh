@@ -25,4 +25,4 @@ py="$venv/bin/python"
 cd "$here"
 "$py" -m ruff check .
 "$py" -m mypy
-TCPEMUD="$tcpemud" "$py" -m pytest -q
+TCPEMUD="$tcpemud" "$py" -m pytest -q -rs
