@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 import pytest
-from conftest import Daemon, Tap, wait_session
+from conftest import PATIENCE, Daemon, Tap, wait_session
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
+from watch import EventCollector
 
 MB = 1 << 20
 BIG = 200 * MB
@@ -26,6 +27,8 @@ PORT = 9000
 
 STATE = pb.TcpState
 SENT, RECEIVED = pb.EVENT_KIND_SEGMENT_SENT, pb.EVENT_KIND_SEGMENT_RECEIVED
+STATE_CHANGED = pb.EVENT_KIND_STATE_CHANGED
+DESTROYED = pb.EVENT_KIND_SESSION_DESTROYED
 
 
 def peer_result(p: subprocess.Popen[str], timeout: float = 180) -> dict:
@@ -55,7 +58,7 @@ def write_all(tap: Tap, sid: int, n: int, endpoint=pb.ENDPOINT_CLIENT) -> None:
     assert r.accepted == n
 
 
-def accepted_session(tap: Tap, timeout: float = 30) -> pb.Session:
+def accepted_session(tap: Tap, timeout: float = PATIENCE) -> pb.Session:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         got = tap.stub.ListSessions(pb.ListSessionsRequest(link_id=tap.iface.id))
@@ -67,35 +70,39 @@ def accepted_session(tap: Tap, timeout: float = 30) -> pb.Session:
 
 
 class Watcher:
-    """Collects one network's segment events in a thread."""
+    """Collects one network's events of some kinds (or some sessions')
+    from the moment it is made; with `replay`, the sessions' history first."""
 
-    def __init__(self, tap: Tap, kinds: list[int], session_ids: list[int] = ()):
-        self.events: list[pb.Event] = []
-        self.lost = 0
-        self._call = tap.stub.WatchEvents(
+    def __init__(
+        self,
+        tap: Tap,
+        kinds: list[int],
+        session_ids: list[int] | None = None,
+        replay: bool = False,
+    ) -> None:
+        self._collector = EventCollector(
+            tap.stub,
             pb.WatchEventsRequest(
                 network_id=tap.iface.network_id,
-                session_ids=list(session_ids),
+                session_ids=session_ids or [],
                 kinds=kinds,
-                replay=True,
-            )
+                replay=replay,
+            ),
         )
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
 
-    def _run(self) -> None:
-        try:
-            for batch in self._call:
-                self.events.extend(batch.events)
-                self.lost += batch.events_lost
-        except grpc.RpcError:
-            pass
+    def wait(self, done: Callable[[list[pb.Event]], bool], what: str) -> None:
+        self._collector.wait(done, what)
 
-    def stop(self) -> list[pb.Event]:
-        time.sleep(0.3)  # let the last batches arrive
-        self._call.cancel()
-        self._thread.join(timeout=10)
-        return self.events
+    def stop(self, last: Callable[[pb.Event], bool], what: str) -> list[pb.Event]:
+        """Waits for the event `last` accepts, the last one the test needs
+        (a session's end), then ends the stream and returns every event up
+        to that one. Fails if the stream broke or lost events."""
+        i = self._collector.until(last, what)
+        return self._collector.stop()[: i + 1]
+
+
+def destroyed(sid: int) -> Callable[[pb.Event], bool]:
+    return lambda e: e.kind == DESTROYED and e.session_id == sid
 
 
 # ---------------------------------------------------------------- bulk
@@ -239,15 +246,22 @@ def test_engine_sends_over_lossy_tap(tap_factory, tmp_path: Path, loss: float):
     size = 16 * MB if loss < 0.05 else 4 * MB
     peer = tap.peer("sink", "--bind", tap.kernel_addr, "--port", str(PORT))
     s = connect(tap, capture=True, client=pb.TcpConfig(rto_min={"nanos": 20_000_000}))
-    watch = Watcher(tap, [SENT, RECEIVED], [s.id])
+    # The session's history first (its handshake may be over already), then
+    # everything live: no data is written before the stream is.
+    watch = Watcher(tap, [SENT, RECEIVED, STATE_CHANGED], [s.id], replay=True)
     write_all(tap, s.id, size)
     tap.stub.Close(pb.CloseRequest(session_id=s.id, endpoint=pb.ENDPOINT_CLIENT))
     got = peer_result(peer)
     final = wait_session(
         tap.stub, s.id, lambda x: x.client.tcb.state == STATE.TCP_STATE_TIME_WAIT
     )
-    events = watch.stop()
-    assert watch.lost == 0
+    # In TIME_WAIT the engine has nothing left to send but ACKs: every
+    # segment that occupies sequence space came before the state change.
+    events = watch.stop(
+        lambda e: e.kind == STATE_CHANGED and e.new_state == STATE.TCP_STATE_TIME_WAIT,
+        f"session {s.id} entering TIME_WAIT",
+    )
+    events = [e for e in events if e.kind in (SENT, RECEIVED)]
     assert got["bytes"] == size
     assert final.client.write_sha256.hex() == got["sha256"]
 
@@ -310,7 +324,7 @@ def test_kernel_sends_over_lossy_tap(tap_factory, loss: float):
     )
     size = 16 * MB if loss < 0.05 else 4 * MB
     tap.stub.Listen(pb.ListenRequest(interface_id=tap.iface.id, port=PORT, digest=True))
-    watch = Watcher(tap, [SENT, RECEIVED, pb.EVENT_KIND_SESSION_ACCEPTED])
+    watch = Watcher(tap, [SENT, RECEIVED, pb.EVENT_KIND_SESSION_ACCEPTED, DESTROYED])
     peer = tap.peer(
         "source",
         "--connect",
@@ -323,8 +337,8 @@ def test_kernel_sends_over_lossy_tap(tap_factory, loss: float):
     s = accepted_session(tap)
     got = peer_result(peer)
     final = wait_session(tap.stub, s.id, lambda x: x.destroyed)
-    events = [e for e in watch.stop() if e.session_id == s.id]
-    assert watch.lost == 0
+    events = watch.stop(destroyed(s.id), f"session {s.id} destroyed")
+    events = [e for e in events if e.session_id == s.id and e.kind != DESTROYED]
     assert final.server.read_sha256.hex() == got["sha256"]
     accepted = [e for e in events if e.kind == pb.EVENT_KIND_SESSION_ACCEPTED]
     assert len(accepted) == 1
@@ -366,7 +380,7 @@ def test_slow_engine_reader_makes_the_kernel_probe_a_zero_window(tap_factory):
             config=pb.TcpConfig(recv_buffer=64 * 1024),
         )
     )
-    watch = Watcher(tap, [SENT, RECEIVED])
+    watch = Watcher(tap, [SENT, RECEIVED, DESTROYED])
     size = 8 * MB
     peer = tap.peer(
         "source",
@@ -378,8 +392,21 @@ def test_slow_engine_reader_makes_the_kernel_probe_a_zero_window(tap_factory):
         str(size),
     )
     s = accepted_session(tap)
-    wait_session(tap.stub, s.id, lambda x: x.server.readable == 64 * 1024, 30)
-    time.sleep(2.5)  # Linux probes with a backed-off RTO: 0.2, 0.6, 1.4 s ...
+    wait_session(tap.stub, s.id, lambda x: x.server.readable == 64 * 1024, PATIENCE)
+
+    def probes(events: list[pb.Event]) -> list[pb.Event]:
+        # Segments that arrived while the engine's receive window was zero.
+        return [
+            e
+            for e in events
+            if e.session_id == s.id
+            and e.kind == RECEIVED
+            and e.tcb.rcv_wnd == 0
+            and e.segment.len <= 1
+        ]
+
+    # Linux probes with a backed-off RTO: 0.2, 0.6, 1.4 s ...
+    watch.wait(lambda got: len(probes(got)) >= 2, "two zero-window probes")
     stalled = tap.stub.GetSession(pb.GetSessionRequest(session_id=s.id))
     assert stalled.server.bytes_read == 0
     assert stalled.server.tcb.rcv_wnd == 0
@@ -392,18 +419,13 @@ def test_slow_engine_reader_makes_the_kernel_probe_a_zero_window(tap_factory):
     )
     got = peer_result(peer)
     final = wait_session(tap.stub, s.id, lambda x: x.destroyed)
-    events = [e for e in watch.stop() if e.session_id == s.id]
+    events = watch.stop(destroyed(s.id), f"session {s.id} destroyed")
+    events = [e for e in events if e.session_id == s.id]
     assert final.server.bytes_read == size
     assert final.server.read_sha256.hex() == got["sha256"]
-    # The engine advertised a zero window, and the kernel probed it: segments
-    # that arrived while the engine's receive window was zero.
+    # The engine advertised a zero window, and the kernel probed it.
     assert any(e.kind == SENT and e.segment.window == 0 for e in events)
-    probes = [
-        e
-        for e in events
-        if e.kind == RECEIVED and e.tcb.rcv_wnd == 0 and e.segment.len <= 1
-    ]
-    assert len(probes) >= 2, [(e.time_ns, e.segment) for e in probes]
+    assert len(probes(events)) >= 2
 
 
 # ---------------------------------------------------------------- errors
@@ -419,21 +441,22 @@ def test_kernel_reset_surfaces_as_connection_reset(tap_factory):
         pb.WriteRequest(session_id=s.id, endpoint=pb.ENDPOINT_CLIENT, fill_bytes=MB)
     )
     peer_result(peer)
-    final = wait_session(tap.stub, s.id, lambda x: x.destroyed, 30)
+    final = wait_session(tap.stub, s.id, lambda x: x.destroyed, PATIENCE)
     assert final.client.error == pb.ERROR_CODE_RESET
 
 
 def test_closed_kernel_port_refuses(tap_factory):
     tap = tap_factory(1500)
     s = connect(tap, port=9)
-    final = wait_session(tap.stub, s.id, lambda x: x.destroyed, 30)
+    final = wait_session(tap.stub, s.id, lambda x: x.destroyed, PATIENCE)
     assert final.client.error == pb.ERROR_CODE_REFUSED
     assert final.client.tcb.state == STATE.TCP_STATE_CLOSED
 
 
 def test_interface_answers_ping_and_counts(tap_factory):
     tap = tap_factory(1500)
-    tap.in_ns(f"ping -c 3 -i 0.2 -W 2 {tap.engine_addr}")
+    # ping fails if a reply takes longer than -W: a generous one.
+    tap.in_ns(f"ping -c 3 -i 0.2 -W {PATIENCE:.0f} {tap.engine_addr}")
     got = tap.stub.GetInterface(pb.GetInterfaceRequest(interface_id=tap.iface.id))
     assert got.counters.icmp_echo_answered == 3
     assert got.counters.arp_requests_answered >= 1
@@ -570,12 +593,12 @@ def test_the_hosts_endpoint_is_not_the_engines(tap_factory):
 
 def test_a_vanished_device_is_closed_and_the_daemon_goes_on(tap_factory):
     tap = tap_factory(1500)
-    tap.in_ns(f"ping -c 1 -W 2 {tap.engine_addr}")
+    tap.in_ns(f"ping -c 1 -W {PATIENCE:.0f} {tap.engine_addr}")
     # Deleting the namespace deletes the TAP device under the daemon.
     subprocess.run(["ip", "netns", "del", tap.ns], check=True)
     time.sleep(0.3)
     s = connect(tap)  # its SYN has nowhere to go
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + PATIENCE
     while True:
         got = tap.stub.GetInterface(pb.GetInterfaceRequest(interface_id=tap.iface.id))
         if got.counters.dropped_device > 0 or time.monotonic() > deadline:
@@ -586,4 +609,4 @@ def test_a_vanished_device_is_closed_and_the_daemon_goes_on(tap_factory):
     tap.stub.DeleteInterface(pb.DeleteInterfaceRequest(interface_id=tap.iface.id))
     # The daemon still serves, and a new interface works.
     fresh = tap_factory(1500)
-    fresh.in_ns(f"ping -c 1 -W 2 {fresh.engine_addr}")
+    fresh.in_ns(f"ping -c 1 -W {PATIENCE:.0f} {fresh.engine_addr}")
