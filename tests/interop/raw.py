@@ -12,8 +12,9 @@ line per command:
     send HEX...          writes each frame; answers "ok"
     paced SECONDS HEX... writes the frames evenly over SECONDS in the
                          background; answers "ok" at once
-    wait                 answers "ok <seconds the last paced run took>" once
-                         it is done
+    wait                 answers "ok <seconds> <end>" once the last paced
+                         run is done: how long it took, and when it ended
+                         (monotonic seconds)
     watch PORT           records TCP frames the engine sends to PORT
     watchip ADDR         records TCP frames the engine sends to ADDR
     take                 answers "frames <t>:<hex> ..." with the recorded
@@ -29,8 +30,10 @@ an answer, as it does not forward).
 
 is a kernel socket that connects, prints "ready" on standard error, sends M
 bytes of peer.py's pattern, prints "paused" on standard output, waits for a
-line on standard input, sends the rest, closes and prints {"bytes": n,
-"sha256": hex} (or {"error": "..."} when the connection fails).
+line on standard input, sends the rest, closes, waits for the other side to
+close and prints {"bytes": n, "sha256": hex, "connected": t} (t: when it
+connected, monotonic seconds), or {"error": "..."} when the connection
+fails.
 
 The test's side, RawHost, builds frames with scapy and drives the server.
 """
@@ -75,6 +78,7 @@ class _Server:
         self.frames: list[tuple[float, bytes]] = []
         self.paced: threading.Thread | None = None
         self.paced_seconds = 0.0
+        self.paced_end = 0.0
         with open(f"/sys/class/net/{iface}/address") as f:
             self.mac = f.read().strip()
         threading.Thread(target=self._receive, daemon=True).start()
@@ -115,7 +119,8 @@ class _Server:
             if delay > 0:
                 time.sleep(delay)
             self._send(frames[i : i + chunk])
-        self.paced_seconds = time.monotonic() - start
+        self.paced_end = time.monotonic()
+        self.paced_seconds = self.paced_end - start
 
     def run(self, out: IO[str]) -> None:
         print(f"ready {self.mac}", file=out, flush=True)
@@ -137,7 +142,7 @@ class _Server:
             elif cmd == "wait":
                 if self.paced is not None:
                     self.paced.join()
-                print(f"ok {self.paced_seconds}", file=out, flush=True)
+                print(f"ok {self.paced_seconds} {self.paced_end}", file=out, flush=True)
             elif cmd == "watch":
                 with self.lock:
                     self.ports.add(int(args[0]))
@@ -164,6 +169,7 @@ def _source(args: argparse.Namespace) -> None:
         print("ready", file=sys.stderr, flush=True)
         print(json.dumps({"error": str(e)}), flush=True)
         return
+    connected = time.monotonic()
     c.settimeout(None)
     print("ready", file=sys.stderr, flush=True)
     block = random.Random(args.seed).randbytes(BLOCK)
@@ -182,14 +188,19 @@ def _source(args: argparse.Namespace) -> None:
         h.update(piece)
         sent += n
     c.shutdown(socket.SHUT_WR)
-    c.settimeout(30)
+    c.settimeout(60)
     try:
         while c.recv(BLOCK):
             pass
-    except OSError:
-        pass
+    except OSError as e:
+        # Everything was sent, but the other side never closed cleanly.
+        print(json.dumps({"error": f"after sending: {e}"}), flush=True)
+        return
     c.close()
-    print(json.dumps({"bytes": sent, "sha256": h.hexdigest()}), flush=True)
+    print(
+        json.dumps({"bytes": sent, "sha256": h.hexdigest(), "connected": connected}),
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -259,8 +270,10 @@ class RawHost:
     def paced(self, seconds: float, frames: list[bytes]) -> None:
         self._call(" ".join(["paced", str(seconds), *(bytes(f).hex() for f in frames)]))
 
-    def wait(self, timeout: float = 60) -> float:
-        return float(self._call("wait", timeout).split()[1])
+    def wait(self, timeout: float = 120) -> float:
+        """Waits until the last paced run is done; returns when it ended
+        (monotonic seconds, the clock every namespace shares)."""
+        return float(self._call("wait", timeout).split()[2])
 
     def watch(self, port: int) -> None:
         self._call(f"watch {port}")

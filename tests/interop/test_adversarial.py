@@ -18,14 +18,12 @@ import random
 import select
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-import grpc
 import pytest
-from conftest import Tap, wait_session
+from conftest import PATIENCE, Tap, wait_session
 from raw import SCRIPT as RAW
 from raw import RawHost, daemon_rss_bytes, respoof
 from scapy.layers.inet import IP, TCP
@@ -33,6 +31,7 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2_grpc as rpc
+from watch import EventCollector
 
 MB = 1 << 20
 PORT = 9100
@@ -43,6 +42,10 @@ MOD = 1 << 32
 
 # RFC 5961 7: challenge ACKs are rate limited, per connection and second.
 CHALLENGE_ACK_LIMIT = 10
+# No test listens here: the engine answers a segment to it with RST, and an
+# RST to it with nothing. The tests use both as markers (see Bench.answers,
+# Events.stop).
+CLOSED_PORT = 9
 
 
 def tcp_config() -> pb.TcpConfig:
@@ -64,6 +67,12 @@ class Bench:
     raw: RawHost
     # Processes to end when the test does, however it ends.
     procs: list[subprocess.Popen[str]] = field(default_factory=list)
+    # Frames the engine sent, by destination port, not yet returned.
+    received: dict[int, list[TCP]] = field(default_factory=dict)
+    # Markers sent so far: answered ones (each counted in the interface's
+    # rst_no_connection) and quiet ones.
+    markers: int = 0
+    quiet_markers: int = 0
 
     @property
     def stub(self) -> rpc.EmulatorStub:
@@ -90,28 +99,80 @@ class Bench:
             pkt = pkt / Raw(load=payload)
         return bytes(Ether(src=self.raw.mac, dst=self.tap.iface.mac) / pkt)
 
-    def frames_to(
-        self, port: int, want: Callable[[TCP], bool], timeout: float = 3
-    ) -> list[TCP]:
-        """Waits until a frame the engine sent to `port` satisfies `want` (or
-        `timeout`); returns every TCP segment recorded for the port since the
-        last call."""
-        deadline = time.monotonic() + timeout
-        got: list[TCP] = []
-        while True:
-            for _, f in self.raw.take():
-                seg = Ether(f)[TCP]
-                if seg.dport == port:
-                    got.append(seg)
-            if any(want(s) for s in got) or time.monotonic() > deadline:
-                break
-            time.sleep(0.02)
-        time.sleep(0.05)  # anything sent right after
+    def _collect(self) -> None:
         for _, f in self.raw.take():
             seg = Ether(f)[TCP]
-            if seg.dport == port:
-                got.append(seg)
-        return got
+            self.received.setdefault(seg.dport, []).append(seg)
+
+    def frames_to(
+        self, port: int, want: Callable[[TCP], bool], timeout: float = PATIENCE
+    ) -> list[TCP]:
+        """Waits until the engine sent a frame to `port` that satisfies
+        `want`; returns the frames recorded for the port up to and including
+        the first such one (later ones stay for the next call). The port must
+        be watched (RawHost.watch, or its address watched)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._collect()
+            got = self.received.get(port, [])
+            for i, seg in enumerate(got):
+                if want(seg):
+                    self.received[port] = got[i + 1 :]
+                    return got[: i + 1]
+            assert time.monotonic() < deadline, (
+                f"no such frame to port {port} within {timeout:g} s: "
+                f"{[x.summary() for x in got]}"
+            )
+            time.sleep(0.02)
+
+    def answers(self, port: int, src: str | None = None) -> list[TCP]:
+        """Every frame the engine sent to `port` in answer to what was sent
+        so far, and nothing else: sends a marker from `src`:`port` (an ACK
+        to a closed port, which the engine answers with <SEQ=SEG.ACK>
+        <CTL=RST>), waits for its answer and returns the frames recorded for
+        the port before it. The engine handles frames in the order they
+        arrive and answers each at once, so what it did not send before the
+        marker's answer it did not send in answer to anything before the
+        marker. Each call adds one to the interface's rst_no_connection."""
+        self.markers += 1
+        mark = add(0x5E000000, self.markers)
+        marker = TCP(sport=port, dport=CLOSED_PORT, flags="A", seq=1, ack=mark)
+        self.raw.send(self.frame(marker, src=src))
+        got = self.frames_to(
+            port,
+            lambda x: x.sport == CLOSED_PORT and x.flags == "R" and x.seq == mark,
+        )
+        return got[:-1]
+
+    def pending(self, port: int) -> list[TCP]:
+        """The frames recorded for `port` and not returned yet."""
+        self._collect()
+        return self.received.pop(port, [])
+
+    def quiet_marker(self) -> tuple[bytes, Callable[[pb.Event], bool]]:
+        """A frame the engine takes without answering or counting it (an RST
+        to a closed port), and what tells its SEGMENT_RECEIVED event."""
+        self.quiet_markers += 1
+        sport = 60000 + self.quiet_markers
+        f = self.frame(TCP(sport=sport, dport=CLOSED_PORT, flags="R", seq=sport))
+
+        def found(e: pb.Event) -> bool:
+            return (
+                e.kind == RECEIVED
+                and e.session_id == 0
+                and e.link_id == self.tap.iface.id
+                and e.segment.src_port == sport
+                and e.segment.dst_port == CLOSED_PORT
+            )
+
+        return f, found
+
+    def device_drops(self) -> int:
+        """Frames the TAP device dropped on their way to the engine because
+        its queue was full (the engine read too slowly), as the kernel
+        counts them."""
+        name = self.tap.iface.name
+        return int(self.tap.in_ns(f"cat /sys/class/net/{name}/statistics/tx_dropped"))
 
 
 @pytest.fixture
@@ -129,53 +190,37 @@ def bench(tap_factory) -> Iterator[Bench]:
         raw.close()
 
 
-def network_now(b: Bench) -> int:
-    n = b.stub.GetNetwork(pb.GetNetworkRequest(network_id=b.tap.iface.network_id))
-    return int(n.now.seconds * 1_000_000_000 + n.now.nanos)
-
-
 class Events:
-    """Collects one network's segment events from now on in a thread."""
+    """Collects the segment events of the interface's network (of some
+    sessions only, if given) from the moment it is made."""
 
     def __init__(self, b: Bench, session_ids: list[int] | None = None) -> None:
-        self.events: list[pb.Event] = []
-        self.lost = 0
-        self.start_ns = network_now(b)
-        self._call = b.stub.WatchEvents(
+        self._b = b
+        self._sessions = set(session_ids or [])
+        # Network-wide, so that the quiet marker (no session's) shows too.
+        self._collector = EventCollector(
+            b.stub,
             pb.WatchEventsRequest(
-                network_id=b.tap.iface.network_id,
-                session_ids=session_ids or [],
-                kinds=[SENT, RECEIVED],
-                # The watched sessions' history, so that nothing since
-                # start_ns is missed; not every session's of the network.
-                replay=bool(session_ids),
-            )
+                network_id=b.tap.iface.network_id, kinds=[SENT, RECEIVED]
+            ),
         )
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        # Events of no session (a malformed segment's) are never replayed:
-        # the subscription must be in place before they happen.
-        time.sleep(0.2)
-
-    def _run(self) -> None:
-        try:
-            for batch in self._call:
-                self.events.extend(batch.events)
-                self.lost += batch.events_lost
-        except grpc.RpcError:
-            pass
 
     def stop(self) -> list[pb.Event]:
-        time.sleep(0.3)  # the last batches
-        self._call.cancel()
-        self._thread.join(timeout=10)
-        assert self.lost == 0
-        # A session's history is replayed first: keep what came after.
-        return [e for e in self.events if e.time_ns >= self.start_ns]
+        """Sends a quiet marker, waits for its event and returns the events
+        before it: every segment sent before the marker has been handled,
+        and every answer to it reported, so what is not there did not happen.
+        Fails if the stream broke or lost events."""
+        frame, found = self._b.quiet_marker()
+        self._b.raw.send(frame)
+        i = self._collector.until(found, "the quiet marker")
+        got = self._collector.stop()[:i]
+        if not self._sessions:
+            return got
+        return [e for e in got if e.session_id in self._sessions]
 
 
 def accepted_session(
-    b: Bench, port: int, remote_port: int, timeout: float = 10
+    b: Bench, port: int, remote_port: int, timeout: float = PATIENCE
 ) -> pb.Session:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -206,7 +251,7 @@ def session(b: Bench, sid: int) -> pb.Session:
 
 
 def wait_received(
-    b: Bench, sid: int, before: pb.Session, n: int, timeout: float = 5
+    b: Bench, sid: int, before: pb.Session, n: int, timeout: float = PATIENCE
 ) -> pb.Session:
     """Waits until the engine's endpoint has received n more segments."""
     start = before.server.counters.segments_received
@@ -258,14 +303,14 @@ class Transfer:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write("go\n")
         self.proc.stdin.flush()
-        out, err = self.proc.communicate(timeout=60)
+        out, err = self.proc.communicate(timeout=2 * PATIENCE)
         assert self.proc.returncode == 0, err
         got = json.loads(out.strip().splitlines()[-1])
         final = wait_session(
             self.b.stub,
             self.sid,
             lambda s: s.destroyed or s.server.bytes_read >= self.size,
-            30,
+            PATIENCE,
         )
         return got, final
 
@@ -290,20 +335,34 @@ def paused_transfer(b: Bench, size: int = 8 * MB, paused_at: int = 4 * MB) -> Tr
     b.procs.append(proc)
     assert proc.stderr is not None and proc.stdout is not None
     assert proc.stderr.readline().strip() == "ready"
-    ready, _, _ = select.select([proc.stdout], [], [], 30)
+    ready, _, _ = select.select([proc.stdout], [], [], PATIENCE)
     assert ready
     line = proc.stdout.readline().strip()
     assert line == "paused", line
     s = wait_session(
-        b.stub, accepted(b).id, lambda x: x.server.bytes_read == paused_at, 30
+        b.stub, accepted(b).id, lambda x: x.server.bytes_read == paused_at, PATIENCE
     )
-    time.sleep(0.1)  # the engine's last ACK reaches the kernel
+    # Until the kernel has every byte acknowledged, the engine may still owe
+    # it an ACK, which would go out in the middle of a test.
+    deadline = time.monotonic() + PATIENCE
+    while kernel_send_queue(b, s.remote.port) != 0:
+        assert time.monotonic() < deadline, "the kernel's data was not all acknowledged"
+        time.sleep(0.02)
     s = session(b, s.id)
     assert s.server.tcb.state == ESTABLISHED
     return Transfer(b, proc, s.id, s.remote.port, size, paused_at)
 
 
-def accepted(b: Bench, timeout: float = 10) -> pb.Session:
+def kernel_send_queue(b: Bench, port: int) -> int:
+    """Bytes the kernel's connection from `port` has sent and not had
+    acknowledged (ss's Send-Q)."""
+    out = b.tap.in_ns(f"ss -Htn state established sport = :{port}")
+    rows = [line.split() for line in out.splitlines() if line.strip()]
+    assert len(rows) == 1, out
+    return int(rows[0][1])
+
+
+def accepted(b: Bench, timeout: float = PATIENCE) -> pb.Session:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         got = [s for s in list_sessions(b) if s.accepted]
@@ -362,10 +421,8 @@ def test_blind_rst_outside_or_inside_the_window_leaves_a_transfer_intact(bench: 
     )
     assert mid.server.counters.segments_sent == before.server.counters.segments_sent
     bench.raw.send(t.spoof("R", inside), t.spoof("RA", add(inside, 1), tcb.snd_nxt))
-    wait_received(bench, t.sid, mid, 2)
-    time.sleep(0.2)
-    after = t.now()
     got = events.stop()
+    after = t.now()
 
     assert after.server.tcb.state == ESTABLISHED
     assert after.server.error == pb.ERROR_CODE_UNSPECIFIED
@@ -401,12 +458,10 @@ def test_blind_syn_in_a_synchronized_state_gets_a_challenge_ack(bench: Bench):
     outside = add(tcb.rcv_nxt, tcb.rcv_wnd + 100_000)
     at_next = tcb.rcv_nxt
     bench.raw.send(t.spoof("S", inside))
-    mid = wait_received(bench, t.sid, before, 1)
+    wait_received(bench, t.sid, before, 1)
     bench.raw.send(t.spoof("S", at_next), t.spoof("S", outside))
-    wait_received(bench, t.sid, mid, 2)
-    time.sleep(0.2)
-    after = t.now()
     got = events.stop()
+    after = t.now()
     assert after.server.tcb.state == ESTABLISHED
     assert after.server.error == pb.ERROR_CODE_UNSPECIFIED
     assert after.server.tcb.rcv_nxt == tcb.rcv_nxt
@@ -430,7 +485,7 @@ def test_rst_at_rcv_nxt_resets_an_idle_connection(bench: Bench):
     before = t.now()
     tcb = before.server.tcb
     bench.raw.send(t.spoof("R", tcb.rcv_nxt))
-    final = wait_session(bench.stub, t.sid, lambda s: s.destroyed, 5)
+    final = wait_session(bench.stub, t.sid, lambda s: s.destroyed, PATIENCE)
     assert final.server.error == pb.ERROR_CODE_RESET
     assert final.server.tcb.state == STATE.TCP_STATE_CLOSED
     assert (
@@ -451,8 +506,8 @@ def test_blind_rst_in_syn_received(bench: Bench):
     s = accepted_session(bench, PORT, peer.sport)
     assert s.server.tcb.state == STATE.TCP_STATE_SYN_RECEIVED
     bench.raw.send(peer.seg(100, flags="R"))
-    got = bench.frames_to(peer.sport, lambda x: x.flags == "A")
-    acks = [x for x in got if x.flags == "A"]
+    got = bench.answers(peer.sport, peer.addr)
+    acks = [x for x in got if x.flags == "A"]  # not the SYN-ACK's resends
     assert len(acks) == 1, [x.summary() for x in got]
     assert acks[0].ack == add(peer.isn, 1) and acks[0].seq == add(synack.seq, 1)
     s = session(bench, s.id)
@@ -460,7 +515,7 @@ def test_blind_rst_in_syn_received(bench: Bench):
     assert s.server.counters.challenge_acks_sent == 1
     peer.rcv_nxt = add(synack.seq, 1)
     bench.raw.send(peer.seg(0, b"hello"))
-    s = wait_session(bench.stub, s.id, lambda x: x.server.readable == 5, 5)
+    s = wait_session(bench.stub, s.id, lambda x: x.server.readable == 5, PATIENCE)
     assert s.server.tcb.state == ESTABLISHED
 
     other = FakeHost(bench, fake_addr(bench, 85), 46001)
@@ -470,7 +525,7 @@ def test_blind_rst_in_syn_received(bench: Bench):
     )
     half = accepted_session(bench, PORT, other.sport)
     bench.raw.send(other.seg(0, flags="R"))
-    half = wait_session(bench.stub, half.id, lambda x: x.destroyed, 5)
+    half = wait_session(bench.stub, half.id, lambda x: x.destroyed, PATIENCE)
     assert half.server.tcb.state in (STATE.TCP_STATE_CLOSED, STATE.TCP_STATE_LISTEN)
     assert session(bench, s.id).server.tcb.state == ESTABLISHED
 
@@ -492,21 +547,29 @@ def test_challenge_acks_are_rate_limited(bench: Bench):
     tcb = t.now().server.tcb
     rng = random.Random(5961)
 
-    def burst(frames: list[bytes]) -> tuple[list[pb.Event], pb.Session, pb.Session]:
+    def burst(
+        frames: list[bytes],
+    ) -> tuple[list[pb.Event], pb.Session, pb.Session, int]:
+        """The events of the burst, the session before and after, and how
+        many of the frames the TAP device dropped."""
         before = t.now()
+        drops = bench.device_drops()
         events = Events(bench, [t.sid])
         bench.raw.paced(0.5, frames)
         bench.raw.wait()
-        wait_received(bench, t.sid, before, len(frames) * 95 // 100, timeout=10)
-        time.sleep(0.3)
-        return events.stop(), before, t.now()
+        got = events.stop()
+        return got, before, t.now(), bench.device_drops() - drops
 
     def in_window() -> int:
         return add(tcb.rcv_nxt, rng.randrange(1, tcb.rcv_wnd))
 
-    got, before, after = burst([t.spoof("R", in_window()) for _ in range(2000)])
+    got, before, after, dropped = burst(
+        [t.spoof("R", in_window()) for _ in range(2000)]
+    )
     invalid = [e for e in got if e.kind == RECEIVED and e.reason == "rst_invalid"]
-    assert len(invalid) >= 1900
+    # A few may be lost in the TAP device's queue (more when the engine
+    # reads slowly, on a busy machine): the kernel counts those.
+    assert len(invalid) + dropped >= 1900, (len(invalid), dropped)
     acks = challenge_acks(got, t.sid)
     assert acks, "no challenge ACK at all"
     assert len(acks) <= allowed(invalid), (
@@ -533,12 +596,12 @@ def test_challenge_acks_are_rate_limited(bench: Bench):
     time.sleep(1.1)  # a new second
     outside = add(tcb.rcv_nxt, tcb.rcv_wnd + 100_000)
     syns = [t.spoof("S", in_window() if i % 2 else outside) for i in range(2000)]
-    got, before, after = burst(syns)
+    got, before, after, dropped = burst(syns)
     answers = [e for e in got if e.kind == SENT and e.session_id == t.sid]
     bogus = [
         e for e in got if e.kind == RECEIVED and e.segment.flags == pb.TCP_FLAG_SYN
     ]
-    assert len(bogus) >= 1900
+    assert len(bogus) + dropped >= 1900, (len(bogus), dropped)
     assert answers, "no challenge ACK at all"
     assert len(answers) <= allowed(bogus), (
         f"{len(answers)} ACKs ({sorted({e.reason for e in answers})}) for "
@@ -562,21 +625,47 @@ def test_challenge_ack_limit_is_per_connection(bench: Bench):
     spend its own budget, and another connection still answers at once. (A limit
     shared by all connections is an off-path side channel: CVE-2016-5696.)"""
     manual_listener(bench)
-    a = FakeHost(bench, fake_addr(bench, 80), 45000)
-    b = FakeHost(bench, fake_addr(bench, 81), 45001)
-    sa, sb = a.connect(), b.connect()
-    bench.raw.send(*(a.seg(k, flags="R") for k in range(1, 101)))
-    sa = wait_received(bench, sa.id, sa, 100)
-    assert 1 <= sa.server.counters.challenge_acks_sent <= CHALLENGE_ACK_LIMIT
-    bench.raw.take()
-    bench.raw.send(b.seg(7, flags="R"))
-    got = bench.frames_to(b.sport, lambda x: x.flags == "A")
-    acks = [x for x in got if x.flags == "A"]
-    assert len(acks) == 1, [x.summary() for x in got]
-    assert acks[0].ack == add(b.isn, 1) and acks[0].seq == b.rcv_nxt
-    sb = session(bench, sb.id)
-    assert sb.server.counters.challenge_acks_sent == 1
-    assert sb.server.tcb.state == ESTABLISHED and sa.server.tcb.state == ESTABLISHED
+    for attempt in range(5):
+        a = FakeHost(bench, fake_addr(bench, 80), 45000 + 2 * attempt)
+        b = FakeHost(bench, fake_addr(bench, 81), 45001 + 2 * attempt)
+        sa, sb = a.connect(), b.connect()
+        events = Events(bench, [sa.id, sb.id])
+        # B's bogus RST right behind A's 100, in one write.
+        b_rst = b.seg(7, flags="R")
+        bench.raw.send(*(a.seg(k, flags="R") for k in range(1, 101)), b_rst)
+        got = bench.answers(b.sport, b.addr)
+        acks = [x for x in got if x.flags == "A"]
+        assert len(acks) == 1, [x.summary() for x in got]
+        assert acks[0].ack == add(b.isn, 1) and acks[0].seq == b.rcv_nxt
+        evs = events.stop()
+        sa, sb = session(bench, sa.id), session(bench, sb.id)
+        bogus = [
+            e
+            for e in evs
+            if e.session_id == sa.id
+            and e.kind == RECEIVED
+            and e.reason == "rst_invalid"
+        ]
+        assert len(bogus) == 100
+        spent = challenge_acks(evs, sa.id)
+        assert 1 <= len(spent) <= allowed(bogus)
+        assert sa.server.counters.challenge_acks_sent == len(spent)
+        assert sb.server.counters.challenge_acks_sent == 1
+        assert sb.server.tcb.state == ESTABLISHED and sa.server.tcb.state == ESTABLISHED
+        # That shows the limit is not shared only if A had spent a whole
+        # second's budget, and B's RST came within that second: a shared
+        # limit would have had nothing left for it. A machine slow enough to
+        # spread the burst over more than a second shows nothing: again.
+        b_event = received(evs, sb.id, add(b.isn, 1 + 7))
+        assert len(b_event) == 1
+        second = spent[0].time_ns + 1_000_000_000
+        if (
+            len(spent) >= CHALLENGE_ACK_LIMIT
+            and spent[CHALLENGE_ACK_LIMIT - 1].time_ns < second
+            and b_event[0].time_ns < second
+        ):
+            return
+    pytest.fail("in 5 attempts, B's RST never came within A's exhausted second")
 
 
 # ---------------------------------------------------------------- data injection
@@ -598,9 +687,8 @@ def test_injected_data_with_an_unacceptable_ack_is_not_accepted(bench: Bench):
     stale = add(tcb.snd_una, -(1 << 30) - 100_000)
     for ack in (ahead, stale):
         bench.raw.send(t.spoof("PA", tcb.rcv_nxt, ack, text))
+        # As of the moment the engine took the segment.
         mid = wait_received(bench, t.sid, before, 1)
-        time.sleep(0.1)
-        mid = t.now()
         assert mid.server.tcb.rcv_nxt == tcb.rcv_nxt, f"ack {ack}: the text was taken"
         assert mid.server.bytes_read == t.paused_at
         assert mid.server.tcb.state == ESTABLISHED
@@ -631,10 +719,8 @@ def test_out_of_window_data_is_dropped_with_an_ack(bench: Bench):
     bench.raw.send(
         t.spoof("PA", beyond, tcb.snd_nxt, text), t.spoof("PA", old, tcb.snd_nxt, text)
     )
-    wait_received(bench, t.sid, before, 2)
-    time.sleep(0.2)
-    after = t.now()
     got = events.stop()
+    after = t.now()
     assert [e.reason for e in received(got, t.sid, beyond)] == ["outside_window"]
     assert [e.reason for e in received(got, t.sid, old)] == ["duplicate"]
     answers = [e for e in got if e.kind == SENT and e.session_id == t.sid]
@@ -706,7 +792,7 @@ class FakeHost:
         self.b.raw.send(self.seg(0, flags="A", window=window))
         s = accepted_session(self.b, self.dport, self.sport)
         return wait_session(
-            self.b.stub, s.id, lambda x: x.server.tcb.state == ESTABLISHED, 5
+            self.b.stub, s.id, lambda x: x.server.tcb.state == ESTABLISHED, PATIENCE
         )
 
 
@@ -739,9 +825,10 @@ def fake_addr(b: Bench, host: int) -> str:
 
 
 def settle(b: Bench, sid: int, n: int, before: pb.Session) -> pb.Session:
-    wait_received(b, sid, before, n)
-    time.sleep(0.05)
-    return session(b, sid)
+    """The session once it has taken n more segments. (A snapshot is taken
+    between two of the engine's steps, so it holds all that each segment
+    did.)"""
+    return wait_received(b, sid, before, n)
 
 
 # ---------------------------------------------------------------- overlapping text
@@ -829,12 +916,13 @@ def test_bad_option_lengths_on_a_syn_drop_it(bench: Bench):
     taken as 14 (RFC 7323 2.3). The listener then still accepts."""
     manual_listener(bench)
     events = Events(bench)
-    for i, opts in enumerate(BAD_OPTIONS.values()):
-        peer = FakeHost(bench, fake_addr(bench, 90), 41000 + i)
+    ports = [41000 + i for i in range(len(BAD_OPTIONS))]
+    for port, opts in zip(ports, BAD_OPTIONS.values()):
+        peer = FakeHost(bench, fake_addr(bench, 90), port)
         bench.raw.send(peer.syn(options=opts))
-    time.sleep(0.5)
-    answers = bench.raw.take()
-    assert answers == [], [Ether(f).summary() for _, f in answers]
+    answers = bench.answers(ports[0], fake_addr(bench, 90))
+    answers += [x for port in ports for x in bench.pending(port)]
+    assert answers == [], [x.summary() for x in answers]
     assert list_sessions(bench) == []
     # Window scale 20: used as 14.
     peer = FakeHost(bench, fake_addr(bench, 91), 41100)
@@ -852,11 +940,12 @@ def test_bad_option_lengths_on_a_syn_drop_it(bench: Bench):
         and e.segment.flags == pb.TCP_FLAG_SYN
     ]
     assert [e.segment.opt_wscale for e in syns] == [14]
-    # Dropped, not answered as if nothing listened.
+    # Dropped, not answered as if nothing listened: the only RSTs answered
+    # the markers.
     iface = bench.stub.GetInterface(
         pb.GetInterfaceRequest(interface_id=bench.tap.iface.id)
     )
-    assert iface.counters.rst_no_connection == 0
+    assert iface.counters.rst_no_connection == bench.markers
 
 
 def test_bad_option_lengths_on_an_established_connection(bench: Bench):
@@ -873,22 +962,23 @@ def test_bad_option_lengths_on_an_established_connection(bench: Bench):
     before = session(bench, s.id)
     for opts in BAD_OPTIONS.values():
         bench.raw.send(peer.seg(0, b"bad!", options=opts))
-    time.sleep(0.5)
-    mid = session(bench, s.id)
-    assert (
-        mid.server.counters.segments_received
-        == before.server.counters.segments_received
-    )
-    assert mid.server.readable == 0
-    assert mid.server.tcb.state == ESTABLISHED
-    # A window scale option out of place: ignored, the window stays scaled by 7.
+    # Then a good one, at the same place. A window scale option out of
+    # place: ignored, the window stays scaled by 7.
     bench.raw.send(peer.seg(0, b"good", options=bytes([1, 3, 3, 2]), window=8))
-    after = settle(bench, s.id, 1, mid)
+    got = events.stop()
+    after = session(bench, s.id)
+    assert len(malformed_events(got, bench.tap.iface.id)) == len(BAD_OPTIONS)
+    # The connection took the good segment only.
+    taken = [e for e in got if e.session_id == s.id and e.kind == RECEIVED]
+    assert [e.segment.len for e in taken] == [4]
+    assert (
+        after.server.counters.segments_received
+        == before.server.counters.segments_received + 1
+    )
     assert read_all(bench, s.id) == b"good"
+    assert after.server.tcb.state == ESTABLISHED
     assert after.server.tcb.snd_wnd == 8 << 7
     assert after.server.error == pb.ERROR_CODE_UNSPECIFIED
-    got = events.stop()
-    assert len(malformed_events(got, bench.tap.iface.id)) == len(BAD_OPTIONS)
 
 
 def test_bad_option_lengths_on_a_syn_ack(bench: Bench):
@@ -922,14 +1012,15 @@ def test_bad_option_lengths_on_a_syn_ack(bench: Bench):
         return bench.frame(tcp, src=host, options=options)
 
     bench.raw.send(*(synack(o) for o in BAD_OPTIONS.values()))
-    time.sleep(0.3)
+    got = bench.answers(5555, host)
+    # No ACK (the SYN's resends may come, as "S").
+    assert [x for x in got if x.flags == "A"] == [], [x.summary() for x in got]
     mid = session(bench, s.id)
     assert mid.client.tcb.state == STATE.TCP_STATE_SYN_SENT
-    assert [
-        x for x in bench.frames_to(5555, lambda x: False, 0.1) if x.flags == "A"
-    ] == []
     bench.raw.send(synack(bytes([2, 4, 5, 0xB4, 1, 3, 3, 20])))
-    s = wait_session(bench.stub, s.id, lambda x: x.client.tcb.state == ESTABLISHED, 5)
+    s = wait_session(
+        bench.stub, s.id, lambda x: x.client.tcb.state == ESTABLISHED, PATIENCE
+    )
     bench.raw.send(
         bench.frame(
             TCP(
@@ -943,7 +1034,9 @@ def test_bad_option_lengths_on_a_syn_ack(bench: Bench):
             src=host,
         )
     )
-    s = wait_session(bench.stub, s.id, lambda x: x.client.tcb.snd_wnd == 1 << 14, 5)
+    s = wait_session(
+        bench.stub, s.id, lambda x: x.client.tcb.snd_wnd == 1 << 14, PATIENCE
+    )
     got_events = events.stop()
     assert len(malformed_events(got_events, bench.tap.iface.id)) == len(BAD_OPTIONS)
     synacks = [
@@ -990,9 +1083,9 @@ def test_syn_flood_leaves_the_backlog_bounded_and_a_real_client_connects(bench: 
         for _ in range(12_000)
     ]
     rss_before = daemon_rss_bytes()
+    drops_before = bench.device_drops()
     seconds = 6.0
     bench.raw.paced(seconds, flood)
-    time.sleep(1.0)  # the backlog is full by now
 
     def half_open() -> int:
         return sum(
@@ -1000,12 +1093,15 @@ def test_syn_flood_leaves_the_backlog_bounded_and_a_real_client_connects(bench: 
             if x.accepted and not x.destroyed and x.server.tcb.state == STATE.TCP_STATE_SYN_RECEIVED
         )  # fmt: skip
 
-    most = half_open()
+    deadline = time.monotonic() + PATIENCE
+    while (most := half_open()) == 0:
+        assert time.monotonic() < deadline, "the flood made no half-open connection"
+        time.sleep(0.05)
     client = subprocess.Popen(
         [
             "ip", "netns", "exec", bench.tap.ns, sys.executable, RAW, "source",
             "--connect", bench.tap.engine_addr, "--port", str(PORT),
-            "--bytes", str(MB), "--seed", "7", "--connect-timeout", "4",
+            "--bytes", str(MB), "--seed", "7", "--connect-timeout", str(PATIENCE),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -1015,14 +1111,19 @@ def test_syn_flood_leaves_the_backlog_bounded_and_a_real_client_connects(bench: 
     while client.poll() is None:
         most = max(most, half_open())
         time.sleep(0.2)
-    out, _ = client.communicate(timeout=60)
+    out, _ = client.communicate(timeout=PATIENCE)
     result = json.loads(out.strip().splitlines()[-1])
-    bench.raw.wait()
+    flood_ended = bench.raw.wait()
+    dropped = bench.device_drops() - drops_before
     most = max(most, half_open())
     rss_after = daemon_rss_bytes()
 
-    assert "error" not in result, (
-        f"the real client did not connect during the flood: {result}"
+    assert "error" not in result, f"the real client failed: {result}"
+    # The flood is paced by the clock: however busy the machine, it goes on
+    # for its seconds, and the client got in before it ended.
+    assert result["connected"] < flood_ended, (
+        f"the real client connected {result['connected'] - flood_ended:.2f} s "
+        "after the flood ended"
     )
     kernel = [
         x
@@ -1031,14 +1132,15 @@ def test_syn_flood_leaves_the_backlog_bounded_and_a_real_client_connects(bench: 
     ]
     assert len(kernel) == 1
     final = wait_session(
-        bench.stub, kernel[0].id, lambda x: x.server.bytes_read == MB, 10
+        bench.stub, kernel[0].id, lambda x: x.server.bytes_read == MB, PATIENCE
     )
     assert final.server.read_sha256.hex() == result["sha256"]
 
     assert 0 < most <= backlog
     # Every SYN is accounted for: accepted into the backlog, or over it and
-    # counted (dropped, or answered with a SYN cookie). A few may be lost in
-    # the TAP device's queue.
+    # counted (dropped, or answered with a SYN cookie), or lost in the TAP
+    # device's queue (more when the engine reads slowly, on a busy machine),
+    # which the kernel counts. A few are the same address and port twice.
     c = bench.stub.GetInterface(
         pb.GetInterfaceRequest(interface_id=bench.tap.iface.id)
     ).counters
@@ -1050,9 +1152,10 @@ def test_syn_flood_leaves_the_backlog_bounded_and_a_real_client_connects(bench: 
     )
     n = len(flood)
     assert taken <= n
-    assert over + taken >= 0.95 * n, (
+    assert over + taken + dropped >= 0.95 * n, (
         f"{n} SYNs: {taken} accepted, {c.syn_dropped_backlog} dropped "
-        f"over the backlog, {c.syn_cookies_sent} SYN cookies sent"
+        f"over the backlog, {c.syn_cookies_sent} SYN cookies sent, "
+        f"{dropped} dropped by the TAP device"
     )
     grew = rss_after - rss_before
     assert grew < 64 * MB, f"RSS grew {grew >> 20} MiB"
@@ -1080,6 +1183,7 @@ def test_a_syn_cookie_opens_only_for_its_own_handshake(bench: Bench):
     peer = FakeHost(bench, fake_addr(bench, 51), 44100, isn=0x51000000)
     bench.raw.send(peer.syn())
     got = bench.frames_to(peer.sport, lambda x: x.flags == "SA")
+    got += bench.answers(peer.sport, peer.addr)
     synacks = [x for x in got if x.flags == "SA"]
     assert len(synacks) == 1, [x.summary() for x in got]
     cookie = synacks[0].seq
@@ -1088,6 +1192,7 @@ def test_a_syn_cookie_opens_only_for_its_own_handshake(bench: Bench):
     before = bench.stub.GetInterface(
         pb.GetInterfaceRequest(interface_id=bench.tap.iface.id)
     ).counters
+    markers_before = bench.markers
 
     other = FakeHost(bench, fake_addr(bench, 51), 44101, isn=peer.isn)
     forged = [
@@ -1097,35 +1202,38 @@ def test_a_syn_cookie_opens_only_for_its_own_handshake(bench: Bench):
         peer.seg(0, flags="A", ack=add(cookie, -(1 << 24))),
     ]
     bench.raw.send(*forged)
-    time.sleep(0.5)
-    rsts = [Ether(f)[TCP] for _, f in bench.raw.take()]
-    rsts = [x for x in rsts if x.dport in (peer.sport, other.sport)]
+    to_peer = bench.answers(peer.sport, peer.addr)
+    rsts = bench.pending(other.sport) + to_peer  # in the order of `forged`
     assert [(x.flags, x.seq) for x in rsts] == [
         ("R", Ether(f)[TCP].ack) for f in forged
     ]
-    # Blind ACKs: paced, so that the TAP device's queue drops none.
+    # Blind ACKs: paced, so that the TAP device's queue drops few (the
+    # kernel counts those).
     rng = random.Random(4987)
     blind = [peer.seg(0, flags="A", ack=rng.getrandbits(32)) for _ in range(1000)]
+    drops = bench.device_drops()
     bench.raw.paced(0.5, blind)
     bench.raw.wait()
-    time.sleep(0.5)
-    rsts = [Ether(f)[TCP] for _, f in bench.raw.take()]
-    rsts = [x for x in rsts if x.dport == peer.sport]
-    assert len(rsts) >= 950
+    rsts = bench.answers(peer.sport, peer.addr)
+    dropped = bench.device_drops() - drops
+    assert len(rsts) + dropped >= 950, (len(rsts), dropped)
     assert all(x.flags == "R" for x in rsts)
     assert {x.seq for x in rsts} <= {Ether(f)[TCP].ack for f in blind}
     assert len(list_sessions(bench)) == backlog
     after = bench.stub.GetInterface(
         pb.GetInterfaceRequest(interface_id=bench.tap.iface.id)
     ).counters
-    assert after.rst_no_connection - before.rst_no_connection == len(forged) + len(rsts)
+    assert (
+        after.rst_no_connection - before.rst_no_connection
+        == len(forged) + len(rsts) + bench.markers - markers_before
+    )
     assert (after.syn_cookies_sent, after.syn_cookies_accepted) == (1, 0)
 
     # The real ACK: an ESTABLISHED connection that takes data.
     peer.rcv_nxt = add(cookie, 1)
     bench.raw.send(peer.seg(0, b"cookie", flags="PA"))
     s = accepted_session(bench, PORT, peer.sport)
-    s = wait_session(bench.stub, s.id, lambda x: x.server.readable == 6, 5)
+    s = wait_session(bench.stub, s.id, lambda x: x.server.readable == 6, PATIENCE)
     assert s.server.tcb.state == ESTABLISHED
     assert s.server.tcb.irs == peer.isn and s.server.tcb.iss == cookie
     assert read_all(bench, s.id) == b"cookie"
@@ -1163,10 +1271,7 @@ def test_closed_port_answers_with_rst_as_rfc_9293_says(bench: Bench):
             payload,
         )
         bench.raw.send(f)
-        # An answer comes at once; none is awaited for half a second.
-        return bench.frames_to(
-            sport, lambda s: True, timeout=0.5 if "R" in flags else 3
-        )
+        return bench.answers(sport)
 
     def only_rst(got: list[TCP]) -> TCP:
         assert len(got) == 1, [s.summary() for s in got]
@@ -1203,6 +1308,7 @@ def test_closed_port_answers_with_rst_as_rfc_9293_says(bench: Bench):
         pb.GetInterfaceRequest(interface_id=bench.tap.iface.id)
     )
     assert (
-        after.counters.rst_no_connection - before.counters.rst_no_connection == answered
+        after.counters.rst_no_connection - before.counters.rst_no_connection
+        == answered + bench.markers
     )
     assert list_sessions(bench) == []
