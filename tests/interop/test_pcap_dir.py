@@ -11,12 +11,14 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import REPO, _free_port, wait_session
+from conftest import PATIENCE, REPO, _free_port, wait_session
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2_grpc as rpc
 
 
 def test_pcap_dir_records_every_session(tmp_path: Path) -> None:
+    if shutil.which("tcpdump") is None:
+        pytest.fail("tcpdump is missing: run scripts/setup")
     binary = os.environ.get("TCPEMUD", str(REPO / "build/server/tcpemud"))
     port = _free_port()
     proc = subprocess.Popen(
@@ -30,7 +32,7 @@ def test_pcap_dir_records_every_session(tmp_path: Path) -> None:
     )
     try:
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        grpc.channel_ready_future(channel).result(timeout=20)
+        grpc.channel_ready_future(channel).result(timeout=PATIENCE)
         stub = rpc.EmulatorStub(channel)
         net = stub.CreateNetwork(pb.CreateNetworkRequest(clock=pb.CLOCK_KIND_VIRTUAL))
         link = stub.CreateLink(
@@ -54,7 +56,7 @@ def test_pcap_dir_records_every_session(tmp_path: Path) -> None:
             ids.append(s.id)
         stub.AdvanceTime(pb.AdvanceTimeRequest(network_id=net.id, until_idle=True))
         for sid in ids:
-            final = wait_session(stub, sid, lambda x: x.destroyed, 10)
+            final = wait_session(stub, sid, lambda x: x.destroyed, PATIENCE)
             path = tmp_path / f"network-{net.id}-session-{sid}.pcap"
             assert path.exists()
             exported = b"".join(
@@ -62,17 +64,16 @@ def test_pcap_dir_records_every_session(tmp_path: Path) -> None:
             )
             assert exported == path.read_bytes()
             assert exported[:4] == bytes.fromhex("4d3cb2a1")  # nanosecond pcap
-            if shutil.which("tcpdump"):
-                out = subprocess.run(
-                    ["tcpdump", "-nn", "-r", str(path)],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                packets = len(out.stdout.splitlines())
-                # The client's view: every segment it sent and received.
-                c = final.client.counters
-                assert packets == c.segments_sent + c.segments_received
+            out = subprocess.run(
+                ["tcpdump", "-nn", "-r", str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            packets = len(out.stdout.splitlines())
+            # The client's view: every segment it sent and received.
+            c = final.client.counters
+            assert packets == c.segments_sent + c.segments_received
         assert final.capture
     finally:
         proc.terminate()
