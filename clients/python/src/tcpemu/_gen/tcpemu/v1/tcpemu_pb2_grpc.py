@@ -207,6 +207,11 @@ class EmulatorServicer(object):
 
     def AdvanceTime(self, request, context):
         """Runs a VIRTUAL network's clock forward; FAILED_PRECONDITION on REALTIME.
+        It computes in short slices, so the shard's other networks and calls go
+        on meanwhile. Cancelled, past its deadline or on shutdown it stops where
+        it is (CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE); after
+        --max_advance_seconds of computing, RESOURCE_EXHAUSTED says how far it
+        got. The network keeps the time reached (GetNetwork.now).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -269,7 +274,11 @@ class EmulatorServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def Write(self, request, context):
-        """Data, per endpoint.
+        """Data, per endpoint. A Write or Read with `wait` holds no server thread;
+        how many wait, and the bytes waiting Writes hold, are limited
+        (--max_waiting_calls, --max_waiting_write_bytes[_per_client]:
+        RESOURCE_EXHAUSTED). A Read whose session or network is deleted while it
+        waits gets NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -308,7 +317,9 @@ class EmulatorServicer(object):
 
     def WatchEvents(self, request, context):
         """Live events in batches. A slow reader loses the oldest events and is told
-        how many in `events_lost`.
+        how many in `events_lost`. Once the subscription is registered the
+        stream sends its headers, with "tcpemu-subscribed: 1": every event after
+        that reaches it. A refused request ends without headers.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
