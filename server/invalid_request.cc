@@ -21,13 +21,16 @@ class InvalidRequestInterceptor final : public grpc::experimental::Interceptor {
       : metrics_(metrics), method_(method), start_ns_(SteadyNowNs()) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
+    // Only these two hooks touch the interceptor's state: the completion
+    // op's hook (POST_RECV_CLOSE) may run while the call is being torn down.
     if (m->QueryInterceptionHookPoint(
             InterceptionHookPoints::POST_RECV_MESSAGE) &&
         m->GetRecvMessage() == nullptr) {
       undecodable_ = true;
     }
-    if (undecodable_ && m->QueryInterceptionHookPoint(
-                            InterceptionHookPoints::PRE_SEND_STATUS)) {
+    if (m->QueryInterceptionHookPoint(
+            InterceptionHookPoints::PRE_SEND_STATUS) &&
+        undecodable_) {
       m->ModifySendStatus(
           grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                        absl::StrCat("request is not a valid ", RequestType())));
