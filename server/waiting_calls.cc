@@ -93,6 +93,9 @@ struct WaitingOp {
   uint32_t network_id = 0;
   uint32_t session_id = 0;
   Endpoint endpoint = Endpoint::kClient;
+  const std::atomic<bool>* shutting_down = nullptr;
+  bool wait = false;       // the call has a wait
+  bool waited = false;     // and waited (tried more than once)
   bool cancelled = false;  // by the client, its deadline or the wait
   std::optional<Shard::WallTimerId> timer;
   // Given back when the op ends.
@@ -101,6 +104,28 @@ struct WaitingOp {
   uint64_t held_bytes = 0;
 
   bool finished() const { return reactor == nullptr; }
+
+  // Handler thread: what every waiting op has; a call with a wait takes its
+  // share of `limits` (one call, `held_bytes` for `peer`) or is refused.
+  absl::Status Prepare(CallReactor* r, Shard* s, uint32_t network,
+                       uint32_t session, Endpoint e,
+                       const std::atomic<bool>* stopping, DurationNs wait_ns,
+                       WaitBudget* limits, absl::string_view peer,
+                       uint64_t held) {
+    reactor = r;
+    shard = s;
+    network_id = network;
+    session_id = session;
+    endpoint = e;
+    shutting_down = stopping;
+    wait = wait_ns > 0;
+    if (!wait) return absl::OkStatus();
+    client = WaitBudget::ClientOf(peer);
+    held_bytes = held;
+    absl::Status got = limits->Acquire(client, held_bytes);
+    if (got.ok()) budget = limits;
+    return got;
+  }
 
   // Shard thread: gives back the budget and the timer, ends the call.
   void End(const absl::Status& s) {
@@ -115,22 +140,42 @@ struct WaitingOp {
   }
 };
 
-// Arms the op's wait and its cancellation: either ends the op on the shard
-// through its waiter, which then drops out of the waiter list.
+// Starts `op` on its shard: one attempt, then, with a wait, a waiter that
+// tries again on each activity of its endpoint, and the wait's timer and the
+// call's cancellation, either of which ends the op through that waiter (which
+// then leaves the waiter list at once).
 template <typename Op>
-void ArmWaitAndCancel(const std::shared_ptr<Op>& op, DurationNs wait) {
-  Shard* shard = op->shard;
-  auto stop = [op, shard] {
-    if (op->finished()) return;
-    op->cancelled = true;
+void StartOnShard(const std::shared_ptr<Op>& op, DurationNs wait) {
+  op->shard->Post([op, wait] {
+    Shard* shard = op->shard;
     NetworkSlot* slot = shard->network(op->network_id);
-    if (slot != nullptr) {
-      shard->RetryWaiters(*slot, op->session_id, op->endpoint);
+    if (slot == nullptr) {
+      op->Fail(NotFoundStatus("network_id", op->network_id));
+      return;
     }
-    if (!op->finished()) op->Attempt();
-  };
-  op->timer = shard->AddWallTimer(SteadyNowNs() + wait, stop);
-  op->reactor->OnCancelDo([shard, stop]() mutable { shard->Post(stop); });
+    if (op->Attempt()) return;
+    op->waited = true;
+    auto stop = [op, shard] {
+      if (op->finished()) return;
+      op->cancelled = true;
+      NetworkSlot* slot = shard->network(op->network_id);
+      if (slot != nullptr) {
+        shard->RetryWaiters(*slot, op->session_id, op->endpoint);
+      }
+      if (!op->finished()) op->Attempt();
+    };
+    op->timer = shard->AddWallTimer(SteadyNowNs() + wait, stop);
+    op->reactor->OnCancelDo([shard, stop]() mutable { shard->Post(stop); });
+    shard->AddWaiter(*slot, op->session_id, op->endpoint,
+                     [op] { return op->Attempt(); });
+  });
+}
+
+// The `wait` of a Write or Read (0 when unset).
+template <typename Req>
+absl::StatusOr<DurationNs> WaitOf(const Req& req) {
+  if (!req.has_wait()) return 0;
+  return DurationFromProto(req.wait(), "wait");
 }
 
 // A write that may wait for send-buffer space. Its bytes are the request's,
@@ -138,11 +183,14 @@ void ArmWaitAndCancel(const std::shared_ptr<Op>& op, DurationNs wait) {
 struct WriteOp : WaitingOp {
   const v1::WriteRequest* req = nullptr;
   v1::WriteResponse* resp = nullptr;
-  const std::atomic<bool>* shutting_down = nullptr;
   uint64_t total = 0;
   uint64_t done = 0;
-  bool wait = false;
   absl::Status status;
+
+  void Fail(const absl::Status& s) {
+    status = s;
+    Finish();
+  }
 
   // One attempt on the shard; true when the op is over.
   bool Attempt() {
@@ -209,8 +257,9 @@ struct WriteOp : WaitingOp {
 // A read that may wait for data or the end of the stream.
 struct ReadOp : WaitingOp {
   v1::ReadResponse* resp = nullptr;
-  const std::atomic<bool>* shutting_down = nullptr;
   uint32_t max = 0;
+
+  void Fail(const absl::Status& s) { End(s); }
 
   bool Attempt() {
     if (finished()) return true;
@@ -226,14 +275,17 @@ struct ReadOp : WaitingOp {
     if (c == nullptr) {
       absl::Status why = slot->net->CheckEndpoint(session_id, endpoint);
       if (absl::IsInvalidArgument(why)) return Finish(why);  // a host's side
-      if (absl::IsNotFound(why)) {
+      if (absl::IsNotFound(why) && waited) {
         return Finish(absl::NotFoundError(absl::StrCat(
             "session_id ", session_id, " was deleted while the Read waited")));
       }
+      if (absl::IsNotFound(why)) return Finish(why);
       resp->set_eof(true);  // the session is over: nothing more will arrive
       return Finish(absl::OkStatus());
     }
-    if (c->readable() == 0 && !c->eof()) return false;
+    if (c->readable() == 0 && !c->eof()) {
+      return wait ? false : Finish(absl::OkStatus());
+    }
     std::string* data = resp->mutable_data();
     data->resize(std::min<size_t>(max, c->readable()));
     absl::StatusOr<size_t> n = slot->net->Read(
@@ -361,47 +413,22 @@ grpc::ServerUnaryReactor* EmulatorService::Write(
     } else {
       return Invalid("payload: set data or fill_bytes");
     }
-    DurationNs wait = 0;
-    if (req->has_wait()) {
-      absl::StatusOr<DurationNs> w = DurationFromProto(req->wait(), "wait");
-      if (!w.ok()) return w.status();
-      wait = *w;
-    }
+    absl::StatusOr<DurationNs> wait = WaitOf(*req);
+    if (!wait.ok()) return wait.status();
     absl::StatusOr<Where> where = SessionOf(req->session_id());
     if (!where.ok()) return where.status();
     auto op = std::make_shared<WriteOp>();
-    op->reactor = reactor;
-    op->shard = where->shard;
-    op->network_id = where->network_id;
-    op->session_id = req->session_id();
-    op->endpoint = *e;
     op->req = req;
     op->resp = resp;
-    op->shutting_down = &shutting_down_;
     op->total = total;
-    op->wait = wait > 0;
-    if (op->wait) {
-      // The payload stays in memory for as long as the call waits.
-      op->client = WaitBudget::ClientOf(ctx->peer());
-      op->held_bytes =
-          req->payload_case() == v1::WriteRequest::kData ? total : 0;
-      absl::Status got = wait_budget_.Acquire(op->client, op->held_bytes);
-      if (!got.ok()) return Exhausted(Limit::kWaiting, got.message());
-      op->budget = &wait_budget_;
-    }
-    op->shard->Post([op, wait] {
-      Shard& shard = *op->shard;
-      NetworkSlot* slot = shard.network(op->network_id);
-      if (slot == nullptr) {
-        op->status = NotFoundStatus("network_id", op->network_id);
-        op->Finish();
-        return;
-      }
-      if (op->Attempt()) return;
-      ArmWaitAndCancel(op, wait);
-      shard.AddWaiter(*slot, op->session_id, op->endpoint,
-                      [op] { return op->Attempt(); });
-    });
+    // A waiting Write's payload stays in memory for as long as it waits.
+    const uint64_t held =
+        req->payload_case() == v1::WriteRequest::kData ? total : 0;
+    absl::Status got = op->Prepare(reactor, where->shard, where->network_id,
+                                   req->session_id(), *e, &shutting_down_,
+                                   *wait, &wait_budget_, ctx->peer(), held);
+    if (!got.ok()) return Exhausted(Limit::kWaiting, got.message());
+    StartOnShard(op, *wait);
     return absl::OkStatus();
   }();
   if (!s.ok()) reactor->Complete(s);
@@ -422,50 +449,18 @@ grpc::ServerUnaryReactor* EmulatorService::Read(
       return Invalid(absl::StrCat("max_bytes ", max, " out of range [1, ",
                                   options_.max_read_bytes, "]"));
     }
-    DurationNs wait = 0;
-    if (req->has_wait()) {
-      absl::StatusOr<DurationNs> w = DurationFromProto(req->wait(), "wait");
-      if (!w.ok()) return w.status();
-      wait = *w;
-    }
+    absl::StatusOr<DurationNs> wait = WaitOf(*req);
+    if (!wait.ok()) return wait.status();
     absl::StatusOr<Where> where = SessionOf(req->session_id());
     if (!where.ok()) return where.status();
     auto op = std::make_shared<ReadOp>();
-    op->reactor = reactor;
-    op->shard = where->shard;
-    op->network_id = where->network_id;
-    op->session_id = req->session_id();
-    op->endpoint = *e;
     op->resp = resp;
-    op->shutting_down = &shutting_down_;
     op->max = max;
-    if (wait > 0) {
-      op->client = WaitBudget::ClientOf(ctx->peer());
-      absl::Status got = wait_budget_.Acquire(op->client, 0);
-      if (!got.ok()) return Exhausted(Limit::kWaiting, got.message());
-      op->budget = &wait_budget_;
-    }
-    op->shard->Post([op, wait] {
-      Shard& shard = *op->shard;
-      NetworkSlot* slot = shard.network(op->network_id);
-      if (slot == nullptr) {
-        op->Finish(NotFoundStatus("network_id", op->network_id));
-        return;
-      }
-      absl::StatusOr<SessionInfo> info = slot->net->GetSession(op->session_id);
-      if (!info.ok()) {
-        op->Finish(info.status());
-        return;
-      }
-      if (op->Attempt()) return;
-      if (wait == 0) {
-        op->Finish(absl::OkStatus());
-        return;
-      }
-      ArmWaitAndCancel(op, wait);
-      shard.AddWaiter(*slot, op->session_id, op->endpoint,
-                      [op] { return op->Attempt(); });
-    });
+    absl::Status got =
+        op->Prepare(reactor, where->shard, where->network_id, req->session_id(),
+                    *e, &shutting_down_, *wait, &wait_budget_, ctx->peer(), 0);
+    if (!got.ok()) return Exhausted(Limit::kWaiting, got.message());
+    StartOnShard(op, *wait);
     return absl::OkStatus();
   }();
   if (!s.ok()) reactor->Complete(s);

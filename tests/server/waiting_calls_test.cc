@@ -61,6 +61,16 @@ class WaitingCallsTest : public ::testing::Test {
     return net->id();
   }
 
+  // A Write of `bytes` bytes of data that waits up to an hour for space.
+  static v1::WriteRequest WaitingWrite(uint32_t session_id, size_t bytes) {
+    v1::WriteRequest req;
+    req.set_session_id(session_id);
+    req.set_endpoint(v1::ENDPOINT_CLIENT);
+    req.set_data(std::string(bytes, 'x'));
+    SetDuration(absl::Hours(1), req.mutable_wait());
+    return req;
+  }
+
   TimeNs NowOf(uint32_t network_id) {
     v1::GetNetworkRequest req;
     req.set_network_id(network_id);
@@ -168,11 +178,7 @@ TEST_F(WaitingCallsTest, ACancelledWriteGivesBackItsPayloadAndWaiter) {
   BusyVirtualNetwork(&sid);
   const WaitBudget& budget = daemon_->service().waiting();
   grpc::ClientContext ctx;
-  v1::WriteRequest req;
-  req.set_session_id(sid);
-  req.set_endpoint(v1::ENDPOINT_CLIENT);
-  req.set_data(std::string(8 << 20, 'x'));
-  SetDuration(absl::Hours(1), req.mutable_wait());
+  v1::WriteRequest req = WaitingWrite(sid, 8 << 20);
   v1::WriteResponse resp;
   grpc::Status s;
   std::thread t([&] { s = stub_->Write(&ctx, req, &resp); });
@@ -199,10 +205,7 @@ TEST_F(WaitingCallsTest, AWriteWhoseWaitEndsReturnsWhatWasAccepted) {
   Start();
   uint32_t sid = 0;
   BusyVirtualNetwork(&sid);
-  v1::WriteRequest req;
-  req.set_session_id(sid);
-  req.set_endpoint(v1::ENDPOINT_CLIENT);
-  req.set_data(std::string(4 << 20, 'x'));
+  v1::WriteRequest req = WaitingWrite(sid, 4 << 20);
   SetDuration(absl::Milliseconds(20), req.mutable_wait());
   v1::WriteResponse resp;
   grpc::Status s = Call(stub_.get(), &Stub::Write, req, &resp);
@@ -222,11 +225,7 @@ TEST_F(WaitingCallsTest, WaitingWritesPastTheByteLimitAreRefused) {
   BusyVirtualNetwork(&sid);
   const WaitBudget& budget = daemon_->service().waiting();
   grpc::ClientContext ctx;
-  v1::WriteRequest req;
-  req.set_session_id(sid);
-  req.set_endpoint(v1::ENDPOINT_CLIENT);
-  req.set_data(std::string(1536 << 10, 'x'));
-  SetDuration(absl::Hours(1), req.mutable_wait());
+  v1::WriteRequest req = WaitingWrite(sid, 1536 << 10);
   v1::WriteResponse resp;
   grpc::Status first;
   std::thread t([&] { first = stub_->Write(&ctx, req, &resp); });
