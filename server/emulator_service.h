@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -41,6 +42,17 @@ struct EmulatorOptions {
   WaitLimits waits;
   // Wall-clock time one AdvanceTime may compute (--max_advance_seconds).
   int64_t max_advance_ns = 60'000'000'000;
+};
+
+// How a call that may wait ends: its gRPC reactor, or a direct caller (a
+// fuzzer). Complete is called exactly once, from any thread; the object may
+// be gone afterwards. OnCancelDo's function runs if the call is cancelled
+// (at once if it already was).
+class CallEnd {
+ public:
+  virtual ~CallEnd() = default;
+  virtual void OnCancelDo(absl::AnyInvocable<void()> fn) = 0;
+  virtual void Complete(const absl::Status& s) = 0;
 };
 
 // Write, Read and AdvanceTime, which may wait, and WatchEvents run on gRPC's
@@ -106,6 +118,14 @@ class EmulatorService final
   grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx,
                                  const v1::ReadRequest* req,
                                  v1::ReadResponse* resp) override;
+  // What those three handlers run, without gRPC: `end` is told the result.
+  // `peer` names the client for the waiting-call limits.
+  void StartWrite(const v1::WriteRequest* req, v1::WriteResponse* resp,
+                  absl::string_view peer, CallEnd* end);
+  void StartRead(const v1::ReadRequest* req, v1::ReadResponse* resp,
+                 absl::string_view peer, CallEnd* end);
+  void StartAdvanceTime(const v1::AdvanceTimeRequest* req,
+                        v1::AdvanceTimeResponse* resp, CallEnd* end);
   grpc::Status Close(Ctx*, const v1::CloseRequest*,
                      v1::CloseResponse*) override;
   grpc::Status SetReader(Ctx*, const v1::SetReaderRequest*,

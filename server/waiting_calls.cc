@@ -39,13 +39,13 @@ std::string Seconds(TimeNs t) {
 
 // A unary call finished once, from whichever thread ends it; its
 // cancellation (the client's, or its deadline's) goes to a callback.
-class CallReactor final : public grpc::ServerUnaryReactor {
+class CallReactor final : public grpc::ServerUnaryReactor, public CallEnd {
  public:
   CallReactor(Metrics* metrics, const char* method)
       : metrics_(metrics), method_(method), start_ns_(SteadyNowNs()) {}
 
   // Runs `fn` on cancellation; at once if the call is already cancelled.
-  void OnCancelDo(absl::AnyInvocable<void()> fn) {
+  void OnCancelDo(absl::AnyInvocable<void()> fn) override {
     {
       absl::MutexLock l(&mu_);
       if (!cancelled_) {
@@ -57,7 +57,7 @@ class CallReactor final : public grpc::ServerUnaryReactor {
   }
 
   // Ends the call; the reactor must not be touched afterwards.
-  void Complete(const absl::Status& s) {
+  void Complete(const absl::Status& s) override {
     if (metrics_ != nullptr) {
       metrics_->ObserveRpc(
           method_, static_cast<int>(s.code()),
@@ -88,7 +88,7 @@ class CallReactor final : public grpc::ServerUnaryReactor {
 
 // What the waiting ops share: shard-thread state, finished exactly once.
 struct WaitingOp {
-  CallReactor* reactor = nullptr;  // null once completed
+  CallEnd* reactor = nullptr;  // null once completed
   Shard* shard = nullptr;
   uint32_t network_id = 0;
   uint32_t session_id = 0;
@@ -107,11 +107,10 @@ struct WaitingOp {
 
   // Handler thread: what every waiting op has; a call with a wait takes its
   // share of `limits` (one call, `held_bytes` for `peer`) or is refused.
-  absl::Status Prepare(CallReactor* r, Shard* s, uint32_t network,
-                       uint32_t session, Endpoint e,
-                       const std::atomic<bool>* stopping, DurationNs wait_ns,
-                       WaitBudget* limits, absl::string_view peer,
-                       uint64_t held) {
+  absl::Status Prepare(CallEnd* r, Shard* s, uint32_t network, uint32_t session,
+                       Endpoint e, const std::atomic<bool>* stopping,
+                       DurationNs wait_ns, WaitBudget* limits,
+                       absl::string_view peer, uint64_t held) {
     reactor = r;
     shard = s;
     network_id = network;
@@ -134,7 +133,7 @@ struct WaitingOp {
     timer.reset();
     if (budget != nullptr) budget->Release(client, held_bytes);
     budget = nullptr;
-    CallReactor* r = reactor;
+    CallEnd* r = reactor;
     reactor = nullptr;
     r->Complete(s);
   }
@@ -306,7 +305,7 @@ struct ReadOp : WaitingOp {
 
 // Virtual time computed in slices, each re-posted to the shard's queue.
 struct AdvanceOp {
-  CallReactor* reactor = nullptr;
+  CallEnd* reactor = nullptr;
   v1::AdvanceTimeResponse* resp = nullptr;
   Shard* shard = nullptr;
   uint32_t network_id = 0;
@@ -319,7 +318,7 @@ struct AdvanceOp {
   const std::atomic<bool>* shutting_down = nullptr;
 
   void End(const absl::Status& s) {
-    CallReactor* r = reactor;
+    CallEnd* r = reactor;
     reactor = nullptr;
     r->Complete(s);
   }
@@ -388,6 +387,29 @@ grpc::ServerUnaryReactor* EmulatorService::Write(
     grpc::CallbackServerContext* ctx, const v1::WriteRequest* req,
     v1::WriteResponse* resp) {
   auto* reactor = new CallReactor(metrics_, "Write");
+  StartWrite(req, resp, ctx->peer(), reactor);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* EmulatorService::Read(
+    grpc::CallbackServerContext* ctx, const v1::ReadRequest* req,
+    v1::ReadResponse* resp) {
+  auto* reactor = new CallReactor(metrics_, "Read");
+  StartRead(req, resp, ctx->peer(), reactor);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* EmulatorService::AdvanceTime(
+    grpc::CallbackServerContext*, const v1::AdvanceTimeRequest* req,
+    v1::AdvanceTimeResponse* resp) {
+  auto* reactor = new CallReactor(metrics_, "AdvanceTime");
+  StartAdvanceTime(req, resp, reactor);
+  return reactor;
+}
+
+void EmulatorService::StartWrite(const v1::WriteRequest* req,
+                                 v1::WriteResponse* resp,
+                                 absl::string_view peer, CallEnd* reactor) {
   absl::Status s = [&]() -> absl::Status {
     absl::Status serving = CheckServing();
     if (!serving.ok()) return serving;
@@ -424,21 +446,19 @@ grpc::ServerUnaryReactor* EmulatorService::Write(
     // A waiting Write's payload stays in memory for as long as it waits.
     const uint64_t held =
         req->payload_case() == v1::WriteRequest::kData ? total : 0;
-    absl::Status got = op->Prepare(reactor, where->shard, where->network_id,
-                                   req->session_id(), *e, &shutting_down_,
-                                   *wait, &wait_budget_, ctx->peer(), held);
+    absl::Status got =
+        op->Prepare(reactor, where->shard, where->network_id, req->session_id(),
+                    *e, &shutting_down_, *wait, &wait_budget_, peer, held);
     if (!got.ok()) return Exhausted(Limit::kWaiting, got.message());
     StartOnShard(op, *wait);
     return absl::OkStatus();
   }();
   if (!s.ok()) reactor->Complete(s);
-  return reactor;
 }
 
-grpc::ServerUnaryReactor* EmulatorService::Read(
-    grpc::CallbackServerContext* ctx, const v1::ReadRequest* req,
-    v1::ReadResponse* resp) {
-  auto* reactor = new CallReactor(metrics_, "Read");
+void EmulatorService::StartRead(const v1::ReadRequest* req,
+                                v1::ReadResponse* resp, absl::string_view peer,
+                                CallEnd* reactor) {
   absl::Status s = [&]() -> absl::Status {
     absl::Status serving = CheckServing();
     if (!serving.ok()) return serving;
@@ -458,19 +478,17 @@ grpc::ServerUnaryReactor* EmulatorService::Read(
     op->max = max;
     absl::Status got =
         op->Prepare(reactor, where->shard, where->network_id, req->session_id(),
-                    *e, &shutting_down_, *wait, &wait_budget_, ctx->peer(), 0);
+                    *e, &shutting_down_, *wait, &wait_budget_, peer, 0);
     if (!got.ok()) return Exhausted(Limit::kWaiting, got.message());
     StartOnShard(op, *wait);
     return absl::OkStatus();
   }();
   if (!s.ok()) reactor->Complete(s);
-  return reactor;
 }
 
-grpc::ServerUnaryReactor* EmulatorService::AdvanceTime(
-    grpc::CallbackServerContext*, const v1::AdvanceTimeRequest* req,
-    v1::AdvanceTimeResponse* resp) {
-  auto* reactor = new CallReactor(metrics_, "AdvanceTime");
+void EmulatorService::StartAdvanceTime(const v1::AdvanceTimeRequest* req,
+                                       v1::AdvanceTimeResponse* resp,
+                                       CallEnd* reactor) {
   absl::Status s = [&]() -> absl::Status {
     absl::Status serving = CheckServing();
     if (!serving.ok()) return serving;
@@ -521,7 +539,6 @@ grpc::ServerUnaryReactor* EmulatorService::AdvanceTime(
     return absl::OkStatus();
   }();
   if (!s.ok()) reactor->Complete(s);
-  return reactor;
 }
 
 }  // namespace tcpemu::server
