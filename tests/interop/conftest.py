@@ -195,3 +195,22 @@ def wait_session(
         if time.monotonic() > deadline:
             raise AssertionError(f"session {session_id} did not finish: {s}")
         time.sleep(0.05)
+
+
+@pytest.fixture
+def bench(tap_factory):
+    """The adversarial tests' bench (adversarial.py) on a fresh TAP device."""
+    from adversarial import Bench
+    from raw import RawHost
+
+    tap = tap_factory(1500)
+    raw = RawHost(tap.ns, tap.iface.name)
+    b = Bench(tap, raw)
+    try:
+        yield b
+    finally:
+        for p in b.procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        raw.close()
