@@ -1,0 +1,156 @@
+"""How the ``tcpemu`` command prints networks, links, interfaces, sessions
+and counters (text, or JSON in the JSON Lines vocabulary)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Tuple
+
+from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
+from tcpemu._json import message_to_dict
+from tcpemu.client import Interface, Link, Network
+from tcpemu.model import EndpointSnapshot, SessionSnapshot
+from tcpemu.units import format_duration, format_rate, format_size
+
+
+def _to_dict(msg: Any) -> Dict[str, Any]:
+    # The vocabulary of the JSON Lines events: numbers, FIN_WAIT_1, "client".
+    return message_to_dict(msg)
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, sort_keys=False))
+
+
+def _pct(p: float) -> str:
+    return f"{p * 100:g}%"
+
+
+def _describe_path(p: pb.PathSpec) -> str:
+    parts = [f"delay {format_duration(p.delay.seconds * 1e9 + p.delay.nanos)}"]
+    if p.HasField("jitter") and (p.jitter.jitter.seconds or p.jitter.jitter.nanos):
+        j = p.jitter.jitter
+        parts.append(f"jitter {format_duration(j.seconds * 1e9 + j.nanos)}")
+    parts.append(f"rate {format_rate(p.rate_bps) if p.rate_bps else 'unlimited'}")
+    if p.loss.WhichOneof("model") == "gilbert_elliott":
+        g = p.loss.gilbert_elliott
+        parts.append(f"ge-loss {g.p:g},{g.r:g},{g.h:g},{g.k:g}")
+    elif p.loss.random:
+        parts.append(f"loss {_pct(p.loss.random)}")
+    for name in ("duplicate", "reorder", "corrupt"):
+        v = getattr(p, name)
+        if v:
+            parts.append(f"{name} {_pct(v)}")
+    if p.queue_limit_bytes:
+        parts.append(f"queue {format_size(p.queue_limit_bytes)}")
+    elif p.queue_limit_packets:
+        parts.append(f"queue {p.queue_limit_packets}p")
+    else:
+        parts.append("queue unlimited")
+    parts.append(f"mtu {p.mtu}")
+    return ", ".join(parts)
+
+
+def _describe_counters(c: pb.PathCounters, si: bool = False) -> str:
+    drops = c.dropped_loss + c.dropped_queue + c.dropped_fault + c.dropped_mtu
+    return (
+        f"{c.packets_sent} packets ({format_size(c.bytes_sent, si=si)}) sent, "
+        f"{c.packets_delivered} delivered, {drops} dropped "
+        f"(loss {c.dropped_loss}, queue {c.dropped_queue}, fault {c.dropped_fault}, "
+        f"mtu {c.dropped_mtu})"
+    )
+
+
+def _print_link(link: Link) -> None:
+    p = link.proto
+    print(f"link {p.id} (network {p.network_id}, {p.session_count} sessions)")
+    fwd, rev = _describe_path(p.forward), _describe_path(p.reverse)
+    print(f"  forward: {fwd}")
+    print(f"  reverse: {'same' if rev == fwd else rev}")
+    print(f"  forward counters: {_describe_counters(p.forward_counters)}")
+    print(f"  reverse counters: {_describe_counters(p.reverse_counters)}")
+
+
+def _print_network(net: Network) -> None:
+    print(
+        f"network {net.id}: {net.clock}, seed {net.seed}, now {net.now:.6f}s, "
+        f"{net.link_count} links, {net.session_count} live sessions, shard {net.proto.shard}"
+    )
+
+
+def _print_interface(iface: Interface) -> None:
+    p = iface.proto
+    ports = ", ".join(str(x) for x in p.listening_ports) or "none"
+    gateway = f", gateway {p.gateway}" if p.gateway else ""
+    print(
+        f"interface {p.id} {p.name} (network {p.network_id}): {p.address}{gateway}, "
+        f"mac {p.mac}, mtu {p.mtu}, {p.session_count} sessions, listening on {ports}"
+    )
+    egress, ingress = _describe_path(p.egress), _describe_path(p.ingress)
+    print(f"  egress: {egress}")
+    print(f"  ingress: {'same' if ingress == egress else ingress}")
+    c = p.counters
+    dropped = {
+        "malformed": c.dropped_malformed,
+        "not for us": c.dropped_not_for_us,
+        "fragment": c.dropped_fragment,
+        "too big": c.dropped_too_big,
+        "unsupported": c.dropped_unsupported,
+        "arp unresolved": c.dropped_arp_unresolved,
+        "device": c.dropped_device,
+    }
+    print(
+        f"  device: {c.frames_received} frames ({format_size(c.bytes_received)}) in, "
+        f"{c.frames_sent} frames ({format_size(c.bytes_sent)}) out, dropped "
+        + (", ".join(f"{k} {v}" for k, v in dropped.items() if v) or "none")
+    )
+    print(f"  egress counters: {_describe_counters(p.egress_counters)}")
+    print(f"  ingress counters: {_describe_counters(p.ingress_counters)}")
+
+
+def _print_session(snap: SessionSnapshot) -> None:
+    state = "destroyed" if snap.destroyed else "live"
+    print(
+        f"session {snap.id} (network {snap.network_id}, link {snap.link_id}), {state}, "
+        f"opened at {snap.opened_at:.6f}s"
+    )
+    endpoints: Tuple[Tuple[str, EndpointSnapshot], ...] = (
+        ("client", snap.client),
+        ("server", snap.server),
+    )
+    if snap.remote is not None:
+        how = "accepted from" if snap.accepted else "connected to"
+        print(
+            f"  {how} {snap.remote.address}:{snap.remote.port} "
+            f"through interface {snap.remote.interface_id} ({snap.local_address})"
+        )
+        endpoints = (("server", snap.server) if snap.accepted else ("client", snap.client),)
+    for name, ep in endpoints:
+        t = ep.tcb
+        c = ep.counters
+        err = f", error {ep.error}" if ep.error else ""
+        print(f"  {name}: port {ep.port}, {ep.state}{err}")
+        print(
+            f"    written {ep.bytes_written}, read {ep.bytes_read}, readable {ep.readable}, "
+            f"send buffer free {ep.send_buffer_free}"
+        )
+        print(
+            f"    cwnd {t.cwnd}, ssthresh {t.ssthresh}, snd_wnd {t.snd_wnd}, "
+            f"rcv_wnd {t.rcv_wnd}, in flight {t.bytes_in_flight}, "
+            f"srtt {t.srtt_ns / 1e6:.3f}ms, rto {t.rto_ns / 1e6:.1f}ms"
+        )
+        print(
+            f"    segments sent {c.segments_sent}, received {c.segments_received}, "
+            f"retransmits rto {c.retransmits_rto} fast {c.retransmits_fast}, "
+            f"dup acks {c.dup_acks_received}"
+        )
+        if t.sack_ok:
+            print(
+                f"    sack: sacked {t.sacked_bytes}, lost {t.lost_bytes}, "
+                f"retransmitted {t.retrans_bytes}, pipe {t.pipe}; "
+                f"dsacks {c.dsacks_received}, rack losses {c.rack_losses}, "
+                f"tail loss probes {c.tail_loss_probes}"
+            )
+        if ep.write_sha256:
+            print(f"    sha256 written {ep.write_sha256}")
+            print(f"    sha256 read    {ep.read_sha256}")
