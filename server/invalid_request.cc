@@ -2,6 +2,7 @@
 #include "server/invalid_request.h"
 
 #include <string>
+#include <string_view>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -17,7 +18,8 @@ using grpc::experimental::InterceptionHookPoints;
 
 class InvalidRequestInterceptor final : public grpc::experimental::Interceptor {
  public:
-  InvalidRequestInterceptor(Metrics* metrics, absl::string_view method)
+  // `method` is gRPC's, alive as long as the call (and so this interceptor).
+  InvalidRequestInterceptor(Metrics* metrics, const char* method)
       : metrics_(metrics), method_(method), start_ns_(SteadyNowNs()) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
@@ -61,13 +63,14 @@ class InvalidRequestInterceptor final : public grpc::experimental::Interceptor {
         !absl::StartsWith(method_, "/tcpemu.v1.Emulator/")) {
       return;
     }
-    metrics_->ObserveRpc(method_.substr(method_.rfind('/') + 1),
+    const absl::string_view name = method_.substr(method_.rfind('/') + 1);
+    metrics_->ObserveRpc(std::string_view(name.data(), name.size()),
                          static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT),
                          static_cast<double>(SteadyNowNs() - start_ns_) / 1e9);
   }
 
   Metrics* metrics_;
-  std::string method_;
+  absl::string_view method_;
   int64_t start_ns_;
   bool undecodable_ = false;
 };

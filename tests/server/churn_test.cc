@@ -41,8 +41,7 @@ TEST(ChurnTest, DeletedSessionsLinksAndNetworksLeaveNothingRetained) {
     path.set_duplicate(0.01);
     auto link = testutil::CreateLink(stub, net, path);
     ASSERT_TRUE(link.ok()) << link.status();
-    testutil::EventCollector watcher(stub, v1::WatchEventsRequest(),
-                                     &daemon->hub());
+    testutil::EventCollector watcher(stub, v1::WatchEventsRequest());
     for (int i = 0; i < 5; ++i) {
       v1::OpenSessionRequest open;
       open.set_link_id(link->id());

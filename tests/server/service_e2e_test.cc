@@ -342,7 +342,7 @@ TEST_F(ServiceE2eTest, DroppedSegmentsAreRetransmittedAndCounted) {
   // The network carries only this session.
   v1::WatchEventsRequest watch;
   watch.set_network_id(net->id());
-  EventCollector events(stub_.get(), watch, &daemon_->hub());
+  EventCollector events(stub_.get(), watch);
   ASSERT_TRUE(events.registered());
   const double retrans_before = testutil::MetricSum(
       daemon_->metrics().Render(), "tcpemu_retransmissions_total");
@@ -442,10 +442,10 @@ TEST_F(ServiceE2eTest, SessionFilteredStreamSeesTheSessionsLinkDrops) {
           .ok());
   v1::WatchEventsRequest by_session;
   by_session.add_session_ids(sid);
-  EventCollector session_events(stub_.get(), by_session, &daemon_->hub());
+  EventCollector session_events(stub_.get(), by_session);
   v1::WatchEventsRequest by_network;
   by_network.set_network_id(net->id());
-  EventCollector network_events(stub_.get(), by_network, &daemon_->hub());
+  EventCollector network_events(stub_.get(), by_network);
   ASSERT_TRUE(session_events.registered() && network_events.registered());
 
   v1::InjectFaultRequest fault;
@@ -505,7 +505,7 @@ TEST_F(ServiceE2eTest, SlowReaderClosesWindowThenPersistProbesThenFinishes) {
   v1::WatchEventsRequest watch;
   watch.add_session_ids(sid);
   watch.set_replay(true);
-  EventCollector events(stub_.get(), watch, &daemon_->hub());
+  EventCollector events(stub_.get(), watch);
   ASSERT_TRUE(events.registered());
 
   constexpr uint64_t kBytes = 64 * 1024;
@@ -584,7 +584,7 @@ TEST_F(ServiceE2eTest, CloseBothWaysThroughTimeWait) {
   watch.add_kinds(v1::EVENT_KIND_STATE_CHANGED);
   watch.add_kinds(v1::EVENT_KIND_TIMER_FIRED);
   watch.add_kinds(v1::EVENT_KIND_SESSION_DESTROYED);
-  EventCollector events(stub_.get(), watch, &daemon_->hub());
+  EventCollector events(stub_.get(), watch);
   ASSERT_TRUE(events.registered());
 
   v1::OpenSessionRequest open;
@@ -690,7 +690,7 @@ class VirtualDeterminismTest : public ServiceE2eTest {
     v1::WatchEventsRequest watch;
     watch.set_network_id(net->id());
     watch.set_max_batch(4096);
-    EventCollector events(stub_.get(), watch, &daemon_->hub());
+    EventCollector events(stub_.get(), watch);
     EXPECT_TRUE(events.registered());
 
     v1::CreateLinkRequest lreq;

@@ -623,9 +623,9 @@ TEST_F(ServiceLimitsTest, BadRequestsAreRejectedWhileATransferRuns) {
     // Subscribers: two streams are held, the third is refused; closing one
     // makes room.
     auto first = std::make_unique<testutil::EventCollector>(
-        stub, v1::WatchEventsRequest(), &daemon_->hub());
+        stub, v1::WatchEventsRequest());
     auto second = std::make_unique<testutil::EventCollector>(
-        stub, v1::WatchEventsRequest(), &daemon_->hub());
+        stub, v1::WatchEventsRequest());
     ASSERT_TRUE(first->registered() && second->registered());
     EXPECT_EQ(daemon_->hub().subscriber_count(), kMaxSubscribers);
     grpc::Status third = WatchStatus(stub, v1::WatchEventsRequest());
@@ -635,8 +635,7 @@ TEST_F(ServiceLimitsTest, BadRequestsAreRejectedWhileATransferRuns) {
     for (int i = 0; i < 1000 && daemon_->hub().subscriber_count() >= 2; ++i) {
       absl::SleepFor(absl::Milliseconds(5));
     }
-    testutil::EventCollector again(stub, v1::WatchEventsRequest(),
-                                   &daemon_->hub());
+    testutil::EventCollector again(stub, v1::WatchEventsRequest());
     EXPECT_TRUE(again.registered());
   }
 

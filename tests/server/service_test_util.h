@@ -226,11 +226,8 @@ class EventCollector {
   // Opens the stream and returns once the daemon has sent its headers, which
   // it does only after registering the subscriber: no event published after
   // the constructor is missed. registered() is false when the daemon refused
-  // the subscription (the stream then ends with its status). `hub` is
-  // unused, kept for callers that pass it.
-  EventCollector(Stub* stub, const v1::WatchEventsRequest& req,
-                 EventHub* hub = nullptr) {
-    (void)hub;
+  // the subscription (the stream then ends with its status).
+  EventCollector(Stub* stub, const v1::WatchEventsRequest& req) {
     reader_ = stub->WatchEvents(&ctx_, req);
     reader_->WaitForInitialMetadata();
     registered_ =

@@ -1518,8 +1518,7 @@ TEST(LimitRejectionsTest, EachLimitIsCountedUnderItsLabel) {
   }
   // subscribers
   {
-    testutil::EventCollector held(stub.get(), v1::WatchEventsRequest(),
-                                  &daemon->hub());
+    testutil::EventCollector held(stub.get(), v1::WatchEventsRequest());
     ASSERT_TRUE(held.registered());
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() +
