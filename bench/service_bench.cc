@@ -443,7 +443,7 @@ void BM_RealtimeTimerLateness(benchmark::State& state) {
   v1::WatchEventsRequest watch;
   for (uint32_t id : probes) watch.add_session_ids(id);
   watch.add_kinds(v1::EVENT_KIND_RTT_SAMPLE);
-  testutil::EventCollector rtt(h.stub.get(), watch, &h.daemon->hub());
+  testutil::EventCollector rtt(h.stub.get(), watch);
 
   const LatenessStats before = LatenessSum(*h.daemon);
   const uint64_t load_bytes_before = load_bytes.load();
