@@ -18,6 +18,7 @@ import (
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -567,6 +568,58 @@ func (EventKind) EnumDescriptor() ([]byte, []int) {
 	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{8}
 }
 
+// Which way a toxic acts, in toxiproxy's terms.
+type ToxicStream int32
+
+const (
+	ToxicStream_TOXIC_STREAM_UNSPECIFIED ToxicStream = 0 // DOWNSTREAM
+	// Upstream host -> application: the link's REVERSE direction.
+	ToxicStream_TOXIC_STREAM_DOWNSTREAM ToxicStream = 1
+	// Application -> upstream host: the link's FORWARD direction.
+	ToxicStream_TOXIC_STREAM_UPSTREAM ToxicStream = 2
+)
+
+// Enum value maps for ToxicStream.
+var (
+	ToxicStream_name = map[int32]string{
+		0: "TOXIC_STREAM_UNSPECIFIED",
+		1: "TOXIC_STREAM_DOWNSTREAM",
+		2: "TOXIC_STREAM_UPSTREAM",
+	}
+	ToxicStream_value = map[string]int32{
+		"TOXIC_STREAM_UNSPECIFIED": 0,
+		"TOXIC_STREAM_DOWNSTREAM":  1,
+		"TOXIC_STREAM_UPSTREAM":    2,
+	}
+)
+
+func (x ToxicStream) Enum() *ToxicStream {
+	p := new(ToxicStream)
+	*p = x
+	return p
+}
+
+func (x ToxicStream) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ToxicStream) Descriptor() protoreflect.EnumDescriptor {
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[9].Descriptor()
+}
+
+func (ToxicStream) Type() protoreflect.EnumType {
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[9]
+}
+
+func (x ToxicStream) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ToxicStream.Descriptor instead.
+func (ToxicStream) EnumDescriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{9}
+}
+
 type Jitter_Distribution int32
 
 const (
@@ -600,11 +653,11 @@ func (x Jitter_Distribution) String() string {
 }
 
 func (Jitter_Distribution) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[9].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[10].Descriptor()
 }
 
 func (Jitter_Distribution) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[9]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[10]
 }
 
 func (x Jitter_Distribution) Number() protoreflect.EnumNumber {
@@ -652,11 +705,11 @@ func (x Reader_Mode) String() string {
 }
 
 func (Reader_Mode) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[10].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[11].Descriptor()
 }
 
 func (Reader_Mode) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[10]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[11]
 }
 
 func (x Reader_Mode) Number() protoreflect.EnumNumber {
@@ -701,11 +754,11 @@ func (x CloseRequest_Mode) String() string {
 }
 
 func (CloseRequest_Mode) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[11].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[12].Descriptor()
 }
 
 func (CloseRequest_Mode) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[11]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[12]
 }
 
 func (x CloseRequest_Mode) Number() protoreflect.EnumNumber {
@@ -3099,12 +3152,18 @@ type Session struct {
 	// Set for a session with a real host: only the engine's endpoint exists,
 	// CLIENT for an active open and SERVER for an accepted connection; the
 	// other EndpointState is left empty.
-	Remote        *Remote `protobuf:"bytes,9,opt,name=remote,proto3" json:"remote,omitempty"`
-	LocalAddress  string  `protobuf:"bytes,10,opt,name=local_address,json=localAddress,proto3" json:"local_address,omitempty"` // the interface address (remote sessions)
-	Accepted      bool    `protobuf:"varint,11,opt,name=accepted,proto3" json:"accepted,omitempty"`                            // opened by a host through a Listener
-	Capture       bool    `protobuf:"varint,12,opt,name=capture,proto3" json:"capture,omitempty"`                              // ExportPcap has this session's packets
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Remote       *Remote `protobuf:"bytes,9,opt,name=remote,proto3" json:"remote,omitempty"`
+	LocalAddress string  `protobuf:"bytes,10,opt,name=local_address,json=localAddress,proto3" json:"local_address,omitempty"` // the interface address (remote sessions)
+	Accepted     bool    `protobuf:"varint,11,opt,name=accepted,proto3" json:"accepted,omitempty"`                            // opened by a host through a Listener
+	Capture      bool    `protobuf:"varint,12,opt,name=capture,proto3" json:"capture,omitempty"`                              // ExportPcap has this session's packets
+	// Set for a session made by a proxy for one accepted connection: the
+	// client endpoint faces the application (downstream), the server endpoint
+	// the upstream host.
+	ProxyId        uint32 `protobuf:"varint,13,opt,name=proxy_id,json=proxyId,proto3" json:"proxy_id,omitempty"`
+	DownstreamPeer string `protobuf:"bytes,14,opt,name=downstream_peer,json=downstreamPeer,proto3" json:"downstream_peer,omitempty"` // the application's address, "host:port"
+	UpstreamPeer   string `protobuf:"bytes,15,opt,name=upstream_peer,json=upstreamPeer,proto3" json:"upstream_peer,omitempty"`       // the upstream address connected to
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Session) Reset() {
@@ -3219,6 +3278,27 @@ func (x *Session) GetCapture() bool {
 		return x.Capture
 	}
 	return false
+}
+
+func (x *Session) GetProxyId() uint32 {
+	if x != nil {
+		return x.ProxyId
+	}
+	return 0
+}
+
+func (x *Session) GetDownstreamPeer() string {
+	if x != nil {
+		return x.DownstreamPeer
+	}
+	return ""
+}
+
+func (x *Session) GetUpstreamPeer() string {
+	if x != nil {
+		return x.UpstreamPeer
+	}
+	return ""
 }
 
 type OpenSessionRequest struct {
@@ -5849,11 +5929,1231 @@ func (x *PcapChunk) GetData() []byte {
 	return nil
 }
 
+// Adds latency (and uniform jitter of +/- jitter) to every segment of the
+// stream, as a delay fault on each connection's session.
+type LatencyToxic struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Latency       *durationpb.Duration   `protobuf:"bytes,1,opt,name=latency,proto3" json:"latency,omitempty"` // [0, 1h]
+	Jitter        *durationpb.Duration   `protobuf:"bytes,2,opt,name=jitter,proto3" json:"jitter,omitempty"`   // [0, latency]
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LatencyToxic) Reset() {
+	*x = LatencyToxic{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LatencyToxic) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LatencyToxic) ProtoMessage() {}
+
+func (x *LatencyToxic) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LatencyToxic.ProtoReflect.Descriptor instead.
+func (*LatencyToxic) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *LatencyToxic) GetLatency() *durationpb.Duration {
+	if x != nil {
+		return x.Latency
+	}
+	return nil
+}
+
+func (x *LatencyToxic) GetJitter() *durationpb.Duration {
+	if x != nil {
+		return x.Jitter
+	}
+	return nil
+}
+
+// The rate of the proxy's link in the stream's direction, shared by its
+// connections through one queue (toxiproxy limits each connection alone).
+type BandwidthToxic struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RateBps       uint64                 `protobuf:"varint,1,opt,name=rate_bps,json=rateBps,proto3" json:"rate_bps,omitempty"` // bits per second, >= 8000
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BandwidthToxic) Reset() {
+	*x = BandwidthToxic{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BandwidthToxic) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BandwidthToxic) ProtoMessage() {}
+
+func (x *BandwidthToxic) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BandwidthToxic.ProtoReflect.Descriptor instead.
+func (*BandwidthToxic) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *BandwidthToxic) GetRateBps() uint64 {
+	if x != nil {
+		return x.RateBps
+	}
+	return 0
+}
+
+// Delays the close of the socket the stream flows to by `delay`.
+type SlowCloseToxic struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Delay         *durationpb.Duration   `protobuf:"bytes,1,opt,name=delay,proto3" json:"delay,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SlowCloseToxic) Reset() {
+	*x = SlowCloseToxic{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlowCloseToxic) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlowCloseToxic) ProtoMessage() {}
+
+func (x *SlowCloseToxic) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlowCloseToxic.ProtoReflect.Descriptor instead.
+func (*SlowCloseToxic) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *SlowCloseToxic) GetDelay() *durationpb.Duration {
+	if x != nil {
+		return x.Delay
+	}
+	return nil
+}
+
+// Black hole: no data (and no FIN) of the stream gets through; after
+// `timeout` the connection is closed (0: never, until the toxic is removed).
+type TimeoutToxic struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Timeout       *durationpb.Duration   `protobuf:"bytes,1,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TimeoutToxic) Reset() {
+	*x = TimeoutToxic{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TimeoutToxic) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TimeoutToxic) ProtoMessage() {}
+
+func (x *TimeoutToxic) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TimeoutToxic.ProtoReflect.Descriptor instead.
+func (*TimeoutToxic) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *TimeoutToxic) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+// Resets the connection `timeout` after it opened (or after the toxic was
+// added): the upstream side aborts (an emulated RST, which the link can
+// lose), the application's socket is reset.
+type ResetPeerToxic struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Timeout       *durationpb.Duration   `protobuf:"bytes,1,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetPeerToxic) Reset() {
+	*x = ResetPeerToxic{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetPeerToxic) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetPeerToxic) ProtoMessage() {}
+
+func (x *ResetPeerToxic) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetPeerToxic.ProtoReflect.Descriptor instead.
+func (*ResetPeerToxic) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *ResetPeerToxic) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+// Closes the connection once `bytes` of the stream have been delivered.
+type LimitDataToxic struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bytes         uint64                 `protobuf:"varint,1,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LimitDataToxic) Reset() {
+	*x = LimitDataToxic{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LimitDataToxic) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LimitDataToxic) ProtoMessage() {}
+
+func (x *LimitDataToxic) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LimitDataToxic.ProtoReflect.Descriptor instead.
+func (*LimitDataToxic) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *LimitDataToxic) GetBytes() uint64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+// Small segments: the sending endpoint of the stream uses an MSS of
+// average_size (at least 88) with Nagle off, for connections opened after the
+// toxic was added. size_variation and delay are kept and shown but not acted
+// on: segment sizes follow TCP.
+type SlicerToxic struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AverageSize   uint32                 `protobuf:"varint,1,opt,name=average_size,json=averageSize,proto3" json:"average_size,omitempty"`
+	SizeVariation uint32                 `protobuf:"varint,2,opt,name=size_variation,json=sizeVariation,proto3" json:"size_variation,omitempty"`
+	Delay         *durationpb.Duration   `protobuf:"bytes,3,opt,name=delay,proto3" json:"delay,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SlicerToxic) Reset() {
+	*x = SlicerToxic{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlicerToxic) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlicerToxic) ProtoMessage() {}
+
+func (x *SlicerToxic) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlicerToxic.ProtoReflect.Descriptor instead.
+func (*SlicerToxic) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *SlicerToxic) GetAverageSize() uint32 {
+	if x != nil {
+		return x.AverageSize
+	}
+	return 0
+}
+
+func (x *SlicerToxic) GetSizeVariation() uint32 {
+	if x != nil {
+		return x.SizeVariation
+	}
+	return 0
+}
+
+func (x *SlicerToxic) GetDelay() *durationpb.Duration {
+	if x != nil {
+		return x.Delay
+	}
+	return nil
+}
+
+// A connection-level fault of a proxy, toxiproxy's vocabulary.
+type Toxic struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // unique in its proxy; empty: "<type>_<stream>"
+	Stream ToxicStream            `protobuf:"varint,2,opt,name=stream,proto3,enum=tcpemu.v1.ToxicStream" json:"stream,omitempty"`
+	// Share of connections it applies to, drawn per connection when it opens
+	// (or when the toxic is added). [0, 1], default 1.
+	Toxicity *float64 `protobuf:"fixed64,3,opt,name=toxicity,proto3,oneof" json:"toxicity,omitempty"`
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*Toxic_Latency
+	//	*Toxic_Bandwidth
+	//	*Toxic_SlowClose
+	//	*Toxic_Timeout
+	//	*Toxic_ResetPeer
+	//	*Toxic_LimitData
+	//	*Toxic_Slicer
+	Kind          isToxic_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Toxic) Reset() {
+	*x = Toxic{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Toxic) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Toxic) ProtoMessage() {}
+
+func (x *Toxic) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Toxic.ProtoReflect.Descriptor instead.
+func (*Toxic) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *Toxic) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Toxic) GetStream() ToxicStream {
+	if x != nil {
+		return x.Stream
+	}
+	return ToxicStream_TOXIC_STREAM_UNSPECIFIED
+}
+
+func (x *Toxic) GetToxicity() float64 {
+	if x != nil && x.Toxicity != nil {
+		return *x.Toxicity
+	}
+	return 0
+}
+
+func (x *Toxic) GetKind() isToxic_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *Toxic) GetLatency() *LatencyToxic {
+	if x != nil {
+		if x, ok := x.Kind.(*Toxic_Latency); ok {
+			return x.Latency
+		}
+	}
+	return nil
+}
+
+func (x *Toxic) GetBandwidth() *BandwidthToxic {
+	if x != nil {
+		if x, ok := x.Kind.(*Toxic_Bandwidth); ok {
+			return x.Bandwidth
+		}
+	}
+	return nil
+}
+
+func (x *Toxic) GetSlowClose() *SlowCloseToxic {
+	if x != nil {
+		if x, ok := x.Kind.(*Toxic_SlowClose); ok {
+			return x.SlowClose
+		}
+	}
+	return nil
+}
+
+func (x *Toxic) GetTimeout() *TimeoutToxic {
+	if x != nil {
+		if x, ok := x.Kind.(*Toxic_Timeout); ok {
+			return x.Timeout
+		}
+	}
+	return nil
+}
+
+func (x *Toxic) GetResetPeer() *ResetPeerToxic {
+	if x != nil {
+		if x, ok := x.Kind.(*Toxic_ResetPeer); ok {
+			return x.ResetPeer
+		}
+	}
+	return nil
+}
+
+func (x *Toxic) GetLimitData() *LimitDataToxic {
+	if x != nil {
+		if x, ok := x.Kind.(*Toxic_LimitData); ok {
+			return x.LimitData
+		}
+	}
+	return nil
+}
+
+func (x *Toxic) GetSlicer() *SlicerToxic {
+	if x != nil {
+		if x, ok := x.Kind.(*Toxic_Slicer); ok {
+			return x.Slicer
+		}
+	}
+	return nil
+}
+
+type isToxic_Kind interface {
+	isToxic_Kind()
+}
+
+type Toxic_Latency struct {
+	Latency *LatencyToxic `protobuf:"bytes,10,opt,name=latency,proto3,oneof"`
+}
+
+type Toxic_Bandwidth struct {
+	Bandwidth *BandwidthToxic `protobuf:"bytes,11,opt,name=bandwidth,proto3,oneof"`
+}
+
+type Toxic_SlowClose struct {
+	SlowClose *SlowCloseToxic `protobuf:"bytes,12,opt,name=slow_close,json=slowClose,proto3,oneof"`
+}
+
+type Toxic_Timeout struct {
+	Timeout *TimeoutToxic `protobuf:"bytes,13,opt,name=timeout,proto3,oneof"`
+}
+
+type Toxic_ResetPeer struct {
+	ResetPeer *ResetPeerToxic `protobuf:"bytes,14,opt,name=reset_peer,json=resetPeer,proto3,oneof"`
+}
+
+type Toxic_LimitData struct {
+	LimitData *LimitDataToxic `protobuf:"bytes,15,opt,name=limit_data,json=limitData,proto3,oneof"`
+}
+
+type Toxic_Slicer struct {
+	Slicer *SlicerToxic `protobuf:"bytes,16,opt,name=slicer,proto3,oneof"`
+}
+
+func (*Toxic_Latency) isToxic_Kind() {}
+
+func (*Toxic_Bandwidth) isToxic_Kind() {}
+
+func (*Toxic_SlowClose) isToxic_Kind() {}
+
+func (*Toxic_Timeout) isToxic_Kind() {}
+
+func (*Toxic_ResetPeer) isToxic_Kind() {}
+
+func (*Toxic_LimitData) isToxic_Kind() {}
+
+func (*Toxic_Slicer) isToxic_Kind() {}
+
+type ProxyCounters struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	ConnectionsAccepted uint64                 `protobuf:"varint,1,opt,name=connections_accepted,json=connectionsAccepted,proto3" json:"connections_accepted,omitempty"`
+	ConnectionsActive   uint32                 `protobuf:"varint,2,opt,name=connections_active,json=connectionsActive,proto3" json:"connections_active,omitempty"`
+	// Accepted connections closed at once because of --max_proxy_connections.
+	ConnectionsRefused uint64 `protobuf:"varint,3,opt,name=connections_refused,json=connectionsRefused,proto3" json:"connections_refused,omitempty"`
+	// Upstream connects that failed (refused, unreachable, timed out).
+	UpstreamFailures uint64 `protobuf:"varint,4,opt,name=upstream_failures,json=upstreamFailures,proto3" json:"upstream_failures,omitempty"`
+	BytesUpstream    uint64 `protobuf:"varint,5,opt,name=bytes_upstream,json=bytesUpstream,proto3" json:"bytes_upstream,omitempty"`       // delivered to upstream hosts
+	BytesDownstream  uint64 `protobuf:"varint,6,opt,name=bytes_downstream,json=bytesDownstream,proto3" json:"bytes_downstream,omitempty"` // delivered to applications
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ProxyCounters) Reset() {
+	*x = ProxyCounters{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProxyCounters) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProxyCounters) ProtoMessage() {}
+
+func (x *ProxyCounters) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProxyCounters.ProtoReflect.Descriptor instead.
+func (*ProxyCounters) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *ProxyCounters) GetConnectionsAccepted() uint64 {
+	if x != nil {
+		return x.ConnectionsAccepted
+	}
+	return 0
+}
+
+func (x *ProxyCounters) GetConnectionsActive() uint32 {
+	if x != nil {
+		return x.ConnectionsActive
+	}
+	return 0
+}
+
+func (x *ProxyCounters) GetConnectionsRefused() uint64 {
+	if x != nil {
+		return x.ConnectionsRefused
+	}
+	return 0
+}
+
+func (x *ProxyCounters) GetUpstreamFailures() uint64 {
+	if x != nil {
+		return x.UpstreamFailures
+	}
+	return 0
+}
+
+func (x *ProxyCounters) GetBytesUpstream() uint64 {
+	if x != nil {
+		return x.BytesUpstream
+	}
+	return 0
+}
+
+func (x *ProxyCounters) GetBytesDownstream() uint64 {
+	if x != nil {
+		return x.BytesDownstream
+	}
+	return 0
+}
+
+type Proxy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	NetworkId     uint32                 `protobuf:"varint,2,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
+	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`         // unique in the daemon
+	Listen        string                 `protobuf:"bytes,4,opt,name=listen,proto3" json:"listen,omitempty"`     // as given, "host:port"
+	Upstream      string                 `protobuf:"bytes,5,opt,name=upstream,proto3" json:"upstream,omitempty"` // as given, "host:port"
+	LinkId        uint32                 `protobuf:"varint,6,opt,name=link_id,json=linkId,proto3" json:"link_id,omitempty"`
+	DownstreamTcp *TcpConfig             `protobuf:"bytes,7,opt,name=downstream_tcp,json=downstreamTcp,proto3" json:"downstream_tcp,omitempty"` // the engine endpoint facing the application
+	UpstreamTcp   *TcpConfig             `protobuf:"bytes,8,opt,name=upstream_tcp,json=upstreamTcp,proto3" json:"upstream_tcp,omitempty"`       // the engine endpoint facing the upstream
+	RelayBuffer   uint32                 `protobuf:"varint,9,opt,name=relay_buffer,json=relayBuffer,proto3" json:"relay_buffer,omitempty"`      // bytes held per direction per connection
+	Enabled       bool                   `protobuf:"varint,10,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	Toxics        []*Toxic               `protobuf:"bytes,11,rep,name=toxics,proto3" json:"toxics,omitempty"`
+	// The bound address while enabled ("127.0.0.1:26379"; listen port 0 is
+	// resolved here).
+	ListenAddress string         `protobuf:"bytes,12,opt,name=listen_address,json=listenAddress,proto3" json:"listen_address,omitempty"`
+	Counters      *ProxyCounters `protobuf:"bytes,13,opt,name=counters,proto3" json:"counters,omitempty"`
+	// The link was made for this proxy (and is deleted with it).
+	OwnsLink      bool `protobuf:"varint,14,opt,name=owns_link,json=ownsLink,proto3" json:"owns_link,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Proxy) Reset() {
+	*x = Proxy{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Proxy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Proxy) ProtoMessage() {}
+
+func (x *Proxy) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Proxy.ProtoReflect.Descriptor instead.
+func (*Proxy) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *Proxy) GetId() uint32 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Proxy) GetNetworkId() uint32 {
+	if x != nil {
+		return x.NetworkId
+	}
+	return 0
+}
+
+func (x *Proxy) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Proxy) GetListen() string {
+	if x != nil {
+		return x.Listen
+	}
+	return ""
+}
+
+func (x *Proxy) GetUpstream() string {
+	if x != nil {
+		return x.Upstream
+	}
+	return ""
+}
+
+func (x *Proxy) GetLinkId() uint32 {
+	if x != nil {
+		return x.LinkId
+	}
+	return 0
+}
+
+func (x *Proxy) GetDownstreamTcp() *TcpConfig {
+	if x != nil {
+		return x.DownstreamTcp
+	}
+	return nil
+}
+
+func (x *Proxy) GetUpstreamTcp() *TcpConfig {
+	if x != nil {
+		return x.UpstreamTcp
+	}
+	return nil
+}
+
+func (x *Proxy) GetRelayBuffer() uint32 {
+	if x != nil {
+		return x.RelayBuffer
+	}
+	return 0
+}
+
+func (x *Proxy) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *Proxy) GetToxics() []*Toxic {
+	if x != nil {
+		return x.Toxics
+	}
+	return nil
+}
+
+func (x *Proxy) GetListenAddress() string {
+	if x != nil {
+		return x.ListenAddress
+	}
+	return ""
+}
+
+func (x *Proxy) GetCounters() *ProxyCounters {
+	if x != nil {
+		return x.Counters
+	}
+	return nil
+}
+
+func (x *Proxy) GetOwnsLink() bool {
+	if x != nil {
+		return x.OwnsLink
+	}
+	return false
+}
+
+type CreateProxyRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	NetworkId uint32                 `protobuf:"varint,1,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"` // a REALTIME network; 0: the default
+	// [A-Za-z0-9._-], 1 to 64 characters; unique in the daemon.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// "host:port": IPv4, [IPv6] or a host name, allowed by
+	// --proxy_listen_allow. Port 0 picks a free port (see listen_address).
+	Listen string `protobuf:"bytes,3,opt,name=listen,proto3" json:"listen,omitempty"`
+	// "host:port", allowed by --proxy_upstream_allow. Names are resolved when
+	// the proxy is created or its upstream updated.
+	Upstream string `protobuf:"bytes,4,opt,name=upstream,proto3" json:"upstream,omitempty"`
+	// An existing link of the network; 0 makes one from forward and reverse,
+	// which the proxy owns.
+	LinkId        uint32     `protobuf:"varint,5,opt,name=link_id,json=linkId,proto3" json:"link_id,omitempty"`
+	Forward       *PathSpec  `protobuf:"bytes,6,opt,name=forward,proto3" json:"forward,omitempty"` // application -> upstream
+	Reverse       *PathSpec  `protobuf:"bytes,7,opt,name=reverse,proto3" json:"reverse,omitempty"` // upstream -> application
+	DownstreamTcp *TcpConfig `protobuf:"bytes,8,opt,name=downstream_tcp,json=downstreamTcp,proto3" json:"downstream_tcp,omitempty"`
+	UpstreamTcp   *TcpConfig `protobuf:"bytes,9,opt,name=upstream_tcp,json=upstreamTcp,proto3" json:"upstream_tcp,omitempty"`
+	RelayBuffer   uint32     `protobuf:"varint,10,opt,name=relay_buffer,json=relayBuffer,proto3" json:"relay_buffer,omitempty"` // 0: 65536; [4096, 16777216]
+	Enabled       *bool      `protobuf:"varint,11,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`                      // default true
+	Toxics        []*Toxic   `protobuf:"bytes,12,rep,name=toxics,proto3" json:"toxics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateProxyRequest) Reset() {
+	*x = CreateProxyRequest{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateProxyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateProxyRequest) ProtoMessage() {}
+
+func (x *CreateProxyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateProxyRequest.ProtoReflect.Descriptor instead.
+func (*CreateProxyRequest) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *CreateProxyRequest) GetNetworkId() uint32 {
+	if x != nil {
+		return x.NetworkId
+	}
+	return 0
+}
+
+func (x *CreateProxyRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateProxyRequest) GetListen() string {
+	if x != nil {
+		return x.Listen
+	}
+	return ""
+}
+
+func (x *CreateProxyRequest) GetUpstream() string {
+	if x != nil {
+		return x.Upstream
+	}
+	return ""
+}
+
+func (x *CreateProxyRequest) GetLinkId() uint32 {
+	if x != nil {
+		return x.LinkId
+	}
+	return 0
+}
+
+func (x *CreateProxyRequest) GetForward() *PathSpec {
+	if x != nil {
+		return x.Forward
+	}
+	return nil
+}
+
+func (x *CreateProxyRequest) GetReverse() *PathSpec {
+	if x != nil {
+		return x.Reverse
+	}
+	return nil
+}
+
+func (x *CreateProxyRequest) GetDownstreamTcp() *TcpConfig {
+	if x != nil {
+		return x.DownstreamTcp
+	}
+	return nil
+}
+
+func (x *CreateProxyRequest) GetUpstreamTcp() *TcpConfig {
+	if x != nil {
+		return x.UpstreamTcp
+	}
+	return nil
+}
+
+func (x *CreateProxyRequest) GetRelayBuffer() uint32 {
+	if x != nil {
+		return x.RelayBuffer
+	}
+	return 0
+}
+
+func (x *CreateProxyRequest) GetEnabled() bool {
+	if x != nil && x.Enabled != nil {
+		return *x.Enabled
+	}
+	return false
+}
+
+func (x *CreateProxyRequest) GetToxics() []*Toxic {
+	if x != nil {
+		return x.Toxics
+	}
+	return nil
+}
+
+type GetProxyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Proxy:
+	//
+	//	*GetProxyRequest_ProxyId
+	//	*GetProxyRequest_Name
+	Proxy         isGetProxyRequest_Proxy `protobuf_oneof:"proxy"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetProxyRequest) Reset() {
+	*x = GetProxyRequest{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProxyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProxyRequest) ProtoMessage() {}
+
+func (x *GetProxyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProxyRequest.ProtoReflect.Descriptor instead.
+func (*GetProxyRequest) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *GetProxyRequest) GetProxy() isGetProxyRequest_Proxy {
+	if x != nil {
+		return x.Proxy
+	}
+	return nil
+}
+
+func (x *GetProxyRequest) GetProxyId() uint32 {
+	if x != nil {
+		if x, ok := x.Proxy.(*GetProxyRequest_ProxyId); ok {
+			return x.ProxyId
+		}
+	}
+	return 0
+}
+
+func (x *GetProxyRequest) GetName() string {
+	if x != nil {
+		if x, ok := x.Proxy.(*GetProxyRequest_Name); ok {
+			return x.Name
+		}
+	}
+	return ""
+}
+
+type isGetProxyRequest_Proxy interface {
+	isGetProxyRequest_Proxy()
+}
+
+type GetProxyRequest_ProxyId struct {
+	ProxyId uint32 `protobuf:"varint,1,opt,name=proxy_id,json=proxyId,proto3,oneof"`
+}
+
+type GetProxyRequest_Name struct {
+	Name string `protobuf:"bytes,2,opt,name=name,proto3,oneof"`
+}
+
+func (*GetProxyRequest_ProxyId) isGetProxyRequest_Proxy() {}
+
+func (*GetProxyRequest_Name) isGetProxyRequest_Proxy() {}
+
+type ListProxiesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NetworkId     uint32                 `protobuf:"varint,1,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProxiesRequest) Reset() {
+	*x = ListProxiesRequest{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProxiesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProxiesRequest) ProtoMessage() {}
+
+func (x *ListProxiesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProxiesRequest.ProtoReflect.Descriptor instead.
+func (*ListProxiesRequest) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *ListProxiesRequest) GetNetworkId() uint32 {
+	if x != nil {
+		return x.NetworkId
+	}
+	return 0
+}
+
+type ListProxiesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Proxies       []*Proxy               `protobuf:"bytes,1,rep,name=proxies,proto3" json:"proxies,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProxiesResponse) Reset() {
+	*x = ListProxiesResponse{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProxiesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProxiesResponse) ProtoMessage() {}
+
+func (x *ListProxiesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProxiesResponse.ProtoReflect.Descriptor instead.
+func (*ListProxiesResponse) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *ListProxiesResponse) GetProxies() []*Proxy {
+	if x != nil {
+		return x.Proxies
+	}
+	return nil
+}
+
+type UpdateProxyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Names the proxy by id, or by name when id is 0.
+	Proxy *Proxy `protobuf:"bytes,1,opt,name=proxy,proto3" json:"proxy,omitempty"`
+	// Fields of `proxy` to change: listen, upstream, enabled, toxics (the whole
+	// list), downstream_tcp, upstream_tcp, relay_buffer. TCP settings and the
+	// relay buffer apply to connections opened afterwards.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProxyRequest) Reset() {
+	*x = UpdateProxyRequest{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProxyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProxyRequest) ProtoMessage() {}
+
+func (x *UpdateProxyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProxyRequest.ProtoReflect.Descriptor instead.
+func (*UpdateProxyRequest) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *UpdateProxyRequest) GetProxy() *Proxy {
+	if x != nil {
+		return x.Proxy
+	}
+	return nil
+}
+
+func (x *UpdateProxyRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+type DeleteProxyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Proxy:
+	//
+	//	*DeleteProxyRequest_ProxyId
+	//	*DeleteProxyRequest_Name
+	Proxy         isDeleteProxyRequest_Proxy `protobuf_oneof:"proxy"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteProxyRequest) Reset() {
+	*x = DeleteProxyRequest{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteProxyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteProxyRequest) ProtoMessage() {}
+
+func (x *DeleteProxyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteProxyRequest.ProtoReflect.Descriptor instead.
+func (*DeleteProxyRequest) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *DeleteProxyRequest) GetProxy() isDeleteProxyRequest_Proxy {
+	if x != nil {
+		return x.Proxy
+	}
+	return nil
+}
+
+func (x *DeleteProxyRequest) GetProxyId() uint32 {
+	if x != nil {
+		if x, ok := x.Proxy.(*DeleteProxyRequest_ProxyId); ok {
+			return x.ProxyId
+		}
+	}
+	return 0
+}
+
+func (x *DeleteProxyRequest) GetName() string {
+	if x != nil {
+		if x, ok := x.Proxy.(*DeleteProxyRequest_Name); ok {
+			return x.Name
+		}
+	}
+	return ""
+}
+
+type isDeleteProxyRequest_Proxy interface {
+	isDeleteProxyRequest_Proxy()
+}
+
+type DeleteProxyRequest_ProxyId struct {
+	ProxyId uint32 `protobuf:"varint,1,opt,name=proxy_id,json=proxyId,proto3,oneof"`
+}
+
+type DeleteProxyRequest_Name struct {
+	Name string `protobuf:"bytes,2,opt,name=name,proto3,oneof"`
+}
+
+func (*DeleteProxyRequest_ProxyId) isDeleteProxyRequest_Proxy() {}
+
+func (*DeleteProxyRequest_Name) isDeleteProxyRequest_Proxy() {}
+
 var File_tcpemu_v1_tcpemu_proto protoreflect.FileDescriptor
 
 const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\n" +
-	"\x16tcpemu/v1/tcpemu.proto\x12\ttcpemu.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\"\xe0\x01\n" +
+	"\x16tcpemu/v1/tcpemu.proto\x12\ttcpemu.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"\xe0\x01\n" +
 	"\aNetwork\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12*\n" +
 	"\x05clock\x18\x02 \x01(\x0e2\x14.tcpemu.v1.ClockKindR\x05clock\x12\x12\n" +
@@ -6122,7 +7422,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x06Remote\x12!\n" +
 	"\finterface_id\x18\x01 \x01(\rR\vinterfaceId\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x12\n" +
-	"\x04port\x18\x03 \x01(\rR\x04port\"\xcf\x03\n" +
+	"\x04port\x18\x03 \x01(\rR\x04port\"\xb8\x04\n" +
 	"\aSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x1d\n" +
 	"\n" +
@@ -6137,7 +7437,10 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\rlocal_address\x18\n" +
 	" \x01(\tR\flocalAddress\x12\x1a\n" +
 	"\baccepted\x18\v \x01(\bR\baccepted\x12\x18\n" +
-	"\acapture\x18\f \x01(\bR\acapture\"\xdc\x03\n" +
+	"\acapture\x18\f \x01(\bR\acapture\x12\x19\n" +
+	"\bproxy_id\x18\r \x01(\rR\aproxyId\x12'\n" +
+	"\x0fdownstream_peer\x18\x0e \x01(\tR\x0edownstreamPeer\x12#\n" +
+	"\rupstream_peer\x18\x0f \x01(\tR\fupstreamPeer\"\xdc\x03\n" +
 	"\x12OpenSessionRequest\x12\x1d\n" +
 	"\n" +
 	"network_id\x18\x01 \x01(\rR\tnetworkId\x12\x17\n" +
@@ -6384,7 +7687,99 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x01 \x01(\rR\tsessionId\"\x1f\n" +
 	"\tPcapChunk\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data*X\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"v\n" +
+	"\fLatencyToxic\x123\n" +
+	"\alatency\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\alatency\x121\n" +
+	"\x06jitter\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06jitter\"+\n" +
+	"\x0eBandwidthToxic\x12\x19\n" +
+	"\brate_bps\x18\x01 \x01(\x04R\arateBps\"A\n" +
+	"\x0eSlowCloseToxic\x12/\n" +
+	"\x05delay\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x05delay\"C\n" +
+	"\fTimeoutToxic\x123\n" +
+	"\atimeout\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"E\n" +
+	"\x0eResetPeerToxic\x123\n" +
+	"\atimeout\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"&\n" +
+	"\x0eLimitDataToxic\x12\x14\n" +
+	"\x05bytes\x18\x01 \x01(\x04R\x05bytes\"\x88\x01\n" +
+	"\vSlicerToxic\x12!\n" +
+	"\faverage_size\x18\x01 \x01(\rR\vaverageSize\x12%\n" +
+	"\x0esize_variation\x18\x02 \x01(\rR\rsizeVariation\x12/\n" +
+	"\x05delay\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x05delay\"\x8c\x04\n" +
+	"\x05Toxic\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
+	"\x06stream\x18\x02 \x01(\x0e2\x16.tcpemu.v1.ToxicStreamR\x06stream\x12\x1f\n" +
+	"\btoxicity\x18\x03 \x01(\x01H\x01R\btoxicity\x88\x01\x01\x123\n" +
+	"\alatency\x18\n" +
+	" \x01(\v2\x17.tcpemu.v1.LatencyToxicH\x00R\alatency\x129\n" +
+	"\tbandwidth\x18\v \x01(\v2\x19.tcpemu.v1.BandwidthToxicH\x00R\tbandwidth\x12:\n" +
+	"\n" +
+	"slow_close\x18\f \x01(\v2\x19.tcpemu.v1.SlowCloseToxicH\x00R\tslowClose\x123\n" +
+	"\atimeout\x18\r \x01(\v2\x17.tcpemu.v1.TimeoutToxicH\x00R\atimeout\x12:\n" +
+	"\n" +
+	"reset_peer\x18\x0e \x01(\v2\x19.tcpemu.v1.ResetPeerToxicH\x00R\tresetPeer\x12:\n" +
+	"\n" +
+	"limit_data\x18\x0f \x01(\v2\x19.tcpemu.v1.LimitDataToxicH\x00R\tlimitData\x120\n" +
+	"\x06slicer\x18\x10 \x01(\v2\x16.tcpemu.v1.SlicerToxicH\x00R\x06slicerB\x06\n" +
+	"\x04kindB\v\n" +
+	"\t_toxicity\"\xa1\x02\n" +
+	"\rProxyCounters\x121\n" +
+	"\x14connections_accepted\x18\x01 \x01(\x04R\x13connectionsAccepted\x12-\n" +
+	"\x12connections_active\x18\x02 \x01(\rR\x11connectionsActive\x12/\n" +
+	"\x13connections_refused\x18\x03 \x01(\x04R\x12connectionsRefused\x12+\n" +
+	"\x11upstream_failures\x18\x04 \x01(\x04R\x10upstreamFailures\x12%\n" +
+	"\x0ebytes_upstream\x18\x05 \x01(\x04R\rbytesUpstream\x12)\n" +
+	"\x10bytes_downstream\x18\x06 \x01(\x04R\x0fbytesDownstream\"\xee\x03\n" +
+	"\x05Proxy\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\rR\x02id\x12\x1d\n" +
+	"\n" +
+	"network_id\x18\x02 \x01(\rR\tnetworkId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x16\n" +
+	"\x06listen\x18\x04 \x01(\tR\x06listen\x12\x1a\n" +
+	"\bupstream\x18\x05 \x01(\tR\bupstream\x12\x17\n" +
+	"\alink_id\x18\x06 \x01(\rR\x06linkId\x12;\n" +
+	"\x0edownstream_tcp\x18\a \x01(\v2\x14.tcpemu.v1.TcpConfigR\rdownstreamTcp\x127\n" +
+	"\fupstream_tcp\x18\b \x01(\v2\x14.tcpemu.v1.TcpConfigR\vupstreamTcp\x12!\n" +
+	"\frelay_buffer\x18\t \x01(\rR\vrelayBuffer\x12\x18\n" +
+	"\aenabled\x18\n" +
+	" \x01(\bR\aenabled\x12(\n" +
+	"\x06toxics\x18\v \x03(\v2\x10.tcpemu.v1.ToxicR\x06toxics\x12%\n" +
+	"\x0elisten_address\x18\f \x01(\tR\rlistenAddress\x124\n" +
+	"\bcounters\x18\r \x01(\v2\x18.tcpemu.v1.ProxyCountersR\bcounters\x12\x1b\n" +
+	"\towns_link\x18\x0e \x01(\bR\bownsLink\"\xe0\x03\n" +
+	"\x12CreateProxyRequest\x12\x1d\n" +
+	"\n" +
+	"network_id\x18\x01 \x01(\rR\tnetworkId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
+	"\x06listen\x18\x03 \x01(\tR\x06listen\x12\x1a\n" +
+	"\bupstream\x18\x04 \x01(\tR\bupstream\x12\x17\n" +
+	"\alink_id\x18\x05 \x01(\rR\x06linkId\x12-\n" +
+	"\aforward\x18\x06 \x01(\v2\x13.tcpemu.v1.PathSpecR\aforward\x12-\n" +
+	"\areverse\x18\a \x01(\v2\x13.tcpemu.v1.PathSpecR\areverse\x12;\n" +
+	"\x0edownstream_tcp\x18\b \x01(\v2\x14.tcpemu.v1.TcpConfigR\rdownstreamTcp\x127\n" +
+	"\fupstream_tcp\x18\t \x01(\v2\x14.tcpemu.v1.TcpConfigR\vupstreamTcp\x12!\n" +
+	"\frelay_buffer\x18\n" +
+	" \x01(\rR\vrelayBuffer\x12\x1d\n" +
+	"\aenabled\x18\v \x01(\bH\x00R\aenabled\x88\x01\x01\x12(\n" +
+	"\x06toxics\x18\f \x03(\v2\x10.tcpemu.v1.ToxicR\x06toxicsB\n" +
+	"\n" +
+	"\b_enabled\"M\n" +
+	"\x0fGetProxyRequest\x12\x1b\n" +
+	"\bproxy_id\x18\x01 \x01(\rH\x00R\aproxyId\x12\x14\n" +
+	"\x04name\x18\x02 \x01(\tH\x00R\x04nameB\a\n" +
+	"\x05proxy\"3\n" +
+	"\x12ListProxiesRequest\x12\x1d\n" +
+	"\n" +
+	"network_id\x18\x01 \x01(\rR\tnetworkId\"A\n" +
+	"\x13ListProxiesResponse\x12*\n" +
+	"\aproxies\x18\x01 \x03(\v2\x10.tcpemu.v1.ProxyR\aproxies\"y\n" +
+	"\x12UpdateProxyRequest\x12&\n" +
+	"\x05proxy\x18\x01 \x01(\v2\x10.tcpemu.v1.ProxyR\x05proxy\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"P\n" +
+	"\x12DeleteProxyRequest\x12\x1b\n" +
+	"\bproxy_id\x18\x01 \x01(\rH\x00R\aproxyId\x12\x14\n" +
+	"\x04name\x18\x02 \x01(\tH\x00R\x04nameB\a\n" +
+	"\x05proxy*X\n" +
 	"\tClockKind\x12\x1a\n" +
 	"\x16CLOCK_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CLOCK_KIND_REALTIME\x10\x01\x12\x16\n" +
@@ -6453,7 +7848,11 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x17EVENT_KIND_CWND_CHANGED\x10\v\x12\x1f\n" +
 	"\x1bEVENT_KIND_CONNECTION_ERROR\x10\f\x12 \n" +
 	"\x1cEVENT_KIND_SESSION_DESTROYED\x10\r\x12\x1f\n" +
-	"\x1bEVENT_KIND_SESSION_ACCEPTED\x10\x0e2\x93\x0f\n" +
+	"\x1bEVENT_KIND_SESSION_ACCEPTED\x10\x0e*c\n" +
+	"\vToxicStream\x12\x1c\n" +
+	"\x18TOXIC_STREAM_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17TOXIC_STREAM_DOWNSTREAM\x10\x01\x12\x19\n" +
+	"\x15TOXIC_STREAM_UPSTREAM\x10\x022\xe1\x11\n" +
 	"\bEmulator\x12D\n" +
 	"\rCreateNetwork\x12\x1f.tcpemu.v1.CreateNetworkRequest\x1a\x12.tcpemu.v1.Network\x12>\n" +
 	"\n" +
@@ -6488,7 +7887,12 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x06Listen\x12\x18.tcpemu.v1.ListenRequest\x1a\x13.tcpemu.v1.Listener\x12J\n" +
 	"\x0eDeleteListener\x12 .tcpemu.v1.DeleteListenerRequest\x1a\x16.google.protobuf.Empty\x12B\n" +
 	"\n" +
-	"ExportPcap\x12\x1c.tcpemu.v1.ExportPcapRequest\x1a\x14.tcpemu.v1.PcapChunk0\x01B<Z:github.com/tcpemu/tcpemu/clients/go/gen/tcpemu/v1;tcpemuv1b\x06proto3"
+	"ExportPcap\x12\x1c.tcpemu.v1.ExportPcapRequest\x1a\x14.tcpemu.v1.PcapChunk0\x01\x12>\n" +
+	"\vCreateProxy\x12\x1d.tcpemu.v1.CreateProxyRequest\x1a\x10.tcpemu.v1.Proxy\x128\n" +
+	"\bGetProxy\x12\x1a.tcpemu.v1.GetProxyRequest\x1a\x10.tcpemu.v1.Proxy\x12L\n" +
+	"\vListProxies\x12\x1d.tcpemu.v1.ListProxiesRequest\x1a\x1e.tcpemu.v1.ListProxiesResponse\x12>\n" +
+	"\vUpdateProxy\x12\x1d.tcpemu.v1.UpdateProxyRequest\x1a\x10.tcpemu.v1.Proxy\x12D\n" +
+	"\vDeleteProxy\x12\x1d.tcpemu.v1.DeleteProxyRequest\x1a\x16.google.protobuf.EmptyB<Z:github.com/tcpemu/tcpemu/clients/go/gen/tcpemu/v1;tcpemuv1b\x06proto3"
 
 var (
 	file_tcpemu_v1_tcpemu_proto_rawDescOnce sync.Once
@@ -6502,8 +7906,8 @@ func file_tcpemu_v1_tcpemu_proto_rawDescGZIP() []byte {
 	return file_tcpemu_v1_tcpemu_proto_rawDescData
 }
 
-var file_tcpemu_v1_tcpemu_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
-var file_tcpemu_v1_tcpemu_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_tcpemu_v1_tcpemu_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
+var file_tcpemu_v1_tcpemu_proto_msgTypes = make([]protoimpl.MessageInfo, 76)
 var file_tcpemu_v1_tcpemu_proto_goTypes = []any{
 	(ClockKind)(0),                 // 0: tcpemu.v1.ClockKind
 	(CongestionControl)(0),         // 1: tcpemu.v1.CongestionControl
@@ -6514,218 +7918,272 @@ var file_tcpemu_v1_tcpemu_proto_goTypes = []any{
 	(TcpFlag)(0),                   // 6: tcpemu.v1.TcpFlag
 	(FaultAction)(0),               // 7: tcpemu.v1.FaultAction
 	(EventKind)(0),                 // 8: tcpemu.v1.EventKind
-	(Jitter_Distribution)(0),       // 9: tcpemu.v1.Jitter.Distribution
-	(Reader_Mode)(0),               // 10: tcpemu.v1.Reader.Mode
-	(CloseRequest_Mode)(0),         // 11: tcpemu.v1.CloseRequest.Mode
-	(*Network)(nil),                // 12: tcpemu.v1.Network
-	(*CreateNetworkRequest)(nil),   // 13: tcpemu.v1.CreateNetworkRequest
-	(*GetNetworkRequest)(nil),      // 14: tcpemu.v1.GetNetworkRequest
-	(*ListNetworksRequest)(nil),    // 15: tcpemu.v1.ListNetworksRequest
-	(*ListNetworksResponse)(nil),   // 16: tcpemu.v1.ListNetworksResponse
-	(*DeleteNetworkRequest)(nil),   // 17: tcpemu.v1.DeleteNetworkRequest
-	(*AdvanceTimeRequest)(nil),     // 18: tcpemu.v1.AdvanceTimeRequest
-	(*AdvanceTimeResponse)(nil),    // 19: tcpemu.v1.AdvanceTimeResponse
-	(*Jitter)(nil),                 // 20: tcpemu.v1.Jitter
-	(*GilbertElliott)(nil),         // 21: tcpemu.v1.GilbertElliott
-	(*Loss)(nil),                   // 22: tcpemu.v1.Loss
-	(*PathSpec)(nil),               // 23: tcpemu.v1.PathSpec
-	(*PathCounters)(nil),           // 24: tcpemu.v1.PathCounters
-	(*Link)(nil),                   // 25: tcpemu.v1.Link
-	(*CreateLinkRequest)(nil),      // 26: tcpemu.v1.CreateLinkRequest
-	(*GetLinkRequest)(nil),         // 27: tcpemu.v1.GetLinkRequest
-	(*UpdateLinkRequest)(nil),      // 28: tcpemu.v1.UpdateLinkRequest
-	(*ListLinksRequest)(nil),       // 29: tcpemu.v1.ListLinksRequest
-	(*ListLinksResponse)(nil),      // 30: tcpemu.v1.ListLinksResponse
-	(*DeleteLinkRequest)(nil),      // 31: tcpemu.v1.DeleteLinkRequest
-	(*TcpConfig)(nil),              // 32: tcpemu.v1.TcpConfig
-	(*Reader)(nil),                 // 33: tcpemu.v1.Reader
-	(*Tcb)(nil),                    // 34: tcpemu.v1.Tcb
-	(*EndpointCounters)(nil),       // 35: tcpemu.v1.EndpointCounters
-	(*EndpointState)(nil),          // 36: tcpemu.v1.EndpointState
-	(*Remote)(nil),                 // 37: tcpemu.v1.Remote
-	(*Session)(nil),                // 38: tcpemu.v1.Session
-	(*OpenSessionRequest)(nil),     // 39: tcpemu.v1.OpenSessionRequest
-	(*GetSessionRequest)(nil),      // 40: tcpemu.v1.GetSessionRequest
-	(*ListSessionsRequest)(nil),    // 41: tcpemu.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),   // 42: tcpemu.v1.ListSessionsResponse
-	(*DeleteSessionRequest)(nil),   // 43: tcpemu.v1.DeleteSessionRequest
-	(*WriteRequest)(nil),           // 44: tcpemu.v1.WriteRequest
-	(*WriteResponse)(nil),          // 45: tcpemu.v1.WriteResponse
-	(*ReadRequest)(nil),            // 46: tcpemu.v1.ReadRequest
-	(*ReadResponse)(nil),           // 47: tcpemu.v1.ReadResponse
-	(*CloseRequest)(nil),           // 48: tcpemu.v1.CloseRequest
-	(*CloseResponse)(nil),          // 49: tcpemu.v1.CloseResponse
-	(*SetReaderRequest)(nil),       // 50: tcpemu.v1.SetReaderRequest
-	(*FaultMatch)(nil),             // 51: tcpemu.v1.FaultMatch
-	(*InjectFaultRequest)(nil),     // 52: tcpemu.v1.InjectFaultRequest
-	(*Fault)(nil),                  // 53: tcpemu.v1.Fault
-	(*ClearFaultsRequest)(nil),     // 54: tcpemu.v1.ClearFaultsRequest
-	(*Segment)(nil),                // 55: tcpemu.v1.Segment
-	(*SackBlock)(nil),              // 56: tcpemu.v1.SackBlock
-	(*Event)(nil),                  // 57: tcpemu.v1.Event
-	(*WatchEventsRequest)(nil),     // 58: tcpemu.v1.WatchEventsRequest
-	(*EventBatch)(nil),             // 59: tcpemu.v1.EventBatch
-	(*InterfaceCounters)(nil),      // 60: tcpemu.v1.InterfaceCounters
-	(*Interface)(nil),              // 61: tcpemu.v1.Interface
-	(*CreateInterfaceRequest)(nil), // 62: tcpemu.v1.CreateInterfaceRequest
-	(*GetInterfaceRequest)(nil),    // 63: tcpemu.v1.GetInterfaceRequest
-	(*ListInterfacesRequest)(nil),  // 64: tcpemu.v1.ListInterfacesRequest
-	(*ListInterfacesResponse)(nil), // 65: tcpemu.v1.ListInterfacesResponse
-	(*DeleteInterfaceRequest)(nil), // 66: tcpemu.v1.DeleteInterfaceRequest
-	(*ListenRequest)(nil),          // 67: tcpemu.v1.ListenRequest
-	(*Listener)(nil),               // 68: tcpemu.v1.Listener
-	(*DeleteListenerRequest)(nil),  // 69: tcpemu.v1.DeleteListenerRequest
-	(*ExportPcapRequest)(nil),      // 70: tcpemu.v1.ExportPcapRequest
-	(*PcapChunk)(nil),              // 71: tcpemu.v1.PcapChunk
-	(*durationpb.Duration)(nil),    // 72: google.protobuf.Duration
-	(*emptypb.Empty)(nil),          // 73: google.protobuf.Empty
+	(ToxicStream)(0),               // 9: tcpemu.v1.ToxicStream
+	(Jitter_Distribution)(0),       // 10: tcpemu.v1.Jitter.Distribution
+	(Reader_Mode)(0),               // 11: tcpemu.v1.Reader.Mode
+	(CloseRequest_Mode)(0),         // 12: tcpemu.v1.CloseRequest.Mode
+	(*Network)(nil),                // 13: tcpemu.v1.Network
+	(*CreateNetworkRequest)(nil),   // 14: tcpemu.v1.CreateNetworkRequest
+	(*GetNetworkRequest)(nil),      // 15: tcpemu.v1.GetNetworkRequest
+	(*ListNetworksRequest)(nil),    // 16: tcpemu.v1.ListNetworksRequest
+	(*ListNetworksResponse)(nil),   // 17: tcpemu.v1.ListNetworksResponse
+	(*DeleteNetworkRequest)(nil),   // 18: tcpemu.v1.DeleteNetworkRequest
+	(*AdvanceTimeRequest)(nil),     // 19: tcpemu.v1.AdvanceTimeRequest
+	(*AdvanceTimeResponse)(nil),    // 20: tcpemu.v1.AdvanceTimeResponse
+	(*Jitter)(nil),                 // 21: tcpemu.v1.Jitter
+	(*GilbertElliott)(nil),         // 22: tcpemu.v1.GilbertElliott
+	(*Loss)(nil),                   // 23: tcpemu.v1.Loss
+	(*PathSpec)(nil),               // 24: tcpemu.v1.PathSpec
+	(*PathCounters)(nil),           // 25: tcpemu.v1.PathCounters
+	(*Link)(nil),                   // 26: tcpemu.v1.Link
+	(*CreateLinkRequest)(nil),      // 27: tcpemu.v1.CreateLinkRequest
+	(*GetLinkRequest)(nil),         // 28: tcpemu.v1.GetLinkRequest
+	(*UpdateLinkRequest)(nil),      // 29: tcpemu.v1.UpdateLinkRequest
+	(*ListLinksRequest)(nil),       // 30: tcpemu.v1.ListLinksRequest
+	(*ListLinksResponse)(nil),      // 31: tcpemu.v1.ListLinksResponse
+	(*DeleteLinkRequest)(nil),      // 32: tcpemu.v1.DeleteLinkRequest
+	(*TcpConfig)(nil),              // 33: tcpemu.v1.TcpConfig
+	(*Reader)(nil),                 // 34: tcpemu.v1.Reader
+	(*Tcb)(nil),                    // 35: tcpemu.v1.Tcb
+	(*EndpointCounters)(nil),       // 36: tcpemu.v1.EndpointCounters
+	(*EndpointState)(nil),          // 37: tcpemu.v1.EndpointState
+	(*Remote)(nil),                 // 38: tcpemu.v1.Remote
+	(*Session)(nil),                // 39: tcpemu.v1.Session
+	(*OpenSessionRequest)(nil),     // 40: tcpemu.v1.OpenSessionRequest
+	(*GetSessionRequest)(nil),      // 41: tcpemu.v1.GetSessionRequest
+	(*ListSessionsRequest)(nil),    // 42: tcpemu.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),   // 43: tcpemu.v1.ListSessionsResponse
+	(*DeleteSessionRequest)(nil),   // 44: tcpemu.v1.DeleteSessionRequest
+	(*WriteRequest)(nil),           // 45: tcpemu.v1.WriteRequest
+	(*WriteResponse)(nil),          // 46: tcpemu.v1.WriteResponse
+	(*ReadRequest)(nil),            // 47: tcpemu.v1.ReadRequest
+	(*ReadResponse)(nil),           // 48: tcpemu.v1.ReadResponse
+	(*CloseRequest)(nil),           // 49: tcpemu.v1.CloseRequest
+	(*CloseResponse)(nil),          // 50: tcpemu.v1.CloseResponse
+	(*SetReaderRequest)(nil),       // 51: tcpemu.v1.SetReaderRequest
+	(*FaultMatch)(nil),             // 52: tcpemu.v1.FaultMatch
+	(*InjectFaultRequest)(nil),     // 53: tcpemu.v1.InjectFaultRequest
+	(*Fault)(nil),                  // 54: tcpemu.v1.Fault
+	(*ClearFaultsRequest)(nil),     // 55: tcpemu.v1.ClearFaultsRequest
+	(*Segment)(nil),                // 56: tcpemu.v1.Segment
+	(*SackBlock)(nil),              // 57: tcpemu.v1.SackBlock
+	(*Event)(nil),                  // 58: tcpemu.v1.Event
+	(*WatchEventsRequest)(nil),     // 59: tcpemu.v1.WatchEventsRequest
+	(*EventBatch)(nil),             // 60: tcpemu.v1.EventBatch
+	(*InterfaceCounters)(nil),      // 61: tcpemu.v1.InterfaceCounters
+	(*Interface)(nil),              // 62: tcpemu.v1.Interface
+	(*CreateInterfaceRequest)(nil), // 63: tcpemu.v1.CreateInterfaceRequest
+	(*GetInterfaceRequest)(nil),    // 64: tcpemu.v1.GetInterfaceRequest
+	(*ListInterfacesRequest)(nil),  // 65: tcpemu.v1.ListInterfacesRequest
+	(*ListInterfacesResponse)(nil), // 66: tcpemu.v1.ListInterfacesResponse
+	(*DeleteInterfaceRequest)(nil), // 67: tcpemu.v1.DeleteInterfaceRequest
+	(*ListenRequest)(nil),          // 68: tcpemu.v1.ListenRequest
+	(*Listener)(nil),               // 69: tcpemu.v1.Listener
+	(*DeleteListenerRequest)(nil),  // 70: tcpemu.v1.DeleteListenerRequest
+	(*ExportPcapRequest)(nil),      // 71: tcpemu.v1.ExportPcapRequest
+	(*PcapChunk)(nil),              // 72: tcpemu.v1.PcapChunk
+	(*LatencyToxic)(nil),           // 73: tcpemu.v1.LatencyToxic
+	(*BandwidthToxic)(nil),         // 74: tcpemu.v1.BandwidthToxic
+	(*SlowCloseToxic)(nil),         // 75: tcpemu.v1.SlowCloseToxic
+	(*TimeoutToxic)(nil),           // 76: tcpemu.v1.TimeoutToxic
+	(*ResetPeerToxic)(nil),         // 77: tcpemu.v1.ResetPeerToxic
+	(*LimitDataToxic)(nil),         // 78: tcpemu.v1.LimitDataToxic
+	(*SlicerToxic)(nil),            // 79: tcpemu.v1.SlicerToxic
+	(*Toxic)(nil),                  // 80: tcpemu.v1.Toxic
+	(*ProxyCounters)(nil),          // 81: tcpemu.v1.ProxyCounters
+	(*Proxy)(nil),                  // 82: tcpemu.v1.Proxy
+	(*CreateProxyRequest)(nil),     // 83: tcpemu.v1.CreateProxyRequest
+	(*GetProxyRequest)(nil),        // 84: tcpemu.v1.GetProxyRequest
+	(*ListProxiesRequest)(nil),     // 85: tcpemu.v1.ListProxiesRequest
+	(*ListProxiesResponse)(nil),    // 86: tcpemu.v1.ListProxiesResponse
+	(*UpdateProxyRequest)(nil),     // 87: tcpemu.v1.UpdateProxyRequest
+	(*DeleteProxyRequest)(nil),     // 88: tcpemu.v1.DeleteProxyRequest
+	(*durationpb.Duration)(nil),    // 89: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),  // 90: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),          // 91: google.protobuf.Empty
 }
 var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	0,   // 0: tcpemu.v1.Network.clock:type_name -> tcpemu.v1.ClockKind
-	72,  // 1: tcpemu.v1.Network.now:type_name -> google.protobuf.Duration
+	89,  // 1: tcpemu.v1.Network.now:type_name -> google.protobuf.Duration
 	0,   // 2: tcpemu.v1.CreateNetworkRequest.clock:type_name -> tcpemu.v1.ClockKind
-	12,  // 3: tcpemu.v1.ListNetworksResponse.networks:type_name -> tcpemu.v1.Network
-	72,  // 4: tcpemu.v1.AdvanceTimeRequest.duration:type_name -> google.protobuf.Duration
-	72,  // 5: tcpemu.v1.AdvanceTimeRequest.limit:type_name -> google.protobuf.Duration
-	72,  // 6: tcpemu.v1.AdvanceTimeResponse.now:type_name -> google.protobuf.Duration
-	72,  // 7: tcpemu.v1.Jitter.jitter:type_name -> google.protobuf.Duration
-	9,   // 8: tcpemu.v1.Jitter.distribution:type_name -> tcpemu.v1.Jitter.Distribution
-	21,  // 9: tcpemu.v1.Loss.gilbert_elliott:type_name -> tcpemu.v1.GilbertElliott
-	72,  // 10: tcpemu.v1.PathSpec.delay:type_name -> google.protobuf.Duration
-	20,  // 11: tcpemu.v1.PathSpec.jitter:type_name -> tcpemu.v1.Jitter
-	22,  // 12: tcpemu.v1.PathSpec.loss:type_name -> tcpemu.v1.Loss
-	23,  // 13: tcpemu.v1.Link.forward:type_name -> tcpemu.v1.PathSpec
-	23,  // 14: tcpemu.v1.Link.reverse:type_name -> tcpemu.v1.PathSpec
-	24,  // 15: tcpemu.v1.Link.forward_counters:type_name -> tcpemu.v1.PathCounters
-	24,  // 16: tcpemu.v1.Link.reverse_counters:type_name -> tcpemu.v1.PathCounters
-	23,  // 17: tcpemu.v1.CreateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
-	23,  // 18: tcpemu.v1.CreateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	23,  // 19: tcpemu.v1.UpdateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
-	23,  // 20: tcpemu.v1.UpdateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	25,  // 21: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
-	72,  // 22: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
-	72,  // 23: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
-	72,  // 24: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
-	72,  // 25: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
-	72,  // 26: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
-	72,  // 27: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
-	72,  // 28: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
-	72,  // 29: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
+	13,  // 3: tcpemu.v1.ListNetworksResponse.networks:type_name -> tcpemu.v1.Network
+	89,  // 4: tcpemu.v1.AdvanceTimeRequest.duration:type_name -> google.protobuf.Duration
+	89,  // 5: tcpemu.v1.AdvanceTimeRequest.limit:type_name -> google.protobuf.Duration
+	89,  // 6: tcpemu.v1.AdvanceTimeResponse.now:type_name -> google.protobuf.Duration
+	89,  // 7: tcpemu.v1.Jitter.jitter:type_name -> google.protobuf.Duration
+	10,  // 8: tcpemu.v1.Jitter.distribution:type_name -> tcpemu.v1.Jitter.Distribution
+	22,  // 9: tcpemu.v1.Loss.gilbert_elliott:type_name -> tcpemu.v1.GilbertElliott
+	89,  // 10: tcpemu.v1.PathSpec.delay:type_name -> google.protobuf.Duration
+	21,  // 11: tcpemu.v1.PathSpec.jitter:type_name -> tcpemu.v1.Jitter
+	23,  // 12: tcpemu.v1.PathSpec.loss:type_name -> tcpemu.v1.Loss
+	24,  // 13: tcpemu.v1.Link.forward:type_name -> tcpemu.v1.PathSpec
+	24,  // 14: tcpemu.v1.Link.reverse:type_name -> tcpemu.v1.PathSpec
+	25,  // 15: tcpemu.v1.Link.forward_counters:type_name -> tcpemu.v1.PathCounters
+	25,  // 16: tcpemu.v1.Link.reverse_counters:type_name -> tcpemu.v1.PathCounters
+	24,  // 17: tcpemu.v1.CreateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
+	24,  // 18: tcpemu.v1.CreateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	24,  // 19: tcpemu.v1.UpdateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
+	24,  // 20: tcpemu.v1.UpdateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	26,  // 21: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
+	89,  // 22: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
+	89,  // 23: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
+	89,  // 24: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
+	89,  // 25: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
+	89,  // 26: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
+	89,  // 27: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
+	89,  // 28: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
+	89,  // 29: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
 	1,   // 30: tcpemu.v1.TcpConfig.congestion_control:type_name -> tcpemu.v1.CongestionControl
-	72,  // 31: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
-	72,  // 32: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
-	72,  // 33: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
-	10,  // 34: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
+	89,  // 31: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
+	89,  // 32: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
+	89,  // 33: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
+	11,  // 34: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
 	3,   // 35: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
-	34,  // 36: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
-	35,  // 37: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
+	35,  // 36: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
+	36,  // 37: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
 	4,   // 38: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
-	72,  // 39: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
-	72,  // 40: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
-	36,  // 41: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
-	36,  // 42: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
-	37,  // 43: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
-	32,  // 44: tcpemu.v1.OpenSessionRequest.client:type_name -> tcpemu.v1.TcpConfig
-	32,  // 45: tcpemu.v1.OpenSessionRequest.server:type_name -> tcpemu.v1.TcpConfig
-	33,  // 46: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
-	33,  // 47: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
-	37,  // 48: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
-	38,  // 49: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
+	89,  // 39: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
+	89,  // 40: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
+	37,  // 41: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
+	37,  // 42: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
+	38,  // 43: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
+	33,  // 44: tcpemu.v1.OpenSessionRequest.client:type_name -> tcpemu.v1.TcpConfig
+	33,  // 45: tcpemu.v1.OpenSessionRequest.server:type_name -> tcpemu.v1.TcpConfig
+	34,  // 46: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
+	34,  // 47: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
+	38,  // 48: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
+	39,  // 49: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
 	2,   // 50: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	72,  // 51: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
+	89,  // 51: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
 	2,   // 52: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	72,  // 53: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
+	89,  // 53: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
 	2,   // 54: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	11,  // 55: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
+	12,  // 55: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
 	3,   // 56: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
 	2,   // 57: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	33,  // 58: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
+	34,  // 58: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
 	5,   // 59: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
-	51,  // 60: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
+	52,  // 60: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
 	7,   // 61: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
-	72,  // 62: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
-	72,  // 63: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
-	56,  // 64: tcpemu.v1.Segment.sack_blocks:type_name -> tcpemu.v1.SackBlock
+	89,  // 62: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
+	89,  // 63: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
+	57,  // 64: tcpemu.v1.Segment.sack_blocks:type_name -> tcpemu.v1.SackBlock
 	8,   // 65: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
 	2,   // 66: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
 	3,   // 67: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
 	3,   // 68: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
-	55,  // 69: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
-	34,  // 70: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
+	56,  // 69: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
+	35,  // 70: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
 	8,   // 71: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
 	2,   // 72: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	57,  // 73: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
-	23,  // 74: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
-	23,  // 75: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
-	60,  // 76: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
-	24,  // 77: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
-	24,  // 78: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
-	23,  // 79: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
-	23,  // 80: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
-	61,  // 81: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
-	32,  // 82: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
-	33,  // 83: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
-	13,  // 84: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
-	14,  // 85: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
-	15,  // 86: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
-	17,  // 87: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
-	18,  // 88: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
-	26,  // 89: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
-	27,  // 90: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
-	28,  // 91: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
-	29,  // 92: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
-	31,  // 93: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
-	39,  // 94: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
-	40,  // 95: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
-	41,  // 96: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
-	43,  // 97: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
-	44,  // 98: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
-	46,  // 99: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
-	48,  // 100: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
-	50,  // 101: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
-	52,  // 102: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
-	54,  // 103: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
-	58,  // 104: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
-	62,  // 105: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
-	63,  // 106: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
-	64,  // 107: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
-	66,  // 108: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
-	67,  // 109: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
-	69,  // 110: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
-	70,  // 111: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
-	12,  // 112: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
-	12,  // 113: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
-	16,  // 114: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
-	73,  // 115: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
-	19,  // 116: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
-	25,  // 117: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
-	25,  // 118: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
-	25,  // 119: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
-	30,  // 120: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
-	73,  // 121: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
-	38,  // 122: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
-	38,  // 123: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
-	42,  // 124: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
-	73,  // 125: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
-	45,  // 126: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
-	47,  // 127: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
-	49,  // 128: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
-	73,  // 129: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
-	53,  // 130: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
-	73,  // 131: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
-	59,  // 132: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
-	61,  // 133: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
-	61,  // 134: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
-	65,  // 135: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
-	73,  // 136: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
-	68,  // 137: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
-	73,  // 138: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
-	71,  // 139: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
-	112, // [112:140] is the sub-list for method output_type
-	84,  // [84:112] is the sub-list for method input_type
-	84,  // [84:84] is the sub-list for extension type_name
-	84,  // [84:84] is the sub-list for extension extendee
-	0,   // [0:84] is the sub-list for field type_name
+	58,  // 73: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
+	24,  // 74: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
+	24,  // 75: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
+	61,  // 76: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
+	25,  // 77: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
+	25,  // 78: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
+	24,  // 79: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
+	24,  // 80: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
+	62,  // 81: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
+	33,  // 82: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
+	34,  // 83: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
+	89,  // 84: tcpemu.v1.LatencyToxic.latency:type_name -> google.protobuf.Duration
+	89,  // 85: tcpemu.v1.LatencyToxic.jitter:type_name -> google.protobuf.Duration
+	89,  // 86: tcpemu.v1.SlowCloseToxic.delay:type_name -> google.protobuf.Duration
+	89,  // 87: tcpemu.v1.TimeoutToxic.timeout:type_name -> google.protobuf.Duration
+	89,  // 88: tcpemu.v1.ResetPeerToxic.timeout:type_name -> google.protobuf.Duration
+	89,  // 89: tcpemu.v1.SlicerToxic.delay:type_name -> google.protobuf.Duration
+	9,   // 90: tcpemu.v1.Toxic.stream:type_name -> tcpemu.v1.ToxicStream
+	73,  // 91: tcpemu.v1.Toxic.latency:type_name -> tcpemu.v1.LatencyToxic
+	74,  // 92: tcpemu.v1.Toxic.bandwidth:type_name -> tcpemu.v1.BandwidthToxic
+	75,  // 93: tcpemu.v1.Toxic.slow_close:type_name -> tcpemu.v1.SlowCloseToxic
+	76,  // 94: tcpemu.v1.Toxic.timeout:type_name -> tcpemu.v1.TimeoutToxic
+	77,  // 95: tcpemu.v1.Toxic.reset_peer:type_name -> tcpemu.v1.ResetPeerToxic
+	78,  // 96: tcpemu.v1.Toxic.limit_data:type_name -> tcpemu.v1.LimitDataToxic
+	79,  // 97: tcpemu.v1.Toxic.slicer:type_name -> tcpemu.v1.SlicerToxic
+	33,  // 98: tcpemu.v1.Proxy.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	33,  // 99: tcpemu.v1.Proxy.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	80,  // 100: tcpemu.v1.Proxy.toxics:type_name -> tcpemu.v1.Toxic
+	81,  // 101: tcpemu.v1.Proxy.counters:type_name -> tcpemu.v1.ProxyCounters
+	24,  // 102: tcpemu.v1.CreateProxyRequest.forward:type_name -> tcpemu.v1.PathSpec
+	24,  // 103: tcpemu.v1.CreateProxyRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	33,  // 104: tcpemu.v1.CreateProxyRequest.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	33,  // 105: tcpemu.v1.CreateProxyRequest.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	80,  // 106: tcpemu.v1.CreateProxyRequest.toxics:type_name -> tcpemu.v1.Toxic
+	82,  // 107: tcpemu.v1.ListProxiesResponse.proxies:type_name -> tcpemu.v1.Proxy
+	82,  // 108: tcpemu.v1.UpdateProxyRequest.proxy:type_name -> tcpemu.v1.Proxy
+	90,  // 109: tcpemu.v1.UpdateProxyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	14,  // 110: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
+	15,  // 111: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
+	16,  // 112: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
+	18,  // 113: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
+	19,  // 114: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
+	27,  // 115: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
+	28,  // 116: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
+	29,  // 117: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
+	30,  // 118: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
+	32,  // 119: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
+	40,  // 120: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
+	41,  // 121: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
+	42,  // 122: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
+	44,  // 123: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
+	45,  // 124: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
+	47,  // 125: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
+	49,  // 126: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
+	51,  // 127: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
+	53,  // 128: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
+	55,  // 129: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
+	59,  // 130: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
+	63,  // 131: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
+	64,  // 132: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
+	65,  // 133: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
+	67,  // 134: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
+	68,  // 135: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
+	70,  // 136: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
+	71,  // 137: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
+	83,  // 138: tcpemu.v1.Emulator.CreateProxy:input_type -> tcpemu.v1.CreateProxyRequest
+	84,  // 139: tcpemu.v1.Emulator.GetProxy:input_type -> tcpemu.v1.GetProxyRequest
+	85,  // 140: tcpemu.v1.Emulator.ListProxies:input_type -> tcpemu.v1.ListProxiesRequest
+	87,  // 141: tcpemu.v1.Emulator.UpdateProxy:input_type -> tcpemu.v1.UpdateProxyRequest
+	88,  // 142: tcpemu.v1.Emulator.DeleteProxy:input_type -> tcpemu.v1.DeleteProxyRequest
+	13,  // 143: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
+	13,  // 144: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
+	17,  // 145: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
+	91,  // 146: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
+	20,  // 147: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
+	26,  // 148: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
+	26,  // 149: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
+	26,  // 150: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
+	31,  // 151: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
+	91,  // 152: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
+	39,  // 153: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
+	39,  // 154: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
+	43,  // 155: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
+	91,  // 156: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
+	46,  // 157: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
+	48,  // 158: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
+	50,  // 159: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
+	91,  // 160: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
+	54,  // 161: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
+	91,  // 162: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
+	60,  // 163: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
+	62,  // 164: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
+	62,  // 165: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
+	66,  // 166: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
+	91,  // 167: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
+	69,  // 168: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
+	91,  // 169: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
+	72,  // 170: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
+	82,  // 171: tcpemu.v1.Emulator.CreateProxy:output_type -> tcpemu.v1.Proxy
+	82,  // 172: tcpemu.v1.Emulator.GetProxy:output_type -> tcpemu.v1.Proxy
+	86,  // 173: tcpemu.v1.Emulator.ListProxies:output_type -> tcpemu.v1.ListProxiesResponse
+	82,  // 174: tcpemu.v1.Emulator.UpdateProxy:output_type -> tcpemu.v1.Proxy
+	91,  // 175: tcpemu.v1.Emulator.DeleteProxy:output_type -> google.protobuf.Empty
+	143, // [143:176] is the sub-list for method output_type
+	110, // [110:143] is the sub-list for method input_type
+	110, // [110:110] is the sub-list for extension type_name
+	110, // [110:110] is the sub-list for extension extendee
+	0,   // [0:110] is the sub-list for field type_name
 }
 
 func init() { file_tcpemu_v1_tcpemu_proto_init() }
@@ -6758,13 +8216,31 @@ func file_tcpemu_v1_tcpemu_proto_init() {
 		(*ClearFaultsRequest_SessionId)(nil),
 	}
 	file_tcpemu_v1_tcpemu_proto_msgTypes[43].OneofWrappers = []any{}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[67].OneofWrappers = []any{
+		(*Toxic_Latency)(nil),
+		(*Toxic_Bandwidth)(nil),
+		(*Toxic_SlowClose)(nil),
+		(*Toxic_Timeout)(nil),
+		(*Toxic_ResetPeer)(nil),
+		(*Toxic_LimitData)(nil),
+		(*Toxic_Slicer)(nil),
+	}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[70].OneofWrappers = []any{}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[71].OneofWrappers = []any{
+		(*GetProxyRequest_ProxyId)(nil),
+		(*GetProxyRequest_Name)(nil),
+	}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[75].OneofWrappers = []any{
+		(*DeleteProxyRequest_ProxyId)(nil),
+		(*DeleteProxyRequest_Name)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tcpemu_v1_tcpemu_proto_rawDesc), len(file_tcpemu_v1_tcpemu_proto_rawDesc)),
-			NumEnums:      12,
-			NumMessages:   60,
+			NumEnums:      13,
+			NumMessages:   76,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -55,6 +55,11 @@ const (
 	Emulator_Listen_FullMethodName          = "/tcpemu.v1.Emulator/Listen"
 	Emulator_DeleteListener_FullMethodName  = "/tcpemu.v1.Emulator/DeleteListener"
 	Emulator_ExportPcap_FullMethodName      = "/tcpemu.v1.Emulator/ExportPcap"
+	Emulator_CreateProxy_FullMethodName     = "/tcpemu.v1.Emulator/CreateProxy"
+	Emulator_GetProxy_FullMethodName        = "/tcpemu.v1.Emulator/GetProxy"
+	Emulator_ListProxies_FullMethodName     = "/tcpemu.v1.Emulator/ListProxies"
+	Emulator_UpdateProxy_FullMethodName     = "/tcpemu.v1.Emulator/UpdateProxy"
+	Emulator_DeleteProxy_FullMethodName     = "/tcpemu.v1.Emulator/DeleteProxy"
 )
 
 // EmulatorClient is the client API for Emulator service.
@@ -119,6 +124,19 @@ type EmulatorClient interface {
 	// tcpemud runs with --pcap_dir), as a pcap file (LINKTYPE_RAW, nanosecond
 	// timestamps) streamed in chunks.
 	ExportPcap(ctx context.Context, in *ExportPcapRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PcapChunk], error)
+	// Proxies: a kernel listening socket of the daemon whose every accepted
+	// connection is relayed through an emulated session (over the proxy's link,
+	// both endpoints in the engine) to an upstream host, so that a real
+	// application talks to a real server across an emulated path. No root and
+	// no TAP. A proxy lives in a REALTIME network; see docs/proxy.md.
+	CreateProxy(ctx context.Context, in *CreateProxyRequest, opts ...grpc.CallOption) (*Proxy, error)
+	GetProxy(ctx context.Context, in *GetProxyRequest, opts ...grpc.CallOption) (*Proxy, error)
+	ListProxies(ctx context.Context, in *ListProxiesRequest, opts ...grpc.CallOption) (*ListProxiesResponse, error)
+	// Changes the fields named in update_mask. Changing listen re-binds;
+	// disabling closes the proxy's connections and stops listening.
+	UpdateProxy(ctx context.Context, in *UpdateProxyRequest, opts ...grpc.CallOption) (*Proxy, error)
+	// Closes the proxy's connections (their sessions stay until deleted).
+	DeleteProxy(ctx context.Context, in *DeleteProxyRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 }
 
 type emulatorClient struct {
@@ -427,6 +445,56 @@ func (c *emulatorClient) ExportPcap(ctx context.Context, in *ExportPcapRequest, 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Emulator_ExportPcapClient = grpc.ServerStreamingClient[PcapChunk]
 
+func (c *emulatorClient) CreateProxy(ctx context.Context, in *CreateProxyRequest, opts ...grpc.CallOption) (*Proxy, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Proxy)
+	err := c.cc.Invoke(ctx, Emulator_CreateProxy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *emulatorClient) GetProxy(ctx context.Context, in *GetProxyRequest, opts ...grpc.CallOption) (*Proxy, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Proxy)
+	err := c.cc.Invoke(ctx, Emulator_GetProxy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *emulatorClient) ListProxies(ctx context.Context, in *ListProxiesRequest, opts ...grpc.CallOption) (*ListProxiesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListProxiesResponse)
+	err := c.cc.Invoke(ctx, Emulator_ListProxies_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *emulatorClient) UpdateProxy(ctx context.Context, in *UpdateProxyRequest, opts ...grpc.CallOption) (*Proxy, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Proxy)
+	err := c.cc.Invoke(ctx, Emulator_UpdateProxy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *emulatorClient) DeleteProxy(ctx context.Context, in *DeleteProxyRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, Emulator_DeleteProxy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EmulatorServer is the server API for Emulator service.
 // All implementations must embed UnimplementedEmulatorServer
 // for forward compatibility.
@@ -489,6 +557,19 @@ type EmulatorServer interface {
 	// tcpemud runs with --pcap_dir), as a pcap file (LINKTYPE_RAW, nanosecond
 	// timestamps) streamed in chunks.
 	ExportPcap(*ExportPcapRequest, grpc.ServerStreamingServer[PcapChunk]) error
+	// Proxies: a kernel listening socket of the daemon whose every accepted
+	// connection is relayed through an emulated session (over the proxy's link,
+	// both endpoints in the engine) to an upstream host, so that a real
+	// application talks to a real server across an emulated path. No root and
+	// no TAP. A proxy lives in a REALTIME network; see docs/proxy.md.
+	CreateProxy(context.Context, *CreateProxyRequest) (*Proxy, error)
+	GetProxy(context.Context, *GetProxyRequest) (*Proxy, error)
+	ListProxies(context.Context, *ListProxiesRequest) (*ListProxiesResponse, error)
+	// Changes the fields named in update_mask. Changing listen re-binds;
+	// disabling closes the proxy's connections and stops listening.
+	UpdateProxy(context.Context, *UpdateProxyRequest) (*Proxy, error)
+	// Closes the proxy's connections (their sessions stay until deleted).
+	DeleteProxy(context.Context, *DeleteProxyRequest) (*emptypb.Empty, error)
 	mustEmbedUnimplementedEmulatorServer()
 }
 
@@ -582,6 +663,21 @@ func (UnimplementedEmulatorServer) DeleteListener(context.Context, *DeleteListen
 }
 func (UnimplementedEmulatorServer) ExportPcap(*ExportPcapRequest, grpc.ServerStreamingServer[PcapChunk]) error {
 	return status.Error(codes.Unimplemented, "method ExportPcap not implemented")
+}
+func (UnimplementedEmulatorServer) CreateProxy(context.Context, *CreateProxyRequest) (*Proxy, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateProxy not implemented")
+}
+func (UnimplementedEmulatorServer) GetProxy(context.Context, *GetProxyRequest) (*Proxy, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetProxy not implemented")
+}
+func (UnimplementedEmulatorServer) ListProxies(context.Context, *ListProxiesRequest) (*ListProxiesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListProxies not implemented")
+}
+func (UnimplementedEmulatorServer) UpdateProxy(context.Context, *UpdateProxyRequest) (*Proxy, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateProxy not implemented")
+}
+func (UnimplementedEmulatorServer) DeleteProxy(context.Context, *DeleteProxyRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteProxy not implemented")
 }
 func (UnimplementedEmulatorServer) mustEmbedUnimplementedEmulatorServer() {}
 func (UnimplementedEmulatorServer) testEmbeddedByValue()                  {}
@@ -1094,6 +1190,96 @@ func _Emulator_ExportPcap_Handler(srv interface{}, stream grpc.ServerStream) err
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Emulator_ExportPcapServer = grpc.ServerStreamingServer[PcapChunk]
 
+func _Emulator_CreateProxy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateProxyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EmulatorServer).CreateProxy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Emulator_CreateProxy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EmulatorServer).CreateProxy(ctx, req.(*CreateProxyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Emulator_GetProxy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetProxyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EmulatorServer).GetProxy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Emulator_GetProxy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EmulatorServer).GetProxy(ctx, req.(*GetProxyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Emulator_ListProxies_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListProxiesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EmulatorServer).ListProxies(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Emulator_ListProxies_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EmulatorServer).ListProxies(ctx, req.(*ListProxiesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Emulator_UpdateProxy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateProxyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EmulatorServer).UpdateProxy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Emulator_UpdateProxy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EmulatorServer).UpdateProxy(ctx, req.(*UpdateProxyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Emulator_DeleteProxy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteProxyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EmulatorServer).DeleteProxy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Emulator_DeleteProxy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EmulatorServer).DeleteProxy(ctx, req.(*DeleteProxyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Emulator_ServiceDesc is the grpc.ServiceDesc for Emulator service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1204,6 +1390,26 @@ var Emulator_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteListener",
 			Handler:    _Emulator_DeleteListener_Handler,
+		},
+		{
+			MethodName: "CreateProxy",
+			Handler:    _Emulator_CreateProxy_Handler,
+		},
+		{
+			MethodName: "GetProxy",
+			Handler:    _Emulator_GetProxy_Handler,
+		},
+		{
+			MethodName: "ListProxies",
+			Handler:    _Emulator_ListProxies_Handler,
+		},
+		{
+			MethodName: "UpdateProxy",
+			Handler:    _Emulator_UpdateProxy_Handler,
+		},
+		{
+			MethodName: "DeleteProxy",
+			Handler:    _Emulator_DeleteProxy_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

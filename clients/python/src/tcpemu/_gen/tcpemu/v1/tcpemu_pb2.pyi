@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -95,6 +96,12 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_CONNECTION_ERROR: _ClassVar[EventKind]
     EVENT_KIND_SESSION_DESTROYED: _ClassVar[EventKind]
     EVENT_KIND_SESSION_ACCEPTED: _ClassVar[EventKind]
+
+class ToxicStream(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TOXIC_STREAM_UNSPECIFIED: _ClassVar[ToxicStream]
+    TOXIC_STREAM_DOWNSTREAM: _ClassVar[ToxicStream]
+    TOXIC_STREAM_UPSTREAM: _ClassVar[ToxicStream]
 CLOCK_KIND_UNSPECIFIED: ClockKind
 CLOCK_KIND_REALTIME: ClockKind
 CLOCK_KIND_VIRTUAL: ClockKind
@@ -153,6 +160,9 @@ EVENT_KIND_CWND_CHANGED: EventKind
 EVENT_KIND_CONNECTION_ERROR: EventKind
 EVENT_KIND_SESSION_DESTROYED: EventKind
 EVENT_KIND_SESSION_ACCEPTED: EventKind
+TOXIC_STREAM_UNSPECIFIED: ToxicStream
+TOXIC_STREAM_DOWNSTREAM: ToxicStream
+TOXIC_STREAM_UPSTREAM: ToxicStream
 
 class Network(_message.Message):
     __slots__ = ("id", "clock", "seed", "now", "link_count", "session_count", "shard")
@@ -611,7 +621,7 @@ class Remote(_message.Message):
     def __init__(self, interface_id: _Optional[int] = ..., address: _Optional[str] = ..., port: _Optional[int] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("id", "network_id", "link_id", "destroyed", "opened_at", "destroyed_at", "client", "server", "remote", "local_address", "accepted", "capture")
+    __slots__ = ("id", "network_id", "link_id", "destroyed", "opened_at", "destroyed_at", "client", "server", "remote", "local_address", "accepted", "capture", "proxy_id", "downstream_peer", "upstream_peer")
     ID_FIELD_NUMBER: _ClassVar[int]
     NETWORK_ID_FIELD_NUMBER: _ClassVar[int]
     LINK_ID_FIELD_NUMBER: _ClassVar[int]
@@ -624,6 +634,9 @@ class Session(_message.Message):
     LOCAL_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     CAPTURE_FIELD_NUMBER: _ClassVar[int]
+    PROXY_ID_FIELD_NUMBER: _ClassVar[int]
+    DOWNSTREAM_PEER_FIELD_NUMBER: _ClassVar[int]
+    UPSTREAM_PEER_FIELD_NUMBER: _ClassVar[int]
     id: int
     network_id: int
     link_id: int
@@ -636,7 +649,10 @@ class Session(_message.Message):
     local_address: str
     accepted: bool
     capture: bool
-    def __init__(self, id: _Optional[int] = ..., network_id: _Optional[int] = ..., link_id: _Optional[int] = ..., destroyed: bool = ..., opened_at: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., destroyed_at: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., client: _Optional[_Union[EndpointState, _Mapping]] = ..., server: _Optional[_Union[EndpointState, _Mapping]] = ..., remote: _Optional[_Union[Remote, _Mapping]] = ..., local_address: _Optional[str] = ..., accepted: bool = ..., capture: bool = ...) -> None: ...
+    proxy_id: int
+    downstream_peer: str
+    upstream_peer: str
+    def __init__(self, id: _Optional[int] = ..., network_id: _Optional[int] = ..., link_id: _Optional[int] = ..., destroyed: bool = ..., opened_at: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., destroyed_at: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., client: _Optional[_Union[EndpointState, _Mapping]] = ..., server: _Optional[_Union[EndpointState, _Mapping]] = ..., remote: _Optional[_Union[Remote, _Mapping]] = ..., local_address: _Optional[str] = ..., accepted: bool = ..., capture: bool = ..., proxy_id: _Optional[int] = ..., downstream_peer: _Optional[str] = ..., upstream_peer: _Optional[str] = ...) -> None: ...
 
 class OpenSessionRequest(_message.Message):
     __slots__ = ("network_id", "link_id", "client", "server", "client_port", "server_port", "server_closed", "client_reader", "server_reader", "digest", "remote", "capture")
@@ -1105,3 +1121,187 @@ class PcapChunk(_message.Message):
     DATA_FIELD_NUMBER: _ClassVar[int]
     data: bytes
     def __init__(self, data: _Optional[bytes] = ...) -> None: ...
+
+class LatencyToxic(_message.Message):
+    __slots__ = ("latency", "jitter")
+    LATENCY_FIELD_NUMBER: _ClassVar[int]
+    JITTER_FIELD_NUMBER: _ClassVar[int]
+    latency: _duration_pb2.Duration
+    jitter: _duration_pb2.Duration
+    def __init__(self, latency: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., jitter: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class BandwidthToxic(_message.Message):
+    __slots__ = ("rate_bps",)
+    RATE_BPS_FIELD_NUMBER: _ClassVar[int]
+    rate_bps: int
+    def __init__(self, rate_bps: _Optional[int] = ...) -> None: ...
+
+class SlowCloseToxic(_message.Message):
+    __slots__ = ("delay",)
+    DELAY_FIELD_NUMBER: _ClassVar[int]
+    delay: _duration_pb2.Duration
+    def __init__(self, delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class TimeoutToxic(_message.Message):
+    __slots__ = ("timeout",)
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    timeout: _duration_pb2.Duration
+    def __init__(self, timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class ResetPeerToxic(_message.Message):
+    __slots__ = ("timeout",)
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    timeout: _duration_pb2.Duration
+    def __init__(self, timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class LimitDataToxic(_message.Message):
+    __slots__ = ("bytes",)
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    bytes: int
+    def __init__(self, bytes: _Optional[int] = ...) -> None: ...
+
+class SlicerToxic(_message.Message):
+    __slots__ = ("average_size", "size_variation", "delay")
+    AVERAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_VARIATION_FIELD_NUMBER: _ClassVar[int]
+    DELAY_FIELD_NUMBER: _ClassVar[int]
+    average_size: int
+    size_variation: int
+    delay: _duration_pb2.Duration
+    def __init__(self, average_size: _Optional[int] = ..., size_variation: _Optional[int] = ..., delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class Toxic(_message.Message):
+    __slots__ = ("name", "stream", "toxicity", "latency", "bandwidth", "slow_close", "timeout", "reset_peer", "limit_data", "slicer")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    TOXICITY_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_FIELD_NUMBER: _ClassVar[int]
+    BANDWIDTH_FIELD_NUMBER: _ClassVar[int]
+    SLOW_CLOSE_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    RESET_PEER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_DATA_FIELD_NUMBER: _ClassVar[int]
+    SLICER_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    stream: ToxicStream
+    toxicity: float
+    latency: LatencyToxic
+    bandwidth: BandwidthToxic
+    slow_close: SlowCloseToxic
+    timeout: TimeoutToxic
+    reset_peer: ResetPeerToxic
+    limit_data: LimitDataToxic
+    slicer: SlicerToxic
+    def __init__(self, name: _Optional[str] = ..., stream: _Optional[_Union[ToxicStream, str]] = ..., toxicity: _Optional[float] = ..., latency: _Optional[_Union[LatencyToxic, _Mapping]] = ..., bandwidth: _Optional[_Union[BandwidthToxic, _Mapping]] = ..., slow_close: _Optional[_Union[SlowCloseToxic, _Mapping]] = ..., timeout: _Optional[_Union[TimeoutToxic, _Mapping]] = ..., reset_peer: _Optional[_Union[ResetPeerToxic, _Mapping]] = ..., limit_data: _Optional[_Union[LimitDataToxic, _Mapping]] = ..., slicer: _Optional[_Union[SlicerToxic, _Mapping]] = ...) -> None: ...
+
+class ProxyCounters(_message.Message):
+    __slots__ = ("connections_accepted", "connections_active", "connections_refused", "upstream_failures", "bytes_upstream", "bytes_downstream")
+    CONNECTIONS_ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    CONNECTIONS_ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    CONNECTIONS_REFUSED_FIELD_NUMBER: _ClassVar[int]
+    UPSTREAM_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    BYTES_UPSTREAM_FIELD_NUMBER: _ClassVar[int]
+    BYTES_DOWNSTREAM_FIELD_NUMBER: _ClassVar[int]
+    connections_accepted: int
+    connections_active: int
+    connections_refused: int
+    upstream_failures: int
+    bytes_upstream: int
+    bytes_downstream: int
+    def __init__(self, connections_accepted: _Optional[int] = ..., connections_active: _Optional[int] = ..., connections_refused: _Optional[int] = ..., upstream_failures: _Optional[int] = ..., bytes_upstream: _Optional[int] = ..., bytes_downstream: _Optional[int] = ...) -> None: ...
+
+class Proxy(_message.Message):
+    __slots__ = ("id", "network_id", "name", "listen", "upstream", "link_id", "downstream_tcp", "upstream_tcp", "relay_buffer", "enabled", "toxics", "listen_address", "counters", "owns_link")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LISTEN_FIELD_NUMBER: _ClassVar[int]
+    UPSTREAM_FIELD_NUMBER: _ClassVar[int]
+    LINK_ID_FIELD_NUMBER: _ClassVar[int]
+    DOWNSTREAM_TCP_FIELD_NUMBER: _ClassVar[int]
+    UPSTREAM_TCP_FIELD_NUMBER: _ClassVar[int]
+    RELAY_BUFFER_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    TOXICS_FIELD_NUMBER: _ClassVar[int]
+    LISTEN_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    COUNTERS_FIELD_NUMBER: _ClassVar[int]
+    OWNS_LINK_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    network_id: int
+    name: str
+    listen: str
+    upstream: str
+    link_id: int
+    downstream_tcp: TcpConfig
+    upstream_tcp: TcpConfig
+    relay_buffer: int
+    enabled: bool
+    toxics: _containers.RepeatedCompositeFieldContainer[Toxic]
+    listen_address: str
+    counters: ProxyCounters
+    owns_link: bool
+    def __init__(self, id: _Optional[int] = ..., network_id: _Optional[int] = ..., name: _Optional[str] = ..., listen: _Optional[str] = ..., upstream: _Optional[str] = ..., link_id: _Optional[int] = ..., downstream_tcp: _Optional[_Union[TcpConfig, _Mapping]] = ..., upstream_tcp: _Optional[_Union[TcpConfig, _Mapping]] = ..., relay_buffer: _Optional[int] = ..., enabled: bool = ..., toxics: _Optional[_Iterable[_Union[Toxic, _Mapping]]] = ..., listen_address: _Optional[str] = ..., counters: _Optional[_Union[ProxyCounters, _Mapping]] = ..., owns_link: bool = ...) -> None: ...
+
+class CreateProxyRequest(_message.Message):
+    __slots__ = ("network_id", "name", "listen", "upstream", "link_id", "forward", "reverse", "downstream_tcp", "upstream_tcp", "relay_buffer", "enabled", "toxics")
+    NETWORK_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LISTEN_FIELD_NUMBER: _ClassVar[int]
+    UPSTREAM_FIELD_NUMBER: _ClassVar[int]
+    LINK_ID_FIELD_NUMBER: _ClassVar[int]
+    FORWARD_FIELD_NUMBER: _ClassVar[int]
+    REVERSE_FIELD_NUMBER: _ClassVar[int]
+    DOWNSTREAM_TCP_FIELD_NUMBER: _ClassVar[int]
+    UPSTREAM_TCP_FIELD_NUMBER: _ClassVar[int]
+    RELAY_BUFFER_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    TOXICS_FIELD_NUMBER: _ClassVar[int]
+    network_id: int
+    name: str
+    listen: str
+    upstream: str
+    link_id: int
+    forward: PathSpec
+    reverse: PathSpec
+    downstream_tcp: TcpConfig
+    upstream_tcp: TcpConfig
+    relay_buffer: int
+    enabled: bool
+    toxics: _containers.RepeatedCompositeFieldContainer[Toxic]
+    def __init__(self, network_id: _Optional[int] = ..., name: _Optional[str] = ..., listen: _Optional[str] = ..., upstream: _Optional[str] = ..., link_id: _Optional[int] = ..., forward: _Optional[_Union[PathSpec, _Mapping]] = ..., reverse: _Optional[_Union[PathSpec, _Mapping]] = ..., downstream_tcp: _Optional[_Union[TcpConfig, _Mapping]] = ..., upstream_tcp: _Optional[_Union[TcpConfig, _Mapping]] = ..., relay_buffer: _Optional[int] = ..., enabled: bool = ..., toxics: _Optional[_Iterable[_Union[Toxic, _Mapping]]] = ...) -> None: ...
+
+class GetProxyRequest(_message.Message):
+    __slots__ = ("proxy_id", "name")
+    PROXY_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    proxy_id: int
+    name: str
+    def __init__(self, proxy_id: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
+
+class ListProxiesRequest(_message.Message):
+    __slots__ = ("network_id",)
+    NETWORK_ID_FIELD_NUMBER: _ClassVar[int]
+    network_id: int
+    def __init__(self, network_id: _Optional[int] = ...) -> None: ...
+
+class ListProxiesResponse(_message.Message):
+    __slots__ = ("proxies",)
+    PROXIES_FIELD_NUMBER: _ClassVar[int]
+    proxies: _containers.RepeatedCompositeFieldContainer[Proxy]
+    def __init__(self, proxies: _Optional[_Iterable[_Union[Proxy, _Mapping]]] = ...) -> None: ...
+
+class UpdateProxyRequest(_message.Message):
+    __slots__ = ("proxy", "update_mask")
+    PROXY_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    proxy: Proxy
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, proxy: _Optional[_Union[Proxy, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class DeleteProxyRequest(_message.Message):
+    __slots__ = ("proxy_id", "name")
+    PROXY_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    proxy_id: int
+    name: str
+    def __init__(self, proxy_id: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...

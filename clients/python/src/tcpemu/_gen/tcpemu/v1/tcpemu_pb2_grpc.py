@@ -175,6 +175,31 @@ class EmulatorStub(object):
                 request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.ExportPcapRequest.SerializeToString,
                 response_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.PcapChunk.FromString,
                 _registered_method=True)
+        self.CreateProxy = channel.unary_unary(
+                '/tcpemu.v1.Emulator/CreateProxy',
+                request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.CreateProxyRequest.SerializeToString,
+                response_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.Proxy.FromString,
+                _registered_method=True)
+        self.GetProxy = channel.unary_unary(
+                '/tcpemu.v1.Emulator/GetProxy',
+                request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.GetProxyRequest.SerializeToString,
+                response_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.Proxy.FromString,
+                _registered_method=True)
+        self.ListProxies = channel.unary_unary(
+                '/tcpemu.v1.Emulator/ListProxies',
+                request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.ListProxiesRequest.SerializeToString,
+                response_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.ListProxiesResponse.FromString,
+                _registered_method=True)
+        self.UpdateProxy = channel.unary_unary(
+                '/tcpemu.v1.Emulator/UpdateProxy',
+                request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.UpdateProxyRequest.SerializeToString,
+                response_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.Proxy.FromString,
+                _registered_method=True)
+        self.DeleteProxy = channel.unary_unary(
+                '/tcpemu.v1.Emulator/DeleteProxy',
+                request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.DeleteProxyRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class EmulatorServicer(object):
@@ -378,6 +403,44 @@ class EmulatorServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateProxy(self, request, context):
+        """Proxies: a kernel listening socket of the daemon whose every accepted
+        connection is relayed through an emulated session (over the proxy's link,
+        both endpoints in the engine) to an upstream host, so that a real
+        application talks to a real server across an emulated path. No root and
+        no TAP. A proxy lives in a REALTIME network; see docs/proxy.md.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetProxy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListProxies(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateProxy(self, request, context):
+        """Changes the fields named in update_mask. Changing listen re-binds;
+        disabling closes the proxy's connections and stops listening.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteProxy(self, request, context):
+        """Closes the proxy's connections (their sessions stay until deleted).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EmulatorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -520,6 +583,31 @@ def add_EmulatorServicer_to_server(servicer, server):
                     servicer.ExportPcap,
                     request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.ExportPcapRequest.FromString,
                     response_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.PcapChunk.SerializeToString,
+            ),
+            'CreateProxy': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateProxy,
+                    request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.CreateProxyRequest.FromString,
+                    response_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.Proxy.SerializeToString,
+            ),
+            'GetProxy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProxy,
+                    request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.GetProxyRequest.FromString,
+                    response_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.Proxy.SerializeToString,
+            ),
+            'ListProxies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListProxies,
+                    request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.ListProxiesRequest.FromString,
+                    response_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.ListProxiesResponse.SerializeToString,
+            ),
+            'UpdateProxy': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateProxy,
+                    request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.UpdateProxyRequest.FromString,
+                    response_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.Proxy.SerializeToString,
+            ),
+            'DeleteProxy': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteProxy,
+                    request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.DeleteProxyRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1278,6 +1366,141 @@ class Emulator(object):
             '/tcpemu.v1.Emulator/ExportPcap',
             tcpemu_dot_v1_dot_tcpemu__pb2.ExportPcapRequest.SerializeToString,
             tcpemu_dot_v1_dot_tcpemu__pb2.PcapChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateProxy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tcpemu.v1.Emulator/CreateProxy',
+            tcpemu_dot_v1_dot_tcpemu__pb2.CreateProxyRequest.SerializeToString,
+            tcpemu_dot_v1_dot_tcpemu__pb2.Proxy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProxy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tcpemu.v1.Emulator/GetProxy',
+            tcpemu_dot_v1_dot_tcpemu__pb2.GetProxyRequest.SerializeToString,
+            tcpemu_dot_v1_dot_tcpemu__pb2.Proxy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListProxies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tcpemu.v1.Emulator/ListProxies',
+            tcpemu_dot_v1_dot_tcpemu__pb2.ListProxiesRequest.SerializeToString,
+            tcpemu_dot_v1_dot_tcpemu__pb2.ListProxiesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateProxy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tcpemu.v1.Emulator/UpdateProxy',
+            tcpemu_dot_v1_dot_tcpemu__pb2.UpdateProxyRequest.SerializeToString,
+            tcpemu_dot_v1_dot_tcpemu__pb2.Proxy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteProxy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tcpemu.v1.Emulator/DeleteProxy',
+            tcpemu_dot_v1_dot_tcpemu__pb2.DeleteProxyRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
