@@ -63,6 +63,17 @@ EmulatorService::EmulatorService(const EmulatorOptions& options, EventHub* hub,
       hub_(hub),
       metrics_(metrics),
       wait_budget_(options.waits) {
+  // tcpemud checks the flags first; a list that does not parse allows none.
+  if (absl::StatusOr<AllowList> a =
+          AllowList::Parse(options_.proxy_listen_allow, "--proxy_listen_allow");
+      a.ok()) {
+    proxy_listen_allow_ = *std::move(a);
+  }
+  if (absl::StatusOr<AllowList> a = AllowList::Parse(
+          options_.proxy_upstream_allow, "--proxy_upstream_allow");
+      a.ok()) {
+    proxy_upstream_allow_ = *std::move(a);
+  }
   size_t n = std::max<size_t>(1, options_.shards);
   for (size_t i = 0; i < n; ++i) {
     ShardMetrics* sm = metrics_ != nullptr ? metrics_->AddShard() : nullptr;
@@ -276,6 +287,13 @@ grpc::Status EmulatorService::DeleteNetwork(Ctx*,
                    [id](const auto& kv) { return kv.second == id; });
     std::erase_if(session_network_,
                   [id](const auto& kv) { return kv.second == id; });
+    for (const auto& [pid, nid] : proxy_network_) {
+      if (nid != id) continue;
+      absl::erase_if(proxy_names_,
+                     [pid = pid](const auto& kv) { return kv.second == pid; });
+    }
+    absl::erase_if(proxy_network_,
+                   [id](const auto& kv) { return kv.second == id; });
     return absl::OkStatus();
   });
 }
@@ -389,9 +407,20 @@ grpc::Status EmulatorService::DeleteLink(Ctx*, const v1::DeleteLinkRequest* req,
   return Observe("DeleteLink", [&]() -> absl::Status {
     absl::StatusOr<Where> w = LinkOf(req->link_id());
     if (!w.ok()) return w.status();
-    absl::Status s = OnNetwork(w->network_id, [&](NetworkSlot& slot, Shard&) {
-      return slot.net->DeleteLink(req->link_id());
-    });
+    absl::Status s = OnNetwork(
+        w->network_id, [&](NetworkSlot& slot, Shard&) -> absl::Status {
+          if (slot.proxies != nullptr) {
+            auto& table = static_cast<ProxyTable&>(*slot.proxies);
+            for (uint32_t pid : table.ids()) {
+              const ProxyConfig* c = table.config(pid);
+              if (c->link_id != req->link_id()) continue;
+              return absl::FailedPreconditionError(absl::StrCat(
+                  "link_id ", req->link_id(), " carries proxy \"", c->name,
+                  "\" (proxy_id ", pid, "); delete the proxy first"));
+            }
+          }
+          return slot.net->DeleteLink(req->link_id());
+        });
     if (!s.ok()) return s;
     absl::MutexLock l(&mu_);
     link_network_.erase(req->link_id());
@@ -417,6 +446,15 @@ absl::Status EmulatorService::FillSession(NetworkSlot& slot,
     out->set_accepted(info->accepted);
   }
   out->set_capture(slot.captures->has(session_id));
+  if (slot.proxies != nullptr) {
+    const ProxyTable::SessionTag* tag =
+        static_cast<ProxyTable&>(*slot.proxies).session_tag(session_id);
+    if (tag != nullptr) {
+      out->set_proxy_id(tag->proxy_id);
+      out->set_downstream_peer(tag->downstream_peer);
+      out->set_upstream_peer(tag->upstream_peer);
+    }
+  }
   out->set_id(info->id);
   out->set_network_id(network_id);
   out->set_link_id(info->link_id);

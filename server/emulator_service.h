@@ -19,6 +19,8 @@
 #include "server/event_hub.h"
 #include "server/event_stream.h"
 #include "server/metrics.h"
+#include "server/proxy_address.h"
+#include "server/proxy_table.h"
 #include "server/shard.h"
 #include "server/wait_budget.h"
 #include "tcpemu/v1/tcpemu.grpc.pb.h"
@@ -42,6 +44,12 @@ struct EmulatorOptions {
   WaitLimits waits;
   // Wall-clock time one AdvanceTime may compute (--max_advance_seconds).
   int64_t max_advance_ns = 60'000'000'000;
+  // Proxies (docs/proxy.md): where they may listen and connect to, and how
+  // many there may be.
+  std::string proxy_listen_allow = kDefaultProxyAllow;
+  std::string proxy_upstream_allow = kDefaultProxyAllow;
+  uint32_t max_proxies = 256;
+  uint32_t max_proxy_connections = 10000;
 };
 
 // How a call that may wait ends: its gRPC reactor, or a direct caller (a
@@ -153,6 +161,19 @@ class EmulatorService final
   grpc::Status ExportPcap(Ctx*, const v1::ExportPcapRequest*,
                           grpc::ServerWriter<v1::PcapChunk>*) override;
 
+  // Proxies (proxies.cc).
+  grpc::Status CreateProxy(Ctx*, const v1::CreateProxyRequest*,
+                           v1::Proxy*) override;
+  grpc::Status GetProxy(Ctx*, const v1::GetProxyRequest*, v1::Proxy*) override;
+  grpc::Status ListProxies(Ctx*, const v1::ListProxiesRequest*,
+                           v1::ListProxiesResponse*) override;
+  grpc::Status UpdateProxy(Ctx*, const v1::UpdateProxyRequest*,
+                           v1::Proxy*) override;
+  grpc::Status DeleteProxy(Ctx*, const v1::DeleteProxyRequest*,
+                           google::protobuf::Empty*) override;
+  // Proxied connections open now, over every proxy.
+  uint32_t proxy_connections() const { return proxy_connections_.load(); }
+
  private:
   struct Where {
     uint32_t network_id = 0;
@@ -186,6 +207,16 @@ class EmulatorService final
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Gives accepted sessions daemon-wide ids (shard thread).
   void InstallHooks(NetworkSlot& slot);
+  // A daemon-wide session id in `network_id`, or 0 past --max_sessions.
+  uint32_t AllocateSessionId(uint32_t network_id);
+  // The proxy named by id (or by name when id is 0): its id and network.
+  absl::StatusOr<std::pair<uint32_t, Where>> ProxyOf(uint32_t id,
+                                                     const std::string& name);
+  // The network's proxy table, made on first use (shard thread).
+  ProxyTable& Proxies(NetworkSlot& slot, Shard& shard);
+  // Validates what CreateProxy and UpdateProxy share; resolves names.
+  absl::Status ParseListen(const std::string& listen, ProxyConfig& out);
+  absl::Status ParseUpstream(const std::string& upstream, ProxyConfig& out);
 
   EmulatorOptions options_;
   EventHub* hub_;
@@ -208,6 +239,13 @@ class EmulatorService final
       ABSL_GUARDED_BY(mu_);
   // Listening (interface_id, port) pairs, for --max_listeners.
   absl::flat_hash_set<uint64_t> listeners_ ABSL_GUARDED_BY(mu_);
+  // Proxies: id -> network, and name -> id.
+  absl::flat_hash_map<uint32_t, uint32_t> proxy_network_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint32_t> proxy_names_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint32_t> next_proxy_id_{1};
+  std::atomic<uint32_t> proxy_connections_{0};
+  AllowList proxy_listen_allow_;
+  AllowList proxy_upstream_allow_;
 };
 
 // An error's message with the engine's nouns at its start as the API's

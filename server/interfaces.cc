@@ -80,17 +80,21 @@ void ToProto(const InterfaceCounters& c, v1::InterfaceCounters* out) {
 
 void EmulatorService::InstallHooks(NetworkSlot& slot) {
   const uint32_t network_id = slot.id;
-  slot.net->SetSessionIdAllocator([this, network_id]() -> uint32_t {
-    absl::MutexLock l(&mu_);
-    if (session_network_.size() >= options_.max_sessions) {
-      // The engine makes no session (counted as syn_dropped_backlog).
-      if (metrics_ != nullptr) metrics_->CountLimitRejection(Limit::kSessions);
-      return 0;
-    }
-    uint32_t id = next_session_id_++;
-    session_network_[id] = network_id;
-    return id;
-  });
+  // Past the limit the engine makes no session (counted as
+  // syn_dropped_backlog).
+  slot.net->SetSessionIdAllocator(
+      [this, network_id] { return AllocateSessionId(network_id); });
+}
+
+uint32_t EmulatorService::AllocateSessionId(uint32_t network_id) {
+  absl::MutexLock l(&mu_);
+  if (session_network_.size() >= options_.max_sessions) {
+    if (metrics_ != nullptr) metrics_->CountLimitRejection(Limit::kSessions);
+    return 0;
+  }
+  uint32_t id = next_session_id_++;
+  session_network_[id] = network_id;
+  return id;
 }
 
 namespace {

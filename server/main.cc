@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "server/auth.h"
 #include "server/daemon.h"
+#include "server/proxy_address.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address (use 0.0.0.0:50051 to accept remote clients)");
@@ -85,6 +86,16 @@ ABSL_FLAG(uint64_t, max_waiting_write_bytes_per_client, 64ull << 20,
 ABSL_FLAG(uint32_t, max_advance_seconds, 60,
           "wall-clock seconds one AdvanceTime may compute before it stops "
           "with RESOURCE_EXHAUSTED (the network keeps the time it reached)");
+ABSL_FLAG(std::string, proxy_listen_allow, tcpemu::server::kDefaultProxyAllow,
+          "addresses proxies may listen on: comma-separated CIDR, CIDR:port "
+          "or CIDR:lo-hi ([v6/len]:port); anything else is PERMISSION_DENIED");
+ABSL_FLAG(std::string, proxy_upstream_allow, tcpemu::server::kDefaultProxyAllow,
+          "addresses proxies may connect to, in the form of "
+          "--proxy_listen_allow");
+ABSL_FLAG(uint32_t, max_proxies, 256, "proxies held at once");
+ABSL_FLAG(uint32_t, max_proxy_connections, 10000,
+          "proxied connections open at once, over every proxy; more are "
+          "reset when accepted");
 ABSL_FLAG(int32_t, shutdown_seconds, 5,
           "on SIGTERM/SIGINT, drain for at most this long");
 
@@ -109,6 +120,9 @@ void PrintHelp() {
        {"max_subscribers", "event_queue", "session_history",
         "per_session_metrics", "per_session_cap"}},
       {"Captures", {"pcap_dir", "capture_bytes", "max_captures"}},
+      {"Proxies (docs/proxy.md)",
+       {"proxy_listen_allow", "proxy_upstream_allow", "max_proxies",
+        "max_proxy_connections"}},
       {"Running", {"seed", "shutdown_seconds"}},
   };
   absl::flat_hash_map<absl::string_view, absl::CommandLineFlag*> all =
@@ -234,6 +248,21 @@ int main(int argc, char** argv) {
     return 2;
   }
   o.emulator.max_advance_ns = int64_t{advance} * 1'000'000'000;
+  o.emulator.proxy_listen_allow = absl::GetFlag(FLAGS_proxy_listen_allow);
+  o.emulator.proxy_upstream_allow = absl::GetFlag(FLAGS_proxy_upstream_allow);
+  for (const auto& [flag, text] :
+       {std::pair{"--proxy_listen_allow", o.emulator.proxy_listen_allow},
+        std::pair{"--proxy_upstream_allow", o.emulator.proxy_upstream_allow}}) {
+    absl::StatusOr<tcpemu::server::AllowList> list =
+        tcpemu::server::AllowList::Parse(text, flag);
+    if (!list.ok()) {
+      std::fprintf(stderr, "tcpemud: %s\n",
+                   std::string(list.status().message()).c_str());
+      return 2;
+    }
+  }
+  o.emulator.max_proxies = absl::GetFlag(FLAGS_max_proxies);
+  o.emulator.max_proxy_connections = absl::GetFlag(FLAGS_max_proxy_connections);
   o.max_subscribers = absl::GetFlag(FLAGS_max_subscribers);
   o.event_queue = absl::GetFlag(FLAGS_event_queue);
   o.session_history = absl::GetFlag(FLAGS_session_history);

@@ -594,6 +594,8 @@ std::string_view LimitLabel(Limit limit) {
       return "waiting";
     case Limit::kAdvance:
       return "advance";
+    case Limit::kProxies:
+      return "proxies";
   }
   return "unknown";
 }

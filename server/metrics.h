@@ -69,8 +69,9 @@ enum class Limit {
   kListeners,
   kWaiting,  // --max_waiting_calls and --max_waiting_write_bytes*
   kAdvance,  // --max_advance_seconds
+  kProxies,  // --max_proxies and --max_proxy_connections
 };
-inline constexpr size_t kNumLimits = static_cast<size_t>(Limit::kAdvance) + 1;
+inline constexpr size_t kNumLimits = static_cast<size_t>(Limit::kProxies) + 1;
 // The label value: "networks", "links", "sessions", ...
 std::string_view LimitLabel(Limit limit);
 

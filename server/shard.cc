@@ -155,6 +155,42 @@ void Shard::DetachDevice(NetworkSlot& slot, uint32_t link_id) {
   slot.devices.erase(it);
 }
 
+absl::Status Shard::WatchFd(int fd, uint32_t events, FdHandler on_ready) {
+  if (events != 0) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = static_cast<uint64_t>(fd);
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      return absl::InternalError(
+          absl::StrCat("epoll_ctl(ADD, fd ", fd, "): ", std::strerror(errno)));
+    }
+  }
+  fd_watches_[fd] = {events, std::make_shared<FdHandler>(std::move(on_ready))};
+  return absl::OkStatus();
+}
+
+void Shard::SetFdEvents(int fd, uint32_t events) {
+  auto it = fd_watches_.find(fd);
+  if (it == fd_watches_.end() || it->second.events == events) return;
+  // Interest in nothing leaves epoll altogether: errors and hang-ups, which
+  // epoll reports whatever the mask, would otherwise wake the loop in vain.
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = static_cast<uint64_t>(fd);
+  const int op = events == 0              ? EPOLL_CTL_DEL
+                 : it->second.events == 0 ? EPOLL_CTL_ADD
+                                          : EPOLL_CTL_MOD;
+  epoll_ctl(epoll_fd_, op, fd, &ev);
+  it->second.events = events;
+}
+
+void Shard::UnwatchFd(int fd) {
+  auto it = fd_watches_.find(fd);
+  if (it == fd_watches_.end()) return;
+  if (it->second.events != 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  fd_watches_.erase(it);
+}
+
 void Shard::ReadDevice(uint32_t network_id, uint32_t link_id) {
   NetworkSlot* slot = network(network_id);
   if (slot == nullptr) return;
@@ -403,7 +439,14 @@ void Shard::Loop() {
         continue;
       }
       auto it = device_fds_.find(static_cast<int>(token));
-      if (it == device_fds_.end()) continue;
+      if (it == device_fds_.end()) {
+        auto w = fd_watches_.find(static_cast<int>(token));
+        if (w == fd_watches_.end()) continue;
+        // The handler may unwatch (and so free) itself.
+        std::shared_ptr<FdHandler> on_ready = w->second.on_ready;
+        (*on_ready)(events[i].events);
+        continue;
+      }
       const auto [network_id, link_id] = it->second;
       ReadDevice(network_id, link_id);
     }

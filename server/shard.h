@@ -45,6 +45,13 @@ struct LatenessStats {
   int64_t QuantileNs(double q) const;
 };
 
+// What the service attaches to a network (its proxies); destroyed before the
+// network, on the shard thread.
+class NetworkExtension {
+ public:
+  virtual ~NetworkExtension() = default;
+};
+
 // One network and what the shard keeps beside it.
 struct NetworkSlot {
   uint32_t id = 0;
@@ -58,6 +65,8 @@ struct NetworkSlot {
   // `net`, which holds pointers to them, so that they outlive it.
   absl::flat_hash_map<uint32_t, std::unique_ptr<TapDevice>> devices;
   std::unique_ptr<Network> net;
+  // Declared after `net`, which it uses, so that it goes first.
+  std::unique_ptr<NetworkExtension> proxies;
   // Waiters for activity on (session, endpoint): each returns true when
   // done and is then dropped.
   absl::flat_hash_map<uint64_t, std::vector<absl::AnyInvocable<bool()>>>
@@ -143,6 +152,14 @@ class Shard {
                     std::unique_ptr<TapDevice> device);
   // Stops reading and closes the device (after the interface is gone).
   void DetachDevice(NetworkSlot& slot, uint32_t link_id);
+  // Watches a kernel socket (level-triggered): `on_ready(events)` runs on
+  // the shard thread while it is ready for `events` (EPOLLIN, EPOLLOUT; 0
+  // watches nothing but errors). Shard thread only, as are the two below.
+  using FdHandler = absl::AnyInvocable<void(uint32_t)>;
+  absl::Status WatchFd(int fd, uint32_t events, FdHandler on_ready);
+  void SetFdEvents(int fd, uint32_t events);
+  // Stops watching (before the fd is closed).
+  void UnwatchFd(int fd);
   // Frames read that the network refused, and device read errors.
   uint64_t device_errors() const { return device_errors_.load(); }
 
@@ -184,6 +201,11 @@ class Shard {
   // Device fd -> (network id, link id).
   absl::flat_hash_map<int, std::pair<uint32_t, uint32_t>> device_fds_;
   std::vector<uint8_t> frame_buf_;
+  struct FdWatch {
+    uint32_t events = 0;
+    std::shared_ptr<FdHandler> on_ready;
+  };
+  absl::flat_hash_map<int, FdWatch> fd_watches_;
   std::atomic<uint64_t> device_errors_{0};
   std::vector<std::pair<uint32_t, uint64_t>> ready_;  // (network, waiter key)
   // Cancellable, so a call that ends early leaves nothing behind.

@@ -51,6 +51,11 @@ absl::Status ValidateFaultRule(const FaultRule& rule) {
             absl::StrCat("delay ", rule.delay, "ns out of range [1, ",
                          kMaxPathDelay, "ns] for action DELAY"));
       }
+      if (rule.jitter < 0 || rule.jitter > rule.delay) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("jitter ", rule.jitter, "ns out of range [0, delay ",
+                         rule.delay, "ns]"));
+      }
       break;
     default:
       return absl::InvalidArgumentError(
@@ -133,6 +138,9 @@ std::optional<FaultHit> FaultTable::Apply(TimeNs now, const TcpPeek& seg,
     if (!hit && at_position && rng.Bernoulli(e.rule.probability)) {
       ++e.applied;
       hit = FaultHit{e.id, e.rule.action, e.rule.delay};
+      if (e.rule.action == FaultAction::kDelay && e.rule.jitter > 0) {
+        hit->delay += rng.UniformInt(-e.rule.jitter, e.rule.jitter);
+      }
     }
     any_spent = any_spent || Spent(e, now);
   }

@@ -43,7 +43,10 @@ std::string_view ToString(FaultAction a);
 struct FaultRule {
   FaultMatch match;
   FaultAction action = FaultAction::kDrop;
-  DurationNs delay = 0;     // kDelay: extra delay on top of the path's
+  DurationNs delay = 0;  // kDelay: extra delay on top of the path's
+  // kDelay: the delay varies uniformly in [delay - jitter, delay + jitter];
+  // [0, delay]. Draws from the rng only when set.
+  DurationNs jitter = 0;
   uint64_t count = 0;       // apply to at most this many segments; 0 = no limit
   double probability = 1;   // chance that a matching segment is acted on
   DurationNs duration = 0;  // active this long after being added; 0 = until

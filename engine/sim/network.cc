@@ -333,6 +333,15 @@ absl::StatusOr<uint32_t> Network::AddFault(uint32_t link_id, Direction d,
   return l->path[Index(d)]->AddFault(rule, now_);
 }
 
+absl::Status Network::RemoveFault(uint32_t link_id, Direction d,
+                                  uint32_t rule_id) {
+  Link* l = FindLink(link_id);
+  if (l == nullptr) {
+    return absl::NotFoundError(absl::StrCat("link ", link_id, " not found"));
+  }
+  return l->path[Index(d)]->RemoveFault(rule_id);
+}
+
 absl::Status Network::ClearFaults(uint32_t link_id) {
   Link* l = FindLink(link_id);
   if (l == nullptr) {

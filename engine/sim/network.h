@@ -168,6 +168,8 @@ class Network {
   const Path* path(uint32_t link_id, Direction d) const;
   absl::StatusOr<uint32_t> AddFault(uint32_t link_id, Direction d,
                                     const FaultRule& rule);
+  // Removes one rule of direction `d` (NotFound if it is not held).
+  absl::Status RemoveFault(uint32_t link_id, Direction d, uint32_t rule_id);
   absl::Status ClearFaults(uint32_t link_id);
 
   // Interfaces: a link whose far side is a device. Its forward path is the

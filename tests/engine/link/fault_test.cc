@@ -3,6 +3,7 @@
 // nth, probability, duration and first-match semantics.
 #include "engine/link/fault.h"
 
+#include <algorithm>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -134,6 +135,34 @@ TEST(FaultTableTest, EveryMatchUntilCleared) {
   t.Clear();
   EXPECT_TRUE(t.empty());
   EXPECT_FALSE(t.Apply(0, Seg(0, kAck, 1), rng).has_value());
+}
+
+TEST(FaultTableTest, DelayJitterStaysInItsRangeAndVaries) {
+  FaultTable t;
+  Rng rng(7);
+  FaultRule r = Rule(FaultAction::kDelay);
+  r.delay = 10 * kMillisecond;
+  r.jitter = 2 * kMillisecond;
+  ASSERT_TRUE(t.Add(r, 0).ok());
+  DurationNs lo = r.delay, hi = r.delay;
+  for (int i = 0; i < 1000; ++i) {
+    auto hit = t.Apply(0, Seg(i, kAck, 1), rng);
+    ASSERT_TRUE(hit.has_value());
+    lo = std::min(lo, hit->delay);
+    hi = std::max(hi, hit->delay);
+  }
+  EXPECT_GE(lo, 8 * kMillisecond);
+  EXPECT_LE(hi, 12 * kMillisecond);
+  EXPECT_LT(lo, 9 * kMillisecond);  // it does vary, both ways
+  EXPECT_GT(hi, 11 * kMillisecond);
+}
+
+TEST(FaultTableTest, JitterLargerThanDelayIsRefused) {
+  FaultRule r = Rule(FaultAction::kDelay);
+  r.jitter = 2 * kMillisecond;
+  absl::Status s = ValidateFaultRule(r);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("jitter"), std::string::npos) << s;
 }
 
 TEST(FaultTableTest, CountLimitsApplications) {

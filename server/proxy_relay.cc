@@ -1,0 +1,383 @@
+// One proxied connection's relay; see proxy_relay.h.
+#include "server/proxy_relay.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace tcpemu::server {
+namespace {
+
+// Socket reads or engine reads per side per Pump: the shard moves on to
+// other work in between (the socket stays ready, so the loop comes back).
+constexpr int kMaxRounds = 16;
+// An upstream connect (over every address) that takes longer fails.
+constexpr int64_t kConnectTimeoutNs = 30'000'000'000;
+
+bool WouldBlock(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
+
+bool Synchronized(TcpState s) {
+  switch (s) {
+    case TcpState::kEstablished:
+    case TcpState::kCloseWait:
+    case TcpState::kFinWait1:
+    case TcpState::kFinWait2:
+    case TcpState::kClosing:
+    case TcpState::kLastAck:
+    case TcpState::kTimeWait:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void NoDelay(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+}  // namespace
+
+ProxyRelay::ProxyRelay(Shard& shard, Network& net, uint32_t session_id,
+                       int down_fd, int64_t epoch_ns, RelayShared* shared,
+                       absl::AnyInvocable<void()> on_done)
+    : shard_(shard),
+      net_(net),
+      session_id_(session_id),
+      epoch_ns_(epoch_ns),
+      shared_(shared),
+      on_done_(std::move(on_done)) {
+  side_[0].fd = down_fd;
+  side_[0].ep = Endpoint::kClient;
+  side_[1].ep = Endpoint::kServer;
+  NoDelay(down_fd);
+  side_[0].events = EPOLLIN;
+  (void)shard_.WatchFd(down_fd, EPOLLIN, [this](uint32_t) { Pump(); });
+}
+
+ProxyRelay::~ProxyRelay() {
+  if (connect_timer_) shard_.CancelWallTimer(*connect_timer_);
+  for (auto& t : shut_timer_) {
+    if (t) shard_.CancelWallTimer(*t);
+  }
+  for (Side& s : side_) {
+    if (s.fd >= 0) {
+      shard_.UnwatchFd(s.fd);
+      close(s.fd);
+    }
+  }
+}
+
+const Connection* ProxyRelay::Conn(const Side& s) const {
+  return net_.connection(session_id_, s.ep);
+}
+
+bool ProxyRelay::Connected(const Side& s) const {
+  return &s == &side_[0] || up_connected_;
+}
+
+void ProxyRelay::Pump() {
+  // A socket event may come long after the loop last advanced the network.
+  const TimeNs now = SteadyNowNs() - epoch_ns_;
+  if (now > net_.now()) net_.RunUntil(now);
+  Side& up = side_[1];
+  if (!up_connected_ && !connecting_ && !up.closed && connect_index_ < 0) {
+    const Connection* c = Conn(up);
+    if (c != nullptr && Synchronized(c->state())) {
+      StartUpstream();
+    } else if (c == nullptr || c->finished()) {
+      // The emulated handshake never completed (the session is gone): no
+      // upstream connection to make.
+      up.closed = true;
+    }
+  }
+  for (int i = 0; i < 2; ++i) {
+    Side& s = side_[i];
+    if (!Connected(s)) continue;
+    if (!s.closed) SocketToEngine(s);
+    if (s.closed) continue;
+    EngineToSocket(s, i == 1 ? Direction::kForward : Direction::kReverse);
+    if (!s.closed) UpdateEvents(s);
+  }
+  if (done() && !done_reported_) {
+    done_reported_ = true;
+    on_done_();
+  }
+}
+
+void ProxyRelay::SocketToEngine(Side& s) {
+  std::vector<uint8_t>& buf = shared_->scratch;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    const Connection* c = Conn(s);
+    if (c == nullptr || !c->can_write()) break;
+    if (!s.in.empty()) {
+      absl::StatusOr<size_t> n = net_.Write(
+          session_id_, s.ep,
+          absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(s.in.data()),
+                              s.in.size()),
+          /*push=*/true);
+      if (!n.ok()) break;
+      s.in.erase(0, *n);
+      if (!s.in.empty()) break;  // the send buffer is full
+      continue;
+    }
+    if (s.rd_eof || c->send_buffer_free() == 0) break;
+    const size_t want = std::min<size_t>(buf.size(), c->send_buffer_free());
+    ssize_t r = recv(s.fd, buf.data(), want, 0);
+    if (r > 0) {
+      absl::StatusOr<size_t> n =
+          net_.Write(session_id_, s.ep,
+                     absl::MakeConstSpan(buf.data(), static_cast<size_t>(r)),
+                     /*push=*/true);
+      const size_t taken = n.ok() ? *n : 0;
+      if (taken < static_cast<size_t>(r)) {
+        s.in.assign(reinterpret_cast<const char*>(buf.data()) + taken,
+                    static_cast<size_t>(r) - taken);
+        break;
+      }
+      continue;
+    }
+    if (r == 0) {
+      s.rd_eof = true;
+      break;
+    }
+    if (WouldBlock(errno)) break;
+    if (errno == EINTR) continue;
+    SocketError(s);
+    return;
+  }
+  if (s.rd_eof && s.in.empty() && !s.engine_closed) {
+    s.engine_closed = true;
+    const Connection* c = Conn(s);
+    if (c != nullptr && !c->finished()) (void)net_.Close(session_id_, s.ep);
+  }
+}
+
+void ProxyRelay::EngineToSocket(Side& s, Direction flowing) {
+  const int f = static_cast<int>(flowing);
+  // A reset or timed-out endpoint resets its socket at once (what an RST
+  // does to a kernel socket: unsent data is dropped).
+  const Connection* c = Conn(s);
+  ErrorCode error = ErrorCode::kNone;
+  if (c != nullptr) {
+    error = c->error();
+  } else if (absl::StatusOr<SessionInfo> info = net_.GetSession(session_id_);
+             info.ok()) {
+    error = s.ep == Endpoint::kClient ? info->client.error : info->server.error;
+  }
+  if (error != ErrorCode::kNone) {
+    ResetSocket(s);
+    return;
+  }
+  std::vector<uint8_t>& buf = shared_->scratch;
+  uint64_t& total = flowing == Direction::kForward ? shared_->bytes_upstream
+                                                   : shared_->bytes_downstream;
+  const std::optional<uint64_t>& limit = toxics_.limit_data[f];
+  for (int round = 0; round < kMaxRounds; ++round) {
+    if (s.out.empty()) {
+      if (s.wr_shut || s.shut_armed || Conn(s) == nullptr) break;
+      size_t want = buf.size();
+      if (limit) want = std::min<uint64_t>(want, *limit - s.delivered);
+      if (want == 0) break;
+      absl::StatusOr<size_t> n =
+          net_.Read(session_id_, s.ep, absl::MakeSpan(buf.data(), want));
+      if (!n.ok() || *n == 0) break;
+      s.out.assign(reinterpret_cast<const char*>(buf.data()), *n);
+    }
+    ssize_t w = send(s.fd, s.out.data(), s.out.size(), MSG_NOSIGNAL);
+    if (w > 0) {
+      s.out.erase(0, static_cast<size_t>(w));
+      s.delivered += static_cast<uint64_t>(w);
+      total += static_cast<uint64_t>(w);
+      if (limit && s.delivered >= *limit) {
+        CloseAll();  // limit_data: the stream delivered its bytes
+        return;
+      }
+      if (!s.out.empty()) break;  // the socket is full
+      continue;
+    }
+    if (w < 0 && WouldBlock(errno)) break;
+    if (w < 0 && errno == EINTR) continue;
+    SocketError(s);
+    return;
+  }
+  if (!s.out.empty() || s.wr_shut || s.shut_armed) return;
+  c = Conn(s);
+  // The peer's FIN was read (or the session ended without an error): the
+  // socket's write side is shut, after slow_close's delay if it has one.
+  if (c == nullptr || c->eof() || c->finished()) ShutWrite(s, flowing);
+}
+
+void ProxyRelay::ShutWrite(Side& s, Direction flowing) {
+  const int i = &s == &side_[0] ? 0 : 1;
+  const DurationNs delay = toxics_.slow_close[static_cast<int>(flowing)];
+  if (delay > 0) {
+    s.shut_armed = true;
+    shut_timer_[i] = shard_.AddWallTimer(SteadyNowNs() + delay, [this, i] {
+      shut_timer_[i].reset();
+      Side& side = side_[i];
+      if (side.closed) return;
+      shutdown(side.fd, SHUT_WR);
+      side.wr_shut = true;
+      Pump();
+    });
+    return;
+  }
+  shutdown(s.fd, SHUT_WR);
+  s.wr_shut = true;
+}
+
+void ProxyRelay::UpdateEvents(Side& s) {
+  if (s.wr_shut && s.rd_eof && s.in.empty() && s.out.empty()) {
+    CloseSocket(s);
+    return;
+  }
+  uint32_t ev = 0;
+  const Connection* c = Conn(s);
+  if (!s.rd_eof && s.in.empty() && c != nullptr && c->can_write() &&
+      c->send_buffer_free() > 0) {
+    ev |= EPOLLIN;
+  }
+  // Nothing more can reach the engine: read to learn of the end of file.
+  if (!s.rd_eof && (c == nullptr || !c->can_write())) ev |= EPOLLIN;
+  if (!s.out.empty()) ev |= EPOLLOUT;
+  shard_.SetFdEvents(s.fd, ev);
+  s.events = ev;
+}
+
+void ProxyRelay::StartUpstream() {
+  Side& up = side_[1];
+  while (++connect_index_ < static_cast<int>(shared_->upstream.size())) {
+    const SockAddr& a = shared_->upstream[connect_index_];
+    int fd = socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
+    if (connect(fd, a.get(), a.len) == 0 || errno == EINPROGRESS) {
+      up.fd = fd;
+      connecting_ = true;
+      upstream_peer_ = ToString(a);
+      up.events = EPOLLOUT;
+      (void)shard_.WatchFd(fd, EPOLLOUT, [this](uint32_t) {
+        if (connecting_) {
+          OnUpstreamWritable();
+        } else {
+          Pump();
+        }
+      });
+      if (!connect_timer_) {
+        connect_timer_ =
+            shard_.AddWallTimer(SteadyNowNs() + kConnectTimeoutNs, [this] {
+              connect_timer_.reset();
+              if (!connecting_) return;
+              connecting_ = false;
+              shard_.UnwatchFd(side_[1].fd);
+              close(side_[1].fd);
+              side_[1].fd = -1;
+              UpstreamFailed();
+              Pump();
+            });
+      }
+      return;
+    }
+    close(fd);
+  }
+  UpstreamFailed();
+}
+
+void ProxyRelay::OnUpstreamWritable() {
+  Side& up = side_[1];
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (getsockopt(up.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err == EINPROGRESS || err == EALREADY) return;
+  connecting_ = false;
+  if (err == 0) {
+    up_connected_ = true;
+    if (connect_timer_) {
+      shard_.CancelWallTimer(*connect_timer_);
+      connect_timer_.reset();
+    }
+    NoDelay(up.fd);
+    Pump();
+    return;
+  }
+  shard_.UnwatchFd(up.fd);
+  close(up.fd);
+  up.fd = -1;
+  StartUpstream();  // the next address, if any
+  Pump();
+}
+
+void ProxyRelay::UpstreamFailed() {
+  ++shared_->upstream_failures;
+  side_[1].closed = true;
+  if (connect_timer_) {
+    shard_.CancelWallTimer(*connect_timer_);
+    connect_timer_.reset();
+  }
+  // The upstream side refuses as a host would: an emulated RST crosses the
+  // link, and the application's socket is reset when it arrives.
+  const Connection* c = Conn(side_[1]);
+  if (c != nullptr && !c->finished()) {
+    (void)net_.Abort(session_id_, Endpoint::kServer);
+  }
+}
+
+void ProxyRelay::SocketError(Side& s) {
+  ResetSocket(s);
+  const Connection* c = Conn(s);
+  if (c != nullptr && !c->finished()) (void)net_.Abort(session_id_, s.ep);
+}
+
+void ProxyRelay::ResetSocket(Side& s) {
+  if (s.closed) return;
+  if (s.fd >= 0) {
+    linger l{1, 0};
+    setsockopt(s.fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+  }
+  CloseSocket(s);
+}
+
+void ProxyRelay::CloseSocket(Side& s) {
+  if (s.closed) return;
+  if (&s == &side_[1]) connecting_ = false;
+  if (s.fd >= 0) {
+    shard_.UnwatchFd(s.fd);
+    close(s.fd);
+  }
+  s.fd = -1;
+  s.closed = true;
+  s.in.clear();
+  s.out.clear();
+}
+
+void ProxyRelay::ResetPeer() {
+  const Connection* c = Conn(side_[1]);
+  if (c != nullptr && !c->finished()) {
+    (void)net_.Abort(session_id_, Endpoint::kServer);
+  }
+  ResetSocket(side_[1]);
+  Pump();
+}
+
+void ProxyRelay::CloseAll() {
+  for (Side& s : side_) {
+    CloseSocket(s);
+    const Connection* c = Conn(s);
+    if (c != nullptr && !c->finished()) (void)net_.Abort(session_id_, s.ep);
+  }
+  if (connect_timer_) {
+    shard_.CancelWallTimer(*connect_timer_);
+    connect_timer_.reset();
+  }
+  if (!done_reported_) {
+    done_reported_ = true;
+    on_done_();
+  }
+}
+
+}  // namespace tcpemu::server
