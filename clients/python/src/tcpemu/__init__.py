@@ -10,9 +10,11 @@
 ``tcpemu.aio`` has the same calls for asyncio; ``tcpemu.analysis`` and
 ``tcpemu.plot`` turn events into a DataFrame and a time-sequence graph;
 ``tcpemu.ShardedClient`` (``tcpemu.sharding``) spreads keys over several
-tcpemud replicas.
+tcpemud replicas; ``client.create_proxy`` puts real applications'
+connections on an emulated path, with ``tcpemu.toxics`` as their faults.
 """
 
+from tcpemu import toxics
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
 from tcpemu.client import (
     DEFAULT_TARGET,
@@ -32,6 +34,7 @@ from tcpemu.errors import (
     Internal,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
     ResourceExhausted,
     TcpemuError,
     Unauthenticated,
@@ -48,9 +51,11 @@ from tcpemu.model import (
     Remote,
     SessionSnapshot,
 )
+from tcpemu.proxy import Proxy, ProxyEventStream
 from tcpemu.security import TLS
 from tcpemu.sharding import ShardedClient
 from tcpemu.spec import Jitter, PathSpec, TcpConfig
+from tcpemu.toxics import Toxic
 from tcpemu.units import (
     format_duration,
     format_rate,
@@ -86,6 +91,9 @@ __all__ = [
     "Network",
     "NotFound",
     "PathSpec",
+    "PermissionDenied",
+    "Proxy",
+    "ProxyEventStream",
     "ReadResult",
     "Remote",
     "ResourceExhausted",
@@ -94,6 +102,7 @@ __all__ = [
     "ShardedClient",
     "TcpConfig",
     "TcpemuError",
+    "Toxic",
     "Unauthenticated",
     "Unavailable",
     "__version__",
@@ -109,5 +118,6 @@ __all__ = [
     "parse_size",
     "pb",
     "read_jsonl",
+    "toxics",
     "write_jsonl",
 ]

@@ -1,12 +1,14 @@
-"""The ``tcpemu`` command's link, TCP and reader flags, and how they become
-PathSpec, TcpConfig and Reader values."""
+"""The ``tcpemu`` command's link, TCP, reader and toxic flags, and how they
+become PathSpec, TcpConfig, Reader and Toxic values."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
+from tcpemu import toxics
 from tcpemu.spec import PathSpec, TcpConfig
+from tcpemu.toxics import Toxic
 from tcpemu.units import parse_size
 
 
@@ -131,3 +133,53 @@ def _reader(text: Optional[str]) -> Any:
     if text is None:
         return None
     return text if text in ("auto", "manual") else parse_size(text)
+
+
+def _tcp_settings(text: Optional[str], flag: str) -> Optional[TcpConfig]:
+    """The TcpConfig of a KEY=VALUE,... flag; None when it is not given."""
+    kv = _key_values(text, flag)
+    if not kv:
+        return None
+    try:
+        return TcpConfig(**kv)
+    except TypeError:
+        allowed = ", ".join(TcpConfig.__dataclass_fields__)
+        raise ValueError(f"{flag}: unknown field; allowed: {allowed}") from None
+
+
+def _add_proxy_tcp_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("proxy settings")
+    g.add_argument(
+        "--downstream-tcp",
+        metavar="KEY=VALUE,...",
+        help="TcpConfig of the endpoint facing the application, e.g. nodelay=true",
+    )
+    g.add_argument(
+        "--upstream-tcp",
+        metavar="KEY=VALUE,...",
+        help="TcpConfig of the endpoint facing the upstream host",
+    )
+    g.add_argument("--relay-buffer", help="bytes held per direction per connection, e.g. 64KiB")
+
+
+def _toxic_attributes(items: Optional[List[str]]) -> Dict[str, str]:
+    """--attr KEY=VALUE (repeated, or KEY=VALUE,KEY=VALUE): values stay text
+    for the toxic to parse in its units."""
+    out: Dict[str, str] = {}
+    for text in items or ():
+        for item in text.split(","):
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise ValueError(f"--attr: {item!r} is not KEY=VALUE")
+            out[key.strip().replace("-", "_")] = value.strip()
+    return out
+
+
+def _toxic(args: argparse.Namespace) -> Toxic:
+    return toxics.make(
+        args.type,
+        _toxic_attributes(args.attr),
+        stream=args.stream,
+        toxicity=args.toxicity,
+        name=args.toxic_name,
+    )

@@ -1,15 +1,17 @@
-"""How the ``tcpemu`` command prints networks, links, interfaces, sessions
-and counters (text, or JSON in the JSON Lines vocabulary)."""
+"""How the ``tcpemu`` command prints networks, links, interfaces, sessions,
+proxies and counters (text, or JSON in the JSON Lines vocabulary)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
+from tcpemu import _names
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
 from tcpemu._json import message_to_dict
 from tcpemu.client import Interface, Link, Network
 from tcpemu.model import EndpointSnapshot, SessionSnapshot
+from tcpemu.proxy import Proxy
 from tcpemu.units import format_duration, format_rate, format_size
 
 
@@ -154,3 +156,53 @@ def _print_session(snap: SessionSnapshot) -> None:
         if ep.write_sha256:
             print(f"    sha256 written {ep.write_sha256}")
             print(f"    sha256 read    {ep.read_sha256}")
+
+
+def _proxy_line(p: pb.Proxy) -> str:
+    where = p.listen_address or p.listen
+    state = "enabled" if p.enabled else "disabled"
+    own = " (its own)" if p.owns_link else ""
+    return (
+        f"proxy {p.name} (id {p.id}, network {p.network_id}): {where} -> {p.upstream}, "
+        f"{state}, link {p.link_id}{own}"
+    )
+
+
+def _print_proxy(proxy: Proxy, link: Optional[Link] = None) -> None:
+    """The proxy, its counters and toxics, and with `link` its paths."""
+    p = proxy.proto
+    print(_proxy_line(p))
+    if p.enabled:
+        print(f"  listening on {p.listen_address} (given as {p.listen})")
+    else:
+        print(f"  not listening (given {p.listen})")
+    c = p.counters
+    print(
+        f"  connections: {c.connections_accepted} accepted, {c.connections_active} active, "
+        f"{c.connections_refused} refused, {c.upstream_failures} upstream failures; "
+        f"{format_size(c.bytes_upstream)} to upstream, "
+        f"{format_size(c.bytes_downstream)} to applications"
+    )
+    toxics = proxy.toxics
+    if not toxics:
+        print("  toxics: none")
+    for t in toxics:
+        print(f"  toxic {t.describe()}")
+    if link is not None:
+        fwd, rev = _describe_path(link.proto.forward), _describe_path(link.proto.reverse)
+        print(f"  forward (application -> upstream): {fwd}")
+        print(f"  reverse (upstream -> application): {'same' if rev == fwd else rev}")
+
+
+def _print_proxy_session(s: pb.Session) -> None:
+    state = "destroyed"
+    if not s.destroyed:
+        state = (
+            f"application side {_names.state_name(s.client.tcb.state)}, "
+            f"upstream side {_names.state_name(s.server.tcb.state)}"
+        )
+    print(
+        f"session {s.id}: {s.downstream_peer or '?'} -> {s.upstream_peer or '?'}, {state}; "
+        f"{format_size(s.server.bytes_read)} to upstream, "
+        f"{format_size(s.client.bytes_read)} to the application"
+    )

@@ -42,9 +42,11 @@ from tcpemu.errors import (
     from_rpc_error,
 )
 from tcpemu.model import AdvanceResult, Fault, Gap, ReadResult, SessionSnapshot
+from tcpemu.proxy import ProxyView, _Members
 from tcpemu.security import TlsArg, make_aio_channel
 from tcpemu.sharding import Targets, _Ring, resolve
 from tcpemu.spec import Jitter, PathArg, ReaderArg, TcpConfigArg, seconds
+from tcpemu.toxics import Toxic, ToxicArg
 from tcpemu.units import Duration, Probability, Rate, Size, parse_duration
 
 __all__ = [
@@ -54,6 +56,8 @@ __all__ = [
     "Link",
     "Listener",
     "Network",
+    "Proxy",
+    "ProxyEventStream",
     "Session",
     "ShardedClient",
 ]
@@ -399,6 +403,100 @@ class Client:
         req = pb.DeleteListenerRequest(interface_id=_id(interface), port=int(port))
         await self._call("DeleteListener", req)
 
+    # ------------------------------------------------------------ proxies
+
+    async def create_proxy(
+        self,
+        name: str,
+        listen: str = "127.0.0.1:0",
+        upstream: str = "",
+        *,
+        network: Union[int, Network, None] = None,
+        link: Union[int, Link, None] = None,
+        delay: Optional[Duration] = None,
+        rate: Optional[Rate] = None,
+        loss: Optional[Probability] = None,
+        jitter: Optional[Union[Duration, Jitter]] = None,
+        queue: Optional[Size] = None,
+        ge_loss: Optional[Tuple[float, float, float, float]] = None,
+        reorder: Optional[Union[Probability, Tuple[Probability, int]]] = None,
+        duplicate: Optional[Probability] = None,
+        corrupt: Optional[Probability] = None,
+        mtu: Optional[Size] = None,
+        forward: Optional[PathArg] = None,
+        reverse: Optional[PathArg] = None,
+        downstream_tcp: TcpConfigArg = None,
+        upstream_tcp: TcpConfigArg = None,
+        relay_buffer: Optional[Size] = None,
+        enabled: bool = True,
+        toxics: Sequence[ToxicArg] = (),
+    ) -> Proxy:
+        """See :meth:`tcpemu.Client.create_proxy`."""
+        params = link_params(
+            delay=delay,
+            rate=rate,
+            loss=loss,
+            jitter=jitter,
+            queue=queue,
+            ge_loss=ge_loss,
+            reorder=reorder,
+            duplicate=duplicate,
+            corrupt=corrupt,
+            mtu=mtu,
+        )
+        req = rq.create_proxy(
+            name,
+            listen,
+            upstream,
+            network_id=_id(network),
+            link_id=_id(link),
+            params=params,
+            forward=forward,
+            reverse=reverse,
+            downstream_tcp=downstream_tcp,
+            upstream_tcp=upstream_tcp,
+            relay_buffer=relay_buffer,
+            enabled=enabled,
+            toxics=toxics,
+        )
+        return Proxy(self, await self._call("CreateProxy", req))
+
+    async def proxy(self, proxy: rq.ProxyRef) -> Proxy:
+        """A proxy by name (a str) or id (an int)."""
+        return Proxy(self, await self._call("GetProxy", rq.get_proxy(proxy)))
+
+    async def proxies(self, network: Union[int, Network, None] = None) -> List[Proxy]:
+        req = pb.ListProxiesRequest(network_id=_id(network))
+        return [Proxy(self, p) for p in (await self._call("ListProxies", req)).proxies]
+
+    async def update_proxy(
+        self,
+        proxy: rq.ProxyRef,
+        *,
+        listen: Optional[str] = None,
+        upstream: Optional[str] = None,
+        enabled: Optional[bool] = None,
+        toxics: Optional[Sequence[ToxicArg]] = None,
+        downstream_tcp: TcpConfigArg = None,
+        upstream_tcp: TcpConfigArg = None,
+        relay_buffer: Optional[Size] = None,
+    ) -> Proxy:
+        """See :meth:`tcpemu.Client.update_proxy`."""
+        req = rq.update_proxy(
+            proxy,
+            listen=listen,
+            upstream=upstream,
+            enabled=enabled,
+            toxics=toxics,
+            downstream_tcp=downstream_tcp,
+            upstream_tcp=upstream_tcp,
+            relay_buffer=relay_buffer,
+        )
+        return Proxy(self, await self._call("UpdateProxy", req))
+
+    async def delete_proxy(self, proxy: rq.ProxyRef) -> None:
+        await self._call("DeleteProxy", rq.delete_proxy(proxy))
+
     # ------------------------------------------------------------ faults
 
     async def inject_fault(
@@ -590,6 +688,12 @@ class Network(NetworkView):
 
     async def interfaces(self) -> List[Interface]:
         return await self.client.interfaces(self)
+
+    async def create_proxy(self, name: str, *args: Any, **kwargs: Any) -> Proxy:
+        return await self.client.create_proxy(name, *args, network=self, **kwargs)
+
+    async def proxies(self) -> List[Proxy]:
+        return await self.client.proxies(self)
 
     async def sessions(self) -> List[Session]:
         return await self.client.sessions(network=self)
@@ -869,6 +973,136 @@ class Listener(ListenerView):
             await self.client.delete_listener(self.interface_id, self.port)
         finally:
             await self.close()
+
+
+class ProxyEventStream:
+    """An async iterator of the events of a proxy's connections; see
+    :class:`tcpemu.proxy.ProxyEventStream`."""
+
+    def __init__(self, client: Client, proxy: pb.Proxy, stream: EventStream) -> None:
+        self._client = client
+        self._members = _Members(proxy)
+        self._stream = stream
+        self._gen = self._generate()
+
+    def __aiter__(self) -> AsyncIterator[Union[pb.Event, Gap]]:
+        return self._gen
+
+    async def __anext__(self) -> Union[pb.Event, Gap]:
+        return await self._gen.__anext__()
+
+    async def __aenter__(self) -> ProxyEventStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.cancel()
+
+    @property
+    def lost(self) -> int:
+        return self._stream.lost
+
+    @property
+    def cancelled(self) -> bool:
+        return self._stream.cancelled
+
+    def cancel(self) -> None:
+        self._stream.cancel()
+
+    async def wait_subscribed(self, timeout: Optional[float] = None) -> bool:
+        return await self._stream.wait_subscribed(timeout)
+
+    async def _generate(self) -> AsyncIterator[Union[pb.Event, Gap]]:
+        members = self._members
+        async for item in self._stream:
+            if isinstance(item, Gap):
+                yield item
+                continue
+            ours = members.answer(item)
+            if ours is None:
+                try:
+                    session: Optional[pb.Session] = await self._client._call(
+                        "GetSession", pb.GetSessionRequest(session_id=item.session_id)
+                    )
+                except NotFound:
+                    session = None
+                ours = members.learn(item.session_id, session)
+            if ours:
+                yield item
+
+
+class Proxy(ProxyView):
+    """See :class:`tcpemu.proxy.Proxy`; ``async with`` deletes it on leaving."""
+
+    def __init__(self, client: Client, proto: pb.Proxy) -> None:
+        self.client = client
+        self.proto = proto
+
+    def __repr__(self) -> str:
+        return (
+            f"aio.Proxy(id={self.id}, name={self.name!r}, "
+            f"listen_address={self.listen_address!r}, upstream={self.upstream!r})"
+        )
+
+    async def __aenter__(self) -> Proxy:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        with contextlib.suppress(NotFound):
+            await self.delete()
+
+    async def refresh(self) -> Proxy:
+        self.proto = (await self.client.proxy(self.id)).proto
+        return self
+
+    async def update(self, **kwargs: Any) -> Proxy:
+        self.proto = (await self.client.update_proxy(self.id, **kwargs)).proto
+        return self
+
+    async def enable(self) -> Proxy:
+        return await self.update(enabled=True)
+
+    async def disable(self) -> Proxy:
+        return await self.update(enabled=False)
+
+    async def add_toxic(self, toxic: ToxicArg) -> Toxic:
+        """See :meth:`tcpemu.proxy.Proxy.add_toxic`."""
+        await self.refresh()
+        before = [t.name for t in self.proto.toxics]
+        await self.update(toxics=self._with_toxic(toxic))
+        return self._added(before)
+
+    async def remove_toxic(self, name: str) -> None:
+        await self.refresh()
+        await self.update(toxics=self._without_toxic(name))
+
+    async def link(self) -> Link:
+        return await self.client.link(self.link_id)
+
+    async def sessions(self) -> List[Session]:
+        return [
+            s for s in await self.client.sessions(link=self.link_id) if s.proto.proxy_id == self.id
+        ]
+
+    def events(
+        self,
+        kinds: rq.KindsArg = None,
+        *,
+        endpoint: Union[str, int, None] = None,
+        replay: bool = False,
+        max_batch: int = 0,
+    ) -> ProxyEventStream:
+        """See :meth:`tcpemu.proxy.Proxy.events`."""
+        stream = self.client.events(
+            network=self.network_id,
+            kinds=kinds,
+            endpoint=endpoint,
+            replay=replay,
+            max_batch=max_batch,
+        )
+        return ProxyEventStream(self.client, self.proto, stream)
+
+    async def delete(self) -> None:
+        await self.client.delete_proxy(self.id)
 
 
 class ShardedClient(_Ring[Client]):

@@ -1,6 +1,7 @@
 """The blocking client: :class:`Client` and the resource handles it returns
 (:class:`Network`, :class:`Link`, :class:`Session`, :class:`EventStream`,
-:class:`Interface`, :class:`Listener`)."""
+:class:`Interface`, :class:`Listener`; :class:`~tcpemu.proxy.Proxy` lives in
+tcpemu.proxy)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ from tcpemu.errors import (
     from_rpc_error,
 )
 from tcpemu.model import AdvanceResult, Fault, Gap, ReadResult, SessionSnapshot
+from tcpemu.proxy import Proxy
 from tcpemu.security import TlsArg, make_channel
 from tcpemu.spec import Jitter, PathArg, PathSpec, ReaderArg, TcpConfigArg, seconds
+from tcpemu.toxics import ToxicArg
 from tcpemu.units import Duration, Probability, Rate, Size, parse_duration
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
     "Link",
     "Listener",
     "Network",
+    "Proxy",
     "Session",
 ]
 
@@ -466,6 +470,124 @@ class Client:
         req = pb.DeleteListenerRequest(interface_id=_id(interface), port=int(port))
         self._call("DeleteListener", req)
 
+    # ------------------------------------------------------------ proxies
+
+    def create_proxy(
+        self,
+        name: str,
+        listen: str = "127.0.0.1:0",
+        upstream: str = "",
+        *,
+        network: Union[int, Network, None] = None,
+        link: Union[int, Link, None] = None,
+        delay: Optional[Duration] = None,
+        rate: Optional[Rate] = None,
+        loss: Optional[Probability] = None,
+        jitter: Optional[Union[Duration, Jitter]] = None,
+        queue: Optional[Size] = None,
+        ge_loss: Optional[Tuple[float, float, float, float]] = None,
+        reorder: Optional[Union[Probability, Tuple[Probability, int]]] = None,
+        duplicate: Optional[Probability] = None,
+        corrupt: Optional[Probability] = None,
+        mtu: Optional[Size] = None,
+        forward: Optional[PathArg] = None,
+        reverse: Optional[PathArg] = None,
+        downstream_tcp: TcpConfigArg = None,
+        upstream_tcp: TcpConfigArg = None,
+        relay_buffer: Optional[Size] = None,
+        enabled: bool = True,
+        toxics: Sequence[ToxicArg] = (),
+    ) -> Proxy:
+        """A proxy called `name` (``[A-Za-z0-9._-]``, 1 to 64 characters,
+        unique in the daemon): the daemon listens on `listen` ("host:port";
+        port 0 picks a free one, see :attr:`Proxy.listen_address`) and relays
+        every connection it accepts, through an emulated session, to
+        `upstream` ("host:port"). Both must be allowed by the daemon's
+        --proxy_listen_allow and --proxy_upstream_allow (loopback by
+        default): PermissionDenied otherwise.
+
+        The connections cross `link`, an existing link of the (REALTIME)
+        network, or a link made for the proxy from the path settings, which
+        apply to both directions as in :meth:`create_link`; `forward`
+        (application to upstream) and `reverse` (upstream to application),
+        a :class:`PathSpec` or a dict of its keywords, override some of them
+        in one direction. `downstream_tcp` configures the engine endpoint
+        facing the application, `upstream_tcp` the one facing the upstream;
+        `relay_buffer` is the bytes held per direction per connection
+        (default 64 KiB); `toxics` are ``tcpemu.toxics`` values."""
+        params = link_params(
+            delay=delay,
+            rate=rate,
+            loss=loss,
+            jitter=jitter,
+            queue=queue,
+            ge_loss=ge_loss,
+            reorder=reorder,
+            duplicate=duplicate,
+            corrupt=corrupt,
+            mtu=mtu,
+        )
+        req = rq.create_proxy(
+            name,
+            listen,
+            upstream,
+            network_id=_id(network),
+            link_id=_id(link),
+            params=params,
+            forward=forward,
+            reverse=reverse,
+            downstream_tcp=downstream_tcp,
+            upstream_tcp=upstream_tcp,
+            relay_buffer=relay_buffer,
+            enabled=enabled,
+            toxics=toxics,
+        )
+        return Proxy(self, self._call("CreateProxy", req))
+
+    def proxy(self, proxy: rq.ProxyRef) -> Proxy:
+        """A proxy by name (a str) or id (an int)."""
+        return Proxy(self, self._call("GetProxy", rq.get_proxy(proxy)))
+
+    def proxies(self, network: Union[int, Network, None] = None) -> List[Proxy]:
+        """The proxies of a network, or of every network."""
+        req = pb.ListProxiesRequest(network_id=_id(network))
+        return [Proxy(self, p) for p in self._call("ListProxies", req).proxies]
+
+    def update_proxy(
+        self,
+        proxy: rq.ProxyRef,
+        *,
+        listen: Optional[str] = None,
+        upstream: Optional[str] = None,
+        enabled: Optional[bool] = None,
+        toxics: Optional[Sequence[ToxicArg]] = None,
+        downstream_tcp: TcpConfigArg = None,
+        upstream_tcp: TcpConfigArg = None,
+        relay_buffer: Optional[Size] = None,
+    ) -> Proxy:
+        """Changes the settings given (the others stay): a new `listen`
+        address re-binds; ``enabled=False`` stops listening and closes the
+        proxy's connections; `toxics` replaces the whole list; TCP settings
+        and the relay buffer apply to connections opened afterwards. To
+        change the paths, update the proxy's link
+        (``client.update_link(proxy.link_id, ...)``)."""
+        req = rq.update_proxy(
+            proxy,
+            listen=listen,
+            upstream=upstream,
+            enabled=enabled,
+            toxics=toxics,
+            downstream_tcp=downstream_tcp,
+            upstream_tcp=upstream_tcp,
+            relay_buffer=relay_buffer,
+        )
+        return Proxy(self, self._call("UpdateProxy", req))
+
+    def delete_proxy(self, proxy: rq.ProxyRef) -> None:
+        """Stops listening and closes the proxy's connections; their
+        sessions stay until deleted."""
+        self._call("DeleteProxy", rq.delete_proxy(proxy))
+
     # ------------------------------------------------------------ faults
 
     def inject_fault(
@@ -695,6 +817,13 @@ class Network(NetworkView):
 
     def interfaces(self) -> List[Interface]:
         return self.client.interfaces(self)
+
+    def create_proxy(self, name: str, *args: Any, **kwargs: Any) -> Proxy:
+        """:meth:`Client.create_proxy` on this (REALTIME) network."""
+        return self.client.create_proxy(name, *args, network=self, **kwargs)
+
+    def proxies(self) -> List[Proxy]:
+        return self.client.proxies(self)
 
     def sessions(self) -> List[Session]:
         return self.client.sessions(network=self)

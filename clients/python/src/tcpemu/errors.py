@@ -20,6 +20,7 @@ __all__ = [
     "Internal",
     "InvalidArgument",
     "NotFound",
+    "PermissionDenied",
     "ResourceExhausted",
     "TcpemuError",
     "Unauthenticated",
@@ -57,6 +58,12 @@ class FailedPrecondition(TcpemuError):
     AdvanceTime on a REALTIME network or a write to a closed session."""
 
 
+class PermissionDenied(TcpemuError, PermissionError):
+    """The daemon's configuration forbids the request (PERMISSION_DENIED),
+    e.g. a proxy address outside --proxy_listen_allow or
+    --proxy_upstream_allow; the message names the flag."""
+
+
 class ResourceExhausted(TcpemuError):
     """A daemon limit was reached (RESOURCE_EXHAUSTED)."""
 
@@ -88,6 +95,7 @@ _BY_CODE: dict[grpc.StatusCode, type[TcpemuError]] = {
     grpc.StatusCode.NOT_FOUND: NotFound,
     grpc.StatusCode.ALREADY_EXISTS: AlreadyExists,
     grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhausted,
     grpc.StatusCode.UNAVAILABLE: Unavailable,
     grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
