@@ -271,6 +271,11 @@ grpc::Status EmulatorService::DeleteNetwork(Ctx*,
     if (!w.ok()) return w.status();
     Shard& shard = *w->shard;
     absl::Status s = shard.Call([&] {
+      // Its proxies go first, giving back what they hold.
+      if (NetworkSlot* slot = shard.network(id);
+          slot != nullptr && slot->proxies != nullptr) {
+        static_cast<ProxyTable&>(*slot->proxies).RemoveAll();
+      }
       absl::Status st = shard.RemoveNetwork(id);
       if (st.ok() && hub_ != nullptr) hub_->ForgetNetwork(shard.index(), id);
       return st;
@@ -869,6 +874,19 @@ StateSnapshot EmulatorService::SnapshotState() {
           if (iface == nullptr) continue;
           snap.interfaces.push_back(
               {link_id, slot->id, device->name(), iface->counters()});
+        }
+        if (slot->proxies != nullptr) {
+          auto& table = static_cast<ProxyTable&>(*slot->proxies);
+          for (uint32_t id : table.ids()) {
+            v1::Proxy p;
+            table.Fill(id, &p);
+            const v1::ProxyCounters& c = p.counters();
+            snap.proxies.push_back(
+                {id, slot->id, p.name(), c.connections_accepted(),
+                 c.connections_refused(), c.upstream_failures(),
+                 c.connections_active(), c.bytes_upstream(),
+                 c.bytes_downstream()});
+          }
         }
       }
     });

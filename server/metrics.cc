@@ -206,6 +206,8 @@ class Metrics::Collector : public prometheus::Collectable {
   static void AppendState(const StateSnapshot& s,
                           std::vector<MetricFamily>& out);
   void AppendPerSession(StateSnapshot& s, std::vector<MetricFamily>& out) const;
+  static void AppendProxies(const StateSnapshot& s,
+                            std::vector<MetricFamily>& out);
   static void AppendInterfaces(const StateSnapshot& s,
                                std::vector<MetricFamily>& out);
 
@@ -388,6 +390,48 @@ void Metrics::Collector::AppendState(const StateSnapshot& s,
   cwnd.metric.push_back(std::move(cwnd_metric));
   out.push_back(std::move(cwnd));
   AppendInterfaces(s, out);
+  AppendProxies(s, out);
+}
+
+void Metrics::Collector::AppendProxies(const StateSnapshot& s,
+                                       std::vector<MetricFamily>& out) {
+  MetricFamily conns = NewFamily(
+      "tcpemu_proxy_connections_total",
+      "Connections a proxy accepted, by outcome: relayed, refused (a limit), "
+      "upstream_failed (the upstream connect failed).",
+      MetricType::Counter);
+  MetricFamily active =
+      NewFamily("tcpemu_proxy_connections", "Proxied connections open now.",
+                MetricType::Gauge);
+  MetricFamily bytes = NewFamily(
+      "tcpemu_proxy_bytes_total",
+      "Bytes a proxy delivered, to upstream hosts (dir=upstream) and to "
+      "applications (dir=downstream).",
+      MetricType::Counter);
+  for (const StateSnapshot::PerProxy& p : s.proxies) {
+    const std::string id = absl::StrCat(p.proxy_id);
+    const std::string net = absl::StrCat(p.network_id);
+    auto labels = [&](std::string_view key, std::string_view value) {
+      std::vector<ClientMetric::Label> l{
+          Label("proxy", p.name), Label("proxy_id", id), Label("network", net)};
+      if (!key.empty()) l.push_back(Label(key, value));
+      return l;
+    };
+    AddValue(conns, labels("outcome", "relayed"),
+             static_cast<double>(p.accepted - p.refused));
+    AddValue(conns, labels("outcome", "refused"),
+             static_cast<double>(p.refused));
+    AddValue(conns, labels("outcome", "upstream_failed"),
+             static_cast<double>(p.upstream_failures));
+    AddValue(active, labels("", ""), static_cast<double>(p.active));
+    AddValue(bytes, labels("dir", "upstream"),
+             static_cast<double>(p.bytes_upstream));
+    AddValue(bytes, labels("dir", "downstream"),
+             static_cast<double>(p.bytes_downstream));
+  }
+  out.push_back(std::move(conns));
+  out.push_back(std::move(active));
+  out.push_back(std::move(bytes));
 }
 
 void Metrics::Collector::AppendInterfaces(const StateSnapshot& s,

@@ -135,6 +135,16 @@ struct StateSnapshot {
     InterfaceCounters counters;
   };
   std::vector<PerInterface> interfaces;
+  // Every proxy (bounded by --max_proxies).
+  struct PerProxy {
+    uint32_t proxy_id = 0;
+    uint32_t network_id = 0;
+    std::string name;
+    uint64_t accepted = 0, refused = 0, upstream_failures = 0;
+    uint64_t active = 0;
+    uint64_t bytes_upstream = 0, bytes_downstream = 0;
+  };
+  std::vector<PerProxy> proxies;
 };
 
 // Every metric family of the daemon. AddShard and the Set*Fn setters belong

@@ -36,6 +36,15 @@ absl::Status CheckRelayBuffer(uint32_t v, uint32_t& out) {
   return absl::OkStatus();
 }
 
+// A relay passes each socket read on at once, as the application wrote it:
+// Nagle in the engine endpoints would hold back the small writes of an
+// application that set TCP_NODELAY for a delayed ACK. So a proxy's endpoints
+// send at once unless `nodelay` is given.
+TcpConfig WithNoDelayDefault(TcpConfig c, const v1::TcpConfig& given) {
+  if (!given.has_nodelay()) c.nodelay = true;
+  return c;
+}
+
 absl::Status NoProxy(uint32_t id, const std::string& name) {
   if (id != 0) {
     return absl::NotFoundError(absl::StrCat("proxy_id ", id, " not found"));
@@ -151,8 +160,8 @@ grpc::Status EmulatorService::CreateProxy(Ctx*,
     absl::StatusOr<TcpConfig> up =
         FromProto(req->upstream_tcp(), "upstream_tcp", options_.max_buffer);
     if (!up.ok()) return CountBufferLimit(up.status());
-    c.downstream_tcp = *down;
-    c.upstream_tcp = *up;
+    c.downstream_tcp = WithNoDelayDefault(*down, req->downstream_tcp());
+    c.upstream_tcp = WithNoDelayDefault(*up, req->upstream_tcp());
     c.downstream_proto = req->downstream_tcp();
     c.upstream_proto = req->upstream_tcp();
     if (absl::Status s = CheckRelayBuffer(req->relay_buffer(), c.relay_buffer);
@@ -342,13 +351,13 @@ grpc::Status EmulatorService::UpdateProxy(Ctx*,
       absl::StatusOr<TcpConfig> t = FromProto(
           in.downstream_tcp(), "proxy.downstream_tcp", options_.max_buffer);
       if (!t.ok()) return CountBufferLimit(t.status());
-      next.downstream_tcp = *t;
+      next.downstream_tcp = WithNoDelayDefault(*t, in.downstream_tcp());
     }
     if (set[5]) {
       absl::StatusOr<TcpConfig> t = FromProto(
           in.upstream_tcp(), "proxy.upstream_tcp", options_.max_buffer);
       if (!t.ok()) return CountBufferLimit(t.status());
-      next.upstream_tcp = *t;
+      next.upstream_tcp = WithNoDelayDefault(*t, in.upstream_tcp());
     }
     if (set[6]) {
       if (absl::Status s =

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "server/convert.h"
 
 namespace tcpemu::server {
 
@@ -55,7 +56,7 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view text,
                                        bool allow_port_zero) {
   auto bad = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, " \"", text, "\": ", why,
+        absl::StrCat(field, " ", Quoted(text), ": ", why,
                      " (expected host:port, e.g. 127.0.0.1:6379, [::1]:6379 or "
                      "localhost:6379)"));
   };
@@ -106,7 +107,7 @@ absl::StatusOr<std::vector<SockAddr>> Resolve(const HostPort& hp,
   }
   if (rc != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        field, ": cannot resolve \"", hp.host, "\": ", gai_strerror(rc)));
+        field, ": cannot resolve ", Quoted(hp.host), ": ", gai_strerror(rc)));
   }
   std::vector<SockAddr> out;
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
@@ -127,8 +128,8 @@ absl::StatusOr<std::vector<SockAddr>> Resolve(const HostPort& hp,
                      return x.family() == AF_INET && y.family() != AF_INET;
                    });
   if (out.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": \"", hp.host, "\" has no IPv4 or IPv6 address"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": ", Quoted(hp.host), " has no IPv4 or IPv6 address"));
   }
   return out;
 }
@@ -142,7 +143,7 @@ absl::StatusOr<AllowList> AllowList::Parse(absl::string_view text,
     if (item.empty()) continue;
     auto bad = [&](absl::string_view why) {
       return absl::InvalidArgumentError(absl::StrCat(
-          flag, ": entry \"", item, "\": ", why,
+          flag, ": entry ", Quoted(item), ": ", why,
           " (expected CIDR, CIDR:port or CIDR:lo-hi, e.g. 10.0.0.0/8:6379 or "
           "[::1/128]:80)"));
     };

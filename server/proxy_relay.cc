@@ -81,10 +81,14 @@ bool ProxyRelay::Connected(const Side& s) const {
   return &s == &side_[0] || up_connected_;
 }
 
-void ProxyRelay::Pump() {
-  // A socket event may come long after the loop last advanced the network.
+void ProxyRelay::AdvanceToWall() {
   const TimeNs now = SteadyNowNs() - epoch_ns_;
   if (now > net_.now()) net_.RunUntil(now);
+}
+
+void ProxyRelay::Pump() {
+  // A socket event may come long after the loop last advanced the network.
+  AdvanceToWall();
   Side& up = side_[1];
   if (!up_connected_ && !connecting_ && !up.closed && connect_index_ < 0) {
     const Connection* c = Conn(up);
@@ -152,8 +156,12 @@ void ProxyRelay::SocketToEngine(Side& s) {
     return;
   }
   if (s.rd_eof && s.in.empty() && !s.engine_closed) {
-    s.engine_closed = true;
     const Connection* c = Conn(s);
+    // An application that connects and closes at once (a health check)
+    // still reaches the upstream: the FIN waits for the handshake, instead
+    // of a close in SYN-SENT that would never be seen.
+    if (c != nullptr && c->state() == TcpState::kSynSent) return;
+    s.engine_closed = true;
     if (c != nullptr && !c->finished()) (void)net_.Close(session_id_, s.ep);
   }
 }
@@ -356,6 +364,7 @@ void ProxyRelay::CloseSocket(Side& s) {
 }
 
 void ProxyRelay::ResetPeer() {
+  AdvanceToWall();
   const Connection* c = Conn(side_[1]);
   if (c != nullptr && !c->finished()) {
     (void)net_.Abort(session_id_, Endpoint::kServer);
@@ -365,6 +374,7 @@ void ProxyRelay::ResetPeer() {
 }
 
 void ProxyRelay::CloseAll() {
+  AdvanceToWall();
   for (Side& s : side_) {
     CloseSocket(s);
     const Connection* c = Conn(s);

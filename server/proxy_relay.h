@@ -93,6 +93,8 @@ class ProxyRelay {
   void SocketToEngine(Side& s);
   void EngineToSocket(Side& s, Direction flowing);
   void ShutWrite(Side& s, Direction flowing);
+  // Runs the network up to the wall clock (a REALTIME network's now).
+  void AdvanceToWall();
   void StartUpstream();
   void UpstreamFailed();
   // Engine endpoint of `s`: null once the session is gone.

@@ -27,10 +27,14 @@ ProxyTable::ProxyTable(Shard& shard, NetworkSlot& slot, ProxyHooks hooks)
     : shard_(shard), slot_(slot), hooks_(std::move(hooks)) {}
 
 ProxyTable::~ProxyTable() {
-  // The network and the service are going: close the sockets, tell no one.
+  // The shard and the service are going (RemoveAll ran first otherwise):
+  // close the sockets, tell no one.
   tearing_down_ = true;
-  std::vector<uint32_t> all = ids();
-  for (uint32_t id : all) (void)Remove(id);
+  RemoveAll();
+}
+
+void ProxyTable::RemoveAll() {
+  for (uint32_t id : ids()) (void)Remove(id);
 }
 
 ProxyTable::Proxy* ProxyTable::Find(uint32_t id) {
@@ -201,6 +205,10 @@ void ProxyTable::Refuse(Proxy& p, int fd) {
 }
 
 void ProxyTable::OnAcceptable(uint32_t proxy_id) {
+  // The loop may have slept long since it last advanced the network: the
+  // SYN of a new session leaves at the wall clock's time.
+  const TimeNs now = SteadyNowNs() - slot_.epoch_ns;
+  if (now > slot_.net->now()) slot_.net->RunUntil(now);
   for (int i = 0; i < kMaxAcceptsPerWake; ++i) {
     Proxy* p = Find(proxy_id);
     if (p == nullptr || p->listen_fd < 0) return;

@@ -69,6 +69,8 @@ class ProxyTable final : public NetworkExtension {
   absl::Status Replace(ProxyConfig config);
   // Closes the proxy's connections and forgets it.
   absl::Status Remove(uint32_t id);
+  // Removes every proxy (before the network goes).
+  void RemoveAll();
   const ProxyConfig* config(uint32_t id) const;
   void Fill(uint32_t id, v1::Proxy* out) const;
   std::vector<uint32_t> ids() const;

@@ -14,6 +14,10 @@ namespace {
 using namespace tcp_flags;  // NOLINT(build/namespaces): flag names read best
                             // bare
 
+// The floor of the tail loss probe's timeout (Linux's, in
+// tcp_schedule_loss_probe).
+constexpr DurationNs kMinPto = 10 * kMillisecond;
+
 uint32_t SegLen(const TcpHeader& h, uint32_t len) {
   return len + (h.has(kSyn) ? 1 : 0) + (h.has(kFin) ? 1 : 0);
 }
@@ -1672,8 +1676,11 @@ void Connection::ArmTlp(TimeNs now) {
   }
   // RFC 8985 7.2: two smoothed RTTs, plus the peer's worst delayed-ACK
   // time when only one segment is out, and never after the RTO.
+  // Linux also keeps it at 10 ms at least: on a path of no delay, a probe
+  // due at once would go out before the ACK that is already on its way.
   DurationNs pto = rtt_.has_sample() ? 2 * rtt_.srtt() : kSecond;
   if (flight_size() <= snd_mss_) pto += 200 * kMillisecond;
+  pto = std::max(pto, kMinPto);
   TimeNs deadline = now + pto;
   if (Armed(TimerKind::kRto)) {
     deadline = std::min(deadline, deadlines_[TimerIndex(TimerKind::kRto)]);

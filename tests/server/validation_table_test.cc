@@ -145,6 +145,11 @@ std::map<std::string, Invoker> Invokers() {
       {"Listen", Unary(&Stub::Listen)},
       {"DeleteListener", Unary(&Stub::DeleteListener)},
       {"ExportPcap", Streaming(&Stub::ExportPcap)},
+      {"CreateProxy", Unary(&Stub::CreateProxy)},
+      {"GetProxy", Unary(&Stub::GetProxy)},
+      {"ListProxies", Unary(&Stub::ListProxies)},
+      {"UpdateProxy", Unary(&Stub::UpdateProxy)},
+      {"DeleteProxy", Unary(&Stub::DeleteProxy)},
   };
 }
 
@@ -1135,6 +1140,169 @@ Table BuildTable() {
   t.Add<EP>(
       "ExportPcap", "session_id", "a captured session",
       [](EP& r, const Ids& ids) { r.set_session_id(ids.capsid); }, kOk);
+  // ------------------------------------------------------------- proxies
+  // Every CreateProxy case but one is refused before a socket is bound.
+  using CP = v1::CreateProxyRequest;
+  auto cp = [](std::function<void(CP&, const Ids&)> f) {
+    return [f](CP& r, const Ids& ids) {
+      r.set_name("vt-proxy");
+      r.set_listen("127.0.0.1:0");
+      r.set_upstream("127.0.0.1:9");
+      f(r, ids);
+    };
+  };
+  t.Add<CP>("CreateProxy", "network_id", "a VIRTUAL network",
+            cp([](CP& r, const Ids& ids) { r.set_network_id(ids.vnet); }),
+            kPrecondition);
+  t.Add<CP>("CreateProxy", "network_id", "max uint32",
+            cp([](CP& r, const Ids&) { r.set_network_id(kU32Max); }),
+            kNotFound);
+  for (std::string n :
+       {std::string(""), std::string("a b"), std::string(65, 'x'), Big()}) {
+    t.Add<CP>("CreateProxy", "name", n.substr(0, 20),
+              cp([n](CP& r, const Ids&) { r.set_name(n); }), kInvalid);
+  }
+  for (std::string a :
+       {std::string(""), std::string("127.0.0.1"), std::string("::1:80"),
+        std::string("127.0.0.1:65536"), std::string("[::1:80"), Big()}) {
+    t.Add<CP>("CreateProxy", "listen", a.substr(0, 20),
+              cp([a](CP& r, const Ids&) { r.set_listen(a); }), kInvalid);
+  }
+  t.Add<CP>("CreateProxy", "listen", "outside --proxy_listen_allow",
+            cp([](CP& r, const Ids&) { r.set_listen("0.0.0.0:0"); }),
+            {StatusCode::PERMISSION_DENIED}, "--proxy_listen_allow");
+  for (std::string a : {std::string("127.0.0.1:0"), std::string("x"), Big()}) {
+    t.Add<CP>("CreateProxy", "upstream", a.substr(0, 20),
+              cp([a](CP& r, const Ids&) { r.set_upstream(a); }), kInvalid);
+  }
+  t.Add<CP>("CreateProxy", "upstream", "outside --proxy_upstream_allow",
+            cp([](CP& r, const Ids&) { r.set_upstream("192.0.2.1:80"); }),
+            {StatusCode::PERMISSION_DENIED}, "--proxy_upstream_allow");
+  t.Add<CP>("CreateProxy", "link_id", "max uint32",
+            cp([](CP& r, const Ids&) { r.set_link_id(kU32Max); }), kNotFound);
+  t.Add<CP>("CreateProxy", "link_id", "a link of another network",
+            cp([](CP& r, const Ids& ids) { r.set_link_id(ids.vlink); }),
+            kInvalid);
+  t.Add<CP>("CreateProxy", "forward", "loss 2", cp([](CP& r, const Ids&) {
+              r.mutable_forward()->mutable_loss()->set_random(2);
+            }),
+            kInvalid, "forward.loss.random");
+  t.Add<CP>("CreateProxy", "reverse", "with link_id",
+            cp([](CP& r, const Ids& ids) {
+              r.set_link_id(ids.rlink);
+              r.mutable_reverse()->set_rate_bps(1000000);
+            }),
+            kInvalid);
+  t.Add<CP>("CreateProxy", "downstream_tcp", "mtu 1", cp([](CP& r, const Ids&) {
+              r.mutable_downstream_tcp()->set_mtu(1);
+            }),
+            kInvalid, "downstream_tcp.mtu");
+  t.Add<CP>("CreateProxy", "upstream_tcp", "send_buffer over --max_buffer",
+            cp([](CP& r, const Ids&) {
+              r.mutable_upstream_tcp()->set_send_buffer(kU32Max);
+            }),
+            {StatusCode::INVALID_ARGUMENT, StatusCode::RESOURCE_EXHAUSTED},
+            "upstream_tcp.send_buffer");
+  for (uint32_t b : {1u, 4095u, (16u << 20) + 1, kU32Max}) {
+    t.Add<CP>("CreateProxy", "relay_buffer", absl::StrCat(b),
+              cp([b](CP& r, const Ids&) { r.set_relay_buffer(b); }), kInvalid);
+  }
+  t.Add<CP>("CreateProxy", "enabled", "false: made, bound to nothing",
+            cp([](CP& r, const Ids&) {
+              r.set_name("vt-disabled");
+              r.set_enabled(false);
+            }),
+            kOk);
+  t.Add<CP>("CreateProxy", "toxics", "no kind",
+            cp([](CP& r, const Ids&) { r.add_toxics(); }), kInvalid,
+            "toxics[0]");
+  t.Add<CP>("CreateProxy", "toxics", "toxicity 2", cp([](CP& r, const Ids&) {
+              v1::Toxic* x = r.add_toxics();
+              x->set_toxicity(2);
+              x->mutable_limit_data()->set_bytes(1);
+            }),
+            kInvalid, "toxics[0].toxicity");
+  t.Add<CP>("CreateProxy", "toxics", "jitter over latency",
+            cp([](CP& r, const Ids&) {
+              v1::Toxic* x = r.add_toxics();
+              Dur(x->mutable_latency()->mutable_latency(), 0, 1000000);
+              Dur(x->mutable_latency()->mutable_jitter(), 0, 2000000);
+            }),
+            kInvalid, "toxics[0].latency.jitter");
+  t.Add<CP>("CreateProxy", "toxics", "two of one name",
+            cp([](CP& r, const Ids&) {
+              for (int i = 0; i < 2; ++i) {
+                r.add_toxics()->mutable_limit_data()->set_bytes(1);
+              }
+            }),
+            {StatusCode::ALREADY_EXISTS}, "toxics[1].name");
+  t.Add<CP>("CreateProxy", "toxics", "bandwidth with toxicity 0.5",
+            cp([](CP& r, const Ids&) {
+              v1::Toxic* x = r.add_toxics();
+              x->set_toxicity(0.5);
+              x->mutable_bandwidth()->set_rate_bps(1000000);
+            }),
+            kInvalid, "toxics[0].toxicity");
+  t.Add<CP>("CreateProxy", "toxics", "slicer of 1 byte",
+            cp([](CP& r, const Ids&) {
+              r.add_toxics()->mutable_slicer()->set_average_size(1);
+            }),
+            kInvalid, "toxics[0].slicer.average_size");
+
+  using GP = v1::GetProxyRequest;
+  t.Add<GP>(
+      "GetProxy", "proxy_id", "max uint32",
+      [](GP& r, const Ids&) { r.set_proxy_id(kU32Max); }, kNotFound);
+  t.Add<GP>(
+      "GetProxy", "proxy_id", "0 and no name",
+      [](GP& r, const Ids&) { r.set_proxy_id(0); }, kNotFound, "proxy");
+  t.Add<GP>(
+      "GetProxy", "name", "unknown",
+      [](GP& r, const Ids&) { r.set_name("no-such-proxy"); }, kNotFound,
+      "no-such-proxy");
+  t.Add<GP>(
+      "GetProxy", "name", "10 MB", [](GP& r, const Ids&) { r.set_name(Big()); },
+      kNotFound, "proxy");
+  using LP = v1::ListProxiesRequest;
+  t.Add<LP>("ListProxies", "network_id", "0", none, kOk);
+  t.Add<LP>(
+      "ListProxies", "network_id", "max uint32",
+      [](LP& r, const Ids&) { r.set_network_id(kU32Max); }, kNotFound);
+  using UP = v1::UpdateProxyRequest;
+  t.Add<UP>(
+      "UpdateProxy", "proxy", "unknown id",
+      [](UP& r, const Ids&) {
+        r.mutable_proxy()->set_id(kU32Max);
+        r.mutable_update_mask()->add_paths("enabled");
+      },
+      kNotFound, "proxy_id");
+  t.Add<UP>(
+      "UpdateProxy", "proxy", "a bad listen",
+      [](UP& r, const Ids&) {
+        r.mutable_proxy()->set_name("vt-disabled");
+        r.mutable_proxy()->set_listen("nowhere");
+        r.mutable_update_mask()->add_paths("listen");
+      },
+      kInvalid, "listen");
+  t.Add<UP>(
+      "UpdateProxy", "update_mask", "empty",
+      [](UP& r, const Ids&) { r.mutable_proxy()->set_name("vt-disabled"); },
+      kInvalid);
+  t.Add<UP>(
+      "UpdateProxy", "update_mask", "a field that cannot change",
+      [](UP& r, const Ids&) {
+        r.mutable_proxy()->set_name("vt-disabled");
+        r.mutable_update_mask()->add_paths("link_id");
+      },
+      kInvalid, "update_mask");
+  using DP = v1::DeleteProxyRequest;
+  t.Add<DP>(
+      "DeleteProxy", "proxy_id", "max uint32",
+      [](DP& r, const Ids&) { r.set_proxy_id(kU32Max); }, kNotFound);
+  t.Add<DP>(
+      "DeleteProxy", "name", "unknown",
+      [](DP& r, const Ids&) { r.set_name("no-such-proxy"); }, kNotFound,
+      "no-such-proxy");
   return t;
 }
 

@@ -218,5 +218,30 @@ TEST(SackRecoveryTest, ATailLossIsRepairedByAProbeInsteadOfATimeout) {
   EXPECT_LE(tlp.done_at, plain.done_at);
 }
 
+TEST(SackRecoveryTest, NoProbeOutrunsTheAckOnAPathWithoutDelay) {
+  // With no delay the round trip is about 0, and so is 2 * SRTT: the probe
+  // timeout's 10 ms floor keeps the probe behind the ACK already on its way,
+  // which would otherwise find the peer closed and draw an RST.
+  RetransmissionLog log;
+  Network net(7, &log, Network::Limits());
+  absl::StatusOr<uint32_t> link = net.CreateLink(PathSpec(), PathSpec());
+  ASSERT_TRUE(link.ok()) << link.status();
+  SessionSpec spec;
+  spec.link_id = *link;
+  absl::StatusOr<uint32_t> sid = net.OpenSession(spec);
+  ASSERT_TRUE(sid.ok()) << sid.status();
+  net.RunUntil(kMillisecond);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(net.WriteGenerated(*sid, Endpoint::kClient, 5000, true).ok());
+    net.RunUntil(net.now() + kMillisecond);
+  }
+  ASSERT_TRUE(net.Close(*sid, Endpoint::kClient).ok());
+  net.RunUntil(net.now() + kSecond);
+  const SessionInfo info = *net.GetSession(*sid);
+  EXPECT_EQ(info.client.counters.tail_loss_probes, 0u);
+  EXPECT_TRUE(log.retransmissions.empty());
+  EXPECT_EQ(info.server.bytes_read, 100000u);
+}
+
 }  // namespace
 }  // namespace tcpemu
