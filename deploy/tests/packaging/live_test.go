@@ -8,14 +8,15 @@ package packaging
 // user, groups and capabilities of the container's securityContext (as
 // container runtimes apply them: drop ALL + add X leaves X in the bounding
 // set, and in no ambient set, so after exec root has X and any other user
-// nothing), no_new_privs when privilege escalation is off, and /dev/net/tun
-// only when the pod mounts it.
+// nothing), no_new_privs when privilege escalation is off, /dev/net/tun
+// only when the pod mounts it, and the files of the ConfigMaps it mounts.
 
 import (
 	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -58,15 +59,35 @@ type podProcess struct {
 	tun          bool // /dev/net/tun is mounted
 	args         []string
 	gracePeriod  time.Duration
+	// Files shown to the daemon (absolute path -> contents): the keys of
+	// the ConfigMap volumes it mounts, and what a test adds.
+	files map[string]string
 }
 
 func renderedPod(t *testing.T, file string) podProcess {
 	t.Helper()
-	sts := onlyOne(t, "StatefulSet", loadVariant(t, file).statefulSets)
+	objs := loadVariant(t, file)
+	sts := onlyOne(t, "StatefulSet", objs.statefulSets)
 	pod := &sts.Spec.Template.Spec
 	c := container(t, pod, containerName)
 	sc := effective(pod.SecurityContext, c.SecurityContext)
+	files := map[string]string{}
+	for _, m := range c.VolumeMounts {
+		for _, vol := range pod.Volumes {
+			if vol.Name != m.Name || vol.ConfigMap == nil {
+				continue
+			}
+			i := slices.IndexFunc(objs.configMaps, func(cm *corev1.ConfigMap) bool { return cm.Name == vol.ConfigMap.Name })
+			if i < 0 || len(vol.ConfigMap.Items) != 0 || m.SubPath != "" {
+				t.Fatalf("%s: volume %s: ConfigMap %s missing, or items/subPath (the emulation knows whole ConfigMaps only)", file, vol.Name, vol.ConfigMap.Name)
+			}
+			for k, v := range objs.configMaps[i].Data {
+				files[filepath.Join(m.MountPath, k)] = v
+			}
+		}
+	}
 	p := podProcess{
+		files:        files,
 		uid:          *sc.RunAsUser,
 		gid:          *sc.RunAsGroup,
 		noNewPrivs:   sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation,
@@ -131,9 +152,11 @@ func (p podProcess) start(t *testing.T) *daemon {
 	argv := append([]string{outsideTmp(t, tcpemud(t))}, entry[1:]...)
 	argv = append(argv, p.args...)
 
-	// Mount namespace: the emptyDir on /tmp, /dev/net/tun (a 0666 node, as
-	// udev makes it on most hosts) or no /dev/net at all, read-only root.
-	setup := []string{"mount -t tmpfs -o size=64m,mode=1777 tmpfs /tmp"}
+	// Mount namespace: the pod's files (first: their layers may lie under
+	// /tmp), the emptyDir on /tmp, /dev/net/tun (a 0666 node, as udev makes
+	// it on most hosts) or no /dev/net at all, read-only root.
+	setup := overlaySetup(t, p.files)
+	setup = append(setup, "mount -t tmpfs -o size=64m,mode=1777 tmpfs /tmp")
 	if _, err := os.Stat("/dev/net"); err == nil {
 		setup = append(setup, "mount -t tmpfs -o size=1m,mode=755 tmpfs /dev/net")
 		if p.tun {
@@ -148,6 +171,48 @@ func (p podProcess) start(t *testing.T) *daemon {
 		append(p.setprivArgs(), argv...)...)
 
 	return startDaemon(t, full)
+}
+
+// overlaySetup returns the commands that show files (absolute path ->
+// contents) in a mount namespace: over the nearest existing directory above
+// each, a read-only overlay whose top layer holds the files (0644, in 0755
+// directories, as a ConfigMap volume shows its keys).
+func overlaySetup(t *testing.T, files map[string]string) []string {
+	t.Helper()
+	layers := map[string]string{} // existing directory -> its layer
+	for _, path := range slices.Sorted(maps.Keys(files)) {
+		anchor := filepath.Dir(path)
+		for {
+			if fi, err := os.Stat(anchor); err == nil && fi.IsDir() {
+				break
+			}
+			anchor = filepath.Dir(anchor)
+		}
+		layer, ok := layers[anchor]
+		if !ok {
+			layer = t.TempDir()
+			if err := os.Chmod(layer, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			layers[anchor] = layer
+		}
+		rel, err := filepath.Rel(anchor, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(layer, rel)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, []byte(files[path]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out []string
+	for _, anchor := range slices.Sorted(maps.Keys(layers)) {
+		out = append(out, fmt.Sprintf("mount -t overlay overlay -o ro,lowerdir=%s:%s %s", layers[anchor], anchor, anchor))
+	}
+	return out
 }
 
 // outsideTmp returns a path to the binary that the pod's tmpfs /tmp does not

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -49,6 +51,10 @@ type variant struct {
 	replicas int32 // StatefulSet replicas
 	// What the NetworkPolicy must let through; nil: no NetworkPolicy.
 	policy *policyWant
+	// The proxies and the toxiproxy HTTP API; nil: neither.
+	proxies *proxiesWant
+	// The proxy-redis overlay's redis Deployment and Service.
+	redis bool
 }
 
 var (
@@ -60,6 +66,27 @@ var (
 		grpcNamespace:    map[string]string{"tcpemu.test/clients": "yes"},
 	}
 	kustomizeCustomPolicy = &policyWant{metricsNamespace: map[string]string{"tcpemu.test/monitoring": "yes"}}
+	// The proxy-redis overlay, and the chart with the same values.
+	proxyRedisPolicy = &policyWant{
+		metricsNamespace: defaultMetricsNamespace,
+		toxiproxy:        true,
+		proxyPorts:       []string{"proxy-6379"},
+	}
+	// test.sh renders the chart with two proxies, each setting of the
+	// policy and egress rules.
+	proxiesPolicy = &policyWant{
+		metricsNamespace: defaultMetricsNamespace,
+		grpcNamespace:    map[string]string{"tcpemu.test/clients": "yes"},
+		toxiproxy:        true,
+		proxyPorts:       []string{"proxy-16379", "proxy-8080"},
+		proxyNamespace:   map[string]string{"tcpemu.test/app": "yes"},
+		proxyPods:        map[string]string{"app": "client"},
+		egress: &egressWant{
+			upstreamNamespace: map[string]string{"kubernetes.io/metadata.name": "data"},
+			upstreamPods:      map[string]string{"app.kubernetes.io/name": "redis"},
+			upstreamPort:      6379,
+		},
+	}
 )
 
 var variants = []variant{
@@ -70,6 +97,9 @@ var variants = []variant{
 	{file: "helm-tap.yaml", tap: true, monitor: true, testPod: true, replicas: 2, policy: defaultPolicy},
 	{file: "helm-netpol.yaml", testPod: true, replicas: 1, policy: customPolicy},
 	{file: "helm-netpol-off.yaml", testPod: true, replicas: 1},
+	{file: "kustomize-proxy-redis.yaml", monitor: true, replicas: 1, policy: proxyRedisPolicy, proxies: proxyRedis, redis: true},
+	{file: "helm-proxy-redis.yaml", testPod: true, replicas: 1, policy: proxyRedisPolicy, proxies: proxyRedis},
+	{file: "helm-proxies.yaml", testPod: true, replicas: 1, policy: proxiesPolicy, proxies: proxiesChart},
 }
 
 // Pairs that must describe the same workload: the chart and the kustomize
@@ -77,11 +107,13 @@ var variants = []variant{
 var equivalent = [][2]string{
 	{"kustomize-base.yaml", "helm-default.yaml"},
 	{"kustomize-tap.yaml", "helm-tap.yaml"},
+	{"kustomize-proxy-redis.yaml", "helm-proxy-redis.yaml"},
 }
 
 // objects is one rendering decoded into typed API objects.
 type objects struct {
 	statefulSets []*appsv1.StatefulSet
+	deployments  []*appsv1.Deployment
 	services     []*corev1.Service
 	configMaps   []*corev1.ConfigMap
 	monitors     []*monitoringv1.ServiceMonitor
@@ -136,6 +168,8 @@ func decodeAll(t *testing.T, data []byte) objects {
 		switch o := obj.(type) {
 		case *appsv1.StatefulSet:
 			out.statefulSets = append(out.statefulSets, o)
+		case *appsv1.Deployment:
+			out.deployments = append(out.deployments, o)
 		case *corev1.Service:
 			out.services = append(out.services, o)
 		case *corev1.ConfigMap:
@@ -203,11 +237,13 @@ func TestRenderedManifests(t *testing.T) {
 		t.Run(strings.TrimSuffix(v.file, ".yaml"), func(t *testing.T) {
 			objs := loadVariant(t, v.file)
 			checkWorkload(t, v, objs, version)
-			checkServices(t, objs)
+			checkServices(t, v, objs)
 			checkMonitor(t, v, objs)
-			checkDashboard(t, objs, dashboard)
+			checkDashboard(t, v, objs, dashboard)
 			checkTestPod(t, v, objs)
 			checkNetworkPolicy(t, v, objs)
+			checkProxies(t, v, objs)
+			checkRedis(t, v, objs)
 		})
 	}
 }
@@ -300,8 +336,12 @@ func checkWorkload(t *testing.T, v variant, objs objects, version string) {
 	for _, p := range c.Ports {
 		ports[p.Name] = p.ContainerPort
 	}
-	if ports["grpc"] != grpcPort || ports["metrics"] != metricsPort || len(ports) != 2 {
-		t.Errorf("container ports %v, want grpc=%d metrics=%d", ports, grpcPort, metricsPort)
+	wantPorts := map[string]int32{"grpc": grpcPort, "metrics": metricsPort}
+	if v.proxies != nil {
+		maps.Copy(wantPorts, v.proxies.containerPorts())
+	}
+	if !maps.Equal(ports, wantPorts) || len(c.Ports) != len(wantPorts) {
+		t.Errorf("container ports %v, want %v", ports, wantPorts)
 	}
 
 	// Native gRPC probes on the gRPC port; readiness asks for the service.
@@ -456,15 +496,34 @@ func podSecurityForbidden(t *testing.T, meta *metav1.ObjectMeta, pod *corev1.Pod
 	return out
 }
 
-func checkServices(t *testing.T, objs objects) {
+// ownServices are the Services of the tcpemu deployment (labelled
+// app.kubernetes.io/name: tcpemu), not those of a dependency beside it.
+func ownServices(objs objects) []*corev1.Service {
+	var out []*corev1.Service
+	for _, s := range objs.services {
+		if s.Labels["app.kubernetes.io/name"] == "tcpemu" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func checkServices(t *testing.T, v variant, objs objects) {
 	sts := onlyOne(t, "StatefulSet", objs.statefulSets)
 	podLabels := labels.Set(sts.Spec.Template.Labels)
 	named := map[string]bool{}
 	for _, p := range container(t, &sts.Spec.Template.Spec, containerName).Ports {
 		named[p.Name] = true
 	}
-	var headless, clusterIP int
-	for _, s := range objs.services {
+	// Each Service has the ports grpc and metrics, and toxiproxy with the
+	// toxiproxy HTTP API; the proxies' Service is checked by checkProxies.
+	wantNames := []string{"grpc", "metrics"}
+	if v.proxies != nil && v.proxies.toxiproxyPort != 0 {
+		wantNames = append(wantNames, "toxiproxy")
+	}
+	own := ownServices(objs)
+	var headless, clusterIP, proxy int
+	for _, s := range own {
 		if !labels.SelectorFromSet(s.Spec.Selector).Matches(podLabels) || len(s.Spec.Selector) == 0 {
 			t.Errorf("Service %s does not select the tcpemud pods", s.Name)
 		}
@@ -475,11 +534,15 @@ func checkServices(t *testing.T, objs objects) {
 				t.Errorf("Service %s port %s: targetPort %q is not a container port name", s.Name, p.Name, p.TargetPort.String())
 			}
 		}
-		if _, ok := ports["grpc"]; !ok || len(ports) != 2 {
-			t.Errorf("Service %s ports %v, want grpc and metrics", s.Name, ports)
+		if s.Labels["tcpemu/service"] == "proxy" {
+			proxy++
+			continue
 		}
-		if _, ok := ports["metrics"]; !ok {
-			t.Errorf("Service %s ports %v, want grpc and metrics", s.Name, ports)
+		if got := keys(ports); !slices.Equal(got, sorted(wantNames)) || len(s.Spec.Ports) != len(wantNames) {
+			t.Errorf("Service %s ports %v, want %v", s.Name, got, wantNames)
+		}
+		if v.proxies != nil && v.proxies.toxiproxyPort != 0 && ports["toxiproxy"] != v.proxies.toxiproxyPort {
+			t.Errorf("Service %s: port toxiproxy %d, want %d", s.Name, ports["toxiproxy"], v.proxies.toxiproxyPort)
 		}
 		if s.Spec.ClusterIP == corev1.ClusterIPNone {
 			headless++
@@ -490,8 +553,20 @@ func checkServices(t *testing.T, objs objects) {
 			clusterIP++
 		}
 	}
-	if headless != 1 || clusterIP != 1 || len(objs.services) != 2 {
-		t.Errorf("Services: %d headless, %d ClusterIP of %d; want one of each", headless, clusterIP, len(objs.services))
+	wantProxy := 0
+	if v.proxies != nil && len(v.proxies.proxies) != 0 {
+		wantProxy = 1
+	}
+	if headless != 1 || clusterIP != 1 || proxy != wantProxy || len(own) != 2+wantProxy {
+		t.Errorf("Services: %d headless, %d ClusterIP, %d proxy of %d; want one of each (and %d proxy)",
+			headless, clusterIP, proxy, len(own), wantProxy)
+	}
+	wantOthers := 0
+	if v.redis {
+		wantOthers = 1
+	}
+	if others := len(objs.services) - len(own); others != wantOthers {
+		t.Errorf("%d Services not labelled app.kubernetes.io/name: tcpemu, want %d", others, wantOthers)
 	}
 }
 
@@ -527,11 +602,22 @@ func checkMonitor(t *testing.T, v variant, objs objects) {
 	}
 }
 
-func checkDashboard(t *testing.T, objs objects, want []byte) {
-	cm := onlyOne(t, "ConfigMap", objs.configMaps)
-	if cm.Labels[dashboardLabel] != "1" {
-		t.Errorf("ConfigMap %s labels %v, want %s: \"1\"", cm.Name, cm.Labels, dashboardLabel)
+func checkDashboard(t *testing.T, v variant, objs objects, want []byte) {
+	// The dashboard's, and the proxies' with proxies.
+	wantConfigMaps := 1
+	if v.proxies != nil && len(v.proxies.proxies) != 0 {
+		wantConfigMaps = 2
 	}
+	if len(objs.configMaps) != wantConfigMaps {
+		t.Errorf("%d ConfigMaps, want %d", len(objs.configMaps), wantConfigMaps)
+	}
+	var dashboards []*corev1.ConfigMap
+	for _, cm := range objs.configMaps {
+		if cm.Labels[dashboardLabel] == "1" {
+			dashboards = append(dashboards, cm)
+		}
+	}
+	cm := onlyOne(t, "ConfigMap labelled "+dashboardLabel+": \"1\"", dashboards)
 	got, ok := cm.Data[dashboardKey]
 	if !ok || len(cm.Data) != 1 {
 		t.Fatalf("ConfigMap %s data keys %v, want only %s", cm.Name, keys(cm.Data), dashboardKey)
@@ -608,11 +694,17 @@ func TestHelmAndKustomizeAgree(t *testing.T) {
 			sa, sb := onlyOne(t, "StatefulSet", a.statefulSets), onlyOne(t, "StatefulSet", b.statefulSets)
 			// The order of volumes and mounts means nothing (kustomize's
 			// patches put theirs first).
+			// The order of volumes, mounts and ports means nothing
+			// (kustomize's patches put theirs first).
 			unordered := cmp.Options{
 				cmpopts.SortSlices(func(x, y corev1.Volume) bool { return x.Name < y.Name }),
 				cmpopts.SortSlices(func(x, y corev1.VolumeMount) bool { return x.Name < y.Name }),
+				cmpopts.SortSlices(func(x, y corev1.ContainerPort) bool { return x.Name < y.Name }),
 			}
-			if d := cmp.Diff(sa.Spec.Template.Spec, sb.Spec.Template.Spec, unordered); d != "" {
+			// kustomize's ConfigMap generator appends a hash of the
+			// contents to the name; the chart's ConfigMap has the plain name.
+			specA, specB := unhashed(t, a, sa), unhashed(t, b, sb)
+			if d := cmp.Diff(specA, specB, unordered); d != "" {
 				t.Errorf("pod spec (-%s +%s):\n%s", pair[0], pair[1], d)
 			}
 			if sa.Spec.ServiceName != sb.Spec.ServiceName || sa.Spec.PodManagementPolicy != sb.Spec.PodManagementPolicy {
@@ -620,7 +712,7 @@ func TestHelmAndKustomizeAgree(t *testing.T) {
 			}
 			byName := func(o objects) map[string]corev1.ServiceSpec {
 				m := map[string]corev1.ServiceSpec{}
-				for _, s := range o.services {
+				for _, s := range ownServices(o) {
 					m[s.Name] = s.Spec
 				}
 				return m
@@ -640,4 +732,26 @@ func TestHelmAndKustomizeAgree(t *testing.T) {
 			}
 		})
 	}
+}
+
+// kustomizeHash is the suffix kustomize's ConfigMap generator appends: a dash
+// and ten characters of its hash alphabet.
+var kustomizeHash = regexp.MustCompile(`-[bcdfghkmt2-9]{10}$`)
+
+// unhashed is the StatefulSet's pod spec with each ConfigMap volume naming
+// the ConfigMap without kustomize's hash suffix. Every ConfigMap it mounts
+// must be in the rendering.
+func unhashed(t *testing.T, objs objects, sts *appsv1.StatefulSet) corev1.PodSpec {
+	t.Helper()
+	spec := *sts.Spec.Template.Spec.DeepCopy()
+	for _, vol := range spec.Volumes {
+		if vol.ConfigMap == nil {
+			continue
+		}
+		if !slices.ContainsFunc(objs.configMaps, func(cm *corev1.ConfigMap) bool { return cm.Name == vol.ConfigMap.Name }) {
+			t.Errorf("volume %s: ConfigMap %s is not in the rendering", vol.Name, vol.ConfigMap.Name)
+		}
+		vol.ConfigMap.Name = kustomizeHash.ReplaceAllString(vol.ConfigMap.Name, "")
+	}
+	return spec
 }

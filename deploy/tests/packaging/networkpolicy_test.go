@@ -1,12 +1,14 @@
 package packaging
 
 // The NetworkPolicy of the kustomize base and of the Helm chart: checked as
-// an object (one policy, ingress only, selecting the tcpemud pods, every rule
-// naming ports of the container) and by what it lets through, with an
-// evaluation of the NetworkPolicy rules (podSelector, namespaceSelector,
-// ports by name or number) for connections from a few peers: Prometheus in
-// the monitoring namespace, a client in another namespace, a pod of the
-// release's own namespace.
+// an object (one policy, selecting the tcpemud pods, every ingress rule
+// naming ports of the container, egress rules only when asked for) and by
+// what it lets through, with an evaluation of the NetworkPolicy rules
+// (podSelector, namespaceSelector, ports by name or number) for connections
+// from a few peers: Prometheus in the monitoring namespace, a client in
+// another namespace, a pod of the release's own namespace, the clients of
+// the proxies; and, with egress rules, to a few destinations: the proxies'
+// upstream, DNS, the tcpemud pods, anything else.
 
 import (
 	"maps"
@@ -31,6 +33,22 @@ type policyWant struct {
 	metricsPods map[string]string
 	// Labels of the namespace whose pods may call gRPC; nil: every source.
 	grpcNamespace map[string]string
+	// The toxiproxy HTTP API's port is open, to the sources of gRPC.
+	toxiproxy bool
+	// The container ports of the proxies.
+	proxyPorts []string
+	// Labels of the namespace whose pods may connect to the proxies (nil:
+	// every source), and if set only its pods with these labels.
+	proxyNamespace, proxyPods map[string]string
+	// Egress rules; nil: the policy is ingress only.
+	egress *egressWant
+}
+
+// egressWant: egress is allowed to the proxies' upstream, DNS and the
+// tcpemud pods' gRPC (the helm test pod), and nowhere else.
+type egressWant struct {
+	upstreamNamespace, upstreamPods map[string]string
+	upstreamPort                    int32
 }
 
 // peer is the source of a connection.
@@ -55,6 +73,11 @@ func peersFor(t *testing.T, want *policyWant, testPod map[string]string) []peer 
 	}
 	if want.grpcNamespace != nil {
 		out = append(out, peer{name: "a client in the gRPC namespace", namespace: want.grpcNamespace, pod: map[string]string{"app": "client"}})
+	}
+	if want.proxyNamespace != nil {
+		out = append(out,
+			peer{name: "a client of the proxies", namespace: want.proxyNamespace, pod: want.proxyPods},
+			peer{name: "another pod in the proxies' clients' namespace", namespace: want.proxyNamespace, pod: map[string]string{"app": "other"}})
 	}
 	if testPod != nil {
 		out = append(out, peer{name: "the helm test pod", namespace: local, pod: testPod, local: true})
@@ -82,11 +105,16 @@ func checkNetworkPolicy(t *testing.T, v variant, objs objects) {
 	if sel.Empty() || !sel.Matches(podLabels) {
 		t.Errorf("NetworkPolicy %s: podSelector %s does not select the tcpemud pods %v", np.Name, sel, podLabels)
 	}
-	// Ingress only: egress (TAP sessions to hosts, DNS) stays open.
-	if !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}) {
-		t.Errorf("NetworkPolicy %s: policyTypes %v, want [Ingress]", np.Name, np.Spec.PolicyTypes)
+	// Ingress only: egress (the proxies' upstreams, TAP sessions to hosts,
+	// DNS) stays open, unless egress rules are asked for.
+	wantTypes := []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+	if v.policy.egress != nil {
+		wantTypes = append(wantTypes, networkingv1.PolicyTypeEgress)
 	}
-	if len(np.Spec.Egress) != 0 {
+	if !slices.Equal(np.Spec.PolicyTypes, wantTypes) {
+		t.Errorf("NetworkPolicy %s: policyTypes %v, want %v", np.Name, np.Spec.PolicyTypes, wantTypes)
+	}
+	if v.policy.egress == nil && len(np.Spec.Egress) != 0 {
 		t.Errorf("NetworkPolicy %s: egress rules", np.Name)
 	}
 	for i, r := range np.Spec.Ingress {
@@ -121,10 +149,19 @@ func checkNetworkPolicy(t *testing.T, v variant, objs objects) {
 		wantMetrics := inMetricsNS && (w.metricsPods == nil || labels.SelectorFromSet(w.metricsPods).Matches(labels.Set(from.pod)))
 		wantGRPC := w.grpcNamespace == nil || maps.Equal(from.namespace, w.grpcNamespace) ||
 			(testPod != nil && maps.Equal(from.pod, testPod))
-		for _, port := range []struct {
+		wantProxy := w.proxyNamespace == nil || maps.Equal(from.namespace, w.proxyNamespace) &&
+			(w.proxyPods == nil || labels.SelectorFromSet(w.proxyPods).Matches(labels.Set(from.pod)))
+		ports := []struct {
 			name string
 			want bool
-		}{{"metrics", wantMetrics}, {"grpc", wantGRPC}} {
+		}{{"metrics", wantMetrics}, {"grpc", wantGRPC}, {"toxiproxy", w.toxiproxy && wantGRPC}}
+		for _, name := range w.proxyPorts {
+			ports = append(ports, struct {
+				name string
+				want bool
+			}{name, wantProxy})
+		}
+		for _, port := range ports {
 			if got := admits(t, np, c, from, port.name); got != port.want {
 				t.Errorf("NetworkPolicy %s: %s -> port %s: admitted %v, want %v", np.Name, from.name, port.name, got, port.want)
 			}
@@ -134,6 +171,87 @@ func checkNetworkPolicy(t *testing.T, v variant, objs objects) {
 	if admits(t, np, c, peersFor(t, w, nil)[0], "other") {
 		t.Errorf("NetworkPolicy %s admits a port the container does not declare", np.Name)
 	}
+	if w.egress != nil {
+		checkEgress(t, np, w.egress, podLabels)
+	}
+}
+
+// destination is where a connection from a tcpemud pod goes.
+type destination struct {
+	name      string
+	namespace map[string]string // its namespace's labels; nil: not a pod
+	pod       map[string]string
+	local     bool // in the namespace of the tcpemud pods
+	port      int32
+	portName  string // the destination container's name of the port
+	protocol  corev1.Protocol
+}
+
+func checkEgress(t *testing.T, np *networkingv1.NetworkPolicy, w *egressWant, tcpemuPod map[string]string) {
+	t.Helper()
+	ns := map[string]string{"kubernetes.io/metadata.name": requireEnv(t, "RENDER_NAMESPACE")}
+	kubeSystem := map[string]string{"kubernetes.io/metadata.name": "kube-system"}
+	other := map[string]string{"kubernetes.io/metadata.name": "other"}
+	for _, tc := range []struct {
+		to   destination
+		want bool
+	}{
+		{destination{name: "the upstream", namespace: w.upstreamNamespace, pod: w.upstreamPods, port: w.upstreamPort}, true},
+		{destination{name: "the upstream's pod on another port", namespace: w.upstreamNamespace, pod: w.upstreamPods, port: w.upstreamPort + 1}, false},
+		{destination{name: "the upstream's labels in another namespace", namespace: other, pod: w.upstreamPods, port: w.upstreamPort}, false},
+		{destination{name: "another pod of the upstream's namespace", namespace: w.upstreamNamespace, pod: map[string]string{"app": "other"}, port: w.upstreamPort}, false},
+		{destination{name: "DNS over UDP", namespace: kubeSystem, pod: map[string]string{"k8s-app": "kube-dns"}, port: 53, protocol: corev1.ProtocolUDP}, true},
+		{destination{name: "DNS over TCP", namespace: kubeSystem, pod: map[string]string{"k8s-app": "kube-dns"}, port: 53}, true},
+		{destination{name: "the tcpemud pods' gRPC (the helm test pod)", namespace: ns, pod: tcpemuPod, local: true, port: grpcPort, portName: "grpc"}, true},
+		{destination{name: "the tcpemud pods' metrics", namespace: ns, pod: tcpemuPod, local: true, port: metricsPort, portName: "metrics"}, false},
+		{destination{name: "a host outside the cluster", port: 443}, false},
+		{destination{name: "a pod of the release's namespace", namespace: ns, pod: map[string]string{"app": "x"}, local: true, port: w.upstreamPort}, false},
+	} {
+		if got := allowsEgress(t, np, tc.to); got != tc.want {
+			t.Errorf("NetworkPolicy %s: egress to %s (port %d): allowed %v, want %v", np.Name, tc.to.name, tc.to.port, got, tc.want)
+		}
+	}
+}
+
+// allowsEgress evaluates the policy's egress rules for a connection to `to`.
+// Named ports are the destination container's.
+func allowsEgress(t *testing.T, np *networkingv1.NetworkPolicy, to destination) bool {
+	t.Helper()
+	proto := to.protocol
+	if proto == "" {
+		proto = corev1.ProtocolTCP
+	}
+	for _, r := range np.Spec.Egress {
+		portOK := len(r.Ports) == 0
+		for _, p := range r.Ports {
+			pp := corev1.ProtocolTCP
+			if p.Protocol != nil {
+				pp = *p.Protocol
+			}
+			if pp != proto || p.Port == nil {
+				continue
+			}
+			if p.Port.Type == intstr.String && p.Port.StrVal == to.portName && to.portName != "" ||
+				p.Port.Type == intstr.Int && p.Port.IntVal == to.port {
+				portOK = true
+			}
+		}
+		if !portOK {
+			continue
+		}
+		if len(r.To) == 0 {
+			return true
+		}
+		for _, dst := range r.To {
+			if to.namespace == nil {
+				continue // a host outside the cluster: no ipBlock here admits one
+			}
+			if peerMatches(t, dst, peer{namespace: to.namespace, pod: to.pod, local: to.local}) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // containerPort is the container's port a NetworkPolicy port names (by name
@@ -257,5 +375,43 @@ func TestNetworkPolicyEvaluation(t *testing.T) {
 	}
 	if admits(t, &networkingv1.NetworkPolicy{}, c, peer{namespace: mon}, "metrics") {
 		t.Error("a policy without ingress rules admits nothing")
+	}
+}
+
+// TestNetworkPolicyEgressEvaluation checks the egress evaluation on a policy
+// written here.
+func TestNetworkPolicyEgressEvaluation(t *testing.T) {
+	udp := corev1.ProtocolUDP
+	port := func(s string) *intstr.IntOrString { p := intstr.Parse(s); return &p }
+	redis := map[string]string{"app": "redis"}
+	data := map[string]string{"kubernetes.io/metadata.name": "data"}
+	np := &networkingv1.NetworkPolicy{Spec: networkingv1.NetworkPolicySpec{Egress: []networkingv1.NetworkPolicyEgressRule{
+		{To: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: data}, PodSelector: &metav1.LabelSelector{MatchLabels: redis}}},
+			Ports: []networkingv1.NetworkPolicyPort{{Port: port("6379")}}},
+		{Ports: []networkingv1.NetworkPolicyPort{{Port: port("53"), Protocol: &udp}}},
+		{To: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "api"}}}},
+			Ports: []networkingv1.NetworkPolicyPort{{Port: port("http")}}},
+	}}}
+	other := map[string]string{"kubernetes.io/metadata.name": "other"}
+	for _, tc := range []struct {
+		to   destination
+		want bool
+	}{
+		{destination{namespace: data, pod: redis, port: 6379}, true},
+		{destination{namespace: data, pod: redis, port: 6380}, false},
+		{destination{namespace: other, pod: redis, port: 6379}, false},
+		{destination{namespace: data, pod: map[string]string{"app": "pg"}, port: 6379}, false},
+		{destination{port: 53, protocol: udp}, true},
+		{destination{port: 53}, false},
+		{destination{namespace: other, pod: map[string]string{"app": "api"}, local: true, port: 8080, portName: "http"}, true},
+		{destination{namespace: other, pod: map[string]string{"app": "api"}, port: 8080, portName: "http"}, false},
+		{destination{namespace: other, pod: map[string]string{"app": "api"}, local: true, port: 8080, portName: "web"}, false},
+	} {
+		if got := allowsEgress(t, np, tc.to); got != tc.want {
+			t.Errorf("egress to %+v: allowed %v, want %v", tc.to, got, tc.want)
+		}
+	}
+	if allowsEgress(t, &networkingv1.NetworkPolicy{}, destination{port: 53, protocol: udp}) {
+		t.Error("a policy without egress rules allows nothing")
 	}
 }

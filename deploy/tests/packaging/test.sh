@@ -8,17 +8,19 @@
 #    $PACKAGING_TOOLS (default ~/.cache/tcpemu/packaging-tools).
 # 2. Copies deploy/ to a temporary directory (with a placeholder dashboard if
 #    deploy/grafana/tcpemu.json does not exist yet), then: helm lint --strict
-#    and helm template with the defaults and with TAP + ServiceMonitor on,
-#    from the chart directory and from its `helm package` archive; values that
-#    values.schema.json must refuse; kustomize build of the base and of the
-#    TAP overlay.
+#    and helm template with the defaults, with TAP + ServiceMonitor on and
+#    with proxies, from the chart directory and from its `helm package`
+#    archive; values that values.schema.json or the chart's checks must
+#    refuse; kustomize build of the base, the TAP overlay and the
+#    proxy-redis overlay.
 # 3. Builds build/server/tcpemud with deploy/docker/build.sh if it is missing
 #    ($TCPEMUD overrides the path).
 # 4. gofmt, go vet, then the Go tests (this directory's module): every
 #    rendered document decoded strictly into the Kubernetes API types and
 #    checked; the Dockerfile; runtime-packages.txt against ldd + dpkg -S;
 #    tcpemud --version; and, as root, tcpemud run the way the rendered pods
-#    run it, in a network namespace of its own (unshare --net).
+#    run it, in a network namespace of its own (unshare --net), the
+#    proxy-redis pod in front of redis-server.
 # 5. As root (and a Debian mirror): replays the Dockerfile's runtime stage on
 #    a debootstrap --variant=minbase bookworm root (cached in
 #    $PACKAGING_TOOLS), with the build stage's /tcpemud made from $TCPEMUD,
@@ -103,10 +105,55 @@ fi
 chart="$work/deploy/helm/tcpemu"
 out="$work/rendered"
 tap_values=(--set tap.enabled=true --set serviceMonitor.enabled=true --set replicaCount=2)
+# The chart with the values of the proxy-redis overlay.
+cat >"$work/proxy-redis-values.yaml" <<'EOF'
+proxies:
+  - name: redis
+    port: 6379
+    upstream: redis:6379
+proxyUpstreamAllow: ["10.0.0.0/8:6379", "172.16.0.0/12:6379", "192.168.0.0/16:6379"]
+toxiproxyApi:
+  enabled: true
+  port: 8474
+EOF
+# Two proxies (one disabled, Service ports other than the pod's, an IPv6
+# upstream), the API on another port, and every setting of the policy.
+cat >"$work/proxies-values.yaml" <<'EOF'
+proxies:
+  - name: redis
+    port: 16379
+    servicePort: 6379
+    upstream: redis.data.svc.cluster.local:6379
+  - name: api
+    port: 8080
+    servicePort: 80
+    upstream: "[fd00::10]:8443"
+    enabled: false
+proxyUpstreamAllow: ["10.96.0.0/12:6379", "[fd00::/8]:8443"]
+toxiproxyApi:
+  enabled: true
+  port: 18474
+networkPolicy:
+  grpc:
+    from:
+      - namespaceSelector: {matchLabels: {tcpemu.test/clients: "yes"}}
+  proxies:
+    from:
+      - namespaceSelector: {matchLabels: {tcpemu.test/app: "yes"}}
+        podSelector: {matchLabels: {app: client}}
+  egress:
+    - to:
+        - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: data}}
+          podSelector: {matchLabels: {app.kubernetes.io/name: redis}}
+      ports:
+        - port: 6379
+          protocol: TCP
+EOF
 
 log "helm lint"
 helm lint --strict "$chart"
 helm lint --strict "$chart" "${tap_values[@]}"
+helm lint --strict "$chart" -f "$work/proxies-values.yaml"
 
 log "helm package + helm template"
 helm package "$chart" --destination "$work/package" >/dev/null
@@ -120,11 +167,15 @@ helm template tcpemu "$archive" --namespace "$NAMESPACE" \
   --set-json 'networkPolicy.grpc.from=[{"namespaceSelector": {"matchLabels": {"tcpemu.test/clients": "yes"}}}]' \
   >"$out/helm-netpol.yaml"
 helm template tcpemu "$archive" --namespace "$NAMESPACE" --set networkPolicy.enabled=false >"$out/helm-netpol-off.yaml"
+helm template tcpemu "$archive" --namespace "$NAMESPACE" -f "$work/proxy-redis-values.yaml" >"$out/helm-proxy-redis.yaml"
+helm template tcpemu "$archive" --namespace "$NAMESPACE" -f "$work/proxies-values.yaml" >"$out/helm-proxies.yaml"
 # The archive (what a chart repository serves) renders as the directory does.
 helm template tcpemu "$chart" --namespace "$NAMESPACE" >"$work/dir-default.yaml"
 helm template tcpemu "$chart" --namespace "$NAMESPACE" "${tap_values[@]}" >"$work/dir-tap.yaml"
 cmp "$work/dir-default.yaml" "$out/helm-default.yaml"
 cmp "$work/dir-tap.yaml" "$out/helm-tap.yaml"
+helm template tcpemu "$chart" --namespace "$NAMESPACE" -f "$work/proxies-values.yaml" >"$work/dir-proxies.yaml"
+cmp "$work/dir-proxies.yaml" "$out/helm-proxies.yaml"
 
 log "values.schema.json refuses bad values"
 bad_values=(
@@ -134,14 +185,69 @@ bad_values=(
   image.digest=sha256:abc tap.enabled=yes
   networkPolicy.bogus=1 networkPolicy.enabled=yes networkPolicy.metrics.namespace=Not_A_Name
   'networkPolicy.grpc.from[0].bogus=1' 'networkPolicy.grpc.from[0].podSelector.matchLabels=x'
+  toxiproxyApi.bogus=1 toxiproxyApi.port=0 toxiproxyApi.enabled=yes
+  'proxyUpstreamAllow[0]=fd00::/8:8443' 'proxyUpstreamAllow[0]=redis:6379' 'proxyUpstreamAllow[0]=10.0.0.0/8:http'
+  'networkPolicy.proxies.from[0].bogus=1' 'networkPolicy.egress[0].bogus=1'
+  'networkPolicy.egress[0].ports[0].protocol=ICMP' 'networkPolicy.egress[0].to[0].ipBlock.bogus=1'
 )
-for bad in "${bad_values[@]}"; do
-  if "$helm_bin" template tcpemu "$chart" --set "$bad" >/dev/null 2>"$work/err"; then
-    log "FAIL: helm template accepted --set $bad"
+# Proxies with one fault each (--set-json).
+bad_json=(
+  'proxies=[{"name": "redis", "port": 6379, "upstream": "redis:6379", "bogus": 1}]'
+  'proxies=[{"name": "Redis", "port": 6379, "upstream": "redis:6379"}]'
+  'proxies=[{"name": "re.dis", "port": 6379, "upstream": "redis:6379"}]'
+  'proxies=[{"name": "redis", "port": 80, "upstream": "redis:6379"}]'
+  'proxies=[{"name": "redis", "port": 6379, "servicePort": 0, "upstream": "redis:6379"}]'
+  'proxies=[{"name": "redis", "port": 6379, "upstream": "redis"}]'
+  'proxies=[{"name": "redis", "port": 6379, "upstream": "fd00::10:6379"}]'
+  'proxies=[{"name": "redis", "port": 6379}]'
+  'proxies=[{"name": "redis", "port": 6379, "upstream": "redis:6379", "enabled": "yes"}]'
+  'proxies=[{"name": "redis", "port": 6379, "upstream": "redis:6379", "toxics": []}]'
+)
+for bad in "${bad_values[@]}" "${bad_json[@]}"; do
+  set_flag=--set
+  [[ "$bad" == proxies=* ]] && set_flag=--set-json
+  if "$helm_bin" template tcpemu "$chart" --set 'proxyUpstreamAllow[0]=10.0.0.0/8' \
+    "$set_flag" "$bad" >/dev/null 2>"$work/err"; then
+    log "FAIL: helm template accepted $set_flag $bad"
     exit 1
   fi
   if ! grep -q "values don't meet the specifications of the schema" "$work/err"; then
-    log "FAIL: --set $bad failed, but not on the schema:"
+    log "FAIL: $set_flag $bad failed, but not on the schema:"
+    cat "$work/err" >&2
+    exit 1
+  fi
+done
+
+log "the chart refuses proxies that clash"
+# Pairs: values (--set-json, beside a proxy redis on 6379) and the error.
+clashes=(
+  'proxies=[{"name": "a", "port": 6379, "upstream": "a:1"}, {"name": "b", "port": 6379, "upstream": "b:1"}]'
+  'proxies: b: port 6379 is taken by proxy a'
+  'proxies=[{"name": "a", "port": 6379, "upstream": "a:1"}, {"name": "a", "port": 6380, "upstream": "b:1"}]'
+  'proxies: the name a is given twice'
+  'proxies=[{"name": "a", "port": 6379, "upstream": "a:1"}, {"name": "b", "port": 6380, "servicePort": 6379, "upstream": "b:1"}]'
+  'proxies: b: servicePort 6379 is taken by proxy a'
+  'proxies=[{"name": "a", "port": 50051, "upstream": "a:1"}]'
+  'proxies: a: port 50051 is taken by grpc'
+  'proxies=[{"name": "a", "port": 9464, "upstream": "a:1"}]'
+  'proxies: a: port 9464 is taken by metrics'
+  'toxiproxyApi={"enabled": true, "port": 6379}'
+  'proxies: redis: port 6379 is taken by toxiproxyApi.port'
+  'toxiproxyApi={"enabled": true, "port": 50051}'
+  'toxiproxyApi.port 50051 is taken by gRPC or metrics'
+  'proxyUpstreamAllow=[]'
+  'proxies: set proxyUpstreamAllow'
+)
+for ((i = 0; i < ${#clashes[@]}; i += 2)); do
+  # --set-json values apply in order (and before every --set).
+  if "$helm_bin" template tcpemu "$chart" --set-json 'proxyUpstreamAllow=["10.0.0.0/8"]' \
+    --set-json 'proxies=[{"name": "redis", "port": 6379, "upstream": "redis:6379"}]' \
+    --set-json "${clashes[i]}" >/dev/null 2>"$work/err"; then
+    log "FAIL: helm template accepted --set-json ${clashes[i]}"
+    exit 1
+  fi
+  if ! grep -qF "${clashes[i + 1]}" "$work/err"; then
+    log "FAIL: --set-json ${clashes[i]}: want \"${clashes[i + 1]}\", got:"
     cat "$work/err" >&2
     exit 1
   fi
@@ -151,6 +257,7 @@ log "kustomize build"
 # The dashboard is outside the kustomization's directory (deploy/grafana).
 "$kustomize_bin" build --load-restrictor LoadRestrictionsNone "$work/deploy/k8s/base" >"$out/kustomize-base.yaml"
 "$kustomize_bin" build --load-restrictor LoadRestrictionsNone "$work/deploy/k8s/overlays/tap" >"$out/kustomize-tap.yaml"
+"$kustomize_bin" build --load-restrictor LoadRestrictionsNone "$work/deploy/k8s/overlays/proxy-redis" >"$out/kustomize-proxy-redis.yaml"
 # An overlay of one's own that moves the metrics rule to another namespace
 # label, as docs/deploy.md shows.
 mkdir "$work/deploy/k8s/overlays/netpol-test"
