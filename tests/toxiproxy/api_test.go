@@ -478,15 +478,26 @@ func TestToxicTypes(t *testing.T) {
 			checkAttrs(t, "AddToxic", down.Attributes, tc.allKeys, asFloats(tc.attrs))
 
 			// Named, upstream, toxicity 0.5, through ToxicOptions.
+			toxicity, updatedToxicity := float32(0.5), float32(0.25)
+			if tc.typ == "bandwidth" && target == "tcpemud" {
+				// docs/proxy.md: tcpemu's bandwidth toxic is the rate of
+				// the proxy's link, shared by its connections, so its
+				// toxicity must be 1.
+				_, err := p.AddToxic("up", tc.typ, "upstream", toxicity, tc.attrs)
+				if status := apiStatus(t, err); status != http.StatusBadRequest {
+					t.Errorf("bandwidth toxic with toxicity 0.5: HTTP %d (%v), want 400 (documented)", status, err)
+				}
+				toxicity, updatedToxicity = 1, 1
+			}
 			up, err := c.AddToxic(&toxiproxy.ToxicOptions{
 				ProxyName: p.Name, ToxicName: "up", ToxicType: tc.typ, Stream: "upstream",
-				Toxicity: 0.5, Attributes: tc.attrs,
+				Toxicity: toxicity, Attributes: tc.attrs,
 			})
 			if err != nil {
 				t.Fatalf("client.AddToxic upstream: %v", err)
 			}
-			if up.Name != "up" || up.Stream != "upstream" || up.Toxicity != 0.5 {
-				t.Errorf("client.AddToxic returned %+v, want name up, stream upstream, toxicity 0.5", up)
+			if up.Name != "up" || up.Stream != "upstream" || up.Toxicity != toxicity {
+				t.Errorf("client.AddToxic returned %+v, want name up, stream upstream, toxicity %v", up, toxicity)
 			}
 
 			toxics, err := p.Toxics()
@@ -520,13 +531,13 @@ func TestToxicTypes(t *testing.T) {
 			}
 			checkAttrs(t, "UpdateToxic", updated.Attributes, tc.allKeys, asFloats(tc.attrs, tc.update))
 			updated, err = c.UpdateToxic(&toxiproxy.ToxicOptions{
-				ProxyName: p.Name, ToxicName: "up", Toxicity: 0.25, Attributes: tc.update,
+				ProxyName: p.Name, ToxicName: "up", Toxicity: updatedToxicity, Attributes: tc.update,
 			})
 			if err != nil {
 				t.Fatalf("client.UpdateToxic: %v", err)
 			}
-			if updated.Toxicity != 0.25 || updated.Stream != "upstream" {
-				t.Errorf("client.UpdateToxic returned %+v, want toxicity 0.25, upstream", updated)
+			if updated.Toxicity != updatedToxicity || updated.Stream != "upstream" {
+				t.Errorf("client.UpdateToxic returned %+v, want toxicity %v, upstream", updated, updatedToxicity)
 			}
 			checkAttrs(t, "client.UpdateToxic", updated.Attributes, tc.allKeys, asFloats(tc.attrs, tc.update))
 
