@@ -101,6 +101,12 @@ Daemon::~Daemon() { Shutdown(absl::Seconds(5)); }
 
 int Daemon::metrics_port() const { return metrics_->port(); }
 
+std::shared_ptr<grpc::Channel> Daemon::InProcessChannel() {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
+  return server_->InProcessChannel(args);
+}
+
 void Daemon::Shutdown(absl::Duration deadline) {
   if (shut_down_) return;
   shut_down_ = true;

@@ -14,6 +14,7 @@
 #include "server/metrics.h"
 
 namespace grpc {
+class Channel;
 class Server;
 }  // namespace grpc
 
@@ -44,6 +45,9 @@ class Daemon {
   EmulatorService& service() { return *service_; }
   Metrics& metrics() { return *metrics_; }
   EventHub& hub() { return *hub_; }
+  // A channel to this daemon's services that skips the network (and the
+  // gRPC port's credentials: its callers check tokens themselves).
+  std::shared_ptr<grpc::Channel> InProcessChannel();
 
   // Health NOT_SERVING, streams end with UNAVAILABLE, sessions are aborted,
   // the server drains within `deadline`, shards stop.

@@ -24,6 +24,8 @@
 #include "server/auth.h"
 #include "server/daemon.h"
 #include "server/proxy_address.h"
+#include "server/toxiproxy/toxiproxy_api.h"
+#include "server/toxiproxy/toxiproxy_config.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address (use 0.0.0.0:50051 to accept remote clients)");
@@ -93,6 +95,12 @@ ABSL_FLAG(std::string, proxy_upstream_allow, tcpemu::server::kDefaultProxyAllow,
           "addresses proxies may connect to, in the form of "
           "--proxy_listen_allow");
 ABSL_FLAG(uint32_t, max_proxies, 256, "proxies held at once");
+ABSL_FLAG(std::string, toxiproxy_listen, "",
+          "serve toxiproxy's HTTP API (v2) on this host:port, e.g. "
+          "127.0.0.1:8474; empty: off");
+ABSL_FLAG(std::string, proxies, "",
+          "toxiproxy's JSON config file (an array of {name, listen, upstream, "
+          "enabled}) to load as proxies at start-up");
 ABSL_FLAG(uint32_t, max_proxy_connections, 10000,
           "proxied connections open at once, over every proxy; more are "
           "reset when accepted");
@@ -122,7 +130,7 @@ void PrintHelp() {
       {"Captures", {"pcap_dir", "capture_bytes", "max_captures"}},
       {"Proxies (docs/proxy.md)",
        {"proxy_listen_allow", "proxy_upstream_allow", "max_proxies",
-        "max_proxy_connections"}},
+        "max_proxy_connections", "toxiproxy_listen", "proxies"}},
       {"Running", {"seed", "shutdown_seconds"}},
   };
   absl::flat_hash_map<absl::string_view, absl::CommandLineFlag*> all =
@@ -285,6 +293,43 @@ int main(int argc, char** argv) {
                  std::string(daemon.status().message()).c_str());
     return 1;
   }
+  // toxiproxy's HTTP API and config file, over an in-process channel. The
+  // API checks the gRPC port's bearer tokens itself.
+  std::unique_ptr<tcpemu::server::TokenChecker> tokens;
+  if (!o.security.tokens.empty()) {
+    tokens = std::make_unique<tcpemu::server::TokenChecker>(
+        o.security.tokens, o.security.auth_health, o.security.auth_reflection);
+  }
+  std::unique_ptr<tcpemu::server::ToxiproxyApi> toxiproxy;
+  const std::string proxies_file = absl::GetFlag(FLAGS_proxies);
+  if (!proxies_file.empty()) {
+    auto stub = tcpemu::v1::Emulator::NewStub((*daemon)->InProcessChannel());
+    absl::Status loaded_proxies =
+        tcpemu::server::LoadToxiproxyConfig(proxies_file, stub.get());
+    if (!loaded_proxies.ok()) {
+      std::fprintf(stderr, "tcpemud: %s\n",
+                   std::string(loaded_proxies.message()).c_str());
+      (*daemon)->Shutdown(absl::Seconds(1));
+      return 2;
+    }
+  }
+  if (const std::string listen = absl::GetFlag(FLAGS_toxiproxy_listen);
+      !listen.empty()) {
+    tcpemu::server::ToxiproxyApiOptions to;
+    to.listen = listen;
+    to.channel = (*daemon)->InProcessChannel();
+    to.tokens = tokens.get();
+    auto api = tcpemu::server::ToxiproxyApi::Start(to);
+    if (!api.ok()) {
+      std::fprintf(stderr, "tcpemud: --toxiproxy_listen %s: %s\n",
+                   listen.c_str(), std::string(api.status().message()).c_str());
+      (*daemon)->Shutdown(absl::Seconds(1));
+      return 1;
+    }
+    toxiproxy = *std::move(api);
+    std::fprintf(stderr, "tcpemud: toxiproxy HTTP API on port %d\n",
+                 toxiproxy->port());
+  }
   std::string transport = o.security.tls() ? "TLS" : "plaintext";
   if (!o.security.tls_client_ca_pem.empty())
     transport += ", client certificates";
@@ -302,6 +347,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "tcpemud: signal %d, shutting down\n",
                static_cast<int>(g_signal));
+  toxiproxy.reset();  // no new HTTP requests while the daemon drains
   (*daemon)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_seconds)));
   daemon->reset();
   std::fprintf(stderr, "tcpemud: stopped\n");
