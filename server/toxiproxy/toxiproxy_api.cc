@@ -23,6 +23,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "server/listen_probe.h"
 #include "server/toxiproxy/toxiproxy_json.h"
 #include "server/toxiproxy/toxiproxy_ops.h"
 #include "tcpemu/v1/tcpemu.grpc.pb.h"
@@ -380,12 +381,13 @@ absl::StatusOr<std::unique_ptr<ToxiproxyApi>> ToxiproxyApi::Start(
   static const unsigned kFeatures = mg_init_library(0);
   (void)kFeatures;
 
+  // civetweb says only that it failed to set up its ports: the probe says
+  // why (address in use, cannot assign, a bad port).
+  absl::Status probe = ProbeListen("--toxiproxy_listen", options.listen);
+  if (!probe.ok()) return probe;
   // civetweb spells "any address" as a bare port.
   std::string bind = options.listen;
   if (!bind.empty() && bind.front() == ':') bind.erase(0, 1);
-  if (bind.empty()) {
-    return absl::InvalidArgumentError("--toxiproxy_listen: empty address");
-  }
   auto api = absl::WrapUnique(new ToxiproxyApi());
   api->impl_ = std::make_unique<Impl>(options);
   const char* config[] = {"listening_ports",

@@ -52,7 +52,8 @@ struct ToxiproxyApiOptions {
 class ToxiproxyApi {
  public:
   // Listens and serves until destroyed. InvalidArgument for a missing
-  // channel; Unavailable naming the address when it cannot listen.
+  // channel; Unavailable when it cannot listen, its message starting with
+  // "--toxiproxy_listen <address>: " and saying why.
   static absl::StatusOr<std::unique_ptr<ToxiproxyApi>> Start(
       const ToxiproxyApiOptions& options);
   // Stops serving; returns once no request is being handled.

@@ -108,6 +108,23 @@ TEST_F(ToxiproxyApiTest, VersionSaysToxiproxyAndTcpemu) {
   EXPECT_TRUE(absl::StrContains(v, "tcpemu")) << v;
 }
 
+TEST_F(ToxiproxyApiTest, AddressInUseIsNamed) {
+  ToxiproxyApiOptions o;
+  o.listen = absl::StrCat("127.0.0.1:", api_->port());
+  o.channel = channel_;
+  auto second = ToxiproxyApi::Start(o);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(second.status().message(),
+            absl::StrCat("--toxiproxy_listen ", o.listen, ": address in use"));
+  o.listen = "127.0.0.1";
+  EXPECT_FALSE(ToxiproxyApi::Start(o).ok());
+  o.channel = nullptr;
+  o.listen = "127.0.0.1:0";
+  EXPECT_EQ(ToxiproxyApi::Start(o).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(ToxiproxyApiTest, RoutesAndMethods) {
   ExpectError(Call("GET", "/nope"), 404, "not found");
   ExpectError(Call("GET", "/proxies/a/b"), 404, "not found");
@@ -212,11 +229,12 @@ TEST_F(ToxiproxyApiTest, DaemonErrorsKeepTheirText) {
                    R"({"name":"bad name!","listen":"127.0.0.1:0",)"
                    R"("upstream":"127.0.0.1:6379"})"),
               400, "name");
-  // A rate below tcpemu's floor: its message names the field and range.
+  // A toxicity out of [0, 1]: tcpemu's message names the field and range.
   CreateEchoProxy("narrow");
-  HttpResponse r = Call("POST", "/proxies/narrow/toxics",
-                        R"({"type":"bandwidth","attributes":{"rate":0}})");
-  ExpectError(r, 400, "rate_bps");
+  HttpResponse r =
+      Call("POST", "/proxies/narrow/toxics",
+           R"({"type":"latency","toxicity":1.5,"attributes":{"latency":1}})");
+  ExpectError(r, 400, "toxicity");
   EXPECT_TRUE(Call("GET", "/proxies/narrow").json()["toxics"].empty());
 }
 
