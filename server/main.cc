@@ -321,8 +321,9 @@ int main(int argc, char** argv) {
     to.tokens = tokens.get();
     auto api = tcpemu::server::ToxiproxyApi::Start(to);
     if (!api.ok()) {
-      std::fprintf(stderr, "tcpemud: --toxiproxy_listen %s: %s\n",
-                   listen.c_str(), std::string(api.status().message()).c_str());
+      // The message names the flag and the address.
+      std::fprintf(stderr, "tcpemud: %s\n",
+                   std::string(api.status().message()).c_str());
       (*daemon)->Shutdown(absl::Seconds(1));
       return 1;
     }

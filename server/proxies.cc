@@ -18,14 +18,6 @@ constexpr uint32_t kDefaultRelayBuffer = 65536;
 constexpr uint32_t kMinRelayBuffer = 4096;
 constexpr uint32_t kMaxRelayBuffer = 16 << 20;
 
-bool ValidProxyName(absl::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-  });
-}
-
 absl::Status CheckRelayBuffer(uint32_t v, uint32_t& out) {
   out = v == 0 ? kDefaultRelayBuffer : v;
   if (out < kMinRelayBuffer || out > kMaxRelayBuffer) {
@@ -148,9 +140,9 @@ grpc::Status EmulatorService::CreateProxy(Ctx*,
   return Observe("CreateProxy", [&]() -> absl::Status {
     ProxyConfig c;
     c.name = req->name();
-    if (!ValidProxyName(c.name)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("name ", Quoted(c.name), ": 1 to 64 of [A-Za-z0-9._-]"));
+    if (!ValidName(c.name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "name ", Quoted(c.name), ": 1 to 64 of [A-Za-z0-9._:-]"));
     }
     if (absl::Status s = ParseListen(req->listen(), c); !s.ok()) return s;
     if (absl::Status s = ParseUpstream(req->upstream(), c); !s.ok()) return s;

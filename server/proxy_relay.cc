@@ -118,7 +118,16 @@ void ProxyRelay::SocketToEngine(Side& s) {
   std::vector<uint8_t>& buf = shared_->scratch;
   for (int round = 0; round < kMaxRounds; ++round) {
     const Connection* c = Conn(s);
-    if (c == nullptr || !c->can_write()) break;
+    // A full send buffer takes nothing: no Write, which would count as
+    // activity and wake this relay again at once.
+    if (c == nullptr || !c->can_write()) {
+      // The endpoint will take no more (the session is over): what the
+      // application still sends has nowhere to go; read it to learn of its
+      // end of file rather than leave the socket ready for ever.
+      DiscardInput(s);
+      return;
+    }
+    if (c->send_buffer_free() == 0) break;
     if (!s.in.empty()) {
       absl::StatusOr<size_t> n = net_.Write(
           session_id_, s.ep,
@@ -130,7 +139,7 @@ void ProxyRelay::SocketToEngine(Side& s) {
       if (!s.in.empty()) break;  // the send buffer is full
       continue;
     }
-    if (s.rd_eof || c->send_buffer_free() == 0) break;
+    if (s.rd_eof) break;
     const size_t want = std::min<size_t>(buf.size(), c->send_buffer_free());
     ssize_t r = recv(s.fd, buf.data(), want, 0);
     if (r > 0) {
@@ -166,6 +175,21 @@ void ProxyRelay::SocketToEngine(Side& s) {
   }
 }
 
+void ProxyRelay::DiscardInput(Side& s) {
+  std::vector<uint8_t>& buf = shared_->scratch;
+  s.in.clear();
+  for (int round = 0; round < kMaxRounds && !s.rd_eof; ++round) {
+    ssize_t r = recv(s.fd, buf.data(), buf.size(), 0);
+    if (r > 0) continue;
+    if (r == 0) {
+      s.rd_eof = true;
+    } else if (!WouldBlock(errno) && errno != EINTR) {
+      ResetSocket(s);
+    }
+    return;
+  }
+}
+
 void ProxyRelay::EngineToSocket(Side& s, Direction flowing) {
   const int f = static_cast<int>(flowing);
   // A reset or timed-out endpoint resets its socket at once (what an RST
@@ -177,6 +201,8 @@ void ProxyRelay::EngineToSocket(Side& s, Direction flowing) {
   } else if (absl::StatusOr<SessionInfo> info = net_.GetSession(session_id_);
              info.ok()) {
     error = s.ep == Endpoint::kClient ? info->client.error : info->server.error;
+  } else {
+    error = ErrorCode::kAborted;  // the session was deleted
   }
   if (error != ErrorCode::kNone) {
     ResetSocket(s);
@@ -187,21 +213,38 @@ void ProxyRelay::EngineToSocket(Side& s, Direction flowing) {
                                                    : shared_->bytes_downstream;
   const std::optional<uint64_t>& limit = toxics_.limit_data[f];
   for (int round = 0; round < kMaxRounds; ++round) {
-    if (s.out.empty()) {
-      if (s.wr_shut || s.shut_armed || Conn(s) == nullptr) break;
+    // Bytes held from an earlier round go first; otherwise the engine's,
+    // sent straight from the scratch buffer, keeping only what the socket
+    // did not take.
+    const char* data = s.out.data();
+    size_t len = s.out.size();
+    const bool fresh = len == 0;
+    if (fresh) {
+      const Connection* rc = Conn(s);
+      // Nothing to read: no Read call, which would count as activity and
+      // wake this relay again at once.
+      if (s.wr_shut || s.shut_armed || rc == nullptr || rc->readable() == 0) {
+        break;
+      }
       size_t want = buf.size();
       if (limit) want = std::min<uint64_t>(want, *limit - s.delivered);
       if (want == 0) break;
       absl::StatusOr<size_t> n =
           net_.Read(session_id_, s.ep, absl::MakeSpan(buf.data(), want));
       if (!n.ok() || *n == 0) break;
-      s.out.assign(reinterpret_cast<const char*>(buf.data()), *n);
+      data = reinterpret_cast<const char*>(buf.data());
+      len = *n;
     }
-    ssize_t w = send(s.fd, s.out.data(), s.out.size(), MSG_NOSIGNAL);
+    ssize_t w = send(s.fd, data, len, MSG_NOSIGNAL);
+    const size_t sent = w > 0 ? static_cast<size_t>(w) : 0;
+    if (fresh) {
+      s.out.assign(data + sent, len - sent);
+    } else {
+      s.out.erase(0, sent);
+    }
     if (w > 0) {
-      s.out.erase(0, static_cast<size_t>(w));
-      s.delivered += static_cast<uint64_t>(w);
-      total += static_cast<uint64_t>(w);
+      s.delivered += sent;
+      total += sent;
       if (limit && s.delivered >= *limit) {
         CloseAll();  // limit_data: the stream delivered its bytes
         return;

@@ -91,6 +91,8 @@ class ProxyRelay {
   // The engine carries side 0's bytes FORWARD and side 1's REVERSE; the
   // direction that flows *to* side i is kForward for i = 1.
   void SocketToEngine(Side& s);
+  // Reads and drops what the socket holds (its endpoint is gone).
+  void DiscardInput(Side& s);
   void EngineToSocket(Side& s, Direction flowing);
   void ShutWrite(Side& s, Direction flowing);
   // Runs the network up to the wall clock (a REALTIME network's now).

@@ -17,9 +17,16 @@ bool Draw(std::mt19937_64& rng, double toxicity) {
   return std::uniform_real_distribution<double>(0, 1)(rng) < toxicity;
 }
 
+// A bandwidth of 0 (toxiproxy's "cut the connection"): nothing passes, as
+// with a timeout that never closes.
+bool Cut(const ToxicSpec& t) {
+  return t.kind == ToxicKind::kBandwidth && t.rate_bps == 0;
+}
+
 // Toxics whose segments-level effect is a fault rule.
 bool UsesRules(const ToxicSpec& t) {
-  return t.kind == ToxicKind::kLatency || t.kind == ToxicKind::kTimeout;
+  return t.kind == ToxicKind::kLatency || t.kind == ToxicKind::kTimeout ||
+         Cut(t);
 }
 
 }  // namespace
@@ -39,7 +46,7 @@ std::vector<std::pair<Direction, uint32_t>> ProxyTable::AddRules(
     r.delay = t.latency;
     r.jitter = t.jitter;
     rules.push_back(r);
-  } else if (t.kind == ToxicKind::kTimeout) {
+  } else if (t.kind == ToxicKind::kTimeout || Cut(t)) {
     // A black hole for the stream's data and its FIN; the handshake and
     // ACKs still pass, as toxiproxy's connection stays open.
     FaultRule data = base;
@@ -161,8 +168,10 @@ void ProxyTable::SetLinkRate(Proxy& p) {
   for (int d = 0; d < 2; ++d) {
     std::optional<uint64_t> rate;
     for (const ToxicSpec& t : p.config.toxics) {
-      if (t.kind != ToxicKind::kBandwidth || static_cast<int>(t.direction) != d)
+      if (t.kind != ToxicKind::kBandwidth || Cut(t) ||
+          static_cast<int>(t.direction) != d) {
         continue;
+      }
       rate = std::min(rate.value_or(t.rate_bps), t.rate_bps);
     }
     if (rate) {
@@ -191,7 +200,8 @@ void ProxyTable::SliceConfigs(Proxy& p, TcpConfig& client, TcpConfig& server) {
     if (t.kind != ToxicKind::kSlicer || !Draw(p.rng, t.toxicity)) continue;
     // The stream's sender: the upstream side sends DOWNSTREAM.
     TcpConfig& sender = t.direction == Direction::kReverse ? server : client;
-    sender.mtu = std::min(sender.mtu, t.average_size + 40);
+    sender.mtu =
+        std::min(sender.mtu, std::max(t.average_size, kMinSliceBytes) + 40);
     sender.nodelay = true;
   }
 }

@@ -1,6 +1,8 @@
 // Toxic validation; see toxics.h.
 #include "server/toxics.h"
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "server/convert.h"
@@ -12,16 +14,6 @@ constexpr DurationNs kMaxToxicDuration = 3600 * kSecond;
 
 absl::Status Invalid(absl::string_view msg) {
   return absl::InvalidArgumentError(msg);
-}
-
-bool ValidName(absl::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
 }
 
 absl::StatusOr<DurationNs> BoundedDuration(const google::protobuf::Duration& d,
@@ -76,11 +68,12 @@ absl::Status Fill(const v1::Toxic& t, const std::string& f, ToxicSpec& s) {
     case v1::Toxic::kBandwidth:
       s.kind = ToxicKind::kBandwidth;
       s.rate_bps = t.bandwidth().rate_bps();
-      if (s.rate_bps < 8000) {
+      if (s.rate_bps != 0 && s.rate_bps < 8000) {
         return Invalid(absl::StrCat(f, ".bandwidth.rate_bps ", s.rate_bps,
-                                    " out of range [8000, 2^64)"));
+                                    " out of range: 0 (nothing passes) or "
+                                    "[8000, 2^64)"));
       }
-      if (s.toxicity != 1) {
+      if (s.toxicity != 1 && s.rate_bps != 0) {
         return Invalid(absl::StrCat(
             f,
             ".toxicity: a bandwidth toxic sets the rate of the proxy's "
@@ -119,12 +112,13 @@ absl::Status Fill(const v1::Toxic& t, const std::string& f, ToxicSpec& s) {
       s.kind = ToxicKind::kSlicer;
       s.average_size = t.slicer().average_size();
       s.size_variation = t.slicer().size_variation();
-      if (s.average_size < kMinSliceBytes || s.average_size > 65495) {
+      if (s.average_size > 65495) {
         return Invalid(absl::StrCat(f, ".slicer.average_size ", s.average_size,
-                                    " out of range [", kMinSliceBytes,
-                                    ", 65495]"));
+                                    " out of range [0, 65495] (sizes under ",
+                                    kMinSliceBytes, " slice at ",
+                                    kMinSliceBytes, ")"));
       }
-      if (s.size_variation > s.average_size) {
+      if (s.size_variation > std::max(s.average_size, kMinSliceBytes)) {
         return Invalid(absl::StrCat(f,
                                     ".slicer.size_variation out of range [0, ",
                                     f, ".slicer.average_size]"));
@@ -144,6 +138,15 @@ absl::Status Fill(const v1::Toxic& t, const std::string& f, ToxicSpec& s) {
 }
 
 }  // namespace
+
+bool ValidName(absl::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
+           c == ':';
+  });
+}
 
 absl::StatusOr<std::vector<ToxicSpec>> ParseToxics(
     const google::protobuf::RepeatedPtrField<v1::Toxic>& toxics) {
@@ -183,7 +186,7 @@ absl::StatusOr<std::vector<ToxicSpec>> ParseToxics(
                               : t.name();
     if (!ValidName(s.name)) {
       return Invalid(absl::StrCat(f, ".name ", Quoted(s.name),
-                                  ": 1 to 64 of [A-Za-z0-9._-]"));
+                                  ": 1 to 64 of [A-Za-z0-9._:-]"));
     }
     if (!names.insert(s.name).second) {
       return absl::AlreadyExistsError(absl::StrCat(

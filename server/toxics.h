@@ -43,8 +43,13 @@ struct ToxicSpec {
 };
 
 inline constexpr size_t kMaxToxics = 32;
-// The smallest slicer segment: the engine's minimum MTU (68) less 40.
+// The smallest slicer segment: the engine's minimum MTU (68) less 40;
+// smaller average sizes (toxiproxy's default is 0) slice at this size.
 inline constexpr uint32_t kMinSliceBytes = 28;
+
+// A proxy's or a toxic's name: 1 to 64 of [A-Za-z0-9._:-] (":" for names
+// such as "redis:6379").
+bool ValidName(absl::string_view name);
 
 // Validates every toxic (names unique, defaults applied); errors name the
 // field as "toxics[i].field".

@@ -107,6 +107,16 @@ TEST(ToxicsTest, ErrorsNameTheField) {
   }
 }
 
+TEST(ToxicsTest, ASlicerOfToxiproxysDefaultSizeIsAccepted) {
+  v1::Toxic t;
+  t.mutable_slicer();  // toxiproxy's defaults: every attribute 0
+  auto got = ParseToxics(One(t));
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ((*got)[0].average_size, 0u);
+  t.mutable_slicer()->set_average_size(65496);
+  EXPECT_FALSE(ParseToxics(One(t)).ok());
+}
+
 TEST(ToxicsTest, NamesAreUniqueAndTheCountBounded) {
   google::protobuf::RepeatedPtrField<v1::Toxic> two;
   two.Add()->mutable_limit_data()->set_bytes(1);

@@ -1243,9 +1243,9 @@ Table BuildTable() {
               x->mutable_bandwidth()->set_rate_bps(1000000);
             }),
             kInvalid, "toxics[0].toxicity");
-  t.Add<CP>("CreateProxy", "toxics", "slicer of 1 byte",
+  t.Add<CP>("CreateProxy", "toxics", "slicer of 65496 bytes",
             cp([](CP& r, const Ids&) {
-              r.add_toxics()->mutable_slicer()->set_average_size(1);
+              r.add_toxics()->mutable_slicer()->set_average_size(65496);
             }),
             kInvalid, "toxics[0].slicer.average_size");
 

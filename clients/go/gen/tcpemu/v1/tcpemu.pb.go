@@ -5986,8 +5986,10 @@ func (x *LatencyToxic) GetJitter() *durationpb.Duration {
 // The rate of the proxy's link in the stream's direction, shared by its
 // connections through one queue (toxiproxy limits each connection alone).
 type BandwidthToxic struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RateBps       uint64                 `protobuf:"varint,1,opt,name=rate_bps,json=rateBps,proto3" json:"rate_bps,omitempty"` // bits per second, >= 8000
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Bits per second, >= 8000; 0 lets nothing pass (toxiproxy's way to cut a
+	// connection: a black hole for the stream's data, any toxicity).
+	RateBps       uint64 `protobuf:"varint,1,opt,name=rate_bps,json=rateBps,proto3" json:"rate_bps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6213,8 +6215,8 @@ func (x *LimitDataToxic) GetBytes() uint64 {
 }
 
 // Small segments: the sending endpoint of the stream uses an MSS of
-// average_size (at least 88) with Nagle off, for connections opened after the
-// toxic was added. size_variation and delay are kept and shown but not acted
+// average_size (at most 65495; sizes under 28 slice at 28) with Nagle off,
+// for connections opened after the toxic was added. size_variation and delay are kept and shown but not acted
 // on: segment sizes follow TCP.
 type SlicerToxic struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -6278,9 +6280,10 @@ func (x *SlicerToxic) GetDelay() *durationpb.Duration {
 
 // A connection-level fault of a proxy, toxiproxy's vocabulary.
 type Toxic struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // unique in its proxy; empty: "<type>_<stream>"
-	Stream ToxicStream            `protobuf:"varint,2,opt,name=stream,proto3,enum=tcpemu.v1.ToxicStream" json:"stream,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// [A-Za-z0-9._:-], unique in its proxy; empty: "<type>_<stream>".
+	Name   string      `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Stream ToxicStream `protobuf:"varint,2,opt,name=stream,proto3,enum=tcpemu.v1.ToxicStream" json:"stream,omitempty"`
 	// Share of connections it applies to, drawn per connection when it opens
 	// (or when the toxic is added). [0, 1], default 1.
 	Toxicity *float64 `protobuf:"fixed64,3,opt,name=toxicity,proto3,oneof" json:"toxicity,omitempty"`
@@ -6705,7 +6708,7 @@ func (x *Proxy) GetOwnsLink() bool {
 type CreateProxyRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	NetworkId uint32                 `protobuf:"varint,1,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"` // a REALTIME network; 0: the default
-	// [A-Za-z0-9._-], 1 to 64 characters; unique in the daemon.
+	// [A-Za-z0-9._:-], 1 to 64 characters; unique in the daemon.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// "host:port": IPv4, [IPv6] or a host name, allowed by
 	// --proxy_listen_allow. Port 0 picks a free port (see listen_address).
