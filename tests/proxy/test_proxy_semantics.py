@@ -115,23 +115,13 @@ def test_relays_both_ways_across_the_link(
     assert counters.bytes_downstream == len(reply)
 
 
-# tcpemud opens an accepted connection's session at its network's clock as
-# last advanced, which lags the wall clock by however long the network had
-# nothing to do: the handshake's first segment leaves "in the past", and the
-# next advance catches up on its delay (or on the SYN's retransmission
-# timeout) at once. After a second of idleness the upstream is usually
-# dialled about 0.5 ms after the application connects, not after 3 one-way
-# delays (how stale the clock is depends on when the shard last woke, so the
-# tests may pass now and then).
-STALE_CLOCK = pytest.mark.xfail(
-    strict=False,
-    reason="tcpemud: a proxied connection's session opens at the network's stale clock, "
-    "so the first SYN's delay and timeout are cut short after the network was idle",
-)
+# A network left idle for a while must not open a new connection's session at
+# the time it was last advanced: the handshake's first segment would leave
+# "in the past" and its delay (or the SYN's retransmission timeout) would be
+# caught up at once.
 IDLE_S = 1.0
 
 
-@STALE_CLOCK
 def test_the_upstream_connect_waits_for_the_emulated_handshake(
     daemon: Daemon, make_proxy: ProxyFactory, upstream: Upstream
 ) -> None:
@@ -147,7 +137,6 @@ def test_the_upstream_connect_waits_for_the_emulated_handshake(
     assert elapsed >= 3 * DELAY_MS / 1000, f"upstream dialled after {elapsed * 1000:.1f} ms"
 
 
-@STALE_CLOCK
 def test_a_lost_syn_delays_the_upstream_by_the_retransmission_timeout(
     daemon: Daemon, make_proxy: ProxyFactory, upstream: Upstream
 ) -> None:
