@@ -26,27 +26,6 @@ absl::StatusOr<DurationNs> BoundedDuration(const google::protobuf::Duration& d,
   return ns;
 }
 
-const char* KindName(v1::Toxic::KindCase k) {
-  switch (k) {
-    case v1::Toxic::kLatency:
-      return "latency";
-    case v1::Toxic::kBandwidth:
-      return "bandwidth";
-    case v1::Toxic::kSlowClose:
-      return "slow_close";
-    case v1::Toxic::kTimeout:
-      return "timeout";
-    case v1::Toxic::kResetPeer:
-      return "reset_peer";
-    case v1::Toxic::kLimitData:
-      return "limit_data";
-    case v1::Toxic::kSlicer:
-      return "slicer";
-    default:
-      return "";
-  }
-}
-
 absl::Status Fill(const v1::Toxic& t, const std::string& f, ToxicSpec& s) {
   switch (t.kind_case()) {
     case v1::Toxic::kLatency: {
@@ -139,6 +118,28 @@ absl::Status Fill(const v1::Toxic& t, const std::string& f, ToxicSpec& s) {
 
 }  // namespace
 
+absl::string_view ToxicTypeName(const v1::Toxic& toxic) {
+  switch (toxic.kind_case()) {
+    case v1::Toxic::kLatency:
+      return "latency";
+    case v1::Toxic::kBandwidth:
+      return "bandwidth";
+    case v1::Toxic::kSlowClose:
+      return "slow_close";
+    case v1::Toxic::kTimeout:
+      return "timeout";
+    case v1::Toxic::kResetPeer:
+      return "reset_peer";
+    case v1::Toxic::kLimitData:
+      return "limit_data";
+    case v1::Toxic::kSlicer:
+      return "slicer";
+    case v1::Toxic::KIND_NOT_SET:
+      break;
+  }
+  return "";
+}
+
 bool ValidName(absl::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
@@ -179,7 +180,7 @@ absl::StatusOr<std::vector<ToxicSpec>> ParseToxics(
     }
     absl::Status st = Fill(t, f, s);
     if (!st.ok()) return st;
-    s.name = t.name().empty() ? absl::StrCat(KindName(t.kind_case()), "_",
+    s.name = t.name().empty() ? absl::StrCat(ToxicTypeName(t), "_",
                                              s.direction == Direction::kReverse
                                                  ? "downstream"
                                                  : "upstream")

@@ -47,6 +47,9 @@ inline constexpr size_t kMaxToxics = 32;
 // smaller average sizes (toxiproxy's default is 0) slice at this size.
 inline constexpr uint32_t kMinSliceBytes = 28;
 
+// "latency", "bandwidth", ... (toxiproxy's type names); "" without a kind.
+absl::string_view ToxicTypeName(const v1::Toxic& toxic);
+
 // A proxy's or a toxic's name: 1 to 64 of [A-Za-z0-9._:-] (":" for names
 // such as "redis:6379").
 bool ValidName(absl::string_view name);

@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "server/convert.h"
+#include "server/toxics.h"
 
 namespace tcpemu::server::toxiproxy {
 namespace {
@@ -251,25 +252,7 @@ Json ProxyToJson(const v1::Proxy& proxy) {
 }
 
 absl::string_view ToxicType(const v1::Toxic& toxic) {
-  switch (toxic.kind_case()) {
-    case v1::Toxic::kLatency:
-      return "latency";
-    case v1::Toxic::kBandwidth:
-      return "bandwidth";
-    case v1::Toxic::kSlowClose:
-      return "slow_close";
-    case v1::Toxic::kTimeout:
-      return "timeout";
-    case v1::Toxic::kResetPeer:
-      return "reset_peer";
-    case v1::Toxic::kLimitData:
-      return "limit_data";
-    case v1::Toxic::kSlicer:
-      return "slicer";
-    case v1::Toxic::KIND_NOT_SET:
-      break;
-  }
-  return "";
+  return ToxicTypeName(toxic);
 }
 
 absl::string_view StreamName(v1::ToxicStream stream) {
