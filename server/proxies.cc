@@ -95,7 +95,10 @@ ProxyTable& EmulatorService::Proxies(NetworkSlot& slot, Shard& shard) {
     hooks.allocate_session_id = [this, network_id] {
       return AllocateSessionId(network_id);
     };
-    hooks.forget_session = [this](uint32_t sid) {
+    hooks.forget_session = [this, network_id,
+                            shard_index = shard.index()](uint32_t sid) {
+      // Its replay history goes with it, as on DeleteSession.
+      if (hub_ != nullptr) hub_->ForgetSession(shard_index, network_id, sid);
       absl::MutexLock l(&mu_);
       session_network_.erase(sid);
     };
@@ -418,7 +421,12 @@ grpc::Status EmulatorService::DeleteProxy(Ctx*,
             slot.net->ForEachSession([&](uint32_t sid, uint32_t lid, bool) {
               if (lid == owned_link) sessions.push_back(sid);
             });
-            for (uint32_t sid : sessions) (void)slot.net->DeleteSession(sid);
+            for (uint32_t sid : sessions) {
+              (void)slot.net->DeleteSession(sid);
+              slot.captures->Forget(sid);
+              if (hub_ != nullptr)
+                hub_->ForgetSession(shard.index(), slot.id, sid);
+            }
             (void)slot.net->DeleteLink(owned_link);
           }
           return absl::OkStatus();

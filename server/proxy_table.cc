@@ -319,6 +319,7 @@ void ProxyTable::Finish(uint32_t proxy_id, uint32_t session_id) {
     const uint32_t old = p->finished.front();
     p->finished.pop_front();
     (void)slot_.net->DeleteSession(old);
+    slot_.captures->Forget(old);
     tags_.erase(old);
     hooks_.forget_session(old);
   }

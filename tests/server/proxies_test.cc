@@ -24,6 +24,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "server/proxy_table.h"
 #include "tests/server/service_test_util.h"
 
 namespace tcpemu::server {
@@ -307,6 +308,35 @@ TEST_F(ProxiesTest, ConnectAndCloseAtOnceStillReachesTheUpstream) {
   v1::Proxy p = Create("probe", up.address(), absl::Milliseconds(20));
   for (int i = 0; i < 3; ++i) close(Connect(p.listen_address()));
   EXPECT_TRUE(Eventually([&] { return eofs.load() == 3; })) << eofs.load();
+}
+
+TEST_F(ProxiesTest, FinishedSessionsAreReapedPastTheKeptOnes) {
+  // A long-lived proxy carries connection after connection: it keeps its
+  // last kKeepFinished finished sessions and deletes older ones, so sessions
+  // and their event history stay bounded.
+  Upstream up(Echo);
+  v1::Proxy p = Create("churn", up.address());
+  const int kConnections = static_cast<int>(ProxyTable::kKeepFinished) + 40;
+  for (int i = 0; i < kConnections; ++i) {
+    int c = Connect(p.listen_address());
+    SendAll(c, "x");
+    shutdown(c, SHUT_WR);
+    ASSERT_EQ(ReadAll(c), "x");
+    close(c);
+  }
+  auto count = [&] {
+    v1::ListSessionsRequest lr;
+    lr.set_link_id(p.link_id());
+    lr.set_page_size(1000);
+    v1::ListSessionsResponse resp;
+    EXPECT_TRUE(Call(stub_.get(), &Stub::ListSessions, lr, &resp).ok());
+    return resp.sessions_size();
+  };
+  ASSERT_TRUE(Eventually(
+      [&] { return Get(p.id()).counters().connections_active() == 0; }));
+  EXPECT_EQ(count(), static_cast<int>(ProxyTable::kKeepFinished));
+  EXPECT_EQ(Get(p.id()).counters().connections_accepted(),
+            static_cast<uint64_t>(kConnections));
 }
 
 TEST_F(ProxiesTest, ResetByTheApplicationResetsTheUpstream) {
