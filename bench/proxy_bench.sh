@@ -7,9 +7,16 @@
 # toxiproxy-server is built here from the Go module pinned in
 # bench/proxy/go.mod, into a temporary directory that is deleted on exit.
 # bench/proxy (proxybench) starts a fresh toxiproxy-server and tcpemud for
-# each repetition, creates one lossless proxy in toxiproxy (HTTP API) and two
-# in tcpemud (gRPC: default settings, and larger buffers), all to its own
-# upstream server, and prints the medians.
+# each repetition, creates one lossless proxy in toxiproxy (HTTP API) and
+# three in tcpemud (gRPC: default settings; larger buffers; larger buffers and
+# MTU 9000), all to its own upstream server, and prints the medians.
+#
+# With --perf_record FILE it measures nothing else: it runs `perf record`
+# (flags: --perf_flags, default -g) on one proxy's process (--perf_target,
+# default tcpemu) during one bulk transfer of --bulk_bytes (--perf_direction
+# up or down), enabled only for that transfer. perf must be on the PATH; it
+# keeps the profiled binary in its build-id cache, so `perf report -i FILE`
+# works after the temporary copies are gone.
 #
 # Usage: bench/proxy_bench.sh [proxybench flags, e.g. --repetitions 3]
 # Environment: TCPEMUD (default: build/server/tcpemud of this tree).
@@ -28,9 +35,13 @@ trap 'rm -rf "$tmp"' EXIT
 # A copy, so that a rebuild of the tree during the run changes nothing.
 cp "$tcpemud" "$tmp/tcpemud"
 
-cd "$root/bench/proxy"
-go build -o "$tmp/toxiproxy-server" github.com/Shopify/toxiproxy/v2/cmd/server
-go build -o "$tmp/proxybench" .
+# Built in a subshell: proxybench runs in the caller's directory, where a
+# relative --perf_record path is meant.
+(
+  cd "$root/bench/proxy"
+  go build -o "$tmp/toxiproxy-server" github.com/Shopify/toxiproxy/v2/cmd/server
+  go build -o "$tmp/proxybench" .
+)
 
 # Thousands of idle connections: two descriptors each in the benchmark, one
 # or two in each server.

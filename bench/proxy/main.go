@@ -7,7 +7,8 @@
 // Each repetition starts a fresh toxiproxy-server and tcpemud for the memory
 // measurement alone, then fresh ones again for the others; the report gives
 // the median of the repetitions and every repetition's value, tcpemu's
-// ratios to toxiproxy and whether the goals were met.
+// ratios to toxiproxy and whether the goals were met. With --perf_record it
+// instead profiles one proxy process during one bulk transfer.
 package main
 
 import (
@@ -34,6 +35,7 @@ type options struct {
 	idleBudget   time.Duration
 	connDuration time.Duration
 	connWorkers  int
+	profile      profileOptions
 }
 
 func parseFlags() options {
@@ -54,6 +56,10 @@ func parseFlags() options {
 	flag.DurationVar(&o.idleBudget, "idle_budget", 2*time.Minute, "longest time opening the idle connections may take")
 	flag.DurationVar(&o.connDuration, "conn_duration", 3*time.Second, "length of each connections-per-second measurement")
 	flag.IntVar(&o.connWorkers, "conn_workers", 4, "parallel clients of the connections-per-second measurement")
+	flag.StringVar(&o.profile.out, "perf_record", "", "instead of the measurements: record a perf profile of one proxy process during one bulk transfer of --bulk_bytes, into this file")
+	flag.StringVar(&o.profile.target, "perf_target", nameTcpemu, "proxy whose process --perf_record profiles: "+nameToxiproxy+", "+nameTcpemu+", "+nameTcpemuBig+" or "+nameJumbo)
+	flag.StringVar(&o.profile.direction, "perf_direction", "up", "direction of the profiled transfer: up (application -> upstream) or down")
+	flag.StringVar(&o.profile.flags, "perf_flags", "-g", "perf record flags of --perf_record, space-separated")
 	flag.Parse()
 	if o.servers.toxiproxyServer == "" || o.servers.tcpemud == "" {
 		fmt.Fprintln(os.Stderr, "proxybench: --toxiproxy_server and --tcpemud are required")
@@ -94,6 +100,9 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer up.close()
+	if o.profile.out != "" {
+		return profileBulk(ctx, o, up)
+	}
 
 	r := newResults()
 	r.define("idle_mem", "Memory per idle proxied connection: (RSS after - RSS before) / N", "KiB", "%8.1f")
