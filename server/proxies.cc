@@ -418,6 +418,8 @@ grpc::Status EmulatorService::DeleteProxy(Ctx*,
           // Its link goes with it, and the sessions it carried (those still
           // open end with an RST).
           if (owned_link != 0) {
+            // Sessions of its own still on the link (none are expected:
+            // the table deleted those it made).
             slot.net->ForEachSession([&](uint32_t sid, uint32_t lid, bool) {
               if (lid == owned_link) sessions.push_back(sid);
             });

@@ -212,6 +212,10 @@ void ProxyRelay::EngineToSocket(Side& s, Direction flowing) {
   uint64_t& total = flowing == Direction::kForward ? shared_->bytes_upstream
                                                    : shared_->bytes_downstream;
   const std::optional<uint64_t>& limit = toxics_.limit_data[f];
+  if (limit && s.delivered >= *limit) {
+    CloseAll();  // limit_data 0, or lowered below what was delivered
+    return;
+  }
   for (int round = 0; round < kMaxRounds; ++round) {
     // Bytes held from an earlier round go first; otherwise the engine's,
     // sent straight from the scratch buffer, keeping only what the socket
@@ -345,6 +349,9 @@ void ProxyRelay::OnUpstreamWritable() {
   socklen_t len = sizeof(err);
   if (getsockopt(up.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
   if (err == EINPROGRESS || err == EALREADY) return;
+  // A readiness event meant for an earlier socket of the same number says
+  // nothing of this one: connected means a peer name.
+  if (err == 0 && SocketName(up.fd, /*peer=*/true).len == 0) return;
   connecting_ = false;
   if (err == 0) {
     up_connected_ = true;

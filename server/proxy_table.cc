@@ -68,8 +68,9 @@ absl::Status ProxyTable::Add(ProxyConfig config) {
   p->shared.scratch.resize(p->config.relay_buffer);
   p->shared.upstream = p->config.upstream_addrs;
   if (p->config.enabled) {
-    absl::Status s = Bind(*p);
-    if (!s.ok()) return s;
+    absl::StatusOr<int> fd = Listen(p->config);
+    if (!fd.ok()) return fd.status();
+    Use(*p, *fd);
   }
   Proxy& ref = *p;
   proxies_.emplace(ref.config.id, std::move(p));
@@ -86,6 +87,13 @@ absl::Status ProxyTable::Replace(ProxyConfig config) {
   }
   const bool rebind = config.enabled &&
                       (!p->config.enabled || config.listen != p->config.listen);
+  // The new socket first: an address in use changes nothing.
+  int new_fd = -1;
+  if (rebind) {
+    absl::StatusOr<int> fd = Listen(config);
+    if (!fd.ok()) return fd.status();
+    new_fd = *fd;
+  }
   if (rebind || !config.enabled) {
     Unbind(*p);
     if (!config.enabled) {
@@ -127,13 +135,7 @@ absl::Status ProxyTable::Replace(ProxyConfig config) {
         std::max<size_t>(p->shared.scratch.size(), p->config.relay_buffer));
     p->shared.upstream = p->config.upstream_addrs;
   }
-  if (rebind) {
-    absl::Status s = Bind(*p);
-    if (!s.ok()) {
-      p->config.enabled = false;
-      return s;
-    }
-  }
+  if (rebind) Use(*p, new_fd);
   return absl::OkStatus();
 }
 
@@ -154,17 +156,20 @@ absl::Status ProxyTable::Remove(uint32_t id) {
     it->second->relay->CloseAll();
     DropConn(*p, sid, *it->second);
     p->conns.erase(sid);
+    p->finished.push_back(sid);
   }
+  // Its sessions go with it.
+  for (uint32_t sid : p->finished) ForgetSession(sid);
   proxies_.erase(id);
   return absl::OkStatus();
 }
 
-absl::Status ProxyTable::Bind(Proxy& p) {
-  const SockAddr& a = p.config.listen_addr;
+absl::StatusOr<int> ProxyTable::Listen(const ProxyConfig& config) {
+  const SockAddr& a = config.listen_addr;
   int fd = socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    return absl::InternalError(absl::StrCat(
-        "listen ", p.config.listen, ": socket: ", std::strerror(errno)));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "listen ", Quoted(config.listen), ": socket: ", std::strerror(errno)));
   }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -176,20 +181,27 @@ absl::Status ProxyTable::Bind(Proxy& p) {
     close(fd);
     if (err == EADDRINUSE) {
       return absl::FailedPreconditionError(
-          absl::StrCat("listen ", Quoted(p.config.listen), " (", ToString(a),
+          absl::StrCat("listen ", Quoted(config.listen), " (", ToString(a),
                        "): address in use"));
     }
     return absl::FailedPreconditionError(absl::StrCat(
-        "listen ", Quoted(p.config.listen), ": ", std::strerror(err)));
+        "listen ", Quoted(config.listen), ": ", std::strerror(err)));
   }
+  return fd;
+}
+
+void ProxyTable::Use(Proxy& p, int fd) {
   p.listen_fd = fd;
   p.bound = SocketName(fd, /*peer=*/false);
   const uint32_t id = p.config.id;
   (void)shard_.WatchFd(fd, EPOLLIN, [this, id](uint32_t) { OnAcceptable(id); });
-  return absl::OkStatus();
 }
 
 void ProxyTable::Unbind(Proxy& p) {
+  if (p.resume_accepting) {
+    shard_.CancelWallTimer(*p.resume_accepting);
+    p.resume_accepting.reset();
+  }
   if (p.listen_fd < 0) return;
   shard_.UnwatchFd(p.listen_fd);
   close(p.listen_fd);
@@ -216,10 +228,7 @@ void ProxyTable::OnAcceptable(uint32_t proxy_id) {
         accept4(p->listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        std::fprintf(stderr, "tcpemud: proxy \"%s\": accept: %s\n",
-                     p->config.name.c_str(), std::strerror(errno));
-      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK) PauseAccepting(*p, errno);
       return;
     }
     ++p->accepted;
@@ -233,6 +242,26 @@ void ProxyTable::OnAcceptable(uint32_t proxy_id) {
       Refuse(*p, fd);
     }
   }
+}
+
+void ProxyTable::PauseAccepting(Proxy& p, int err) {
+  // The listening socket stays ready while the error lasts (out of file
+  // descriptors, say): level-triggered, it would wake the loop for ever.
+  // Stop watching it, say so once, and look again a little later.
+  std::fprintf(stderr,
+               "tcpemud: proxy \"%s\": accept: %s; not accepting for "
+               "100 ms\n",
+               p.config.name.c_str(), std::strerror(err));
+  shard_.SetFdEvents(p.listen_fd, 0);
+  const uint32_t id = p.config.id;
+  p.resume_accepting =
+      shard_.AddWallTimer(SteadyNowNs() + 100'000'000, [this, id] {
+        Proxy* proxy = Find(id);
+        if (proxy == nullptr) return;
+        proxy->resume_accepting.reset();
+        if (proxy->listen_fd >= 0)
+          shard_.SetFdEvents(proxy->listen_fd, EPOLLIN);
+      });
 }
 
 absl::Status ProxyTable::OpenConnection(Proxy& p, int fd) {
@@ -316,13 +345,16 @@ void ProxyTable::Finish(uint32_t proxy_id, uint32_t session_id) {
   p->conns.erase(it);
   p->finished.push_back(session_id);
   while (p->finished.size() > kKeepFinished) {
-    const uint32_t old = p->finished.front();
+    ForgetSession(p->finished.front());
     p->finished.pop_front();
-    (void)slot_.net->DeleteSession(old);
-    slot_.captures->Forget(old);
-    tags_.erase(old);
-    hooks_.forget_session(old);
   }
+}
+
+void ProxyTable::ForgetSession(uint32_t session_id) {
+  (void)slot_.net->DeleteSession(session_id);
+  slot_.captures->Forget(session_id);
+  tags_.erase(session_id);
+  if (!tearing_down_) hooks_.forget_session(session_id);
 }
 
 void ProxyTable::DropConn(Proxy& p, uint32_t session_id, Conn& c) {

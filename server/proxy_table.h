@@ -83,6 +83,9 @@ class ProxyTable final : public NetworkExtension {
   };
   const SessionTag* session_tag(uint32_t session_id) const;
 
+  // Deletes a session the proxy made (finished or closed).
+  void ForgetSession(uint32_t session_id);
+
   // Finished proxied sessions each proxy keeps for inspection; older ones
   // are deleted.
   static constexpr size_t kKeepFinished = 256;
@@ -116,11 +119,17 @@ class ProxyTable final : public NetworkExtension {
     // The link's rate before bandwidth toxics, by direction.
     std::optional<uint64_t> saved_rate[2];
     std::mt19937_64 rng;
+    std::optional<Shard::WallTimerId> resume_accepting;
   };
 
-  absl::Status Bind(Proxy& p);
+  // A listening socket for `config`'s listen address, watched for accepts
+  // of proxy `id` (not yet in use: the caller swaps it in).
+  absl::StatusOr<int> Listen(const ProxyConfig& config);
+  void Use(Proxy& p, int fd);
   void Unbind(Proxy& p);
   void OnAcceptable(uint32_t proxy_id);
+  // Out of file descriptors: stop accepting for a while.
+  void PauseAccepting(Proxy& p, int err);
   void Refuse(Proxy& p, int fd);
   absl::Status OpenConnection(Proxy& p, int fd);
   // Pumps one connection's relay; false if it is gone.

@@ -65,12 +65,13 @@ struct NetworkSlot {
   // `net`, which holds pointers to them, so that they outlive it.
   absl::flat_hash_map<uint32_t, std::unique_ptr<TapDevice>> devices;
   std::unique_ptr<Network> net;
-  // Declared after `net`, which it uses, so that it goes first.
-  std::unique_ptr<NetworkExtension> proxies;
   // Waiters for activity on (session, endpoint): each returns true when
   // done and is then dropped.
   absl::flat_hash_map<uint64_t, std::vector<absl::AnyInvocable<bool()>>>
       waiters;
+  // Declared last: it uses `net` (and its activity observer `waiters`), so
+  // it goes first.
+  std::unique_ptr<NetworkExtension> proxies;
 };
 
 inline uint64_t WaiterKey(uint32_t session_id, Endpoint e) {

@@ -98,9 +98,10 @@ absl::Status Fill(const v1::Toxic& t, const std::string& f, ToxicSpec& s) {
                                     kMinSliceBytes, ")"));
       }
       if (s.size_variation > std::max(s.average_size, kMinSliceBytes)) {
-        return Invalid(absl::StrCat(f,
-                                    ".slicer.size_variation out of range [0, ",
-                                    f, ".slicer.average_size]"));
+        return Invalid(absl::StrCat(f, ".slicer.size_variation ",
+                                    s.size_variation, " out of range [0, ",
+                                    std::max(s.average_size, kMinSliceBytes),
+                                    "] (at most the average size)"));
       }
       absl::StatusOr<DurationNs> d =
           BoundedDuration(t.slicer().delay(), f + ".slicer.delay");

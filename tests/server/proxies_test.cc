@@ -339,6 +339,92 @@ TEST_F(ProxiesTest, FinishedSessionsAreReapedPastTheKeptOnes) {
             static_cast<uint64_t>(kConnections));
 }
 
+TEST_F(ProxiesTest, AFailedUpdateChangesNothing) {
+  Upstream up(Echo);
+  v1::Proxy p = Create("steady", up.address());
+  // An address in use: the proxy keeps its socket, toxics and state.
+  int busy = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  ASSERT_EQ(bind(busy, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(busy, 1), 0);
+  socklen_t len = sizeof(a);
+  getsockname(busy, reinterpret_cast<sockaddr*>(&a), &len);
+  const std::string taken = absl::StrCat("127.0.0.1:", ntohs(a.sin_port));
+  grpc::Status s = Update(p.id(),
+                          [&](v1::Proxy& x) {
+                            x.set_listen(taken);
+                            x.add_toxics()->mutable_limit_data()->set_bytes(1);
+                          },
+                          {"listen", "toxics"});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("address in use"), std::string::npos);
+  close(busy);
+  v1::Proxy after = Get(p.id());
+  EXPECT_TRUE(after.enabled());
+  EXPECT_EQ(after.listen_address(), p.listen_address());
+  EXPECT_EQ(after.toxics_size(), 0);
+  int c = Connect(p.listen_address());
+  SendAll(c, "still");
+  shutdown(c, SHUT_WR);
+  EXPECT_EQ(ReadAll(c), "still");
+  close(c);
+}
+
+TEST_F(ProxiesTest, LimitDataOfZeroClosesAtOnce) {
+  Upstream up([](int fd) {
+    SendAll(fd, "never seen");
+    ReadAll(fd);
+  });
+  v1::Proxy p = Create("zero", up.address(), absl::ZeroDuration(),
+                       [](v1::CreateProxyRequest& r) {
+                         r.add_toxics()->mutable_limit_data()->set_bytes(0);
+                       });
+  int c = Connect(p.listen_address());
+  int err = 0;
+  EXPECT_EQ(ReadAll(c, &err), "");
+  close(c);
+}
+
+TEST_F(ProxiesTest, DeletingAProxyOnASharedLinkDeletesItsSessions) {
+  Upstream up(Echo);
+  v1::CreateLinkRequest lr;
+  v1::Link link;
+  ASSERT_TRUE(Call(stub_.get(), &Stub::CreateLink, lr, &link).ok());
+  v1::Proxy p = Create("guest", up.address(), absl::ZeroDuration(),
+                       [&](v1::CreateProxyRequest& r) {
+                         r.clear_forward();
+                         r.clear_reverse();
+                         r.set_link_id(link.id());
+                       });
+  for (int i = 0; i < 5; ++i) {
+    int c = Connect(p.listen_address());
+    SendAll(c, "x");
+    shutdown(c, SHUT_WR);
+    ASSERT_EQ(ReadAll(c), "x");
+    close(c);
+  }
+  int open_conn = Connect(p.listen_address());
+  SendAll(open_conn, "y");
+  char b;
+  ASSERT_EQ(recv(open_conn, &b, 1, 0), 1);
+  v1::DeleteProxyRequest dp;
+  dp.set_proxy_id(p.id());
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(Call(stub_.get(), &Stub::DeleteProxy, dp, &empty).ok());
+  close(open_conn);
+  v1::ListSessionsRequest ls;
+  ls.set_link_id(link.id());
+  v1::ListSessionsResponse sessions;
+  ASSERT_TRUE(Call(stub_.get(), &Stub::ListSessions, ls, &sessions).ok());
+  EXPECT_EQ(sessions.sessions_size(), 0);
+  // The link stays: it was not the proxy's.
+  v1::GetLinkRequest gl;
+  gl.set_link_id(link.id());
+  EXPECT_TRUE(Call(stub_.get(), &Stub::GetLink, gl, &link).ok());
+}
+
 TEST_F(ProxiesTest, ResetByTheApplicationResetsTheUpstream) {
   std::atomic<int> upstream_err{-1};
   Upstream up([&](int fd) {

@@ -6472,7 +6472,8 @@ type ProxyCounters struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
 	ConnectionsAccepted uint64                 `protobuf:"varint,1,opt,name=connections_accepted,json=connectionsAccepted,proto3" json:"connections_accepted,omitempty"`
 	ConnectionsActive   uint32                 `protobuf:"varint,2,opt,name=connections_active,json=connectionsActive,proto3" json:"connections_active,omitempty"`
-	// Accepted connections closed at once because of --max_proxy_connections.
+	// Accepted connections reset at once because of --max_proxy_connections
+	// (or --max_sessions).
 	ConnectionsRefused uint64 `protobuf:"varint,3,opt,name=connections_refused,json=connectionsRefused,proto3" json:"connections_refused,omitempty"`
 	// Upstream connects that failed (refused, unreachable, timed out).
 	UpstreamFailures uint64 `protobuf:"varint,4,opt,name=upstream_failures,json=upstreamFailures,proto3" json:"upstream_failures,omitempty"`
