@@ -16,11 +16,13 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -103,17 +105,33 @@ class Upstream {
         int c = accept(fd_, nullptr, nullptr);
         if (c < 0) return;
         ++accepted_;
-        std::thread([this, c] {
-          serve_(Timed(c));
-          close(c);
-        }).detach();
+        absl::MutexLock l(&mu_);
+        const size_t i = conns_.size();
+        conns_.push_back(Timed(c));
+        threads_.emplace_back([this, c, i] {
+          serve_(c);
+          absl::MutexLock done(&mu_);
+          close(c);  // an RST if serve_ set SO_LINGER 0
+          conns_[i] = -1;
+        });
       }
     });
   }
+  // Ends every connection's thread (their sockets shut) before the server
+  // and what its threads use go.
   ~Upstream() {
     shutdown(fd_, SHUT_RDWR);
     close(fd_);
     thread_.join();
+    std::vector<std::thread> threads;
+    {
+      absl::MutexLock l(&mu_);
+      for (int c : conns_) {
+        if (c >= 0) shutdown(c, SHUT_RDWR);
+      }
+      threads.swap(threads_);
+    }
+    for (std::thread& t : threads) t.join();
   }
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
   int accepted() const { return accepted_.load(); }
@@ -124,6 +142,9 @@ class Upstream {
   int port_ = 0;
   std::atomic<int> accepted_{0};
   std::thread thread_;
+  absl::Mutex mu_;
+  std::vector<int> conns_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
 };
 
 void Echo(int fd) {
