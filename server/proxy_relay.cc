@@ -143,6 +143,10 @@ void ProxyRelay::SocketToEngine(Side& s) {
     const size_t want = std::min<size_t>(buf.size(), c->send_buffer_free());
     ssize_t r = recv(s.fd, buf.data(), want, 0);
     if (r > 0) {
+      // The bytes may have been sent after this Pump began: they enter the
+      // engine at the time they were read, not earlier, so no emulated delay
+      // is cut short.
+      AdvanceToWall();
       absl::StatusOr<size_t> n =
           net_.Write(session_id_, s.ep,
                      absl::MakeConstSpan(buf.data(), static_cast<size_t>(r)),
