@@ -98,6 +98,7 @@ class Workload:
         self._spawn("bulk", self._bulk)
         self._spawn("churn", self._churn)
         self._spawn("errors", self._failing_calls)
+        self._spawn("proxy", self._proxy)
         self.interface_skipped = tap_unavailable()
         if self.interface_skipped is None:
             self._interface()
@@ -127,6 +128,42 @@ class Workload:
         if self.netns is not None:
             subprocess.run(["ip", "netns", "delete", self.netns], check=False)
         self.client.close()
+
+    def _proxy(self) -> None:
+        """Connections through a proxy to an echo server of this process,
+        for the proxy panels."""
+        import socket
+
+        server = socket.create_server(("127.0.0.1", 0))
+        server.settimeout(0.5)
+
+        def echo() -> None:
+            while self._running():
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    continue
+                with conn:
+                    conn.settimeout(5)
+                    while data := conn.recv(65536):
+                        conn.sendall(data)
+
+        threading.Thread(target=echo, daemon=True).start()
+        port = server.getsockname()[1]
+        proxy = self.client.create_proxy(
+            "observe", listen="127.0.0.1:0", upstream=f"127.0.0.1:{port}", delay="1ms"
+        )
+        try:
+            while self._running():
+                with socket.create_connection(proxy.address, timeout=5) as c:
+                    c.sendall(b"x" * 10000)
+                    c.shutdown(socket.SHUT_WR)
+                    while c.recv(65536):
+                        pass
+                time.sleep(0.05)
+        finally:
+            proxy.delete()
+            server.close()
 
     def _running(self) -> bool:
         return not self.stop_event.is_set() and time.monotonic() < self.deadline
