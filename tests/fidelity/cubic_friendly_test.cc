@@ -7,14 +7,23 @@
 // Reno deliver within a few percent of each other.
 #include <cstdio>
 
+#include "absl/strings/str_cat.h"
 #include "engine/sim/network.h"
+#include "engine/trace/trace_hash.h"
 #include "gtest/gtest.h"
+#include "tests/support/trace_digests.h"
 
 namespace tcpemu {
 namespace {
 
+TraceDigests& Digests() {
+  static TraceDigests digests(TCPEMU_TRACE_DIGESTS);
+  return digests;
+}
+
 double GoodputBps(CcAlgorithm cc, uint64_t seed) {
-  Network net(seed);
+  TraceHasher hasher;
+  Network net(seed, &hasher);
   PathSpec data;
   data.delay = 25 * kMillisecond;
   data.queue_limit_packets = 0;
@@ -41,6 +50,10 @@ double GoodputBps(CcAlgorithm cc, uint64_t seed) {
   const uint64_t before = net.GetSession(*sid)->server.bytes_read;
   net.RunUntil(400 * kSecond);
   const uint64_t after = net.GetSession(*sid)->server.bytes_read;
+  Digests().Check(absl::StrCat("cubic_friendly/",
+                               cc == CcAlgorithm::kCubic ? "cubic" : "newreno",
+                               "/seed", seed),
+                  hasher.HexDigest());
   return double(after - before) * 8 / 380;
 }
 

@@ -16,10 +16,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/sim/network.h"
+#include "engine/trace/trace_hash.h"
 #include "gtest/gtest.h"
+#include "tests/support/trace_digests.h"
 
 namespace tcpemu {
 namespace {
+
+TraceDigests& Digests() {
+  static TraceDigests digests(TCPEMU_TRACE_DIGESTS);
+  return digests;
+}
 
 constexpr uint32_t kMtu = 1500;
 constexpr uint32_t kMss = kMtu - 40;
@@ -37,7 +44,8 @@ struct Point {
 };
 
 Point RunPoint(double p, DurationNs rtt, uint64_t seed) {
-  Network net(seed);
+  TraceHasher hasher;
+  Network net(seed, &hasher);
   PathSpec data;
   data.delay = rtt / 2;
   data.queue_limit_packets = 0;  // unlimited; with no rate nothing queues
@@ -65,6 +73,9 @@ Point RunPoint(double p, DurationNs rtt, uint64_t seed) {
   const SessionInfo a = *net.GetSession(*sid);
   net.RunUntil(kEnd);
   const SessionInfo b = *net.GetSession(*sid);
+  Digests().Check(
+      absl::StrCat("mathis/p", p, "/rtt", rtt / kMillisecond, "ms/seed", seed),
+      hasher.HexDigest());
 
   const ConnectionCounters& ca = a.client.counters;
   const ConnectionCounters& cb = b.client.counters;

@@ -3,14 +3,23 @@
 // unscaled 64 KiB window allows. With no random loss the goodput after slow
 // start must reach 90 % of the rate (at most 97.3 %: 1460 of every 1500
 // bytes are payload).
+#include "absl/strings/str_cat.h"
 #include "engine/sim/network.h"
+#include "engine/trace/trace_hash.h"
 #include "gtest/gtest.h"
+#include "tests/support/trace_digests.h"
 
 namespace tcpemu {
 namespace {
 
+TraceDigests& Digests() {
+  static TraceDigests digests(TCPEMU_TRACE_DIGESTS);
+  return digests;
+}
+
 double GoodputBps(bool window_scaling) {
-  Network net(3);
+  TraceHasher hasher;
+  Network net(3, &hasher);
   PathSpec data;
   data.delay = 100 * kMillisecond;
   data.rate_bps = 100'000'000;
@@ -38,6 +47,8 @@ double GoodputBps(bool window_scaling) {
   const uint64_t before = net.GetSession(*sid)->server.bytes_read;
   net.RunUntil(40 * kSecond);
   const uint64_t after = net.GetSession(*sid)->server.bytes_read;
+  Digests().Check(absl::StrCat("window_scale/", window_scaling ? "on" : "off"),
+                  hasher.HexDigest());
   return double(after - before) * 8 / 30;
 }
 
