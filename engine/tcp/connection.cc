@@ -130,7 +130,7 @@ TcbSnapshot Connection::Snapshot() const {
   t.rcv_nxt = rcv_nxt_.value();
   t.rcv_wnd =
       rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
-  t.cwnd = cc_->cwnd();
+  t.cwnd = Cwnd();
   t.ssthresh = cc_->ssthresh();
   t.bytes_in_flight = static_cast<uint32_t>(snd_nxt_ - snd_una_);
   t.srtt = rtt_.srtt();
@@ -141,9 +141,11 @@ TcbSnapshot Connection::Snapshot() const {
   t.ts_ok = ts_ok_;
   t.sack_ok = sack_ok_;
   t.ts_recent = ts_recent_;
-  t.sacked_bytes = scoreboard_.sacked_bytes();
-  t.lost_bytes = scoreboard_.lost_bytes();
-  t.retrans_bytes = scoreboard_.retrans_bytes();
+  if (sack_ok_) {  // the scoreboard's SACK state means nothing without
+    t.sacked_bytes = scoreboard_.sacked_bytes();
+    t.lost_bytes = scoreboard_.lost_bytes();
+    t.retrans_bytes = scoreboard_.retrans_bytes();
+  }
   t.pipe = Pipe();
   return t;
 }
@@ -161,10 +163,10 @@ void Connection::SetState(TimeNs now, TcpState s) {
 }
 
 void Connection::NoteCwnd(TimeNs now, uint32_t before) {
-  if (cc_->cwnd() == before || ctx_.events == nullptr) return;
+  if (Cwnd() == before || ctx_.events == nullptr) return;
   Event e = MakeEvent(now, EventKind::kCwndChanged);
   e.a = before;
-  e.b = cc_->cwnd();
+  e.b = Cwnd();
   Emit(e);
 }
 
@@ -190,7 +192,7 @@ void Connection::OnTimer(TimeNs now) {
        // probe restarts the retransmission timer (RFC 8985 7.2).
        {TimerKind::kTimeWait, TimerKind::kReorder, TimerKind::kTlp,
         TimerKind::kRto, TimerKind::kPersist, TimerKind::kDelayedAck,
-        TimerKind::kCork, TimerKind::kKeepalive}) {
+        TimerKind::kCork, TimerKind::kKeepalive, TimerKind::kPacing}) {
     if (deadlines_[TimerIndex(k)] > now) continue;
     Disarm(k);
     if (ctx_.events != nullptr) {
@@ -227,6 +229,9 @@ void Connection::OnTimer(TimeNs now) {
       case TimerKind::kTlp:
         FireTlp(now);
         break;
+      case TimerKind::kPacing:
+        Output(now);
+        break;
       case TimerKind::kNone:
         break;
     }
@@ -256,8 +261,9 @@ void Connection::FireRto(TimeNs now) {
   }
   ++retransmit_count_;
   ++counters_.timeouts;
-  uint32_t before = cc_->cwnd();
-  cc_->OnRetransmitTimeout(flight_size());
+  uint32_t before = Cwnd();
+  reno_.Reset();
+  cc_->OnRetransmitTimeout(now, flight_size());
   NoteCwnd(now, before);
   // RFC 6582 section 4: no fast retransmit for losses from before the
   // timeout.
@@ -341,7 +347,7 @@ void Connection::EnterSynchronized(TimeNs now) {
     // The SYN or SYN-ACK was lost: RFC 6298 5.7 resets the RTO to 3 s for
     // data, and RFC 5681 3.1 limits the initial window to one segment.
     if (!rtt_.has_sample()) rtt_.ResetTo(3 * kSecond);
-    uint32_t before = cc_->cwnd();
+    uint32_t before = Cwnd();
     cc_->OnSynLoss();
     NoteCwnd(now, before);
   }
@@ -368,6 +374,9 @@ void Connection::ReturnToListen(TimeNs now) {
   retransmit_count_ = 0;
   snd_una_ = snd_nxt_ = snd_max_ = iss_;
   snd_wnd_ = max_snd_wnd_ = 0;
+  reno_.Reset();
+  rate_ = DeliveryRate();
+  pacing_next_ = 0;
   irs_ = rcv_nxt_ = rcv_adv_ = last_ack_sent_ = Seq();
   SetState(now, TcpState::kListen);
 }
@@ -674,9 +683,13 @@ void Connection::SendSegment(TimeNs now, Seq seq, uint8_t flags,
     prr_out_ += len;
     prr_allowance_ -= len;
   }
-  if (sack_ok_ && !(flags & (kSyn | kRst)) && (len > 0 || (flags & kFin))) {
+  if (!(flags & (kSyn | kRst)) && (len > 0 || (flags & kFin))) {
+    // Every transmission is stamped for delivery-rate estimation; the
+    // scoreboard's SACK state is used only with SACK.
     scoreboard_.OnSend(
-        now, seq, seq + static_cast<int64_t>(len) + ((flags & kFin) ? 1 : 0));
+        now, seq, seq + static_cast<int64_t>(len) + ((flags & kFin) ? 1 : 0),
+        rate_.OnSend(now, scoreboard_.empty()));
+    if (len > 0) ChargePacing(now, len);
   }
   ++counters_.segments_sent;
   counters_.bytes_sent += len;
@@ -798,9 +811,66 @@ uint32_t Connection::SendRoom() const {
     return static_cast<uint32_t>(
         std::min<uint64_t>(segments * snd_mss_, UINT32_MAX));
   }
-  const uint32_t cwnd = cc_->cwnd();
+  const uint32_t cwnd = Cwnd();
   const uint32_t pipe = scoreboard_.pipe();
   return cwnd > pipe ? cwnd - pipe : 0;
+}
+
+void Connection::CongestionOnAck(TimeNs now, bool new_ack, uint32_t acked_bytes,
+                                 uint32_t prior_in_flight, DurationNs rtt,
+                                 const Scoreboard::AckResult& r,
+                                 uint32_t lost_bytes) {
+  AckSample a;
+  a.now = now;
+  a.new_ack = new_ack;
+  a.acked_bytes = acked_bytes;
+  a.delivered_bytes = r.delivered_bytes;
+  a.lost_bytes = lost_bytes;
+  a.prior_in_flight = prior_in_flight;
+  a.in_flight = Pipe();
+  a.rtt = rtt;
+  a.srtt = rtt_.srtt();
+  a.snd_una = snd_una_;
+  a.snd_max = snd_max_;
+  a.in_recovery = in_recovery_;
+  std::optional<TxRateState> newest;
+  if (r.newest_delivered_sent_at.has_value()) {
+    newest = r.newest_delivered_rate;
+  }
+  a.rate = rate_.OnAck(now, r.delivered_bytes, newest,
+                       r.newest_delivered_sent_at.value_or(0),
+                       r.newest_delivered_retransmitted, min_rtt_);
+  if (a.rate.rtt > 0 && (min_rtt_ == 0 || a.rate.rtt < min_rtt_)) {
+    min_rtt_ = a.rate.rtt;
+  }
+  a.delivered = rate_.delivered();
+  cc_->OnAck(a);
+}
+
+uint64_t Connection::PacingRate() const {
+  if (const uint64_t rate = cc_->pacing_rate(); rate > 0) return rate;
+  if (!config_.pacing || !rtt_.has_sample() || rtt_.srtt() <= 0) return 0;
+  // As Linux paces the window-based algorithms: twice cwnd per RTT in slow
+  // start, 1.2 times after.
+  const double gain = Cwnd() < cc_->ssthresh() ? 2.0 : 1.2;
+  return static_cast<uint64_t>(gain * Cwnd() * 1e9 /
+                               static_cast<double>(rtt_.srtt()));
+}
+
+bool Connection::PacingHolds(TimeNs now) {
+  if (pacing_next_ <= now || PacingRate() == 0) return false;
+  if (deadlines_[TimerIndex(TimerKind::kPacing)] != pacing_next_) {
+    Arm(now, TimerKind::kPacing, pacing_next_);
+  }
+  return true;
+}
+
+void Connection::ChargePacing(TimeNs now, uint32_t len) {
+  const uint64_t rate = PacingRate();
+  if (rate == 0) return;
+  const DurationNs gap = static_cast<DurationNs>(
+      static_cast<double>(len) * 1e9 / static_cast<double>(rate));
+  pacing_next_ = std::max(pacing_next_, now) + gap;
 }
 
 void Connection::UpdatePrr(uint32_t delivered) {
@@ -835,6 +905,7 @@ void Connection::RetransmitLost(TimeNs now) {
     // where it is all that is left); PRR's allowance in recovery.
     const uint32_t room = SendRoom();
     if (room == 0 || room < std::min(snd_mss_, s->length())) break;
+    if (PacingHolds(now)) break;
     const Scoreboard::Segment copy = *s;
     RetransmitSegment(now, copy, reason);
   }
@@ -860,7 +931,7 @@ void Connection::Output(TimeNs now) {
     uint32_t unsent =
         snd_nxt_ < end ? static_cast<uint32_t>(end - snd_nxt_) : 0;
     uint32_t in_flight = static_cast<uint32_t>(snd_nxt_ - snd_una_);
-    uint32_t wnd = std::min(snd_wnd_, cc_->cwnd());
+    uint32_t wnd = std::min(snd_wnd_, Cwnd());
     uint32_t usable;
     if (sack_ok_) {
       // With a scoreboard, cwnd bounds pipe (RFC 6675), which leaves out
@@ -878,7 +949,7 @@ void Connection::Output(TimeNs now) {
       uint32_t limited = 0;
       if (config_.limited_transmit && !in_recovery_ && dup_acks_ > 0 &&
           dup_acks_ < 3 && snd_nxt_ == snd_max_) {
-        limited = std::min(snd_wnd_, cc_->cwnd() + dup_acks_ * snd_mss_) - wnd;
+        limited = std::min(snd_wnd_, Cwnd() + dup_acks_ * snd_mss_) - wnd;
       }
       usable = wnd + limited > in_flight ? wnd + limited - in_flight : 0;
     }
@@ -887,6 +958,7 @@ void Connection::Output(TimeNs now) {
         fin_queued_ && snd_nxt_ + static_cast<int64_t>(len) == fin_seq_;
     if (len == 0 && !fin_now) break;
     if (len == 0 && fin_now && unsent > 0) break;  // data must go first
+    if (len > 0 && PacingHolds(now)) break;
     bool retransmission = snd_nxt_ < snd_max_;
     SendReason reason;
     if (retransmission) {
@@ -951,6 +1023,13 @@ void Connection::Output(TimeNs now) {
     if (fin_now) break;
   }
   if (push_pending_ && snd_nxt_ >= push_end_) push_pending_ = false;
+  if (snd_nxt_ >= end && Pipe() < Cwnd() &&
+      (!sack_ok_ || scoreboard_.NextLost() == nullptr)) {
+    // Nothing left to send and cwnd not full: rate samples are
+    // app-limited until what is in flight now is delivered.
+    rate_.OnAppLimited(Pipe());
+    cc_->OnAppLimited(now, Pipe());
+  }
   // Zero window with data waiting and nothing in flight: only the persist
   // timer can learn that the window opened (RFC 9293 3.8.6.1).
   bool waiting = end > snd_nxt_ || (fin_queued_ && snd_nxt_ <= fin_seq_);
@@ -1248,7 +1327,6 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
     if (rtt_timing_ && h.ack > rtt_seq_) {
       rtt_timing_ = false;
       rtt_.Sample(now - rtt_sent_at_);
-      cc_->OnRttSample(rtt_.srtt());
       Event e = MakeEvent(now, EventKind::kRttSample);
       e.a = now - rtt_sent_at_;
       Emit(e);
@@ -1389,7 +1467,6 @@ void Connection::OnSegmentSynSent(TimeNs now, const TcpHeader& h,
     if (rtt_timing_) {
       rtt_timing_ = false;
       rtt_.Sample(now - rtt_sent_at_);
-      cc_->OnRttSample(rtt_.srtt());
       Event e = MakeEvent(now, EventKind::kRttSample);
       e.a = now - rtt_sent_at_;
       Emit(e);
@@ -1442,7 +1519,8 @@ void Connection::EnterRecovery(TimeNs now) {
   rtt_timing_ = false;
   ts_sample_wanted_ = ts_ok_;
   ++counters_.fast_recoveries;
-  cc_->OnEnterRecovery(now, flight_size(), sack_ok_);
+  cc_->OnCongestionEvent(now, flight_size());
+  if (!sack_ok_) reno_.OnEnter(snd_mss_);
   if (sack_ok_) {
     prr_delivered_ = prr_out_ = 0;
     prr_allowance_ = 0;
@@ -1458,8 +1536,18 @@ void Connection::EnterRecovery(TimeNs now) {
 
 void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
   uint32_t old_wnd = snd_wnd_;
-  Scoreboard::AckResult sacks;
-  if (sack_ok_) sacks = TakeSacks(now, h);
+  const uint32_t lost_before = scoreboard_.lost_bytes();
+  const uint32_t prior_in_flight = flight_size();
+  Scoreboard::AckResult sacks =
+      sack_ok_ ? TakeSacks(now, h)
+               : scoreboard_.OnAck(SeqMax(h.ack, snd_una_), {});
+  // Bytes the SACK blocks newly showed lost (RFC 6675 IsLost): the lost
+  // count after the ACK, less what was lost before and not acknowledged.
+  const uint32_t lost_kept =
+      lost_before - std::min(lost_before, sacks.acked_bytes);
+  const uint32_t newly_lost = scoreboard_.lost_bytes() > lost_kept
+                                  ? scoreboard_.lost_bytes() - lost_kept
+                                  : 0;
   if (h.ack > snd_una_) {
     uint32_t flight_before = flight_size();
     size_t data_acked = std::min<size_t>(
@@ -1496,22 +1584,23 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
           static_cast<int32_t>(TsNow(now) - h.options.timestamp->echo_reply);
       if (ticks >= 0) ack_rtt = DurationNs{ticks} * kMillisecond;
     }
-    cc_->OnAckRtt(now, ack_rtt, snd_una_, snd_max_);
     if (sample.has_value()) {
       DurationNs r = *sample;
       rtt_.Sample(r);
-      cc_->OnRttSample(rtt_.srtt());
       if (ctx_.events != nullptr) {
         Event e = MakeEvent(now, EventKind::kRttSample);
         e.a = r;
         Emit(e);
       }
     }
-    uint32_t before = cc_->cwnd();
+    uint32_t before = Cwnd();
+    CongestionOnAck(now, /*new_ack=*/true, static_cast<uint32_t>(data_acked),
+                    prior_in_flight, ack_rtt, sacks, newly_lost);
     if (in_recovery_) {
       if (h.ack >= recover_) {
         in_recovery_ = false;
-        cc_->OnExitRecovery(flight_size());
+        reno_.Reset();
+        cc_->OnRecoveryEnd(now, flight_size());
       } else if (sack_ok_) {
         // A partial ACK: cwnd stays at ssthresh (RFC 6675) and the next
         // hole is deemed lost, as NewReno would (RFC 6582 3.2 step 5);
@@ -1520,13 +1609,12 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
         Arm(now, TimerKind::kRto, now + rtt_.rto());
       } else {
         // Partial ACK (RFC 6582 3.2 step 5): the next hole is lost too.
-        cc_->OnPartialAck(static_cast<uint32_t>(data_acked));
+        reno_.OnPartialAck(cc_->cwnd(), static_cast<uint32_t>(data_acked),
+                           snd_mss_);
         RetransmitFirst(now, SendReason::kRetransmitFast);
         Arm(now, TimerKind::kRto, now + rtt_.rto());
       }
     } else {
-      // Only data counts: an acknowledged SYN or FIN grows no window.
-      cc_->OnAck(now, static_cast<uint32_t>(data_acked), flight_before);
       // New SACK information on an ACK that also moved SND.UNA can show a
       // loss just as duplicate ACKs do (RFC 6675 IsLost).
       if (sack_ok_ && !Rack() && sacks.newly_sacked_bytes > 0 &&
@@ -1539,8 +1627,8 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
       // RFC 8985 7.4: a probe that resent old data and was not reported
       // twice (D-SACK) repaired a loss: the congestion response is owed.
       if (!tlp_dsack_ && !in_recovery_) {
-        cc_->OnEnterRecovery(now, flight_before, /*sack=*/true);
-        cc_->OnExitRecovery(flight_size());
+        cc_->OnCongestionEvent(now, flight_before);
+        cc_->OnRecoveryEnd(now, flight_size());
       }
       tlp_high_seq_.reset();
     }
@@ -1571,12 +1659,16 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
     dup = true;
   }
   UpdateSendWindow(h);
+  if (sacks.delivered_bytes > 0) {
+    CongestionOnAck(now, /*new_ack=*/false, 0, prior_in_flight, 0, sacks,
+                    newly_lost);
+  }
   if (snd_wnd_ > 0 && old_wnd == 0) {
     Disarm(TimerKind::kPersist);
     persist_backoff_ = 0;
   }
   if (Rack()) {
-    const uint32_t before = cc_->cwnd();
+    const uint32_t before = Cwnd();
     const bool was_in_recovery = in_recovery_;
     RackOnAck(now, sacks);
     if (in_recovery_ && !was_in_recovery) {
@@ -1589,13 +1681,13 @@ void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {
   if (!dup) return;
   ++counters_.dup_acks_received;
   ++dup_acks_;
-  uint32_t before = cc_->cwnd();
+  uint32_t before = Cwnd();
   // RFC 6582 4: no new recovery for duplicate ACKs below "recover"; with
   // SACK the scoreboard tells a new loss at "recover" itself from an old one.
   const bool may_enter =
       (sack_ok_ ? h.ack >= recover_ : h.ack > recover_) || recover_ == iss_;
   if (in_recovery_) {
-    if (!sack_ok_) cc_->OnDupAckInRecovery();
+    if (!sack_ok_) reno_.OnDupAck(snd_mss_);
   } else if (may_enter && !Rack() &&
              (sack_ok_ ? dup_acks_ >= 3 || scoreboard_.NextLost() != nullptr
                        : dup_acks_ == 3)) {
@@ -1658,7 +1750,7 @@ void Connection::RackDetectLoss(TimeNs now) {
 
 void Connection::FireReorder(TimeNs now) {
   if (!Rack() || !Synchronized()) return;
-  const uint32_t before = cc_->cwnd();
+  const uint32_t before = Cwnd();
   const bool was_in_recovery = in_recovery_;
   RackDetectLoss(now);
   if (in_recovery_ && !was_in_recovery) UpdatePrr(0);

@@ -4,6 +4,7 @@
 // next deadline. Nothing here reads a clock or makes a system call.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -15,7 +16,9 @@
 #include "absl/types/span.h"
 #include "engine/sim/time.h"
 #include "engine/tcp/congestion_control.h"
+#include "engine/tcp/delivery_rate.h"
 #include "engine/tcp/reassembly.h"
+#include "engine/tcp/reno_recovery.h"
 #include "engine/tcp/rtt_estimator.h"
 #include "engine/tcp/scoreboard.h"
 #include "engine/tcp/send_buffer.h"
@@ -167,7 +170,7 @@ class Connection {
   std::string_view cc_name() const { return cc_->name(); }
 
  private:
-  static constexpr int kTimerCount = 8;
+  static constexpr int kTimerCount = 9;
   // Index into deadlines_.
   static int TimerIndex(TimerKind k) { return static_cast<int>(k) - 1; }
 
@@ -240,6 +243,21 @@ class Connection {
     return static_cast<uint32_t>(snd_max_ - snd_una_);
   }
   void NoteCwnd(TimeNs now, uint32_t before);
+  // The congestion window in force: the algorithm's, plus NewReno's
+  // inflation during recovery without SACK (RFC 5681 3.2 steps 3-4, RFC
+  // 6582 3.2 step 5).
+  uint32_t Cwnd() const { return reno_.Window(cc_->cwnd()); }
+  // Hands congestion control what an ACK told (its delivery-rate sample
+  // included).
+  void CongestionOnAck(TimeNs now, bool new_ack, uint32_t acked_bytes,
+                       uint32_t prior_in_flight, DurationNs rtt,
+                       const Scoreboard::AckResult& r, uint32_t lost_bytes);
+  // Pacing: the rate in force (bytes/s, 0 for none), whether the next
+  // segment must wait for it (arming the pacing timer), and the time a sent
+  // segment takes at that rate.
+  uint64_t PacingRate() const;
+  bool PacingHolds(TimeNs now);
+  void ChargePacing(TimeNs now, uint32_t len);
 
   // Receiver.
   void ProcessText(TimeNs now, Seq seq, const Payload& payload, bool fin);
@@ -374,6 +392,13 @@ class Connection {
   bool ack_deferred_ = false;
   bool in_recovery_ = false;
   Seq recover_;  // RFC 6582 "recover"
+  // Without SACK, NewReno's window inflation during recovery.
+  RenoRecovery reno_;
+  // Delivery-rate estimation, and the least RTT its samples showed.
+  DeliveryRate rate_;
+  DurationNs min_rtt_ = 0;
+  // When the next paced segment may leave.
+  TimeNs pacing_next_ = 0;
 
   std::array<TimeNs, kTimerCount> deadlines_;
   ConnectionCounters counters_;

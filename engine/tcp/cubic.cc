@@ -18,7 +18,19 @@ uint32_t Cubic::cwnd() const {
   return static_cast<uint32_t>(std::max(cwnd_, mss_));
 }
 
-void Cubic::OnAck(TimeNs now, uint32_t bytes_acked, uint32_t) {
+void Cubic::OnAck(const AckSample& ack) {
+  // Only ACKs that move SND.UNA count, and only their data.
+  if (!ack.new_ack) return;
+  // CSS has run its rounds: congestion avoidance from here (RFC 9406 4.2).
+  if (hystart_.has_value() && cwnd_ < ssthresh_ &&
+      hystart_->OnAckRtt(ack.rtt, ack.snd_una, ack.snd_max)) {
+    ssthresh_ = cwnd();
+  }
+  srtt_ = ack.srtt;
+  // No growth during recovery (RFC 9438 4.6 defers to RFC 6675).
+  if (ack.in_recovery) return;
+  const TimeNs now = ack.now;
+  const uint32_t bytes_acked = ack.acked_bytes;
   if (cwnd_ < ssthresh_) {
     // Slow start (RFC 9438 4.10 defers to RFC 5681; L = 1), or HyStart++.
     if (hystart_.has_value()) {
@@ -62,12 +74,6 @@ void Cubic::OnAck(TimeNs now, uint32_t bytes_acked, uint32_t) {
   cwnd_ += (target - cwnd) / cwnd * acked_segments * mss_;
 }
 
-void Cubic::OnAckRtt(TimeNs, DurationNs rtt, Seq snd_una, Seq snd_max) {
-  if (!hystart_.has_value() || cwnd_ >= ssthresh_) return;
-  // CSS has run its rounds: congestion avoidance from here (RFC 9406 4.2).
-  if (hystart_->OnAckRtt(rtt, snd_una, snd_max)) ssthresh_ = cwnd();
-}
-
 void Cubic::Reduce(uint32_t flight) {
   const double cwnd = Segments();
   // Fast convergence (4.7): a window that did not reach the previous W_max
@@ -81,31 +87,24 @@ void Cubic::Reduce(uint32_t flight) {
   if (hystart_.has_value()) hystart_->OnCongestion();
 }
 
-void Cubic::OnEnterRecovery(TimeNs, uint32_t flight, bool sack) {
+void Cubic::OnCongestionEvent(TimeNs, uint32_t flight) {
   // From no more than cwnd, as Linux reduces from cwnd: with SACK the flight
   // up to SND.MAX also holds SACKed data sent beyond cwnd, and beta times
   // it could exceed cwnd, so that each "reduction" raised the window.
   Reduce(std::min(flight, cwnd()));
-  // RFC 5681 3.2 step 3 (inflation) without SACK; RFC 6675 5 step 4 with.
-  cwnd_ = ssthresh_ + (sack ? 0 : 3 * mss_);
+  // Without SACK the sender inflates the window above this during
+  // recovery (RFC 5681 3.2 step 3).
+  cwnd_ = ssthresh_;
 }
 
-void Cubic::OnDupAckInRecovery() { cwnd_ += mss_; }
-
-void Cubic::OnPartialAck(uint32_t bytes_acked) {
-  // RFC 6582 3.2 step 5, as NewReno.
-  cwnd_ = cwnd_ > bytes_acked ? cwnd_ - bytes_acked : mss_;
-  if (bytes_acked >= mss_) cwnd_ += mss_;
-}
-
-void Cubic::OnExitRecovery(uint32_t flight) {
+void Cubic::OnRecoveryEnd(TimeNs, uint32_t flight) {
   cwnd_ = std::min<double>(ssthresh_, std::max<double>(flight, mss_) + mss_);
   cwnd_ = std::max(cwnd_, mss_);
 }
 
 void Cubic::OnSynLoss() { cwnd_ = std::min(cwnd_, mss_); }
 
-void Cubic::OnRetransmitTimeout(uint32_t flight) {
+void Cubic::OnRetransmitTimeout(TimeNs, uint32_t flight) {
   // Section 4.8: a timeout is a congestion event; cwnd restarts from the
   // loss window and slow start runs up to the new ssthresh.
   Reduce(flight);

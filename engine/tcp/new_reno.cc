@@ -20,7 +20,18 @@ uint32_t NewReno::HalfFlight(uint32_t flight) const {
   return std::max(flight / 2, 2 * mss_);  // RFC 5681 equation (4)
 }
 
-void NewReno::OnAck(TimeNs, uint32_t bytes_acked, uint32_t) {
+void NewReno::OnAck(const AckSample& ack) {
+  // Only ACKs that move SND.UNA count, and only their data: an acknowledged
+  // SYN or FIN grows no window.
+  if (!ack.new_ack) return;
+  // CSS has run its rounds: congestion avoidance from here (RFC 9406 4.2).
+  if (hystart_.has_value() && cwnd_ < ssthresh_ &&
+      hystart_->OnAckRtt(ack.rtt, ack.snd_una, ack.snd_max)) {
+    ssthresh_ = cwnd_;
+  }
+  // No growth during recovery (RFC 5681 3.2, RFC 6675 5).
+  if (ack.in_recovery) return;
+  const uint32_t bytes_acked = ack.acked_bytes;
   if (cwnd_ < ssthresh_) {
     // Slow start: grow by at most SMSS per ACK (RFC 5681 3.1, L = 1), or as
     // HyStart++ says.
@@ -37,31 +48,17 @@ void NewReno::OnAck(TimeNs, uint32_t bytes_acked, uint32_t) {
   }
 }
 
-void NewReno::OnAckRtt(TimeNs, DurationNs rtt, Seq snd_una, Seq snd_max) {
-  if (!hystart_.has_value() || cwnd_ >= ssthresh_) return;
-  // CSS has run its rounds: congestion avoidance from here (RFC 9406 4.2).
-  if (hystart_->OnAckRtt(rtt, snd_una, snd_max)) ssthresh_ = cwnd_;
-}
-
-void NewReno::OnEnterRecovery(TimeNs, uint32_t flight, bool sack) {
+void NewReno::OnCongestionEvent(TimeNs, uint32_t flight) {
   // A loss ends HyStart++; later slow starts are standard (RFC 9406 4.3).
   if (hystart_.has_value()) hystart_->OnCongestion();
+  // RFC 5681 3.2 step 2 and RFC 6675 5 step 4; without SACK the sender
+  // inflates the window above this during recovery (step 3).
   ssthresh_ = HalfFlight(flight);
-  // RFC 5681 3.2 step 3 (inflation) without SACK; RFC 6675 5 step 4 with.
-  cwnd_ = ssthresh_ + (sack ? 0 : 3 * mss_);
+  cwnd_ = ssthresh_;
   bytes_acked_ca_ = 0;
 }
 
-void NewReno::OnDupAckInRecovery() { cwnd_ += mss_; }
-
-void NewReno::OnPartialAck(uint32_t bytes_acked) {
-  // RFC 6582 3.2 step 5: deflate by the amount acked, add back one SMSS if
-  // that was at least one SMSS.
-  cwnd_ = cwnd_ > bytes_acked ? cwnd_ - bytes_acked : mss_;
-  if (bytes_acked >= mss_) cwnd_ += mss_;
-}
-
-void NewReno::OnExitRecovery(uint32_t flight) {
+void NewReno::OnRecoveryEnd(TimeNs, uint32_t flight) {
   // RFC 6582 3.2 step 6, option (1) guarded against bursts: min(ssthresh,
   // FlightSize + SMSS).
   cwnd_ = std::min(ssthresh_, std::max(flight, mss_) + mss_);
@@ -70,7 +67,7 @@ void NewReno::OnExitRecovery(uint32_t flight) {
 
 void NewReno::OnSynLoss() { cwnd_ = std::min(cwnd_, mss_); }
 
-void NewReno::OnRetransmitTimeout(uint32_t flight) {
+void NewReno::OnRetransmitTimeout(TimeNs, uint32_t flight) {
   if (hystart_.has_value()) hystart_->OnCongestion();
   ssthresh_ = HalfFlight(flight);
   cwnd_ = mss_;  // loss window, RFC 5681 3.1

@@ -19,14 +19,11 @@ class NewReno final : public CongestionControl {
   uint32_t cwnd() const override { return cwnd_; }
   uint32_t ssthresh() const override { return ssthresh_; }
 
-  void OnAck(TimeNs now, uint32_t bytes_acked, uint32_t flight) override;
-  void OnAckRtt(TimeNs now, DurationNs rtt, Seq snd_una, Seq snd_max) override;
-  void OnEnterRecovery(TimeNs now, uint32_t flight, bool sack) override;
-  void OnDupAckInRecovery() override;
-  void OnPartialAck(uint32_t bytes_acked) override;
-  void OnExitRecovery(uint32_t flight) override;
+  void OnAck(const AckSample& ack) override;
+  void OnCongestionEvent(TimeNs now, uint32_t in_flight) override;
+  void OnRecoveryEnd(TimeNs now, uint32_t in_flight) override;
+  void OnRetransmitTimeout(TimeNs now, uint32_t in_flight) override;
   void OnSynLoss() override;
-  void OnRetransmitTimeout(uint32_t flight) override;
 
   // Null without HyStart++.
   const HyStartPlusPlus* hystart() const {

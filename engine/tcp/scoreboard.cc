@@ -50,7 +50,8 @@ void Scoreboard::SetRetransmitted(Segment& s, bool on) {
   }
 }
 
-void Scoreboard::OnSend(TimeNs now, Seq start, Seq end) {
+void Scoreboard::OnSend(TimeNs now, Seq start, Seq end,
+                        const TxRateState& rate) {
   if (end <= start) return;
   const Seq high = segments_.empty() ? start : segments_.back().end;
   if (!segments_.empty() && start < high) {
@@ -67,6 +68,7 @@ void Scoreboard::OnSend(TimeNs now, Seq start, Seq end) {
         s.ever_retransmitted = true;
         s.sent_at = now;
         s.order = next_order_++;
+        s.rate = rate;
       }
     }
     if (end <= high) return;
@@ -77,6 +79,7 @@ void Scoreboard::OnSend(TimeNs now, Seq start, Seq end) {
   s.end = end;
   s.sent_at = now;
   s.order = next_order_++;
+  s.rate = rate;
   outstanding_ += s.length();
   if (segments_.empty()) lost_hint_ = start;
   segments_.push_back(s);
@@ -93,6 +96,7 @@ Scoreboard::AckResult Scoreboard::OnAck(Seq ack,
       r.newest_delivered_order = s.order;
       r.newest_delivered_end = s.end;
       r.newest_delivered_retransmitted = s.ever_retransmitted;
+      r.newest_delivered_rate = s.rate;
     }
   };
   const Seq una = segments_.empty() ? ack : segments_.front().start;

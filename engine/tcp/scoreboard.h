@@ -17,6 +17,7 @@
 
 #include "absl/types/span.h"
 #include "engine/sim/time.h"
+#include "engine/tcp/delivery_rate.h"
 #include "engine/wire/seq.h"
 #include "engine/wire/tcp_header.h"
 
@@ -37,6 +38,8 @@ class Scoreboard {
     bool retransmitted = false;
     // Sent more than once (RACK cannot date its delivery by sent_at alone).
     bool ever_retransmitted = false;
+    // Delivery-rate stamp of the last transmission.
+    TxRateState rate;
     uint32_t length() const { return static_cast<uint32_t>(end - start); }
   };
 
@@ -54,12 +57,14 @@ class Scoreboard {
     uint64_t newest_delivered_order = 0;
     Seq newest_delivered_end;
     bool newest_delivered_retransmitted = false;
+    TxRateState newest_delivered_rate;
   };
 
   // A transmission of [start, end) at `now`. Sequence space at or beyond
   // the highest sent so far is new and appended; anything below is a
   // retransmission of segments already held.
-  void OnSend(TimeNs now, Seq start, Seq end);
+  // `rate` stamps the transmission for delivery-rate estimation.
+  void OnSend(TimeNs now, Seq start, Seq end, const TxRateState& rate = {});
 
   // Applies a cumulative ACK and the SACK blocks that came with it. Blocks
   // at or below `ack`, or inside the next block, are D-SACKs (RFC 2883 4)

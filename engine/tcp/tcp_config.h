@@ -75,6 +75,10 @@ struct TcpConfig {
   // HyStart++ (RFC 9406): slow start ends early, through a conservative
   // phase, when the round-trip time rises, instead of by a loss.
   bool hystart = false;
+  // Pacing: segments leave spaced at the rate congestion control sets (BBR
+  // always paces); for NewReno and CUBIC, when true, at twice cwnd per RTT
+  // in slow start and 1.2 times after, as Linux paces them.
+  bool pacing = false;
 
   // Challenge ACKs (RFC 5961 3.2, 4.2, 5.2) sent at most this many times in
   // any one second (RFC 5961 7); the rest are counted and not sent. 0 sends

@@ -171,6 +171,8 @@ std::string_view ToString(TimerKind t) {
       return "reorder";
     case TimerKind::kTlp:
       return "tlp";
+    case TimerKind::kPacing:
+      return "pacing";
   }
   return "unknown";
 }

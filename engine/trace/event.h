@@ -94,6 +94,7 @@ enum class TimerKind : uint8_t {
   kKeepalive,
   kReorder,  // RFC 8985 6.2: RACK's reordering window
   kTlp,      // RFC 8985 7.2: the probe timeout (PTO)
+  kPacing,   // the next paced transmission
 };
 
 enum class TcpState : uint8_t {

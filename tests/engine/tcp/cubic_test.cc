@@ -7,6 +7,7 @@
 
 #include "engine/sim/network.h"
 #include "gtest/gtest.h"
+#include "tests/engine/tcp/cc_test_util.h"
 
 namespace tcpemu {
 namespace {
@@ -21,7 +22,7 @@ TimeNs Clock(Cubic& cc, TimeNs start, DurationNs rtt, int rtts,
   for (int i = 0; i < rtts; ++i) {
     now += rtt;
     const uint32_t segments = cc.cwnd() / kMss;
-    for (uint32_t s = 0; s < segments; ++s) cc.OnAck(now, kMss, cc.cwnd());
+    for (uint32_t s = 0; s < segments; ++s) cc.OnAck(Acked(now, kMss, rtt));
     if (windows != nullptr) windows->push_back(double(cc.cwnd()) / kMss);
   }
   return now;
@@ -30,9 +31,8 @@ TimeNs Clock(Cubic& cc, TimeNs start, DurationNs rtt, int rtts,
 // A connection that grew to `segments` and then lost a segment.
 Cubic AfterLossAt(uint32_t segments, DurationNs rtt) {
   Cubic cc(kMss, segments);
-  cc.OnRttSample(rtt);
-  cc.OnEnterRecovery(0, segments * kMss, /*sack=*/false);
-  cc.OnExitRecovery(cc.ssthresh());
+  cc.OnCongestionEvent(0, segments * kMss);
+  cc.OnRecoveryEnd(0, cc.ssthresh());
   return cc;
 }
 
@@ -92,17 +92,17 @@ TEST(CubicTest, FastConvergenceLowersWmaxWhenTheWindowFellShort) {
   TimeNs now = Clock(cc, 0, rtt, 10);
   const double before = double(cc.cwnd()) / kMss;
   ASSERT_LT(before, 100);
-  cc.OnEnterRecovery(now, cc.cwnd(), /*sack=*/false);
+  cc.OnCongestionEvent(now, cc.cwnd());
   EXPECT_NEAR(cc.w_max(), before * (1 + Cubic::kBeta) / 2, 1.0);
 }
 
 TEST(CubicTest, TimeoutRestartsFromOneSegment) {
   Cubic cc(kMss, 10);
-  cc.OnRetransmitTimeout(40 * kMss);
+  cc.OnRetransmitTimeout(0, 40 * kMss);
   EXPECT_EQ(cc.cwnd(), kMss);
   EXPECT_EQ(cc.ssthresh(), 28 * kMss);
   // Slow start again up to ssthresh.
-  cc.OnAck(kSecond, kMss, kMss);
+  cc.OnAck(Acked(kSecond, kMss));
   EXPECT_EQ(cc.cwnd(), 2 * kMss);
 }
 

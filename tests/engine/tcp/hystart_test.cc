@@ -13,6 +13,7 @@
 #include "engine/tcp/cubic.h"
 #include "engine/tcp/new_reno.h"
 #include "gtest/gtest.h"
+#include "tests/engine/tcp/cc_test_util.h"
 
 namespace tcpemu {
 namespace {
@@ -48,8 +49,7 @@ class Rounds {
       if (h_ != nullptr) {
         ended += h_->OnAckRtt(rtts[i], snd_una_, snd_max);
       } else {
-        cc_->OnAckRtt(0, rtts[i], snd_una_, snd_max);
-        cc_->OnAck(0, kMss, kMss);
+        cc_->OnAck(Acked(0, kMss, 0, rtts[i], snd_una_, snd_max));
       }
       if (ack_in_round_ == kAcks) ack_in_round_ = 0;
     }
@@ -255,7 +255,7 @@ template <typename Cc>
 void ControllerRunsHyStart() {
   Cc cc(kMss, 10, /*hystart=*/true);
   ASSERT_NE(cc.hystart(), nullptr);
-  cc.OnAck(0, 3 * kMss, 10 * kMss);
+  cc.OnAck(Acked(0, 3 * kMss));
   EXPECT_EQ(cc.cwnd(), 13 * kMss);
   Rounds r(static_cast<CongestionControl*>(&cc));
   r.Round(Flat(40 * kMs));
@@ -280,13 +280,13 @@ TEST(HyStartTest, CubicRunsHyStart) { ControllerRunsHyStart<Cubic>(); }
 
 TEST(HyStartTest, TimeoutFallsBackToStandardSlowStart) {
   NewReno cc(kMss, 10, /*hystart=*/true);
-  cc.OnRetransmitTimeout(20 * kMss);
+  cc.OnRetransmitTimeout(0, 20 * kMss);
   EXPECT_EQ(cc.hystart()->state(), State::kDone);
   EXPECT_EQ(cc.cwnd(), kMss);
-  cc.OnAck(0, 2 * kMss, kMss);  // + SMSS, not + 2 SMSS
+  cc.OnAck(Acked(0, 2 * kMss));  // + SMSS, not + 2 SMSS
   EXPECT_EQ(cc.cwnd(), 2 * kMss);
   Cubic cubic(kMss, 10, /*hystart=*/true);
-  cubic.OnEnterRecovery(0, 20 * kMss, /*sack=*/true);
+  cubic.OnCongestionEvent(0, 20 * kMss);
   EXPECT_EQ(cubic.hystart()->state(), State::kDone);
 }
 
@@ -303,7 +303,7 @@ TEST(HyStartTest, FactoryPassesTheFlag) {
               : dynamic_cast<NewReno*>(cc.get())->hystart();
       EXPECT_EQ(h != nullptr, on);
       // Without HyStart++ slow start is RFC 5681's, L = 1.
-      cc->OnAck(0, 2 * kMss, 10 * kMss);
+      cc->OnAck(Acked(0, 2 * kMss));
       EXPECT_EQ(cc->cwnd(), (on ? 12 : 11) * kMss);
     }
   }

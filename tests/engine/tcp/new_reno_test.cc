@@ -1,12 +1,13 @@
 // Tests for NewReno (RFC 5681 3.1-3.2, RFC 6582 3.2, RFC 6928): initial
 // window, slow start with byte counting capped at SMSS, congestion avoidance,
-// fast recovery inflation, partial-ACK deflation, exit and timeout.
+// the congestion response, the exit from recovery and the timeout.
 #include "engine/tcp/new_reno.h"
 
 #include <cstdint>
 #include <limits>
 
 #include "gtest/gtest.h"
+#include "tests/engine/tcp/cc_test_util.h"
 
 namespace tcpemu {
 namespace {
@@ -34,94 +35,88 @@ TEST(NewRenoTest, FactoryHonoursConfig) {
 
 TEST(NewRenoTest, SlowStartGrowsByAckedBytesCappedAtSmss) {
   NewReno cc(kMss, 2);
-  cc.OnAck(0, 1000, 2000);
+  cc.OnAck(Acked(0, 1000));
   EXPECT_EQ(cc.cwnd(), 3000u);
-  cc.OnAck(0, 500, 2000);  // N < SMSS: + N
+  cc.OnAck(Acked(0, 500));  // N < SMSS: + N
   EXPECT_EQ(cc.cwnd(), 3500u);
-  cc.OnAck(0, 3000, 3000);  // stretch ACK: + SMSS only (L = 1)
+  cc.OnAck(Acked(0, 3000));  // stretch ACK: + SMSS only (L = 1)
   EXPECT_EQ(cc.cwnd(), 4500u);
 }
 
 TEST(NewRenoTest, TimeoutSetsLossWindowAndHalvesFlight) {
   NewReno cc(kMss, 10);
-  cc.OnRetransmitTimeout(20000);
+  cc.OnRetransmitTimeout(0, 20000);
   // RFC 5681 equation (4) and LW = 1 SMSS.
   EXPECT_EQ(cc.ssthresh(), 10000u);
   EXPECT_EQ(cc.cwnd(), kMss);
-  cc.OnRetransmitTimeout(3000);  // floor of 2 * SMSS
+  cc.OnRetransmitTimeout(0, 3000);  // floor of 2 * SMSS
   EXPECT_EQ(cc.ssthresh(), 2000u);
   EXPECT_EQ(cc.cwnd(), kMss);
 }
 
 TEST(NewRenoTest, CongestionAvoidanceAddsOneSmssPerWindow) {
   NewReno cc(kMss, 10);
-  cc.OnRetransmitTimeout(8000);  // ssthresh 4000, cwnd 1000
-  for (int i = 0; i < 3; ++i) cc.OnAck(0, 1000, 1000);
+  cc.OnRetransmitTimeout(0, 8000);  // ssthresh 4000, cwnd 1000
+  for (int i = 0; i < 3; ++i) cc.OnAck(Acked(0, 1000));
   EXPECT_EQ(cc.cwnd(), 4000u);  // slow start up to ssthresh
   // cwnd == ssthresh: congestion avoidance. 3999 bytes: no growth yet.
-  cc.OnAck(0, 1000, 4000);
-  cc.OnAck(0, 1000, 4000);
-  cc.OnAck(0, 1999, 4000);
+  cc.OnAck(Acked(0, 1000));
+  cc.OnAck(Acked(0, 1000));
+  cc.OnAck(Acked(0, 1999));
   EXPECT_EQ(cc.cwnd(), 4000u);
-  cc.OnAck(0, 1, 4000);  // 4000 bytes: one cwnd acknowledged
+  cc.OnAck(Acked(0, 1));  // 4000 bytes: one cwnd acknowledged
   EXPECT_EQ(cc.cwnd(), 5000u);
   // Bytes beyond a full window carry over: 7000 acked at cwnd 5000 leave
   // 2000 counted towards the next 6000.
-  cc.OnAck(0, 4000, 5000);
-  cc.OnAck(0, 3000, 5000);
+  cc.OnAck(Acked(0, 4000));
+  cc.OnAck(Acked(0, 3000));
   EXPECT_EQ(cc.cwnd(), 6000u);
-  cc.OnAck(0, 3999, 6000);
+  cc.OnAck(Acked(0, 3999));
   EXPECT_EQ(cc.cwnd(), 6000u);
-  cc.OnAck(0, 1, 6000);
+  cc.OnAck(Acked(0, 1));
   EXPECT_EQ(cc.cwnd(), 7000u);
   EXPECT_EQ(cc.ssthresh(), 4000u);
 }
 
-TEST(NewRenoTest, FastRecoveryInflateDeflateExit) {
+TEST(NewRenoTest, CongestionEventHalvesFlightAndExitAvoidsBurst) {
   NewReno cc(kMss, 10);
-  cc.OnEnterRecovery(0, 10000, /*sack=*/false);
-  // RFC 5681 3.2 steps 2-3.
+  cc.OnCongestionEvent(0, 10000);
+  // RFC 5681 3.2 step 2; the inflation of step 3 is the sender's
+  // (reno_recovery_test.cc).
   EXPECT_EQ(cc.ssthresh(), 5000u);
-  EXPECT_EQ(cc.cwnd(), 8000u);
-  cc.OnDupAckInRecovery();  // step 4
-  cc.OnDupAckInRecovery();
-  EXPECT_EQ(cc.cwnd(), 10000u);
-  // RFC 6582 3.2 step 5: deflate by the bytes acked, add back SMSS when at
-  // least SMSS was acked.
-  cc.OnPartialAck(3000);
-  EXPECT_EQ(cc.cwnd(), 8000u);
-  cc.OnPartialAck(500);
-  EXPECT_EQ(cc.cwnd(), 7500u);
+  EXPECT_EQ(cc.cwnd(), 5000u);
+  // No growth while in recovery.
+  AckSample in_recovery = Acked(0, 3000);
+  in_recovery.in_recovery = true;
+  cc.OnAck(in_recovery);
+  EXPECT_EQ(cc.cwnd(), 5000u);
   // Step 6 option (1): min(ssthresh, max(FlightSize, SMSS) + SMSS).
-  cc.OnExitRecovery(6000);
+  cc.OnRecoveryEnd(0, 6000);
   EXPECT_EQ(cc.cwnd(), 5000u);
-  EXPECT_EQ(cc.ssthresh(), 5000u);
-}
-
-TEST(NewRenoTest, ExitWithLittleInFlightAvoidsBurst) {
-  NewReno cc(kMss, 10);
-  cc.OnEnterRecovery(0, 10000, /*sack=*/false);
-  cc.OnExitRecovery(0);
-  EXPECT_EQ(cc.cwnd(), 2000u);  // max(0, SMSS) + SMSS
-  NewReno cc2(kMss, 10);
-  cc2.OnEnterRecovery(0, 10000, /*sack=*/false);
-  cc2.OnExitRecovery(2500);
-  EXPECT_EQ(cc2.cwnd(), 3500u);
-}
-
-TEST(NewRenoTest, PartialAckLargerThanCwndLeavesAtLeastOneSegment) {
-  NewReno cc(kMss, 10);
-  cc.OnEnterRecovery(0, 4000, /*sack=*/false);  // ssthresh 2000, cwnd 5000
-  EXPECT_EQ(cc.cwnd(), 5000u);
-  cc.OnPartialAck(6000);
-  EXPECT_EQ(cc.cwnd(), 2000u);  // floor SMSS, plus SMSS added back
+  NewReno small(kMss, 10);
+  small.OnCongestionEvent(0, 10000);
+  small.OnRecoveryEnd(0, 0);
+  EXPECT_EQ(small.cwnd(), 2000u);  // max(0, SMSS) + SMSS
+  NewReno mid(kMss, 10);
+  mid.OnCongestionEvent(0, 10000);
+  mid.OnRecoveryEnd(0, 2500);
+  EXPECT_EQ(mid.cwnd(), 3500u);
 }
 
 TEST(NewRenoTest, RecoveryFromSmallFlightUsesTwoSegmentFloor) {
   NewReno cc(kMss, 10);
-  cc.OnEnterRecovery(0, 2000, /*sack=*/false);
+  cc.OnCongestionEvent(0, 2000);
   EXPECT_EQ(cc.ssthresh(), 2000u);
-  EXPECT_EQ(cc.cwnd(), 5000u);
+  EXPECT_EQ(cc.cwnd(), 2000u);
+}
+
+TEST(NewRenoTest, AnAckThatDeliversOnlySacksGrowsNothing) {
+  NewReno cc(kMss, 10);
+  AckSample sacked = Acked(0, 0);
+  sacked.new_ack = false;
+  sacked.delivered_bytes = 3000;
+  cc.OnAck(sacked);
+  EXPECT_EQ(cc.cwnd(), 10000u);
 }
 
 }  // namespace

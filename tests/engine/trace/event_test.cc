@@ -31,7 +31,7 @@ TEST(EventNamesTest, EveryEnumeratorHasADistinctName) {
   ExpectNamed(Disposition::kPaws);
   ExpectNamed(DropReason::kMtu);
   ExpectNamed(MangleKind::kDelay);
-  ExpectNamed(TimerKind::kTlp);
+  ExpectNamed(TimerKind::kPacing);
   ExpectNamed(TcpState::kTimeWait);
   ExpectNamed(Endpoint::kServer);
   ExpectNamed(ErrorCode::kAborted);
