@@ -99,6 +99,7 @@ bool Bbr::ProbeRttLimited(const RateSample& rs) const {
 
 void Bbr::OnAck(const AckSample& ack) {
   delivered_ = ack.delivered;
+  lost_ += ack.lost_bytes;
   if (!min_rtt_stamp_set_) {
     // The filter's 10 s start with the first event of the connection.
     min_rtt_stamp_ = ack.now;
@@ -145,12 +146,84 @@ void Bbr::UpdateBandwidth(const AckSample& ack, const RateSample& rs) {
     round_start_ = true;
     packet_conservation_ = false;
   }
+  LongTermSampling(ack.now, rs.app_limited, ack.lost_bytes > 0);
   // An application-limited sample says little about the path, unless it
   // is higher than the estimate anyway.
   const uint64_t bw = rs.rate();
-  if (!rs.app_limited || bw >= bandwidth()) {
+  if (!rs.app_limited || bw >= max_bandwidth()) {
     bandwidth_.Update(round_count_, bw);
   }
+}
+
+void Bbr::ResetLongTermInterval(TimeNs now) {
+  lt_last_stamp_ms_ = now / kMillisecond;
+  lt_last_delivered_ = delivered_;
+  lt_last_lost_ = lost_;
+  lt_rounds_ = 0;
+}
+
+void Bbr::ResetLongTerm(TimeNs now) {
+  lt_bandwidth_ = 0;
+  lt_use_bandwidth_ = false;
+  lt_sampling_ = false;
+  ResetLongTermInterval(now);
+}
+
+void Bbr::LongTermIntervalDone(TimeNs now, uint64_t bw) {
+  if (lt_bandwidth_ > 0) {
+    // Two intervals in a row at about the same rate: a policer.
+    const uint64_t diff =
+        bw > lt_bandwidth_ ? bw - lt_bandwidth_ : lt_bandwidth_ - bw;
+    if (diff * 256 <= kLtBandwidthRatio * lt_bandwidth_ ||
+        BandwidthToPacingRate(diff, 1) <= kLtBandwidthDiff) {
+      lt_bandwidth_ = (bw + lt_bandwidth_) / 2;
+      lt_use_bandwidth_ = true;
+      pacing_gain_ = 1;  // send no faster than the policer lets through
+      lt_rounds_ = 0;
+      return;
+    }
+  }
+  lt_bandwidth_ = bw;
+  ResetLongTermInterval(now);
+}
+
+void Bbr::LongTermSampling(TimeNs now, bool app_limited, bool losses) {
+  if (lt_use_bandwidth_) {
+    // The policed rate expires after a while: probe again.
+    if (mode_ == Mode::kProbeBw && round_start_ &&
+        ++lt_rounds_ >= kLtBandwidthMaxRounds) {
+      ResetLongTerm(now);
+      ResetProbeBwMode(now);
+    }
+    return;
+  }
+  // Sampling starts at a loss, once a policer would have spent its
+  // tokens (earlier samples would include the burst).
+  if (!lt_sampling_) {
+    if (!losses) return;
+    ResetLongTermInterval(now);
+    lt_sampling_ = true;
+  }
+  // Running out of data makes the rate an underestimate: start over.
+  if (app_limited) {
+    ResetLongTerm(now);
+    return;
+  }
+  if (round_start_) ++lt_rounds_;
+  if (lt_rounds_ < kLtIntervalMinRounds) return;
+  if (lt_rounds_ > 4 * kLtIntervalMinRounds) {
+    ResetLongTerm(now);  // too long to be one policed interval
+    return;
+  }
+  // The interval ends at a loss (the tokens are exhausted), if it was
+  // lossy enough.
+  if (!losses) return;
+  const uint64_t lost = lost_ - lt_last_lost_;
+  const uint64_t delivered = delivered_ - lt_last_delivered_;
+  if (delivered == 0 || lost * 256 < kLtLossThreshold * delivered) return;
+  const int64_t ms = now / kMillisecond - lt_last_stamp_ms_;
+  if (ms < 1) return;  // under a millisecond: wait
+  LongTermIntervalDone(now, delivered * 1000 / static_cast<uint64_t>(ms));
 }
 
 void Bbr::UpdateAckAggregation(const AckSample& ack, const RateSample& rs) {
@@ -188,7 +261,7 @@ bool Bbr::IsNextCyclePhase(const AckSample& ack) const {
   // At gain 1 the phase lasts one min_rtt.
   if (pacing_gain_ == 1) return full_length;
   const uint32_t in_flight = InFlightAtDeparture(ack.prior_in_flight);
-  const uint64_t bw = bandwidth();
+  const uint64_t bw = max_bandwidth();
   // Probing (5/4) lasts until the flight reaches 5/4 BDP, unless losses say
   // the path cannot hold that much.
   if (pacing_gain_ > 1) {
@@ -228,7 +301,7 @@ void Bbr::ResetMode(TimeNs now) {
 
 void Bbr::CheckFullBandwidthReached(const RateSample& rs) {
   if (full_bandwidth_reached_ || !round_start_ || rs.app_limited) return;
-  const uint64_t bw = bandwidth();
+  const uint64_t bw = max_bandwidth();
   if (bw * 4 >= full_bandwidth_ * 5) {  // grew by 25 % or more
     full_bandwidth_ = bw;
     full_bandwidth_count_ = 0;
@@ -241,10 +314,10 @@ void Bbr::CheckFullBandwidthReached(const RateSample& rs) {
 void Bbr::CheckDrain(const AckSample& ack) {
   if (mode_ == Mode::kStartup && full_bandwidth_reached_) {
     mode_ = Mode::kDrain;
-    ssthresh_ = Inflight(bandwidth(), 1);
+    ssthresh_ = Inflight(max_bandwidth(), 1);
   }
   if (mode_ == Mode::kDrain &&
-      InFlightAtDeparture(ack.in_flight) <= Inflight(bandwidth(), 1)) {
+      InFlightAtDeparture(ack.in_flight) <= Inflight(max_bandwidth(), 1)) {
     ResetProbeBwMode(ack.now);  // the queue is drained
   }
 }
@@ -314,7 +387,7 @@ void Bbr::UpdateGains() {
       cwnd_gain_ = kHighGain;  // keep the window while draining
       break;
     case Mode::kProbeBw:
-      pacing_gain_ = kPacingGainCycle[cycle_index_];
+      pacing_gain_ = lt_use_bandwidth_ ? 1 : kPacingGainCycle[cycle_index_];
       cwnd_gain_ = kCwndGain;
       break;
     case Mode::kProbeRtt:
@@ -405,7 +478,7 @@ void Bbr::OnRecoveryEnd(TimeNs, uint32_t) {
   }
 }
 
-void Bbr::OnRetransmitTimeout(TimeNs, uint32_t) {
+void Bbr::OnRetransmitTimeout(TimeNs now, uint32_t) {
   // The window to restore is saved once per loss episode: a timeout in
   // recovery or after another timeout keeps the one from before.
   if (loss_state_ == LossState::kOpen) SaveCwnd();
@@ -414,8 +487,11 @@ void Bbr::OnRetransmitTimeout(TimeNs, uint32_t) {
   loss_high_set_ = false;
   // Everything in flight is deemed lost: one segment goes.
   cwnd_ = mss_;
-  // STARTUP's full-pipe detection starts over.
+  // STARTUP's full-pipe detection starts over; for policer detection the
+  // timeout ends a round with a loss.
   full_bandwidth_ = 0;
+  round_start_ = true;
+  LongTermSampling(now, false, true);
 }
 
 void Bbr::OnSynLoss() {

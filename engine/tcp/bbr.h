@@ -20,9 +20,14 @@
 // Loss: the sender runs recovery; BBR keeps packet conservation during the
 // first round of recovery (cwnd = in flight + delivered), remembers the cwnd
 // it had when recovery (or a timeout) began and restores it when recovery
-// ends, and drops cwnd to one segment on a retransmission timeout. The
-// ACK-aggregation allowance (extra_acked) of Linux is in; Linux's long-term
-// (policer) bandwidth sampling and its cwnd undo are not.
+// ends, and drops cwnd to one segment on a retransmission timeout.
+//
+// As Linux, BBR also provisions cwnd for ACK aggregation (the excess
+// delivered beyond the bandwidth estimate, kept over 5-10 rounds) and
+// detects token-bucket policers: two sampling intervals of 4-16 rounds each
+// with 20 % loss and a consistent delivery rate make it use their average
+// rate, at gain 1, for 48 rounds. Linux's cwnd undo (after a spurious
+// retransmission) has no event here and is not done.
 //
 // Units: cwnd and in-flight in bytes, bandwidth and pacing rate in bytes per
 // second (Linux works in packets; its packet counts become byte counts
@@ -85,6 +90,14 @@ class Bbr final : public CongestionControl {
   static constexpr uint32_t kExtraAckedWindowRounds = 5;
   static constexpr DurationNs kExtraAckedMax = 100 * kMillisecond;
   static constexpr uint64_t kAckEpochResetSegments = uint64_t{1} << 20;
+  // Policer detection: intervals of at least 4 rounds (at most 16), lossy
+  // when lost / delivered >= 50/256, consistent when their rates differ
+  // by at most 1/8 or 500 bytes/s; the policed rate is used for 48 rounds.
+  static constexpr uint32_t kLtIntervalMinRounds = 4;
+  static constexpr uint64_t kLtLossThreshold = 50;   // / 256
+  static constexpr uint64_t kLtBandwidthRatio = 32;  // / 256
+  static constexpr uint64_t kLtBandwidthDiff = 500;  // bytes per second
+  static constexpr uint32_t kLtBandwidthMaxRounds = 48;
 
   static constexpr DurationNs kNoRtt = std::numeric_limits<DurationNs>::max();
 
@@ -106,8 +119,14 @@ class Bbr final : public CongestionControl {
 
   // The model and the state machine, for tests and traces.
   Mode mode() const { return mode_; }
-  // The windowed max delivery rate, bytes per second.
-  uint64_t bandwidth() const { return bandwidth_.Get(); }
+  // The bandwidth estimate in use, bytes per second: the windowed max
+  // delivery rate, or the policed rate while one is detected.
+  uint64_t bandwidth() const {
+    return lt_use_bandwidth_ ? lt_bandwidth_ : max_bandwidth();
+  }
+  uint64_t max_bandwidth() const { return bandwidth_.Get(); }
+  // True while a policer's long-term rate replaces the windowed max.
+  bool policed() const { return lt_use_bandwidth_; }
   // kNoRtt before the first RTT sample.
   DurationNs min_rtt() const { return min_rtt_; }
   double pacing_gain() const { return pacing_gain_; }
@@ -173,6 +192,11 @@ class Bbr final : public CongestionControl {
   // A sample taken while PROBE_RTT held the flight down counts as
   // application-limited.
   bool ProbeRttLimited(const RateSample& rs) const;
+  // Long-term (policer) sampling, each ACK or timeout.
+  void LongTermSampling(TimeNs now, bool app_limited, bool losses);
+  void LongTermIntervalDone(TimeNs now, uint64_t bw);
+  void ResetLongTermInterval(TimeNs now);
+  void ResetLongTerm(TimeNs now);
   uint32_t RandomBelow(uint32_t n);
 
   const uint32_t mss_;
@@ -224,6 +248,16 @@ class Bbr final : public CongestionControl {
   uint32_t prior_cwnd_ = 0;
   bool loss_high_set_ = false;
   Seq loss_high_;
+
+  // Long-term bandwidth: an interval starts at a loss, at these counts.
+  uint64_t lost_ = 0;  // bytes the sender deemed lost, in all
+  bool lt_sampling_ = false;
+  uint32_t lt_rounds_ = 0;
+  bool lt_use_bandwidth_ = false;
+  uint64_t lt_bandwidth_ = 0;
+  uint64_t lt_last_delivered_ = 0;
+  uint64_t lt_last_lost_ = 0;
+  int64_t lt_last_stamp_ms_ = 0;
 
   // ACK aggregation.
   TimeNs ack_epoch_stamp_ = 0;

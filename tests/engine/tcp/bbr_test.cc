@@ -5,11 +5,13 @@
 // ACK's rate sample as draft-cheng-iccrg-delivery-rate-estimation does
 // (delivered and first-sent times per segment, app-limited marking), so BBR
 // sees what a sender would give it. Shown: STARTUP's gain and growth, its
-// exit at the bottleneck rate, DRAIN until the flight fits the BDP,
-// PROBE_BW's gain cycle, PROBE_RTT after 10 s without a new min_rtt,
-// app-limited samples not lowering the estimate, ACK aggregation, packet
-// conservation and the restore after recovery, the timeout's one segment,
-// and the pacing rate.
+// exit at the bottleneck rate (not on app-limited rounds), DRAIN until the
+// flight fits the BDP, PROBE_BW's gain cycle and the in-flight targets that
+// end its 5/4 and 3/4 phases, PROBE_RTT after 10 s without a new min_rtt,
+// app-limited samples (PROBE_RTT's too) not lowering the estimate, ACK
+// aggregation, packet conservation and the restore after recovery, the
+// timeout's one segment, policer detection, and the pacing rate. Loss
+// events are fed as synthetic ACKs to a flow warmed up on the model.
 #include "engine/tcp/bbr.h"
 
 #include <algorithm>
@@ -623,9 +625,9 @@ struct Warm {
   // An ACK following `last`: delivers `bytes`, of segments sent when
   // `prior_delivered` had been delivered.
   AckSample Next(uint32_t bytes, uint32_t lost, uint32_t in_flight,
-                 uint64_t prior_delivered) {
+                 uint64_t prior_delivered, DurationNs after = kMs) {
     AckSample a = last;
-    a.now += kMs;
+    a.now += after;
     a.acked_bytes = a.delivered_bytes = bytes;
     a.lost_bytes = lost;
     a.prior_in_flight = last.in_flight;
@@ -779,6 +781,62 @@ TEST(BbrTest, SameSeedSameRun) {
     return t;
   };
   EXPECT_EQ(trace(11), trace(11));
+}
+
+// A token-bucket policer: delivery bursts at the link rate, but over
+// rounds only the policed rate gets through and a third of the segments
+// are dropped. Two such intervals at the same rate make BBR use that rate,
+// at gain 1, for 48 rounds; then it probes again.
+TEST(BbrTest, PolicerIsDetectedAndItsRateUsedFor48Rounds) {
+  Warm w;
+  ASSERT_FALSE(w.bbr.policed());
+  constexpr uint64_t kPoliced = 4'000'000;
+  constexpr DurationNs kGap = kMss * kSecond / kPoliced;
+  constexpr int kAcksPerRound = 40;
+  auto round = [&](bool lossy) {
+    for (int i = 0; i < kAcksPerRound; ++i) {
+      // The round's first ACK delivers a segment sent after the round
+      // began; the rest were sent before.
+      const uint64_t prior = i == 0 ? w.last.delivered : 0;
+      const uint32_t lost = lossy && i % 3 == 2 ? kMss : 0;
+      w.bbr.OnAck(w.Next(kMss, lost, 100 * kMss, prior, kGap));
+    }
+  };
+  int rounds = 0;
+  while (!w.bbr.policed() && rounds < 20) {
+    round(true);
+    ++rounds;
+  }
+  ASSERT_TRUE(w.bbr.policed());
+  // Two intervals of at least four rounds each.
+  EXPECT_GE(rounds, 8);
+  EXPECT_NEAR(static_cast<double>(w.bbr.bandwidth()), kPoliced,
+              0.05 * kPoliced);
+  // The windowed max still says the link rate; the policed rate rules.
+  EXPECT_NEAR(static_cast<double>(w.bbr.max_bandwidth()), kRate, 0.05 * kRate);
+  round(false);
+  EXPECT_EQ(w.bbr.mode(), Mode::kProbeBw);
+  EXPECT_DOUBLE_EQ(w.bbr.pacing_gain(), 1.0);
+  EXPECT_EQ(w.bbr.pacing_rate(), ExpectedPacingRate(w.bbr));
+  EXPECT_LT(w.bbr.pacing_rate(), kPoliced);
+  // 48 rounds later the policed rate is dropped.
+  for (int r = 0; r < 45; ++r) round(false);
+  EXPECT_TRUE(w.bbr.policed());
+  for (int r = 0; r < 3; ++r) round(false);
+  EXPECT_FALSE(w.bbr.policed());
+  EXPECT_EQ(w.bbr.bandwidth(), w.bbr.max_bandwidth());
+}
+
+// Losses well below a policer's (1 in 50) leave the estimate alone.
+TEST(BbrTest, OrdinaryLossIsNotTakenForAPolicer) {
+  Warm w;
+  for (int i = 0; i < 2000; ++i) {
+    const uint64_t prior = i % 40 == 0 ? w.last.delivered : 0;
+    const uint32_t lost = i % 50 == 49 ? kMss : 0;
+    w.bbr.OnAck(w.Next(kMss, lost, 100 * kMss, prior, kMss * kSecond / kRate));
+  }
+  EXPECT_FALSE(w.bbr.policed());
+  EXPECT_NEAR(static_cast<double>(w.bbr.bandwidth()), kRate, 0.05 * kRate);
 }
 
 }  // namespace
