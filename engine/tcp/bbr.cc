@@ -7,8 +7,8 @@
 namespace tcpemu {
 
 Bbr::Bbr(uint32_t mss, uint32_t initial_window_segments, uint32_t random)
-    : mss_(mss),
-      initial_cwnd_(std::max(initial_window_segments, 1u) * mss),
+    : mss_(std::max(mss, 1u)),
+      initial_cwnd_(std::max(initial_window_segments, 1u) * mss_),
       random_state_(random),
       cwnd_(initial_cwnd_) {
   InitPacingRate(0);

@@ -20,7 +20,15 @@
 // Loss: the sender runs recovery; BBR keeps packet conservation during the
 // first round of recovery (cwnd = in flight + delivered), remembers the cwnd
 // it had when recovery (or a timeout) began and restores it when recovery
-// ends, and drops cwnd to one segment on a retransmission timeout.
+// ends, and drops cwnd to one segment on a retransmission timeout. (In
+// Linux this window is the one used during recovery: PRR does not run for
+// a congestion control that sets cwnd itself, as BBR does.)
+//
+// PROBE_RTT's low rate would give low delivery-rate samples; as Linux marks
+// the connection app-limited while in it, BBR here treats the samples of
+// segments sent from PROBE_RTT's start until all then in flight is
+// delivered as app-limited. The sender's OnAppLimited, and an ACK that
+// leaves nothing in flight after one, mark a restart from idle.
 //
 // As Linux, BBR also provisions cwnd for ACK aggregation (the excess
 // delivered beyond the bandwidth estimate, kept over 5-10 rounds) and
