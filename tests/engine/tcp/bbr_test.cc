@@ -783,6 +783,29 @@ TEST(BbrTest, SameSeedSameRun) {
   EXPECT_EQ(trace(11), trace(11));
 }
 
+// Restarting after the application went idle: PROBE_BW paces at the
+// estimate itself (no need to probe with nothing queued), and the first ACK
+// after a long silence refreshes min_rtt instead of starting PROBE_RTT.
+TEST(BbrTest, RestartFromIdle) {
+  auto after_silence = [](bool idle) {
+    Warm w;
+    if (idle) {
+      w.bbr.OnAppLimited(w.last.now, 0);
+      EXPECT_EQ(
+          w.bbr.pacing_rate(),
+          static_cast<uint64_t>(static_cast<double>(w.bbr.bandwidth()) * 0.99));
+    }
+    // 11 s later an ACK comes with a round trip above min_rtt.
+    AckSample a = w.Next(kMss, 0, 9 * kMss, w.last.delivered, 11 * kSecond);
+    a.rate.rtt = a.rtt = kRtt + 5 * kMs;
+    w.bbr.OnAck(a);
+    return w.bbr.mode();
+  };
+  EXPECT_EQ(after_silence(true), Mode::kProbeBw);
+  // Busy all along (no idle reported), the stale min_rtt means PROBE_RTT.
+  EXPECT_EQ(after_silence(false), Mode::kProbeRtt);
+}
+
 // A token-bucket policer: delivery bursts at the link rate, but over
 // rounds only the policed rate gets through and a third of the segments
 // are dropped. Two such intervals at the same rate make BBR use that rate,
