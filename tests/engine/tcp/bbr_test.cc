@@ -622,6 +622,14 @@ struct Warm {
   Warm() {
     path.RunUntil(3 * kSecond, [&](const AckSample& a) { last = a; });
   }
+  // Runs on until PROBE_BW enters phase `index`.
+  void RunToPhase(int index) {
+    path.RunUntil(10 * kSecond, [&](const AckSample& a) {
+      last = a;
+      if (bbr.cycle_index() == index) path.Stop();
+    });
+    ASSERT_EQ(bbr.cycle_index(), index);
+  }
   // An ACK following `last`: delivers `bytes`, of segments sent when
   // `prior_delivered` had been delivered.
   AckSample Next(uint32_t bytes, uint32_t lost, uint32_t in_flight,
@@ -650,18 +658,10 @@ struct Warm {
 // BDP (or a loss); the 3/4 drain ends early once the flight is down to the
 // BDP.
 TEST(BbrTest, GainPhasesEndOnTheirInflightTargets) {
-  // A flow just entered into phase `index`.
-  auto at_phase = [](Warm& w, int index) {
-    w.path.RunUntil(10 * kSecond, [&](const AckSample& a) {
-      w.last = a;
-      if (w.bbr.cycle_index() == index) w.path.Stop();
-    });
-    ASSERT_EQ(w.bbr.cycle_index(), index);
-  };
   const uint64_t d = 0;  // prior_delivered: no new round
   {
     Warm w;
-    at_phase(w, 1);
+    w.RunToPhase(1);
     // Still queued (twice the BDP in flight) before min_rtt: draining on.
     AckSample a = w.Next(kMss, 0, 2 * kBdpBytes, d);
     a.prior_in_flight = 2 * kBdpBytes;
@@ -675,7 +675,7 @@ TEST(BbrTest, GainPhasesEndOnTheirInflightTargets) {
   }
   {
     Warm w;
-    at_phase(w, 0);
+    w.RunToPhase(0);
     const TimeNs start = w.last.now;
     // After min_rtt, but the flight is below 5/4 BDP: probing goes on.
     w.last.now = start + kRtt + 5 * kMs;
@@ -691,7 +691,7 @@ TEST(BbrTest, GainPhasesEndOnTheirInflightTargets) {
   }
   {
     Warm w;
-    at_phase(w, 0);
+    w.RunToPhase(0);
     // A loss ends it too, once min_rtt has passed.
     w.last.now += kRtt / 2;
     AckSample a = w.Next(kMss, kMss, kBdpBytes, d);
@@ -789,6 +789,8 @@ TEST(BbrTest, SameSeedSameRun) {
 TEST(BbrTest, RestartFromIdle) {
   auto after_silence = [](bool idle) {
     Warm w;
+    w.RunToPhase(0);  // probing at 5/4
+    EXPECT_GT(w.bbr.pacing_rate(), w.bbr.bandwidth());
     if (idle) {
       w.bbr.OnAppLimited(w.last.now, 0);
       EXPECT_EQ(
