@@ -1,27 +1,22 @@
-// BBR v1 driven by a small packet-level model of one bottleneck: a sender
-// that paces by Bbr::pacing_rate() and sends while in flight fits
-// Bbr::cwnd(), a FIFO bottleneck of fixed rate with an unbounded buffer, a
-// fixed propagation delay, and one ACK per segment. The model computes each
-// ACK's rate sample as draft-cheng-iccrg-delivery-rate-estimation does
-// (delivered and first-sent times per segment, app-limited marking), so BBR
-// sees what a sender would give it. Shown: STARTUP's gain and growth, its
-// exit at the bottleneck rate (not on app-limited rounds), DRAIN until the
-// flight fits the BDP, PROBE_BW's gain cycle and the in-flight targets that
-// end its 5/4 and 3/4 phases, PROBE_RTT after 10 s without a new min_rtt,
-// app-limited samples (PROBE_RTT's too) not lowering the estimate, ACK
-// aggregation, packet conservation and the restore after recovery, the
-// timeout's one segment, policer detection, and the pacing rate. Loss
-// events are fed as synthetic ACKs to a flow warmed up on the model.
+// BBR v1 driven by the packet-level bottleneck model of bottleneck_model.h
+// (100 Mbit/s, 40 ms, rate samples as
+// draft-cheng-iccrg-delivery-rate-estimation computes them). Shown:
+// STARTUP's gain and growth, its exit at the bottleneck rate (not on
+// app-limited rounds), DRAIN until the flight fits the BDP, PROBE_BW's gain
+// cycle and the in-flight targets that end its 5/4 and 3/4 phases,
+// PROBE_RTT after 10 s without a new min_rtt, app-limited samples (PROBE_RTT's
+// too) not lowering the estimate, ACK aggregation, packet conservation and
+// the restore after recovery, the timeout's one segment, the restart from
+// idle, policer detection, and the pacing rate. Loss events are fed as
+// synthetic ACKs to a flow warmed up on the model.
 #include "engine/tcp/bbr.h"
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
-#include <functional>
-#include <limits>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/engine/tcp/bottleneck_model.h"
 
 namespace tcpemu {
 namespace {
@@ -32,204 +27,9 @@ constexpr uint32_t kMss = 1448;
 constexpr uint64_t kRate = 12'500'000;  // 100 Mbit/s, bytes per second
 constexpr DurationNs kRtt = 40 * kMillisecond;
 constexpr DurationNs kMs = kMillisecond;
-
-struct PathOptions {
-  uint64_t rate = kRate;
-  DurationNs rtt = kRtt;  // propagation, both ways
-  // The application writes this many bytes per second (0: always has
-  // data).
-  uint64_t app_rate = 0;
-  // A sender that marks app-limited samples (draft 3.4); false models
-  // one that does not, to show what marking protects against.
-  bool mark_app_limited = true;
-  // ACKs leave the receiver only at multiples of this period (0: at
-  // once): ACK aggregation, as on Wi-Fi or behind a middlebox.
-  DurationNs ack_aggregation = 0;
-};
-
-// One sender, one bottleneck, one receiver; see the file comment.
-class Path {
- public:
-  using Observer = std::function<void(const AckSample&)>;
-
-  Path(Bbr* bbr, PathOptions options) : bbr_(bbr), o_(options) {}
-
-  // Runs the model until `until`, calling `observer` after every ACK.
-  void RunUntil(TimeNs until, const Observer& observer = {}) {
-    while (true) {
-      const TimeNs next_ack =
-          in_flight_list_.empty() ? kNever : in_flight_list_.front().ack_time;
-      const TimeNs next_send = NextSendTime();
-      const TimeNs t = std::min(next_ack, next_send);
-      if (t > until || stop_) break;
-      now_ = t;
-      if (next_ack <= next_send) {
-        Ack(observer);
-      } else {
-        Send();
-      }
-    }
-    if (!stop_) now_ = until;
-    stop_ = false;
-  }
-  // Called by an observer: RunUntil returns after this ACK.
-  void Stop() { stop_ = true; }
-
-  // The propagation delay changes (a route change) from now on.
-  void SetRtt(DurationNs rtt) { o_.rtt = rtt; }
-  // The application's rate from now on (0: unlimited).
-  void SetAppRate(uint64_t rate) {
-    app_written_ = o_.app_rate == 0 ? snd_nxt_ : AppAvailable();
-    app_since_ = now_;
-    o_.app_rate = rate;
-  }
-  TimeNs now() const { return now_; }
-  uint32_t in_flight() const { return in_flight_; }
-  uint64_t delivered() const { return delivered_; }
-  uint64_t sent() const { return snd_nxt_; }
-
- private:
-  struct Segment {
-    uint64_t end;  // sequence offset after it
-    uint32_t bytes;
-    TimeNs sent_time;
-    TimeNs ack_time;
-    // The connection's state when it was sent (draft 3.2).
-    uint64_t delivered;
-    TimeNs delivered_time;
-    TimeNs first_sent_time;
-    bool app_limited;
-  };
-
-  uint64_t AppAvailable() const {
-    if (o_.app_rate == 0) return std::numeric_limits<uint64_t>::max();
-    return app_written_ +
-           static_cast<uint64_t>(static_cast<double>(o_.app_rate) *
-                                 static_cast<double>(now_ - app_since_) / 1e9);
-  }
-
-  // When the next segment may go: cwnd, pacing and data allowing; kNever
-  // while cwnd is full.
-  TimeNs NextSendTime() {
-    if (in_flight_ + kMss > bbr_->cwnd()) return kNever;
-    TimeNs t = std::max(next_pacing_time_, now_);
-    if (o_.app_rate > 0 && snd_nxt_ + kMss > AppAvailable()) {
-      // Nothing to send: application-limited (draft 3.4), until the
-      // application's next segment is written.
-      MarkAppLimited();
-      const double need = static_cast<double>(snd_nxt_ + kMss - app_written_);
-      const TimeNs ready =
-          app_since_ + static_cast<TimeNs>(std::ceil(
-                           need * 1e9 / static_cast<double>(o_.app_rate)));
-      t = std::max(t, std::max(ready, now_ + 1));
-    }
-    return t;
-  }
-
-  void MarkAppLimited() {
-    if (o_.mark_app_limited) {
-      app_limited_until_ = std::max<uint64_t>(delivered_ + in_flight_, 1);
-    }
-    if (!reported_app_limited_) {
-      reported_app_limited_ = true;
-      bbr_->OnAppLimited(now_, in_flight_);
-    }
-  }
-
-  void Send() {
-    if (in_flight_list_.empty()) {
-      first_sent_time_ = now_;
-      delivered_time_ = now_;
-    }
-    // The bottleneck serializes in order; the ACK comes back one
-    // propagation delay after the segment leaves it.
-    const TimeNs serialized = static_cast<TimeNs>(
-        static_cast<double>(kMss) * 1e9 / static_cast<double>(o_.rate));
-    link_free_ = std::max(link_free_, now_) + serialized;
-    TimeNs ack_time = link_free_ + o_.rtt;
-    if (o_.ack_aggregation > 0) {
-      ack_time = (ack_time + o_.ack_aggregation - 1) / o_.ack_aggregation *
-                 o_.ack_aggregation;
-    }
-    // ACKs stay in order.
-    if (!in_flight_list_.empty()) {
-      ack_time = std::max(ack_time, in_flight_list_.back().ack_time);
-    }
-    snd_nxt_ += kMss;
-    in_flight_list_.push_back(
-        Segment{snd_nxt_, kMss, now_, ack_time, delivered_, delivered_time_,
-                first_sent_time_, app_limited_until_ != 0});
-    in_flight_ += kMss;
-    reported_app_limited_ = false;
-    const uint64_t pacing = bbr_->pacing_rate();
-    next_pacing_time_ =
-        now_ + (pacing == 0
-                    ? 0
-                    : static_cast<TimeNs>(static_cast<double>(kMss) * 1e9 /
-                                          static_cast<double>(pacing)));
-  }
-
-  void Ack(const Observer& observer) {
-    const Segment p = in_flight_list_.front();
-    in_flight_list_.pop_front();
-    const uint32_t prior_in_flight = in_flight_;
-    in_flight_ -= p.bytes;
-    delivered_ += p.bytes;
-    delivered_time_ = now_;
-
-    // Draft 3.3: the sample runs from P's send to now.
-    RateSample rs;
-    rs.prior_delivered = p.delivered;
-    rs.delivered = delivered_ - p.delivered;
-    const DurationNs send_elapsed = p.sent_time - p.first_sent_time;
-    const DurationNs ack_elapsed = delivered_time_ - p.delivered_time;
-    first_sent_time_ = p.sent_time;
-    rs.interval = std::max(send_elapsed, ack_elapsed);
-    rs.app_limited = p.app_limited;
-    rs.rtt = now_ - p.sent_time;
-    min_rtt_ = std::min(min_rtt_, rs.rtt);
-    if (rs.interval < min_rtt_) rs.interval = 0;  // not a valid sample
-    if (app_limited_until_ != 0 && delivered_ > app_limited_until_) {
-      app_limited_until_ = 0;
-    }
-    srtt_ = srtt_ == 0 ? rs.rtt : (7 * srtt_ + rs.rtt) / 8;
-
-    AckSample ack;
-    ack.now = now_;
-    ack.new_ack = true;
-    ack.acked_bytes = p.bytes;
-    ack.delivered_bytes = p.bytes;
-    ack.prior_in_flight = prior_in_flight;
-    ack.in_flight = in_flight_;
-    ack.rtt = rs.rtt;
-    ack.srtt = srtt_;
-    ack.snd_una = Seq(static_cast<uint32_t>(p.end));
-    ack.snd_max = Seq(static_cast<uint32_t>(snd_nxt_));
-    ack.rate = rs;
-    ack.delivered = delivered_;
-    bbr_->OnAck(ack);
-    if (observer) observer(ack);
-  }
-
-  Bbr* bbr_;
-  PathOptions o_;
-  TimeNs now_ = 0;
-  std::deque<Segment> in_flight_list_;
-  uint32_t in_flight_ = 0;
-  uint64_t snd_nxt_ = 0;
-  uint64_t delivered_ = 0;
-  TimeNs delivered_time_ = 0;
-  TimeNs first_sent_time_ = 0;
-  uint64_t app_limited_until_ = 0;
-  bool reported_app_limited_ = false;
-  uint64_t app_written_ = 0;
-  TimeNs app_since_ = 0;
-  TimeNs next_pacing_time_ = 0;
-  TimeNs link_free_ = 0;
-  DurationNs min_rtt_ = std::numeric_limits<DurationNs>::max();
-  DurationNs srtt_ = 0;
-  bool stop_ = false;
-};
+static_assert(BottleneckOptions{}.mss == kMss &&
+              BottleneckOptions{}.rate == kRate &&
+              BottleneckOptions{}.rtt == kRtt);
 
 // The BDP of the default path, bytes.
 constexpr double kBdp = static_cast<double>(kRate) * 0.040;
@@ -253,7 +53,7 @@ struct Step {
   DurationNs rtt;
 };
 
-std::vector<Step> Record(Bbr& bbr, Path& path, TimeNs until) {
+std::vector<Step> Record(Bbr& bbr, BottleneckModel& path, TimeNs until) {
   std::vector<Step> steps;
   path.RunUntil(until, [&](const AckSample& ack) {
     steps.push_back(Step{ack.now, bbr.mode(), bbr.round_count(),
@@ -299,7 +99,7 @@ TEST(BbrTest, InitialPacingRateComesFromTheInitialWindow) {
 
 TEST(BbrTest, StartupPacesAtHighGainAndDoublesEachRound) {
   Bbr bbr(kMss, 10, 1);
-  Path path(&bbr, {});
+  BottleneckModel path(&bbr, {});
   const auto steps = Record(bbr, path, 400 * kMs);
   // The bandwidth estimate at the end of each of the first rounds (before
   // the pipe fills: 10 segments double to the BDP of 345 in 5 rounds).
@@ -335,7 +135,7 @@ TEST(BbrTest, StartupPacesAtHighGainAndDoublesEachRound) {
 
 TEST(BbrTest, StartupEndsAtTheBottleneckRateThenDrainsToOneBdp) {
   Bbr bbr(kMss, 10, 1);
-  Path path(&bbr, {});
+  BottleneckModel path(&bbr, {});
   const auto steps = Record(bbr, path, 2 * kSecond);
   const size_t drain =
       FindStep(steps, [](const Step& s) { return s.mode == Mode::kDrain; });
@@ -368,7 +168,7 @@ TEST(BbrTest, StartupEndsAtTheBottleneckRateThenDrainsToOneBdp) {
 
 TEST(BbrTest, ProbeBwCyclesItsGainsOneMinRttPerPhase) {
   Bbr bbr(kMss, 10, 7);
-  Path path(&bbr, {});
+  BottleneckModel path(&bbr, {});
   const auto steps = Record(bbr, path, 4 * kSecond);
   const size_t start =
       FindStep(steps, [](const Step& s) { return s.mode == Mode::kProbeBw; });
@@ -430,7 +230,7 @@ TEST(BbrTest, ProbeBwCyclesItsGainsOneMinRttPerPhase) {
 TEST(BbrTest, StartPhaseIsRandomButFixedBySeed) {
   auto first_phase = [](uint32_t seed) {
     Bbr bbr(kMss, 10, seed);
-    Path path(&bbr, {});
+    BottleneckModel path(&bbr, {});
     const auto steps = Record(bbr, path, 1 * kSecond);
     const size_t i =
         FindStep(steps, [](const Step& s) { return s.mode == Mode::kProbeBw; });
@@ -451,7 +251,7 @@ TEST(BbrTest, StartPhaseIsRandomButFixedBySeed) {
 
 TEST(BbrTest, ProbeRttWhenMinRttIsNotRefreshedForTenSeconds) {
   Bbr bbr(kMss, 10, 3);
-  Path path(&bbr, {});
+  BottleneckModel path(&bbr, {});
   Record(bbr, path, 2 * kSecond);
   ASSERT_EQ(bbr.mode(), Mode::kProbeBw);
   EXPECT_NEAR(static_cast<double>(bbr.min_rtt()), kRtt, 2 * kMs);
@@ -492,9 +292,9 @@ TEST(BbrTest, ProbeRttWhenMinRttIsNotRefreshedForTenSeconds) {
 // estimate survives.
 TEST(BbrTest, ProbeRttSamplesDoNotLowerTheEstimateOnAShortPath) {
   Bbr bbr(kMss, 10, 3);
-  PathOptions options;
+  BottleneckOptions options;
   options.rtt = 5 * kMs;
-  Path path(&bbr, options);
+  BottleneckModel path(&bbr, options);
   Record(bbr, path, 1 * kSecond);
   path.SetRtt(6 * kMs);
   const auto steps = Record(bbr, path, 12 * kSecond);
@@ -513,7 +313,7 @@ TEST(BbrTest, ProbeRttSamplesDoNotLowerTheEstimateOnAShortPath) {
 
 TEST(BbrTest, NoProbeRttWhileMinRttKeepsBeingMet) {
   Bbr bbr(kMss, 10, 3);
-  Path path(&bbr, {});
+  BottleneckModel path(&bbr, {});
   const auto steps = Record(bbr, path, 25 * kSecond);
   // Each 3/4 phase drains the queue, so samples at the propagation delay
   // keep refreshing min_rtt.
@@ -525,9 +325,9 @@ TEST(BbrTest, NoProbeRttWhileMinRttKeepsBeingMet) {
 TEST(BbrTest, AppLimitedSamplesDoNotLowerTheBandwidthEstimate) {
   auto run = [](bool mark) {
     Bbr bbr(kMss, 10, 5);
-    PathOptions options;
+    BottleneckOptions options;
     options.mark_app_limited = mark;
-    Path path(&bbr, options);
+    BottleneckModel path(&bbr, options);
     Record(bbr, path, 2 * kSecond);
     EXPECT_NEAR(static_cast<double>(bbr.bandwidth()), kRate, 0.05 * kRate);
     // The application now writes a tenth of the bottleneck rate, for
@@ -549,10 +349,10 @@ TEST(BbrTest, AppLimitedSamplesDoNotLowerTheBandwidthEstimate) {
 TEST(BbrTest, AppLimitedRoundsDoNotEndStartup) {
   auto mode_after = [](bool mark) {
     Bbr bbr(kMss, 10, 5);
-    PathOptions options;
+    BottleneckOptions options;
     options.app_rate = kRate / 10;
     options.mark_app_limited = mark;
-    Path path(&bbr, options);
+    BottleneckModel path(&bbr, options);
     Record(bbr, path, 2 * kSecond);
     EXPECT_LT(static_cast<double>(bbr.bandwidth()), 0.3 * kRate);
     return bbr.mode();
@@ -564,7 +364,7 @@ TEST(BbrTest, AppLimitedRoundsDoNotEndStartup) {
 
 TEST(BbrTest, PacingRateFollowsGainTimesBandwidth) {
   Bbr bbr(kMss, 10, 2);
-  Path path(&bbr, {});
+  BottleneckModel path(&bbr, {});
   int checked = 0;
   path.RunUntil(3 * kSecond, [&](const AckSample&) {
     // From the end of STARTUP (before it the rate never falls).
@@ -575,7 +375,7 @@ TEST(BbrTest, PacingRateFollowsGainTimesBandwidth) {
   EXPECT_GT(checked, 10000);
   // During STARTUP: gain x bw once that exceeds the initial rate.
   Bbr startup(kMss, 10, 2);
-  Path path2(&startup, {});
+  BottleneckModel path2(&startup, {});
   uint64_t last = 0;
   path2.RunUntil(300 * kMs, [&](const AckSample&) {
     EXPECT_GE(startup.pacing_rate(), last);  // never falls
@@ -590,9 +390,9 @@ TEST(BbrTest, PacingRateFollowsGainTimesBandwidth) {
 TEST(BbrTest, AckAggregationRaisesTheWindow) {
   auto steady_cwnd = [](DurationNs aggregation, uint32_t* extra) {
     Bbr bbr(kMss, 10, 4);
-    PathOptions options;
+    BottleneckOptions options;
     options.ack_aggregation = aggregation;
-    Path path(&bbr, options);
+    BottleneckModel path(&bbr, options);
     uint64_t sum = 0;
     int n = 0;
     path.RunUntil(5 * kSecond, [&](const AckSample& ack) {
@@ -617,7 +417,7 @@ TEST(BbrTest, AckAggregationRaisesTheWindow) {
 // A warmed-up flow in PROBE_BW, for the loss tests.
 struct Warm {
   Bbr bbr{kMss, 10, 6};
-  Path path{&bbr, {}};
+  BottleneckModel path{&bbr, {}};
   AckSample last;
   Warm() {
     path.RunUntil(3 * kSecond, [&](const AckSample& a) { last = a; });
@@ -773,7 +573,7 @@ TEST(BbrTest, SynLossStartsFromOneSegment) {
 TEST(BbrTest, SameSeedSameRun) {
   auto trace = [](uint32_t seed) {
     Bbr bbr(kMss, 10, seed);
-    Path path(&bbr, {});
+    BottleneckModel path(&bbr, {});
     std::vector<uint64_t> t;
     path.RunUntil(3 * kSecond, [&](const AckSample&) {
       t.push_back(bbr.cwnd() * 31 + bbr.pacing_rate());
