@@ -207,11 +207,18 @@ std::vector<Flag> Flags(Seen& seen) {
            o.tcp.cc = CcAlgorithm::kNewReno;
          } else if (v == "cubic") {
            o.tcp.cc = CcAlgorithm::kCubic;
+         } else if (v == "bbr") {
+           o.tcp.cc = CcAlgorithm::kBbr;
          } else {
-           return absl::InvalidArgumentError(
-               absl::StrCat(Sv(f), ": \"", Sv(v),
-                            "\" is not supported; allowed: newreno, cubic"));
+           return absl::InvalidArgumentError(absl::StrCat(
+               Sv(f), ": \"", Sv(v),
+               "\" is not supported; allowed: newreno, cubic, bbr"));
          }
+         return absl::OkStatus();
+       }},
+      {"--pacing", false,
+       [](S, S, SimOptions& o) {
+         o.tcp.pacing = true;
          return absl::OkStatus();
        }},
       {"--delayed-ack", false,
@@ -389,7 +396,9 @@ TCP (both endpoints):
   --cork                hold data until a full MSS or the cork timer
   --send-buffer SIZE    send buffer, 1 to 64MiB (default 256KiB)
   --recv-buffer SIZE    receive buffer, 1 to 64MiB (default 256KiB)
-  --cc NAME             congestion control: newreno (default) or cubic
+  --cc NAME             congestion control: newreno (default), cubic or bbr
+  --pacing              space segments at 2x (slow start) or 1.2x cwnd per
+                        RTT with newreno and cubic (bbr always paces)
   --delayed-ack         delayed ACKs (the default)
   --no-delayed-ack      ACK every segment at once
   --rto-min DURATION    minimum retransmission timeout, 1ms to 60s

@@ -90,6 +90,9 @@ class CongestionControl {
   // Bytes per second at which the sender spaces its segments; 0 sends as
   // cwnd allows, without pacing.
   virtual uint64_t pacing_rate() const { return 0; }
+  // The algorithm sets cwnd itself during loss recovery (BBR's packet
+  // conservation), so the sender does not run PRR (RFC 6937) over it.
+  virtual bool sets_recovery_window() const { return false; }
 
   // Every ACK that moved SND.UNA or SACKed new data.
   virtual void OnAck(const AckSample& ack) = 0;
@@ -111,8 +114,9 @@ class CongestionControl {
 };
 
 // Creates the algorithm selected in `config` for a connection whose SMSS is
-// `mss`.
+// `mss`; `random` seeds what an algorithm draws (BBR's first gain phase), so
+// that a connection's run is reproducible.
 std::unique_ptr<CongestionControl> MakeCongestionControl(
-    const TcpConfig& config, uint32_t mss);
+    const TcpConfig& config, uint32_t mss, uint32_t random = 0);
 
 }  // namespace tcpemu

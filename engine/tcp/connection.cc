@@ -51,7 +51,7 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, Seq iss,
       snd_max_(iss),
       snd_buf_(config.send_buffer),
       rtt_(config.rto_initial, config.rto_min, config.rto_max),
-      cc_(MakeCongestionControl(config, config.mss())),
+      cc_(MakeCongestionControl(config, config.mss(), iss.value())),
       recover_(iss) {
   deadlines_.fill(kNever);
   // A per-connection offset for the timestamp clock (RFC 7323 5.4), from
@@ -446,7 +446,9 @@ absl::Status Connection::AcceptCookie(TimeNs now, Seq iss, Seq irs,
   rcv_adv_ = rcv_nxt_ + static_cast<int64_t>(advertised_window);
   snd_mss_ = std::max<uint32_t>(1, std::min<uint32_t>(peer_mss, config_.mss()));
   snd_wscale_ = rcv_wscale_ = 0;
-  if (snd_mss_ != config_.mss()) cc_ = MakeCongestionControl(config_, snd_mss_);
+  if (snd_mss_ != config_.mss()) {
+    cc_ = MakeCongestionControl(config_, snd_mss_, iss_.value());
+  }
   // The completing ACK updates the send window (SND.WL1 < SEG.SEQ).
   snd_wl1_ = irs;
   snd_wl2_ = iss;
@@ -1067,7 +1069,9 @@ void Connection::ApplySynOptions(TimeNs now, const TcpHeader& h) {
         snd_mss_ > kTimestampOptionLen ? snd_mss_ - kTimestampOptionLen : 1;
   }
   // The window is counted in segments of the negotiated MSS (RFC 5681 3.1).
-  if (snd_mss_ != config_.mss()) cc_ = MakeCongestionControl(config_, snd_mss_);
+  if (snd_mss_ != config_.mss()) {
+    cc_ = MakeCongestionControl(config_, snd_mss_, iss_.value());
+  }
 }
 
 uint32_t Connection::TsNow(TimeNs now) const {

@@ -210,7 +210,9 @@ class Connection {
   // Proportional Rate Reduction (RFC 6937) during SACK recovery: after each
   // ACK, how much may be sent, from the data it delivered.
   void UpdatePrr(uint32_t delivered);
-  bool PrrActive() const { return sack_ok_ && in_recovery_; }
+  bool PrrActive() const {
+    return sack_ok_ && in_recovery_ && !cc_->sets_recovery_window();
+  }
   // RACK-TLP (RFC 8985), with SACK and config_.rack.
   bool Rack() const { return config_.rack && sack_ok_; }
   // RFC 8985 6.2 steps 1-5 on an ACK: the most recently sent segment it

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <limits>
 
-#include "engine/tcp/cubic.h"
 
 namespace tcpemu {
 
@@ -72,18 +71,6 @@ void NewReno::OnRetransmitTimeout(TimeNs, uint32_t flight) {
   ssthresh_ = HalfFlight(flight);
   cwnd_ = mss_;  // loss window, RFC 5681 3.1
   bytes_acked_ca_ = 0;
-}
-
-std::unique_ptr<CongestionControl> MakeCongestionControl(
-    const TcpConfig& config, uint32_t mss) {
-  switch (config.cc) {
-    case CcAlgorithm::kCubic:
-      return std::make_unique<Cubic>(mss, config.initial_window,
-                                     config.hystart);
-    case CcAlgorithm::kNewReno:
-      break;
-  }
-  return std::make_unique<NewReno>(mss, config.initial_window, config.hystart);
 }
 
 }  // namespace tcpemu

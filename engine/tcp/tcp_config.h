@@ -9,7 +9,7 @@
 
 namespace tcpemu {
 
-enum class CcAlgorithm : uint8_t { kNewReno, kCubic };
+enum class CcAlgorithm : uint8_t { kNewReno, kCubic, kBbr };
 
 struct TcpConfig {
   // Buffers (bytes). Memory is allocated only while a buffer holds data.
