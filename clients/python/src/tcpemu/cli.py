@@ -477,13 +477,9 @@ def _update_proxy(client: Client, args: argparse.Namespace) -> Proxy:
         raise ValueError("proxy update: nothing to change; see tcpemu proxy update --help")
     proxy = client.update_proxy(args.name, **changes) if changes else client.proxy(args.name)
     if paths:
-        link = client.link(proxy.link_id).proto
-        fwd, rev = rq.link_specs(spec, None, link)
-        if forward is not None:
-            fwd = forward.to_proto(fwd)
-        if reverse is not None:
-            rev = reverse.to_proto(rev)
-        client._call("UpdateLink", pb.UpdateLinkRequest(link_id=link.id, forward=fwd, reverse=rev))
+        req = rq.update_link(proxy.link_id, spec, reverse, forward)
+        if req is not None:
+            client._call("UpdateLink", req)
     return proxy
 
 
