@@ -35,6 +35,26 @@ bool IsWhole(const FieldMask& mask) {
   return false;
 }
 
+// A current spec as the message a request merges into. ToProto leaves out a
+// jitter of 0, with its correlation and keep_order: kept here, so that an
+// update of other fields changes nothing else.
+v1::PathSpec CurrentToProto(const PathSpec& spec) {
+  v1::PathSpec out;
+  ToProto(spec, &out);
+  const JitterSpec& j = spec.jitter;
+  if (j.correlation != 0 || j.keep_order ||
+      j.distribution != JitterSpec::Distribution::kUniform) {
+    v1::Jitter* p = out.mutable_jitter();
+    DurationToProto(j.jitter, p->mutable_jitter());
+    p->set_distribution(j.distribution == JitterSpec::Distribution::kNormal
+                            ? v1::Jitter::DISTRIBUTION_NORMAL
+                            : v1::Jitter::DISTRIBUTION_UNIFORM);
+    p->set_correlation(j.correlation);
+    p->set_keep_order(j.keep_order);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string AllowedLinkUpdatePaths() {
@@ -85,9 +105,8 @@ absl::StatusOr<std::pair<PathSpec, PathSpec>> ApplyLinkUpdate(
   if (absl::Status s = ValidateLinkUpdateMask(req.update_mask()); !s.ok()) {
     return s;
   }
-  v1::PathSpec fwd, rev;
-  ToProto(forward, &fwd);
-  ToProto(reverse, &rev);
+  v1::PathSpec fwd = CurrentToProto(forward);
+  v1::PathSpec rev = CurrentToProto(reverse);
   MergeLinkUpdate(req, fwd, rev);
   absl::StatusOr<PathSpec> f = FromProto(fwd, "forward");
   if (!f.ok()) return f.status();

@@ -148,6 +148,21 @@ TEST(LinkUpdateTest, WholeDirectionReplacesItAlone) {
   EXPECT_EQ(rev.mtu, 1500u);
 }
 
+TEST(LinkUpdateTest, JitterSettingsWithoutJitterAreKept) {
+  PathSpec current;
+  current.jitter.keep_order = true;
+  current.jitter.correlation = 0.5;
+  v1::UpdateLinkRequest req = Request({"forward.delay"});
+  req.mutable_forward()->mutable_delay()->set_seconds(1);
+  absl::StatusOr<std::pair<PathSpec, PathSpec>> got =
+      ApplyLinkUpdate(req, current, current);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->first.delay, kSecond);
+  EXPECT_TRUE(got->first.jitter.keep_order);
+  EXPECT_EQ(got->first.jitter.correlation, 0.5);
+  EXPECT_TRUE(got->second.jitter.keep_order);
+}
+
 TEST(LinkUpdateTest, UnknownPathsAreRefusedWithTheAllowedOnes) {
   for (const char* path : {"link_id", "sideways", "forward.bogus",
                            "forward.delay.seconds", "forward.", ""}) {

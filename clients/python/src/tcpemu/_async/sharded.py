@@ -29,6 +29,11 @@ class ShardedClient(_Ring[Client]):
     handles stay bound to that replica. Ids are per replica: keep a
     resource's ``.replica`` with its id, and come back with
     ``for_replica(replica).session(id)``.
+
+    ``tcpemu.aio.ShardedClient`` has an :class:`aio.Client
+    <tcpemu.aio.Client>` per replica and the calls as coroutines; its
+    constructor resolves a DNS name blocking, once, and :meth:`refresh` in a
+    thread.
     """
 
     def __init__(
