@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 #include <string>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -14,6 +15,7 @@
 #include "engine/wire/ipv4.h"
 #include "server/convert.h"
 #include "server/event_convert.h"
+#include "server/link_update.h"
 
 namespace tcpemu::server {
 namespace {
@@ -366,15 +368,28 @@ grpc::Status EmulatorService::GetLink(Ctx*, const v1::GetLinkRequest* req,
 grpc::Status EmulatorService::UpdateLink(Ctx*, const v1::UpdateLinkRequest* req,
                                          v1::Link* resp) {
   return Observe("UpdateLink", [&]() -> absl::Status {
-    absl::StatusOr<PathSpec> fwd = FromProto(req->forward(), "forward");
-    if (!fwd.ok()) return fwd.status();
-    absl::StatusOr<PathSpec> rev = FromProto(req->reverse(), "reverse");
-    if (!rev.ok()) return rev.status();
+    // The mask and the fields it names, checked before the shard is asked.
+    if (absl::StatusOr<std::pair<PathSpec, PathSpec>> checked =
+            ApplyLinkUpdate(*req, PathSpec(), PathSpec());
+        !checked.ok()) {
+      return checked.status();
+    }
     absl::StatusOr<Where> w = LinkOf(req->link_id());
     if (!w.ok()) return w.status();
     return OnNetwork(
         w->network_id, [&](NetworkSlot& slot, Shard&) -> absl::Status {
-          absl::Status s = slot.net->UpdateLink(req->link_id(), *fwd, *rev);
+          // Applied to the current spec in the same shard call, so that
+          // concurrent updates of different fields do not undo each other.
+          const Path* fwd = slot.net->path(req->link_id(), Direction::kForward);
+          const Path* rev = slot.net->path(req->link_id(), Direction::kReverse);
+          if (fwd == nullptr || rev == nullptr) {
+            return NotFound("link_id", req->link_id());
+          }
+          absl::StatusOr<std::pair<PathSpec, PathSpec>> next =
+              ApplyLinkUpdate(*req, fwd->spec(), rev->spec());
+          if (!next.ok()) return next.status();
+          absl::Status s =
+              slot.net->UpdateLink(req->link_id(), next->first, next->second);
           if (!s.ok()) return s;
           return FillLink(*slot.net, slot.id, req->link_id(), resp);
         });

@@ -210,6 +210,62 @@ TEST_F(ServiceTest, WatchEventsStreamsReplayAndEndsOnShutdown) {
       << end.error_message();
 }
 
+// UpdateLink with a field mask changes the named fields of the link's
+// current spec; fields outside the mask keep their values, whatever the
+// request holds; an empty mask replaces both directions.
+TEST_F(ServiceTest, UpdateLinkChangesTheFieldsItsMaskNames) {
+  grpc::ClientContext c1;
+  v1::CreateLinkRequest lreq;
+  lreq.mutable_forward()->mutable_delay()->set_nanos(10'000'000);
+  lreq.mutable_forward()->mutable_loss()->set_random(0.02);
+  lreq.mutable_reverse()->mutable_delay()->set_nanos(20'000'000);
+  lreq.mutable_reverse()->set_rate_bps(5'000'000);
+  v1::Link link;
+  ASSERT_TRUE(stub_->CreateLink(&c1, lreq, &link).ok());
+
+  grpc::ClientContext c2;
+  v1::UpdateLinkRequest u;
+  u.set_link_id(link.id());
+  u.mutable_forward()->set_rate_bps(1'000'000);
+  u.mutable_forward()->mutable_delay()->set_seconds(9);  // not named
+  u.mutable_reverse()->mutable_loss()->set_random(0.5);
+  u.mutable_update_mask()->add_paths("forward.rate_bps");
+  u.mutable_update_mask()->add_paths("reverse.loss");
+  v1::Link out;
+  grpc::Status st = stub_->UpdateLink(&c2, u, &out);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(out.forward().rate_bps(), 1'000'000u);
+  EXPECT_EQ(out.forward().delay().nanos(), 10'000'000);
+  EXPECT_EQ(out.forward().delay().seconds(), 0);
+  EXPECT_EQ(out.forward().loss().random(), 0.02);
+  EXPECT_EQ(out.reverse().loss().random(), 0.5);
+  EXPECT_EQ(out.reverse().delay().nanos(), 20'000'000);
+  EXPECT_EQ(out.reverse().rate_bps(), 5'000'000u);
+
+  grpc::ClientContext c3;
+  v1::UpdateLinkRequest bad;
+  bad.set_link_id(link.id());
+  bad.mutable_update_mask()->add_paths("forward.latency");
+  st = stub_->UpdateLink(&c3, bad, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("update_mask"), std::string::npos)
+      << st.error_message();
+  EXPECT_NE(st.error_message().find("forward.delay"), std::string::npos)
+      << st.error_message();
+
+  grpc::ClientContext c4;
+  v1::UpdateLinkRequest whole;
+  whole.set_link_id(link.id());
+  whole.mutable_forward()->mutable_delay()->set_nanos(3'000'000);
+  st = stub_->UpdateLink(&c4, whole, &out);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(out.forward().delay().nanos(), 3'000'000);
+  EXPECT_EQ(out.forward().rate_bps(), 0u);
+  EXPECT_FALSE(out.forward().has_loss());
+  EXPECT_EQ(out.reverse().delay().nanos(), 0);
+  EXPECT_EQ(out.reverse().rate_bps(), 0u);
+}
+
 TEST_F(ServiceTest, BadRequestsNameTheField) {
   grpc::ClientContext c1;
   v1::CreateLinkRequest lreq;

@@ -492,6 +492,36 @@ Table BuildTable() {
                 [](UL& r) { return r.mutable_forward(); });
   PathCases<UL>(t, "UpdateLink", "reverse", ul_base,
                 [](UL& r) { return r.mutable_reverse(); });
+  t.Add<UL>(
+      "UpdateLink", "update_mask", "a field that cannot change",
+      [](UL& r, const Ids& ids) {
+        r.set_link_id(ids.vlink);
+        r.mutable_update_mask()->add_paths("link_id");
+      },
+      kInvalid, "update_mask");
+  t.Add<UL>(
+      "UpdateLink", "update_mask", "a field PathSpec does not have",
+      [](UL& r, const Ids& ids) {
+        r.set_link_id(ids.vlink);
+        r.mutable_update_mask()->add_paths("forward.bandwidth");
+      },
+      kInvalid, "update_mask");
+  t.Add<UL>(
+      "UpdateLink", "forward.duplicate", "NaN, named by the mask",
+      [](UL& r, const Ids& ids) {
+        r.set_link_id(ids.vlink);
+        r.mutable_forward()->set_duplicate(kNaN);
+        r.mutable_update_mask()->add_paths("forward.duplicate");
+      },
+      kInvalid);
+  t.Add<UL>(
+      "UpdateLink", "reverse.duplicate", "NaN, outside the mask (ignored)",
+      [](UL& r, const Ids& ids) {
+        r.set_link_id(ids.vlink);
+        r.mutable_reverse()->set_duplicate(kNaN);
+        r.mutable_update_mask()->add_paths("forward.duplicate");
+      },
+      kOk);
   using LL = v1::ListLinksRequest;
   t.Add<LL>("ListLinks", "network_id", "0 (every network)", none, kOk);
   t.Add<LL>(

@@ -159,22 +159,22 @@ func (i *Interface) Info(ctx context.Context) (*tcpemuv1.Interface, error) {
 		&tcpemuv1.GetInterfaceRequest{InterfaceId: i.ID})
 }
 
-// Update replaces the interface's impairments, live: WithEgress and
-// WithIngress describe the whole new impairment, and what they leave out
-// returns to its default (the paths' MTU to the interface's). Other options
-// are ignored.
+// Update changes the interface's impairments, live, as Link.Update does:
+// the fields that WithEgress's and WithIngress's options set, and nothing
+// else. WithEgress(ReplaceAll(), ...) replaces the whole egress path, what
+// the options leave out returning to its default (its MTU to the
+// interface's). Other options are ignored.
 func (i *Interface) Update(ctx context.Context, opts ...InterfaceOption) error {
 	cfg := newInterfaceConfig("", opts)
-	for _, p := range []*tcpemuv1.PathSpec{cfg.link.forward, cfg.link.reverse} {
-		if p.Mtu == nil {
+	if len(cfg.link.mask) == 0 {
+		return nil
+	}
+	for dir, p := range map[string]*tcpemuv1.PathSpec{"forward": cfg.link.forward, "reverse": cfg.link.reverse} {
+		if cfg.link.whole(dir) && p.Mtu == nil {
 			p.Mtu = proto.Uint32(i.MTU)
 		}
 	}
-	_, err := call(ctx, i.c, "UpdateLink", 0, i.c.rpc.UpdateLink, &tcpemuv1.UpdateLinkRequest{
-		LinkId:  i.ID,
-		Forward: cfg.link.forward,
-		Reverse: cfg.link.reverse,
-	})
+	_, err := call(ctx, i.c, "UpdateLink", 0, i.c.rpc.UpdateLink, cfg.link.updateRequest(i.ID))
 	return err
 }
 

@@ -410,9 +410,19 @@ func TestInterfaceInfoUpdateAndFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if link.GetForward().GetDelay().AsDuration() != 0 || link.GetReverse().GetDelay().AsDuration() != 5*time.Millisecond ||
+	if link.GetForward().GetDelay().AsDuration() != 20*time.Millisecond || link.GetReverse().GetDelay().AsDuration() != 5*time.Millisecond ||
 		link.GetForward().GetMtu() != 1500 {
-		t.Fatalf("after Update, link %v", link)
+		t.Fatalf("after Update (the egress kept), link %v", link)
+	}
+	if err := iface.Update(ctx, tcpemu.WithEgress(tcpemu.ReplaceAll())); err != nil {
+		t.Fatal(err)
+	}
+	if link, err = iface.Link().Info(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if link.GetForward().GetDelay().AsDuration() != 0 || link.GetForward().GetMtu() != 1500 ||
+		link.GetReverse().GetDelay().AsDuration() != 5*time.Millisecond {
+		t.Fatalf("after Update(WithEgress(ReplaceAll())), link %v", link)
 	}
 
 	// Every SYN to the host is lost: the connection times out.

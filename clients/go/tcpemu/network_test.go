@@ -157,7 +157,85 @@ func TestLinkOptionsReachTheDaemon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fw := info.GetForward(); fw.GetDelay().AsDuration() != time.Millisecond || fw.GetRateBps() != 0 || fw.GetLoss().GetRandom() != 0 {
-		t.Fatalf("after Update: forward %v", fw)
+	// Only the delay changed; the other fields kept their values.
+	if fw := info.GetForward(); fw.GetDelay().AsDuration() != time.Millisecond || fw.GetRateBps() != 10_000_000 ||
+		fw.GetLoss().GetRandom() != 0.01 || fw.GetMtu() != 1400 {
+		t.Fatalf("after Update(WithDelay): forward %v", fw)
+	}
+	if rv := info.GetReverse(); rv.GetDelay().AsDuration() != time.Millisecond || rv.GetLoss().GetGilbertElliott().GetR() != 0.3 {
+		t.Fatalf("after Update(WithDelay): reverse %v", rv)
+	}
+
+	// ReplaceAll in one direction: that path returns to its defaults but for
+	// what the options set; the other path is left alone.
+	if err := link.Update(ctx, tcpemu.Forward(tcpemu.ReplaceAll(), tcpemu.WithRate(5_000_000))); err != nil {
+		t.Fatal(err)
+	}
+	info, err = link.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fw := info.GetForward(); fw.GetDelay().AsDuration() != 0 || fw.GetRateBps() != 5_000_000 ||
+		fw.GetLoss() != nil || fw.GetMtu() != 1500 {
+		t.Fatalf("after Update(Forward(ReplaceAll, WithRate)): forward %v", fw)
+	}
+	if rv := info.GetReverse(); rv.GetDelay().AsDuration() != time.Millisecond || rv.GetRateBps() != 10_000_000 {
+		t.Fatalf("after Update(Forward(ReplaceAll, WithRate)): reverse %v", rv)
+	}
+
+	// No option: nothing changes.
+	got, err := c.UpdateLink(ctx, link.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetForward().GetRateBps() != 5_000_000 || got.GetReverse().GetRateBps() != 10_000_000 {
+		t.Fatalf("after UpdateLink with no option: %v", got)
+	}
+}
+
+// Concurrent updates of different fields: each names only its own, and the
+// daemon applies it to the link's current spec, so none undoes another.
+func TestConcurrentLinkUpdatesOfDifferentFieldsBothHold(t *testing.T) {
+	c := dial(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	link, err := c.CreateLink(ctx, tcpemu.WithDelay(time.Millisecond), tcpemu.WithLoss(0.001))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Delete(context.Background())
+	const rounds = 40
+	errs := make(chan error, 2)
+	go func() {
+		for i := 1; i <= rounds; i++ {
+			if err := link.Update(ctx, tcpemu.WithDelay(time.Duration(i)*time.Millisecond)); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	}()
+	go func() {
+		for i := 1; i <= rounds; i++ {
+			if err := link.Update(ctx, tcpemu.WithLoss(float64(i)/1000)); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	}()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, err := link.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*tcpemuv1.PathSpec{info.GetForward(), info.GetReverse()} {
+		if p.GetDelay().AsDuration() != rounds*time.Millisecond || p.GetLoss().GetRandom() != float64(rounds)/1000 {
+			t.Fatalf("after concurrent updates: %v, want delay %dms and loss %v", p, rounds, float64(rounds)/1000)
+		}
 	}
 }

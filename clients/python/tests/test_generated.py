@@ -3,6 +3,7 @@ makes from proto/ now: regenerate into a temporary directory and compare."""
 
 from __future__ import annotations
 
+import ast
 import filecmp
 import importlib.util
 import pathlib
@@ -58,3 +59,46 @@ def test_generated_imports_use_the_package_path():
 
     assert pb.DESCRIPTOR.name == "tcpemu/v1/tcpemu.proto"
     assert tcpemu_pb2_grpc.tcpemu_dot_v1_dot_tcpemu__pb2 is pb
+
+
+SYNC = PACKAGE_ROOT / "src" / "tcpemu" / "_sync"
+
+
+def _gen_sync():
+    spec = importlib.util.spec_from_file_location(
+        "gen_sync", PACKAGE_ROOT / "tools" / "gen_sync.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_blocking_client_is_generated_from_the_asyncio_one(tmp_path):
+    if importlib.util.find_spec("unasync") is None:
+        pytest.fail("unasync is not installed: pip install './clients/python[dev]'")
+    _gen_sync().generate(tmp_path)
+    assert _files(tmp_path) == _files(SYNC)
+    stale = [
+        name
+        for name in sorted(_files(SYNC))
+        if not filecmp.cmp(SYNC / name, tmp_path / name, False)
+    ]
+    assert not stale, (
+        f"src/tcpemu/_sync is stale ({', '.join(stale)}): run "
+        f"'{sys.executable} tools/gen_sync.py' in clients/python and commit the result"
+    )
+
+
+def test_blocking_client_has_no_asyncio():
+    for path in sorted(SYNC.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            assert not isinstance(
+                node, (ast.AsyncFunctionDef, ast.Await, ast.AsyncFor, ast.AsyncWith)
+            ), f"{path.name}:{node.lineno}"
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + [getattr(node, "module", "") or ""]
+                assert not any("asyncio" in n or "_async" in n for n in names), (
+                    f"{path.name}:{node.lineno}"
+                )

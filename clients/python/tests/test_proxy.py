@@ -22,7 +22,7 @@ import pytest
 
 import tcpemu
 import tcpemu.aio
-from tcpemu import _requests as rq
+from tcpemu import _proxy_requests as rq
 from tcpemu import toxics
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 import tcpemu
+from tcpemu import _requests as rq
 
 from conftest import transfer
 
@@ -149,6 +152,54 @@ def test_link_create_update_and_reverse(client, vnet):
     link.update(delay="5ms", replace=True)
     assert link.forward.rate_bps == 0 and link.reverse.rate_bps == 0
     assert link.refresh().forward.delay.nanos == 5_000_000
+
+
+def test_link_update_names_its_fields_in_the_mask():
+    req = rq.update_link(
+        7, tcpemu.PathSpec(delay="5ms", queue="100p"), reverse={"reorder": (0.1, 3)}
+    )
+    assert req is not None and req.link_id == 7
+    assert list(req.update_mask.paths) == [
+        "forward.delay",
+        "forward.queue_limit_packets",
+        "forward.queue_limit_bytes",
+        "reverse.delay",
+        "reverse.queue_limit_packets",
+        "reverse.queue_limit_bytes",
+        "reverse.reorder",
+        "reverse.reorder_gap",
+    ]
+    whole = rq.update_link(7, tcpemu.PathSpec(), reverse=tcpemu.pb.PathSpec())
+    assert whole is not None and list(whole.update_mask.paths) == ["reverse"]
+    assert list(rq.update_link(7, tcpemu.PathSpec(), replace=True).update_mask.paths) == ["*"]
+    assert rq.update_link(7, tcpemu.PathSpec()) is None
+
+
+def test_concurrent_link_updates_of_different_fields_both_hold(client, vnet):
+    # Each update names only its own field, and the daemon applies it to the
+    # link's current spec: no update undoes the other's, whatever the order.
+    link = vnet.create_link(delay="1ms", loss=0.01)
+    stale = client.link(link.id)
+    rounds = 40
+
+    def delays() -> None:
+        for i in range(rounds):
+            client.update_link(link.id, delay=f"{i + 1}ms")
+
+    def losses() -> None:
+        for i in range(rounds):
+            stale.update(loss=(i + 1) / 1000)
+
+    threads = [threading.Thread(target=delays), threading.Thread(target=losses)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    final = link.refresh()
+    assert final.forward.delay.ToMilliseconds() == rounds
+    assert final.reverse.delay.ToMilliseconds() == rounds
+    assert final.forward.loss.random == pytest.approx(rounds / 1000)
+    assert final.reverse.loss.random == pytest.approx(rounds / 1000)
 
 
 def test_lists_and_deletes(client, vnet):

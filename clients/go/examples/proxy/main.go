@@ -3,7 +3,8 @@
 //
 // Without -upstream it shows the effect on an echo server of its own: it
 // measures request/response round trips through the proxy, adds a latency
-// toxic and measures again, then reports the connection's session and the
+// toxic and measures again, raises the link's reverse delay live and
+// measures a third time, then reports the connection's session and the
 // proxy's counters.
 //
 //	go run ./examples/proxy -target 127.0.0.1:50051
@@ -112,7 +113,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 }
 
 // measure times round trips to the echo server, without and with a latency
-// toxic.
+// toxic, then with the link's reverse delay raised live.
 func measure(ctx context.Context, cfg config, p *tcpemu.Proxy, out io.Writer) error {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", p.ListenAddress())
@@ -142,6 +143,17 @@ func measure(ctx context.Context, cfg config, p *tcpemu.Proxy, out io.Writer) er
 		return err
 	}
 	fmt.Fprintf(out, "with toxic %s (+%v): min %.1fms over %d\n", toxic.GetName(), cfg.latency, ms(least), cfg.rounds)
+
+	// A live change of one field of the link: the reverse path's delay
+	// doubles; its loss, the forward path and the toxic stay as they are.
+	if err := p.Link().Update(ctx, tcpemu.Reverse(tcpemu.WithDelay(2*cfg.delay))); err != nil {
+		return err
+	}
+	least, err = roundTrips(conn, cfg.rounds)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "with the reverse delay raised to %v: min %.1fms over %d\n", 2*cfg.delay, ms(least), cfg.rounds)
 
 	sessions, err := p.Sessions(ctx)
 	if err != nil {

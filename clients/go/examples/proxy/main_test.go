@@ -36,6 +36,7 @@ func build(t *testing.T) string {
 var (
 	baseline  = regexp.MustCompile(`round trip: min ([0-9.]+)ms over 5 \(the link's round trip is 40ms\)`)
 	withToxic = regexp.MustCompile(`with toxic latency_downstream \(\+50ms\): min ([0-9.]+)ms over 5`)
+	slower    = regexp.MustCompile(`with the reverse delay raised to 40ms: min ([0-9.]+)ms over 5`)
 	session   = regexp.MustCompile(`session \d+: application 127\.0\.0\.1:\d+, upstream 127\.0\.0\.1:\d+; the application's endpoint sent (\d+) segments`)
 	counters  = regexp.MustCompile(`counters: 1 connection accepted, (\d+) bytes upstream, (\d+) bytes downstream`)
 )
@@ -68,12 +69,16 @@ func TestMeasure(t *testing.T) {
 	if rtt := number(t, withToxic, s); rtt < 90 {
 		t.Fatalf("round trip %vms with 50ms more latency:\n%s", rtt, s)
 	}
+	// 20 ms forward, 40 ms reverse, and the toxic's 50 ms still there.
+	if rtt := number(t, slower, s); rtt < 110 {
+		t.Fatalf("round trip %vms with the reverse delay raised to 40ms:\n%s", rtt, s)
+	}
 	if number(t, session, s) == 0 {
 		t.Fatalf("no segment sent:\n%s", s)
 	}
-	// 1 + 5 + 5 requests of 10 bytes each way.
+	// 1 + 5 + 5 + 5 requests of 10 bytes each way.
 	m := counters.FindStringSubmatch(s)
-	if m == nil || m[1] != "110" || m[2] != "110" {
+	if m == nil || m[1] != "160" || m[2] != "160" {
 		t.Fatalf("counters line missing or wrong:\n%s", s)
 	}
 	if !strings.HasSuffix(s, "deleted\n") {

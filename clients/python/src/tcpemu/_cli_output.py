@@ -3,15 +3,18 @@ proxies and counters (text, or JSON in the JSON Lines vocabulary)."""
 
 from __future__ import annotations
 
+import argparse
 import json
-from typing import Any, Dict, Optional, Tuple
+import sys
+from typing import IO, Any, Dict, Optional, Tuple, Union
 
 from tcpemu import _names
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
 from tcpemu._json import message_to_dict
-from tcpemu.client import Interface, Link, Network
-from tcpemu.model import EndpointSnapshot, SessionSnapshot
-from tcpemu.proxy import Proxy
+from tcpemu.client import EventStream, Interface, Link, Network
+from tcpemu.events import format_event, write_jsonl
+from tcpemu.model import EndpointSnapshot, Gap, SessionSnapshot
+from tcpemu.proxy import Proxy, ProxyEventStream
 from tcpemu.units import format_duration, format_rate, format_size
 
 
@@ -206,3 +209,32 @@ def _print_proxy_session(s: pb.Session) -> None:
         f"{format_size(s.server.bytes_read)} to upstream, "
         f"{format_size(s.client.bytes_read)} to the application"
     )
+
+
+def _write_events(stream: Union[EventStream, ProxyEventStream], args: argparse.Namespace) -> int:
+    """Prints a stream's events (text, or JSON Lines with --json) to stdout
+    or --output until it ends, --count events were printed, or Ctrl-C."""
+    out: IO[str] = open(args.output, "w") if args.output else sys.stdout  # noqa: SIM115
+    flush = out.isatty()
+    n = 0
+    try:
+        for item in stream:
+            if args.json:
+                write_jsonl([item], out)
+            else:
+                out.write(format_event(item) + "\n")
+            if flush:
+                out.flush()
+            if not isinstance(item, Gap):
+                n += 1
+                if args.count and n >= args.count:
+                    break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stream.cancel()
+        if out is not sys.stdout:
+            out.close()
+        else:
+            out.flush()
+    return 0

@@ -17,7 +17,6 @@ from tcpemu.spec import (
     path_spec,
     reader_proto,
 )
-from tcpemu.toxics import ToxicArg, toxic_list
 from tcpemu.units import Duration, Probability, Size, parse_probability, parse_size
 
 Data = Union[bytes, bytearray, memoryview, str]
@@ -75,22 +74,55 @@ def _apply(spec: Union[PathSpec, pb.PathSpec], base: Optional[pb.PathSpec]) -> p
 def link_specs(
     params: PathSpec,
     reverse: Optional[PathArg],
-    current: Optional[pb.Link] = None,
+    forward: Optional[PathArg] = None,
 ) -> Tuple[pb.PathSpec, pb.PathSpec]:
-    """Forward and reverse specs. `params` apply to both directions; `reverse`
-    holds what differs in the server-to-client direction, applied on top of
-    them. With `current`, unset fields keep the link's current values."""
-    base_fwd = current.forward if current is not None else None
-    base_rev = current.reverse if current is not None else None
-    fwd = params.to_proto(base_fwd)
-    if current is None:
-        rev = pb.PathSpec()
-        rev.CopyFrom(fwd)
-    else:
-        rev = params.to_proto(base_rev)
+    """Forward and reverse specs. `params` apply to both directions;
+    `forward` and `reverse` hold what differs in the client-to-server and the
+    server-to-client direction, applied on top of them."""
+    fwd = params.to_proto()
+    rev = params.to_proto()
+    if forward is not None:
+        fwd = _apply(path_spec(forward), fwd)
     if reverse is not None:
         rev = _apply(path_spec(reverse), rev)
     return fwd, rev
+
+
+def _paths(direction: str, params: PathSpec, spec: Optional[PathArg]) -> List[str]:
+    """The update mask's paths for one direction: the fields `params` and
+    `spec` set, or the whole direction for a PathSpec message."""
+    if spec is not None:
+        spec = path_spec(spec)
+        if isinstance(spec, pb.PathSpec):
+            return [direction]
+    fields = params.mask_paths()
+    if spec is not None:
+        fields += [f for f in spec.mask_paths() if f not in fields]
+    return [f"{direction}.{f}" for f in fields]
+
+
+def update_link(
+    link_id: int,
+    params: PathSpec,
+    reverse: Optional[PathArg] = None,
+    forward: Optional[PathArg] = None,
+    *,
+    replace: bool = False,
+) -> Optional[pb.UpdateLinkRequest]:
+    """An UpdateLink changing the fields given (`params` in both directions,
+    `forward` and `reverse` on top) and naming exactly them in its field mask,
+    so the daemon applies them to the link's current spec; every field, reset
+    to its default unless given, with ``replace``. None when nothing changes."""
+    fwd, rev = link_specs(params, reverse, forward)
+    req = pb.UpdateLinkRequest(link_id=link_id, forward=fwd, reverse=rev)
+    if replace:
+        req.update_mask.paths.append("*")
+        return req
+    paths = _paths("forward", params, forward) + _paths("reverse", params, reverse)
+    if not paths:
+        return None
+    req.update_mask.paths.extend(paths)
+    return req
 
 
 def open_session(
@@ -193,16 +225,46 @@ def _interface_path(
 def interface_specs(
     egress: Optional[PathArg],
     ingress: Optional[PathArg],
-    current: Optional[pb.Interface] = None,
     mtu: Optional[int] = None,
 ) -> Tuple[pb.PathSpec, pb.PathSpec]:
-    """Egress and ingress specs of an interface's link. With `current`,
-    unset fields keep its values; with `mtu`, a path left without an MTU
-    takes the interface's."""
-    return (
-        _interface_path(egress, current.egress if current is not None else None, mtu),
-        _interface_path(ingress, current.ingress if current is not None else None, mtu),
-    )
+    """Egress and ingress specs of an interface's link; with `mtu`, a path
+    left without an MTU takes the interface's."""
+    return _interface_path(egress, None, mtu), _interface_path(ingress, None, mtu)
+
+
+def interface_needs_mtu(
+    egress: Optional[PathArg], ingress: Optional[PathArg], replace: bool
+) -> bool:
+    """Whether update_interface() replaces a whole path, which then takes the
+    interface's MTU unless it sets one."""
+    return replace or any(isinstance(s, pb.PathSpec) for s in (egress, ingress) if s is not None)
+
+
+def update_interface(
+    interface_id: int,
+    egress: Optional[PathArg],
+    ingress: Optional[PathArg],
+    *,
+    replace: bool = False,
+    mtu: Optional[int] = None,
+) -> Optional[pb.UpdateLinkRequest]:
+    """An UpdateLink on an interface's link (same id) changing the fields
+    given, named in its field mask; with ``replace`` (or a PathSpec message)
+    the whole path, whose MTU is then `mtu` unless it sets one. None when
+    nothing changes."""
+    fwd, rev = interface_specs(egress, ingress, mtu)
+    req = pb.UpdateLinkRequest(link_id=interface_id, forward=fwd, reverse=rev)
+    if replace:
+        req.update_mask.paths.append("*")
+        return req
+    paths: List[str] = []
+    for direction, spec in (("forward", egress), ("reverse", ingress)):
+        if spec is not None:
+            paths += _paths(direction, PathSpec(), spec)
+    if not paths:
+        return None
+    req.update_mask.paths.extend(paths)
+    return req
 
 
 def create_interface(
@@ -384,130 +446,3 @@ class WatchPlan:
             replay=replay,
             max_batch=max_batch,
         )
-
-
-# ------------------------------------------------------------------ proxies
-
-ProxyRef = Union[int, str, HasId]
-
-
-def proxy_ref(value: ProxyRef) -> Tuple[int, str]:
-    """(proxy_id, name) naming a proxy: an int is its id, a str its name,
-    a handle its id."""
-    if isinstance(value, str):
-        if not value:
-            raise ValueError("proxy: give a name or an id")
-        return 0, value
-    return ident(value), ""
-
-
-def get_proxy(value: ProxyRef) -> pb.GetProxyRequest:
-    pid, name = proxy_ref(value)
-    return pb.GetProxyRequest(name=name) if name else pb.GetProxyRequest(proxy_id=pid)
-
-
-def delete_proxy(value: ProxyRef) -> pb.DeleteProxyRequest:
-    pid, name = proxy_ref(value)
-    return pb.DeleteProxyRequest(name=name) if name else pb.DeleteProxyRequest(proxy_id=pid)
-
-
-def proxy_link_specs(
-    params: PathSpec, forward: Optional[PathArg], reverse: Optional[PathArg]
-) -> Tuple[pb.PathSpec, pb.PathSpec]:
-    """The paths of a proxy's own link: `params` in both directions, then
-    what `forward` (application to upstream) and `reverse` (upstream to
-    application) set on top."""
-    fwd = params.to_proto()
-    rev = params.to_proto()
-    if forward is not None:
-        fwd = _apply(path_spec(forward), fwd)
-    if reverse is not None:
-        rev = _apply(path_spec(reverse), rev)
-    return fwd, rev
-
-
-def create_proxy(
-    name: str,
-    listen: str,
-    upstream: str,
-    *,
-    network_id: int = 0,
-    link_id: int = 0,
-    params: Optional[PathSpec] = None,
-    forward: Optional[PathArg] = None,
-    reverse: Optional[PathArg] = None,
-    downstream_tcp: TcpConfigArg = None,
-    upstream_tcp: TcpConfigArg = None,
-    relay_buffer: Optional[Size] = None,
-    enabled: bool = True,
-    toxics: Optional[Iterable[ToxicArg]] = None,
-) -> pb.CreateProxyRequest:
-    if not upstream:
-        raise ValueError("create_proxy: give upstream='host:port', the address to relay to")
-    params = params or PathSpec()
-    req = pb.CreateProxyRequest(
-        network_id=network_id,
-        name=name,
-        listen=listen,
-        upstream=upstream,
-        link_id=link_id,
-        downstream_tcp=TcpConfig.of(downstream_tcp),
-        upstream_tcp=TcpConfig.of(upstream_tcp),
-        relay_buffer=0 if relay_buffer is None else parse_size(relay_buffer),
-        enabled=bool(enabled),
-        toxics=toxic_list(toxics),
-    )
-    if link_id:
-        if not params.is_empty() or forward is not None or reverse is not None:
-            raise ValueError("create_proxy: give link= or path settings (delay=, ...), not both")
-    else:
-        fwd, rev = proxy_link_specs(params, forward, reverse)
-        req.forward.CopyFrom(fwd)
-        req.reverse.CopyFrom(rev)
-    return req
-
-
-def update_proxy(
-    value: ProxyRef,
-    *,
-    listen: Optional[str] = None,
-    upstream: Optional[str] = None,
-    enabled: Optional[bool] = None,
-    toxics: Optional[Iterable[ToxicArg]] = None,
-    downstream_tcp: TcpConfigArg = None,
-    upstream_tcp: TcpConfigArg = None,
-    relay_buffer: Optional[Size] = None,
-) -> pb.UpdateProxyRequest:
-    """An UpdateProxy whose field mask names exactly the settings given."""
-    pid, name = proxy_ref(value)
-    proxy = pb.Proxy(id=pid, name=name)
-    paths: List[str] = []
-    if listen is not None:
-        proxy.listen = listen
-        paths.append("listen")
-    if upstream is not None:
-        proxy.upstream = upstream
-        paths.append("upstream")
-    if enabled is not None:
-        proxy.enabled = bool(enabled)
-        paths.append("enabled")
-    if toxics is not None:
-        proxy.toxics.extend(toxic_list(toxics))
-        paths.append("toxics")
-    if downstream_tcp is not None:
-        proxy.downstream_tcp.CopyFrom(TcpConfig.of(downstream_tcp))
-        paths.append("downstream_tcp")
-    if upstream_tcp is not None:
-        proxy.upstream_tcp.CopyFrom(TcpConfig.of(upstream_tcp))
-        paths.append("upstream_tcp")
-    if relay_buffer is not None:
-        proxy.relay_buffer = parse_size(relay_buffer)
-        paths.append("relay_buffer")
-    if not paths:
-        raise ValueError(
-            "update_proxy: nothing to change; give listen, upstream, enabled, toxics, "
-            "downstream_tcp, upstream_tcp or relay_buffer"
-        )
-    req = pb.UpdateProxyRequest(proxy=proxy)
-    req.update_mask.paths.extend(paths)
-    return req

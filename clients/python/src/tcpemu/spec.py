@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Tuple, Union
+from typing import Any, List, Mapping, Optional, Tuple, Union
 
 from google.protobuf import duration_pb2
 
@@ -266,6 +266,32 @@ class PathSpec:
 
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) is None for f in dataclasses.fields(self))
+
+    def mask_paths(self) -> List[str]:
+        """The PathSpec message fields this spec sets: what an update of a
+        link direction names in its field mask."""
+        paths: List[str] = []
+        for name, fields in _MASK_PATHS:
+            if getattr(self, name) is not None:
+                paths.extend(f for f in fields if f not in paths)
+        if isinstance(self.reorder, tuple):
+            paths.append("reorder_gap")
+        return paths
+
+
+# PathSpec's settings and the message fields each one sets.
+_MASK_PATHS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
+    ("delay", ("delay",)),
+    ("rate", ("rate_bps",)),
+    ("loss", ("loss",)),
+    ("ge_loss", ("loss",)),
+    ("jitter", ("jitter",)),
+    ("queue", ("queue_limit_packets", "queue_limit_bytes")),
+    ("reorder", ("reorder",)),
+    ("duplicate", ("duplicate",)),
+    ("corrupt", ("corrupt",)),
+    ("mtu", ("mtu",)),
+)
 
 
 PathArg = Union[PathSpec, Mapping[str, Any], pb.PathSpec]

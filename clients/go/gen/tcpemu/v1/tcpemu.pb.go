@@ -1923,10 +1923,18 @@ func (x *GetLinkRequest) GetLinkId() uint32 {
 }
 
 type UpdateLinkRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LinkId        uint32                 `protobuf:"varint,1,opt,name=link_id,json=linkId,proto3" json:"link_id,omitempty"`
-	Forward       *PathSpec              `protobuf:"bytes,2,opt,name=forward,proto3" json:"forward,omitempty"`
-	Reverse       *PathSpec              `protobuf:"bytes,3,opt,name=reverse,proto3" json:"reverse,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	LinkId  uint32                 `protobuf:"varint,1,opt,name=link_id,json=linkId,proto3" json:"link_id,omitempty"`
+	Forward *PathSpec              `protobuf:"bytes,2,opt,name=forward,proto3" json:"forward,omitempty"`
+	Reverse *PathSpec              `protobuf:"bytes,3,opt,name=reverse,proto3" json:"reverse,omitempty"`
+	// Fields to change (AIP-134), applied to the link's current spec:
+	// `forward` or `reverse` (a whole direction), a field of one direction
+	// (`forward.delay`, `reverse.loss`, `forward.rate_bps`, ... every PathSpec
+	// field), or `*` (both directions). A named field left unset in the request
+	// takes its default (e.g. `forward.loss` unset: no loss). Fields the mask
+	// does not name keep their current values, whatever the request holds.
+	// An empty or omitted mask replaces both directions, as `*` does.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,4,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1978,6 +1986,13 @@ func (x *UpdateLinkRequest) GetForward() *PathSpec {
 func (x *UpdateLinkRequest) GetReverse() *PathSpec {
 	if x != nil {
 		return x.Reverse
+	}
+	return nil
+}
+
+func (x *UpdateLinkRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
 	}
 	return nil
 }
@@ -7261,11 +7276,13 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\aforward\x18\x02 \x01(\v2\x13.tcpemu.v1.PathSpecR\aforward\x12-\n" +
 	"\areverse\x18\x03 \x01(\v2\x13.tcpemu.v1.PathSpecR\areverse\")\n" +
 	"\x0eGetLinkRequest\x12\x17\n" +
-	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\x8a\x01\n" +
+	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xc7\x01\n" +
 	"\x11UpdateLinkRequest\x12\x17\n" +
 	"\alink_id\x18\x01 \x01(\rR\x06linkId\x12-\n" +
 	"\aforward\x18\x02 \x01(\v2\x13.tcpemu.v1.PathSpecR\aforward\x12-\n" +
-	"\areverse\x18\x03 \x01(\v2\x13.tcpemu.v1.PathSpecR\areverse\"1\n" +
+	"\areverse\x18\x03 \x01(\v2\x13.tcpemu.v1.PathSpecR\areverse\x12;\n" +
+	"\vupdate_mask\x18\x04 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"1\n" +
 	"\x10ListLinksRequest\x12\x1d\n" +
 	"\n" +
 	"network_id\x18\x01 \x01(\rR\tnetworkId\":\n" +
@@ -8028,166 +8045,167 @@ var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	24,  // 18: tcpemu.v1.CreateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
 	24,  // 19: tcpemu.v1.UpdateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
 	24,  // 20: tcpemu.v1.UpdateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	26,  // 21: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
-	89,  // 22: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
-	89,  // 23: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
-	89,  // 24: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
-	89,  // 25: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
-	89,  // 26: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
-	89,  // 27: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
-	89,  // 28: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
-	89,  // 29: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
-	1,   // 30: tcpemu.v1.TcpConfig.congestion_control:type_name -> tcpemu.v1.CongestionControl
-	89,  // 31: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
-	89,  // 32: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
-	89,  // 33: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
-	11,  // 34: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
-	3,   // 35: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
-	35,  // 36: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
-	36,  // 37: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
-	4,   // 38: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
-	89,  // 39: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
-	89,  // 40: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
-	37,  // 41: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
-	37,  // 42: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
-	38,  // 43: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
-	33,  // 44: tcpemu.v1.OpenSessionRequest.client:type_name -> tcpemu.v1.TcpConfig
-	33,  // 45: tcpemu.v1.OpenSessionRequest.server:type_name -> tcpemu.v1.TcpConfig
-	34,  // 46: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
-	34,  // 47: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
-	38,  // 48: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
-	39,  // 49: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
-	2,   // 50: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	89,  // 51: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
-	2,   // 52: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	89,  // 53: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
-	2,   // 54: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	12,  // 55: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
-	3,   // 56: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
-	2,   // 57: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	34,  // 58: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
-	5,   // 59: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
-	52,  // 60: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
-	7,   // 61: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
-	89,  // 62: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
-	89,  // 63: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
-	57,  // 64: tcpemu.v1.Segment.sack_blocks:type_name -> tcpemu.v1.SackBlock
-	8,   // 65: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
-	2,   // 66: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
-	3,   // 67: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
-	3,   // 68: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
-	56,  // 69: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
-	35,  // 70: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
-	8,   // 71: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
-	2,   // 72: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	58,  // 73: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
-	24,  // 74: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
-	24,  // 75: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
-	61,  // 76: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
-	25,  // 77: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
-	25,  // 78: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
-	24,  // 79: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
-	24,  // 80: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
-	62,  // 81: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
-	33,  // 82: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
-	34,  // 83: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
-	89,  // 84: tcpemu.v1.LatencyToxic.latency:type_name -> google.protobuf.Duration
-	89,  // 85: tcpemu.v1.LatencyToxic.jitter:type_name -> google.protobuf.Duration
-	89,  // 86: tcpemu.v1.SlowCloseToxic.delay:type_name -> google.protobuf.Duration
-	89,  // 87: tcpemu.v1.TimeoutToxic.timeout:type_name -> google.protobuf.Duration
-	89,  // 88: tcpemu.v1.ResetPeerToxic.timeout:type_name -> google.protobuf.Duration
-	89,  // 89: tcpemu.v1.SlicerToxic.delay:type_name -> google.protobuf.Duration
-	9,   // 90: tcpemu.v1.Toxic.stream:type_name -> tcpemu.v1.ToxicStream
-	73,  // 91: tcpemu.v1.Toxic.latency:type_name -> tcpemu.v1.LatencyToxic
-	74,  // 92: tcpemu.v1.Toxic.bandwidth:type_name -> tcpemu.v1.BandwidthToxic
-	75,  // 93: tcpemu.v1.Toxic.slow_close:type_name -> tcpemu.v1.SlowCloseToxic
-	76,  // 94: tcpemu.v1.Toxic.timeout:type_name -> tcpemu.v1.TimeoutToxic
-	77,  // 95: tcpemu.v1.Toxic.reset_peer:type_name -> tcpemu.v1.ResetPeerToxic
-	78,  // 96: tcpemu.v1.Toxic.limit_data:type_name -> tcpemu.v1.LimitDataToxic
-	79,  // 97: tcpemu.v1.Toxic.slicer:type_name -> tcpemu.v1.SlicerToxic
-	33,  // 98: tcpemu.v1.Proxy.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	33,  // 99: tcpemu.v1.Proxy.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	80,  // 100: tcpemu.v1.Proxy.toxics:type_name -> tcpemu.v1.Toxic
-	81,  // 101: tcpemu.v1.Proxy.counters:type_name -> tcpemu.v1.ProxyCounters
-	24,  // 102: tcpemu.v1.CreateProxyRequest.forward:type_name -> tcpemu.v1.PathSpec
-	24,  // 103: tcpemu.v1.CreateProxyRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	33,  // 104: tcpemu.v1.CreateProxyRequest.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	33,  // 105: tcpemu.v1.CreateProxyRequest.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	80,  // 106: tcpemu.v1.CreateProxyRequest.toxics:type_name -> tcpemu.v1.Toxic
-	82,  // 107: tcpemu.v1.ListProxiesResponse.proxies:type_name -> tcpemu.v1.Proxy
-	82,  // 108: tcpemu.v1.UpdateProxyRequest.proxy:type_name -> tcpemu.v1.Proxy
-	90,  // 109: tcpemu.v1.UpdateProxyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	14,  // 110: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
-	15,  // 111: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
-	16,  // 112: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
-	18,  // 113: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
-	19,  // 114: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
-	27,  // 115: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
-	28,  // 116: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
-	29,  // 117: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
-	30,  // 118: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
-	32,  // 119: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
-	40,  // 120: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
-	41,  // 121: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
-	42,  // 122: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
-	44,  // 123: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
-	45,  // 124: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
-	47,  // 125: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
-	49,  // 126: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
-	51,  // 127: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
-	53,  // 128: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
-	55,  // 129: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
-	59,  // 130: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
-	63,  // 131: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
-	64,  // 132: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
-	65,  // 133: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
-	67,  // 134: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
-	68,  // 135: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
-	70,  // 136: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
-	71,  // 137: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
-	83,  // 138: tcpemu.v1.Emulator.CreateProxy:input_type -> tcpemu.v1.CreateProxyRequest
-	84,  // 139: tcpemu.v1.Emulator.GetProxy:input_type -> tcpemu.v1.GetProxyRequest
-	85,  // 140: tcpemu.v1.Emulator.ListProxies:input_type -> tcpemu.v1.ListProxiesRequest
-	87,  // 141: tcpemu.v1.Emulator.UpdateProxy:input_type -> tcpemu.v1.UpdateProxyRequest
-	88,  // 142: tcpemu.v1.Emulator.DeleteProxy:input_type -> tcpemu.v1.DeleteProxyRequest
-	13,  // 143: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
-	13,  // 144: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
-	17,  // 145: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
-	91,  // 146: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
-	20,  // 147: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
-	26,  // 148: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
-	26,  // 149: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
-	26,  // 150: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
-	31,  // 151: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
-	91,  // 152: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
-	39,  // 153: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
-	39,  // 154: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
-	43,  // 155: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
-	91,  // 156: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
-	46,  // 157: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
-	48,  // 158: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
-	50,  // 159: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
-	91,  // 160: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
-	54,  // 161: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
-	91,  // 162: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
-	60,  // 163: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
-	62,  // 164: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
-	62,  // 165: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
-	66,  // 166: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
-	91,  // 167: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
-	69,  // 168: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
-	91,  // 169: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
-	72,  // 170: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
-	82,  // 171: tcpemu.v1.Emulator.CreateProxy:output_type -> tcpemu.v1.Proxy
-	82,  // 172: tcpemu.v1.Emulator.GetProxy:output_type -> tcpemu.v1.Proxy
-	86,  // 173: tcpemu.v1.Emulator.ListProxies:output_type -> tcpemu.v1.ListProxiesResponse
-	82,  // 174: tcpemu.v1.Emulator.UpdateProxy:output_type -> tcpemu.v1.Proxy
-	91,  // 175: tcpemu.v1.Emulator.DeleteProxy:output_type -> google.protobuf.Empty
-	143, // [143:176] is the sub-list for method output_type
-	110, // [110:143] is the sub-list for method input_type
-	110, // [110:110] is the sub-list for extension type_name
-	110, // [110:110] is the sub-list for extension extendee
-	0,   // [0:110] is the sub-list for field type_name
+	90,  // 21: tcpemu.v1.UpdateLinkRequest.update_mask:type_name -> google.protobuf.FieldMask
+	26,  // 22: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
+	89,  // 23: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
+	89,  // 24: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
+	89,  // 25: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
+	89,  // 26: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
+	89,  // 27: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
+	89,  // 28: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
+	89,  // 29: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
+	89,  // 30: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
+	1,   // 31: tcpemu.v1.TcpConfig.congestion_control:type_name -> tcpemu.v1.CongestionControl
+	89,  // 32: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
+	89,  // 33: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
+	89,  // 34: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
+	11,  // 35: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
+	3,   // 36: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
+	35,  // 37: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
+	36,  // 38: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
+	4,   // 39: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
+	89,  // 40: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
+	89,  // 41: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
+	37,  // 42: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
+	37,  // 43: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
+	38,  // 44: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
+	33,  // 45: tcpemu.v1.OpenSessionRequest.client:type_name -> tcpemu.v1.TcpConfig
+	33,  // 46: tcpemu.v1.OpenSessionRequest.server:type_name -> tcpemu.v1.TcpConfig
+	34,  // 47: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
+	34,  // 48: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
+	38,  // 49: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
+	39,  // 50: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
+	2,   // 51: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	89,  // 52: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
+	2,   // 53: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	89,  // 54: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
+	2,   // 55: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	12,  // 56: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
+	3,   // 57: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
+	2,   // 58: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	34,  // 59: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
+	5,   // 60: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
+	52,  // 61: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
+	7,   // 62: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
+	89,  // 63: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
+	89,  // 64: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
+	57,  // 65: tcpemu.v1.Segment.sack_blocks:type_name -> tcpemu.v1.SackBlock
+	8,   // 66: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
+	2,   // 67: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
+	3,   // 68: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
+	3,   // 69: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
+	56,  // 70: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
+	35,  // 71: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
+	8,   // 72: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
+	2,   // 73: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	58,  // 74: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
+	24,  // 75: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
+	24,  // 76: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
+	61,  // 77: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
+	25,  // 78: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
+	25,  // 79: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
+	24,  // 80: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
+	24,  // 81: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
+	62,  // 82: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
+	33,  // 83: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
+	34,  // 84: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
+	89,  // 85: tcpemu.v1.LatencyToxic.latency:type_name -> google.protobuf.Duration
+	89,  // 86: tcpemu.v1.LatencyToxic.jitter:type_name -> google.protobuf.Duration
+	89,  // 87: tcpemu.v1.SlowCloseToxic.delay:type_name -> google.protobuf.Duration
+	89,  // 88: tcpemu.v1.TimeoutToxic.timeout:type_name -> google.protobuf.Duration
+	89,  // 89: tcpemu.v1.ResetPeerToxic.timeout:type_name -> google.protobuf.Duration
+	89,  // 90: tcpemu.v1.SlicerToxic.delay:type_name -> google.protobuf.Duration
+	9,   // 91: tcpemu.v1.Toxic.stream:type_name -> tcpemu.v1.ToxicStream
+	73,  // 92: tcpemu.v1.Toxic.latency:type_name -> tcpemu.v1.LatencyToxic
+	74,  // 93: tcpemu.v1.Toxic.bandwidth:type_name -> tcpemu.v1.BandwidthToxic
+	75,  // 94: tcpemu.v1.Toxic.slow_close:type_name -> tcpemu.v1.SlowCloseToxic
+	76,  // 95: tcpemu.v1.Toxic.timeout:type_name -> tcpemu.v1.TimeoutToxic
+	77,  // 96: tcpemu.v1.Toxic.reset_peer:type_name -> tcpemu.v1.ResetPeerToxic
+	78,  // 97: tcpemu.v1.Toxic.limit_data:type_name -> tcpemu.v1.LimitDataToxic
+	79,  // 98: tcpemu.v1.Toxic.slicer:type_name -> tcpemu.v1.SlicerToxic
+	33,  // 99: tcpemu.v1.Proxy.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	33,  // 100: tcpemu.v1.Proxy.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	80,  // 101: tcpemu.v1.Proxy.toxics:type_name -> tcpemu.v1.Toxic
+	81,  // 102: tcpemu.v1.Proxy.counters:type_name -> tcpemu.v1.ProxyCounters
+	24,  // 103: tcpemu.v1.CreateProxyRequest.forward:type_name -> tcpemu.v1.PathSpec
+	24,  // 104: tcpemu.v1.CreateProxyRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	33,  // 105: tcpemu.v1.CreateProxyRequest.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	33,  // 106: tcpemu.v1.CreateProxyRequest.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	80,  // 107: tcpemu.v1.CreateProxyRequest.toxics:type_name -> tcpemu.v1.Toxic
+	82,  // 108: tcpemu.v1.ListProxiesResponse.proxies:type_name -> tcpemu.v1.Proxy
+	82,  // 109: tcpemu.v1.UpdateProxyRequest.proxy:type_name -> tcpemu.v1.Proxy
+	90,  // 110: tcpemu.v1.UpdateProxyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	14,  // 111: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
+	15,  // 112: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
+	16,  // 113: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
+	18,  // 114: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
+	19,  // 115: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
+	27,  // 116: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
+	28,  // 117: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
+	29,  // 118: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
+	30,  // 119: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
+	32,  // 120: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
+	40,  // 121: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
+	41,  // 122: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
+	42,  // 123: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
+	44,  // 124: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
+	45,  // 125: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
+	47,  // 126: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
+	49,  // 127: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
+	51,  // 128: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
+	53,  // 129: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
+	55,  // 130: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
+	59,  // 131: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
+	63,  // 132: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
+	64,  // 133: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
+	65,  // 134: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
+	67,  // 135: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
+	68,  // 136: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
+	70,  // 137: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
+	71,  // 138: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
+	83,  // 139: tcpemu.v1.Emulator.CreateProxy:input_type -> tcpemu.v1.CreateProxyRequest
+	84,  // 140: tcpemu.v1.Emulator.GetProxy:input_type -> tcpemu.v1.GetProxyRequest
+	85,  // 141: tcpemu.v1.Emulator.ListProxies:input_type -> tcpemu.v1.ListProxiesRequest
+	87,  // 142: tcpemu.v1.Emulator.UpdateProxy:input_type -> tcpemu.v1.UpdateProxyRequest
+	88,  // 143: tcpemu.v1.Emulator.DeleteProxy:input_type -> tcpemu.v1.DeleteProxyRequest
+	13,  // 144: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
+	13,  // 145: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
+	17,  // 146: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
+	91,  // 147: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
+	20,  // 148: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
+	26,  // 149: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
+	26,  // 150: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
+	26,  // 151: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
+	31,  // 152: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
+	91,  // 153: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
+	39,  // 154: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
+	39,  // 155: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
+	43,  // 156: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
+	91,  // 157: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
+	46,  // 158: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
+	48,  // 159: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
+	50,  // 160: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
+	91,  // 161: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
+	54,  // 162: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
+	91,  // 163: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
+	60,  // 164: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
+	62,  // 165: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
+	62,  // 166: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
+	66,  // 167: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
+	91,  // 168: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
+	69,  // 169: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
+	91,  // 170: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
+	72,  // 171: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
+	82,  // 172: tcpemu.v1.Emulator.CreateProxy:output_type -> tcpemu.v1.Proxy
+	82,  // 173: tcpemu.v1.Emulator.GetProxy:output_type -> tcpemu.v1.Proxy
+	86,  // 174: tcpemu.v1.Emulator.ListProxies:output_type -> tcpemu.v1.ListProxiesResponse
+	82,  // 175: tcpemu.v1.Emulator.UpdateProxy:output_type -> tcpemu.v1.Proxy
+	91,  // 176: tcpemu.v1.Emulator.DeleteProxy:output_type -> google.protobuf.Empty
+	144, // [144:177] is the sub-list for method output_type
+	111, // [111:144] is the sub-list for method input_type
+	111, // [111:111] is the sub-list for extension type_name
+	111, // [111:111] is the sub-list for extension extendee
+	0,   // [0:111] is the sub-list for field type_name
 }
 
 func init() { file_tcpemu_v1_tcpemu_proto_init() }

@@ -365,14 +365,16 @@ class GetLinkRequest(_message.Message):
     def __init__(self, link_id: _Optional[int] = ...) -> None: ...
 
 class UpdateLinkRequest(_message.Message):
-    __slots__ = ("link_id", "forward", "reverse")
+    __slots__ = ("link_id", "forward", "reverse", "update_mask")
     LINK_ID_FIELD_NUMBER: _ClassVar[int]
     FORWARD_FIELD_NUMBER: _ClassVar[int]
     REVERSE_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
     link_id: int
     forward: PathSpec
     reverse: PathSpec
-    def __init__(self, link_id: _Optional[int] = ..., forward: _Optional[_Union[PathSpec, _Mapping]] = ..., reverse: _Optional[_Union[PathSpec, _Mapping]] = ...) -> None: ...
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, link_id: _Optional[int] = ..., forward: _Optional[_Union[PathSpec, _Mapping]] = ..., reverse: _Optional[_Union[PathSpec, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class ListLinksRequest(_message.Message):
     __slots__ = ("network_id",)
