@@ -223,9 +223,9 @@ class EventHub {
  public:
   struct Options {
     size_t shards = 1;
-    // Per subscriber, events: 40960 of 224 bytes is 8.75 MiB, under the
+    // Per subscriber, events: 36864 of 256 bytes is 9 MiB, under the
     // 10 MiB a stream that never reads may hold (docs/limits.md).
-    size_t queue_capacity = 40960;
+    size_t queue_capacity = 36864;
     size_t history_per_session = 256;  // events; 0 keeps no history
     size_t max_subscribers = 64;
   };

@@ -61,7 +61,7 @@ ABSL_FLAG(uint32_t, max_subscribers, 64, "concurrent WatchEvents streams");
 ABSL_FLAG(uint32_t, event_queue,
           tcpemu::server::EventHub::Options{}.queue_capacity,
           "events queued per subscriber before the oldest are dropped "
-          "(224 bytes each: 40960 is 8.75 MiB)");
+          "(256 bytes each: 36864 is 9 MiB)");
 ABSL_FLAG(uint32_t, session_history, 256,
           "events kept per session for WatchEvents replay");
 ABSL_FLAG(bool, per_session_metrics, false,

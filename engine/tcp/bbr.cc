@@ -521,4 +521,25 @@ void Bbr::OnAppLimited(TimeNs now, uint32_t in_flight) {
   if (in_flight == 0) EnterIdle(now);
 }
 
+CcModel Bbr::model() const {
+  CcModel m;
+  switch (mode_) {
+    case Mode::kStartup:
+      m.phase = CcPhase::kStartup;
+      break;
+    case Mode::kDrain:
+      m.phase = CcPhase::kDrain;
+      break;
+    case Mode::kProbeBw:
+      m.phase = CcPhase::kProbeBw;
+      break;
+    case Mode::kProbeRtt:
+      m.phase = CcPhase::kProbeRtt;
+      break;
+  }
+  m.bandwidth = bandwidth();
+  m.min_rtt = min_rtt_;
+  return m;
+}
+
 }  // namespace tcpemu

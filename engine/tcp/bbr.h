@@ -118,6 +118,7 @@ class Bbr final : public CongestionControl {
   uint32_t ssthresh() const override { return ssthresh_; }
   uint64_t pacing_rate() const override { return pacing_rate_; }
   bool sets_recovery_window() const override { return true; }
+  CcModel model() const override;
 
   void OnAck(const AckSample& ack) override;
   void OnCongestionEvent(TimeNs now, uint32_t in_flight) override;

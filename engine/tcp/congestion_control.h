@@ -13,6 +13,7 @@
 
 #include "engine/sim/time.h"
 #include "engine/tcp/tcp_config.h"
+#include "engine/trace/event.h"
 #include "engine/wire/seq.h"
 
 namespace tcpemu {
@@ -80,6 +81,15 @@ struct AckSample {
   uint64_t delivered = 0;
 };
 
+// What an algorithm believes of the path, for snapshots and plots.
+struct CcModel {
+  // The algorithm's phase (BBR's); kNone for the window-based algorithms,
+  // whose phase the sender knows.
+  CcPhase phase = CcPhase::kNone;
+  uint64_t bandwidth = 0;  // estimated bottleneck rate, bytes/s (0: none)
+  DurationNs min_rtt = 0;  // estimated base RTT (0: none)
+};
+
 class CongestionControl {
  public:
   virtual ~CongestionControl() = default;
@@ -93,6 +103,7 @@ class CongestionControl {
   // The algorithm sets cwnd itself during loss recovery (BBR's packet
   // conservation), so the sender does not run PRR (RFC 6937) over it.
   virtual bool sets_recovery_window() const { return false; }
+  virtual CcModel model() const { return {}; }
 
   // Every ACK that moved SND.UNA or SACKed new data.
   virtual void OnAck(const AckSample& ack) = 0;

@@ -147,6 +147,18 @@ TcbSnapshot Connection::Snapshot() const {
     t.retrans_bytes = scoreboard_.retrans_bytes();
   }
   t.pipe = Pipe();
+  t.pacing_rate = PacingRate();
+  const CcModel m = cc_->model();
+  t.bandwidth_estimate = m.bandwidth;
+  t.min_rtt = m.min_rtt > 0 ? m.min_rtt : min_rtt_;
+  if (m.phase != CcPhase::kNone) {
+    t.cc_phase = m.phase;
+  } else if (in_recovery_) {
+    t.cc_phase = CcPhase::kRecovery;
+  } else if (Synchronized()) {
+    t.cc_phase = Cwnd() < cc_->ssthresh() ? CcPhase::kSlowStart
+                                          : CcPhase::kCongestionAvoidance;
+  }
   return t;
 }
 

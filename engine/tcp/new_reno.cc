@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <limits>
 
-
 namespace tcpemu {
 
 NewReno::NewReno(uint32_t mss, uint32_t initial_window_segments, bool hystart)

@@ -177,6 +177,28 @@ std::string_view ToString(TimerKind t) {
   return "unknown";
 }
 
+std::string_view ToString(CcPhase p) {
+  switch (p) {
+    case CcPhase::kNone:
+      return "none";
+    case CcPhase::kSlowStart:
+      return "slow_start";
+    case CcPhase::kCongestionAvoidance:
+      return "congestion_avoidance";
+    case CcPhase::kRecovery:
+      return "recovery";
+    case CcPhase::kStartup:
+      return "startup";
+    case CcPhase::kDrain:
+      return "drain";
+    case CcPhase::kProbeBw:
+      return "probe_bw";
+    case CcPhase::kProbeRtt:
+      return "probe_rtt";
+  }
+  return "unknown";
+}
+
 std::string_view ToString(TcpState s) {
   switch (s) {
     case TcpState::kClosed:

@@ -122,6 +122,20 @@ enum class ErrorCode : uint8_t {
 };
 
 // The TCB fields every segment event carries (RFC 9293 3.3.1 names).
+// The phase of congestion control: the window-based algorithms' (RFC 5681)
+// or BBR's.
+enum class CcPhase : uint8_t {
+  kNone,  // not synchronized
+  kSlowStart,
+  kCongestionAvoidance,
+  kRecovery,
+  kStartup,
+  kDrain,
+  kProbeBw,
+  kProbeRtt,
+};
+std::string_view ToString(CcPhase p);
+
 struct TcbSnapshot {
   TcpState state = TcpState::kClosed;
   uint32_t iss = 0, irs = 0;
@@ -134,12 +148,20 @@ struct TcbSnapshot {
   // not in use), timestamps (Snd.TS.OK, RFC 7323 3) and SACK (RFC 2018).
   uint8_t snd_wscale = 0, rcv_wscale = 0;
   bool ts_ok = false, sack_ok = false;
+  CcPhase cc_phase = CcPhase::kNone;  // see below
   uint32_t ts_recent = 0;  // TS.Recent, the timestamp to echo
   // The sender's scoreboard (RFC 6675), in bytes between SND.UNA and
   // SND.MAX: selectively acknowledged, deemed lost, retransmitted and not yet
   // acknowledged; and "pipe", the sender's estimate of bytes in the network.
   uint32_t sacked_bytes = 0, lost_bytes = 0, retrans_bytes = 0;
   uint32_t pipe = 0;
+  // Congestion control: the rate segments are paced at (bytes/s, 0 when
+  // not pacing), its phase (cc_phase above), and the algorithm's
+  // bottleneck-rate (bytes/s) and base-RTT estimates (0 where it keeps
+  // none). Not part of the trace digest.
+  uint64_t pacing_rate = 0;
+  uint64_t bandwidth_estimate = 0;
+  DurationNs min_rtt = 0;
 };
 
 // Header fields of one segment.

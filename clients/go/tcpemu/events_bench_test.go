@@ -69,7 +69,7 @@ func BenchmarkEventsIterator(b *testing.B) {
 	}()
 	// seen is the network time of the newest event read. The clock stays at
 	// most two steps ahead of it, so that the daemon's queue for the stream
-	// (40960 events by default) does not overflow while the reader catches up.
+	// (36864 events by default) does not overflow while the reader catches up.
 	var seen atomic.Int64
 	go func() { // the clock
 		defer wg.Done()

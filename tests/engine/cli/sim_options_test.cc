@@ -198,8 +198,8 @@ TEST(SimOptionsTest, ErrorsNameTheFlagAndRange) {
   EXPECT_EQ(Error({"--delay", "2h"}), "--delay: 2h out of range [0, 1h]");
   EXPECT_EQ(Error({"--time-limit", "0"}),
             "--time-limit: 0 out of range (0, 292 years]");
-  EXPECT_EQ(Error({"--cc", "bbr"}),
-            "--cc: \"bbr\" is not supported; allowed: newreno, cubic");
+  EXPECT_EQ(Error({"--cc", "vegas"}),
+            "--cc: \"vegas\" is not supported; allowed: newreno, cubic, bbr");
   EXPECT_NE(Error({"--seed", "-1"}).find("--seed: \"-1\" is not valid"),
             std::string::npos);
   EXPECT_NE(Error({"--queue", "1.5p"}).find("--queue: \"1.5p\" is not valid"),

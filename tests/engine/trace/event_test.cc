@@ -33,6 +33,7 @@ TEST(EventNamesTest, EveryEnumeratorHasADistinctName) {
   ExpectNamed(MangleKind::kDelay);
   ExpectNamed(TimerKind::kPacing);
   ExpectNamed(TcpState::kTimeWait);
+  ExpectNamed(CcPhase::kProbeRtt);
   ExpectNamed(Endpoint::kServer);
   ExpectNamed(ErrorCode::kAborted);
 }
