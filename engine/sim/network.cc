@@ -401,6 +401,84 @@ absl::StatusOr<size_t> Network::Read(uint32_t session_id, Endpoint e,
   return done;
 }
 
+namespace {
+
+EndpointStatus StatusOf(const Connection& c) {
+  EndpointStatus st;
+  st.state = c.state();
+  st.error = c.error();
+  st.finished = c.finished();
+  st.can_write = c.can_write();
+  st.eof = c.eof();
+  st.readable = c.readable();
+  st.send_buffer_free = c.send_buffer_free();
+  st.mss = c.effective_mss();
+  return st;
+}
+
+}  // namespace
+
+std::optional<EndpointStatus> Network::GetEndpoint(uint32_t session_id,
+                                                   Endpoint e) const {
+  const Connection* c = connection(session_id, e);
+  if (c == nullptr) return std::nullopt;
+  return StatusOf(*c);
+}
+
+std::optional<TcbSnapshot> Network::GetTcb(uint32_t session_id,
+                                           Endpoint e) const {
+  const Connection* c = connection(session_id, e);
+  if (c == nullptr) return std::nullopt;
+  return c->Snapshot();
+}
+
+absl::StatusOr<WriteResult> Network::WriteAvailable(
+    uint32_t session_id, Endpoint e, absl::Span<const uint8_t> data,
+    bool push) {
+  absl::StatusOr<Session*> s = FindLive(session_id, e);
+  if (!s.ok()) return s.status();
+  WriteResult r;
+  const size_t n =
+      std::min(data.size(), (*s)->ep[Index(e)].conn->send_buffer_free());
+  if (n > 0) {
+    absl::StatusOr<size_t> got =
+        Write(session_id, e, data.first(n), push && n == data.size());
+    if (!got.ok()) return got.status();
+    r.accepted = *got;
+  }
+  if (const Connection* c = connection(session_id, e); c != nullptr) {
+    r.after = StatusOf(*c);
+  }
+  return r;
+}
+
+absl::StatusOr<WriteResult> Network::WriteGeneratedAvailable(
+    uint32_t session_id, Endpoint e, size_t n, bool push) {
+  absl::StatusOr<Session*> s = FindLive(session_id, e);
+  if (!s.ok()) return s.status();
+  WriteResult r;
+  const size_t take = std::min(n, (*s)->ep[Index(e)].conn->send_buffer_free());
+  if (take > 0) {
+    absl::StatusOr<size_t> got =
+        WriteGenerated(session_id, e, take, push && take == n);
+    if (!got.ok()) return got.status();
+    r.accepted = *got;
+  }
+  if (const Connection* c = connection(session_id, e); c != nullptr) {
+    r.after = StatusOf(*c);
+  }
+  return r;
+}
+
+absl::StatusOr<ReadResult> Network::ReadAvailable(uint32_t session_id,
+                                                  Endpoint e,
+                                                  absl::Span<uint8_t> out) {
+  absl::StatusOr<size_t> n = Read(session_id, e, out);
+  if (!n.ok()) return n.status();
+  const Connection* c = connection(session_id, e);
+  return ReadResult{*n, c == nullptr || c->eof()};
+}
+
 absl::Status Network::SetReader(uint32_t session_id, Endpoint e,
                                 const ReaderSpec& reader) {
   if (absl::Status st = ValidateReaderSpec(reader); !st.ok()) return st;
