@@ -310,9 +310,9 @@ absl::Status EmulatorService::FillLink(Network& net, uint32_t network_id,
 grpc::Status EmulatorService::CreateLink(Ctx*, const v1::CreateLinkRequest* req,
                                          v1::Link* resp) {
   return Observe("CreateLink", [&]() -> absl::Status {
-    absl::StatusOr<PathSpec> fwd = FromProto(req->forward(), "forward");
+    absl::StatusOr<ValidPathSpec> fwd = FromProto(req->forward(), "forward");
     if (!fwd.ok()) return fwd.status();
-    absl::StatusOr<PathSpec> rev = FromProto(req->reverse(), "reverse");
+    absl::StatusOr<ValidPathSpec> rev = FromProto(req->reverse(), "reverse");
     if (!rev.ok()) return rev.status();
     absl::StatusOr<Where> w = NetworkOf(req->network_id());
     if (!w.ok()) return w.status();
@@ -353,9 +353,9 @@ grpc::Status EmulatorService::GetLink(Ctx*, const v1::GetLinkRequest* req,
 grpc::Status EmulatorService::UpdateLink(Ctx*, const v1::UpdateLinkRequest* req,
                                          v1::Link* resp) {
   return Observe("UpdateLink", [&]() -> absl::Status {
-    absl::StatusOr<PathSpec> fwd = FromProto(req->forward(), "forward");
+    absl::StatusOr<ValidPathSpec> fwd = FromProto(req->forward(), "forward");
     if (!fwd.ok()) return fwd.status();
-    absl::StatusOr<PathSpec> rev = FromProto(req->reverse(), "reverse");
+    absl::StatusOr<ValidPathSpec> rev = FromProto(req->reverse(), "reverse");
     if (!rev.ok()) return rev.status();
     absl::StatusOr<Where> w = LinkOf(req->link_id());
     if (!w.ok()) return w.status();

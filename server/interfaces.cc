@@ -175,12 +175,20 @@ grpc::Status EmulatorService::CreateInterface(
       spec.gateway = *gw;
     }
     if (absl::Status s = ValidateInterfaceSpec(spec); !s.ok()) return s;
-    absl::StatusOr<PathSpec> egress = FromProto(req->egress(), "egress");
+    absl::StatusOr<PathSpec> egress_spec =
+        PathSpecFromProto(req->egress(), "egress");
+    if (!egress_spec.ok()) return egress_spec.status();
+    absl::StatusOr<PathSpec> ingress_spec =
+        PathSpecFromProto(req->ingress(), "ingress");
+    if (!ingress_spec.ok()) return ingress_spec.status();
+    // A path without its own MTU takes the interface's.
+    if (!req->egress().has_mtu()) egress_spec->mtu = spec.mtu;
+    if (!req->ingress().has_mtu()) ingress_spec->mtu = spec.mtu;
+    absl::StatusOr<ValidPathSpec> egress = ValidatePath(*egress_spec, "egress");
     if (!egress.ok()) return egress.status();
-    absl::StatusOr<PathSpec> ingress = FromProto(req->ingress(), "ingress");
+    absl::StatusOr<ValidPathSpec> ingress =
+        ValidatePath(*ingress_spec, "ingress");
     if (!ingress.ok()) return ingress.status();
-    if (!req->egress().has_mtu()) egress->mtu = spec.mtu;
-    if (!req->ingress().has_mtu()) ingress->mtu = spec.mtu;
     std::string name = req->name();
     if (name.size() > 15) {
       return Invalid(

@@ -167,12 +167,12 @@ grpc::Status EmulatorService::CreateProxy(Ctx*,
     absl::StatusOr<std::vector<ToxicSpec>> toxics = ParseToxics(req->toxics());
     if (!toxics.ok()) return toxics.status();
     c.toxics = *std::move(toxics);
-    PathSpec fwd, rev;
+    ValidPathSpec fwd, rev;
     const bool own_link = req->link_id() == 0;
     if (own_link) {
-      absl::StatusOr<PathSpec> f = FromProto(req->forward(), "forward");
+      absl::StatusOr<ValidPathSpec> f = FromProto(req->forward(), "forward");
       if (!f.ok()) return f.status();
-      absl::StatusOr<PathSpec> r = FromProto(req->reverse(), "reverse");
+      absl::StatusOr<ValidPathSpec> r = FromProto(req->reverse(), "reverse");
       if (!r.ok()) return r.status();
       fwd = *f;
       rev = *r;

@@ -91,15 +91,32 @@ void Network::LinkEvents::OnEvent(const Event& e) {
   net_->Emit(named);
 }
 
+namespace {
+
+// Both specs checked, errors prefixed with their field.
+absl::StatusOr<std::pair<ValidPathSpec, ValidPathSpec>> CheckBoth(
+    const PathSpec& a, absl::string_view a_field, const PathSpec& b,
+    absl::string_view b_field) {
+  absl::StatusOr<ValidPathSpec> va = ValidPathSpec::Check(a);
+  if (!va.ok()) return WithPrefix(a_field, va.status());
+  absl::StatusOr<ValidPathSpec> vb = ValidPathSpec::Check(b);
+  if (!vb.ok()) return WithPrefix(b_field, vb.status());
+  return std::make_pair(*std::move(va), *std::move(vb));
+}
+
+}  // namespace
+
 absl::StatusOr<uint32_t> Network::CreateLink(const PathSpec& forward,
                                              const PathSpec& reverse,
                                              uint32_t id) {
-  if (absl::Status s = ValidatePathSpec(forward); !s.ok()) {
-    return WithPrefix("forward.", s);
-  }
-  if (absl::Status s = ValidatePathSpec(reverse); !s.ok()) {
-    return WithPrefix("reverse.", s);
-  }
+  auto checked = CheckBoth(forward, "forward.", reverse, "reverse.");
+  if (!checked.ok()) return checked.status();
+  return CreateLink(checked->first, checked->second, id);
+}
+
+absl::StatusOr<uint32_t> Network::CreateLink(const ValidPathSpec& forward,
+                                             const ValidPathSpec& reverse,
+                                             uint32_t id) {
   if (links_.size() >= limits_.max_links) {
     return absl::ResourceExhaustedError(
         absl::StrCat("link limit reached (", limits_.max_links, ")"));
@@ -123,9 +140,9 @@ absl::StatusOr<uint32_t> Network::CreateLink(const PathSpec& forward,
     l->events = std::make_unique<LinkEvents>(this, l.get());
     path_sink = l->events.get();
   }
-  l->path[0] = std::make_unique<Path>(forward, base ^ 0x1, l->id,
+  l->path[0] = std::make_unique<Path>(forward.spec(), base ^ 0x1, l->id,
                                       Endpoint::kClient, path_sink);
-  l->path[1] = std::make_unique<Path>(reverse, base ^ 0x2, l->id,
+  l->path[1] = std::make_unique<Path>(reverse.spec(), base ^ 0x2, l->id,
                                       Endpoint::kServer, path_sink);
   uint32_t new_id = l->id;
   links_.emplace(new_id, std::move(l));
@@ -162,18 +179,22 @@ Network::Session* Network::FindSession(uint32_t session_id) const {
 
 absl::Status Network::UpdateLink(uint32_t link_id, const PathSpec& forward,
                                  const PathSpec& reverse) {
+  if (FindLink(link_id) == nullptr) {
+    return absl::NotFoundError(absl::StrCat("link ", link_id, " not found"));
+  }
+  auto checked = CheckBoth(forward, "forward.", reverse, "reverse.");
+  if (!checked.ok()) return checked.status();
+  return UpdateLink(link_id, checked->first, checked->second);
+}
+
+absl::Status Network::UpdateLink(uint32_t link_id, const ValidPathSpec& forward,
+                                 const ValidPathSpec& reverse) {
   Link* l = FindLink(link_id);
   if (l == nullptr) {
     return absl::NotFoundError(absl::StrCat("link ", link_id, " not found"));
   }
-  if (absl::Status s = ValidatePathSpec(forward); !s.ok()) {
-    return WithPrefix("forward.", s);
-  }
-  if (absl::Status s = ValidatePathSpec(reverse); !s.ok()) {
-    return WithPrefix("reverse.", s);
-  }
-  absl::Status s = l->path[0]->Update(forward);
-  s.Update(l->path[1]->Update(reverse));
+  absl::Status s = l->path[0]->Update(forward.spec());
+  s.Update(l->path[1]->Update(reverse.spec()));
   return s;
 }
 
@@ -235,12 +256,16 @@ absl::StatusOr<uint32_t> Network::CreateInterface(const InterfaceSpec& spec,
                                                   const PathSpec& ingress,
                                                   FrameSink* out, uint32_t id) {
   if (absl::Status s = ValidateInterfaceSpec(spec); !s.ok()) return s;
-  if (absl::Status s = ValidatePathSpec(egress); !s.ok()) {
-    return WithPrefix("egress.", s);
-  }
-  if (absl::Status s = ValidatePathSpec(ingress); !s.ok()) {
-    return WithPrefix("ingress.", s);
-  }
+  auto checked = CheckBoth(egress, "egress.", ingress, "ingress.");
+  if (!checked.ok()) return checked.status();
+  return CreateInterface(spec, checked->first, checked->second, out, id);
+}
+
+absl::StatusOr<uint32_t> Network::CreateInterface(const InterfaceSpec& spec,
+                                                  const ValidPathSpec& egress,
+                                                  const ValidPathSpec& ingress,
+                                                  FrameSink* out, uint32_t id) {
+  if (absl::Status s = ValidateInterfaceSpec(spec); !s.ok()) return s;
   absl::StatusOr<uint32_t> link_id = CreateLink(egress, ingress, id);
   if (!link_id.ok()) return link_id.status();
   Link& l = *FindLink(*link_id);

@@ -29,6 +29,7 @@
 #include "engine/sim/rng.h"
 #include "engine/sim/scheduler.h"
 #include "engine/sim/time.h"
+#include "engine/sim/valid_path_spec.h"
 #include "engine/tcp/connection.h"
 #include "engine/tcp/isn.h"
 #include "engine/tcp/syn_cookie.h"
@@ -142,11 +143,17 @@ class Network : private EntryHandler {
   // `id` 0: the network picks the next id.
   absl::StatusOr<uint32_t> CreateLink(const PathSpec& forward,
                                       const PathSpec& reverse, uint32_t id = 0);
+  // Specs checked already (ValidPathSpec::Check): not checked again.
+  absl::StatusOr<uint32_t> CreateLink(const ValidPathSpec& forward,
+                                      const ValidPathSpec& reverse,
+                                      uint32_t id = 0);
   std::vector<uint32_t> link_ids() const;
   // Live sessions carried by a link.
   uint32_t link_session_count(uint32_t link_id) const;
   absl::Status UpdateLink(uint32_t link_id, const PathSpec& forward,
                           const PathSpec& reverse);
+  absl::Status UpdateLink(uint32_t link_id, const ValidPathSpec& forward,
+                          const ValidPathSpec& reverse);
   absl::Status DeleteLink(uint32_t link_id);
   const Path* path(uint32_t link_id, Direction d) const;
   absl::StatusOr<uint32_t> AddFault(uint32_t link_id, Direction d,
@@ -163,6 +170,10 @@ class Network : private EntryHandler {
   absl::StatusOr<uint32_t> CreateInterface(const InterfaceSpec& spec,
                                            const PathSpec& egress,
                                            const PathSpec& ingress,
+                                           FrameSink* out, uint32_t id = 0);
+  absl::StatusOr<uint32_t> CreateInterface(const InterfaceSpec& spec,
+                                           const ValidPathSpec& egress,
+                                           const ValidPathSpec& ingress,
                                            FrameSink* out, uint32_t id = 0);
   absl::Status DeleteInterface(uint32_t link_id);
   // Null if `link_id` is not an interface.
