@@ -154,8 +154,8 @@ absl::StatusOr<TcpConfig> FromProto(const v1::TcpConfig& p,
   return c;
 }
 
-absl::StatusOr<PathSpec> FromProto(const v1::PathSpec& p,
-                                   const std::string& field) {
+absl::StatusOr<PathSpec> PathSpecFromProto(const v1::PathSpec& p,
+                                           const std::string& field) {
   PathSpec s;
   absl::StatusOr<DurationNs> delay =
       DurationFromProto(p.delay(), field + ".delay");
@@ -204,9 +204,15 @@ absl::StatusOr<PathSpec> FromProto(const v1::PathSpec& p,
   s.reorder_gap = p.reorder_gap();
   s.corrupt = p.corrupt();
   if (p.has_mtu()) s.mtu = p.mtu();
-  if (absl::Status st = ValidatePathSpec(s); !st.ok()) {
+  return s;
+}
+
+absl::StatusOr<ValidPathSpec> ValidatePath(const PathSpec& s,
+                                           const std::string& field) {
+  absl::StatusOr<ValidPathSpec> valid = ValidPathSpec::Check(s);
+  if (!valid.ok()) {
     // The engine names loss parameters p, r, h, k; the API nests them.
-    std::string msg(st.message());
+    std::string msg(valid.status().message());
     if (msg.rfind("loss.", 0) == 0) {
       msg = s.loss.model == LossSpec::Model::kRandom
                 ? "loss.random" + msg.substr(msg.find(' '))
@@ -214,7 +220,14 @@ absl::StatusOr<PathSpec> FromProto(const v1::PathSpec& p,
     }
     return absl::InvalidArgumentError(absl::StrCat(field, ".", msg));
   }
-  return s;
+  return valid;
+}
+
+absl::StatusOr<ValidPathSpec> FromProto(const v1::PathSpec& p,
+                                        const std::string& field) {
+  absl::StatusOr<PathSpec> s = PathSpecFromProto(p, field);
+  if (!s.ok()) return s.status();
+  return ValidatePath(*s, field);
 }
 
 absl::StatusOr<ReaderSpec> FromProto(const v1::Reader& p,

@@ -31,8 +31,15 @@ std::string Quoted(absl::string_view text);
 absl::StatusOr<TcpConfig> FromProto(const v1::TcpConfig& p,
                                     const std::string& field,
                                     uint32_t max_buffer);
-absl::StatusOr<PathSpec> FromProto(const v1::PathSpec& p,
-                                   const std::string& field);
+// A link direction's spec, converted and validated (once: Network takes the
+// ValidPathSpec as it is).
+absl::StatusOr<ValidPathSpec> FromProto(const v1::PathSpec& p,
+                                        const std::string& field);
+// The two steps apart, for a caller that completes the spec in between.
+absl::StatusOr<PathSpec> PathSpecFromProto(const v1::PathSpec& p,
+                                           const std::string& field);
+absl::StatusOr<ValidPathSpec> ValidatePath(const PathSpec& s,
+                                           const std::string& field);
 absl::StatusOr<ReaderSpec> FromProto(const v1::Reader& p,
                                      const std::string& field);
 absl::StatusOr<Endpoint> EndpointFromProto(v1::Endpoint e,

@@ -96,7 +96,7 @@ EmulatorService::EmulatorService(const EmulatorOptions& options, EventHub* hub,
   });
   (void)s;  // a fresh shard always accepts its first network
   absl::MutexLock l(&mu_);
-  network_shard_[default_network_] = 0;
+  ids_.AddNetwork(default_network_, 0);
 }
 
 EmulatorService::~EmulatorService() {
@@ -140,29 +140,25 @@ absl::StatusOr<EmulatorService::Where> EmulatorService::NetworkOf(
     uint32_t network_id) {
   if (network_id == 0) network_id = default_network_;
   absl::MutexLock l(&mu_);
-  auto it = network_shard_.find(network_id);
-  if (it == network_shard_.end()) return NotFound("network_id", network_id);
-  return Where{network_id, shards_[it->second].get()};
+  std::optional<size_t> shard = ids_.ShardOf(network_id);
+  if (!shard.has_value()) return NotFound("network_id", network_id);
+  return Where{network_id, shards_[*shard].get()};
 }
 
 absl::StatusOr<EmulatorService::Where> EmulatorService::LinkOf(
     uint32_t link_id) {
   absl::MutexLock l(&mu_);
-  auto it = link_network_.find(link_id);
-  if (it == link_network_.end()) return NotFound("link_id", link_id);
-  auto nit = network_shard_.find(it->second);
-  if (nit == network_shard_.end()) return NotFound("link_id", link_id);
-  return Where{it->second, shards_[nit->second].get()};
+  std::optional<IdDirectory::Owner> o = ids_.LinkOwner(link_id);
+  if (!o.has_value()) return NotFound("link_id", link_id);
+  return Where{o->network_id, shards_[o->shard].get()};
 }
 
 absl::StatusOr<EmulatorService::Where> EmulatorService::SessionOf(
     uint32_t session_id) {
   absl::MutexLock l(&mu_);
-  auto it = session_network_.find(session_id);
-  if (it == session_network_.end()) return NotFound("session_id", session_id);
-  auto nit = network_shard_.find(it->second);
-  if (nit == network_shard_.end()) return NotFound("session_id", session_id);
-  return Where{it->second, shards_[nit->second].get()};
+  std::optional<IdDirectory::Owner> o = ids_.SessionOwner(session_id);
+  if (!o.has_value()) return NotFound("session_id", session_id);
+  return Where{o->network_id, shards_[o->shard].get()};
 }
 
 // ------------------------------------------------------------------ networks
@@ -200,7 +196,7 @@ grpc::Status EmulatorService::CreateNetwork(Ctx*,
     size_t shard_index;
     {
       absl::MutexLock l(&mu_);
-      if (network_shard_.size() >= options_.max_networks) {
+      if (ids_.network_count() >= options_.max_networks) {
         return Exhausted(
             Limit::kNetworks,
             absl::StrCat("network limit reached: --max_networks is ",
@@ -210,7 +206,7 @@ grpc::Status EmulatorService::CreateNetwork(Ctx*,
       }
       id = next_network_id_++;
       shard_index = id % shards_.size();
-      network_shard_[id] = shard_index;
+      ids_.AddNetwork(id, shard_index);
     }
     uint64_t seed = req->seed() != 0 ? req->seed() : RandomSeed();
     Network::Limits limits;
@@ -225,7 +221,7 @@ grpc::Status EmulatorService::CreateNetwork(Ctx*,
     });
     if (!s.ok()) {
       absl::MutexLock l(&mu_);
-      network_shard_.erase(id);
+      ids_.RemoveNetwork(id);
     }
     return s;
   });
@@ -284,16 +280,7 @@ grpc::Status EmulatorService::DeleteNetwork(Ctx*,
     });
     if (!s.ok()) return s;
     absl::MutexLock l(&mu_);
-    network_shard_.erase(id);
-    absl::erase_if(link_network_,
-                   [id](const auto& kv) { return kv.second == id; });
-    for (const auto& [iface, nid] : interface_network_) {
-      if (nid == id) ForgetListenersLocked(iface);
-    }
-    absl::erase_if(interface_network_,
-                   [id](const auto& kv) { return kv.second == id; });
-    std::erase_if(session_network_,
-                  [id](const auto& kv) { return kv.second == id; });
+    for (uint32_t iface : ids_.RemoveNetwork(id)) ForgetListenersLocked(iface);
     for (const auto& [pid, nid] : proxy_network_) {
       if (nid != id) continue;
       absl::erase_if(proxy_names_,
@@ -325,20 +312,20 @@ absl::Status EmulatorService::FillLink(Network& net, uint32_t network_id,
 grpc::Status EmulatorService::CreateLink(Ctx*, const v1::CreateLinkRequest* req,
                                          v1::Link* resp) {
   return Observe("CreateLink", [&]() -> absl::Status {
-    absl::StatusOr<PathSpec> fwd = FromProto(req->forward(), "forward");
+    absl::StatusOr<ValidPathSpec> fwd = FromProto(req->forward(), "forward");
     if (!fwd.ok()) return fwd.status();
-    absl::StatusOr<PathSpec> rev = FromProto(req->reverse(), "reverse");
+    absl::StatusOr<ValidPathSpec> rev = FromProto(req->reverse(), "reverse");
     if (!rev.ok()) return rev.status();
     absl::StatusOr<Where> w = NetworkOf(req->network_id());
     if (!w.ok()) return w.status();
     uint32_t id;
     {
       absl::MutexLock l(&mu_);
-      if (link_network_.size() >= options_.max_links) {
+      if (ids_.link_count() >= options_.max_links) {
         return Exhausted(Limit::kLinks, LinkLimitMessage(options_.max_links));
       }
       id = next_link_id_++;
-      link_network_[id] = w->network_id;
+      ids_.AddLink(id, w->network_id);
     }
     absl::Status s = OnNetwork(
         w->network_id, [&](NetworkSlot& slot, Shard&) -> absl::Status {
@@ -348,7 +335,7 @@ grpc::Status EmulatorService::CreateLink(Ctx*, const v1::CreateLinkRequest* req,
         });
     if (!s.ok()) {
       absl::MutexLock l(&mu_);
-      link_network_.erase(id);
+      ids_.RemoveLink(id);
     }
     return s;
   });
@@ -369,7 +356,7 @@ grpc::Status EmulatorService::UpdateLink(Ctx*, const v1::UpdateLinkRequest* req,
                                          v1::Link* resp) {
   return Observe("UpdateLink", [&]() -> absl::Status {
     // The mask and the fields it names, checked before the shard is asked.
-    if (absl::StatusOr<std::pair<PathSpec, PathSpec>> checked =
+    if (absl::StatusOr<std::pair<ValidPathSpec, ValidPathSpec>> checked =
             ApplyLinkUpdate(*req, PathSpec(), PathSpec());
         !checked.ok()) {
       return checked.status();
@@ -385,7 +372,7 @@ grpc::Status EmulatorService::UpdateLink(Ctx*, const v1::UpdateLinkRequest* req,
           if (fwd == nullptr || rev == nullptr) {
             return NotFound("link_id", req->link_id());
           }
-          absl::StatusOr<std::pair<PathSpec, PathSpec>> next =
+          absl::StatusOr<std::pair<ValidPathSpec, ValidPathSpec>> next =
               ApplyLinkUpdate(*req, fwd->spec(), rev->spec());
           if (!next.ok()) return next.status();
           absl::Status s =
@@ -406,8 +393,7 @@ grpc::Status EmulatorService::ListLinks(Ctx*, const v1::ListLinksRequest* req,
       networks.push_back(w->network_id);
     } else {
       absl::MutexLock l(&mu_);
-      for (const auto& [id, shard] : network_shard_) networks.push_back(id);
-      std::sort(networks.begin(), networks.end());
+      networks = ids_.network_ids();
     }
     for (uint32_t nid : networks) {
       absl::Status s = OnNetwork(nid, [&](NetworkSlot& slot, Shard&) {
@@ -443,7 +429,7 @@ grpc::Status EmulatorService::DeleteLink(Ctx*, const v1::DeleteLinkRequest* req,
         });
     if (!s.ok()) return s;
     absl::MutexLock l(&mu_);
-    link_network_.erase(req->link_id());
+    ids_.RemoveLink(req->link_id());
     return absl::OkStatus();
   });
 }
@@ -500,12 +486,13 @@ absl::Status EmulatorService::FillSession(NetworkSlot& slot,
       ep->set_write_sha256(st.write_digest.data(), st.write_digest.size());
       ep->set_read_sha256(st.read_digest.data(), st.read_digest.size());
     }
-    const Connection* c = net.connection(session_id, e);
-    if (c != nullptr) {
-      ToProto(c->Snapshot(), ep->mutable_tcb());
-      ep->set_readable(static_cast<uint32_t>(c->readable()));
-      ep->set_send_buffer_free(static_cast<uint32_t>(c->send_buffer_free()));
-      ep->set_mss(c->effective_mss());
+    std::optional<EndpointStatus> now = net.GetEndpoint(session_id, e);
+    std::optional<TcbSnapshot> tcb = net.GetTcb(session_id, e);
+    if (now.has_value() && tcb.has_value()) {
+      ToProto(*tcb, ep->mutable_tcb());
+      ep->set_readable(static_cast<uint32_t>(now->readable));
+      ep->set_send_buffer_free(static_cast<uint32_t>(now->send_buffer_free));
+      ep->set_mss(now->mss);
     } else {
       ep->mutable_tcb()->set_state(ToProto(st.final_state));
     }
@@ -597,12 +584,12 @@ grpc::Status EmulatorService::OpenSession(Ctx*,
     spec.digest = req->digest();
     {
       absl::MutexLock l(&mu_);
-      if (session_network_.size() >= options_.max_sessions) {
+      if (ids_.session_count() >= options_.max_sessions) {
         return Exhausted(Limit::kSessions,
                          SessionLimitMessage(options_.max_sessions));
       }
       spec.id = next_session_id_++;
-      session_network_[spec.id] = w->network_id;
+      ids_.AddSession(spec.id, w->network_id);
     }
     absl::Status s = OnNetwork(
         w->network_id, [&](NetworkSlot& slot, Shard&) -> absl::Status {
@@ -640,7 +627,7 @@ grpc::Status EmulatorService::OpenSession(Ctx*,
         });
     if (!s.ok()) {
       absl::MutexLock l(&mu_);
-      session_network_.erase(spec.id);
+      ids_.RemoveSession(spec.id);
     }
     return s;
   });
@@ -683,13 +670,7 @@ grpc::Status EmulatorService::ListSessions(Ctx*,
     std::vector<std::pair<uint32_t, uint32_t>> candidates;
     {
       absl::MutexLock l(&mu_);
-      for (auto it = session_network_.upper_bound(after);
-           it != session_network_.end(); ++it) {
-        if (req->network_id() != 0 && it->second != req->network_id()) {
-          continue;
-        }
-        candidates.push_back(*it);
-      }
+      candidates = ids_.SessionsAfter(after, req->network_id());
     }
     size_t i = 0;
     while (i < candidates.size() && resp->sessions_size() < page) {
@@ -741,7 +722,7 @@ grpc::Status EmulatorService::DeleteSession(Ctx*,
         });
     if (!s.ok()) return s;
     absl::MutexLock l(&mu_);
-    session_network_.erase(req->session_id());
+    ids_.RemoveSession(req->session_id());
     return absl::OkStatus();
   });
 }
@@ -767,8 +748,9 @@ grpc::Status EmulatorService::Close(Ctx*, const v1::CloseRequest* req,
                                : slot.net->Close(req->session_id(), *e);
           shard.RunReadyWaiters();
           if (!s.ok()) return s;
-          const Connection* c = slot.net->connection(req->session_id(), *e);
-          resp->set_state(ToProto(c ? c->state() : TcpState::kClosed));
+          std::optional<EndpointStatus> now =
+              slot.net->GetEndpoint(req->session_id(), *e);
+          resp->set_state(ToProto(now ? now->state : TcpState::kClosed));
           return absl::OkStatus();
         });
   });
@@ -869,10 +851,11 @@ StateSnapshot EmulatorService::SnapshotState() {
           ps.session_id = sid;
           ps.network_id = slot->id;
           for (Endpoint e : {Endpoint::kClient, Endpoint::kServer}) {
-            const Connection* c = net.connection(sid, e);
-            if (c == nullptr) continue;
-            ++snap.sessions_by_state[static_cast<size_t>(c->state())];
-            TcbSnapshot t = c->Snapshot();
+            std::optional<EndpointStatus> now = net.GetEndpoint(sid, e);
+            std::optional<TcbSnapshot> tcb = net.GetTcb(sid, e);
+            if (!now.has_value() || !tcb.has_value()) continue;
+            ++snap.sessions_by_state[static_cast<size_t>(now->state)];
+            const TcbSnapshot& t = *tcb;
             snap.cwnd_bytes.push_back(t.cwnd);
             if (e == Endpoint::kClient) {
               ps.cwnd_client = t.cwnd;

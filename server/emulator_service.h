@@ -18,6 +18,7 @@
 #include "absl/synchronization/notification.h"
 #include "server/event_hub.h"
 #include "server/event_stream.h"
+#include "server/id_directory.h"
 #include "server/metrics.h"
 #include "server/proxy_address.h"
 #include "server/proxy_table.h"
@@ -232,11 +233,7 @@ class EmulatorService final
   std::atomic<uint32_t> next_session_id_{1};
 
   absl::Mutex mu_;
-  absl::flat_hash_map<uint32_t, size_t> network_shard_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<uint32_t, uint32_t> link_network_ ABSL_GUARDED_BY(mu_);
-  std::map<uint32_t, uint32_t> session_network_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<uint32_t, uint32_t> interface_network_
-      ABSL_GUARDED_BY(mu_);
+  IdDirectory ids_ ABSL_GUARDED_BY(mu_);
   // Listening (interface_id, port) pairs, for --max_listeners.
   absl::flat_hash_set<uint64_t> listeners_ ABSL_GUARDED_BY(mu_);
   // Proxies: id -> network, and name -> id.

@@ -123,9 +123,9 @@ grpc::Status EmulatorService::InjectFault(Ctx*,
               r.match.has_seq_range = true;
               uint32_t base = 0;
               if (session_id != 0) {
-                const Connection* sender = slot.net->connection(
+                std::optional<TcbSnapshot> sender = slot.net->GetTcb(
                     session_id, d == 0 ? Endpoint::kClient : Endpoint::kServer);
-                base = sender ? sender->Snapshot().iss : 0;
+                base = sender ? sender->iss : 0;
               }
               r.match.seq_lo = Seq(base + m.seq_lo());
               r.match.seq_hi = Seq(base + m.seq_hi());

@@ -88,12 +88,12 @@ void EmulatorService::InstallHooks(NetworkSlot& slot) {
 
 uint32_t EmulatorService::AllocateSessionId(uint32_t network_id) {
   absl::MutexLock l(&mu_);
-  if (session_network_.size() >= options_.max_sessions) {
+  if (ids_.session_count() >= options_.max_sessions) {
     if (metrics_ != nullptr) metrics_->CountLimitRejection(Limit::kSessions);
     return 0;
   }
   uint32_t id = next_session_id_++;
-  session_network_[id] = network_id;
+  ids_.AddSession(id, network_id);
   return id;
 }
 
@@ -175,12 +175,20 @@ grpc::Status EmulatorService::CreateInterface(
       spec.gateway = *gw;
     }
     if (absl::Status s = ValidateInterfaceSpec(spec); !s.ok()) return s;
-    absl::StatusOr<PathSpec> egress = FromProto(req->egress(), "egress");
+    absl::StatusOr<PathSpec> egress_spec =
+        PathSpecFromProto(req->egress(), "egress");
+    if (!egress_spec.ok()) return egress_spec.status();
+    absl::StatusOr<PathSpec> ingress_spec =
+        PathSpecFromProto(req->ingress(), "ingress");
+    if (!ingress_spec.ok()) return ingress_spec.status();
+    // A path without its own MTU takes the interface's.
+    if (!req->egress().has_mtu()) egress_spec->mtu = spec.mtu;
+    if (!req->ingress().has_mtu()) ingress_spec->mtu = spec.mtu;
+    absl::StatusOr<ValidPathSpec> egress = ValidatePath(*egress_spec, "egress");
     if (!egress.ok()) return egress.status();
-    absl::StatusOr<PathSpec> ingress = FromProto(req->ingress(), "ingress");
+    absl::StatusOr<ValidPathSpec> ingress =
+        ValidatePath(*ingress_spec, "ingress");
     if (!ingress.ok()) return ingress.status();
-    if (!req->egress().has_mtu()) egress->mtu = spec.mtu;
-    if (!req->ingress().has_mtu()) ingress->mtu = spec.mtu;
     std::string name = req->name();
     if (name.size() > 15) {
       return Invalid(
@@ -192,18 +200,17 @@ grpc::Status EmulatorService::CreateInterface(
     uint32_t id;
     {
       absl::MutexLock l(&mu_);
-      if (interface_network_.size() >= options_.max_interfaces) {
+      if (ids_.interface_count() >= options_.max_interfaces) {
         return Exhausted(
             Limit::kInterfaces,
             absl::StrCat("interface limit reached: --max_interfaces is ",
                          options_.max_interfaces, "; delete interfaces first"));
       }
-      if (link_network_.size() >= options_.max_links) {
+      if (ids_.link_count() >= options_.max_links) {
         return Exhausted(Limit::kLinks, LinkLimitMessage(options_.max_links));
       }
       id = next_link_id_++;
-      link_network_[id] = w->network_id;
-      interface_network_[id] = w->network_id;
+      ids_.AddInterface(id, w->network_id);
     }
     absl::Status s = OnNetwork(
         w->network_id, [&](NetworkSlot& slot, Shard& shard) -> absl::Status {
@@ -226,8 +233,7 @@ grpc::Status EmulatorService::CreateInterface(
         });
     if (!s.ok()) {
       absl::MutexLock l(&mu_);
-      link_network_.erase(id);
-      interface_network_.erase(id);
+      ids_.RemoveLink(id);
     }
     return s;
   });
@@ -256,13 +262,8 @@ grpc::Status EmulatorService::ListInterfaces(
     std::vector<std::pair<uint32_t, uint32_t>> ids;
     {
       absl::MutexLock l(&mu_);
-      for (const auto& [id, nid] : interface_network_) {
-        if (req->network_id() == 0 || nid == req->network_id()) {
-          ids.emplace_back(id, nid);
-        }
-      }
+      ids = ids_.Interfaces(req->network_id());
     }
-    std::sort(ids.begin(), ids.end());
     for (const auto& entry : ids) {
       // Named copies: a lambda cannot capture a structured binding in C++20
       // as clang implements it.
@@ -299,8 +300,7 @@ grpc::Status EmulatorService::DeleteInterface(
         });
     if (!s.ok()) return s;
     absl::MutexLock l(&mu_);
-    link_network_.erase(id);
-    interface_network_.erase(id);
+    ids_.RemoveLink(id);
     ForgetListenersLocked(id);
     return absl::OkStatus();
   });

@@ -99,7 +99,7 @@ void MergeLinkUpdate(const v1::UpdateLinkRequest& req, v1::PathSpec& forward,
   reverse = std::move(*current.mutable_reverse());
 }
 
-absl::StatusOr<std::pair<PathSpec, PathSpec>> ApplyLinkUpdate(
+absl::StatusOr<std::pair<ValidPathSpec, ValidPathSpec>> ApplyLinkUpdate(
     const v1::UpdateLinkRequest& req, const PathSpec& forward,
     const PathSpec& reverse) {
   if (absl::Status s = ValidateLinkUpdateMask(req.update_mask()); !s.ok()) {
@@ -108,9 +108,9 @@ absl::StatusOr<std::pair<PathSpec, PathSpec>> ApplyLinkUpdate(
   v1::PathSpec fwd = CurrentToProto(forward);
   v1::PathSpec rev = CurrentToProto(reverse);
   MergeLinkUpdate(req, fwd, rev);
-  absl::StatusOr<PathSpec> f = FromProto(fwd, "forward");
+  absl::StatusOr<ValidPathSpec> f = FromProto(fwd, "forward");
   if (!f.ok()) return f.status();
-  absl::StatusOr<PathSpec> r = FromProto(rev, "reverse");
+  absl::StatusOr<ValidPathSpec> r = FromProto(rev, "reverse");
   if (!r.ok()) return r.status();
   return std::make_pair(*f, *r);
 }

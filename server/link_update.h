@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/link/path_spec.h"
+#include "engine/sim/valid_path_spec.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "tcpemu/v1/tcpemu.pb.h"
 
@@ -31,7 +32,7 @@ void MergeLinkUpdate(const v1::UpdateLinkRequest& req, v1::PathSpec& forward,
 // The link's specs after the update: the mask checked, `forward` and
 // `reverse` merged with the request as MergeLinkUpdate does, and the result
 // validated (errors name the field, e.g. "forward.delay").
-absl::StatusOr<std::pair<PathSpec, PathSpec>> ApplyLinkUpdate(
+absl::StatusOr<std::pair<ValidPathSpec, ValidPathSpec>> ApplyLinkUpdate(
     const v1::UpdateLinkRequest& req, const PathSpec& forward,
     const PathSpec& reverse);
 

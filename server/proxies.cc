@@ -100,7 +100,7 @@ ProxyTable& EmulatorService::Proxies(NetworkSlot& slot, Shard& shard) {
       // Its replay history goes with it, as on DeleteSession.
       if (hub_ != nullptr) hub_->ForgetSession(shard_index, network_id, sid);
       absl::MutexLock l(&mu_);
-      session_network_.erase(sid);
+      ids_.RemoveSession(sid);
     };
     hooks.admit_connection = [this] {
       uint32_t cur = proxy_connections_.load();
@@ -167,12 +167,12 @@ grpc::Status EmulatorService::CreateProxy(Ctx*,
     absl::StatusOr<std::vector<ToxicSpec>> toxics = ParseToxics(req->toxics());
     if (!toxics.ok()) return toxics.status();
     c.toxics = *std::move(toxics);
-    PathSpec fwd, rev;
+    ValidPathSpec fwd, rev;
     const bool own_link = req->link_id() == 0;
     if (own_link) {
-      absl::StatusOr<PathSpec> f = FromProto(req->forward(), "forward");
+      absl::StatusOr<ValidPathSpec> f = FromProto(req->forward(), "forward");
       if (!f.ok()) return f.status();
-      absl::StatusOr<PathSpec> r = FromProto(req->reverse(), "reverse");
+      absl::StatusOr<ValidPathSpec> r = FromProto(req->reverse(), "reverse");
       if (!r.ok()) return r.status();
       fwd = *f;
       rev = *r;
@@ -206,11 +206,11 @@ grpc::Status EmulatorService::CreateProxy(Ctx*,
                                       " at once (--max_proxies)"));
       }
       if (own_link) {
-        if (link_network_.size() >= options_.max_links) {
+        if (ids_.link_count() >= options_.max_links) {
           return Exhausted(Limit::kLinks, LinkLimitMessage(options_.max_links));
         }
         c.link_id = next_link_id_++;
-        link_network_[c.link_id] = w->network_id;
+        ids_.AddLink(c.link_id, w->network_id);
       } else {
         c.link_id = req->link_id();
       }
@@ -247,7 +247,7 @@ grpc::Status EmulatorService::CreateProxy(Ctx*,
       absl::MutexLock l(&mu_);
       proxy_names_.erase(req->name());
       proxy_network_.erase(id);
-      if (own_link) link_network_.erase(link_id);
+      if (own_link) ids_.RemoveLink(link_id);
     }
     return s;
   });
@@ -437,8 +437,8 @@ grpc::Status EmulatorService::DeleteProxy(Ctx*,
     absl::MutexLock l(&mu_);
     proxy_network_.erase(id);
     proxy_names_.erase(name);
-    if (owned_link != 0) link_network_.erase(owned_link);
-    for (uint32_t sid : sessions) session_network_.erase(sid);
+    if (owned_link != 0) ids_.RemoveLink(owned_link);
+    for (uint32_t sid : sessions) ids_.RemoveSession(sid);
     return absl::OkStatus();
   });
 }

@@ -73,8 +73,8 @@ ProxyRelay::~ProxyRelay() {
   }
 }
 
-const Connection* ProxyRelay::Conn(const Side& s) const {
-  return net_.connection(session_id_, s.ep);
+std::optional<EndpointStatus> ProxyRelay::Conn(const Side& s) const {
+  return net_.GetEndpoint(session_id_, s.ep);
 }
 
 bool ProxyRelay::Connected(const Side& s) const {
@@ -91,10 +91,10 @@ void ProxyRelay::Pump() {
   AdvanceToWall();
   Side& up = side_[1];
   if (!up_connected_ && !connecting_ && !up.closed && connect_index_ < 0) {
-    const Connection* c = Conn(up);
-    if (c != nullptr && Synchronized(c->state())) {
+    std::optional<EndpointStatus> c = Conn(up);
+    if (c && Synchronized(c->state)) {
       StartUpstream();
-    } else if (c == nullptr || c->finished()) {
+    } else if (!c || c->finished) {
       // The emulated handshake never completed (the session is gone): no
       // upstream connection to make.
       up.closed = true;
@@ -117,17 +117,17 @@ void ProxyRelay::Pump() {
 void ProxyRelay::SocketToEngine(Side& s) {
   std::vector<uint8_t>& buf = shared_->scratch;
   for (int round = 0; round < kMaxRounds; ++round) {
-    const Connection* c = Conn(s);
+    std::optional<EndpointStatus> c = Conn(s);
     // A full send buffer takes nothing: no Write, which would count as
     // activity and wake this relay again at once.
-    if (c == nullptr || !c->can_write()) {
+    if (!c || !c->can_write) {
       // The endpoint will take no more (the session is over): what the
       // application still sends has nowhere to go; read it to learn of its
       // end of file rather than leave the socket ready for ever.
       DiscardInput(s);
       return;
     }
-    if (c->send_buffer_free() == 0) break;
+    if (c->send_buffer_free == 0) break;
     if (!s.in.empty()) {
       absl::StatusOr<size_t> n = net_.Write(
           session_id_, s.ep,
@@ -140,7 +140,7 @@ void ProxyRelay::SocketToEngine(Side& s) {
       continue;
     }
     if (s.rd_eof) break;
-    const size_t want = std::min<size_t>(buf.size(), c->send_buffer_free());
+    const size_t want = std::min<size_t>(buf.size(), c->send_buffer_free);
     ssize_t r = recv(s.fd, buf.data(), want, 0);
     if (r > 0) {
       // The bytes may have been sent after this Pump began: they enter the
@@ -169,13 +169,13 @@ void ProxyRelay::SocketToEngine(Side& s) {
     return;
   }
   if (s.rd_eof && s.in.empty() && !s.engine_closed) {
-    const Connection* c = Conn(s);
+    std::optional<EndpointStatus> c = Conn(s);
     // An application that connects and closes at once (a health check)
     // still reaches the upstream: the FIN waits for the handshake, instead
     // of a close in SYN-SENT that would never be seen.
-    if (c != nullptr && c->state() == TcpState::kSynSent) return;
+    if (c && c->state == TcpState::kSynSent) return;
     s.engine_closed = true;
-    if (c != nullptr && !c->finished()) (void)net_.Close(session_id_, s.ep);
+    if (c && !c->finished) (void)net_.Close(session_id_, s.ep);
   }
 }
 
@@ -198,10 +198,10 @@ void ProxyRelay::EngineToSocket(Side& s, Direction flowing) {
   const int f = static_cast<int>(flowing);
   // A reset or timed-out endpoint resets its socket at once (what an RST
   // does to a kernel socket: unsent data is dropped).
-  const Connection* c = Conn(s);
+  std::optional<EndpointStatus> c = Conn(s);
   ErrorCode error = ErrorCode::kNone;
-  if (c != nullptr) {
-    error = c->error();
+  if (c) {
+    error = c->error;
   } else if (absl::StatusOr<SessionInfo> info = net_.GetSession(session_id_);
              info.ok()) {
     error = s.ep == Endpoint::kClient ? info->client.error : info->server.error;
@@ -228,10 +228,10 @@ void ProxyRelay::EngineToSocket(Side& s, Direction flowing) {
     size_t len = s.out.size();
     const bool fresh = len == 0;
     if (fresh) {
-      const Connection* rc = Conn(s);
+      std::optional<EndpointStatus> rc = Conn(s);
       // Nothing to read: no Read call, which would count as activity and
       // wake this relay again at once.
-      if (s.wr_shut || s.shut_armed || rc == nullptr || rc->readable() == 0) {
+      if (s.wr_shut || s.shut_armed || !rc || rc->readable == 0) {
         break;
       }
       size_t want = buf.size();
@@ -269,7 +269,7 @@ void ProxyRelay::EngineToSocket(Side& s, Direction flowing) {
   c = Conn(s);
   // The peer's FIN was read (or the session ended without an error): the
   // socket's write side is shut, after slow_close's delay if it has one.
-  if (c == nullptr || c->eof() || c->finished()) ShutWrite(s, flowing);
+  if (!c || c->eof || c->finished) ShutWrite(s, flowing);
 }
 
 void ProxyRelay::ShutWrite(Side& s, Direction flowing) {
@@ -297,13 +297,13 @@ void ProxyRelay::UpdateEvents(Side& s) {
     return;
   }
   uint32_t ev = 0;
-  const Connection* c = Conn(s);
-  if (!s.rd_eof && s.in.empty() && c != nullptr && c->can_write() &&
-      c->send_buffer_free() > 0) {
+  std::optional<EndpointStatus> c = Conn(s);
+  if (!s.rd_eof && s.in.empty() && c && c->can_write &&
+      c->send_buffer_free > 0) {
     ev |= EPOLLIN;
   }
   // Nothing more can reach the engine: read to learn of the end of file.
-  if (!s.rd_eof && (c == nullptr || !c->can_write())) ev |= EPOLLIN;
+  if (!s.rd_eof && (!c || !c->can_write)) ev |= EPOLLIN;
   if (!s.out.empty()) ev |= EPOLLOUT;
   shard_.SetFdEvents(s.fd, ev);
   s.events = ev;
@@ -383,16 +383,16 @@ void ProxyRelay::UpstreamFailed() {
   }
   // The upstream side refuses as a host would: an emulated RST crosses the
   // link, and the application's socket is reset when it arrives.
-  const Connection* c = Conn(side_[1]);
-  if (c != nullptr && !c->finished()) {
+  std::optional<EndpointStatus> c = Conn(side_[1]);
+  if (c && !c->finished) {
     (void)net_.Abort(session_id_, Endpoint::kServer);
   }
 }
 
 void ProxyRelay::SocketError(Side& s) {
   ResetSocket(s);
-  const Connection* c = Conn(s);
-  if (c != nullptr && !c->finished()) (void)net_.Abort(session_id_, s.ep);
+  std::optional<EndpointStatus> c = Conn(s);
+  if (c && !c->finished) (void)net_.Abort(session_id_, s.ep);
 }
 
 void ProxyRelay::ResetSocket(Side& s) {
@@ -419,8 +419,8 @@ void ProxyRelay::CloseSocket(Side& s) {
 
 void ProxyRelay::ResetPeer() {
   AdvanceToWall();
-  const Connection* c = Conn(side_[1]);
-  if (c != nullptr && !c->finished()) {
+  std::optional<EndpointStatus> c = Conn(side_[1]);
+  if (c && !c->finished) {
     (void)net_.Abort(session_id_, Endpoint::kServer);
   }
   ResetSocket(side_[1]);
@@ -431,8 +431,8 @@ void ProxyRelay::CloseAll() {
   AdvanceToWall();
   for (Side& s : side_) {
     CloseSocket(s);
-    const Connection* c = Conn(s);
-    if (c != nullptr && !c->finished()) (void)net_.Abort(session_id_, s.ep);
+    std::optional<EndpointStatus> c = Conn(s);
+    if (c && !c->finished) (void)net_.Abort(session_id_, s.ep);
   }
   if (connect_timer_) {
     shard_.CancelWallTimer(*connect_timer_);

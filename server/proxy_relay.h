@@ -99,8 +99,8 @@ class ProxyRelay {
   void AdvanceToWall();
   void StartUpstream();
   void UpstreamFailed();
-  // Engine endpoint of `s`: null once the session is gone.
-  const Connection* Conn(const Side& s) const;
+  // Engine endpoint of `s` now: nullopt once the session is gone.
+  std::optional<EndpointStatus> Conn(const Side& s) const;
   // The socket failed (ECONNRESET, EPIPE): RST it, abort its endpoint.
   void SocketError(Side& s);
   void ResetSocket(Side& s);

@@ -4,6 +4,7 @@
 // on the call's deadline or cancellation and on shutdown; a waiting Write
 // holds its payload only while its call lives.
 #include <algorithm>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -201,8 +202,7 @@ struct WriteOp : WaitingOp {
           absl::StrCat("session_id ", session_id, ": its network was deleted"));
       return Finish();
     }
-    const Connection* c = slot->net->connection(session_id, endpoint);
-    if (c == nullptr) {
+    if (!slot->net->GetEndpoint(session_id, endpoint).has_value()) {
       status = slot->net->CheckEndpoint(session_id, endpoint);
       if (status.ok()) {
         status = absl::FailedPreconditionError(
@@ -210,26 +210,26 @@ struct WriteOp : WaitingOp {
       }
       return Finish();
     }
-    size_t room = c->send_buffer_free();
-    if (room > 0 && done < total) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(room, total - done));
-      bool last = done + n == total;
-      bool push = req->push() && last;
-      absl::StatusOr<size_t> got =
+    if (done < total) {
+      // As much of the rest as the send buffer takes now.
+      const size_t rest = static_cast<size_t>(
+          std::min<uint64_t>(total - done, std::numeric_limits<size_t>::max()));
+      absl::StatusOr<WriteResult> got =
           req->payload_case() == v1::WriteRequest::kFillBytes
-              ? slot->net->WriteGenerated(session_id, endpoint, n, push)
-              : slot->net->Write(
+              ? slot->net->WriteGeneratedAvailable(session_id, endpoint, rest,
+                                                   req->push())
+              : slot->net->WriteAvailable(
                     session_id, endpoint,
                     absl::MakeConstSpan(
                         reinterpret_cast<const uint8_t*>(req->data().data()) +
                             done,
-                        n),
-                    push);
+                        rest),
+                    req->push());
       if (!got.ok()) {
         status = got.status();
         return Finish();
       }
-      done += *got;
+      done += got->accepted;
     }
     if (done == total || !wait) return Finish();
     return false;
@@ -243,11 +243,11 @@ struct WriteOp : WaitingOp {
       return true;
     }
     NetworkSlot* slot = shard->network(network_id);
-    const Connection* c =
-        slot ? slot->net->connection(session_id, endpoint) : nullptr;
+    std::optional<EndpointStatus> now =
+        slot ? slot->net->GetEndpoint(session_id, endpoint) : std::nullopt;
     resp->set_accepted(done);
-    resp->set_send_buffer_free(c ? static_cast<uint32_t>(c->send_buffer_free())
-                                 : 0);
+    resp->set_send_buffer_free(
+        now ? static_cast<uint32_t>(now->send_buffer_free) : 0);
     End(absl::OkStatus());
     return true;
   }
@@ -270,8 +270,9 @@ struct ReadOp : WaitingOp {
           absl::StrCat("session_id ", session_id,
                        ": its network was deleted while the Read waited")));
     }
-    const Connection* c = slot->net->connection(session_id, endpoint);
-    if (c == nullptr) {
+    std::optional<EndpointStatus> c =
+        slot->net->GetEndpoint(session_id, endpoint);
+    if (!c.has_value()) {
       absl::Status why = slot->net->CheckEndpoint(session_id, endpoint);
       if (absl::IsInvalidArgument(why)) return Finish(why);  // a host's side
       if (absl::IsNotFound(why) && waited) {
@@ -282,18 +283,17 @@ struct ReadOp : WaitingOp {
       resp->set_eof(true);  // the session is over: nothing more will arrive
       return Finish(absl::OkStatus());
     }
-    if (c->readable() == 0 && !c->eof()) {
+    if (c->readable == 0 && !c->eof) {
       return wait ? false : Finish(absl::OkStatus());
     }
     std::string* data = resp->mutable_data();
-    data->resize(std::min<size_t>(max, c->readable()));
-    absl::StatusOr<size_t> n = slot->net->Read(
+    data->resize(std::min<size_t>(max, c->readable));
+    absl::StatusOr<ReadResult> got = slot->net->ReadAvailable(
         session_id, endpoint,
         absl::MakeSpan(reinterpret_cast<uint8_t*>(data->data()), data->size()));
-    if (!n.ok()) return Finish(n.status());
-    data->resize(*n);
-    const Connection* after = slot->net->connection(session_id, endpoint);
-    resp->set_eof(after == nullptr || after->eof());
+    if (!got.ok()) return Finish(got.status());
+    data->resize(got->bytes);
+    resp->set_eof(got->eof);
     return Finish(absl::OkStatus());
   }
 

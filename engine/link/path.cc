@@ -97,7 +97,7 @@ void Path::Send(TimeNs now, Packet p) {
       if (fault->action == FaultAction::kDrop) {
         ++counters_.dropped_fault;
         Emit(now, EventKind::kSegmentDropped, DropReason::kFault,
-             MangleKind::kNone, fault->rule_id, 0, seg);
+             MangleKind::kNone, fault->rule_id, 0, seg, p.session_id);
         return;
       }
     }
@@ -106,14 +106,14 @@ void Path::Send(TimeNs now, Packet p) {
   if (size > spec_.mtu) {
     ++counters_.dropped_mtu;
     Emit(now, EventKind::kSegmentDropped, DropReason::kMtu, MangleKind::kNone,
-         0, 0, seg);
+         0, 0, seg, p.session_id);
     return;
   }
   // 3. Loss model.
   if (loss_.Drop(rng_)) {
     ++counters_.dropped_loss;
     Emit(now, EventKind::kSegmentDropped, DropReason::kLoss, MangleKind::kNone,
-         0, 0, seg);
+         0, 0, seg, p.session_id);
     return;
   }
   // 4. Drop-tail queue.
@@ -121,7 +121,7 @@ void Path::Send(TimeNs now, Packet p) {
   if (!serializer_.Admits(now, size)) {
     ++counters_.dropped_queue;
     Emit(now, EventKind::kSegmentDropped, DropReason::kQueue, MangleKind::kNone,
-         0, 0, seg);
+         0, 0, seg, p.session_id);
     return;
   }
   // 5. Duplicate; then 6-8 for each copy, the original first.
@@ -132,7 +132,8 @@ void Path::Send(TimeNs now, Packet p) {
     Packet copy = p;
     ++counters_.duplicated;
     Emit(now, EventKind::kSegmentMangled, DropReason::kNone,
-         MangleKind::kDuplicate, forced_duplicate ? hit->rule_id : 0, 0, seg);
+         MangleKind::kDuplicate, forced_duplicate ? hit->rule_id : 0, 0, seg,
+         p.session_id);
     Forward(now, std::move(p), hit, seg);
     Forward(now, std::move(copy), nullptr, seg);
     return;
@@ -155,7 +156,8 @@ void Path::Forward(TimeNs now, Packet&& p, const FaultHit* fault,
     p.FlipBit(static_cast<size_t>(bit));
     ++counters_.corrupted;
     Emit(now, EventKind::kSegmentMangled, DropReason::kNone,
-         MangleKind::kCorrupt, forced_corrupt ? rule_id : 0, bit, seg);
+         MangleKind::kCorrupt, forced_corrupt ? rule_id : 0, bit, seg,
+         p.session_id);
   }
 
   // 7. Rate.
@@ -169,7 +171,8 @@ void Path::Forward(TimeNs now, Packet&& p, const FaultHit* fault,
     arrival = departure;
     ++counters_.reordered;
     Emit(now, EventKind::kSegmentMangled, DropReason::kNone,
-         MangleKind::kReorder, forced_reorder ? rule_id : 0, 0, seg);
+         MangleKind::kReorder, forced_reorder ? rule_id : 0, 0, seg,
+         p.session_id);
   } else {
     const DurationNs delay =
         std::max<DurationNs>(0, spec_.delay + jitter_.Sample(rng_));
@@ -180,7 +183,7 @@ void Path::Forward(TimeNs now, Packet&& p, const FaultHit* fault,
   if (fault != nullptr && action == FaultAction::kDelay) {
     arrival += fault->delay;
     Emit(now, EventKind::kSegmentMangled, DropReason::kNone, MangleKind::kDelay,
-         rule_id, fault->delay, seg);
+         rule_id, fault->delay, seg, p.session_id);
   }
   in_flight_.Push(arrival, next_order_++, std::move(p));
 }
@@ -198,13 +201,14 @@ bool Path::DrawReorder() {
 
 void Path::Emit(TimeNs now, EventKind kind, DropReason reason,
                 MangleKind mangle, uint32_t rule_id, int64_t b,
-                const TcpPeek& seg) {
+                const TcpPeek& seg, uint32_t session_id) {
   if (sink_ == nullptr) return;
   Event e;
   e.time = now;
   e.kind = kind;
   e.endpoint = from_;
   e.link_id = link_id_;
+  e.session_id = session_id;
   e.drop_reason = reason;
   e.mangle = mangle;
   e.a = rule_id;

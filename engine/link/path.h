@@ -68,8 +68,9 @@ struct PathCounters {
 //     takes its turn on the wire, so the rate stays honest.) A kDelay fault
 //     adds its delay after keep_order, so it delays that one packet only.
 //
-// Events go to the sink (if any) with time = now, link_id, endpoint = from
-// and `seg` read from the packet before any corruption: kSegmentDropped with
+// Events go to the sink (if any) with time = now, link_id, endpoint = from,
+// session_id = the packet's session_id (its sender's, 0 if unknown) and `seg`
+// read from the packet before any corruption: kSegmentDropped with
 // drop_reason at the stage that drops, and kSegmentMangled with mangle =
 // kDuplicate (once per copy made), kCorrupt (b = the bit flipped), kReorder
 // or kDelay (b = the fault's extra delay in ns). `a` holds the id of the
@@ -140,7 +141,8 @@ class Path {
                const TcpPeek& seg);
   bool DrawReorder();
   void Emit(TimeNs now, EventKind kind, DropReason reason, MangleKind mangle,
-            uint32_t rule_id, int64_t b, const TcpPeek& seg);
+            uint32_t rule_id, int64_t b, const TcpPeek& seg,
+            uint32_t session_id);
   void ApplySpec(const PathSpec& spec);
 
   PathSpec spec_;

@@ -10,7 +10,6 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <string>
 #include <vector>
 
@@ -22,9 +21,15 @@
 #include "engine/link/fault.h"
 #include "engine/link/path.h"
 #include "engine/link/path_spec.h"
+#include "engine/sim/application.h"
+#include "engine/sim/demux.h"
+#include "engine/sim/direction.h"
 #include "engine/sim/interface.h"
+#include "engine/sim/listeners.h"
 #include "engine/sim/rng.h"
+#include "engine/sim/scheduler.h"
 #include "engine/sim/time.h"
+#include "engine/sim/valid_path_spec.h"
 #include "engine/tcp/connection.h"
 #include "engine/tcp/isn.h"
 #include "engine/tcp/syn_cookie.h"
@@ -33,26 +38,6 @@
 #include "engine/trace/sha256.h"
 
 namespace tcpemu {
-
-enum class Direction : uint8_t {
-  kForward = 0,
-  kReverse = 1
-};  // client->server, server->client
-
-// How an endpoint's application consumes received bytes.
-enum class ReaderMode : uint8_t {
-  kAuto,    // reads everything as soon as it arrives
-  kRate,    // reads at most `rate_bytes_per_sec`
-  kManual,  // only when Network::Read is called (lets the window close)
-};
-
-struct ReaderSpec {
-  ReaderMode mode = ReaderMode::kAuto;
-  uint64_t rate_bytes_per_sec = 0;  // kRate only
-  // Close (send FIN) once the peer's FIN has been read, as an application
-  // that closes on end-of-file does.
-  bool close_on_eof = true;
-};
 
 // The far end of a session with a real host, reached through an interface.
 struct RemoteSpec {
@@ -81,25 +66,6 @@ struct SessionSpec {
   std::optional<RemoteSpec> remote;
 };
 
-// A passive open on an interface: every SYN to `port` from a host makes a
-// new session whose server endpoint is the engine's.
-struct ListenSpec {
-  uint16_t port = 0;
-  TcpConfig config;  // config.mtu 0: the interface's MTU
-  ReaderSpec reader;
-  bool digest = true;
-  uint32_t backlog = 128;  // sessions in SYN-RECEIVED at once, [1, 65535]
-};
-
-struct ListenerInfo {
-  uint16_t port = 0;
-  uint64_t accepted = 0;
-  uint64_t syn_dropped_backlog = 0;   // no session could be made
-  uint64_t syn_cookies_sent = 0;      // SYNs over the backlog, answered
-  uint64_t syn_cookies_accepted = 0;  // connections made from a cookie
-  uint32_t pending = 0;               // in SYN-RECEIVED now
-};
-
 // Sees every packet at the engine's endpoints: what an endpoint sends before
 // its link or interface acts on it, and what reaches it after.
 class PacketObserver {
@@ -107,16 +73,6 @@ class PacketObserver {
   virtual ~PacketObserver() = default;
   virtual void OnPacket(TimeNs t, uint32_t link_id, uint32_t session_id,
                         Endpoint e, bool outgoing, const Packet& p) = 0;
-};
-
-struct EndpointStats {
-  uint64_t bytes_written = 0;  // accepted by TCP
-  uint64_t bytes_read = 0;     // taken by the application
-  Sha256::Digest write_digest{};
-  Sha256::Digest read_digest{};
-  TcpState final_state = TcpState::kClosed;
-  ErrorCode error = ErrorCode::kNone;
-  ConnectionCounters counters;
 };
 
 struct SessionInfo {
@@ -138,7 +94,35 @@ struct SessionInfo {
   EndpointStats server;
 };
 
-class Network {
+// An endpoint as its application sees it now (a value: the connection stays
+// inside the network).
+struct EndpointStatus {
+  TcpState state = TcpState::kClosed;
+  ErrorCode error = ErrorCode::kNone;
+  bool finished = false;   // the connection reached its end
+  bool can_write = false;  // the application may still write
+  bool eof = false;        // the peer's FIN arrived and all was read
+  size_t readable = 0;     // bytes waiting for the application
+  size_t send_buffer_free = 0;
+  uint32_t mss = 0;  // effective send MSS
+};
+
+// What a write took.
+struct WriteResult {
+  size_t accepted = 0;  // bytes taken into the send buffer
+  // The endpoint after the write (its buffer space, state and error).
+  EndpointStatus after;
+};
+
+// What a read gave.
+struct ReadResult {
+  size_t bytes = 0;  // copied into the caller's buffer
+  // True when nothing more will arrive: the peer's FIN was read, or the
+  // session ended.
+  bool eof = false;
+};
+
+class Network : private EntryHandler {
  public:
   // Limits that keep one network's memory bounded.
   struct Limits {
@@ -152,18 +136,24 @@ class Network {
   Network(const Network&) = delete;
   Network& operator=(const Network&) = delete;
 
-  TimeNs now() const { return now_; }
+  TimeNs now() const { return scheduler_.now(); }
   uint64_t seed() const { return seed_; }
 
   // Links.
   // `id` 0: the network picks the next id.
   absl::StatusOr<uint32_t> CreateLink(const PathSpec& forward,
                                       const PathSpec& reverse, uint32_t id = 0);
+  // Specs checked already (ValidPathSpec::Check): not checked again.
+  absl::StatusOr<uint32_t> CreateLink(const ValidPathSpec& forward,
+                                      const ValidPathSpec& reverse,
+                                      uint32_t id = 0);
   std::vector<uint32_t> link_ids() const;
   // Live sessions carried by a link.
   uint32_t link_session_count(uint32_t link_id) const;
   absl::Status UpdateLink(uint32_t link_id, const PathSpec& forward,
                           const PathSpec& reverse);
+  absl::Status UpdateLink(uint32_t link_id, const ValidPathSpec& forward,
+                          const ValidPathSpec& reverse);
   absl::Status DeleteLink(uint32_t link_id);
   const Path* path(uint32_t link_id, Direction d) const;
   absl::StatusOr<uint32_t> AddFault(uint32_t link_id, Direction d,
@@ -180,6 +170,10 @@ class Network {
   absl::StatusOr<uint32_t> CreateInterface(const InterfaceSpec& spec,
                                            const PathSpec& egress,
                                            const PathSpec& ingress,
+                                           FrameSink* out, uint32_t id = 0);
+  absl::StatusOr<uint32_t> CreateInterface(const InterfaceSpec& spec,
+                                           const ValidPathSpec& egress,
+                                           const ValidPathSpec& ingress,
                                            FrameSink* out, uint32_t id = 0);
   absl::Status DeleteInterface(uint32_t link_id);
   // Null if `link_id` is not an interface.
@@ -209,6 +203,12 @@ class Network {
   absl::Status DeleteSession(uint32_t session_id);
   absl::StatusOr<SessionInfo> GetSession(uint32_t session_id) const;
   const Connection* connection(uint32_t session_id, Endpoint e) const;
+  // The endpoint now; nullopt when it has no connection (the session is
+  // unknown or over, or `e` is a real host's side).
+  std::optional<EndpointStatus> GetEndpoint(uint32_t session_id,
+                                            Endpoint e) const;
+  // Its TCB (RFC 9293 names), under the same condition.
+  std::optional<TcbSnapshot> GetTcb(uint32_t session_id, Endpoint e) const;
   // Calls fn(session_id, link_id, destroyed) for every session kept.
   void ForEachSession(
       absl::FunctionRef<void(uint32_t, uint32_t, bool)> fn) const;
@@ -233,6 +233,18 @@ class Network {
                          bool close_when_done);
   absl::StatusOr<size_t> Read(uint32_t session_id, Endpoint e,
                               absl::Span<uint8_t> out);
+  // Writes as much of `data` (or of `n` generated bytes) as the send buffer
+  // has room for now, pushing only if all of it fits; a full buffer writes
+  // nothing. Errors as CheckEndpoint.
+  absl::StatusOr<WriteResult> WriteAvailable(uint32_t session_id, Endpoint e,
+                                             absl::Span<const uint8_t> data,
+                                             bool push);
+  absl::StatusOr<WriteResult> WriteGeneratedAvailable(uint32_t session_id,
+                                                      Endpoint e, size_t n,
+                                                      bool push);
+  // Reads up to out.size() bytes and tells whether the stream has ended.
+  absl::StatusOr<ReadResult> ReadAvailable(uint32_t session_id, Endpoint e,
+                                           absl::Span<uint8_t> out);
   absl::Status SetReader(uint32_t session_id, Endpoint e,
                          const ReaderSpec& reader);
   absl::Status Close(uint32_t session_id, Endpoint e);
@@ -242,54 +254,48 @@ class Network {
 
   // Time. RunUntil processes, in time order, everything due at or before `t`
   // and leaves now() == t (t earlier than now() is a no-op).
-  void RunUntil(TimeNs t);
+  void RunUntil(TimeNs t) { scheduler_.RunUntil(t); }
   // RunUntil in bounded steps: processes at most `max_entries` entries and
   // returns true once it has reached `t` (now() == t); false leaves now() at
   // the last entry processed, for the caller to go on later. The entries
   // and their order are those of one RunUntil(t).
-  bool RunUntilBounded(TimeNs t, size_t max_entries);
+  bool RunUntilBounded(TimeNs t, size_t max_entries) {
+    return scheduler_.RunUntilBounded(t, max_entries);
+  }
   // Runs until nothing is scheduled or `limit`; true if it went idle.
-  bool RunUntilIdle(TimeNs limit);
-  TimeNs NextDeadline();
+  bool RunUntilIdle(TimeNs limit) { return scheduler_.RunUntilIdle(limit); }
+  TimeNs NextDeadline() { return scheduler_.NextDeadline(); }
 
  private:
   struct Session;
   struct EndpointSlot;
   struct Link;
-  struct Listener;
   class Output;
   class LinkEvents;
 
+  // What a scheduled entry runs (ScheduledEntry::target).
   enum class Target : uint8_t { kConnection, kPath, kReader };
-  struct Entry {
-    TimeNs time;
-    uint64_t order;
-    Target target;
-    uint8_t sub;  // endpoint or direction
-    uint32_t id;  // session or link
-    bool operator>(const Entry& o) const {
-      return time != o.time ? time > o.time : order > o.order;
-    }
-  };
 
-  void Push(TimeNs t, Target target, uint32_t id, uint8_t sub);
+  // EntryHandler.
+  void Dispatch(const ScheduledEntry& e) override;
+  bool IsLive(const ScheduledEntry& e) const override;
+
+  void Push(TimeNs t, Target target, uint32_t id, uint8_t sub) {
+    scheduler_.Push(t, static_cast<uint8_t>(target), id, sub);
+  }
   void ScheduleConnection(Session& s, Endpoint e);
   void SchedulePath(Link& l, Direction d);
-  void Dispatch(const Entry& e);
+  // Starts the rate reader of endpoint `e`, if it has one.
+  void ArmReader(Session& s, Endpoint e, bool reset_tokens);
   void DeliverPackets(Link& l, Direction d);
   void DeliverOne(Link& l, Direction d, Packet&& p);
   void Transmit(uint32_t link_id, Direction d, uint32_t src, uint32_t dst,
                 const TcpHeader& h, const Payload& payload,
                 uint32_t session_id = 0, Endpoint e = Endpoint::kClient);
   absl::StatusOr<uint32_t> OpenRemoteSession(Link& l, const SessionSpec& spec);
-  // A SYN for no connection reached an interface's listening port.
-  // A SYN to a listener: a new session in SYN-RECEIVED, or a SYN cookie
-  // when the backlog is full.
-  void Accept(Link& l, Listener& listener, const ParsedTcpPacket& p);
-  void SendSynCookie(Link& l, Listener& listener, const ParsedTcpPacket& p);
-  // An ACK to a listener with no session: true if it completes a cookie
-  // handshake (a session is made unless a limit forbids it).
-  bool AcceptCookie(Link& l, Listener& listener, const ParsedTcpPacket& p);
+  // A segment to a listening port of an interface: true if the listener
+  // took it (a SYN, or the ACK of a SYN cookie).
+  bool ToListener(Link& l, Listener& listener, const ParsedTcpPacket& p);
   // The session of an accepted connection, its endpoint not yet opened;
   // null (and counted) when the session limit or the id allocator refuse.
   Session* CreateAccepted(Link& l, Listener& listener,
@@ -300,17 +306,13 @@ class Network {
                    const TcpConfig& config, const ReaderSpec& reader,
                    bool digest, uint64_t ordinal);
   void NoteBacklog(Session& s);
-  // Runs the application side of an endpoint after the stack acted: reads,
-  // refills the source, closes on EOF, reschedules, and destroys a finished
-  // session.
+  // Runs the application side of an endpoint after the stack acted,
+  // reschedules it, and destroys a finished session.
   void AfterActivity(Session& s, Endpoint e);
-  void ReadAvailable(Session& s, EndpointSlot& slot, size_t max);
-  void RefillSource(EndpointSlot& slot);
-  // Writes up to n generated bytes, hashing them when digests are on.
-  absl::StatusOr<size_t> WritePattern(EndpointSlot& slot, size_t n, bool push);
   void MaybeDestroy(Session& s);
   absl::StatusOr<Session*> FindLive(uint32_t session_id, Endpoint e);
-  Link* FindLink(uint32_t link_id);
+  Session* FindSession(uint32_t session_id) const;
+  Link* FindLink(uint32_t link_id) const;
   void Emit(const Event& e) {
     if (sink_ != nullptr) sink_->OnEvent(e);
   }
@@ -325,14 +327,12 @@ class Network {
   std::array<uint8_t, 16> secret_;
   IsnGenerator isn_;
   SynCookies cookies_;
-  TimeNs now_ = 0;
-  uint64_t order_ = 0;
+  Scheduler scheduler_{this};
   uint32_t next_link_id_ = 1;
   uint32_t next_session_id_ = 1;
   uint32_t links_created_ = 0;
   uint64_t sessions_created_ = 0;
   size_t live_sessions_ = 0;
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue_;
   absl::flat_hash_map<uint32_t, std::unique_ptr<Link>> links_;
   absl::flat_hash_map<uint32_t, std::unique_ptr<Session>> sessions_;
   std::function<uint32_t()> allocate_id_;

@@ -17,6 +17,9 @@ struct Packet {
   std::array<uint8_t, kMaxHeaderBytes> header{};
   uint8_t header_len = 0;  // IPv4 + TCP header bytes in `header`
   Payload payload;
+  // The engine session that sent it (0: unknown, e.g. read from a device).
+  // Not part of the bytes; the link names its events with it.
+  uint32_t session_id = 0;
 
   size_t size() const { return header_len + payload.size(); }
   absl::Span<const uint8_t> header_bytes() const {

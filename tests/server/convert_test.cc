@@ -92,5 +92,27 @@ TEST(CountersToProtoTest, EveryFieldComesFromItsCounter) {
   EXPECT_EQ(out.tail_loss_probes(), 26u);
 }
 
+TEST(PathSpecFromProtoTest, ValidatedOnceWithTheApiFieldNames) {
+  v1::PathSpec p;
+  p.mutable_loss()->set_random(1.5);
+  // Converting alone does not check.
+  absl::StatusOr<PathSpec> raw = PathSpecFromProto(p, "forward");
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  EXPECT_EQ(raw->loss.p, 1.5);
+  absl::StatusOr<ValidPathSpec> checked = ValidatePath(*raw, "forward");
+  ASSERT_FALSE(checked.ok());
+  EXPECT_EQ(checked.status().message().rfind("forward.loss.random ", 0), 0u)
+      << checked.status();
+  EXPECT_EQ(FromProto(p, "reverse")
+                .status()
+                .message()
+                .rfind("reverse.loss.random ", 0),
+            0u);
+  p.mutable_loss()->set_random(0.25);
+  absl::StatusOr<ValidPathSpec> ok = FromProto(p, "forward");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->spec().loss.p, 0.25);
+}
+
 }  // namespace
 }  // namespace tcpemu::server

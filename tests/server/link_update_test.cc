@@ -41,10 +41,11 @@ v1::UpdateLinkRequest Request(std::initializer_list<std::string> paths) {
 }
 
 std::pair<PathSpec, PathSpec> Apply(const v1::UpdateLinkRequest& req) {
-  absl::StatusOr<std::pair<PathSpec, PathSpec>> got = ApplyLinkUpdate(
+  absl::StatusOr<std::pair<ValidPathSpec, ValidPathSpec>> got = ApplyLinkUpdate(
       req, Current(10 * kMillisecond), Current(20 * kMillisecond));
   EXPECT_TRUE(got.ok()) << got.status();
-  return got.ok() ? *got : std::pair<PathSpec, PathSpec>();
+  if (!got.ok()) return {};
+  return {got->first.spec(), got->second.spec()};
 }
 
 void ExpectUnchanged(const PathSpec& got, DurationNs delay) {
@@ -154,21 +155,22 @@ TEST(LinkUpdateTest, JitterSettingsWithoutJitterAreKept) {
   current.jitter.correlation = 0.5;
   v1::UpdateLinkRequest req = Request({"forward.delay"});
   req.mutable_forward()->mutable_delay()->set_seconds(1);
-  absl::StatusOr<std::pair<PathSpec, PathSpec>> got =
+  absl::StatusOr<std::pair<ValidPathSpec, ValidPathSpec>> got =
       ApplyLinkUpdate(req, current, current);
   ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ(got->first.delay, kSecond);
-  EXPECT_TRUE(got->first.jitter.keep_order);
-  EXPECT_EQ(got->first.jitter.correlation, 0.5);
-  EXPECT_TRUE(got->second.jitter.keep_order);
+  EXPECT_EQ(got->first.spec().delay, kSecond);
+  EXPECT_TRUE(got->first.spec().jitter.keep_order);
+  EXPECT_EQ(got->first.spec().jitter.correlation, 0.5);
+  EXPECT_TRUE(got->second.spec().jitter.keep_order);
 }
 
 TEST(LinkUpdateTest, UnknownPathsAreRefusedWithTheAllowedOnes) {
   for (const char* path : {"link_id", "sideways", "forward.bogus",
                            "forward.delay.seconds", "forward.", ""}) {
     SCOPED_TRACE(path);
-    absl::StatusOr<std::pair<PathSpec, PathSpec>> got = ApplyLinkUpdate(
-        Request({"forward.delay", path}), PathSpec(), PathSpec());
+    absl::StatusOr<std::pair<ValidPathSpec, ValidPathSpec>> got =
+        ApplyLinkUpdate(Request({"forward.delay", path}), PathSpec(),
+                        PathSpec());
     ASSERT_FALSE(got.ok());
     EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument);
     const std::string msg(got.status().message());
@@ -192,7 +194,7 @@ TEST(LinkUpdateTest, AllowedPathsListEveryPathSpecField) {
 TEST(LinkUpdateTest, InvalidNamedValueNamesItsField) {
   v1::UpdateLinkRequest req = Request({"reverse.loss"});
   req.mutable_reverse()->mutable_loss()->set_random(2.0);
-  absl::StatusOr<std::pair<PathSpec, PathSpec>> got =
+  absl::StatusOr<std::pair<ValidPathSpec, ValidPathSpec>> got =
       ApplyLinkUpdate(req, PathSpec(), PathSpec());
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument);

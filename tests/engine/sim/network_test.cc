@@ -201,3 +201,26 @@ TEST(NetworkTest, RunUntilBoundedWithNothingDueReachesTheTarget) {
 
 }  // namespace
 }  // namespace tcpemu
+
+namespace tcpemu {
+namespace {
+
+TEST(NetworkTest, ValidatedSpecsAreTakenAsTheyAre) {
+  Network net(3);
+  PathSpec p;
+  p.delay = 2 * kMillisecond;
+  absl::StatusOr<ValidPathSpec> v = ValidPathSpec::Check(p);
+  ASSERT_TRUE(v.ok());
+  auto link = net.CreateLink(*v, ValidPathSpec());
+  ASSERT_TRUE(link.ok()) << link.status();
+  EXPECT_EQ(net.path(*link, Direction::kForward)->spec().delay, p.delay);
+  p.delay = 3 * kMillisecond;
+  ASSERT_TRUE(
+      net.UpdateLink(*link, *ValidPathSpec::Check(p), ValidPathSpec()).ok());
+  EXPECT_EQ(net.path(*link, Direction::kForward)->spec().delay, p.delay);
+  EXPECT_EQ(net.UpdateLink(99, ValidPathSpec(), ValidPathSpec()).code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace tcpemu
