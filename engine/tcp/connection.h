@@ -17,12 +17,14 @@
 #include "engine/sim/time.h"
 #include "engine/tcp/congestion_control.h"
 #include "engine/tcp/delivery_rate.h"
+#include "engine/tcp/prr.h"
 #include "engine/tcp/reassembly.h"
 #include "engine/tcp/reno_recovery.h"
 #include "engine/tcp/rtt_estimator.h"
 #include "engine/tcp/scoreboard.h"
 #include "engine/tcp/send_buffer.h"
 #include "engine/tcp/tcp_config.h"
+#include "engine/tcp/timestamps.h"
 #include "engine/trace/event.h"
 #include "engine/wire/buffer.h"
 #include "engine/wire/tcp_header.h"
@@ -184,7 +186,7 @@ class Connection {
   void StartHandshake(TimeNs now, TcpState state);
   void Finish(TimeNs now);
 
-  // Segment construction and emission.
+  // Segment construction and emission (sender.cc; SendSyn in handshake.cc).
   void SendSegment(TimeNs now, Seq seq, uint8_t flags, const Payload& payload,
                    SendReason reason);
   void SendAck(TimeNs now, SendReason reason);
@@ -196,7 +198,8 @@ class Connection {
   uint16_t WindowToAdvertise(bool syn);
   uint32_t FreeReceiveSpace() const;
 
-  // Sender.
+  // Sender (sender.cc; ACK processing in ack_processing.cc, RACK-TLP in
+  // rack.cc).
   void Output(TimeNs now);
   void RetransmitFirst(TimeNs now, SendReason reason);
   // With SACK: resends the scoreboard's lost segments, first to last, while
@@ -261,25 +264,20 @@ class Connection {
   bool PacingHolds(TimeNs now);
   void ChargePacing(TimeNs now, uint32_t len);
 
-  // Receiver.
+  // Receiver (receiver.cc; the handshake's input in handshake.cc).
   void ProcessText(TimeNs now, Seq seq, const Payload& payload, bool fin);
   void ProcessFin(TimeNs now);
   void MaybeWindowUpdate(TimeNs now);
   void OnSegmentListen(TimeNs now, const TcpHeader& h);
   void OnSegmentSynSent(TimeNs now, const TcpHeader& h, uint32_t len);
   void ApplySynOptions(TimeNs now, const TcpHeader& h);
-  // Timestamps (RFC 7323): our TSval clock, 1 ms a tick from a random
-  // offset; PAWS (5.3 R1) and the TS.Recent update (4.3, 5.3 R3).
-  uint32_t TsNow(TimeNs now) const;
-  bool PawsRejects(TimeNs now, const TcpHeader& h) const;
-  void UpdateTsRecent(TimeNs now, const TcpHeader& h);
   // SACK: notes the run of held bytes around `seq` as the most recent block,
   // and fills `o` with the blocks still held, within `space` option bytes.
   void NoteSackBlock(Seq seq);
   void NoteDuplicate(Seq left, Seq right);
   void AddSackBlocks(TcpOptions& o, size_t space);
 
-  // Timers.
+  // Timers (timers.cc).
   void Arm(TimeNs now, TimerKind k, TimeNs deadline);
   void Disarm(TimerKind k) { deadlines_[TimerIndex(k)] = kNever; }
   bool Armed(TimerKind k) const { return deadlines_[TimerIndex(k)] != kNever; }
@@ -287,7 +285,7 @@ class Connection {
   void FirePersist(TimeNs now);
   void FireKeepalive(TimeNs now);
 
-  // Events.
+  // Events (connection.cc).
   Event MakeEvent(TimeNs now, EventKind kind) const;
   void Emit(const Event& e) {
     if (ctx_.events != nullptr) ctx_.events->OnEvent(e);
@@ -323,11 +321,7 @@ class Connection {
   Seq last_ack_sent_;
 
   // Timestamps (RFC 7323): Snd.TS.OK, TS.Recent and when it was set.
-  static constexpr uint32_t kTimestampOptionLen = 12;  // with its NOPs
-  bool ts_ok_ = false;
-  uint32_t ts_recent_ = 0;
-  TimeNs ts_recent_age_ = 0;
-  uint32_t ts_offset_ = 0;
+  Timestamps ts_;
   bool ts_sample_wanted_ = false;  // a retransmission left no timed segment
 
   // SACK (RFC 2018): in use on this connection, and the blocks to report,
@@ -369,12 +363,8 @@ class Connection {
 
   // With SACK in use, every segment sent and not acknowledged (RFC 6675).
   Scoreboard scoreboard_;
-  // PRR state (RFC 6937 3): data delivered and sent since recovery began,
-  // the flight when it began, and what the last ACK allows still.
-  uint64_t prr_delivered_ = 0;
-  uint64_t prr_out_ = 0;
-  uint32_t recover_fs_ = 0;
-  int64_t prr_allowance_ = 0;
+  // PRR (RFC 6937) during SACK recovery.
+  Prr prr_;
   // RACK (RFC 8985 6.1): the newest delivered transmission, its end, the
   // RTT it measured, the minimum RTT, and whether reordering was seen.
   TimeNs rack_xmit_ts_ = -1;
