@@ -7,9 +7,10 @@
 //     within a bounded number of round trips.
 //  2. DRAIN follows and empties the queue STARTUP built: per-ACK round
 //     trips fall back to the base RTT within a few round trips.
-//  3. PROBE_RTT recurs about every 10 s when min_rtt is not refreshed (here
-//     the route lengthens by 0.5 ms/s, so no sample is ever as low as
-//     the estimate again), each lasting at least 200 ms at 4 segments.
+//  3. PROBE_RTT recurs about every 10 s, when the min_rtt estimate is 10 s
+//     old (only a lower sample renews it, as in Linux), each lasting at
+//     least 200 ms at 4 segments: on a steady path, and on a route that
+//     lengthens (0.5 ms/s), where each PROBE_RTT measures the longer RTT.
 //  4. On a deep buffer (10 BDP) BBR keeps the queue small: its mean queueing
 //     delay is a fraction of CUBIC's, at about the same goodput.
 //  5. Segments leave paced: in PROBE_BW consecutive data segments are
@@ -24,7 +25,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -68,6 +71,7 @@ struct Visit {
   uint64_t bandwidth = 0;
   uint32_t max_cwnd = 0;
   uint64_t round = 0;  // round trips completed before the visit
+  DurationNs min_rtt = 0;
 };
 
 struct RttSample {
@@ -89,7 +93,8 @@ class SenderLog final : public EventSink {
     if (visits.empty() || visits.back().phase != e.tcb.cc_phase) {
       if (!visits.empty()) visits.back().end = e.time;
       visits.push_back({e.tcb.cc_phase, e.time, e.time,
-                        e.tcb.bandwidth_estimate, e.tcb.cwnd, rounds});
+                        e.tcb.bandwidth_estimate, e.tcb.cwnd, rounds,
+                        e.tcb.min_rtt});
     }
     Visit& v = visits.back();
     v.end = e.time;
@@ -317,23 +322,29 @@ Table& Results() {
   return table;
 }
 
-// The deep-buffer runs, shared by several tests: 20 s of BBR and of CUBIC.
-const Flow& DeepBuffer(CcAlgorithm cc) {
-  static Flow* runs[2] = {nullptr, nullptr};
-  const int i = cc == CcAlgorithm::kBbr ? 0 : 1;
-  if (runs[i] == nullptr) {
-    runs[i] = new Flow;
+// Runs on the path with a deep buffer (10 BDP), each kept for the tests
+// that share it: the first 5 s (STARTUP, DRAIN, PROBE_BW's pacing) and 16 s
+// (the steady state).
+constexpr TimeNs kShortRun = 5 * kSecond;
+constexpr TimeNs kSteadyRun = 16 * kSecond;
+
+const Flow& DeepBuffer(CcAlgorithm cc, TimeNs duration) {
+  static auto* runs = new std::map<std::pair<CcAlgorithm, TimeNs>, Flow>;
+  auto [it, fresh] = runs->try_emplace({cc, duration});
+  if (fresh) {
     RunSpec r;
-    r.name = cc == CcAlgorithm::kBbr ? "deep_buffer/bbr" : "deep_buffer/cubic";
+    r.name = absl::StrCat("deep_buffer/",
+                          cc == CcAlgorithm::kBbr ? "bbr/" : "cubic/",
+                          duration / kSecond, "s");
     r.cc = cc;
-    r.duration = 20 * kSecond;
-    Execute(r, *runs[i]);
+    r.duration = duration;
+    Execute(r, it->second);
   }
-  return *runs[i];
+  return it->second;
 }
 
 TEST(BbrFidelityTest, StartupExitsAtTheBottleneckRate) {
-  const Flow& run = DeepBuffer(CcAlgorithm::kBbr);
+  const Flow& run = DeepBuffer(CcAlgorithm::kBbr, kShortRun);
   const auto& visits = run.log.visits;
   ASSERT_GE(visits.size(), 3u);
   EXPECT_EQ(visits[0].phase, CcPhase::kStartup);
@@ -359,7 +370,7 @@ TEST(BbrFidelityTest, StartupExitsAtTheBottleneckRate) {
 }
 
 TEST(BbrFidelityTest, DrainEmptiesTheQueueStartupBuilt) {
-  const Flow& run = DeepBuffer(CcAlgorithm::kBbr);
+  const Flow& run = DeepBuffer(CcAlgorithm::kBbr, kShortRun);
   const Visit* drain = FirstVisit(run, CcPhase::kDrain);
   ASSERT_NE(drain, nullptr);
   const Visit* probe_bw = FirstVisit(run, CcPhase::kProbeBw);
@@ -404,22 +415,16 @@ TEST(BbrFidelityTest, DrainEmptiesTheQueueStartupBuilt) {
   EXPECT_LE(after, 1.15 * base);  // a 5/4 probe may come
 }
 
-TEST(BbrFidelityTest, ProbeRttEveryTenSecondsWhenMinRttGoesStale) {
-  // The route lengthens by 0.1 ms every 200 ms (0.5 ms/s, as a receding
-  // satellite's): no round trip is ever as short as the min_rtt estimate
-  // again, so only its age makes BBR probe.
-  RunSpec r;
-  r.name = "probe_rtt";
-  r.route_growth = 100 * kMicrosecond;
-  r.duration = 42 * kSecond;
-  r.queue_packets = 2 * kBdpPackets;
-  Flow run;
-  Execute(r, run);
+// The PROBE_RTT visits of a flow, checked: each lasts at least 200 ms (and
+// not much more) at a cwnd of 4 segments, and the next comes 10 s after
+// the one before ended, when min_rtt is 10 s old again. Their times and
+// lengths go to the table.
+std::vector<const Visit*> CheckProbeRtts(const Flow& run,
+                                         const std::string& what) {
   std::vector<const Visit*> probes;
   for (const Visit& v : run.log.visits) {
     if (v.phase == CcPhase::kProbeRtt) probes.push_back(&v);
   }
-  ASSERT_GE(probes.size(), 3u) << "PROBE_RTT should recur every ~10 s";
   std::string intervals, lengths;
   for (size_t i = 0; i < probes.size(); ++i) {
     const Visit& p = *probes[i];
@@ -436,32 +441,91 @@ TEST(BbrFidelityTest, ProbeRttEveryTenSecondsWhenMinRttGoesStale) {
     EXPECT_GE(interval, 9 * kSecond) << "PROBE_RTT " << i;
     EXPECT_LE(interval, 12 * kSecond) << "PROBE_RTT " << i;
   }
+  if (probes.empty()) return probes;
   Results().Add(
-      "PROBE_RTT entries at",
-      absl::StrFormat("%.2f s, then every %s s",
+      absl::StrCat(what, ": PROBE_RTT entries"),
+      absl::StrFormat("at %.2f s, then every %s s",
                       static_cast<double>(probes[0]->start) / 1e9, intervals),
       "every 9-12 s");
-  Results().Add("PROBE_RTT lengths (cwnd 4 segments)",
+  Results().Add(absl::StrCat(what, ": PROBE_RTT lengths, cwnd 4 segments"),
                 absl::StrCat(lengths, " ms"), ">= 200 ms");
+  return probes;
+}
+
+TEST(BbrFidelityTest, ProbeRttEveryTenSecondsOnALongFlow) {
+  // A steady path: PROBE_BW's 3/4 phases drain the queue, so round trips
+  // keep meeting min_rtt, but only a lower one renews it (as in Linux):
+  // the estimate ages, and BBR probes every 10 s.
+  RunSpec r;
+  r.name = "long_flow";
+  r.duration = 32 * kSecond;
+  r.queue_packets = 2 * kBdpPackets;
+  Flow run;
+  Execute(r, run);
+  const auto probes = CheckProbeRtts(run, "steady path");
+  ASSERT_GE(probes.size(), 3u) << "PROBE_RTT should recur every ~10 s";
+  // The first when the estimate from the first round trips is 10 s old.
+  EXPECT_GE(probes[0]->start, 10 * kSecond);
+  EXPECT_LE(probes[0]->start, 11 * kSecond);
+  // Each measures the propagation delay again (the estimate, reset to the
+  // sample at hand as it expired, falls back).
+  for (const Visit* p : probes) {
+    ASSERT_LT(p + 1, run.log.visits.data() + run.log.visits.size());
+    EXPECT_NEAR(Ms((p + 1)->min_rtt), Ms(kBaseRtt), 0.1);
+  }
+}
+
+TEST(BbrFidelityTest, ProbeRttFollowsALengtheningRoute) {
+  // The route lengthens by 0.1 ms every 200 ms (0.5 ms/s, as a receding
+  // satellite's): the min_rtt estimate, once 10 s old, is no longer the
+  // path's, and each PROBE_RTT measures the longer one.
+  RunSpec r;
+  r.name = "lengthening_route";
+  r.route_growth = 100 * kMicrosecond;
+  r.duration = 32 * kSecond;
+  r.queue_packets = 2 * kBdpPackets;
+  Flow run;
+  Execute(r, run);
+  const auto probes = CheckProbeRtts(run, "lengthening route");
+  ASSERT_GE(probes.size(), 3u) << "PROBE_RTT should recur every ~10 s";
+  std::string estimates;
+  for (const Visit* p : probes) {
+    // The estimate in force before (as the PROBE_BW visit before began),
+    // and the one PROBE_RTT measured (as the visit after began).
+    ASSERT_GT(p, run.log.visits.data());
+    ASSERT_LT(p + 1, run.log.visits.data() + run.log.visits.size());
+    const Visit& before = *(p - 1);
+    const Visit& after = *(p + 1);
+    const DurationNs path_rtt =
+        kBaseRtt + p->start / kRouteStep * r.route_growth;
+    absl::StrAppend(
+        &estimates, estimates.empty() ? "" : ", ",
+        absl::StrFormat("%.2f -> %.2f (path %.2f)", Ms(before.min_rtt),
+                        Ms(after.min_rtt), Ms(path_rtt)));
+    EXPECT_LT(before.min_rtt, path_rtt - 4 * kMillisecond) << "stale before";
+    EXPECT_NEAR(Ms(after.min_rtt), Ms(path_rtt), 0.3) << "measured after";
+  }
+  Results().Add("lengthening route: min_rtt before -> after each PROBE_RTT, ms",
+                estimates, "the path's after");
 }
 
 TEST(BbrFidelityTest, FarLessQueueThanCubicOnADeepBuffer) {
-  const Flow& bbr = DeepBuffer(CcAlgorithm::kBbr);
-  const Flow& cubic = DeepBuffer(CcAlgorithm::kCubic);
+  const Flow& bbr = DeepBuffer(CcAlgorithm::kBbr, kSteadyRun);
+  const Flow& cubic = DeepBuffer(CcAlgorithm::kCubic, kSteadyRun);
   // Steady state: after both left their start-up (CUBIC's slow start
   // overshoot into the deep buffer and its recovery take some seconds).
-  const TimeNs from = 5 * kSecond, to = 20 * kSecond;
+  const TimeNs from = 5 * kSecond, to = kSteadyRun;
   const double base = static_cast<double>(kBaseRtt);
   const double bbr_queue = MeanRtt(bbr, from, to) - base;
   const double cubic_queue = MeanRtt(cubic, from, to) - base;
-  const double bbr_goodput = Goodput(bbr, 5, 20);
-  const double cubic_goodput = Goodput(cubic, 5, 20);
-  Results().Add("mean queueing delay, 5-20 s, buffer 10 BDP: BBR / CUBIC",
+  const double bbr_goodput = Goodput(bbr, 5, 16);
+  const double cubic_goodput = Goodput(cubic, 5, 16);
+  Results().Add("mean queueing delay, 5-16 s, buffer 10 BDP: BBR / CUBIC",
                 absl::StrFormat("%.2f ms / %.1f ms (%.3f)", bbr_queue / 1e6,
                                 cubic_queue / 1e6, bbr_queue / cubic_queue),
                 "< 1/3");
   Results().Add(
-      "goodput, 5-20 s: BBR / CUBIC",
+      "goodput, 5-16 s: BBR / CUBIC",
       absl::StrFormat("%.2f / %.2f Mbit/s (%.3f)", bbr_goodput * 8 / 1e6,
                       cubic_goodput * 8 / 1e6, bbr_goodput / cubic_goodput),
       ">= 0.9");
@@ -471,7 +535,7 @@ TEST(BbrFidelityTest, FarLessQueueThanCubicOnADeepBuffer) {
 }
 
 TEST(BbrFidelityTest, SegmentsLeavePaced) {
-  const Flow& run = DeepBuffer(CcAlgorithm::kBbr);
+  const Flow& run = DeepBuffer(CcAlgorithm::kBbr, kShortRun);
   const std::vector<double>& ratios = run.log.gap_ratios;
   ASSERT_GT(ratios.size(), 10'000u);
   const double shortest = *std::min_element(ratios.begin(), ratios.end());
@@ -485,7 +549,7 @@ TEST(BbrFidelityTest, SegmentsLeavePaced) {
                 absl::StrFormat("min %.4f, median %.4f, %.1f %% within 2 %%",
                                 shortest, median, paced_share * 100),
                 "min >= 0.999, median ~1");
-  const Flow& cubic = DeepBuffer(CcAlgorithm::kCubic);
+  const Flow& cubic = DeepBuffer(CcAlgorithm::kCubic, kShortRun);
   const auto share = [](const Flow& f) {
     return static_cast<double>(f.log.burst_segments) /
            static_cast<double>(f.log.data_segments);
