@@ -343,7 +343,9 @@ void Bbr::UpdateMinRtt(const AckSample& ack, const RateSample& rs) {
   // The RTT of the newest segment delivered, else the ACK's own (an echoed
   // timestamp).
   const DurationNs rtt = rs.rtt > 0 ? rs.rtt : ack.rtt;
-  if (rtt > 0 && (rtt <= min_rtt_ || expired)) {
+  // Only a lower sample renews the estimate: equal ones (a steady path, or
+  // coarse timestamp samples in recovery) must not put PROBE_RTT off.
+  if (rtt > 0 && (rtt < min_rtt_ || expired)) {
     min_rtt_ = rtt;
     min_rtt_stamp_ = ack.now;
   }

@@ -12,7 +12,9 @@
 // three rounds, DRAIN (pacing gain ln2/2) until what is in flight fits one
 // BDP, then PROBE_BW cycling its pacing gain 5/4, 3/4, 1 x 6 one min_rtt per
 // phase (starting at a random phase), and PROBE_RTT (cwnd 4 MSS for at least
-// 200 ms and a round) whenever min_rtt was not refreshed for 10 s. Rounds are
+// 200 ms and a round) whenever min_rtt was not lowered for 10 s (a sample
+// only as low as min_rtt does not renew it, as in Linux since 2020: the
+// draft's "<=" let equal samples put PROBE_RTT off for ever). Rounds are
 // counted by delivered bytes: a round ends when an ACK delivers a segment
 // sent after the round began (its RateSample::prior_delivered reached the
 // delivered count at the round's start).

@@ -4,11 +4,11 @@
 // STARTUP's gain and growth, its exit at the bottleneck rate (not on
 // app-limited rounds), DRAIN until the flight fits the BDP, PROBE_BW's gain
 // cycle and the in-flight targets that end its 5/4 and 3/4 phases,
-// PROBE_RTT after 10 s without a new min_rtt, app-limited samples (PROBE_RTT's
-// too) not lowering the estimate, ACK aggregation, packet conservation and
-// the restore after recovery, the timeout's one segment, the restart from
-// idle, policer detection, and the pacing rate. Loss events are fed as
-// synthetic ACKs to a flow warmed up on the model.
+// PROBE_RTT after 10 s without a lower min_rtt, app-limited samples
+// (PROBE_RTT's too) not lowering the estimate, ACK aggregation, packet
+// conservation and the restore after recovery, the timeout's one segment, the
+// restart from idle, policer detection, and the pacing rate. Loss events are
+// fed as synthetic ACKs to a flow warmed up on the model.
 #include "engine/tcp/bbr.h"
 
 #include <algorithm>
@@ -252,18 +252,24 @@ TEST(BbrTest, StartPhaseIsRandomButFixedBySeed) {
 TEST(BbrTest, ProbeRttWhenMinRttIsNotRefreshedForTenSeconds) {
   Bbr bbr(kMss, 10, 3);
   BottleneckModel path(&bbr, {});
-  Record(bbr, path, 2 * kSecond);
+  const auto early = Record(bbr, path, 2 * kSecond);
   ASSERT_EQ(bbr.mode(), Mode::kProbeBw);
   EXPECT_NEAR(static_cast<double>(bbr.min_rtt()), kRtt, 2 * kMs);
+  // When the estimate was taken: the first sample as low as it.
+  const size_t measured = FindStep(early, [&](const Step& s) {
+    return s.rtt > 0 && s.rtt <= bbr.min_rtt();
+  });
+  ASSERT_LT(measured, early.size());
   // The route lengthens: no sample is as low as min_rtt any more.
   path.SetRtt(50 * kMs);
   const auto steps = Record(bbr, path, 14 * kSecond);
   const size_t enter =
       FindStep(steps, [](const Step& s) { return s.mode == Mode::kProbeRtt; });
   ASSERT_LT(enter, steps.size()) << "no PROBE_RTT";
-  // 10 s after the last sample at 40 ms (just after 2 s).
-  EXPECT_GT(steps[enter].now, 11500 * kMs);
-  EXPECT_LT(steps[enter].now, 12100 * kMs);
+  // 10 s after the estimate was taken (samples as low as it since then,
+  // until 2 s, did not postpone it).
+  EXPECT_GE(steps[enter].now, early[measured].now + 10 * kSecond);
+  EXPECT_LT(steps[enter].now, early[measured].now + 10 * kSecond + kRtt);
   const size_t leave = FindStep(
       steps, [](const Step& s) { return s.mode != Mode::kProbeRtt; }, enter);
   ASSERT_LT(leave, steps.size()) << "PROBE_RTT never ended";
@@ -311,15 +317,30 @@ TEST(BbrTest, ProbeRttSamplesDoNotLowerTheEstimateOnAShortPath) {
   }
 }
 
-TEST(BbrTest, NoProbeRttWhileMinRttKeepsBeingMet) {
+// As Linux (since "tcp: only postpone PROBE_RTT if RTT is < current min_rtt
+// estimate", 2020): samples only as low as min_rtt do not renew it, so even
+// on a steady path, whose 3/4 phases drain the queue to the propagation
+// delay, PROBE_RTT comes every 10 s (from the end of the one before).
+TEST(BbrTest, ProbeRttEveryTenSecondsEvenWhileMinRttIsMet) {
   Bbr bbr(kMss, 10, 3);
   BottleneckModel path(&bbr, {});
   const auto steps = Record(bbr, path, 25 * kSecond);
-  // Each 3/4 phase drains the queue, so samples at the propagation delay
-  // keep refreshing min_rtt.
-  EXPECT_EQ(
-      FindStep(steps, [](const Step& s) { return s.mode == Mode::kProbeRtt; }),
-      steps.size());
+  std::vector<size_t> enters, leaves;
+  for (size_t i = 1; i < steps.size(); ++i) {
+    const bool was = steps[i - 1].mode == Mode::kProbeRtt;
+    const bool is = steps[i].mode == Mode::kProbeRtt;
+    if (is && !was) enters.push_back(i);
+    if (was && !is) leaves.push_back(i);
+  }
+  ASSERT_EQ(enters.size(), 2u);
+  ASSERT_GE(leaves.size(), 1u);
+  EXPECT_GT(steps[enters[0]].now, 10 * kSecond);
+  EXPECT_LT(steps[enters[0]].now, 10 * kSecond + 2 * kRtt);
+  EXPECT_GE(steps[enters[1]].now, steps[leaves[0]].now + 10 * kSecond);
+  EXPECT_LT(steps[enters[1]].now,
+            steps[leaves[0]].now + 10 * kSecond + 2 * kRtt);
+  // min_rtt stays the propagation delay throughout.
+  EXPECT_NEAR(static_cast<double>(bbr.min_rtt()), kRtt, 2 * kMs);
 }
 
 TEST(BbrTest, AppLimitedSamplesDoNotLowerTheBandwidthEstimate) {
