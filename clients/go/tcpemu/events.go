@@ -131,6 +131,15 @@ type TCB struct {
 	// sequence sent: selectively acknowledged, deemed lost, retransmitted and
 	// not yet acknowledged, and pipe, the estimate of bytes in the network.
 	SACKedBytes, LostBytes, RetransBytes, Pipe uint32
+	// Congestion control: the rate segments are paced at (bytes/s, 0 when
+	// not pacing); the phase ("slow_start", "congestion_avoidance",
+	// "recovery"; BBR's "startup", "drain", "probe_bw", "probe_rtt"; "none"
+	// before the handshake); BBR's estimates of the bottleneck rate
+	// (bytes/s) and of the base round-trip time (0 for the others).
+	PacingRate        uint64
+	CCPhase           string
+	BandwidthEstimate uint64
+	MinRTT            time.Duration
 }
 
 // EventsOption filters and shapes an event stream.
