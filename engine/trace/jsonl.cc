@@ -103,9 +103,9 @@ void AppendTcb(const TcbSnapshot& t, std::string* out) {
   absl::StrAppend(out, ",\"sacked_bytes\":", t.sacked_bytes,
                   ",\"lost_bytes\":", t.lost_bytes,
                   ",\"retrans_bytes\":", t.retrans_bytes, ",\"pipe\":", t.pipe);
-  absl::StrAppend(out, ",\"cc_phase\":\"", Sv(ToString(t.cc_phase)),
-                  "\",\"pacing_rate\":", t.pacing_rate,
-                  ",\"bandwidth_estimate\":", t.bandwidth_estimate,
+  absl::StrAppend(out, ",\"pacing_rate\":", t.pacing_rate, ",\"cc_phase\":\"",
+                  Sv(ToString(t.cc_phase)),
+                  "\",\"bandwidth_estimate\":", t.bandwidth_estimate,
                   ",\"min_rtt_ns\":", t.min_rtt, "}");
 }
 

@@ -134,8 +134,9 @@ type TCB struct {
 	// Congestion control: the rate segments are paced at (bytes/s, 0 when
 	// not pacing); the phase ("slow_start", "congestion_avoidance",
 	// "recovery"; BBR's "startup", "drain", "probe_bw", "probe_rtt"; "none"
-	// before the handshake); BBR's estimates of the bottleneck rate
-	// (bytes/s) and of the base round-trip time (0 for the others).
+	// before the handshake); BBR's estimate of the bottleneck rate (bytes/s,
+	// 0 for the others); the base round-trip time (BBR's estimate, the
+	// minimum RTT seen for the others).
 	PacingRate        uint64
 	CCPhase           string
 	BandwidthEstimate uint64

@@ -50,7 +50,7 @@ constexpr char kSampleTcbJson[] =
     "\"rto_ns\":1000000000,\"snd_wscale\":7,\"rcv_wscale\":8,\"ts_ok\":true,"
     "\"sack_ok\":true,\"ts_recent\":77777,\"sacked_bytes\":2920,"
     "\"lost_bytes\":1460,\"retrans_bytes\":1460,\"pipe\":2920,"
-    "\"cc_phase\":\"probe_bw\",\"pacing_rate\":12500000,"
+    "\"pacing_rate\":12500000,\"cc_phase\":\"probe_bw\","
     "\"bandwidth_estimate\":12100000,\"min_rtt_ns\":40123456}";
 
 TEST(TcpFlagsStringTest, LettersInBitOrder) {
@@ -108,7 +108,7 @@ TEST(EventToJsonTest, SegmentSentWithOptions) {
       "\"rto_ns\":1000000000,\"snd_wscale\":0,\"rcv_wscale\":0,"
       "\"ts_ok\":false,\"sack_ok\":false,\"ts_recent\":0,"
       "\"sacked_bytes\":0,\"lost_bytes\":0,\"retrans_bytes\":0,"
-      "\"pipe\":0,\"cc_phase\":\"none\",\"pacing_rate\":0,"
+      "\"pipe\":0,\"pacing_rate\":0,\"cc_phase\":\"none\","
       "\"bandwidth_estimate\":0,\"min_rtt_ns\":0}}");
 }
 

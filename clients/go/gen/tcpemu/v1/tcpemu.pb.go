@@ -2543,9 +2543,10 @@ type Tcb struct {
 	// Congestion control: the rate segments are paced at (bytes/s, 0 when not
 	// pacing); its phase: "slow_start", "congestion_avoidance" or "recovery"
 	// for NewReno and CUBIC, "startup", "drain", "probe_bw" or "probe_rtt"
-	// for BBR, "none" before the connection is synchronized; the algorithm's
-	// estimates of the bottleneck rate (bytes/s) and of the base round-trip
-	// time (0 where it keeps none, as NewReno and CUBIC).
+	// for BBR, "none" before the connection is synchronized; BBR's estimate
+	// of the bottleneck rate (bytes/s; 0 for the others), and the base
+	// round-trip time: BBR's estimate, the minimum RTT seen for the others (0
+	// before any sample).
 	PacingRate        uint64 `protobuf:"varint,24,opt,name=pacing_rate,json=pacingRate,proto3" json:"pacing_rate,omitempty"`
 	CcPhase           string `protobuf:"bytes,25,opt,name=cc_phase,json=ccPhase,proto3" json:"cc_phase,omitempty"`
 	BandwidthEstimate uint64 `protobuf:"varint,26,opt,name=bandwidth_estimate,json=bandwidthEstimate,proto3" json:"bandwidth_estimate,omitempty"`
