@@ -212,6 +212,25 @@ def test_run_virtual_writes_events_and_plot(capsys, target, tmp_path):
     assert rc == 0 and "wrote" in out and (tmp_path / "again.png").stat().st_size > 10_000
 
 
+def test_run_with_bbr_and_pacing(capsys, target):
+    common = ["run", "--virtual", "--seed", "3", "--bytes", "4MiB", "--delay", "20ms"]
+    common += ["--rate", "20Mbit", "--json"]
+    rc, out, err = run(capsys, target, *common, "--cc", "bbr")
+    assert rc == 0, err
+    tcb = json.loads(out)["client"]["tcb"]
+    assert tcb["cc_phase"] in ("startup", "drain", "probe_bw", "probe_rtt")
+    assert tcb["pacing_rate"] > 0 and tcb["bandwidth_estimate"] > 0
+    assert isinstance(tcb["pacing_rate"], int) and isinstance(tcb["min_rtt_ns"], int)
+    rc, out, err = run(capsys, target, *common, "--cc", "cubic", "--pacing")
+    assert rc == 0, err
+    tcb = json.loads(out)["client"]["tcb"]
+    assert tcb["cc_phase"] in ("slow_start", "congestion_avoidance", "recovery")
+    assert tcb["pacing_rate"] > 0 and tcb["bandwidth_estimate"] == 0
+    with pytest.raises(SystemExit) as exit_:
+        run(capsys, target, *common, "--cc", "vegas")
+    assert exit_.value.code == 2 and "--cc: invalid choice" in capsys.readouterr().err
+
+
 def _proto_json_leftovers(obj, path=""):
     """Values in proto JSON's own spelling: 64-bit integers as strings, enum
     values by their full names."""
