@@ -714,6 +714,7 @@ def test_bbr_beside_the_kernels(tap_factory, name: str, loss: float) -> None:
             assert time.monotonic() < deadline, "no samples past the window's end"
             time.sleep(INTERVAL)
         stop.set()
+        kernel_counts = netstat(kernel_tap)
         finals = {
             k: kernel_tap.stub.GetSession(pb.GetSessionRequest(session_id=sid))
             for k, sid in sessions.items()
@@ -781,6 +782,7 @@ def test_bbr_beside_the_kernels(tap_factory, name: str, loss: float) -> None:
         ],
         "kernel": {
             "mss": kernel.mss,
+            "netstat": kernel_counts,
             "samples": curves(kernel),
             "delivered": [(round(t - kernel.start, 3), b) for t, b in kernel.delivered],
         },
@@ -802,7 +804,8 @@ def test_bbr_beside_the_kernels(tap_factory, name: str, loss: float) -> None:
         f"engine {engine_bps / 1e6:.2f} Mbit/s (engine / kernel {ratio:.3f}); "
         f"queueing delay kernel {kernel_q * 1e3:.2f} engine {engine_q * 1e3:.2f} ms "
         f"(engine / kernel {q_ratio:.3f}); engine phases {phases}, "
-        f"retransmits {result['engine']['retransmits']}"
+        f"recoveries {sender.counters.fast_recoveries}, timeouts {sender.counters.timeouts}, "
+        f"retransmits {result['engine']['retransmits']}; kernel {kernel_counts}"
     )
 
     assert kernel.ccs == {"bbr"}, f"the kernel's socket used {kernel.ccs}"
