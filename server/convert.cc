@@ -97,6 +97,7 @@ absl::StatusOr<TcpConfig> FromProto(const v1::TcpConfig& p,
   if (p.has_sack()) c.sack = p.sack();
   if (p.has_rack()) c.rack = p.rack();
   if (p.has_hystart()) c.hystart = p.hystart();
+  if (p.has_pacing()) c.pacing = p.pacing();
   if (p.has_challenge_ack_limit()) {
     c.challenge_ack_limit = p.challenge_ack_limit();
   }
@@ -112,10 +113,13 @@ absl::StatusOr<TcpConfig> FromProto(const v1::TcpConfig& p,
     case v1::CONGESTION_CONTROL_CUBIC:
       c.cc = CcAlgorithm::kCubic;
       break;
+    case v1::CONGESTION_CONTROL_BBR:
+      c.cc = CcAlgorithm::kBbr;
+      break;
     default:
       return Invalid(field + ".congestion_control",
                      "allowed: CONGESTION_CONTROL_NEWRENO, "
-                     "CONGESTION_CONTROL_CUBIC");
+                     "CONGESTION_CONTROL_CUBIC, CONGESTION_CONTROL_BBR");
   }
   struct D {
     bool present;

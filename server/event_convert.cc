@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -208,6 +209,10 @@ void ToProto(const TcbSnapshot& tcb, v1::Tcb* out) {
   out->set_lost_bytes(tcb.lost_bytes);
   out->set_retrans_bytes(tcb.retrans_bytes);
   out->set_pipe(tcb.pipe);
+  out->set_pacing_rate(tcb.pacing_rate);
+  out->set_cc_phase(std::string(ToString(tcb.cc_phase)));
+  out->set_bandwidth_estimate(tcb.bandwidth_estimate);
+  out->set_min_rtt_ns(tcb.min_rtt);
 }
 
 void ToProto(const NetworkEvent& ne, v1::Event* out) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -121,6 +122,18 @@ std::string DescribeQueue(const PathSpec& p) {
   return "unlimited";
 }
 
+std::string_view CcName(CcAlgorithm cc) {
+  switch (cc) {
+    case CcAlgorithm::kNewReno:
+      return "newreno";
+    case CcAlgorithm::kCubic:
+      return "cubic";
+    case CcAlgorithm::kBbr:
+      return "bbr";
+  }
+  return "unknown";
+}
+
 std::string DigestText(const SimOptions& o, const Sha256::Digest& d) {
   return o.digest ? Sha256::Hex(d) : "off";
 }
@@ -140,13 +153,14 @@ void PrintHuman(const SimOptions& o, const Result& r) {
       ", queue ", DescribeQueue(p), ", loss ", DescribeLoss(p.loss),
       ", reorder ", p.reorder, ", duplicate ", p.duplicate, ", corrupt ",
       p.corrupt, ", mtu ", p.mtu, "\n");
-  absl::StrAppend(
-      &out, "tcp (both endpoints): mss ", o.tcp.mss(), ", send buffer ",
-      o.tcp.send_buffer, ", recv buffer ", o.tcp.recv_buffer,
-      o.tcp.nodelay ? ", nodelay" : "", o.tcp.cork ? ", cork" : "",
-      o.tcp.delayed_ack ? ", delayed ack" : ", no delayed ack", ", rto min ",
-      VirtualTime(o.tcp.rto_min), ", initial window ", o.tcp.initial_window,
-      ", msl ", VirtualTime(o.tcp.msl), ", newreno");
+  absl::StrAppend(&out, "tcp (both endpoints): mss ", o.tcp.mss(),
+                  ", send buffer ", o.tcp.send_buffer, ", recv buffer ",
+                  o.tcp.recv_buffer, o.tcp.nodelay ? ", nodelay" : "",
+                  o.tcp.cork ? ", cork" : "",
+                  o.tcp.delayed_ack ? ", delayed ack" : ", no delayed ack",
+                  ", rto min ", VirtualTime(o.tcp.rto_min), ", initial window ",
+                  o.tcp.initial_window, ", msl ", VirtualTime(o.tcp.msl), ", ",
+                  Sv(CcName(o.tcp.cc)), o.tcp.pacing ? ", pacing" : "");
   if (o.reader_rate > 0) {
     absl::StrAppend(&out, ", server reads ", o.reader_rate, " bytes/s");
   }

@@ -102,8 +102,11 @@ void AppendTcb(const TcbSnapshot& t, std::string* out) {
                   ",\"ts_recent\":", t.ts_recent);
   absl::StrAppend(out, ",\"sacked_bytes\":", t.sacked_bytes,
                   ",\"lost_bytes\":", t.lost_bytes,
-                  ",\"retrans_bytes\":", t.retrans_bytes, ",\"pipe\":", t.pipe,
-                  "}");
+                  ",\"retrans_bytes\":", t.retrans_bytes, ",\"pipe\":", t.pipe);
+  absl::StrAppend(out, ",\"pacing_rate\":", t.pacing_rate, ",\"cc_phase\":\"",
+                  Sv(ToString(t.cc_phase)),
+                  "\",\"bandwidth_estimate\":", t.bandwidth_estimate,
+                  ",\"min_rtt_ns\":", t.min_rtt, "}");
 }
 
 void AppendName(std::string_view key, std::string_view value,

@@ -4,6 +4,8 @@
     python tests/fidelity/plot.py TABLE.md OUT.png
     python tests/fidelity/plot.py linux RUN.json OUT.png
     python tests/fidelity/plot.py linux-table RUN_DIR...
+    python tests/fidelity/plot.py linux-bbr RUN.json OUT.png
+    python tests/fidelity/plot.py linux-bbr-table RUN_DIR...
 
 The first plots the Mathis fidelity table (from the fidelity_mathis_test
 binary): measured goodput against the loss-event rate, with the model's curve
@@ -11,7 +13,10 @@ per RTT. The second plots one run of tests/interop/test_linux_fidelity.py
 (the file it writes to $TCPEMU_LINUX_CURVES): the kernel's and the engine's
 cwnd over time and the bytes each receiving application read. The third
 prints a Markdown table of such runs (directories of linux-<cc>.json files)
-and the spread of the engine / kernel goodput ratio.
+and the spread of the engine / kernel goodput ratio. The last two do the
+same for the BBR comparison (linux-bbr-<path>.json): the kernel's and the
+engine's pacing rate, cwnd and smoothed RTT over time, and a table of
+goodput and queueing delay.
 """
 
 from __future__ import annotations
@@ -126,7 +131,97 @@ def linux_table(run_dirs: list[str]) -> None:
         )
 
 
+def linux_bbr(run_json: str, out: str) -> None:
+    with open(run_json) as f:
+        run = json.load(f)
+    path = run["path"]
+    base_ms = 2 * path["delay_each_way_s"] * 1e3
+    sides = (
+        ("kernel", "Linux bbr", "tab:blue", run["kernel_bps"], run["kernel_queueing_s"]),
+        ("engine", "tcpemu BBR", "tab:red", run["engine_bps"], run["engine_queueing_s"]),
+    )
+    fig, (rate, cwnd, rtt) = plt.subplots(3, 1, figsize=(10, 9), sharex=True)
+    for side, label, color, bps, queueing in sides:
+        # t, cwnd bytes, pacing rate bytes/s, srtt s, phase, bandwidth, min RTT
+        pts = [p for p in run[side]["samples"] if 0 <= p[0] <= run["seconds"]]
+        ts = [p[0] for p in pts]
+        rate.plot(
+            ts,
+            [p[2] * 8 / 1e6 for p in pts],
+            color=color,
+            linewidth=1,
+            label=f"{label} pacing rate; goodput {bps / 1e6:.1f} Mbit/s",
+        )
+        if side == "engine":
+            rate.plot(
+                ts,
+                [p[5] * 8 / 1e6 for p in pts],
+                color=color,
+                linewidth=1,
+                linestyle=":",
+                label=f"{label} bandwidth estimate",
+            )
+        cwnd.plot(ts, [p[1] / 1e3 for p in pts], color=color, linewidth=1, label=label)
+        rtt.plot(
+            ts,
+            [p[3] * 1e3 for p in pts],
+            color=color,
+            linewidth=1,
+            label=f"{label} smoothed RTT; mean queueing delay {queueing * 1e3:.1f} ms",
+        )
+    bdp_kb = path["rate_bps"] / 8 * base_ms / 1e3 / 1e3
+    cwnd.axhline(bdp_kb, color="gray", linewidth=0.8, linestyle="--", label="1 BDP")
+    cwnd.axhline(2 * bdp_kb, color="gray", linewidth=0.8, linestyle=":", label="2 BDP")
+    rtt.axhline(base_ms, color="gray", linewidth=0.8, linestyle="--", label="base RTT")
+    rate.set_ylabel("Mbit/s")
+    rate.set_title(
+        f"{run['path_name']} path: {base_ms:g} ms RTT, {path['rate_bps'] / 1e6:g} Mbit/s, "
+        f"queue {path['queue_bytes'] / 1e6:g} MB, {path['loss'] * 100:g} % loss; "
+        f"one connection each, each on its own copy of the path; every 100 ms",
+        fontsize=10,
+    )
+    cwnd.set_ylabel("cwnd (kB)")
+    rtt.set_ylabel("RTT (ms)")
+    rtt.set_xlabel("time (s)")
+    rtt.set_xlim(0, run["seconds"])
+    for ax in (rate, cwnd, rtt):
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
+def linux_bbr_table(run_dirs: list[str]) -> None:
+    print(
+        "| path | run | s | kernel Mbit/s | engine Mbit/s | engine / kernel "
+        "| kernel queueing ms | engine queueing ms | engine / kernel "
+        "| engine phases | engine resent |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in ("clean", "lossy"):
+        for i, d in enumerate(run_dirs, 1):
+            try:
+                with open(f"{d}/linux-bbr-{name}.json") as f:
+                    r = json.load(f)
+            except FileNotFoundError:
+                continue
+            e = r["engine"]
+            print(
+                f"| {name} | {i} | {r['seconds']:g} | {r['kernel_bps'] / 1e6:.2f} "
+                f"| {r['engine_bps'] / 1e6:.2f} | {r['ratio']:.3f} "
+                f"| {r['kernel_queueing_s'] * 1e3:.1f} | {r['engine_queueing_s'] * 1e3:.1f} "
+                f"| {r['queueing_ratio']:.2f} | {', '.join(e['phases'])} "
+                f"| {e['retransmits']} |"
+            )
+
+
 def main() -> None:
+    if sys.argv[1] == "linux-bbr":
+        linux_bbr(sys.argv[2], sys.argv[3])
+        return
+    if sys.argv[1] == "linux-bbr-table":
+        linux_bbr_table(sys.argv[2:])
+        return
     if sys.argv[1] == "linux":
         linux(sys.argv[2], sys.argv[3])
         return

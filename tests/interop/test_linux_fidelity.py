@@ -461,3 +461,362 @@ def test_engine_goodput_beside_the_kernels(
             assert gap <= MAX_GAP, f"{gap:.2f} s of the window without a cwnd sample"
     assert kernel_retrans > 0 and counters["retransmits_fast"] > 0
     assert 1 - TOLERANCE <= ratio <= 1 + TOLERANCE, (engine_bps, kernel_bps)
+
+
+# ---------------------------------------------------------------- BBR
+
+BBR_SECONDS = float(os.environ.get("TCPEMU_LINUX_BBR_SECONDS", "30"))
+BBR_DELAY = 0.020  # each way: a 40 ms round trip
+BBR_BASE_RTT = 2 * BBR_DELAY
+BBR_BDP = int(RATE * BBR_BASE_RTT / 8)  # 500,000 bytes
+BBR_QUEUE = 4 * BBR_BDP
+# Queueing delay is averaged from here on: startup and drain are over.
+BBR_SETTLE = 2.0
+BBR_GOODPUT_TOLERANCE = 0.25
+BBR_DELAY_TOLERANCE = 0.5
+BBR_PATHS = [("clean", 0.0), ("lossy", LOSS)]
+
+
+def bbr_path(loss: float) -> pb.PathSpec:
+    return pb.PathSpec(
+        delay={"nanos": int(BBR_DELAY * 1e9)},
+        rate_bps=RATE,
+        queue_limit_packets=0,
+        queue_limit_bytes=BBR_QUEUE,
+        loss=pb.Loss(random=loss) if loss else None,
+    )
+
+
+_UNITS = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9}
+
+
+@dataclass
+class BbrSample:
+    t: float
+    cwnd: int  # bytes
+    pacing_rate: float  # bytes/s
+    srtt: float  # s
+    phase: str = ""  # the engine's
+    bandwidth: float = 0.0  # bytes/s: the algorithm's estimate
+    min_rtt: float = 0.0  # s
+
+
+def kernel_bbr_sender(tap: Tap) -> tuple[str, int, BbrSample] | None:
+    """The kernel's one sending socket (`ss -tin`): its algorithm, its mss
+    and a sample, or None before it is established."""
+    out = tap.in_ns(
+        f"ss -tin state established dst {tap.engine_addr} dport = :{KERNEL_SENDS_TO}"
+    )
+    for line in out.splitlines()[1:]:
+        cc = re.search(r"\b(cubic|reno|bbr)\b", line)
+        mss = re.search(r"\bmss:(\d+)", line)
+        cwnd = re.search(r"\bcwnd:(\d+)", line)
+        rtt = re.search(r"\brtt:([\d.]+)/", line)
+        pacing = re.search(r"\bpacing_rate ([\d.]+)([KMG]?)bps", line)
+        if not (cc and mss and cwnd and rtt):
+            continue
+        bw = re.search(r"\bbbr:\(bw:([\d.]+)([KMG]?)bps,mrtt:([\d.]+)", line)
+        return (
+            cc.group(1),
+            int(mss.group(1)),
+            BbrSample(
+                t=time.monotonic(),
+                cwnd=int(cwnd.group(1)) * int(mss.group(1)),
+                pacing_rate=float(pacing.group(1)) * _UNITS[pacing.group(2)] / 8 if pacing else 0.0,
+                srtt=float(rtt.group(1)) / 1e3,
+                bandwidth=float(bw.group(1)) * _UNITS[bw.group(2)] / 8 if bw else 0.0,
+                min_rtt=float(bw.group(3)) / 1e3 if bw else 0.0,
+            ),
+        )
+    return None
+
+
+@dataclass
+class BbrRun:
+    start: float = 0.0
+    delivered: list[tuple[float, int]] = field(default_factory=list)
+    samples: list[BbrSample] = field(default_factory=list)
+    ccs: set[str] = field(default_factory=set)
+    mss: int = 0
+
+
+def sample_bbr(
+    kernel_tap: Tap,
+    engine_tap: Tap,
+    sessions: dict[str, int],
+    kernel: BbrRun,
+    engine: BbrRun,
+    stop: threading.Event,
+) -> None:
+    """Samples the kernel's sender (ss) and the engine's (its session), and
+    the bytes the engine listener read, until stop."""
+    while not stop.is_set():
+        t = time.monotonic()
+        if (got := kernel_bbr_sender(kernel_tap)) is not None:
+            cc, kernel.mss, s = got
+            kernel.ccs.add(cc)
+            kernel.samples.append(s)
+        if "receiver" in sessions:
+            r = kernel_tap.stub.GetSession(pb.GetSessionRequest(session_id=sessions["receiver"]))
+            kernel.delivered.append((time.monotonic(), r.server.bytes_read))
+        e = engine_tap.stub.GetSession(pb.GetSessionRequest(session_id=sessions["sender"]))
+        tcb = e.client.tcb
+        engine.mss = e.client.mss
+        engine.samples.append(
+            BbrSample(
+                t=time.monotonic(),
+                cwnd=tcb.cwnd,
+                pacing_rate=float(tcb.pacing_rate),
+                srtt=tcb.srtt_ns / 1e9,
+                phase=tcb.cc_phase,
+                bandwidth=float(tcb.bandwidth_estimate),
+                min_rtt=tcb.min_rtt_ns / 1e9,
+            )
+        )
+        stop.wait(max(0.0, INTERVAL - (time.monotonic() - t)))
+
+
+def queueing_delay(run: BbrRun) -> float:
+    """The mean smoothed RTT above the path's base RTT, from BBR_SETTLE to the
+    end of the window, in seconds."""
+    inside = [
+        s.srtt
+        for s in run.samples
+        if run.start + BBR_SETTLE <= s.t <= run.start + BBR_SECONDS and s.srtt > 0
+    ]
+    assert inside, "no RTT samples in the window"
+    return sum(inside) / len(inside) - BBR_BASE_RTT
+
+
+@pytest.mark.parametrize(("name", "loss"), BBR_PATHS, ids=[n for n, _ in BBR_PATHS])
+def test_bbr_beside_the_kernels(tap_factory, name: str, loss: float) -> None:
+    """The engine's BBR beside Linux's bbr, one connection each, each alone
+    on its own copy of the path.
+
+    BBR fills the bottleneck, so two BBR flows on one path would compete
+    for it and each would measure the other's queue. Here the kernel's
+    sender and the engine's each get an interface of their own (two TAP
+    devices in two namespaces), whose egress and ingress are the same
+    PathSpec: 20 ms each way (a 40 ms round trip), 100 Mbit/s, a drop-tail
+    queue of four bandwidth-delay products (2 MB), and on the lossy path 1 %
+    random loss each way. The kernel (TCP_CONGESTION=bbr) sends through its
+    interface's ingress to an engine listener, the engine's BBR session
+    sends through the other interface's egress to a kernel sink; each path
+    carries one connection's data one way and its ACKs the other. Both run
+    at the same time, for BBR_SECONDS ($TCPEMU_LINUX_BBR_SECONDS, default
+    30: two ProbeRTT rounds), so both meet the same load of the machine;
+    the daemon's one shard carries both (the base RTT each measures stays
+    within 0.2 ms of the path's 40 ms).
+
+    Goodput: the bytes each receiving application read in the window from
+    its sender's start (startup included), as in the CUBIC/Reno test; the
+    engine's must be within 25 % of the kernel's on both paths. Queueing
+    delay: the mean smoothed RTT above the path's 40 ms, every 100 ms from
+    BBR_SETTLE (2 s: startup and drain are over) to the window's end, the
+    kernel's `rtt` from `ss -tin`, the engine's `srtt` from its session; on
+    the clean path the engine's must be within 50 % of the kernel's.
+    `ss -tin` must show bbr on the kernel's socket at every sample. The
+    pacing rate and cwnd of both (and the engine's phase, bandwidth and
+    min-RTT estimates) are recorded; with $TCPEMU_LINUX_CURVES set the run
+    is written there as linux-bbr-<path>.json for tests/fidelity/plot.py.
+    """
+    kernel_tap = tap_factory(1500, egress=bbr_path(loss), ingress=bbr_path(loss))
+    engine_tap = tap_factory(1500, egress=bbr_path(loss), ingress=bbr_path(loss))
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    failures: list[str] = []
+    procs: list[subprocess.Popen[str]] = []
+    kernel, engine = BbrRun(), BbrRun()
+    sessions: dict[str, int] = {}
+
+    def spawn(target: Callable[..., None], *args: Any) -> None:
+        def run() -> None:
+            try:
+                target(*args)
+            except Exception:
+                failures.append(traceback.format_exc())
+                raise
+
+        threads.append(threading.Thread(target=run, daemon=True))
+        threads[-1].start()
+
+    try:
+        sink = engine_tap.peer(
+            "sink",
+            "--bind",
+            engine_tap.kernel_addr,
+            "--port",
+            str(ENGINE_SENDS_TO),
+            "--no-hash",
+            "--progress",
+            str(INTERVAL),
+        )
+        procs.append(sink)
+        e = engine_tap.stub.OpenSession(
+            pb.OpenSessionRequest(
+                remote=pb.Remote(
+                    interface_id=engine_tap.iface.id,
+                    address=engine_tap.kernel_addr,
+                    port=ENGINE_SENDS_TO,
+                ),
+                client=pb.TcpConfig(
+                    congestion_control=pb.CONGESTION_CONTROL_BBR, send_buffer=8 << 20
+                ),
+            )
+        )
+        sessions["sender"] = e.id
+        deadline = time.monotonic() + PATIENCE
+        while (
+            engine_tap.stub.GetSession(pb.GetSessionRequest(session_id=e.id)).client.tcb.state
+            != pb.TCP_STATE_ESTABLISHED
+        ):
+            assert time.monotonic() < deadline, "the engine's connection did not open"
+            time.sleep(0.01)
+        kernel_tap.stub.Listen(
+            pb.ListenRequest(
+                interface_id=kernel_tap.iface.id,
+                port=KERNEL_SENDS_TO,
+                config=pb.TcpConfig(recv_buffer=8 << 20),
+            )
+        )
+        spawn(sample_bbr, kernel_tap, engine_tap, sessions, kernel, engine, stop)
+        spawn(read_progress, sink, engine.delivered)
+        source = kernel_tap.peer(
+            "source",
+            "--connect",
+            kernel_tap.engine_addr,
+            "--port",
+            str(KERNEL_SENDS_TO),
+            "--bytes",
+            str(1 << 40),
+            "--seconds",
+            str(BBR_SECONDS + 60),
+            "--no-hash",
+            "--cc",
+            "bbr",
+        )
+        procs.append(source)
+        kernel.start = time.monotonic()
+        spawn(write, engine_tap, e.id, stop)
+        engine.start = time.monotonic()
+        sessions["receiver"] = new_accepted(kernel_tap, set()).id
+
+        def sampled_past(run: BbrRun) -> bool:
+            end = run.start + BBR_SECONDS
+            return all(
+                bool(points) and points[-1][0] >= end
+                for points in (run.delivered, [(s.t,) for s in run.samples])
+            )
+
+        deadline = engine.start + BBR_SECONDS + PATIENCE
+        while not (sampled_past(kernel) and sampled_past(engine)):
+            assert not failures, failures[0]
+            assert time.monotonic() < deadline, "no samples past the window's end"
+            time.sleep(INTERVAL)
+        stop.set()
+        kernel_counts = netstat(kernel_tap)
+        finals = {
+            k: kernel_tap.stub.GetSession(pb.GetSessionRequest(session_id=sid))
+            for k, sid in sessions.items()
+        }
+    finally:
+        stop.set()
+        for proc in procs:
+            proc.kill()
+            proc.wait(timeout=PATIENCE)
+        for t in threads:
+            t.join(timeout=PATIENCE)
+    assert not failures, failures[0]
+    for sid in sessions.values():
+        kernel_tap.stub.DeleteSession(pb.DeleteSessionRequest(session_id=sid))
+
+    def goodput(run: BbrRun) -> float:
+        later = [q for q in run.delivered if q[0] > run.start]
+        return at([(run.start, 0), *later], run.start + BBR_SECONDS) * 8 / BBR_SECONDS
+
+    kernel_bps, engine_bps = goodput(kernel), goodput(engine)
+    kernel_q, engine_q = queueing_delay(kernel), queueing_delay(engine)
+    ratio = engine_bps / kernel_bps
+    q_ratio = engine_q / kernel_q if kernel_q > 0 else float("inf")
+    sender = finals["sender"].client
+    phases = sorted({s.phase for s in engine.samples})
+
+    def curves(run: BbrRun) -> list[tuple[Any, ...]]:
+        return [
+            (
+                round(s.t - run.start, 3),
+                s.cwnd,
+                s.pacing_rate,
+                s.srtt,
+                s.phase,
+                s.bandwidth,
+                s.min_rtt,
+            )
+            for s in run.samples
+            if s.t >= run.start
+        ]
+
+    result: dict[str, Any] = {
+        "path_name": name,
+        "seconds": BBR_SECONDS,
+        "path": {
+            "delay_each_way_s": BBR_DELAY,
+            "rate_bps": RATE,
+            "loss": loss,
+            "queue_bytes": BBR_QUEUE,
+        },
+        "kernel_bps": kernel_bps,
+        "engine_bps": engine_bps,
+        "ratio": ratio,
+        "kernel_queueing_s": kernel_q,
+        "engine_queueing_s": engine_q,
+        "queueing_ratio": q_ratio,
+        "sample_columns": [
+            "t",
+            "cwnd_bytes",
+            "pacing_rate_bytes_per_s",
+            "srtt_s",
+            "phase",
+            "bandwidth_bytes_per_s",
+            "min_rtt_s",
+        ],
+        "kernel": {
+            "mss": kernel.mss,
+            "netstat": kernel_counts,
+            "samples": curves(kernel),
+            "delivered": [(round(t - kernel.start, 3), b) for t, b in kernel.delivered],
+        },
+        "engine": {
+            "mss": engine.mss,
+            "phases": phases,
+            "fast_recoveries": sender.counters.fast_recoveries,
+            "timeouts": sender.counters.timeouts,
+            "retransmits": sender.counters.retransmits_fast + sender.counters.retransmits_rto,
+            "samples": curves(engine),
+            "delivered": [(round(t - engine.start, 3), b) for t, b in engine.delivered],
+        },
+    }
+    if out := os.environ.get("TCPEMU_LINUX_CURVES"):
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / f"linux-bbr-{name}.json").write_text(json.dumps(result))
+    print(
+        f"\nbbr, {name} path, {BBR_SECONDS:g} s: goodput kernel {kernel_bps / 1e6:.2f} "
+        f"engine {engine_bps / 1e6:.2f} Mbit/s (engine / kernel {ratio:.3f}); "
+        f"queueing delay kernel {kernel_q * 1e3:.2f} engine {engine_q * 1e3:.2f} ms "
+        f"(engine / kernel {q_ratio:.3f}); engine phases {phases}, "
+        f"recoveries {sender.counters.fast_recoveries}, timeouts {sender.counters.timeouts}, "
+        f"retransmits {result['engine']['retransmits']}; kernel {kernel_counts}"
+    )
+
+    assert kernel.ccs == {"bbr"}, f"the kernel's socket used {kernel.ccs}"
+    for run in (kernel, engine):
+        gap = longest_gap([s.t for s in run.samples], run.start, run.start + BBR_SECONDS)
+        assert gap <= max(1.0, BBR_SECONDS / 10), f"{gap:.2f} s of the window without a sample"
+    assert {"startup", "probe_bw"} <= set(phases), phases
+    assert (
+        1 - BBR_GOODPUT_TOLERANCE <= ratio <= 1 + BBR_GOODPUT_TOLERANCE
+    ), f"goodput engine {engine_bps / 1e6:.2f} kernel {kernel_bps / 1e6:.2f} Mbit/s"
+    if loss == 0:
+        assert 1 - BBR_DELAY_TOLERANCE <= q_ratio <= 1 + BBR_DELAY_TOLERANCE, (
+            f"queueing delay engine {engine_q * 1e3:.2f} kernel {kernel_q * 1e3:.2f} ms"
+        )

@@ -47,6 +47,40 @@ TEST(TcpConfigFromProtoTest, SackAndTimestampsCanBeTurnedOff) {
   EXPECT_TRUE(TcpConfig().timestamps);
 }
 
+TEST(TcpConfigFromProtoTest, CongestionControlAndPacing) {
+  absl::StatusOr<TcpConfig> c =
+      FromProto(v1::TcpConfig(), "client", kMaxBuffer);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->cc, CcAlgorithm::kNewReno);
+  EXPECT_FALSE(c->pacing);
+
+  struct Case {
+    v1::CongestionControl proto;
+    CcAlgorithm engine;
+  };
+  for (const Case& k :
+       {Case{v1::CONGESTION_CONTROL_NEWRENO, CcAlgorithm::kNewReno},
+        Case{v1::CONGESTION_CONTROL_CUBIC, CcAlgorithm::kCubic},
+        Case{v1::CONGESTION_CONTROL_BBR, CcAlgorithm::kBbr}}) {
+    v1::TcpConfig p;
+    p.set_congestion_control(k.proto);
+    p.set_pacing(true);
+    c = FromProto(p, "server", kMaxBuffer);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->cc, k.engine) << v1::CongestionControl_Name(k.proto);
+    EXPECT_TRUE(c->pacing);
+  }
+
+  v1::TcpConfig bad;
+  bad.set_congestion_control(static_cast<v1::CongestionControl>(99));
+  c = FromProto(bad, "server", kMaxBuffer);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.status().message(),
+            "server.congestion_control: allowed: CONGESTION_CONTROL_NEWRENO, "
+            "CONGESTION_CONTROL_CUBIC, CONGESTION_CONTROL_BBR");
+}
+
 // Each engine counter holds the field number of its proto counterpart, so a
 // field filled from the wrong counter, or not at all, shows.
 TEST(CountersToProtoTest, EveryFieldComesFromItsCounter) {

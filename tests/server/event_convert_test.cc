@@ -40,6 +40,10 @@ TcbSnapshot SampleTcb() {
   t.lost_bytes = 1460;
   t.retrans_bytes = 1400;
   t.pipe = 4380;
+  t.cc_phase = CcPhase::kProbeRtt;
+  t.pacing_rate = 12500000;
+  t.bandwidth_estimate = 12100000;
+  t.min_rtt = 40123456;
   return t;
 }
 
@@ -67,6 +71,10 @@ void ExpectSampleTcb(const v1::Tcb& t) {
   EXPECT_EQ(t.lost_bytes(), 1460u);
   EXPECT_EQ(t.retrans_bytes(), 1400u);
   EXPECT_EQ(t.pipe(), 4380u);
+  EXPECT_EQ(t.cc_phase(), "probe_rtt");
+  EXPECT_EQ(t.pacing_rate(), 12500000u);
+  EXPECT_EQ(t.bandwidth_estimate(), 12100000u);
+  EXPECT_EQ(t.min_rtt_ns(), 40123456);
 }
 
 NetworkEvent SegmentSent() {

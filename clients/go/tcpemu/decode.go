@@ -209,7 +209,7 @@ func (b *eventBatch) decodeEvent(buf []byte, e *Event) error {
 				err = decodeSegment(msg, &e.Segment)
 			case 13:
 				e.HasTCB = true
-				err = decodeTCB(msg, &e.TCB)
+				err = b.decodeTCB(msg, &e.TCB)
 			}
 			if err != nil {
 				return err
@@ -224,7 +224,7 @@ func (b *eventBatch) decodeEvent(buf []byte, e *Event) error {
 	return nil
 }
 
-// intern returns the reason as a string without allocating for the ones seen
+// intern returns a reason or a phase name as a string without allocating for the ones seen
 // before.
 func (b *eventBatch) intern(v []byte) string {
 	if s, ok := b.reasons[string(v)]; ok {
@@ -341,12 +341,12 @@ func decodeSACKBlock(buf []byte, b *SACKBlock) error {
 	return nil
 }
 
-func decodeTCB(buf []byte, t *TCB) error {
+func (b *eventBatch) decodeTCB(buf []byte, t *TCB) error {
 	for i := 0; i < len(buf); {
 		var num protowire.Number
 		var v uint64
 		if c := buf[i]; c < 0x80 && c >= 8 && c&7 == 0 {
-			// A one-byte tag of a varint field: every field here.
+			// A one-byte tag of a varint field: every field up to 15.
 			num = protowire.Number(c >> 3)
 			if v, i = varintAt(buf, i+1); i < 0 {
 				return errTruncated
@@ -355,6 +355,12 @@ func decodeTCB(buf []byte, t *TCB) error {
 			n, typ, val, next := field(buf, i)
 			if next < 0 {
 				return errTruncated
+			}
+			if n == 25 && typ == protowire.BytesType {
+				// cc_phase: one of a few names, interned.
+				t.CCPhase = b.intern(buf[next : next+int(val)])
+				i = next + int(val)
+				continue
 			}
 			if typ != protowire.VarintType {
 				if i = skip(buf, n, typ, val, next); i < 0 {
@@ -411,6 +417,12 @@ func decodeTCB(buf []byte, t *TCB) error {
 			t.RetransBytes = uint32(v)
 		case 23:
 			t.Pipe = uint32(v)
+		case 24:
+			t.PacingRate = v
+		case 26:
+			t.BandwidthEstimate = v
+		case 27:
+			t.MinRTT = time.Duration(int64(v))
 		}
 	}
 	return nil

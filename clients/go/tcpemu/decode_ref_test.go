@@ -56,6 +56,8 @@ func eventFromProto(p *tcpemuv1.Event) Event {
 			TSOK: t.GetTsOk(), SACKOK: t.GetSackOk(), TSRecent: t.GetTsRecent(),
 			SACKedBytes: t.GetSackedBytes(), LostBytes: t.GetLostBytes(),
 			RetransBytes: t.GetRetransBytes(), Pipe: t.GetPipe(),
+			PacingRate: t.GetPacingRate(), CCPhase: t.GetCcPhase(),
+			BandwidthEstimate: t.GetBandwidthEstimate(), MinRTT: time.Duration(t.GetMinRttNs()),
 		}
 	}
 	return e

@@ -80,7 +80,7 @@ func TestErrorsCarryCodesAndMessages(t *testing.T) {
 		{"unknown congestion control", func() error {
 			_, err := link.OpenSession(ctx, tcpemu.WithClientTCP(tcpemu.CongestionControl(99)))
 			return err
-		}, codes.InvalidArgument, []string{"client.congestion_control", "CONGESTION_CONTROL_CUBIC"}},
+		}, codes.InvalidArgument, []string{"client.congestion_control", "CONGESTION_CONTROL_CUBIC", "CONGESTION_CONTROL_BBR"}},
 		{"negative fill", func() error {
 			_, err := gone.WriteFill(ctx, -1)
 			return err

@@ -131,6 +131,16 @@ type TCB struct {
 	// sequence sent: selectively acknowledged, deemed lost, retransmitted and
 	// not yet acknowledged, and pipe, the estimate of bytes in the network.
 	SACKedBytes, LostBytes, RetransBytes, Pipe uint32
+	// Congestion control: the rate segments are paced at (bytes/s, 0 when
+	// not pacing); the phase ("slow_start", "congestion_avoidance",
+	// "recovery"; BBR's "startup", "drain", "probe_bw", "probe_rtt"; "none"
+	// before the handshake); BBR's estimate of the bottleneck rate (bytes/s,
+	// 0 for the others); the base round-trip time (BBR's estimate, the
+	// minimum RTT seen for the others).
+	PacingRate        uint64
+	CCPhase           string
+	BandwidthEstimate uint64
+	MinRTT            time.Duration
 }
 
 // EventsOption filters and shapes an event stream.

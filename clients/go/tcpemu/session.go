@@ -151,6 +151,13 @@ func HyStart(on bool) TCPOption {
 	return func(c *tcpemuv1.TcpConfig) { c.Hystart = proto.Bool(on) }
 }
 
+// Pacing turns pacing on or off (the default): segments leave spaced over the
+// round trip, at twice cwnd per RTT in slow start and 1.2 times after, as
+// Linux paces NewReno and CUBIC. BBR paces whatever this says.
+func Pacing(on bool) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.Pacing = proto.Bool(on) }
+}
+
 // InvalidAckInterval sets how often at most an endpoint answers an
 // unacceptable segment without text with an ACK (default 500 ms; 0 answers
 // every one).
@@ -168,10 +175,11 @@ func ChallengeAckLimit(perSecond uint32) TCPOption {
 const (
 	NewReno = tcpemuv1.CongestionControl_CONGESTION_CONTROL_NEWRENO
 	Cubic   = tcpemuv1.CongestionControl_CONGESTION_CONTROL_CUBIC
+	BBR     = tcpemuv1.CongestionControl_CONGESTION_CONTROL_BBR
 )
 
-// CongestionControl picks the endpoint's algorithm: NewReno (the default) or
-// Cubic (RFC 9438).
+// CongestionControl picks the endpoint's algorithm: NewReno (the default),
+// Cubic (RFC 9438) or BBR (v1, as Linux's tcp_bbr.c; it always paces).
 func CongestionControl(cc tcpemuv1.CongestionControl) TCPOption {
 	return func(c *tcpemuv1.TcpConfig) { c.CongestionControl = cc }
 }

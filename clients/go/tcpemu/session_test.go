@@ -337,6 +337,99 @@ func TestRackAndHyStartOptions(t *testing.T) {
 	}
 }
 
+func TestCongestionControlAndPacingOptions(t *testing.T) {
+	cfg := &tcpemuv1.TcpConfig{}
+	for _, opt := range []tcpemu.TCPOption{tcpemu.CongestionControl(tcpemu.BBR), tcpemu.Pacing(true)} {
+		opt(cfg)
+	}
+	if cfg.CongestionControl != tcpemuv1.CongestionControl_CONGESTION_CONTROL_BBR || cfg.Pacing == nil || !*cfg.Pacing {
+		t.Fatalf("congestion control %v pacing %v, want BBR and true", cfg.CongestionControl, cfg.Pacing)
+	}
+}
+
+// A BBR sender on a 20 Mbit/s path with a 40 ms round trip: its snapshot
+// shows a BBR phase, a pacing rate, and estimates near the path's rate and
+// round trip; the events' TCBs carry the same fields.
+func TestBBRSnapshotShowsItsModel(t *testing.T) {
+	c := dial(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	net, err := c.CreateNetwork(ctx, tcpemu.Virtual(), tcpemu.WithSeed(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Delete(context.Background())
+	link, err := net.CreateLink(ctx, tcpemu.WithDelay(20*time.Millisecond), tcpemu.WithRate(20_000_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 4_000_000
+	s, err := c.OpenSession(ctx, link, tcpemu.WithClientTCP(tcpemu.SendBuffer(size),
+		tcpemu.CongestionControl(tcpemu.BBR)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := net.Events(ctx, tcpemu.WithReplay(true), tcpemu.OnlySessions(s.ID),
+		tcpemu.OnlyEndpoint(tcpemu.EndpointClient), tcpemu.OnlyKinds(tcpemu.KindSegmentSent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	if err := events.WaitSubscribed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.WriteFill(ctx, size); err != nil || n != size {
+		t.Fatalf("WriteFill = %d, %v", n, err)
+	}
+	var snap *tcpemuv1.Session
+	for snap.GetServer().GetBytesRead() < size {
+		if _, err := net.Advance(ctx, 100*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		if snap, err = s.Snapshot(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tcb := snap.GetClient().GetTcb()
+	switch tcb.GetCcPhase() {
+	case "startup", "drain", "probe_bw", "probe_rtt":
+	default:
+		t.Errorf("cc_phase %q, want one of BBR's", tcb.GetCcPhase())
+	}
+	if rtt := time.Duration(tcb.GetMinRttNs()); rtt < 40*time.Millisecond || rtt >= 45*time.Millisecond {
+		t.Errorf("min_rtt %v, want about 40ms", rtt)
+	}
+	// 20 Mbit/s is 2.5 MB/s on the wire.
+	if bw := tcb.GetBandwidthEstimate(); bw < 2_000_000 || bw > 2_625_000 {
+		t.Errorf("bandwidth_estimate %d bytes/s, want about 2.4e6", bw)
+	}
+	if tcb.GetPacingRate() == 0 {
+		t.Error("pacing_rate 0: BBR always paces")
+	}
+	if _, err := s.Close(ctx, tcpemu.EndpointClient); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := net.AdvanceUntilIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	phases := map[string]bool{}
+	paced := false
+	for events.Next() {
+		ev := events.Event()
+		if ev.Segment.Flags&tcpemu.FlagFIN != 0 {
+			break
+		}
+		if !ev.HasTCB || ev.Segment.Len == 0 {
+			continue
+		}
+		phases[ev.TCB.CCPhase] = true
+		paced = paced || ev.TCB.PacingRate > 0
+	}
+	if !phases["startup"] || !phases["probe_bw"] || !paced {
+		t.Errorf("data segments' phases %v, paced %v: want startup and probe_bw, paced", phases, paced)
+	}
+}
+
 // On a lossy path the server's ACKs report, in SACK blocks, the client's data
 // it holds beyond the cumulative ACK; every segment carries timestamps and a
 // window scaled by the shift its sender announced. RACK-TLP and HyStart++ are

@@ -15,6 +15,8 @@ import pytest
 import tcpemu
 from tcpemu.cli import main
 
+from conftest import transfer
+
 
 def run(capsys, target, *argv):
     rc = main(["--target", target, *argv])
@@ -210,6 +212,37 @@ def test_run_virtual_writes_events_and_plot(capsys, target, tmp_path):
         *capsys.readouterr(),
     )
     assert rc == 0 and "wrote" in out and (tmp_path / "again.png").stat().st_size > 10_000
+
+
+def test_session_show_of_a_bbr_sender(capsys, target, vnet):
+    link = vnet.create_link(delay="10ms", rate="20Mbit")
+    session = link.open_session(client={"congestion_control": "bbr", "msl": "10ms"})
+    transfer(session, vnet, 1_000_000)
+    rc, out, _ = run(capsys, target, "session", "show", str(session.id))
+    assert rc == 0
+    line = r"    cc (startup|drain|probe_bw|probe_rtt), pacing [\d.]+Mbit/s, "
+    line += r"bandwidth [\d.]+Mbit/s, min rtt 2\d\.\d{3}ms\n"
+    # The client paces; the server, NewReno and not pacing, shows no such line.
+    assert len(re.findall(line, out)) == 1, out
+
+
+def test_run_with_bbr_and_pacing(capsys, target):
+    common = ["run", "--virtual", "--seed", "3", "--bytes", "4MiB", "--delay", "20ms"]
+    common += ["--rate", "20Mbit", "--json"]
+    rc, out, err = run(capsys, target, *common, "--cc", "bbr")
+    assert rc == 0, err
+    tcb = json.loads(out)["client"]["tcb"]
+    assert tcb["cc_phase"] in ("startup", "drain", "probe_bw", "probe_rtt")
+    assert tcb["pacing_rate"] > 0 and tcb["bandwidth_estimate"] > 0
+    assert isinstance(tcb["pacing_rate"], int) and isinstance(tcb["min_rtt_ns"], int)
+    rc, out, err = run(capsys, target, *common, "--cc", "cubic", "--pacing")
+    assert rc == 0, err
+    tcb = json.loads(out)["client"]["tcb"]
+    assert tcb["cc_phase"] in ("slow_start", "congestion_avoidance", "recovery")
+    assert tcb["pacing_rate"] > 0 and tcb["bandwidth_estimate"] == 0
+    with pytest.raises(SystemExit) as exit_:
+        run(capsys, target, *common, "--cc", "vegas")
+    assert exit_.value.code == 2 and "--cc: invalid choice" in capsys.readouterr().err
 
 
 def _proto_json_leftovers(obj, path=""):

@@ -90,8 +90,12 @@ def test_client_side_validation():
         session.write(b"x", fill=3)
     with pytest.raises(ValueError, match="one loss model"):
         tcpemu.PathSpec(loss=0.1, ge_loss=(0.1, 0.2, 0.3, 0.4)).to_proto()
-    with pytest.raises(ValueError, match="allowed: newreno, cubic"):
-        tcpemu.TcpConfig(congestion_control="bbr").to_proto()
+    with pytest.raises(ValueError, match="allowed: newreno, cubic, bbr"):
+        tcpemu.TcpConfig(congestion_control="vegas").to_proto()
+    assert (
+        tcpemu.TcpConfig(congestion_control="bbr").to_proto().congestion_control
+        == tcpemu.pb.CONGESTION_CONTROL_BBR
+    )
     assert (
         tcpemu.TcpConfig(congestion_control="cubic").to_proto().congestion_control
         == tcpemu.pb.CONGESTION_CONTROL_CUBIC

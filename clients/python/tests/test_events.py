@@ -236,6 +236,10 @@ def _ack_with_sack_and_timestamps() -> pb.Event:
             lost_bytes=1460,
             retrans_bytes=1460,
             pipe=4380,
+            pacing_rate=1_250_000,
+            cc_phase="probe_bw",
+            bandwidth_estimate=1_190_000,
+            min_rtt_ns=40_000_000,
         ),
     )
 
@@ -252,6 +256,8 @@ def test_sack_timestamps_and_scoreboard_in_dicts_and_text():
     assert (t["snd_wscale"], t["rcv_wscale"], t["ts_ok"], t["sack_ok"]) == (7, 9, True, True)
     assert (t["ts_recent"], t["sacked_bytes"], t["lost_bytes"]) == (654000, 2920, 1460)
     assert (t["retrans_bytes"], t["pipe"]) == (1460, 4380)
+    assert (t["cc_phase"], t["pacing_rate"]) == ("probe_bw", 1_250_000)
+    assert (t["bandwidth_estimate"], t["min_rtt_ns"]) == (1_190_000, 40_000_000)
     assert tcpemu.event_from_dict(d) == ev
     # Through JSON text as well, as a trace file carries it.
     buf = io.StringIO()

@@ -271,6 +271,36 @@ def test_rack_and_hystart_options():
     assert tcpemu.TcpConfig.of({"hystart": True}).hystart
 
 
+def test_congestion_control_and_pacing_options():
+    cfg = tcpemu.TcpConfig(congestion_control="bbr", pacing=True).to_proto()
+    assert cfg.congestion_control == tcpemu.pb.CONGESTION_CONTROL_BBR
+    assert cfg.HasField("pacing") and cfg.pacing
+    assert not tcpemu.TcpConfig().to_proto().HasField("pacing")
+
+
+def test_bbr_session_reports_its_model(client, vnet):
+    # 20 Mbit/s, 40 ms round trip: BBR's estimates converge on the path's.
+    link = vnet.create_link(delay="20ms", rate="20Mbit", queue="200p")
+    bbr = tcpemu.TcpConfig(msl="10ms", congestion_control="bbr")
+    session = link.open_session(client=bbr, digest=True)
+    transfer(session, vnet, 4_000_000)
+    snap = session.snapshot()
+    assert snap.server.read_sha256 == snap.client.write_sha256
+    c = snap.client
+    assert c.cc_phase in ("startup", "drain", "probe_bw", "probe_rtt")
+    assert 0.040 <= c.min_rtt < 0.045, c.min_rtt
+    assert 0.8 * 2_500_000 <= c.bandwidth_estimate <= 1.05 * 2_500_000, c.bandwidth_estimate
+    assert c.pacing_rate > 0
+    # NewReno without pacing keeps no bandwidth estimate and paces nothing;
+    # its minimum RTT is the path's all the same.
+    plain = link.open_session(client=tcpemu.TcpConfig(msl="10ms"))
+    transfer(plain, vnet, 100_000)
+    p = plain.snapshot().client
+    assert p.cc_phase in ("slow_start", "congestion_avoidance", "recovery")
+    assert (p.pacing_rate, p.bandwidth_estimate) == (0, 0)
+    assert 0.040 <= p.min_rtt < 0.045, p.min_rtt
+
+
 def test_rack_and_hystart_sessions_deliver(client, vnet):
     link = vnet.create_link(delay="5ms", rate="20Mbit", loss=0.02)
     on = tcpemu.TcpConfig(msl="10ms", rack=True, hystart=True, congestion_control="cubic")

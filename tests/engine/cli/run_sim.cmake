@@ -1,6 +1,7 @@
 # Runs the tcpemu-sim binary for ctest (cmake -DSIM=<binary> -DMODE=<mode> -P):
 # lossy_json checks a lossy transfer's exit code and JSON result, same_seed
-# checks that a seed fixes the trace hash, bad_flag checks exit code 2.
+# checks that a seed fixes the trace hash, bad_flag checks exit code 2,
+# cc_summary that the summary names the congestion control and pacing.
 cmake_minimum_required(VERSION 3.22)
 
 set(lossy_link --bytes 1MiB --delay 10ms --jitter 2ms --rate 20Mbit
@@ -62,6 +63,16 @@ elseif(MODE STREQUAL "bad_flag")
   if(NOT last_stderr MATCHES "--loss: 1.5 out of range \\[0, 1\\]")
     message(FATAL_ERROR "unexpected message: ${last_stderr}")
   endif()
+elseif(MODE STREQUAL "cc_summary")
+  foreach(cc newreno cubic bbr)
+    run_sim(out rc --bytes 64KiB --delay 5ms --cc ${cc} --pacing)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "--cc ${cc}: exit code ${rc}, expected 0\n${out}")
+    endif()
+    if(NOT out MATCHES "tcp \\(both endpoints\\): [^\n]*, ${cc}, pacing\n")
+      message(FATAL_ERROR "--cc ${cc} --pacing not in the summary:\n${out}")
+    endif()
+  endforeach()
 else()
   message(FATAL_ERROR "unknown MODE '${MODE}'")
 endif()

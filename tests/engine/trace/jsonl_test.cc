@@ -35,6 +35,10 @@ TcbSnapshot SampleTcb() {
   t.lost_bytes = 1460;
   t.retrans_bytes = 1460;
   t.pipe = 2920;
+  t.cc_phase = CcPhase::kProbeBw;
+  t.pacing_rate = 12500000;
+  t.bandwidth_estimate = 12100000;
+  t.min_rtt = 40123456;
   return t;
 }
 
@@ -45,7 +49,9 @@ constexpr char kSampleTcbJson[] =
     "\"bytes_in_flight\":1460,\"srtt_ns\":40000000,\"rttvar_ns\":20000000,"
     "\"rto_ns\":1000000000,\"snd_wscale\":7,\"rcv_wscale\":8,\"ts_ok\":true,"
     "\"sack_ok\":true,\"ts_recent\":77777,\"sacked_bytes\":2920,"
-    "\"lost_bytes\":1460,\"retrans_bytes\":1460,\"pipe\":2920}";
+    "\"lost_bytes\":1460,\"retrans_bytes\":1460,\"pipe\":2920,"
+    "\"pacing_rate\":12500000,\"cc_phase\":\"probe_bw\","
+    "\"bandwidth_estimate\":12100000,\"min_rtt_ns\":40123456}";
 
 TEST(TcpFlagsStringTest, LettersInBitOrder) {
   EXPECT_EQ(TcpFlagsString(0), "");
@@ -84,6 +90,9 @@ TEST(EventToJsonTest, SegmentSentWithOptions) {
   e.tcb.ts_recent = 0;
   e.tcb.sacked_bytes = e.tcb.lost_bytes = e.tcb.retrans_bytes = 0;
   e.tcb.pipe = 0;
+  e.tcb.cc_phase = CcPhase::kNone;
+  e.tcb.pacing_rate = e.tcb.bandwidth_estimate = 0;
+  e.tcb.min_rtt = 0;
   EXPECT_EQ(
       EventToJson(e),
       "{\"time_ns\":1500,\"kind\":\"segment_sent\",\"endpoint\":\"client\","
@@ -99,7 +108,8 @@ TEST(EventToJsonTest, SegmentSentWithOptions) {
       "\"rto_ns\":1000000000,\"snd_wscale\":0,\"rcv_wscale\":0,"
       "\"ts_ok\":false,\"sack_ok\":false,\"ts_recent\":0,"
       "\"sacked_bytes\":0,\"lost_bytes\":0,\"retrans_bytes\":0,"
-      "\"pipe\":0}}");
+      "\"pipe\":0,\"pacing_rate\":0,\"cc_phase\":\"none\","
+      "\"bandwidth_estimate\":0,\"min_rtt_ns\":0}}");
 }
 
 TEST(EventToJsonTest, SegmentSentDataRelativeToIssAndIrs) {

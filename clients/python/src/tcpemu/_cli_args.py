@@ -100,6 +100,17 @@ def _add_tcp_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-delayed-ack", dest="delayed_ack", action="store_false", default=None)
     g.add_argument("--rto-min", help="minimum retransmission timeout")
     g.add_argument("--initial-window", type=int, help="initial congestion window, segments")
+    g.add_argument(
+        "--cc",
+        choices=("newreno", "cubic", "bbr"),
+        help="congestion control (default newreno; bbr is BBR v1 and always paces)",
+    )
+    g.add_argument(
+        "--pacing",
+        action="store_true",
+        default=None,
+        help="pace segments over the round trip (NewReno, CUBIC)",
+    )
     g.add_argument("--msl", help="maximum segment lifetime (TIME_WAIT lasts 2 MSL)")
     g.add_argument("--client-config", metavar="KEY=VALUE,...", help="client TcpConfig fields")
     g.add_argument("--server-config", metavar="KEY=VALUE,...", help="server TcpConfig fields")
@@ -114,6 +125,8 @@ def _tcp_configs(args: argparse.Namespace) -> Tuple[TcpConfig, TcpConfig]:
         delayed_ack=args.delayed_ack,
         rto_min=args.rto_min,
         initial_window=args.initial_window,
+        congestion_control=args.cc,
+        pacing=args.pacing,
         msl=args.msl,
     )
     out = []

@@ -144,6 +144,12 @@ def _print_session(snap: SessionSnapshot) -> None:
             f"rcv_wnd {t.rcv_wnd}, in flight {t.bytes_in_flight}, "
             f"srtt {t.srtt_ns / 1e6:.3f}ms, rto {t.rto_ns / 1e6:.1f}ms"
         )
+        if ep.pacing_rate or ep.bandwidth_estimate:
+            print(
+                f"    cc {ep.cc_phase}, pacing {ep.pacing_rate * 8 / 1e6:.3f}Mbit/s, "
+                f"bandwidth {ep.bandwidth_estimate * 8 / 1e6:.3f}Mbit/s, "
+                f"min rtt {ep.min_rtt * 1e3:.3f}ms"
+            )
         print(
             f"    segments sent {c.segments_sent}, received {c.segments_received}, "
             f"retransmits rto {c.retransmits_rto} fast {c.retransmits_fast}, "

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Union
 from tcpemu import _names
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
 from tcpemu._trace import load
-from tcpemu.events import TCB_BOOL_FIELDS, TCB_FIELDS, EventLike
+from tcpemu.events import TCB_BOOL_FIELDS, TCB_FIELDS, TCB_STRING_FIELDS, EventLike
 from tcpemu.model import Gap
 
 if TYPE_CHECKING:
@@ -66,9 +66,18 @@ _INT_COLUMNS = (
     "a",
     "b",
     *(c for c in _SEGMENT_COLUMNS if c not in ("flags", "sack")),
-    *(c for c in _TCB_COLUMNS if c not in _BOOL_COLUMNS),
+    *(c for c in _TCB_COLUMNS if c not in _BOOL_COLUMNS and c not in TCB_STRING_FIELDS),
 )
-_STRING_COLUMNS = ("kind", "endpoint", "reason", "old_state", "new_state", "flags", "state")
+_STRING_COLUMNS = (
+    "kind",
+    "endpoint",
+    "reason",
+    "old_state",
+    "new_state",
+    "flags",
+    "state",
+    *TCB_STRING_FIELDS,
+)
 
 
 def _require_pandas() -> Any:
@@ -90,10 +99,12 @@ def events_to_dataframe(
     `events` are tcpemu.v1.Event messages (an EventStream, a list), records
     of a JSON Lines trace, or both; Gap items are counted in
     ``df.attrs["events_lost"]``. Segment columns (seq .. sack) are empty
-    for other kinds and TCB columns (state .. pipe) for events without a
-    TCB; ``flags`` holds the letters FSRPAUEC; ts_val and ts_ecr are empty
-    without a timestamp option; ``sack`` is a tuple of the SACK blocks as
-    (left, right) pairs relative like rel_ack, empty when there are none.
+    for other kinds and TCB columns (state .. min_rtt_ns) for events
+    without a TCB; cc_phase is a name such as ``probe_bw``, pacing_rate and
+    bandwidth_estimate are bytes/s; ``flags`` holds the letters FSRPAUEC;
+    ts_val and ts_ecr are empty without a timestamp option; ``sack`` is a
+    tuple of the SACK blocks as (left, right) pairs relative like rel_ack,
+    empty when there are none.
     For dropped and mangled segments, which the daemon reports without
     relative numbers or a session id, rel_seq/rel_ack and the SACK blocks
     are computed from the ISS seen in the trace and session_id is the

@@ -51,8 +51,13 @@ TCB_FIELDS = (
     "lost_bytes",
     "retrans_bytes",
     "pipe",
+    "pacing_rate",
+    "cc_phase",
+    "bandwidth_estimate",
+    "min_rtt_ns",
 )
 TCB_BOOL_FIELDS = ("ts_ok", "sack_ok")
+TCB_STRING_FIELDS = ("cc_phase",)
 # Per kind: the JSON key of `reason`, of `a`, of `b`, whether the segment
 # carries relative numbers, and whether a TCB is attached.
 _LAYOUT: Dict[int, tuple[str | None, str | None, str | None, bool | None, bool]] = {
@@ -201,7 +206,13 @@ def event_from_dict(d: Mapping[str, Any]) -> pb.Event:
         for name in TCB_FIELDS:
             if name in t:
                 value = t[name]
-                setattr(ev.tcb, name, bool(value) if name in TCB_BOOL_FIELDS else int(value))
+                if name in TCB_BOOL_FIELDS:
+                    value = bool(value)
+                elif name in TCB_STRING_FIELDS:
+                    value = str(value)
+                else:
+                    value = int(value)
+                setattr(ev.tcb, name, value)
     return ev
 
 

@@ -147,6 +147,29 @@ class EndpointSnapshot:
             counters=Counters(p.counters),
         )
 
+    @property
+    def cc_phase(self) -> str:
+        """Congestion control's phase: "slow_start", "congestion_avoidance"
+        or "recovery" (NewReno, CUBIC); "startup", "drain", "probe_bw" or
+        "probe_rtt" (BBR); "none" before the handshake completes."""
+        return self.tcb.cc_phase or "none"
+
+    @property
+    def pacing_rate(self) -> int:
+        """The rate segments are paced at, bytes/s; 0 when not pacing."""
+        return self.tcb.pacing_rate
+
+    @property
+    def bandwidth_estimate(self) -> int:
+        """BBR's estimate of the bottleneck rate, bytes/s (0 for others)."""
+        return self.tcb.bandwidth_estimate
+
+    @property
+    def min_rtt(self) -> float:
+        """The base round-trip time, seconds: BBR's estimate, the minimum
+        RTT seen for the others (0 before any sample)."""
+        return self.tcb.min_rtt_ns / 1e9
+
 
 @dataclass(frozen=True)
 class SessionSnapshot:

@@ -48,6 +48,7 @@ _BOOL_FIELDS = (
     "sack",
     "rack",
     "hystart",
+    "pacing",
 )
 _INT_FIELDS = (
     "max_retransmissions",
@@ -99,13 +100,15 @@ class TcpConfig:
     keepalive_idle: Optional[Duration] = None
     keepalive_interval: Optional[Duration] = None
     keepalive_probes: Optional[int] = None
-    congestion_control: Optional[str] = None
+    congestion_control: Optional[str] = None  # "newreno", "cubic" or "bbr"
     initial_window: Optional[int] = None
     limited_transmit: Optional[bool] = None
     timestamps: Optional[bool] = None
     sack: Optional[bool] = None
     rack: Optional[bool] = None  # RACK-TLP loss detection (RFC 8985), with SACK
     hystart: Optional[bool] = None  # HyStart++ slow start (RFC 9406)
+    # Segments spaced over the round trip (BBR always paces).
+    pacing: Optional[bool] = None
     invalid_ack_interval: Optional[Duration] = None
     challenge_ack_limit: Optional[int] = None
     persist_min: Optional[Duration] = None
@@ -138,7 +141,7 @@ class TcpConfig:
             except ValueError:
                 raise ValueError(
                     f"congestion_control: {self.congestion_control!r} is not valid; "
-                    "allowed: newreno, cubic"
+                    "allowed: newreno, cubic, bbr"
                 ) from None
         return out
 

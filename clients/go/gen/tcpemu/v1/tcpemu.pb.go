@@ -86,6 +86,9 @@ const (
 	CongestionControl_CONGESTION_CONTROL_UNSPECIFIED CongestionControl = 0 // NewReno
 	CongestionControl_CONGESTION_CONTROL_NEWRENO     CongestionControl = 1
 	CongestionControl_CONGESTION_CONTROL_CUBIC       CongestionControl = 2 // RFC 9438
+	// BBR v1 as Linux's tcp_bbr.c: a model of the path's bottleneck rate and
+	// round-trip time instead of loss; it always paces.
+	CongestionControl_CONGESTION_CONTROL_BBR CongestionControl = 3
 )
 
 // Enum value maps for CongestionControl.
@@ -94,11 +97,13 @@ var (
 		0: "CONGESTION_CONTROL_UNSPECIFIED",
 		1: "CONGESTION_CONTROL_NEWRENO",
 		2: "CONGESTION_CONTROL_CUBIC",
+		3: "CONGESTION_CONTROL_BBR",
 	}
 	CongestionControl_value = map[string]int32{
 		"CONGESTION_CONTROL_UNSPECIFIED": 0,
 		"CONGESTION_CONTROL_NEWRENO":     1,
 		"CONGESTION_CONTROL_CUBIC":       2,
+		"CONGESTION_CONTROL_BBR":         3,
 	}
 )
 
@@ -2177,7 +2182,12 @@ type TcpConfig struct {
 	// HyStart++ (RFC 9406): slow start ends early, through a conservative
 	// phase, when the round-trip time rises, instead of at a loss. Default
 	// false.
-	Hystart       *bool `protobuf:"varint,31,opt,name=hystart,proto3,oneof" json:"hystart,omitempty"`
+	Hystart *bool `protobuf:"varint,31,opt,name=hystart,proto3,oneof" json:"hystart,omitempty"`
+	// Pacing: segments leave spaced over the round trip instead of in bursts.
+	// For NewReno and CUBIC at twice cwnd per RTT in slow start and 1.2 times
+	// after, as Linux paces them; BBR always paces at its own rate. Default
+	// false.
+	Pacing        *bool `protobuf:"varint,32,opt,name=pacing,proto3,oneof" json:"pacing,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2429,6 +2439,13 @@ func (x *TcpConfig) GetHystart() bool {
 	return false
 }
 
+func (x *TcpConfig) GetPacing() bool {
+	if x != nil && x.Pacing != nil {
+		return *x.Pacing
+	}
+	return false
+}
+
 // How an endpoint's application consumes received bytes.
 type Reader struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -2519,12 +2536,23 @@ type Tcb struct {
 	// highest sequence sent: selectively acknowledged, deemed lost, and
 	// retransmitted and not yet acknowledged; pipe is the sender's estimate of
 	// the bytes in the network.
-	SackedBytes   uint32 `protobuf:"varint,20,opt,name=sacked_bytes,json=sackedBytes,proto3" json:"sacked_bytes,omitempty"`
-	LostBytes     uint32 `protobuf:"varint,21,opt,name=lost_bytes,json=lostBytes,proto3" json:"lost_bytes,omitempty"`
-	RetransBytes  uint32 `protobuf:"varint,22,opt,name=retrans_bytes,json=retransBytes,proto3" json:"retrans_bytes,omitempty"`
-	Pipe          uint32 `protobuf:"varint,23,opt,name=pipe,proto3" json:"pipe,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SackedBytes  uint32 `protobuf:"varint,20,opt,name=sacked_bytes,json=sackedBytes,proto3" json:"sacked_bytes,omitempty"`
+	LostBytes    uint32 `protobuf:"varint,21,opt,name=lost_bytes,json=lostBytes,proto3" json:"lost_bytes,omitempty"`
+	RetransBytes uint32 `protobuf:"varint,22,opt,name=retrans_bytes,json=retransBytes,proto3" json:"retrans_bytes,omitempty"`
+	Pipe         uint32 `protobuf:"varint,23,opt,name=pipe,proto3" json:"pipe,omitempty"`
+	// Congestion control: the rate segments are paced at (bytes/s, 0 when not
+	// pacing); its phase: "slow_start", "congestion_avoidance" or "recovery"
+	// for NewReno and CUBIC, "startup", "drain", "probe_bw" or "probe_rtt"
+	// for BBR, "none" before the connection is synchronized; BBR's estimate
+	// of the bottleneck rate (bytes/s; 0 for the others), and the base
+	// round-trip time: BBR's estimate, the minimum RTT seen for the others (0
+	// before any sample).
+	PacingRate        uint64 `protobuf:"varint,24,opt,name=pacing_rate,json=pacingRate,proto3" json:"pacing_rate,omitempty"`
+	CcPhase           string `protobuf:"bytes,25,opt,name=cc_phase,json=ccPhase,proto3" json:"cc_phase,omitempty"`
+	BandwidthEstimate uint64 `protobuf:"varint,26,opt,name=bandwidth_estimate,json=bandwidthEstimate,proto3" json:"bandwidth_estimate,omitempty"`
+	MinRttNs          int64  `protobuf:"varint,27,opt,name=min_rtt_ns,json=minRttNs,proto3" json:"min_rtt_ns,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Tcb) Reset() {
@@ -2714,6 +2742,34 @@ func (x *Tcb) GetRetransBytes() uint32 {
 func (x *Tcb) GetPipe() uint32 {
 	if x != nil {
 		return x.Pipe
+	}
+	return 0
+}
+
+func (x *Tcb) GetPacingRate() uint64 {
+	if x != nil {
+		return x.PacingRate
+	}
+	return 0
+}
+
+func (x *Tcb) GetCcPhase() string {
+	if x != nil {
+		return x.CcPhase
+	}
+	return ""
+}
+
+func (x *Tcb) GetBandwidthEstimate() uint64 {
+	if x != nil {
+		return x.BandwidthEstimate
+	}
+	return 0
+}
+
+func (x *Tcb) GetMinRttNs() int64 {
+	if x != nil {
+		return x.MinRttNs
 	}
 	return 0
 }
@@ -7289,7 +7345,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x11ListLinksResponse\x12%\n" +
 	"\x05links\x18\x01 \x03(\v2\x0f.tcpemu.v1.LinkR\x05links\",\n" +
 	"\x11DeleteLinkRequest\x12\x17\n" +
-	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xfd\r\n" +
+	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xa5\x0e\n" +
 	"\tTcpConfig\x12$\n" +
 	"\vsend_buffer\x18\x01 \x01(\rH\x00R\n" +
 	"sendBuffer\x88\x01\x01\x12$\n" +
@@ -7332,7 +7388,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x04sack\x18\x1c \x01(\bH\x10R\x04sack\x88\x01\x01\x12K\n" +
 	"\x14invalid_ack_interval\x18\x1d \x01(\v2\x19.google.protobuf.DurationR\x12invalidAckInterval\x12\x17\n" +
 	"\x04rack\x18\x1e \x01(\bH\x11R\x04rack\x88\x01\x01\x12\x1d\n" +
-	"\ahystart\x18\x1f \x01(\bH\x12R\ahystart\x88\x01\x01B\x0e\n" +
+	"\ahystart\x18\x1f \x01(\bH\x12R\ahystart\x88\x01\x01\x12\x1b\n" +
+	"\x06pacing\x18  \x01(\bH\x13R\x06pacing\x88\x01\x01B\x0e\n" +
 	"\f_send_bufferB\x0e\n" +
 	"\f_recv_bufferB\x06\n" +
 	"\x04_mtuB\n" +
@@ -7354,7 +7411,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x05_sackB\a\n" +
 	"\x05_rackB\n" +
 	"\n" +
-	"\b_hystart\"\xe6\x01\n" +
+	"\b_hystartB\t\n" +
+	"\a_pacing\"\xe6\x01\n" +
 	"\x06Reader\x12*\n" +
 	"\x04mode\x18\x01 \x01(\x0e2\x16.tcpemu.v1.Reader.ModeR\x04mode\x12+\n" +
 	"\x12rate_bytes_per_sec\x18\x02 \x01(\x04R\x0frateBytesPerSec\x12%\n" +
@@ -7365,7 +7423,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\tMODE_AUTO\x10\x01\x12\r\n" +
 	"\tMODE_RATE\x10\x02\x12\x0f\n" +
 	"\vMODE_MANUAL\x10\x03B\x0f\n" +
-	"\r_close_on_eof\"\xfa\x04\n" +
+	"\r_close_on_eof\"\x83\x06\n" +
 	"\x03Tcb\x12)\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x13.tcpemu.v1.TcpStateR\x05state\x12\x10\n" +
 	"\x03iss\x18\x02 \x01(\rR\x03iss\x12\x10\n" +
@@ -7393,7 +7451,13 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\n" +
 	"lost_bytes\x18\x15 \x01(\rR\tlostBytes\x12#\n" +
 	"\rretrans_bytes\x18\x16 \x01(\rR\fretransBytes\x12\x12\n" +
-	"\x04pipe\x18\x17 \x01(\rR\x04pipe\"\xf5\b\n" +
+	"\x04pipe\x18\x17 \x01(\rR\x04pipe\x12\x1f\n" +
+	"\vpacing_rate\x18\x18 \x01(\x04R\n" +
+	"pacingRate\x12\x19\n" +
+	"\bcc_phase\x18\x19 \x01(\tR\accPhase\x12-\n" +
+	"\x12bandwidth_estimate\x18\x1a \x01(\x04R\x11bandwidthEstimate\x12\x1c\n" +
+	"\n" +
+	"min_rtt_ns\x18\x1b \x01(\x03R\bminRttNs\"\xf5\b\n" +
 	"\x10EndpointCounters\x12#\n" +
 	"\rsegments_sent\x18\x01 \x01(\x04R\fsegmentsSent\x12+\n" +
 	"\x11segments_received\x18\x02 \x01(\x04R\x10segmentsReceived\x12\x1d\n" +
@@ -7804,11 +7868,12 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\tClockKind\x12\x1a\n" +
 	"\x16CLOCK_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CLOCK_KIND_REALTIME\x10\x01\x12\x16\n" +
-	"\x12CLOCK_KIND_VIRTUAL\x10\x02*u\n" +
+	"\x12CLOCK_KIND_VIRTUAL\x10\x02*\x91\x01\n" +
 	"\x11CongestionControl\x12\"\n" +
 	"\x1eCONGESTION_CONTROL_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aCONGESTION_CONTROL_NEWRENO\x10\x01\x12\x1c\n" +
-	"\x18CONGESTION_CONTROL_CUBIC\x10\x02*N\n" +
+	"\x18CONGESTION_CONTROL_CUBIC\x10\x02\x12\x1a\n" +
+	"\x16CONGESTION_CONTROL_BBR\x10\x03*N\n" +
 	"\bEndpoint\x12\x18\n" +
 	"\x14ENDPOINT_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fENDPOINT_CLIENT\x10\x01\x12\x13\n" +
