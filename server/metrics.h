@@ -17,8 +17,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/base/event.h"
 #include "engine/sim/interface.h"
-#include "engine/trace/event.h"
 
 namespace prometheus {
 class Counter;

@@ -23,9 +23,9 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "engine/base/event.h"
 #include "engine/io/tap_device.h"
 #include "engine/sim/network.h"
-#include "engine/trace/event.h"
 #include "server/capture.h"
 
 namespace tcpemu::server {

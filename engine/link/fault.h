@@ -10,8 +10,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "engine/sim/rng.h"
-#include "engine/sim/time.h"
+#include "engine/base/rng.h"
+#include "engine/base/time.h"
 #include "engine/wire/packet.h"
 #include "engine/wire/seq.h"
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "engine/sim/time.h"
+#include "engine/base/time.h"
 
 namespace tcpemu {
 
