@@ -1,4 +1,4 @@
-// Prometheus metrics of tcpemud (DESIGN.md section 4): per-shard engine event
+// Prometheus metrics of tcpemud (docs/deploy.md): per-shard engine event
 // counters written without contention, state gauges sampled at scrape, gRPC
 // handler metrics, and the HTTP /metrics endpoint.
 #pragma once

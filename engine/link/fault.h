@@ -1,6 +1,7 @@
 // Fault rules of an emulated path: targeted impairments that pick segments by
 // TCP flags, payload, sequence range or position (the nth match) and drop,
-// delay, duplicate, corrupt or reorder them (DESIGN.md section 3, "Faults").
+// delay, duplicate, corrupt or reorder them (`InjectFault` in
+// proto/tcpemu/v1/tcpemu.proto).
 #pragma once
 
 #include <cstdint>

@@ -831,8 +831,8 @@ TEST_F(VirtualDeterminismTest, SixtySecondsOfLossyTransferRunFastAndRepeat) {
   EXPECT_NE(a.session.SerializeAsString(), c.session.SerializeAsString());
 }
 
-// Byte for byte, absolute sequence numbers included (DESIGN.md: "the same
-// seed gives the same event trace, byte for byte").
+// Byte for byte, absolute sequence numbers included (README.md: "on a
+// virtual clock the same seed gives the same event trace").
 TEST_F(VirtualDeterminismTest, SameSeedGivesByteIdenticalEvents) {
   Run a = RunOnce(99);
   Run b = RunOnce(99);
