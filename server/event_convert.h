@@ -7,7 +7,7 @@
 #include <span>
 
 #include "absl/status/statusor.h"
-#include "engine/trace/event.h"
+#include "engine/base/event.h"
 #include "server/event_hub.h"
 #include "tcpemu/v1/tcpemu.pb.h"
 

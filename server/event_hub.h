@@ -17,7 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "engine/trace/event.h"
+#include "engine/base/event.h"
 
 namespace tcpemu::server {
 

@@ -1,4 +1,4 @@
-// Prometheus metrics of tcpemud (DESIGN.md section 4): per-shard engine event
+// Prometheus metrics of tcpemud (docs/deploy.md): per-shard engine event
 // counters written without contention, state gauges sampled at scrape, gRPC
 // handler metrics, and the HTTP /metrics endpoint.
 #pragma once
@@ -17,8 +17,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/base/event.h"
 #include "engine/sim/interface.h"
-#include "engine/trace/event.h"
 
 namespace prometheus {
 class Counter;

@@ -1,8 +1,8 @@
-// A shard: one thread that owns whole engine Networks and runs them (DESIGN.md
-// section 2). Everything that touches engine state runs on this thread, as a
-// posted command or from the loop; RPC handlers wait for the result. REALTIME
-// networks are advanced to wall-clock time before every command and whenever
-// their next deadline comes due.
+// A shard: one thread that owns whole engine Networks and runs them
+// (docs/architecture.md). Everything that touches engine state runs on this
+// thread, as a posted command or from the loop; RPC handlers wait for the
+// result. REALTIME networks are advanced to wall-clock time before every
+// command and whenever their next deadline comes due.
 #pragma once
 
 #include <atomic>
@@ -23,9 +23,9 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "engine/base/event.h"
 #include "engine/io/tap_device.h"
 #include "engine/sim/network.h"
-#include "engine/trace/event.h"
 #include "server/capture.h"
 
 namespace tcpemu::server {

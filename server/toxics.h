@@ -8,8 +8,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/base/time.h"
 #include "engine/sim/network.h"
-#include "engine/sim/time.h"
 #include "tcpemu/v1/tcpemu.pb.h"
 
 namespace tcpemu::server {

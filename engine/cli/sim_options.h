@@ -10,9 +10,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "engine/base/time.h"
 #include "engine/link/path_spec.h"
 #include "engine/sim/network.h"
-#include "engine/sim/time.h"
 #include "engine/tcp/tcp_config.h"
 
 namespace tcpemu {

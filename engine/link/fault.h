@@ -1,6 +1,7 @@
 // Fault rules of an emulated path: targeted impairments that pick segments by
 // TCP flags, payload, sequence range or position (the nth match) and drop,
-// delay, duplicate, corrupt or reorder them (DESIGN.md section 3, "Faults").
+// delay, duplicate, corrupt or reorder them (`InjectFault` in
+// proto/tcpemu/v1/tcpemu.proto).
 #pragma once
 
 #include <cstdint>
@@ -10,8 +11,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "engine/sim/rng.h"
-#include "engine/sim/time.h"
+#include "engine/base/rng.h"
+#include "engine/base/time.h"
 #include "engine/wire/packet.h"
 #include "engine/wire/seq.h"
 

@@ -3,9 +3,9 @@
 // get_crandom; tc-netem(8) "delay TIME JITTER CORRELATION distribution").
 #pragma once
 
+#include "engine/base/rng.h"
+#include "engine/base/time.h"
 #include "engine/link/path_spec.h"
-#include "engine/sim/rng.h"
-#include "engine/sim/time.h"
 
 namespace tcpemu {
 

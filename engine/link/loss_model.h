@@ -4,8 +4,8 @@
 // "The Gilbert-Elliott Model for Packet Loss in Real Time Services").
 #pragma once
 
+#include "engine/base/rng.h"
 #include "engine/link/path_spec.h"
-#include "engine/sim/rng.h"
 
 namespace tcpemu {
 

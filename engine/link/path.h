@@ -9,15 +9,15 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/base/event.h"
+#include "engine/base/rng.h"
+#include "engine/base/time.h"
 #include "engine/link/delivery_queue.h"
 #include "engine/link/fault.h"
 #include "engine/link/jitter.h"
 #include "engine/link/loss_model.h"
 #include "engine/link/path_spec.h"
 #include "engine/link/serializer.h"
-#include "engine/sim/rng.h"
-#include "engine/sim/time.h"
-#include "engine/trace/event.h"
 #include "engine/wire/packet.h"
 
 namespace tcpemu {

@@ -10,9 +10,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "engine/sim/time.h"
+#include "engine/base/sha256.h"
+#include "engine/base/time.h"
 #include "engine/tcp/connection.h"
-#include "engine/trace/sha256.h"
 
 namespace tcpemu {
 

@@ -11,11 +11,11 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "engine/base/event.h"
+#include "engine/base/time.h"
 #include "engine/sim/application.h"
-#include "engine/sim/time.h"
 #include "engine/tcp/syn_cookie.h"
 #include "engine/tcp/tcp_config.h"
-#include "engine/trace/event.h"
 #include "engine/wire/packet.h"
 
 namespace tcpemu {

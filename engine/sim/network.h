@@ -18,6 +18,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "engine/base/event.h"
+#include "engine/base/rng.h"
+#include "engine/base/sha256.h"
+#include "engine/base/time.h"
 #include "engine/link/fault.h"
 #include "engine/link/path.h"
 #include "engine/link/path_spec.h"
@@ -26,16 +30,12 @@
 #include "engine/sim/direction.h"
 #include "engine/sim/interface.h"
 #include "engine/sim/listeners.h"
-#include "engine/sim/rng.h"
 #include "engine/sim/scheduler.h"
-#include "engine/sim/time.h"
 #include "engine/sim/valid_path_spec.h"
 #include "engine/tcp/connection.h"
 #include "engine/tcp/isn.h"
 #include "engine/tcp/syn_cookie.h"
 #include "engine/tcp/tcp_config.h"
-#include "engine/trace/event.h"
-#include "engine/trace/sha256.h"
 
 namespace tcpemu {
 

@@ -12,7 +12,7 @@
 #include <queue>
 #include <vector>
 
-#include "engine/sim/time.h"
+#include "engine/base/time.h"
 
 namespace tcpemu {
 

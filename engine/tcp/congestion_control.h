@@ -11,9 +11,9 @@
 #include <memory>
 #include <string_view>
 
-#include "engine/sim/time.h"
+#include "engine/base/event.h"
+#include "engine/base/time.h"
 #include "engine/tcp/tcp_config.h"
-#include "engine/trace/event.h"
 #include "engine/wire/seq.h"
 
 namespace tcpemu {

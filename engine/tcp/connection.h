@@ -14,7 +14,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "engine/sim/time.h"
+#include "engine/base/event.h"
+#include "engine/base/time.h"
 #include "engine/tcp/congestion_control.h"
 #include "engine/tcp/delivery_rate.h"
 #include "engine/tcp/prr.h"
@@ -25,7 +26,6 @@
 #include "engine/tcp/send_buffer.h"
 #include "engine/tcp/tcp_config.h"
 #include "engine/tcp/timestamps.h"
-#include "engine/trace/event.h"
 #include "engine/wire/buffer.h"
 #include "engine/wire/tcp_header.h"
 

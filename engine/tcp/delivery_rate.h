@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "engine/sim/time.h"
+#include "engine/base/time.h"
 #include "engine/tcp/congestion_control.h"
 
 namespace tcpemu {

@@ -37,7 +37,7 @@
 #include <limits>
 #include <optional>
 
-#include "engine/sim/time.h"
+#include "engine/base/time.h"
 #include "engine/wire/seq.h"
 
 namespace tcpemu {

@@ -1,7 +1,7 @@
 // RFC 6528 ISN generation; see isn.h.
 #include "engine/tcp/isn.h"
 
-#include "engine/trace/sha256.h"
+#include "engine/base/sha256.h"
 
 namespace tcpemu {
 

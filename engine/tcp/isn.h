@@ -6,7 +6,7 @@
 #include <array>
 #include <cstdint>
 
-#include "engine/sim/time.h"
+#include "engine/base/time.h"
 #include "engine/wire/seq.h"
 
 namespace tcpemu {

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "engine/sim/time.h"
+#include "engine/base/time.h"
 
 namespace tcpemu {
 

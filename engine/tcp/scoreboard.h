@@ -16,7 +16,7 @@
 #include <optional>
 
 #include "absl/types/span.h"
-#include "engine/sim/time.h"
+#include "engine/base/time.h"
 #include "engine/tcp/delivery_rate.h"
 #include "engine/wire/seq.h"
 #include "engine/wire/tcp_header.h"

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "engine/trace/sha256.h"
+#include "engine/base/sha256.h"
 
 namespace tcpemu {
 namespace {

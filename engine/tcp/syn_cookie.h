@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "engine/sim/time.h"
+#include "engine/base/time.h"
 #include "engine/tcp/connection.h"
 #include "engine/wire/seq.h"
 

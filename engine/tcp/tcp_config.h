@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "engine/sim/time.h"
+#include "engine/base/time.h"
 
 namespace tcpemu {
 

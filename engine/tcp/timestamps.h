@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "engine/sim/time.h"
+#include "engine/base/time.h"
 #include "engine/wire/seq.h"
 #include "engine/wire/tcp_header.h"
 

@@ -9,7 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "engine/trace/event.h"
+#include "engine/base/event.h"
 
 namespace tcpemu {
 

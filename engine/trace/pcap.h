@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
-#include "engine/sim/time.h"
+#include "engine/base/time.h"
 #include "engine/wire/buffer.h"
 #include "engine/wire/packet.h"
 

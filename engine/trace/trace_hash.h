@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/trace/event.h"
-#include "engine/trace/sha256.h"
+#include "engine/base/event.h"
+#include "engine/base/sha256.h"
 
 namespace tcpemu {
 

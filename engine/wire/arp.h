@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "engine/sim/time.h"
+#include "engine/base/time.h"
 #include "engine/wire/ethernet.h"
 #include "engine/wire/packet.h"
 

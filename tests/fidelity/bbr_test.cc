@@ -32,8 +32,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/base/event.h"
 #include "engine/sim/network.h"
-#include "engine/trace/event.h"
 #include "engine/trace/trace_hash.h"
 #include "gtest/gtest.h"
 #include "tests/support/trace_digests.h"

@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "absl/types/span.h"
+#include "engine/base/event.h"
 #include "engine/tcp/connection.h"
 #include "engine/tcp/tcp_config.h"
-#include "engine/trace/event.h"
 #include "engine/wire/buffer.h"
 #include "engine/wire/seq.h"
 #include "engine/wire/tcp_header.h"

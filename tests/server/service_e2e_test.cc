@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "engine/trace/sha256.h"
+#include "engine/base/sha256.h"
 #include "gtest/gtest.h"
 #include "server/daemon.h"
 #include "tests/server/service_test_util.h"
@@ -831,8 +831,8 @@ TEST_F(VirtualDeterminismTest, SixtySecondsOfLossyTransferRunFastAndRepeat) {
   EXPECT_NE(a.session.SerializeAsString(), c.session.SerializeAsString());
 }
 
-// Byte for byte, absolute sequence numbers included (DESIGN.md: "the same
-// seed gives the same event trace, byte for byte").
+// Byte for byte, absolute sequence numbers included (README.md: "on a
+// virtual clock the same seed gives the same event trace").
 TEST_F(VirtualDeterminismTest, SameSeedGivesByteIdenticalEvents) {
   Run a = RunOnce(99);
   Run b = RunOnce(99);

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "engine/trace/sha256.h"
+#include "engine/base/sha256.h"
 #include "gtest/gtest.h"
 #include "server/daemon.h"
 #include "tests/server/service_test_util.h"

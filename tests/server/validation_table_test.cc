@@ -24,7 +24,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "engine/trace/sha256.h"
+#include "engine/base/sha256.h"
 #include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
 #include "server/daemon.h"

@@ -6,7 +6,7 @@
 #include <tuple>
 #include <vector>
 
-#include "engine/sim/rng.h"
+#include "engine/base/rng.h"
 #include "gtest/gtest.h"
 #include "tests/engine/link/link_test_util.h"
 

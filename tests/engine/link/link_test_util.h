@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/trace/event.h"
+#include "engine/base/event.h"
 #include "engine/wire/packet.h"
 #include "gtest/gtest.h"
 

@@ -4,8 +4,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/rng.h"
 #include "engine/sim/network.h"
-#include "engine/sim/rng.h"
 #include "gtest/gtest.h"
 
 namespace tcpemu {

@@ -1,4 +1,4 @@
-// Seeded end-to-end transfers over impaired emulated links (DESIGN.md 5): for
+// Seeded end-to-end transfers over impaired emulated links: for
 // every impairment the SHA-256 of the bytes written equals that of the bytes
 // read, the connection closes through TIME_WAIT, and the same seed gives the
 // same event trace.

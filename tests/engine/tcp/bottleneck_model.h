@@ -16,7 +16,7 @@
 #include <functional>
 #include <limits>
 
-#include "engine/sim/time.h"
+#include "engine/base/time.h"
 #include "engine/tcp/congestion_control.h"
 #include "engine/wire/seq.h"
 

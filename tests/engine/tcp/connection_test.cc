@@ -1,5 +1,5 @@
 // Scripted segment-level tests of Connection ("inject this segment, expect
-// that one"), one or more per behaviour B1-B13 of DESIGN.md section 1, plus
+// that one"), one or more per behaviour B1-B13 of docs/tcp.md, plus
 // keepalive (RFC 1122 4.2.3.6). Every expectation cites the RFC rule it checks.
 #include "engine/tcp/connection.h"
 

@@ -14,8 +14,8 @@
 #include <cstdio>
 #include <limits>
 
+#include "engine/base/event.h"
 #include "engine/sim/network.h"
-#include "engine/trace/event.h"
 #include "gtest/gtest.h"
 
 namespace tcpemu {

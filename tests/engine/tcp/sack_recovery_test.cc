@@ -8,8 +8,8 @@
 #include <optional>
 #include <vector>
 
+#include "engine/base/event.h"
 #include "engine/sim/network.h"
-#include "engine/trace/event.h"
 #include "gtest/gtest.h"
 
 namespace tcpemu {

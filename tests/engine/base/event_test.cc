@@ -1,7 +1,7 @@
 // Tests for the event enum names in engine/trace/event.cc: every enumerator
 // has a non-empty name, names are distinct within an enum, and values past the
 // last enumerator read "unknown".
-#include "engine/trace/event.h"
+#include "engine/base/event.h"
 
 #include <set>
 #include <string>

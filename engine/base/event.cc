@@ -1,7 +1,7 @@
 // Names of the event enums: lower_snake_case for kinds and causes, RFC 9293
 // upper-case names for TCP states. These strings are part of the JSON and
 // metrics output, so they change only with the API.
-#include "engine/trace/event.h"
+#include "engine/base/event.h"
 
 namespace tcpemu {
 

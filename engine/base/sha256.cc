@@ -1,6 +1,6 @@
 // Streaming SHA-256 over OpenSSL EVP. EVP failures for SHA-256 only happen on
 // allocation failure; they abort rather than return a wrong digest.
-#include "engine/trace/sha256.h"
+#include "engine/base/sha256.h"
 
 #include <openssl/evp.h>
 

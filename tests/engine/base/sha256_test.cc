@@ -1,6 +1,6 @@
 // Tests for engine/trace/sha256: NIST FIPS 180-4 example vectors, streaming
 // equals one-shot, Finish restarts, copies fork the state.
-#include "engine/trace/sha256.h"
+#include "engine/base/sha256.h"
 
 #include <algorithm>
 #include <cstdint>

@@ -1,12 +1,13 @@
 // Fixed-size event records: everything the engine does that a user can watch
-// (DESIGN.md section 1, the "what shows it" column). Records are plain data;
-// they become JSON or protobuf only at the edge.
+// (docs/tcp.md, the "where to see it" column). Records are plain data; they
+// become JSON or protobuf only at the edge. The vocabulary of every layer, so
+// it lives in engine/base.
 #pragma once
 
 #include <cstdint>
 #include <string_view>
 
-#include "engine/sim/time.h"
+#include "engine/base/time.h"
 
 namespace tcpemu {
 
@@ -149,7 +150,7 @@ struct TcbSnapshot {
   uint8_t snd_wscale = 0, rcv_wscale = 0;
   bool ts_ok = false, sack_ok = false;
   CcPhase cc_phase = CcPhase::kNone;  // see below
-  uint32_t ts_recent = 0;  // TS.Recent, the timestamp to echo
+  uint32_t ts_recent = 0;             // TS.Recent, the timestamp to echo
   // The sender's scoreboard (RFC 6675), in bytes between SND.UNA and
   // SND.MAX: selectively acknowledged, deemed lost, retransmitted and not yet
   // acknowledged; and "pipe", the sender's estimate of bytes in the network.
