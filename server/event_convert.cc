@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <iterator>
-#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -93,6 +92,28 @@ v1::TcpState ToProto(TcpState state) {
       return v1::TCP_STATE_TIME_WAIT;
   }
   return v1::TCP_STATE_UNSPECIFIED;
+}
+
+v1::CcPhase ToProto(CcPhase phase) {
+  switch (phase) {
+    case CcPhase::kNone:
+      return v1::CC_PHASE_UNSPECIFIED;
+    case CcPhase::kSlowStart:
+      return v1::CC_PHASE_SLOW_START;
+    case CcPhase::kCongestionAvoidance:
+      return v1::CC_PHASE_CONGESTION_AVOIDANCE;
+    case CcPhase::kRecovery:
+      return v1::CC_PHASE_RECOVERY;
+    case CcPhase::kStartup:
+      return v1::CC_PHASE_STARTUP;
+    case CcPhase::kDrain:
+      return v1::CC_PHASE_DRAIN;
+    case CcPhase::kProbeBw:
+      return v1::CC_PHASE_PROBE_BW;
+    case CcPhase::kProbeRtt:
+      return v1::CC_PHASE_PROBE_RTT;
+  }
+  return v1::CC_PHASE_UNSPECIFIED;
 }
 
 v1::Endpoint ToProto(Endpoint endpoint) {
@@ -210,7 +231,7 @@ void ToProto(const TcbSnapshot& tcb, v1::Tcb* out) {
   out->set_retrans_bytes(tcb.retrans_bytes);
   out->set_pipe(tcb.pipe);
   out->set_pacing_rate(tcb.pacing_rate);
-  out->set_cc_phase(std::string(ToString(tcb.cc_phase)));
+  out->set_cc_phase(ToProto(tcb.cc_phase));
   out->set_bandwidth_estimate(tcb.bandwidth_estimate);
   out->set_min_rtt_ns(tcb.min_rtt);
 }

@@ -14,6 +14,7 @@
 namespace tcpemu::server {
 
 tcpemu::v1::TcpState ToProto(TcpState state);
+tcpemu::v1::CcPhase ToProto(CcPhase phase);
 tcpemu::v1::Endpoint ToProto(Endpoint endpoint);
 tcpemu::v1::EventKind ToProto(EventKind kind);
 

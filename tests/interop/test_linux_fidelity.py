@@ -49,6 +49,7 @@ from typing import Any
 import grpc
 import pytest
 from conftest import PATIENCE, Tap
+from tcpemu import _names
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
 
 SECONDS = float(os.environ.get("TCPEMU_LINUX_SECONDS", "60"))
@@ -568,7 +569,7 @@ def sample_bbr(
                 cwnd=tcb.cwnd,
                 pacing_rate=float(tcb.pacing_rate),
                 srtt=tcb.srtt_ns / 1e9,
-                phase=tcb.cc_phase,
+                phase=_names.cc_phase_name(tcb.cc_phase),
                 bandwidth=float(tcb.bandwidth_estimate),
                 min_rtt=tcb.min_rtt_ns / 1e9,
             )

@@ -71,7 +71,7 @@ void ExpectSampleTcb(const v1::Tcb& t) {
   EXPECT_EQ(t.lost_bytes(), 1460u);
   EXPECT_EQ(t.retrans_bytes(), 1400u);
   EXPECT_EQ(t.pipe(), 4380u);
-  EXPECT_EQ(t.cc_phase(), "probe_rtt");
+  EXPECT_EQ(t.cc_phase(), v1::CC_PHASE_PROBE_RTT);
   EXPECT_EQ(t.pacing_rate(), 12500000u);
   EXPECT_EQ(t.bandwidth_estimate(), 12100000u);
   EXPECT_EQ(t.min_rtt_ns(), 40123456);
@@ -437,6 +437,14 @@ TEST(EventConvertTest, EnumsMapByName) {
     for (char& c : want) c = static_cast<char>(std::toupper(c));
     EXPECT_EQ(v1::EventKind_Name(ToProto(k)), want);
     EXPECT_EQ(FromProto(ToProto(k)), k);
+  }
+  // Every phase but kNone ("none", before synchronization) maps by name.
+  EXPECT_EQ(ToProto(CcPhase::kNone), v1::CC_PHASE_UNSPECIFIED);
+  for (int i = 1; i <= static_cast<int>(CcPhase::kProbeRtt); ++i) {
+    const auto p = static_cast<CcPhase>(i);
+    std::string want = "CC_PHASE_" + std::string(ToString(p));
+    for (char& c : want) c = static_cast<char>(std::toupper(c));
+    EXPECT_EQ(v1::CcPhase_Name(ToProto(p)), want);
   }
   EXPECT_EQ(ToProto(Endpoint::kClient), v1::ENDPOINT_CLIENT);
   EXPECT_EQ(ToProto(Endpoint::kServer), v1::ENDPOINT_SERVER);

@@ -224,7 +224,7 @@ func (b *eventBatch) decodeEvent(buf []byte, e *Event) error {
 	return nil
 }
 
-// intern returns a reason or a phase name as a string without allocating for the ones seen
+// intern returns a reason as a string without allocating for the ones seen
 // before.
 func (b *eventBatch) intern(v []byte) string {
 	if s, ok := b.reasons[string(v)]; ok {
@@ -356,12 +356,6 @@ func (b *eventBatch) decodeTCB(buf []byte, t *TCB) error {
 			if next < 0 {
 				return errTruncated
 			}
-			if n == 25 && typ == protowire.BytesType {
-				// cc_phase: one of a few names, interned.
-				t.CCPhase = b.intern(buf[next : next+int(val)])
-				i = next + int(val)
-				continue
-			}
 			if typ != protowire.VarintType {
 				if i = skip(buf, n, typ, val, next); i < 0 {
 					return errTruncated
@@ -419,6 +413,8 @@ func (b *eventBatch) decodeTCB(buf []byte, t *TCB) error {
 			t.Pipe = uint32(v)
 		case 24:
 			t.PacingRate = v
+		case 25:
+			t.CCPhase = CCPhase(int32(v))
 		case 26:
 			t.BandwidthEstimate = v
 		case 27:

@@ -83,7 +83,7 @@ func randomEvent(r *rand.Rand) *tcpemuv1.Event {
 			SndWscale: u32() & 15, RcvWscale: u32() & 15, TsOk: r.IntN(2) == 0,
 			SackOk: r.IntN(2) == 0, TsRecent: u32(), SackedBytes: u32(), LostBytes: u32(),
 			RetransBytes: u32(), Pipe: u32(), PacingRate: r.Uint64(),
-			CcPhase:           []string{"", "none", "startup", "probe_bw", "congestion_avoidance"}[r.IntN(5)],
+			CcPhase:           tcpemuv1.CcPhase(r.IntN(9)),
 			BandwidthEstimate: r.Uint64(), MinRttNs: i64(),
 		}
 	}
@@ -176,7 +176,7 @@ func TestDecoderReadsSACKBlocksTimestampsAndScoreboard(t *testing.T) {
 		Tcb: &tcpemuv1.Tcb{
 			SndWscale: 7, RcvWscale: 9, TsOk: true, SackOk: true, TsRecent: 1 << 31,
 			SackedBytes: 2920, LostBytes: 1460, RetransBytes: 1400, Pipe: 4380,
-			PacingRate: 1 << 40, CcPhase: "probe_rtt", BandwidthEstimate: 12_100_000,
+			PacingRate: 1 << 40, CcPhase: tcpemuv1.CcPhase_CC_PHASE_PROBE_RTT, BandwidthEstimate: 12_100_000,
 			MinRttNs: 40_123_456,
 		},
 	}
@@ -200,7 +200,7 @@ func TestDecoderReadsSACKBlocksTimestampsAndScoreboard(t *testing.T) {
 	tcb := b.events[0].TCB
 	if tcb.SndWScale != 7 || tcb.RcvWScale != 9 || !tcb.TSOK || !tcb.SACKOK || tcb.TSRecent != 1<<31 ||
 		tcb.SACKedBytes != 2920 || tcb.LostBytes != 1460 || tcb.RetransBytes != 1400 || tcb.Pipe != 4380 ||
-		tcb.PacingRate != 1<<40 || tcb.CCPhase != "probe_rtt" || tcb.BandwidthEstimate != 12_100_000 ||
+		tcb.PacingRate != 1<<40 || tcb.CCPhase != CCPhaseProbeRTT || tcb.BandwidthEstimate != 12_100_000 ||
 		tcb.MinRTT != 40_123_456 {
 		t.Errorf("TCB %+v", tcb)
 	}

@@ -43,6 +43,25 @@ const (
 	StateTimeWait    = tcpemuv1.TcpState_TCP_STATE_TIME_WAIT
 )
 
+// CCPhase is the congestion controller's phase. Its String method gives the
+// proto name, such as "CC_PHASE_PROBE_BW".
+type CCPhase = tcpemuv1.CcPhase
+
+const (
+	// CCPhaseUnspecified: the connection is not synchronized yet.
+	CCPhaseUnspecified = tcpemuv1.CcPhase_CC_PHASE_UNSPECIFIED
+	// NewReno and CUBIC (RFC 5681): below ssthresh, at or above it, and in
+	// loss recovery (RFC 6582, RFC 6675).
+	CCPhaseSlowStart           = tcpemuv1.CcPhase_CC_PHASE_SLOW_START
+	CCPhaseCongestionAvoidance = tcpemuv1.CcPhase_CC_PHASE_CONGESTION_AVOIDANCE
+	CCPhaseRecovery            = tcpemuv1.CcPhase_CC_PHASE_RECOVERY
+	// BBR's phases.
+	CCPhaseStartup  = tcpemuv1.CcPhase_CC_PHASE_STARTUP
+	CCPhaseDrain    = tcpemuv1.CcPhase_CC_PHASE_DRAIN
+	CCPhaseProbeBW  = tcpemuv1.CcPhase_CC_PHASE_PROBE_BW
+	CCPhaseProbeRTT = tcpemuv1.CcPhase_CC_PHASE_PROBE_RTT
+)
+
 // EventKind says what an Event records.
 type EventKind = tcpemuv1.EventKind
 

@@ -132,13 +132,11 @@ type TCB struct {
 	// not yet acknowledged, and pipe, the estimate of bytes in the network.
 	SACKedBytes, LostBytes, RetransBytes, Pipe uint32
 	// Congestion control: the rate segments are paced at (bytes/s, 0 when
-	// not pacing); the phase ("slow_start", "congestion_avoidance",
-	// "recovery"; BBR's "startup", "drain", "probe_bw", "probe_rtt"; "none"
-	// before the handshake); BBR's estimate of the bottleneck rate (bytes/s,
-	// 0 for the others); the base round-trip time (BBR's estimate, the
-	// minimum RTT seen for the others).
+	// not pacing); the phase (CCPhaseUnspecified before the handshake); BBR's
+	// estimate of the bottleneck rate (bytes/s, 0 for the others); the base
+	// round-trip time (BBR's estimate, the minimum RTT seen for the others).
 	PacingRate        uint64
-	CCPhase           string
+	CCPhase           CCPhase
 	BandwidthEstimate uint64
 	MinRTT            time.Duration
 }

@@ -392,9 +392,9 @@ func TestBBRSnapshotShowsItsModel(t *testing.T) {
 	}
 	tcb := snap.GetClient().GetTcb()
 	switch tcb.GetCcPhase() {
-	case "startup", "drain", "probe_bw", "probe_rtt":
+	case tcpemu.CCPhaseStartup, tcpemu.CCPhaseDrain, tcpemu.CCPhaseProbeBW, tcpemu.CCPhaseProbeRTT:
 	default:
-		t.Errorf("cc_phase %q, want one of BBR's", tcb.GetCcPhase())
+		t.Errorf("cc_phase %v, want one of BBR's", tcb.GetCcPhase())
 	}
 	if rtt := time.Duration(tcb.GetMinRttNs()); rtt < 40*time.Millisecond || rtt >= 45*time.Millisecond {
 		t.Errorf("min_rtt %v, want about 40ms", rtt)
@@ -412,7 +412,7 @@ func TestBBRSnapshotShowsItsModel(t *testing.T) {
 	if _, err := net.AdvanceUntilIdle(ctx); err != nil {
 		t.Fatal(err)
 	}
-	phases := map[string]bool{}
+	phases := map[tcpemu.CCPhase]bool{}
 	paced := false
 	for events.Next() {
 		ev := events.Event()
@@ -425,7 +425,7 @@ func TestBBRSnapshotShowsItsModel(t *testing.T) {
 		phases[ev.TCB.CCPhase] = true
 		paced = paced || ev.TCB.PacingRate > 0
 	}
-	if !phases["startup"] || !phases["probe_bw"] || !paced {
+	if !phases[tcpemu.CCPhaseStartup] || !phases[tcpemu.CCPhaseProbeBW] || !paced {
 		t.Errorf("data segments' phases %v, paced %v: want startup and probe_bw, paced", phases, paced)
 	}
 }

@@ -237,7 +237,7 @@ def _ack_with_sack_and_timestamps() -> pb.Event:
             retrans_bytes=1460,
             pipe=4380,
             pacing_rate=1_250_000,
-            cc_phase="probe_bw",
+            cc_phase=pb.CC_PHASE_PROBE_BW,
             bandwidth_estimate=1_190_000,
             min_rtt_ns=40_000_000,
         ),
@@ -268,6 +268,22 @@ def test_sack_timestamps_and_scoreboard_in_dicts_and_text():
         "    0.002000 s4 sent   server > client: Flags [.], seq 1, ack 1461, win 501, "
         "options [TS val 123456 ecr 654321,sack 2 {2921:4381}{5841:7301}], length 0 (ack)"
     )
+
+
+def test_cc_phase_is_a_name_in_dicts():
+    ev = _ack_with_sack_and_timestamps()
+    for name, number in pb.CcPhase.items():
+        ev.tcb.cc_phase = number  # type: ignore[assignment]
+        d = tcpemu.event_to_dict(ev)
+        want = "none" if number == 0 else name.removeprefix("CC_PHASE_").lower()
+        assert d["tcb"]["cc_phase"] == want
+        assert tcpemu.event_from_dict(d) == ev
+    # tcpemu-sim writes "none" before the handshake, as the daemon's 0.
+    d["tcb"]["cc_phase"] = "none"
+    assert tcpemu.event_from_dict(d).tcb.cc_phase == pb.CC_PHASE_UNSPECIFIED
+    allowed = "allowed: none, slow_start, congestion_avoidance"
+    with pytest.raises(ValueError, match=f"cc_phase: 'cruise' is not valid; {allowed}"):
+        tcpemu.event_from_dict({**d, "tcb": {**d["tcb"], "cc_phase": "cruise"}})
 
 
 def test_link_events_have_absolute_sack_blocks_only():

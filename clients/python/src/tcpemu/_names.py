@@ -27,6 +27,12 @@ KIND_NAMES: dict[int, str] = {
 }
 KINDS_BY_NAME: dict[str, int] = {v: k for k, v in KIND_NAMES.items()}
 STATE_NAMES: dict[int, str] = {v: k[len("TCP_STATE_") :] for k, v in pb.TcpState.items()}
+# Congestion control phases as the engine's trace names them: "slow_start",
+# "probe_bw", and "none" for UNSPECIFIED (before the handshake).
+CC_PHASE_NAMES: dict[int, str] = {
+    v: k[len("CC_PHASE_") :].lower() if v != 0 else "none" for k, v in pb.CcPhase.items()
+}
+CC_PHASES_BY_NAME: dict[str, int] = {v: k for k, v in CC_PHASE_NAMES.items()}
 ENDPOINT_NAMES: dict[int, str] = {pb.ENDPOINT_CLIENT: "client", pb.ENDPOINT_SERVER: "server"}
 ERROR_NAMES: dict[int, str] = {
     pb.ERROR_CODE_TIMED_OUT: "timed_out",
@@ -98,6 +104,12 @@ def state(value: EnumArg) -> int:
     return _enum(pb.TcpState, "TCP_STATE_", value, "state", list(STATE_NAMES.values())[1:])
 
 
+def cc_phase(value: EnumArg) -> int:
+    if isinstance(value, str) and _norm(value) == "NONE":
+        return pb.CC_PHASE_UNSPECIFIED
+    return _enum(pb.CcPhase, "CC_PHASE_", value, "cc_phase", CC_PHASES_BY_NAME)
+
+
 def kind(value: EnumArg) -> int:
     return _enum(pb.EventKind, "EVENT_KIND_", value, "kind", KINDS_BY_NAME)
 
@@ -146,6 +158,10 @@ def flags_from_letters(text: str) -> int:
 
 def state_name(value: int) -> str:
     return STATE_NAMES.get(value, str(value))
+
+
+def cc_phase_name(value: int) -> str:
+    return CC_PHASE_NAMES.get(value, str(value))
 
 
 def kind_name(value: int) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Union
 from tcpemu import _names
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
 from tcpemu._trace import load
-from tcpemu.events import TCB_BOOL_FIELDS, TCB_FIELDS, TCB_STRING_FIELDS, EventLike
+from tcpemu.events import TCB_BOOL_FIELDS, TCB_FIELDS, TCB_STRING_FIELDS, EventLike, tcb_value
 from tcpemu.model import Gap
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def events_to_dataframe(
             t = ev.tcb
             cols["state"].append(_names.state_name(t.state))
             for c in _TCB_COLUMNS:
-                cols[c].append(getattr(t, c))
+                cols[c].append(tcb_value(t, c))
         else:
             cols["state"].append(None)
             for c in _TCB_COLUMNS:

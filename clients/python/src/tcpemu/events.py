@@ -57,6 +57,7 @@ TCB_FIELDS = (
     "min_rtt_ns",
 )
 TCB_BOOL_FIELDS = ("ts_ok", "sack_ok")
+# Enum fields written by name ("probe_bw"), as tcb_value gives them.
 TCB_STRING_FIELDS = ("cc_phase",)
 # Per kind: the JSON key of `reason`, of `a`, of `b`, whether the segment
 # carries relative numbers, and whether a TCB is attached.
@@ -77,6 +78,14 @@ _LAYOUT: Dict[int, tuple[str | None, str | None, str | None, bool | None, bool]]
     # `a` is the remote host's IPv4 address, written dotted as "remote".
     pb.EVENT_KIND_SESSION_ACCEPTED: (None, None, None, False, False),
 }
+
+
+def tcb_value(t: pb.Tcb, name: str) -> Any:
+    """TCB field `name` as JSON Lines writes it: cc_phase by name, the rest
+    as they are."""
+    if name == "cc_phase":
+        return _names.cc_phase_name(t.cc_phase)
+    return getattr(t, name)
 
 
 def remote_address(ev: pb.Event) -> str:
@@ -140,7 +149,7 @@ def event_to_dict(ev: pb.Event) -> Dict[str, Any]:
         t = ev.tcb
         d: Dict[str, Any] = {"state": _names.state_name(t.state)}
         for name in TCB_FIELDS:
-            d[name] = getattr(t, name)
+            d[name] = tcb_value(t, name)
         out["tcb"] = d
     return out
 
@@ -208,8 +217,8 @@ def event_from_dict(d: Mapping[str, Any]) -> pb.Event:
                 value = t[name]
                 if name in TCB_BOOL_FIELDS:
                     value = bool(value)
-                elif name in TCB_STRING_FIELDS:
-                    value = str(value)
+                elif name == "cc_phase":
+                    value = _names.cc_phase(value)
                 else:
                     value = int(value)
                 setattr(ev.tcb, name, value)

@@ -152,7 +152,7 @@ class EndpointSnapshot:
         """Congestion control's phase: "slow_start", "congestion_avoidance"
         or "recovery" (NewReno, CUBIC); "startup", "drain", "probe_bw" or
         "probe_rtt" (BBR); "none" before the handshake completes."""
-        return self.tcb.cc_phase or "none"
+        return _names.cc_phase_name(self.tcb.cc_phase)
 
     @property
     def pacing_rate(self) -> int:

@@ -314,6 +314,73 @@ func (ErrorCode) EnumDescriptor() ([]byte, []int) {
 	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{4}
 }
 
+// The congestion controller's phase: NewReno and CUBIC use SLOW_START,
+// CONGESTION_AVOIDANCE and RECOVERY; BBR uses STARTUP, DRAIN, PROBE_BW and
+// PROBE_RTT.
+type CcPhase int32
+
+const (
+	CcPhase_CC_PHASE_UNSPECIFIED          CcPhase = 0 // not synchronized yet, or unknown
+	CcPhase_CC_PHASE_SLOW_START           CcPhase = 1 // cwnd below ssthresh (RFC 5681 3.1)
+	CcPhase_CC_PHASE_CONGESTION_AVOIDANCE CcPhase = 2 // cwnd at or above ssthresh
+	CcPhase_CC_PHASE_RECOVERY             CcPhase = 3 // loss recovery (RFC 6582, RFC 6675)
+	CcPhase_CC_PHASE_STARTUP              CcPhase = 4 // BBR: grows the rate to find its limit
+	CcPhase_CC_PHASE_DRAIN                CcPhase = 5 // BBR: drains the queue Startup built
+	CcPhase_CC_PHASE_PROBE_BW             CcPhase = 6 // BBR: paces at the bottleneck rate
+	CcPhase_CC_PHASE_PROBE_RTT            CcPhase = 7 // BBR: shrinks cwnd to measure min RTT
+)
+
+// Enum value maps for CcPhase.
+var (
+	CcPhase_name = map[int32]string{
+		0: "CC_PHASE_UNSPECIFIED",
+		1: "CC_PHASE_SLOW_START",
+		2: "CC_PHASE_CONGESTION_AVOIDANCE",
+		3: "CC_PHASE_RECOVERY",
+		4: "CC_PHASE_STARTUP",
+		5: "CC_PHASE_DRAIN",
+		6: "CC_PHASE_PROBE_BW",
+		7: "CC_PHASE_PROBE_RTT",
+	}
+	CcPhase_value = map[string]int32{
+		"CC_PHASE_UNSPECIFIED":          0,
+		"CC_PHASE_SLOW_START":           1,
+		"CC_PHASE_CONGESTION_AVOIDANCE": 2,
+		"CC_PHASE_RECOVERY":             3,
+		"CC_PHASE_STARTUP":              4,
+		"CC_PHASE_DRAIN":                5,
+		"CC_PHASE_PROBE_BW":             6,
+		"CC_PHASE_PROBE_RTT":            7,
+	}
+)
+
+func (x CcPhase) Enum() *CcPhase {
+	p := new(CcPhase)
+	*p = x
+	return p
+}
+
+func (x CcPhase) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CcPhase) Descriptor() protoreflect.EnumDescriptor {
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[5].Descriptor()
+}
+
+func (CcPhase) Type() protoreflect.EnumType {
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[5]
+}
+
+func (x CcPhase) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CcPhase.Descriptor instead.
+func (CcPhase) EnumDescriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{5}
+}
+
 type Direction int32
 
 const (
@@ -350,11 +417,11 @@ func (x Direction) String() string {
 }
 
 func (Direction) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[5].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[6].Descriptor()
 }
 
 func (Direction) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[5]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[6]
 }
 
 func (x Direction) Number() protoreflect.EnumNumber {
@@ -363,7 +430,7 @@ func (x Direction) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Direction.Descriptor instead.
 func (Direction) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{5}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{6}
 }
 
 // TCP flag bits for FaultMatch masks (RFC 9293 header bits).
@@ -412,11 +479,11 @@ func (x TcpFlag) String() string {
 }
 
 func (TcpFlag) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[6].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[7].Descriptor()
 }
 
 func (TcpFlag) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[6]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[7]
 }
 
 func (x TcpFlag) Number() protoreflect.EnumNumber {
@@ -425,7 +492,7 @@ func (x TcpFlag) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TcpFlag.Descriptor instead.
 func (TcpFlag) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{6}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{7}
 }
 
 type FaultAction int32
@@ -470,11 +537,11 @@ func (x FaultAction) String() string {
 }
 
 func (FaultAction) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[7].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[8].Descriptor()
 }
 
 func (FaultAction) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[7]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[8]
 }
 
 func (x FaultAction) Number() protoreflect.EnumNumber {
@@ -483,7 +550,7 @@ func (x FaultAction) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use FaultAction.Descriptor instead.
 func (FaultAction) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{7}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{8}
 }
 
 type EventKind int32
@@ -557,11 +624,11 @@ func (x EventKind) String() string {
 }
 
 func (EventKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[8].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[9].Descriptor()
 }
 
 func (EventKind) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[8]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[9]
 }
 
 func (x EventKind) Number() protoreflect.EnumNumber {
@@ -570,7 +637,7 @@ func (x EventKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EventKind.Descriptor instead.
 func (EventKind) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{8}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{9}
 }
 
 // Which way a toxic acts, in toxiproxy's terms.
@@ -609,11 +676,11 @@ func (x ToxicStream) String() string {
 }
 
 func (ToxicStream) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[9].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[10].Descriptor()
 }
 
 func (ToxicStream) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[9]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[10]
 }
 
 func (x ToxicStream) Number() protoreflect.EnumNumber {
@@ -622,7 +689,7 @@ func (x ToxicStream) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ToxicStream.Descriptor instead.
 func (ToxicStream) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{9}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{10}
 }
 
 type Jitter_Distribution int32
@@ -658,11 +725,11 @@ func (x Jitter_Distribution) String() string {
 }
 
 func (Jitter_Distribution) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[10].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[11].Descriptor()
 }
 
 func (Jitter_Distribution) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[10]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[11]
 }
 
 func (x Jitter_Distribution) Number() protoreflect.EnumNumber {
@@ -710,11 +777,11 @@ func (x Reader_Mode) String() string {
 }
 
 func (Reader_Mode) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[11].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[12].Descriptor()
 }
 
 func (Reader_Mode) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[11]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[12]
 }
 
 func (x Reader_Mode) Number() protoreflect.EnumNumber {
@@ -759,11 +826,11 @@ func (x CloseRequest_Mode) String() string {
 }
 
 func (CloseRequest_Mode) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[12].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[13].Descriptor()
 }
 
 func (CloseRequest_Mode) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[12]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[13]
 }
 
 func (x CloseRequest_Mode) Number() protoreflect.EnumNumber {
@@ -2541,16 +2608,13 @@ type Tcb struct {
 	RetransBytes uint32 `protobuf:"varint,22,opt,name=retrans_bytes,json=retransBytes,proto3" json:"retrans_bytes,omitempty"`
 	Pipe         uint32 `protobuf:"varint,23,opt,name=pipe,proto3" json:"pipe,omitempty"`
 	// Congestion control: the rate segments are paced at (bytes/s, 0 when not
-	// pacing); its phase: "slow_start", "congestion_avoidance" or "recovery"
-	// for NewReno and CUBIC, "startup", "drain", "probe_bw" or "probe_rtt"
-	// for BBR, "none" before the connection is synchronized; BBR's estimate
-	// of the bottleneck rate (bytes/s; 0 for the others), and the base
-	// round-trip time: BBR's estimate, the minimum RTT seen for the others (0
-	// before any sample).
-	PacingRate        uint64 `protobuf:"varint,24,opt,name=pacing_rate,json=pacingRate,proto3" json:"pacing_rate,omitempty"`
-	CcPhase           string `protobuf:"bytes,25,opt,name=cc_phase,json=ccPhase,proto3" json:"cc_phase,omitempty"`
-	BandwidthEstimate uint64 `protobuf:"varint,26,opt,name=bandwidth_estimate,json=bandwidthEstimate,proto3" json:"bandwidth_estimate,omitempty"`
-	MinRttNs          int64  `protobuf:"varint,27,opt,name=min_rtt_ns,json=minRttNs,proto3" json:"min_rtt_ns,omitempty"`
+	// pacing); its phase (CcPhase); BBR's estimate of the bottleneck rate
+	// (bytes/s; 0 for the others), and the base round-trip time: BBR's
+	// estimate, the minimum RTT seen for the others (0 before any sample).
+	PacingRate        uint64  `protobuf:"varint,24,opt,name=pacing_rate,json=pacingRate,proto3" json:"pacing_rate,omitempty"`
+	CcPhase           CcPhase `protobuf:"varint,25,opt,name=cc_phase,json=ccPhase,proto3,enum=tcpemu.v1.CcPhase" json:"cc_phase,omitempty"`
+	BandwidthEstimate uint64  `protobuf:"varint,26,opt,name=bandwidth_estimate,json=bandwidthEstimate,proto3" json:"bandwidth_estimate,omitempty"`
+	MinRttNs          int64   `protobuf:"varint,27,opt,name=min_rtt_ns,json=minRttNs,proto3" json:"min_rtt_ns,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -2753,11 +2817,11 @@ func (x *Tcb) GetPacingRate() uint64 {
 	return 0
 }
 
-func (x *Tcb) GetCcPhase() string {
+func (x *Tcb) GetCcPhase() CcPhase {
 	if x != nil {
 		return x.CcPhase
 	}
-	return ""
+	return CcPhase_CC_PHASE_UNSPECIFIED
 }
 
 func (x *Tcb) GetBandwidthEstimate() uint64 {
@@ -7423,7 +7487,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\tMODE_AUTO\x10\x01\x12\r\n" +
 	"\tMODE_RATE\x10\x02\x12\x0f\n" +
 	"\vMODE_MANUAL\x10\x03B\x0f\n" +
-	"\r_close_on_eof\"\x83\x06\n" +
+	"\r_close_on_eof\"\x97\x06\n" +
 	"\x03Tcb\x12)\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x13.tcpemu.v1.TcpStateR\x05state\x12\x10\n" +
 	"\x03iss\x18\x02 \x01(\rR\x03iss\x12\x10\n" +
@@ -7453,8 +7517,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\rretrans_bytes\x18\x16 \x01(\rR\fretransBytes\x12\x12\n" +
 	"\x04pipe\x18\x17 \x01(\rR\x04pipe\x12\x1f\n" +
 	"\vpacing_rate\x18\x18 \x01(\x04R\n" +
-	"pacingRate\x12\x19\n" +
-	"\bcc_phase\x18\x19 \x01(\tR\accPhase\x12-\n" +
+	"pacingRate\x12-\n" +
+	"\bcc_phase\x18\x19 \x01(\x0e2\x12.tcpemu.v1.CcPhaseR\accPhase\x12-\n" +
 	"\x12bandwidth_estimate\x18\x1a \x01(\x04R\x11bandwidthEstimate\x12\x1c\n" +
 	"\n" +
 	"min_rtt_ns\x18\x1b \x01(\x03R\bminRttNs\"\xf5\b\n" +
@@ -7897,7 +7961,16 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x14ERROR_CODE_TIMED_OUT\x10\x01\x12\x14\n" +
 	"\x10ERROR_CODE_RESET\x10\x02\x12\x16\n" +
 	"\x12ERROR_CODE_REFUSED\x10\x03\x12\x16\n" +
-	"\x12ERROR_CODE_ABORTED\x10\x04*h\n" +
+	"\x12ERROR_CODE_ABORTED\x10\x04*\xcf\x01\n" +
+	"\aCcPhase\x12\x18\n" +
+	"\x14CC_PHASE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13CC_PHASE_SLOW_START\x10\x01\x12!\n" +
+	"\x1dCC_PHASE_CONGESTION_AVOIDANCE\x10\x02\x12\x15\n" +
+	"\x11CC_PHASE_RECOVERY\x10\x03\x12\x14\n" +
+	"\x10CC_PHASE_STARTUP\x10\x04\x12\x12\n" +
+	"\x0eCC_PHASE_DRAIN\x10\x05\x12\x15\n" +
+	"\x11CC_PHASE_PROBE_BW\x10\x06\x12\x16\n" +
+	"\x12CC_PHASE_PROBE_RTT\x10\a*h\n" +
 	"\tDirection\x12\x19\n" +
 	"\x15DIRECTION_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11DIRECTION_FORWARD\x10\x01\x12\x15\n" +
@@ -7992,7 +8065,7 @@ func file_tcpemu_v1_tcpemu_proto_rawDescGZIP() []byte {
 	return file_tcpemu_v1_tcpemu_proto_rawDescData
 }
 
-var file_tcpemu_v1_tcpemu_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
+var file_tcpemu_v1_tcpemu_proto_enumTypes = make([]protoimpl.EnumInfo, 14)
 var file_tcpemu_v1_tcpemu_proto_msgTypes = make([]protoimpl.MessageInfo, 76)
 var file_tcpemu_v1_tcpemu_proto_goTypes = []any{
 	(ClockKind)(0),                 // 0: tcpemu.v1.ClockKind
@@ -8000,277 +8073,279 @@ var file_tcpemu_v1_tcpemu_proto_goTypes = []any{
 	(Endpoint)(0),                  // 2: tcpemu.v1.Endpoint
 	(TcpState)(0),                  // 3: tcpemu.v1.TcpState
 	(ErrorCode)(0),                 // 4: tcpemu.v1.ErrorCode
-	(Direction)(0),                 // 5: tcpemu.v1.Direction
-	(TcpFlag)(0),                   // 6: tcpemu.v1.TcpFlag
-	(FaultAction)(0),               // 7: tcpemu.v1.FaultAction
-	(EventKind)(0),                 // 8: tcpemu.v1.EventKind
-	(ToxicStream)(0),               // 9: tcpemu.v1.ToxicStream
-	(Jitter_Distribution)(0),       // 10: tcpemu.v1.Jitter.Distribution
-	(Reader_Mode)(0),               // 11: tcpemu.v1.Reader.Mode
-	(CloseRequest_Mode)(0),         // 12: tcpemu.v1.CloseRequest.Mode
-	(*Network)(nil),                // 13: tcpemu.v1.Network
-	(*CreateNetworkRequest)(nil),   // 14: tcpemu.v1.CreateNetworkRequest
-	(*GetNetworkRequest)(nil),      // 15: tcpemu.v1.GetNetworkRequest
-	(*ListNetworksRequest)(nil),    // 16: tcpemu.v1.ListNetworksRequest
-	(*ListNetworksResponse)(nil),   // 17: tcpemu.v1.ListNetworksResponse
-	(*DeleteNetworkRequest)(nil),   // 18: tcpemu.v1.DeleteNetworkRequest
-	(*AdvanceTimeRequest)(nil),     // 19: tcpemu.v1.AdvanceTimeRequest
-	(*AdvanceTimeResponse)(nil),    // 20: tcpemu.v1.AdvanceTimeResponse
-	(*Jitter)(nil),                 // 21: tcpemu.v1.Jitter
-	(*GilbertElliott)(nil),         // 22: tcpemu.v1.GilbertElliott
-	(*Loss)(nil),                   // 23: tcpemu.v1.Loss
-	(*PathSpec)(nil),               // 24: tcpemu.v1.PathSpec
-	(*PathCounters)(nil),           // 25: tcpemu.v1.PathCounters
-	(*Link)(nil),                   // 26: tcpemu.v1.Link
-	(*CreateLinkRequest)(nil),      // 27: tcpemu.v1.CreateLinkRequest
-	(*GetLinkRequest)(nil),         // 28: tcpemu.v1.GetLinkRequest
-	(*UpdateLinkRequest)(nil),      // 29: tcpemu.v1.UpdateLinkRequest
-	(*ListLinksRequest)(nil),       // 30: tcpemu.v1.ListLinksRequest
-	(*ListLinksResponse)(nil),      // 31: tcpemu.v1.ListLinksResponse
-	(*DeleteLinkRequest)(nil),      // 32: tcpemu.v1.DeleteLinkRequest
-	(*TcpConfig)(nil),              // 33: tcpemu.v1.TcpConfig
-	(*Reader)(nil),                 // 34: tcpemu.v1.Reader
-	(*Tcb)(nil),                    // 35: tcpemu.v1.Tcb
-	(*EndpointCounters)(nil),       // 36: tcpemu.v1.EndpointCounters
-	(*EndpointState)(nil),          // 37: tcpemu.v1.EndpointState
-	(*Remote)(nil),                 // 38: tcpemu.v1.Remote
-	(*Session)(nil),                // 39: tcpemu.v1.Session
-	(*OpenSessionRequest)(nil),     // 40: tcpemu.v1.OpenSessionRequest
-	(*GetSessionRequest)(nil),      // 41: tcpemu.v1.GetSessionRequest
-	(*ListSessionsRequest)(nil),    // 42: tcpemu.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),   // 43: tcpemu.v1.ListSessionsResponse
-	(*DeleteSessionRequest)(nil),   // 44: tcpemu.v1.DeleteSessionRequest
-	(*WriteRequest)(nil),           // 45: tcpemu.v1.WriteRequest
-	(*WriteResponse)(nil),          // 46: tcpemu.v1.WriteResponse
-	(*ReadRequest)(nil),            // 47: tcpemu.v1.ReadRequest
-	(*ReadResponse)(nil),           // 48: tcpemu.v1.ReadResponse
-	(*CloseRequest)(nil),           // 49: tcpemu.v1.CloseRequest
-	(*CloseResponse)(nil),          // 50: tcpemu.v1.CloseResponse
-	(*SetReaderRequest)(nil),       // 51: tcpemu.v1.SetReaderRequest
-	(*FaultMatch)(nil),             // 52: tcpemu.v1.FaultMatch
-	(*InjectFaultRequest)(nil),     // 53: tcpemu.v1.InjectFaultRequest
-	(*Fault)(nil),                  // 54: tcpemu.v1.Fault
-	(*ClearFaultsRequest)(nil),     // 55: tcpemu.v1.ClearFaultsRequest
-	(*Segment)(nil),                // 56: tcpemu.v1.Segment
-	(*SackBlock)(nil),              // 57: tcpemu.v1.SackBlock
-	(*Event)(nil),                  // 58: tcpemu.v1.Event
-	(*WatchEventsRequest)(nil),     // 59: tcpemu.v1.WatchEventsRequest
-	(*EventBatch)(nil),             // 60: tcpemu.v1.EventBatch
-	(*InterfaceCounters)(nil),      // 61: tcpemu.v1.InterfaceCounters
-	(*Interface)(nil),              // 62: tcpemu.v1.Interface
-	(*CreateInterfaceRequest)(nil), // 63: tcpemu.v1.CreateInterfaceRequest
-	(*GetInterfaceRequest)(nil),    // 64: tcpemu.v1.GetInterfaceRequest
-	(*ListInterfacesRequest)(nil),  // 65: tcpemu.v1.ListInterfacesRequest
-	(*ListInterfacesResponse)(nil), // 66: tcpemu.v1.ListInterfacesResponse
-	(*DeleteInterfaceRequest)(nil), // 67: tcpemu.v1.DeleteInterfaceRequest
-	(*ListenRequest)(nil),          // 68: tcpemu.v1.ListenRequest
-	(*Listener)(nil),               // 69: tcpemu.v1.Listener
-	(*DeleteListenerRequest)(nil),  // 70: tcpemu.v1.DeleteListenerRequest
-	(*ExportPcapRequest)(nil),      // 71: tcpemu.v1.ExportPcapRequest
-	(*PcapChunk)(nil),              // 72: tcpemu.v1.PcapChunk
-	(*LatencyToxic)(nil),           // 73: tcpemu.v1.LatencyToxic
-	(*BandwidthToxic)(nil),         // 74: tcpemu.v1.BandwidthToxic
-	(*SlowCloseToxic)(nil),         // 75: tcpemu.v1.SlowCloseToxic
-	(*TimeoutToxic)(nil),           // 76: tcpemu.v1.TimeoutToxic
-	(*ResetPeerToxic)(nil),         // 77: tcpemu.v1.ResetPeerToxic
-	(*LimitDataToxic)(nil),         // 78: tcpemu.v1.LimitDataToxic
-	(*SlicerToxic)(nil),            // 79: tcpemu.v1.SlicerToxic
-	(*Toxic)(nil),                  // 80: tcpemu.v1.Toxic
-	(*ProxyCounters)(nil),          // 81: tcpemu.v1.ProxyCounters
-	(*Proxy)(nil),                  // 82: tcpemu.v1.Proxy
-	(*CreateProxyRequest)(nil),     // 83: tcpemu.v1.CreateProxyRequest
-	(*GetProxyRequest)(nil),        // 84: tcpemu.v1.GetProxyRequest
-	(*ListProxiesRequest)(nil),     // 85: tcpemu.v1.ListProxiesRequest
-	(*ListProxiesResponse)(nil),    // 86: tcpemu.v1.ListProxiesResponse
-	(*UpdateProxyRequest)(nil),     // 87: tcpemu.v1.UpdateProxyRequest
-	(*DeleteProxyRequest)(nil),     // 88: tcpemu.v1.DeleteProxyRequest
-	(*durationpb.Duration)(nil),    // 89: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),  // 90: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),          // 91: google.protobuf.Empty
+	(CcPhase)(0),                   // 5: tcpemu.v1.CcPhase
+	(Direction)(0),                 // 6: tcpemu.v1.Direction
+	(TcpFlag)(0),                   // 7: tcpemu.v1.TcpFlag
+	(FaultAction)(0),               // 8: tcpemu.v1.FaultAction
+	(EventKind)(0),                 // 9: tcpemu.v1.EventKind
+	(ToxicStream)(0),               // 10: tcpemu.v1.ToxicStream
+	(Jitter_Distribution)(0),       // 11: tcpemu.v1.Jitter.Distribution
+	(Reader_Mode)(0),               // 12: tcpemu.v1.Reader.Mode
+	(CloseRequest_Mode)(0),         // 13: tcpemu.v1.CloseRequest.Mode
+	(*Network)(nil),                // 14: tcpemu.v1.Network
+	(*CreateNetworkRequest)(nil),   // 15: tcpemu.v1.CreateNetworkRequest
+	(*GetNetworkRequest)(nil),      // 16: tcpemu.v1.GetNetworkRequest
+	(*ListNetworksRequest)(nil),    // 17: tcpemu.v1.ListNetworksRequest
+	(*ListNetworksResponse)(nil),   // 18: tcpemu.v1.ListNetworksResponse
+	(*DeleteNetworkRequest)(nil),   // 19: tcpemu.v1.DeleteNetworkRequest
+	(*AdvanceTimeRequest)(nil),     // 20: tcpemu.v1.AdvanceTimeRequest
+	(*AdvanceTimeResponse)(nil),    // 21: tcpemu.v1.AdvanceTimeResponse
+	(*Jitter)(nil),                 // 22: tcpemu.v1.Jitter
+	(*GilbertElliott)(nil),         // 23: tcpemu.v1.GilbertElliott
+	(*Loss)(nil),                   // 24: tcpemu.v1.Loss
+	(*PathSpec)(nil),               // 25: tcpemu.v1.PathSpec
+	(*PathCounters)(nil),           // 26: tcpemu.v1.PathCounters
+	(*Link)(nil),                   // 27: tcpemu.v1.Link
+	(*CreateLinkRequest)(nil),      // 28: tcpemu.v1.CreateLinkRequest
+	(*GetLinkRequest)(nil),         // 29: tcpemu.v1.GetLinkRequest
+	(*UpdateLinkRequest)(nil),      // 30: tcpemu.v1.UpdateLinkRequest
+	(*ListLinksRequest)(nil),       // 31: tcpemu.v1.ListLinksRequest
+	(*ListLinksResponse)(nil),      // 32: tcpemu.v1.ListLinksResponse
+	(*DeleteLinkRequest)(nil),      // 33: tcpemu.v1.DeleteLinkRequest
+	(*TcpConfig)(nil),              // 34: tcpemu.v1.TcpConfig
+	(*Reader)(nil),                 // 35: tcpemu.v1.Reader
+	(*Tcb)(nil),                    // 36: tcpemu.v1.Tcb
+	(*EndpointCounters)(nil),       // 37: tcpemu.v1.EndpointCounters
+	(*EndpointState)(nil),          // 38: tcpemu.v1.EndpointState
+	(*Remote)(nil),                 // 39: tcpemu.v1.Remote
+	(*Session)(nil),                // 40: tcpemu.v1.Session
+	(*OpenSessionRequest)(nil),     // 41: tcpemu.v1.OpenSessionRequest
+	(*GetSessionRequest)(nil),      // 42: tcpemu.v1.GetSessionRequest
+	(*ListSessionsRequest)(nil),    // 43: tcpemu.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),   // 44: tcpemu.v1.ListSessionsResponse
+	(*DeleteSessionRequest)(nil),   // 45: tcpemu.v1.DeleteSessionRequest
+	(*WriteRequest)(nil),           // 46: tcpemu.v1.WriteRequest
+	(*WriteResponse)(nil),          // 47: tcpemu.v1.WriteResponse
+	(*ReadRequest)(nil),            // 48: tcpemu.v1.ReadRequest
+	(*ReadResponse)(nil),           // 49: tcpemu.v1.ReadResponse
+	(*CloseRequest)(nil),           // 50: tcpemu.v1.CloseRequest
+	(*CloseResponse)(nil),          // 51: tcpemu.v1.CloseResponse
+	(*SetReaderRequest)(nil),       // 52: tcpemu.v1.SetReaderRequest
+	(*FaultMatch)(nil),             // 53: tcpemu.v1.FaultMatch
+	(*InjectFaultRequest)(nil),     // 54: tcpemu.v1.InjectFaultRequest
+	(*Fault)(nil),                  // 55: tcpemu.v1.Fault
+	(*ClearFaultsRequest)(nil),     // 56: tcpemu.v1.ClearFaultsRequest
+	(*Segment)(nil),                // 57: tcpemu.v1.Segment
+	(*SackBlock)(nil),              // 58: tcpemu.v1.SackBlock
+	(*Event)(nil),                  // 59: tcpemu.v1.Event
+	(*WatchEventsRequest)(nil),     // 60: tcpemu.v1.WatchEventsRequest
+	(*EventBatch)(nil),             // 61: tcpemu.v1.EventBatch
+	(*InterfaceCounters)(nil),      // 62: tcpemu.v1.InterfaceCounters
+	(*Interface)(nil),              // 63: tcpemu.v1.Interface
+	(*CreateInterfaceRequest)(nil), // 64: tcpemu.v1.CreateInterfaceRequest
+	(*GetInterfaceRequest)(nil),    // 65: tcpemu.v1.GetInterfaceRequest
+	(*ListInterfacesRequest)(nil),  // 66: tcpemu.v1.ListInterfacesRequest
+	(*ListInterfacesResponse)(nil), // 67: tcpemu.v1.ListInterfacesResponse
+	(*DeleteInterfaceRequest)(nil), // 68: tcpemu.v1.DeleteInterfaceRequest
+	(*ListenRequest)(nil),          // 69: tcpemu.v1.ListenRequest
+	(*Listener)(nil),               // 70: tcpemu.v1.Listener
+	(*DeleteListenerRequest)(nil),  // 71: tcpemu.v1.DeleteListenerRequest
+	(*ExportPcapRequest)(nil),      // 72: tcpemu.v1.ExportPcapRequest
+	(*PcapChunk)(nil),              // 73: tcpemu.v1.PcapChunk
+	(*LatencyToxic)(nil),           // 74: tcpemu.v1.LatencyToxic
+	(*BandwidthToxic)(nil),         // 75: tcpemu.v1.BandwidthToxic
+	(*SlowCloseToxic)(nil),         // 76: tcpemu.v1.SlowCloseToxic
+	(*TimeoutToxic)(nil),           // 77: tcpemu.v1.TimeoutToxic
+	(*ResetPeerToxic)(nil),         // 78: tcpemu.v1.ResetPeerToxic
+	(*LimitDataToxic)(nil),         // 79: tcpemu.v1.LimitDataToxic
+	(*SlicerToxic)(nil),            // 80: tcpemu.v1.SlicerToxic
+	(*Toxic)(nil),                  // 81: tcpemu.v1.Toxic
+	(*ProxyCounters)(nil),          // 82: tcpemu.v1.ProxyCounters
+	(*Proxy)(nil),                  // 83: tcpemu.v1.Proxy
+	(*CreateProxyRequest)(nil),     // 84: tcpemu.v1.CreateProxyRequest
+	(*GetProxyRequest)(nil),        // 85: tcpemu.v1.GetProxyRequest
+	(*ListProxiesRequest)(nil),     // 86: tcpemu.v1.ListProxiesRequest
+	(*ListProxiesResponse)(nil),    // 87: tcpemu.v1.ListProxiesResponse
+	(*UpdateProxyRequest)(nil),     // 88: tcpemu.v1.UpdateProxyRequest
+	(*DeleteProxyRequest)(nil),     // 89: tcpemu.v1.DeleteProxyRequest
+	(*durationpb.Duration)(nil),    // 90: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),  // 91: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),          // 92: google.protobuf.Empty
 }
 var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	0,   // 0: tcpemu.v1.Network.clock:type_name -> tcpemu.v1.ClockKind
-	89,  // 1: tcpemu.v1.Network.now:type_name -> google.protobuf.Duration
+	90,  // 1: tcpemu.v1.Network.now:type_name -> google.protobuf.Duration
 	0,   // 2: tcpemu.v1.CreateNetworkRequest.clock:type_name -> tcpemu.v1.ClockKind
-	13,  // 3: tcpemu.v1.ListNetworksResponse.networks:type_name -> tcpemu.v1.Network
-	89,  // 4: tcpemu.v1.AdvanceTimeRequest.duration:type_name -> google.protobuf.Duration
-	89,  // 5: tcpemu.v1.AdvanceTimeRequest.limit:type_name -> google.protobuf.Duration
-	89,  // 6: tcpemu.v1.AdvanceTimeResponse.now:type_name -> google.protobuf.Duration
-	89,  // 7: tcpemu.v1.Jitter.jitter:type_name -> google.protobuf.Duration
-	10,  // 8: tcpemu.v1.Jitter.distribution:type_name -> tcpemu.v1.Jitter.Distribution
-	22,  // 9: tcpemu.v1.Loss.gilbert_elliott:type_name -> tcpemu.v1.GilbertElliott
-	89,  // 10: tcpemu.v1.PathSpec.delay:type_name -> google.protobuf.Duration
-	21,  // 11: tcpemu.v1.PathSpec.jitter:type_name -> tcpemu.v1.Jitter
-	23,  // 12: tcpemu.v1.PathSpec.loss:type_name -> tcpemu.v1.Loss
-	24,  // 13: tcpemu.v1.Link.forward:type_name -> tcpemu.v1.PathSpec
-	24,  // 14: tcpemu.v1.Link.reverse:type_name -> tcpemu.v1.PathSpec
-	25,  // 15: tcpemu.v1.Link.forward_counters:type_name -> tcpemu.v1.PathCounters
-	25,  // 16: tcpemu.v1.Link.reverse_counters:type_name -> tcpemu.v1.PathCounters
-	24,  // 17: tcpemu.v1.CreateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
-	24,  // 18: tcpemu.v1.CreateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	24,  // 19: tcpemu.v1.UpdateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
-	24,  // 20: tcpemu.v1.UpdateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	90,  // 21: tcpemu.v1.UpdateLinkRequest.update_mask:type_name -> google.protobuf.FieldMask
-	26,  // 22: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
-	89,  // 23: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
-	89,  // 24: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
-	89,  // 25: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
-	89,  // 26: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
-	89,  // 27: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
-	89,  // 28: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
-	89,  // 29: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
-	89,  // 30: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
+	14,  // 3: tcpemu.v1.ListNetworksResponse.networks:type_name -> tcpemu.v1.Network
+	90,  // 4: tcpemu.v1.AdvanceTimeRequest.duration:type_name -> google.protobuf.Duration
+	90,  // 5: tcpemu.v1.AdvanceTimeRequest.limit:type_name -> google.protobuf.Duration
+	90,  // 6: tcpemu.v1.AdvanceTimeResponse.now:type_name -> google.protobuf.Duration
+	90,  // 7: tcpemu.v1.Jitter.jitter:type_name -> google.protobuf.Duration
+	11,  // 8: tcpemu.v1.Jitter.distribution:type_name -> tcpemu.v1.Jitter.Distribution
+	23,  // 9: tcpemu.v1.Loss.gilbert_elliott:type_name -> tcpemu.v1.GilbertElliott
+	90,  // 10: tcpemu.v1.PathSpec.delay:type_name -> google.protobuf.Duration
+	22,  // 11: tcpemu.v1.PathSpec.jitter:type_name -> tcpemu.v1.Jitter
+	24,  // 12: tcpemu.v1.PathSpec.loss:type_name -> tcpemu.v1.Loss
+	25,  // 13: tcpemu.v1.Link.forward:type_name -> tcpemu.v1.PathSpec
+	25,  // 14: tcpemu.v1.Link.reverse:type_name -> tcpemu.v1.PathSpec
+	26,  // 15: tcpemu.v1.Link.forward_counters:type_name -> tcpemu.v1.PathCounters
+	26,  // 16: tcpemu.v1.Link.reverse_counters:type_name -> tcpemu.v1.PathCounters
+	25,  // 17: tcpemu.v1.CreateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
+	25,  // 18: tcpemu.v1.CreateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	25,  // 19: tcpemu.v1.UpdateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
+	25,  // 20: tcpemu.v1.UpdateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	91,  // 21: tcpemu.v1.UpdateLinkRequest.update_mask:type_name -> google.protobuf.FieldMask
+	27,  // 22: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
+	90,  // 23: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
+	90,  // 24: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
+	90,  // 25: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
+	90,  // 26: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
+	90,  // 27: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
+	90,  // 28: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
+	90,  // 29: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
+	90,  // 30: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
 	1,   // 31: tcpemu.v1.TcpConfig.congestion_control:type_name -> tcpemu.v1.CongestionControl
-	89,  // 32: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
-	89,  // 33: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
-	89,  // 34: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
-	11,  // 35: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
+	90,  // 32: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
+	90,  // 33: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
+	90,  // 34: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
+	12,  // 35: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
 	3,   // 36: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
-	35,  // 37: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
-	36,  // 38: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
-	4,   // 39: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
-	89,  // 40: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
-	89,  // 41: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
-	37,  // 42: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
-	37,  // 43: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
-	38,  // 44: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
-	33,  // 45: tcpemu.v1.OpenSessionRequest.client:type_name -> tcpemu.v1.TcpConfig
-	33,  // 46: tcpemu.v1.OpenSessionRequest.server:type_name -> tcpemu.v1.TcpConfig
-	34,  // 47: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
-	34,  // 48: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
-	38,  // 49: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
-	39,  // 50: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
-	2,   // 51: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	89,  // 52: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
-	2,   // 53: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	89,  // 54: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
-	2,   // 55: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	12,  // 56: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
-	3,   // 57: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
-	2,   // 58: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	34,  // 59: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
-	5,   // 60: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
-	52,  // 61: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
-	7,   // 62: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
-	89,  // 63: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
-	89,  // 64: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
-	57,  // 65: tcpemu.v1.Segment.sack_blocks:type_name -> tcpemu.v1.SackBlock
-	8,   // 66: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
-	2,   // 67: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
-	3,   // 68: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
-	3,   // 69: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
-	56,  // 70: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
-	35,  // 71: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
-	8,   // 72: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
-	2,   // 73: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	58,  // 74: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
-	24,  // 75: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
-	24,  // 76: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
-	61,  // 77: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
-	25,  // 78: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
-	25,  // 79: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
-	24,  // 80: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
-	24,  // 81: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
-	62,  // 82: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
-	33,  // 83: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
-	34,  // 84: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
-	89,  // 85: tcpemu.v1.LatencyToxic.latency:type_name -> google.protobuf.Duration
-	89,  // 86: tcpemu.v1.LatencyToxic.jitter:type_name -> google.protobuf.Duration
-	89,  // 87: tcpemu.v1.SlowCloseToxic.delay:type_name -> google.protobuf.Duration
-	89,  // 88: tcpemu.v1.TimeoutToxic.timeout:type_name -> google.protobuf.Duration
-	89,  // 89: tcpemu.v1.ResetPeerToxic.timeout:type_name -> google.protobuf.Duration
-	89,  // 90: tcpemu.v1.SlicerToxic.delay:type_name -> google.protobuf.Duration
-	9,   // 91: tcpemu.v1.Toxic.stream:type_name -> tcpemu.v1.ToxicStream
-	73,  // 92: tcpemu.v1.Toxic.latency:type_name -> tcpemu.v1.LatencyToxic
-	74,  // 93: tcpemu.v1.Toxic.bandwidth:type_name -> tcpemu.v1.BandwidthToxic
-	75,  // 94: tcpemu.v1.Toxic.slow_close:type_name -> tcpemu.v1.SlowCloseToxic
-	76,  // 95: tcpemu.v1.Toxic.timeout:type_name -> tcpemu.v1.TimeoutToxic
-	77,  // 96: tcpemu.v1.Toxic.reset_peer:type_name -> tcpemu.v1.ResetPeerToxic
-	78,  // 97: tcpemu.v1.Toxic.limit_data:type_name -> tcpemu.v1.LimitDataToxic
-	79,  // 98: tcpemu.v1.Toxic.slicer:type_name -> tcpemu.v1.SlicerToxic
-	33,  // 99: tcpemu.v1.Proxy.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	33,  // 100: tcpemu.v1.Proxy.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	80,  // 101: tcpemu.v1.Proxy.toxics:type_name -> tcpemu.v1.Toxic
-	81,  // 102: tcpemu.v1.Proxy.counters:type_name -> tcpemu.v1.ProxyCounters
-	24,  // 103: tcpemu.v1.CreateProxyRequest.forward:type_name -> tcpemu.v1.PathSpec
-	24,  // 104: tcpemu.v1.CreateProxyRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	33,  // 105: tcpemu.v1.CreateProxyRequest.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	33,  // 106: tcpemu.v1.CreateProxyRequest.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	80,  // 107: tcpemu.v1.CreateProxyRequest.toxics:type_name -> tcpemu.v1.Toxic
-	82,  // 108: tcpemu.v1.ListProxiesResponse.proxies:type_name -> tcpemu.v1.Proxy
-	82,  // 109: tcpemu.v1.UpdateProxyRequest.proxy:type_name -> tcpemu.v1.Proxy
-	90,  // 110: tcpemu.v1.UpdateProxyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	14,  // 111: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
-	15,  // 112: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
-	16,  // 113: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
-	18,  // 114: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
-	19,  // 115: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
-	27,  // 116: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
-	28,  // 117: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
-	29,  // 118: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
-	30,  // 119: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
-	32,  // 120: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
-	40,  // 121: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
-	41,  // 122: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
-	42,  // 123: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
-	44,  // 124: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
-	45,  // 125: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
-	47,  // 126: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
-	49,  // 127: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
-	51,  // 128: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
-	53,  // 129: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
-	55,  // 130: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
-	59,  // 131: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
-	63,  // 132: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
-	64,  // 133: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
-	65,  // 134: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
-	67,  // 135: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
-	68,  // 136: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
-	70,  // 137: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
-	71,  // 138: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
-	83,  // 139: tcpemu.v1.Emulator.CreateProxy:input_type -> tcpemu.v1.CreateProxyRequest
-	84,  // 140: tcpemu.v1.Emulator.GetProxy:input_type -> tcpemu.v1.GetProxyRequest
-	85,  // 141: tcpemu.v1.Emulator.ListProxies:input_type -> tcpemu.v1.ListProxiesRequest
-	87,  // 142: tcpemu.v1.Emulator.UpdateProxy:input_type -> tcpemu.v1.UpdateProxyRequest
-	88,  // 143: tcpemu.v1.Emulator.DeleteProxy:input_type -> tcpemu.v1.DeleteProxyRequest
-	13,  // 144: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
-	13,  // 145: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
-	17,  // 146: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
-	91,  // 147: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
-	20,  // 148: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
-	26,  // 149: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
-	26,  // 150: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
-	26,  // 151: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
-	31,  // 152: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
-	91,  // 153: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
-	39,  // 154: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
-	39,  // 155: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
-	43,  // 156: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
-	91,  // 157: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
-	46,  // 158: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
-	48,  // 159: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
-	50,  // 160: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
-	91,  // 161: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
-	54,  // 162: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
-	91,  // 163: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
-	60,  // 164: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
-	62,  // 165: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
-	62,  // 166: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
-	66,  // 167: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
-	91,  // 168: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
-	69,  // 169: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
-	91,  // 170: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
-	72,  // 171: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
-	82,  // 172: tcpemu.v1.Emulator.CreateProxy:output_type -> tcpemu.v1.Proxy
-	82,  // 173: tcpemu.v1.Emulator.GetProxy:output_type -> tcpemu.v1.Proxy
-	86,  // 174: tcpemu.v1.Emulator.ListProxies:output_type -> tcpemu.v1.ListProxiesResponse
-	82,  // 175: tcpemu.v1.Emulator.UpdateProxy:output_type -> tcpemu.v1.Proxy
-	91,  // 176: tcpemu.v1.Emulator.DeleteProxy:output_type -> google.protobuf.Empty
-	144, // [144:177] is the sub-list for method output_type
-	111, // [111:144] is the sub-list for method input_type
-	111, // [111:111] is the sub-list for extension type_name
-	111, // [111:111] is the sub-list for extension extendee
-	0,   // [0:111] is the sub-list for field type_name
+	5,   // 37: tcpemu.v1.Tcb.cc_phase:type_name -> tcpemu.v1.CcPhase
+	36,  // 38: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
+	37,  // 39: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
+	4,   // 40: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
+	90,  // 41: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
+	90,  // 42: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
+	38,  // 43: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
+	38,  // 44: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
+	39,  // 45: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
+	34,  // 46: tcpemu.v1.OpenSessionRequest.client:type_name -> tcpemu.v1.TcpConfig
+	34,  // 47: tcpemu.v1.OpenSessionRequest.server:type_name -> tcpemu.v1.TcpConfig
+	35,  // 48: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
+	35,  // 49: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
+	39,  // 50: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
+	40,  // 51: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
+	2,   // 52: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	90,  // 53: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
+	2,   // 54: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	90,  // 55: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
+	2,   // 56: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	13,  // 57: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
+	3,   // 58: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
+	2,   // 59: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	35,  // 60: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
+	6,   // 61: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
+	53,  // 62: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
+	8,   // 63: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
+	90,  // 64: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
+	90,  // 65: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
+	58,  // 66: tcpemu.v1.Segment.sack_blocks:type_name -> tcpemu.v1.SackBlock
+	9,   // 67: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
+	2,   // 68: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
+	3,   // 69: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
+	3,   // 70: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
+	57,  // 71: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
+	36,  // 72: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
+	9,   // 73: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
+	2,   // 74: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	59,  // 75: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
+	25,  // 76: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
+	25,  // 77: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
+	62,  // 78: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
+	26,  // 79: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
+	26,  // 80: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
+	25,  // 81: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
+	25,  // 82: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
+	63,  // 83: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
+	34,  // 84: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
+	35,  // 85: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
+	90,  // 86: tcpemu.v1.LatencyToxic.latency:type_name -> google.protobuf.Duration
+	90,  // 87: tcpemu.v1.LatencyToxic.jitter:type_name -> google.protobuf.Duration
+	90,  // 88: tcpemu.v1.SlowCloseToxic.delay:type_name -> google.protobuf.Duration
+	90,  // 89: tcpemu.v1.TimeoutToxic.timeout:type_name -> google.protobuf.Duration
+	90,  // 90: tcpemu.v1.ResetPeerToxic.timeout:type_name -> google.protobuf.Duration
+	90,  // 91: tcpemu.v1.SlicerToxic.delay:type_name -> google.protobuf.Duration
+	10,  // 92: tcpemu.v1.Toxic.stream:type_name -> tcpemu.v1.ToxicStream
+	74,  // 93: tcpemu.v1.Toxic.latency:type_name -> tcpemu.v1.LatencyToxic
+	75,  // 94: tcpemu.v1.Toxic.bandwidth:type_name -> tcpemu.v1.BandwidthToxic
+	76,  // 95: tcpemu.v1.Toxic.slow_close:type_name -> tcpemu.v1.SlowCloseToxic
+	77,  // 96: tcpemu.v1.Toxic.timeout:type_name -> tcpemu.v1.TimeoutToxic
+	78,  // 97: tcpemu.v1.Toxic.reset_peer:type_name -> tcpemu.v1.ResetPeerToxic
+	79,  // 98: tcpemu.v1.Toxic.limit_data:type_name -> tcpemu.v1.LimitDataToxic
+	80,  // 99: tcpemu.v1.Toxic.slicer:type_name -> tcpemu.v1.SlicerToxic
+	34,  // 100: tcpemu.v1.Proxy.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	34,  // 101: tcpemu.v1.Proxy.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	81,  // 102: tcpemu.v1.Proxy.toxics:type_name -> tcpemu.v1.Toxic
+	82,  // 103: tcpemu.v1.Proxy.counters:type_name -> tcpemu.v1.ProxyCounters
+	25,  // 104: tcpemu.v1.CreateProxyRequest.forward:type_name -> tcpemu.v1.PathSpec
+	25,  // 105: tcpemu.v1.CreateProxyRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	34,  // 106: tcpemu.v1.CreateProxyRequest.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	34,  // 107: tcpemu.v1.CreateProxyRequest.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	81,  // 108: tcpemu.v1.CreateProxyRequest.toxics:type_name -> tcpemu.v1.Toxic
+	83,  // 109: tcpemu.v1.ListProxiesResponse.proxies:type_name -> tcpemu.v1.Proxy
+	83,  // 110: tcpemu.v1.UpdateProxyRequest.proxy:type_name -> tcpemu.v1.Proxy
+	91,  // 111: tcpemu.v1.UpdateProxyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	15,  // 112: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
+	16,  // 113: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
+	17,  // 114: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
+	19,  // 115: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
+	20,  // 116: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
+	28,  // 117: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
+	29,  // 118: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
+	30,  // 119: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
+	31,  // 120: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
+	33,  // 121: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
+	41,  // 122: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
+	42,  // 123: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
+	43,  // 124: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
+	45,  // 125: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
+	46,  // 126: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
+	48,  // 127: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
+	50,  // 128: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
+	52,  // 129: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
+	54,  // 130: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
+	56,  // 131: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
+	60,  // 132: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
+	64,  // 133: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
+	65,  // 134: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
+	66,  // 135: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
+	68,  // 136: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
+	69,  // 137: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
+	71,  // 138: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
+	72,  // 139: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
+	84,  // 140: tcpemu.v1.Emulator.CreateProxy:input_type -> tcpemu.v1.CreateProxyRequest
+	85,  // 141: tcpemu.v1.Emulator.GetProxy:input_type -> tcpemu.v1.GetProxyRequest
+	86,  // 142: tcpemu.v1.Emulator.ListProxies:input_type -> tcpemu.v1.ListProxiesRequest
+	88,  // 143: tcpemu.v1.Emulator.UpdateProxy:input_type -> tcpemu.v1.UpdateProxyRequest
+	89,  // 144: tcpemu.v1.Emulator.DeleteProxy:input_type -> tcpemu.v1.DeleteProxyRequest
+	14,  // 145: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
+	14,  // 146: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
+	18,  // 147: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
+	92,  // 148: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
+	21,  // 149: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
+	27,  // 150: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
+	27,  // 151: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
+	27,  // 152: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
+	32,  // 153: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
+	92,  // 154: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
+	40,  // 155: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
+	40,  // 156: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
+	44,  // 157: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
+	92,  // 158: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
+	47,  // 159: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
+	49,  // 160: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
+	51,  // 161: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
+	92,  // 162: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
+	55,  // 163: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
+	92,  // 164: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
+	61,  // 165: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
+	63,  // 166: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
+	63,  // 167: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
+	67,  // 168: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
+	92,  // 169: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
+	70,  // 170: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
+	92,  // 171: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
+	73,  // 172: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
+	83,  // 173: tcpemu.v1.Emulator.CreateProxy:output_type -> tcpemu.v1.Proxy
+	83,  // 174: tcpemu.v1.Emulator.GetProxy:output_type -> tcpemu.v1.Proxy
+	87,  // 175: tcpemu.v1.Emulator.ListProxies:output_type -> tcpemu.v1.ListProxiesResponse
+	83,  // 176: tcpemu.v1.Emulator.UpdateProxy:output_type -> tcpemu.v1.Proxy
+	92,  // 177: tcpemu.v1.Emulator.DeleteProxy:output_type -> google.protobuf.Empty
+	145, // [145:178] is the sub-list for method output_type
+	112, // [112:145] is the sub-list for method input_type
+	112, // [112:112] is the sub-list for extension type_name
+	112, // [112:112] is the sub-list for extension extendee
+	0,   // [0:112] is the sub-list for field type_name
 }
 
 func init() { file_tcpemu_v1_tcpemu_proto_init() }
@@ -8326,7 +8401,7 @@ func file_tcpemu_v1_tcpemu_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tcpemu_v1_tcpemu_proto_rawDesc), len(file_tcpemu_v1_tcpemu_proto_rawDesc)),
-			NumEnums:      13,
+			NumEnums:      14,
 			NumMessages:   76,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -54,6 +54,17 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ERROR_CODE_REFUSED: _ClassVar[ErrorCode]
     ERROR_CODE_ABORTED: _ClassVar[ErrorCode]
 
+class CcPhase(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CC_PHASE_UNSPECIFIED: _ClassVar[CcPhase]
+    CC_PHASE_SLOW_START: _ClassVar[CcPhase]
+    CC_PHASE_CONGESTION_AVOIDANCE: _ClassVar[CcPhase]
+    CC_PHASE_RECOVERY: _ClassVar[CcPhase]
+    CC_PHASE_STARTUP: _ClassVar[CcPhase]
+    CC_PHASE_DRAIN: _ClassVar[CcPhase]
+    CC_PHASE_PROBE_BW: _ClassVar[CcPhase]
+    CC_PHASE_PROBE_RTT: _ClassVar[CcPhase]
+
 class Direction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     DIRECTION_UNSPECIFIED: _ClassVar[Direction]
@@ -130,6 +141,14 @@ ERROR_CODE_TIMED_OUT: ErrorCode
 ERROR_CODE_RESET: ErrorCode
 ERROR_CODE_REFUSED: ErrorCode
 ERROR_CODE_ABORTED: ErrorCode
+CC_PHASE_UNSPECIFIED: CcPhase
+CC_PHASE_SLOW_START: CcPhase
+CC_PHASE_CONGESTION_AVOIDANCE: CcPhase
+CC_PHASE_RECOVERY: CcPhase
+CC_PHASE_STARTUP: CcPhase
+CC_PHASE_DRAIN: CcPhase
+CC_PHASE_PROBE_BW: CcPhase
+CC_PHASE_PROBE_RTT: CcPhase
 DIRECTION_UNSPECIFIED: Direction
 DIRECTION_FORWARD: Direction
 DIRECTION_REVERSE: Direction
@@ -537,10 +556,10 @@ class Tcb(_message.Message):
     retrans_bytes: int
     pipe: int
     pacing_rate: int
-    cc_phase: str
+    cc_phase: CcPhase
     bandwidth_estimate: int
     min_rtt_ns: int
-    def __init__(self, state: _Optional[_Union[TcpState, str]] = ..., iss: _Optional[int] = ..., irs: _Optional[int] = ..., snd_una: _Optional[int] = ..., snd_nxt: _Optional[int] = ..., snd_wnd: _Optional[int] = ..., rcv_nxt: _Optional[int] = ..., rcv_wnd: _Optional[int] = ..., cwnd: _Optional[int] = ..., ssthresh: _Optional[int] = ..., bytes_in_flight: _Optional[int] = ..., srtt_ns: _Optional[int] = ..., rttvar_ns: _Optional[int] = ..., rto_ns: _Optional[int] = ..., snd_wscale: _Optional[int] = ..., rcv_wscale: _Optional[int] = ..., ts_ok: bool = ..., sack_ok: bool = ..., ts_recent: _Optional[int] = ..., sacked_bytes: _Optional[int] = ..., lost_bytes: _Optional[int] = ..., retrans_bytes: _Optional[int] = ..., pipe: _Optional[int] = ..., pacing_rate: _Optional[int] = ..., cc_phase: _Optional[str] = ..., bandwidth_estimate: _Optional[int] = ..., min_rtt_ns: _Optional[int] = ...) -> None: ...
+    def __init__(self, state: _Optional[_Union[TcpState, str]] = ..., iss: _Optional[int] = ..., irs: _Optional[int] = ..., snd_una: _Optional[int] = ..., snd_nxt: _Optional[int] = ..., snd_wnd: _Optional[int] = ..., rcv_nxt: _Optional[int] = ..., rcv_wnd: _Optional[int] = ..., cwnd: _Optional[int] = ..., ssthresh: _Optional[int] = ..., bytes_in_flight: _Optional[int] = ..., srtt_ns: _Optional[int] = ..., rttvar_ns: _Optional[int] = ..., rto_ns: _Optional[int] = ..., snd_wscale: _Optional[int] = ..., rcv_wscale: _Optional[int] = ..., ts_ok: bool = ..., sack_ok: bool = ..., ts_recent: _Optional[int] = ..., sacked_bytes: _Optional[int] = ..., lost_bytes: _Optional[int] = ..., retrans_bytes: _Optional[int] = ..., pipe: _Optional[int] = ..., pacing_rate: _Optional[int] = ..., cc_phase: _Optional[_Union[CcPhase, str]] = ..., bandwidth_estimate: _Optional[int] = ..., min_rtt_ns: _Optional[int] = ...) -> None: ...
 
 class EndpointCounters(_message.Message):
     __slots__ = ("segments_sent", "segments_received", "bytes_sent", "bytes_retransmitted", "retransmits_rto", "retransmits_fast", "pure_acks_sent", "window_probes_sent", "window_updates_sent", "dup_acks_received", "bytes_written", "bytes_delivered", "bytes_read", "out_of_order_segments", "duplicate_segments", "bad_checksum_segments", "outside_window_segments", "challenge_acks_sent", "fast_recoveries", "timeouts", "challenge_acks_suppressed", "paws_rejected", "invalid_acks_suppressed", "dsacks_received", "rack_losses", "tail_loss_probes")
