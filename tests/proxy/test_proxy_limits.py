@@ -35,9 +35,15 @@ def test_connections_over_the_limit_are_reset_and_counted(
         app.sendall(bytes([i]))
         assert recv_exactly(up, 1) == bytes([i])
         held.append((app, up))
-    extra = connect(proxy)
-    expect_reset(extra, "a connection over --max_proxy_connections")
-    extra.close()
+    # The daemon accepts and resets the extra connection at once: the reset
+    # can reach the application's socket before its connect() returns.
+    try:
+        extra = connect(proxy)
+    except ConnectionResetError:
+        pass
+    else:
+        expect_reset(extra, "a connection over --max_proxy_connections")
+        extra.close()
     p = proxy_when(
         daemon.stub, proxy.id, lambda p: p.counters.connections_refused == 1, "the refusal count"
     )
