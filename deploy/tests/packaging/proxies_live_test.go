@@ -66,6 +66,10 @@ exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"`
 			t.Logf("redis-server output:\n%s", out.String())
 		}
 	})
+	// unshare(1) is this pid before and after it enters the new namespace:
+	// a veth moved to the pid before that lands in this namespace, and the
+	// script would wait for it forever (seen on a busy machine).
+	waitOwnNetns(t, cmd.Process.Pid, done)
 	for _, args := range [][]string{
 		{"link", "add", "name", "tcpemu-up", "type", "veth", "peer", "name", "veth-up", "netns", fmt.Sprint(cmd.Process.Pid)},
 		{"addr", "add", podVethAddr + "/24", "dev", "tcpemu-up"},
@@ -92,6 +96,33 @@ exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"`
 			t.Fatalf("redis-server at %s:6379 not reachable after 20s: %v\n%s", upstreamAddr, err, out.String())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitOwnNetns waits until process pid is in a network namespace other
+// than this one.
+func waitOwnNetns(t *testing.T, pid int, done chan error) {
+	t.Helper()
+	self, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
+		if err == nil && ns != self {
+			return
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("unshare exited before entering its namespace: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d did not enter a network namespace of its own in 60s", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
