@@ -33,7 +33,7 @@ struct EmulatorOptions {
   uint32_t max_networks = 256;
   uint32_t max_links = 10000;
   uint32_t max_sessions = 200000;  // kept sessions, live or finished
-  uint32_t max_buffer = 64 * 1024 * 1024;
+  uint32_t max_buffer = 256 * 1024 * 1024;
   // Data bytes per Write; the daemon's gRPC receive limit follows it.
   uint32_t max_write_bytes = 16 * 1024 * 1024;
   uint32_t max_read_bytes = 4 * 1024 * 1024;  // ReadRequest.max_bytes

@@ -55,7 +55,7 @@ ABSL_FLAG(uint32_t, max_networks, 256, "networks held at once");
 ABSL_FLAG(uint32_t, max_links, 10000, "links held at once");
 ABSL_FLAG(uint32_t, max_sessions, 200000,
           "sessions held at once (live or finished, until DeleteSession)");
-ABSL_FLAG(uint32_t, max_buffer, 64 * 1024 * 1024,
+ABSL_FLAG(uint32_t, max_buffer, 256 * 1024 * 1024,
           "largest send or receive buffer a TcpConfig may ask for, bytes");
 ABSL_FLAG(uint32_t, max_subscribers, 64, "concurrent WatchEvents streams");
 ABSL_FLAG(uint32_t, event_queue,

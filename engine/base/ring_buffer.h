@@ -1,6 +1,6 @@
 // A growable FIFO ring on one contiguous array. Unlike std::deque it never
-// allocates once it has reached its working size, which keeps the per-packet
-// path of a link free of heap traffic.
+// allocates once it has reached its working size, which keeps per-packet
+// paths free of heap traffic, and an empty one holds no memory at all.
 #pragma once
 
 #include <cstddef>
@@ -51,6 +51,28 @@ class RingBuffer {
   void clear() {
     while (!empty()) take_front();
     head_ = 0;
+  }
+  // Removes every element and gives the storage back.
+  void Release() {
+    slots_ = std::vector<T>();
+    head_ = size_ = 0;
+  }
+
+  // The first index i in [0, size()) for which pred((*this)[i]) is false,
+  // given that pred is true for a prefix and false after it (as
+  // std::partition_point); size() if it holds for all.
+  template <typename Pred>
+  size_t PartitionPoint(Pred pred) const {
+    size_t lo = 0, hi = size_;
+    while (lo < hi) {
+      const size_t mid = lo + (hi - lo) / 2;
+      if (pred((*this)[mid])) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
   }
 
  private:

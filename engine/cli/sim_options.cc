@@ -20,7 +20,7 @@ namespace {
 // not convert to implicitly.
 absl::string_view Sv(std::string_view s) { return {s.data(), s.size()}; }
 
-constexpr uint64_t kMaxBuffer = 64 * 1024 * 1024;  // TcpConfig::Validate
+constexpr uint64_t kMaxBuffer = 256 * 1024 * 1024;  // TcpConfig::Validate
 
 absl::Status OutOfRange(std::string_view flag, std::string_view text,
                         std::string_view range) {
@@ -187,12 +187,12 @@ std::vector<Flag> Flags(Seen& seen) {
        }},
       {"--send-buffer", true,
        [](S f, S v, SimOptions& o) {
-         return Set(Size(f, v, 1, kMaxBuffer, "[1, 64MiB]"),
+         return Set(Size(f, v, 1, kMaxBuffer, "[1, 256MiB]"),
                     &o.tcp.send_buffer);
        }},
       {"--recv-buffer", true,
        [](S f, S v, SimOptions& o) {
-         return Set(Size(f, v, 1, kMaxBuffer, "[1, 64MiB]"),
+         return Set(Size(f, v, 1, kMaxBuffer, "[1, 256MiB]"),
                     &o.tcp.recv_buffer);
        }},
       {"--reader-rate", true,
@@ -394,8 +394,8 @@ server->client ACKs cross equally impaired paths):
 TCP (both endpoints):
   --nodelay             send at once instead of Nagle's algorithm
   --cork                hold data until a full MSS or the cork timer
-  --send-buffer SIZE    send buffer, 1 to 64MiB (default 256KiB)
-  --recv-buffer SIZE    receive buffer, 1 to 64MiB (default 256KiB)
+  --send-buffer SIZE    send buffer, 1 to 256MiB (default 256KiB)
+  --recv-buffer SIZE    receive buffer, 1 to 256MiB (default 256KiB)
   --cc NAME             congestion control: newreno (default), cubic or bbr
   --pacing              space segments at 2x (slow start) or 1.2x cwnd per
                         RTT with newreno and cubic (bbr always paces)
@@ -413,7 +413,8 @@ TCP (both endpoints):
 Output:
   --events FILE         write every event as JSON Lines to FILE (- = stdout)
   --json                print the result as one JSON object
-  --no-digest           do not compute SHA-256 digests of the data
+  --no-digest           do not compute SHA-256 digests of the data or of the
+                        event trace
   --help                print this text
 
 Units: durations 25ms, 1.5s, 100us or 0; rates 800bit, 100kbit, 20Mbit,

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/base/ring_buffer.h"
 #include "engine/base/time.h"
-#include "engine/link/ring_buffer.h"
 #include "engine/wire/packet.h"
 
 namespace tcpemu {

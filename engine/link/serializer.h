@@ -8,8 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "engine/base/ring_buffer.h"
 #include "engine/base/time.h"
-#include "engine/link/ring_buffer.h"
 
 namespace tcpemu {
 

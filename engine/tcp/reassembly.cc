@@ -29,6 +29,7 @@ size_t Reassembly::Insert(Seq seq, const Payload& data) {
     size_t off = static_cast<size_t>(cur - seq);
     size_t len = static_cast<size_t>(gap_end - cur);
     blocks_.emplace_hint(it, cur, data.Sub(off, len));
+    AddRun(cur, gap_end);
     stored += len;
     cur = gap_end;
   }
@@ -46,30 +47,46 @@ Payload Reassembly::PopContiguous(Seq rcv_nxt) {
     out.Append(it->second);
     it = blocks_.erase(it);
   }
+  TrimRuns(rcv_nxt);
   return out;
 }
 
+void Reassembly::AddRun(Seq left, Seq right) {
+  auto it = runs_.upper_bound(left);
+  if (it != runs_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second >= left) {
+      left = prev->first;
+      right = SeqMax(right, prev->second);
+      runs_.erase(prev);
+    }
+  }
+  while (it != runs_.end() && it->first <= right) {
+    right = SeqMax(right, it->second);
+    it = runs_.erase(it);
+  }
+  runs_.emplace_hint(it, left, right);
+}
+
+void Reassembly::TrimRuns(Seq seq) {
+  while (!runs_.empty()) {
+    auto it = runs_.begin();
+    if (it->first >= seq) return;
+    const Seq right = it->second;
+    runs_.erase(it);
+    if (right > seq) {
+      runs_.emplace(seq, right);
+      return;
+    }
+  }
+}
+
 std::optional<std::pair<Seq, Seq>> Reassembly::RunAround(Seq seq) const {
-  auto it = blocks_.upper_bound(seq);
-  if (it == blocks_.begin()) return std::nullopt;
+  auto it = runs_.upper_bound(seq);
+  if (it == runs_.begin()) return std::nullopt;
   --it;
-  auto end_of = [](const auto& b) {
-    return b.first + static_cast<int64_t>(b.second.size());
-  };
-  if (end_of(*it) <= seq) return std::nullopt;
-  Seq left = it->first;
-  Seq right = end_of(*it);
-  // Blocks are stored apart where they arrived apart; a run spans them.
-  for (auto back = it; back != blocks_.begin();) {
-    --back;
-    if (end_of(*back) != left) break;
-    left = back->first;
-  }
-  for (auto next = std::next(it); next != blocks_.end() && next->first == right;
-       ++next) {
-    right = end_of(*next);
-  }
-  return std::make_pair(left, right);
+  if (it->second <= seq) return std::nullopt;
+  return std::make_pair(it->first, it->second);
 }
 
 bool Reassembly::Holds(Seq left, Seq right) const {
@@ -81,7 +98,7 @@ void Reassembly::DropBefore(Seq rcv_nxt) {
   while (!blocks_.empty()) {
     auto it = blocks_.begin();
     Seq end = it->first + static_cast<int64_t>(it->second.size());
-    if (it->first >= rcv_nxt) return;
+    if (it->first >= rcv_nxt) break;
     if (end <= rcv_nxt) {
       bytes_ -= it->second.size();
       blocks_.erase(it);
@@ -93,8 +110,9 @@ void Reassembly::DropBefore(Seq rcv_nxt) {
     bytes_ -= cut;
     blocks_.erase(it);
     blocks_.emplace(rcv_nxt, std::move(rest));
-    return;
+    break;
   }
+  TrimRuns(rcv_nxt);
 }
 
 }  // namespace tcpemu

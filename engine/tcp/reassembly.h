@@ -38,8 +38,17 @@ class Reassembly {
   struct SeqLess {
     bool operator()(Seq a, Seq b) const { return a < b; }
   };
+  // Records [left, right) as held, merging it with the runs it touches.
+  void AddRun(Seq left, Seq right);
+  // Forgets what lies below `seq` in the runs.
+  void TrimRuns(Seq seq);
+
   // Non-overlapping blocks keyed by their first sequence number.
   std::map<Seq, Payload, SeqLess> blocks_;
+  // The same bytes as maximal runs, left -> right: blocks stay apart as
+  // they arrived, and a run spans many of them, so it is kept here rather
+  // than found by walking them.
+  std::map<Seq, Seq, SeqLess> runs_;
   size_t bytes_ = 0;
 };
 

@@ -2,8 +2,20 @@
 #include "engine/tcp/scoreboard.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace tcpemu {
+
+void Scoreboard::NoteDelivered(const Segment& s, AckResult& r) {
+  if (!r.newest_delivered_sent_at.has_value() ||
+      s.order > r.newest_delivered_order) {
+    r.newest_delivered_sent_at = s.sent_at;
+    r.newest_delivered_order = s.order;
+    r.newest_delivered_end = s.end;
+    r.newest_delivered_retransmitted = s.ever_retransmitted;
+    r.newest_delivered_rate = s.rate;
+  }
+}
 
 size_t Scoreboard::SplitAt(Seq at) {
   // The first segment that ends after `at`.
@@ -69,6 +81,7 @@ void Scoreboard::OnSend(TimeNs now, Seq start, Seq end,
         s.sent_at = now;
         s.order = next_order_++;
         s.rate = rate;
+        transmissions_.push_back({s.order, s.start, s.end});
       }
     }
     if (end <= high) return;
@@ -83,27 +96,53 @@ void Scoreboard::OnSend(TimeNs now, Seq start, Seq end,
   outstanding_ += s.length();
   if (segments_.empty()) lost_hint_ = start;
   segments_.push_back(s);
+  transmissions_.push_back({s.order, s.start, s.end});
+}
+
+void Scoreboard::ApplySack(Seq left, Seq right, AckResult& r) {
+  const size_t i = SplitAt(left);
+  const size_t j = SplitAt(right);
+  for (size_t k = i; k < j; ++k) {
+    Segment& s = segments_[k];
+    if (s.sacked) continue;
+    NoteDelivered(s, r);
+    r.newly_sacked_bytes += s.length();
+    SetSacked(s);
+  }
+}
+
+void Scoreboard::TrimTransmissions() {
+  while (!transmissions_.empty() &&
+         (segments_.empty() ||
+          transmissions_.front().end <= segments_.front().start)) {
+    transmissions_.pop_front();
+  }
+  if (transmissions_.empty() && segments_.empty()) transmissions_.Release();
+}
+
+void Scoreboard::RebuildTransmissions() {
+  transmissions_.Release();
+  std::vector<Transmission> all;
+  for (const Segment& s : segments_) {
+    if (RackCandidate(s)) all.push_back({s.order, s.start, s.end});
+  }
+  std::stable_sort(all.begin(), all.end(),
+                   [](const Transmission& a, const Transmission& b) {
+                     return a.order < b.order;
+                   });
+  for (const Transmission& t : all) transmissions_.push_back(t);
 }
 
 Scoreboard::AckResult Scoreboard::OnAck(Seq ack,
                                         absl::Span<const SackBlock> blocks) {
   AckResult r;
   const uint32_t sacked_before = sacked_;
-  auto delivered = [&r](const Segment& s) {
-    if (!r.newest_delivered_sent_at.has_value() ||
-        s.order > r.newest_delivered_order) {
-      r.newest_delivered_sent_at = s.sent_at;
-      r.newest_delivered_order = s.order;
-      r.newest_delivered_end = s.end;
-      r.newest_delivered_retransmitted = s.ever_retransmitted;
-      r.newest_delivered_rate = s.rate;
-    }
-  };
+
   const Seq una = segments_.empty() ? ack : segments_.front().start;
   // Cumulative acknowledgement.
   while (!segments_.empty() && segments_.front().start < ack) {
     Segment& s = segments_.front();
-    if (!s.sacked) delivered(s);
+    if (!s.sacked) NoteDelivered(s, r);
     if (s.end > ack) {
       // Acknowledged in part: keep the rest.
       const uint32_t part = static_cast<uint32_t>(ack - s.start);
@@ -127,7 +166,11 @@ Scoreboard::AckResult Scoreboard::OnAck(Seq ack,
     segments_.pop_front();
   }
   if (segments_.empty()) lost_hint_ = ack;
-  // Selective acknowledgements.
+  TrimTransmissions();
+  // Selective acknowledgements. What the last ACK's blocks covered is
+  // SACKed already: only the parts beyond them are walked.
+  std::array<Range, 4> applied{};
+  uint8_t applied_count = 0;
   for (size_t b = 0; b < blocks.size(); ++b) {
     const SackBlock& blk = blocks[b];
     if (blk.right <= blk.left) continue;
@@ -142,16 +185,34 @@ Scoreboard::AckResult Scoreboard::OnAck(Seq ack,
     const Seq right =
         blk.right < segments_.back().end ? blk.right : segments_.back().end;
     if (right <= left) continue;
-    const size_t i = SplitAt(left);
-    const size_t j = SplitAt(right);
-    for (size_t k = i; k < j; ++k) {
-      Segment& s = segments_[k];
-      if (s.sacked) continue;
-      delivered(s);
-      r.newly_sacked_bytes += s.length();
-      SetSacked(s);
+    Seq cur = left;
+    while (cur < right) {
+      // Past every cached range that holds `cur`, then up to the next one.
+      bool moved = true;
+      while (moved) {
+        moved = false;
+        for (uint8_t c = 0; c < sack_cache_count_; ++c) {
+          const Range& k = sack_cache_[c];
+          if (k.left <= cur && cur < k.right) {
+            cur = k.right;
+            moved = true;
+          }
+        }
+      }
+      if (cur >= right) break;
+      Seq next = right;
+      for (uint8_t c = 0; c < sack_cache_count_; ++c) {
+        const Range& k = sack_cache_[c];
+        if (cur < k.left && k.left < next) next = k.left;
+      }
+      ApplySack(cur, next, r);
+      cur = next;
     }
+    if (applied_count < applied.size())
+      applied[applied_count++] = {left, right};
   }
+  sack_cache_ = applied;
+  sack_cache_count_ = applied_count;
   r.delivered_bytes = r.acked_bytes + sacked_ - sacked_before;
   return r;
 }
@@ -200,6 +261,8 @@ void Scoreboard::MarkAllLost() {
     SetRetransmitted(s, false);
     SetLost(s);
   }
+  // Nothing is left for RACK until it is sent again.
+  transmissions_.Release();
 }
 
 void Scoreboard::ClearSacks() {
@@ -208,25 +271,40 @@ void Scoreboard::ClearSacks() {
     s.sacked = false;
     sacked_ -= s.length();
   }
+  sack_cache_count_ = 0;
+  RebuildTransmissions();
 }
 
 uint32_t Scoreboard::RackDetect(TimeNs now, uint64_t order, DurationNs rtt,
                                 DurationNs reo_wnd,
                                 std::optional<TimeNs>* timeout) {
   uint32_t marked = 0;
-  for (Segment& s : segments_) {
-    if (s.sacked || (s.lost && !s.retransmitted)) continue;
+  // Transmissions leave in time order, so the first candidate still
+  // waiting holds the earliest deadline and every later one waits too.
+  while (!transmissions_.empty()) {
+    const Transmission t = transmissions_.front();
     // RFC 8985 6.2: only segments sent before the one most recently
     // delivered are candidates.
-    if (s.order >= order) continue;
-    const TimeNs deadline = s.sent_at + rtt + reo_wnd;
-    if (deadline <= now) {
-      SetRetransmitted(s, false);
-      SetLost(s);
-      ++marked;
-    } else if (!timeout->has_value() || deadline < **timeout) {
-      *timeout = deadline;
+    if (t.order >= order) break;
+    bool waiting = false;
+    auto it = std::partition_point(
+        segments_.begin(), segments_.end(),
+        [&t](const Segment& s) { return s.end <= t.start; });
+    for (; it != segments_.end() && it->start < t.end; ++it) {
+      Segment& s = *it;
+      if (s.order != t.order || !RackCandidate(s)) continue;
+      const TimeNs deadline = s.sent_at + rtt + reo_wnd;
+      if (deadline <= now) {
+        SetRetransmitted(s, false);
+        SetLost(s);
+        ++marked;
+      } else {
+        if (!timeout->has_value() || deadline < **timeout) *timeout = deadline;
+        waiting = true;
+      }
     }
+    if (waiting) break;
+    transmissions_.pop_front();
   }
   return marked;
 }
@@ -251,6 +329,8 @@ const Scoreboard::Segment* Scoreboard::Last() const {
 
 void Scoreboard::Clear() {
   segments_.clear();
+  transmissions_.Release();
+  sack_cache_count_ = 0;
   outstanding_ = sacked_ = lost_ = retrans_ = 0;
 }
 

@@ -9,13 +9,22 @@
 // list give "pipe" (RFC 6675 SetPipe) in constant time: bytes sent and not
 // acknowledged, less those SACKed or deemed lost, plus those retransmitted
 // and not yet acknowledged.
+//
+// Per ACK the work is bounded by what changed, not by what is in flight:
+// SACK blocks are applied only where they reach beyond the ranges the last
+// ACK already applied (as Linux's recv_sack_cache does), and RACK walks the
+// transmissions in the order they left (as Linux's tsorted list), starting
+// from the oldest one that can still be lost, so it stops at the first that
+// has not yet timed out.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <optional>
 
 #include "absl/types/span.h"
+#include "engine/base/ring_buffer.h"
 #include "engine/base/time.h"
 #include "engine/tcp/delivery_rate.h"
 #include "engine/wire/seq.h"
@@ -118,7 +127,42 @@ class Scoreboard {
   void SetLost(Segment& s);
   void SetRetransmitted(Segment& s, bool on);
 
+  // A transmission of [start, end) numbered `order`; split pieces of it
+  // share the number.
+  struct Transmission {
+    uint64_t order = 0;
+    Seq start;
+    Seq end;
+  };
+  // A range [left, right) every byte of which is SACKed.
+  struct Range {
+    Seq left;
+    Seq right;
+  };
+
+  // Records `s` in `r` if it is the newest transmission delivered so far.
+  static void NoteDelivered(const Segment& s, AckResult& r);
+  // Marks SACKed the segments of [left, right), recording newly delivered
+  // ones in `r`.
+  void ApplySack(Seq left, Seq right, AckResult& r);
+  // Drops transmissions at the front of the RACK list that are acknowledged.
+  void TrimTransmissions();
+  // Rebuilds the RACK list from the segments (after SACKs were forgotten).
+  void RebuildTransmissions();
+  // Whether a segment can still be deemed lost by RACK: not SACKed, and not
+  // lost without being sent again since.
+  static bool RackCandidate(const Segment& s) {
+    return !s.sacked && !(s.lost && !s.retransmitted);
+  }
+
   std::deque<Segment> segments_;
+  // Transmissions in the order they left (so in sent_at order). Entries
+  // whose segments were since acknowledged, SACKed, deemed lost or sent
+  // again are skipped and dropped when they reach the front.
+  RingBuffer<Transmission> transmissions_;
+  // The SACKed ranges the last ACK applied, clipped to what was sent.
+  std::array<Range, 4> sack_cache_{};
+  uint8_t sack_cache_count_ = 0;
   uint32_t outstanding_ = 0;
   uint32_t sacked_ = 0;
   uint32_t lost_ = 0;     // lost and not SACKed

@@ -28,7 +28,7 @@ absl::Status DurationRange(absl::string_view field, DurationNs v, DurationNs lo,
 }  // namespace
 
 absl::Status TcpConfig::Validate() const {
-  constexpr int64_t kMaxBuffer = 64 * 1024 * 1024;
+  constexpr int64_t kMaxBuffer = 256 * 1024 * 1024;
   absl::Status s;
   s.Update(Range("send_buffer", send_buffer, 1, kMaxBuffer));
   s.Update(Range("recv_buffer", recv_buffer, 1, kMaxBuffer));

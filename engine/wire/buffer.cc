@@ -37,7 +37,7 @@ Payload Payload::Copy(absl::Span<const uint8_t> bytes) {
 void Payload::Append(Slice s) {
   if (s.length == 0) return;
   size_ += s.length;
-  if (!slices_.empty()) {
+  if (slices_.size() > begin_) {
     Slice& last = slices_.back();
     if (last.chunk.get() == s.chunk.get() &&
         last.offset + last.length == s.offset) {
@@ -49,12 +49,12 @@ void Payload::Append(Slice s) {
 }
 
 void Payload::Append(const Payload& p) {
-  for (const Slice& s : p.slices_) Append(s);
+  for (const Slice& s : p.slices()) Append(s);
 }
 
 Payload Payload::Sub(size_t offset, size_t length) const {
   Payload out;
-  for (const Slice& s : slices_) {
+  for (const Slice& s : slices()) {
     if (length == 0) break;
     if (offset >= s.length) {
       offset -= s.length;
@@ -72,24 +72,34 @@ Payload Payload::Sub(size_t offset, size_t length) const {
 void Payload::RemovePrefix(size_t n) {
   n = std::min(n, size_);
   size_ -= n;
-  size_t drop = 0;
+  size_t i = begin_;
   while (n > 0) {
-    Slice& s = slices_[drop];
+    Slice& s = slices_[i];
     if (n >= s.length) {
       n -= s.length;
-      ++drop;
+      s = Slice();  // releases the chunk now
+      ++i;
     } else {
       s.offset += static_cast<uint32_t>(n);
       s.length -= static_cast<uint32_t>(n);
       n = 0;
     }
   }
-  slices_.erase(slices_.begin(), slices_.begin() + drop);
+  if (i == slices_.size()) {
+    slices_.clear();
+    begin_ = 0;
+  } else if (i > 8 && 2 * i >= slices_.size()) {
+    slices_.erase(slices_.begin(),
+                  slices_.begin() + static_cast<std::ptrdiff_t>(i));
+    begin_ = 0;
+  } else {
+    begin_ = static_cast<uint32_t>(i);
+  }
 }
 
 size_t Payload::CopyTo(absl::Span<uint8_t> out) const {
   size_t done = 0;
-  for (const Slice& s : slices_) {
+  for (const Slice& s : slices()) {
     if (done == out.size()) break;
     size_t take = std::min<size_t>(s.length, out.size() - done);
     std::memcpy(out.data() + done, s.data(), take);
@@ -100,7 +110,8 @@ size_t Payload::CopyTo(absl::Span<uint8_t> out) const {
 
 void Payload::FlipBit(size_t bit) {
   size_t byte = bit / 8;
-  for (Slice& s : slices_) {
+  for (size_t i = begin_; i < slices_.size(); ++i) {
+    Slice& s = slices_[i];
     if (byte >= s.length) {
       byte -= s.length;
       continue;
@@ -115,7 +126,7 @@ void Payload::FlipBit(size_t bit) {
 
 bool Payload::operator==(const Payload& o) const {
   if (size_ != o.size_) return false;
-  size_t ai = 0, aoff = 0, bi = 0, boff = 0, left = size_;
+  size_t ai = begin_, aoff = 0, bi = o.begin_, boff = 0, left = size_;
   while (left > 0) {
     const Slice& a = slices_[ai];
     const Slice& b = o.slices_[bi];

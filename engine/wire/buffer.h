@@ -89,25 +89,29 @@ class Payload {
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  const absl::InlinedVector<Slice, 2>& slices() const { return slices_; }
+  absl::Span<const Slice> slices() const {
+    return absl::MakeConstSpan(slices_).subspan(begin_);
+  }
 
   void Append(Slice s);
   void Append(const Payload& p);
   void Clear() {
     slices_.clear();
+    begin_ = 0;
     size_ = 0;
   }
 
   // The bytes [offset, offset + length) of this payload, sharing chunks.
   Payload Sub(size_t offset, size_t length) const;
-  // Drops the first n bytes.
+  // Drops the first n bytes: amortized constant time per slice dropped,
+  // however many slices remain.
   void RemovePrefix(size_t n);
   // Copies the first min(size(), out.size()) bytes to `out`; returns the count.
   size_t CopyTo(absl::Span<uint8_t> out) const;
   // Calls fn(absl::Span<const uint8_t>) for each contiguous piece in order.
   template <typename Fn>
   void ForEachSpan(Fn&& fn) const {
-    for (const Slice& s : slices_) fn(s.span());
+    for (const Slice& s : slices()) fn(s.span());
   }
   // Flips one bit, copying the affected slice first so that no other holder
   // of the chunk sees the change. `bit` < size() * 8.
@@ -116,7 +120,11 @@ class Payload {
   bool operator==(const Payload& o) const;
 
  private:
+  // Slices before begin_ were removed and released; they are erased once
+  // they are the larger part, so a long payload read from the front a
+  // little at a time is not moved on every read.
   absl::InlinedVector<Slice, 2> slices_;
+  uint32_t begin_ = 0;
   size_t size_ = 0;
 };
 

@@ -1,6 +1,6 @@
 // Tests for RingBuffer: FIFO order across wrap-around and growth, and no
 // growth in a steady state.
-#include "engine/link/ring_buffer.h"
+#include "engine/base/ring_buffer.h"
 
 #include <memory>
 
@@ -55,6 +55,31 @@ TEST(RingBufferTest, TakeFrontReleasesMoveOnlyValues) {
   r.clear();
   EXPECT_EQ(shared.use_count(), 1);
   EXPECT_TRUE(r.empty());
+}
+
+TEST(RingBufferTest, PartitionPointAcrossWrap) {
+  RingBuffer<int> r;
+  for (int i = 0; i < 12; ++i) r.push_back(i);
+  for (int i = 0; i < 10; ++i) r.pop_front();    // head near the end
+  for (int i = 12; i < 30; ++i) r.push_back(i);  // wraps, then grows
+  ASSERT_EQ(r.size(), 20u);
+  for (int v = 8; v <= 32; ++v) {
+    const size_t want = v <= 10   ? 0
+                        : v >= 30 ? 20
+                                  : static_cast<size_t>(v - 10);
+    EXPECT_EQ(r.PartitionPoint([v](int x) { return x < v; }), want) << v;
+  }
+}
+
+TEST(RingBufferTest, ReleaseGivesTheStorageBack) {
+  RingBuffer<int> r;
+  for (int i = 0; i < 100; ++i) r.push_back(i);
+  EXPECT_GE(r.capacity(), 100u);
+  r.Release();
+  EXPECT_TRUE(r.empty());
+  EXPECT_EQ(r.capacity(), 0u);
+  r.push_back(7);
+  EXPECT_EQ(r.front(), 7);
 }
 
 }  // namespace

@@ -191,9 +191,9 @@ TEST(SimOptionsTest, ErrorsNameTheFlagAndRange) {
   EXPECT_EQ(Error({"--rto-min", "0"}), "--rto-min: 0 out of range [1ms, 60s]");
   EXPECT_EQ(Error({"--msl", "11m"}), "--msl: 11m out of range [0, 600s]");
   EXPECT_EQ(Error({"--send-buffer", "1GiB"}),
-            "--send-buffer: 1GiB out of range [1, 64MiB]");
+            "--send-buffer: 1GiB out of range [1, 256MiB]");
   EXPECT_EQ(Error({"--recv-buffer", "0"}),
-            "--recv-buffer: 0 out of range [1, 64MiB]");
+            "--recv-buffer: 0 out of range [1, 256MiB]");
   EXPECT_EQ(Error({"--bytes", "0"}), "--bytes: 0 out of range [1, 2^63)");
   EXPECT_EQ(Error({"--delay", "2h"}), "--delay: 2h out of range [0, 1h]");
   EXPECT_EQ(Error({"--time-limit", "0"}),

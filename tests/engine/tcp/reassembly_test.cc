@@ -175,5 +175,29 @@ TEST(ReassemblyTest, RunAroundMergesAdjacentBlocks) {
   EXPECT_FALSE(r.Holds(Seq(120), Seq(130)));
 }
 
+TEST(ReassemblyTest, RunsFollowFillsDeliveryAndDrops) {
+  Reassembly r;
+  using Run = std::optional<std::pair<Seq, Seq>>;
+  // Many blocks apart, then the gaps between them filled in any order.
+  for (uint32_t i = 0; i < 50; ++i) r.Insert(Seq(1000 + 20 * i), Fill(10, 1));
+  EXPECT_EQ(r.RunAround(Seq(1000)), Run(std::make_pair(Seq(1000), Seq(1010))));
+  for (uint32_t i = 49; i-- > 0;) r.Insert(Seq(1010 + 20 * i), Fill(10, 2));
+  EXPECT_EQ(r.blocks(), 99u);
+  EXPECT_EQ(r.RunAround(Seq(1500)), Run(std::make_pair(Seq(1000), Seq(1990))));
+  EXPECT_TRUE(r.Holds(Seq(1000), Seq(1990)));
+  // Delivered in part: the run starts where delivery stopped.
+  r.DropBefore(Seq(1205));
+  EXPECT_EQ(r.RunAround(Seq(1500)), Run(std::make_pair(Seq(1205), Seq(1990))));
+  EXPECT_EQ(r.RunAround(Seq(1204)), std::nullopt);
+  EXPECT_EQ(r.PopContiguous(Seq(1205)).size(), 785u);
+  EXPECT_EQ(r.RunAround(Seq(1500)), std::nullopt);
+  EXPECT_TRUE(r.empty());
+  // A block overlapping two runs joins them.
+  r.Insert(Seq(3000), Fill(10, 1));
+  r.Insert(Seq(3020), Fill(10, 1));
+  r.Insert(Seq(3005), Fill(20, 2));
+  EXPECT_EQ(r.RunAround(Seq(3029)), Run(std::make_pair(Seq(3000), Seq(3030))));
+}
+
 }  // namespace
 }  // namespace tcpemu

@@ -197,6 +197,74 @@ TEST(ScoreboardTest, RackMarksSegmentsSentBeforeADeliveredOne) {
   EXPECT_FALSE(timeout.has_value());
 }
 
+TEST(ScoreboardTest, RackJudgesARetransmissionByItsNewSendTime) {
+  Scoreboard b;
+  for (int i = 0; i < 4; ++i) b.OnSend(i * 10, At(i), At(i + 1));
+  b.MarkAllLost();
+  b.OnSend(40, At(0), At(1));  // retransmitted: now the newest but one
+  b.OnSend(50, At(4), At(5));
+  Scoreboard::AckResult r = b.OnAck(At(0), {Block(4, 5)});
+  std::optional<TimeNs> timeout;
+  // Only the retransmission (sent at 40) is a candidate; 1..3 are lost and
+  // not yet sent again. RTT 10, no reordering window: lost at 50.
+  EXPECT_EQ(b.RackDetect(45, r.newest_delivered_order, 10, 0, &timeout), 0u);
+  ASSERT_TRUE(timeout.has_value());
+  EXPECT_EQ(*timeout, 50);
+  timeout.reset();
+  EXPECT_EQ(b.RackDetect(50, r.newest_delivered_order, 10, 0, &timeout), 1u);
+  EXPECT_FALSE(timeout.has_value());
+  EXPECT_EQ(b.NextLost()->start, At(0));
+}
+
+TEST(ScoreboardTest, RackStillSeesSegmentsWhoseSacksWereReneged) {
+  Scoreboard b;
+  for (int i = 0; i < 4; ++i) b.OnSend(i * 10, At(i), At(i + 1));
+  b.OnAck(At(0), {Block(1, 3)});
+  b.ClearSacks();
+  b.OnSend(40, At(4), At(5));
+  Scoreboard::AckResult r = b.OnAck(At(0), {Block(4, 5)});
+  std::optional<TimeNs> timeout;
+  // 0..3 are all candidates again: sent at 0, 10, 20, 30; RTT 10.
+  EXPECT_EQ(b.RackDetect(25, r.newest_delivered_order, 10, 0, &timeout), 2u);
+  EXPECT_EQ(*timeout, 30);
+  EXPECT_EQ(b.lost_bytes(), 2 * kMss);
+}
+
+TEST(ScoreboardTest, AGrowingBlockCountsOnlyWhatIsNew) {
+  Scoreboard b = Sent(100);
+  uint32_t sacked = 0;
+  for (uint32_t right = 3; right <= 100; ++right) {
+    Scoreboard::AckResult r = b.OnAck(At(0), {Block(2, right), Block(0, 1)});
+    sacked += r.newly_sacked_bytes;
+    // The first ACK also SACKs segment 0; later ones add one segment each.
+    ASSERT_EQ(r.newly_sacked_bytes, right == 3 ? 2 * kMss : kMss) << right;
+    ASSERT_EQ(r.newest_delivered_end, At(right)) << right;
+  }
+  EXPECT_EQ(sacked, b.sacked_bytes());  // block (0, 1) counted once
+  EXPECT_EQ(b.pipe(), kMss);           // segment 1, the hole
+}
+
+TEST(ScoreboardTest, ABlockSeenBeforeRenegingCountsAgainAfterIt) {
+  Scoreboard b = Sent(10);
+  b.OnAck(At(0), {Block(2, 6)});
+  b.ClearSacks();
+  Scoreboard::AckResult r = b.OnAck(At(0), {Block(2, 6)});
+  EXPECT_EQ(r.newly_sacked_bytes, 4 * kMss);
+  EXPECT_EQ(b.sacked_bytes(), 4 * kMss);
+}
+
+TEST(ScoreboardTest, ABlockBeyondWhatWasSentIsAppliedOnceSent) {
+  Scoreboard b = Sent(4);
+  // The peer reports up to segment 6 before 4..6 are on the board (the
+  // block is clipped); once they are sent, the same block covers them.
+  b.OnAck(At(0), {Block(2, 6)});
+  EXPECT_EQ(b.sacked_bytes(), 2 * kMss);
+  b.OnSend(10, At(4), At(6));
+  Scoreboard::AckResult r = b.OnAck(At(0), {Block(2, 6)});
+  EXPECT_EQ(r.newly_sacked_bytes, 2 * kMss);
+  EXPECT_EQ(b.sacked_bytes(), 4 * kMss);
+}
+
 TEST(ScoreboardTest, FinOccupiesOneSequenceNumber) {
   Scoreboard b = Sent(1);
   b.OnSend(1, At(1), At(1) + 1);  // FIN

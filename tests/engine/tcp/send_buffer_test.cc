@@ -3,6 +3,7 @@
 // memory back when empty.
 #include "engine/tcp/send_buffer.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -104,6 +105,37 @@ TEST(SendBufferTest, MemoryReleasedWhenEmpty) {
     EXPECT_EQ(ToVector(b.Peek(0, 10)), Bytes(10));
   }
   EXPECT_EQ(Chunk::LiveBytes(), before);
+}
+
+TEST(SendBufferTest, PeekAnywhereInAManyChunkBufferAndConsumeInSteps) {
+  SendBuffer b(8 << 20);
+  // Small writes, each its own chunk piece once a chunk fills.
+  const std::vector<uint8_t> all = Bytes(5 << 20);
+  size_t written = 0;
+  while (written < all.size()) {
+    const size_t n = std::min<size_t>(1000, all.size() - written);
+    ASSERT_EQ(b.Write(absl::MakeConstSpan(all).subspan(written, n)), n);
+    written += n;
+  }
+  size_t acked = 0;
+  for (size_t step : {1u, 1459u, 70000u, 1000000u, 3u}) {
+    for (size_t off : {size_t{0}, size_t{16383}, size_t{16384}, b.size() / 2,
+                       b.size() - 1}) {
+      const size_t len = std::min<size_t>(1460, b.size() - off);
+      ASSERT_EQ(ToVector(b.Peek(off, len)),
+                std::vector<uint8_t>(all.begin() + acked + off,
+                                     all.begin() + acked + off + len))
+          << "acked " << acked << " offset " << off;
+    }
+    b.Consume(step);
+    acked += step;
+    ASSERT_EQ(b.size(), all.size() - acked);
+  }
+  // Past the end, Peek gives what there is.
+  EXPECT_EQ(b.Peek(b.size() - 10, 100).size(), 10u);
+  b.Consume(b.size());
+  EXPECT_EQ(b.size(), 0u);
+  EXPECT_EQ(b.Peek(0, 100).size(), 0u);
 }
 
 TEST(SendBufferTest, ZeroLengthWrite) {

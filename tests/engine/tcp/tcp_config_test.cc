@@ -48,14 +48,16 @@ struct FieldCase {
 // Each case puts one field out of range.
 std::vector<FieldCase> OutOfRange() {
   return {
-      {"send_buffer", [](TcpConfig& c) { c.send_buffer = 0; }, "[1, 67108864]"},
+      {"send_buffer", [](TcpConfig& c) { c.send_buffer = 0; },
+       "[1, 268435456]"},
       {"send_buffer",
-       [](TcpConfig& c) { c.send_buffer = 64 * 1024 * 1024 + 1; },
-       "[1, 67108864]"},
-      {"recv_buffer", [](TcpConfig& c) { c.recv_buffer = 0; }, "[1, 67108864]"},
+       [](TcpConfig& c) { c.send_buffer = 256 * 1024 * 1024 + 1; },
+       "[1, 268435456]"},
+      {"recv_buffer", [](TcpConfig& c) { c.recv_buffer = 0; },
+       "[1, 268435456]"},
       {"recv_buffer",
-       [](TcpConfig& c) { c.recv_buffer = 64 * 1024 * 1024 + 1; },
-       "[1, 67108864]"},
+       [](TcpConfig& c) { c.recv_buffer = 256 * 1024 * 1024 + 1; },
+       "[1, 268435456]"},
       {"mtu", [](TcpConfig& c) { c.mtu = 67; }, "[68, 65535]"},
       {"mtu", [](TcpConfig& c) { c.mtu = 65536; }, "[68, 65535]"},
       {"cork_timeout", [](TcpConfig& c) { c.cork_timeout = 0; }, "[1ms, 1m]"},
@@ -138,9 +140,9 @@ TEST(TcpConfigTest, MessageShowsTheRejectedValue) {
 TEST(TcpConfigTest, BoundsAreInclusive) {
   std::vector<std::function<void(TcpConfig&)>> edges = {
       [](TcpConfig& c) { c.send_buffer = 1; },
-      [](TcpConfig& c) { c.send_buffer = 64 * 1024 * 1024; },
+      [](TcpConfig& c) { c.send_buffer = 256 * 1024 * 1024; },
       [](TcpConfig& c) { c.recv_buffer = 1; },
-      [](TcpConfig& c) { c.recv_buffer = 64 * 1024 * 1024; },
+      [](TcpConfig& c) { c.recv_buffer = 256 * 1024 * 1024; },
       [](TcpConfig& c) { c.mtu = 68; },
       [](TcpConfig& c) { c.mtu = 65535; },
       [](TcpConfig& c) { c.cork_timeout = kMs; },

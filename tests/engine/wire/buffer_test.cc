@@ -117,6 +117,36 @@ TEST_F(BufferTest, RemovePrefix) {
   EXPECT_TRUE(p.slices().empty());
 }
 
+TEST_F(BufferTest, RemovePrefixInSmallStepsKeepsEveryByte) {
+  // A long payload of many slices read from the front a little at a time
+  // (a receive queue): every byte arrives in order, and chunks are released
+  // as they are passed.
+  std::vector<ChunkRef> chunks;
+  Payload p;
+  std::vector<uint8_t> want;
+  for (int i = 0; i < 200; ++i) {
+    std::vector<uint8_t> bytes = Iota(7, static_cast<uint8_t>(i));
+    chunks.push_back(ChunkWith(bytes));
+    p.Append(Slice{chunks.back(), 0, 7});
+    want.insert(want.end(), bytes.begin(), bytes.end());
+  }
+  chunks.clear();  // p holds the only references
+  std::vector<uint8_t> got;
+  while (!p.empty()) {
+    Payload head = p.Sub(0, 5);
+    std::vector<uint8_t> b = Bytes(head);
+    got.insert(got.end(), b.begin(), b.end());
+    p.RemovePrefix(5);
+    EXPECT_EQ(p.size(), want.size() - got.size());
+    EXPECT_EQ(Bytes(p),
+              std::vector<uint8_t>(want.begin() + got.size(), want.end()));
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_TRUE(p.slices().empty());
+  // Removed slices gave their chunks back (TearDown checks the rest).
+  EXPECT_EQ(Chunk::LiveBytes(), live_at_start_);
+}
+
 TEST_F(BufferTest, FlipBitCopiesOnWrite) {
   ChunkRef a = ChunkWith(Iota(20));
   ChunkRef b = ChunkWith(Iota(5, 100));
