@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -180,6 +181,103 @@ BENCHMARK_CAPTURE(BM_BulkTransfer, trace_hasher, Sink::kTraceHasher, false)
 BENCHMARK_CAPTURE(BM_BulkTransfer, null_sink_sha256, Sink::kNone, true)
     ->Arg(kBulkBytes)
     ->Unit(benchmark::kMillisecond);
+
+// Per-segment CPU cost against the window: one transfer per iteration with
+// send and receive buffers of state.range(0) bytes, on a 10 Gbit/s path
+// whose round trip holds 1.25 windows (so the buffers, not the path, bound
+// what is in flight), losing state.range(1) packets per million of the
+// data direction at random. The engine's cost per data segment should not
+// grow with the window (docs/benchmarks.md, issue 16).
+void BM_WindowCost(benchmark::State& state, CcAlgorithm cc) {
+  const uint64_t window = static_cast<uint64_t>(state.range(0));
+  const double loss = static_cast<double>(state.range(1)) / 1e6;
+  const uint64_t bytes = std::max<uint64_t>(4 * window, 64 << 20);
+  constexpr uint64_t kRate = 10'000'000'000;
+  // One-way delay: 1.25 windows per round trip at the line rate.
+  const DurationNs delay = std::max<DurationNs>(
+      kMillisecond,
+      static_cast<DurationNs>(window * 8 * 1.25 / kRate / 2 * kSecond));
+  uint64_t data_segments = 0;
+  double flight_bytes = 0;
+  for (auto _ : state) {
+    Network net(1, nullptr);
+    PathSpec fwd;
+    fwd.delay = delay;
+    fwd.rate_bps = kRate;
+    fwd.queue_limit_packets = 1'000'000;
+    if (loss > 0) {
+      fwd.loss.model = LossSpec::Model::kRandom;
+      fwd.loss.p = loss;
+    }
+    PathSpec rev = fwd;
+    rev.loss = LossSpec();
+    absl::StatusOr<uint32_t> link = net.CreateLink(fwd, rev);
+    if (!link.ok()) {
+      state.SkipWithError(std::string(link.status().message()).c_str());
+      return;
+    }
+    SessionSpec spec;
+    spec.link_id = *link;
+    spec.digest = false;
+    for (TcpConfig* c : {&spec.client, &spec.server}) {
+      c->send_buffer = static_cast<uint32_t>(window);
+      c->recv_buffer = static_cast<uint32_t>(window);
+      c->cc = cc;
+    }
+    absl::StatusOr<uint32_t> id = net.OpenSession(spec);
+    if (!id.ok()) {
+      state.SkipWithError(std::string(id.status().message()).c_str());
+      return;
+    }
+    if (!net.SetSource(*id, Endpoint::kClient, bytes, /*close_when_done=*/true)
+             .ok()) {
+      state.SkipWithError("could not start the source");
+      return;
+    }
+    // Run a round trip at a time until the last byte is read, to time the
+    // transfer (TIME_WAIT follows), then to the end.
+    TimeNs done_at = 0;
+    while (net.now() < 36000 * kSecond) {
+      net.RunUntil(net.now() + 2 * delay);
+      absl::StatusOr<SessionInfo> info = net.GetSession(*id);
+      if (!info.ok() || info->server.bytes_read == bytes) break;
+    }
+    done_at = net.now();
+    net.RunUntilIdle(36000 * kSecond);
+    absl::StatusOr<SessionInfo> info = net.GetSession(*id);
+    if (!info.ok() || info->server.bytes_read != bytes) {
+      state.SkipWithError("transfer did not complete");
+      return;
+    }
+    data_segments += info->client.counters.segments_sent;
+    // Mean bytes in flight: goodput times the base round trip.
+    flight_bytes += static_cast<double>(bytes) /
+                    (static_cast<double>(done_at) / kSecond) *
+                    (2.0 * static_cast<double>(delay) / kSecond);
+  }
+  state.counters["data_segments"] = benchmark::Counter(
+      static_cast<double>(data_segments), benchmark::Counter::kAvgIterations);
+  // CPU time per data segment sent (the whole engine: both endpoints and
+  // the links), in nanoseconds.
+  state.counters["ns_per_segment"] = benchmark::Counter(
+      static_cast<double>(data_segments) / 1e9,
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["flight_MiB"] = benchmark::Counter(
+      flight_bytes / (1 << 20), benchmark::Counter::kAvgIterations);
+}
+
+// Windows 64 KiB, 1 MiB, 16 MiB and 256 MiB; lossless and 0.1 % loss.
+void WindowArgs(benchmark::internal::Benchmark* b) {
+  for (int64_t loss_ppm : {0, 1000}) {
+    for (int64_t window : {64 << 10, 1 << 20, 16 << 20, 256 << 20}) {
+      b->Args({window, loss_ppm});
+    }
+  }
+  b->ArgNames({"window", "loss_ppm"})->Unit(benchmark::kMillisecond);
+}
+BENCHMARK_CAPTURE(BM_WindowCost, cubic, CcAlgorithm::kCubic)->Apply(WindowArgs);
+BENCHMARK_CAPTURE(BM_WindowCost, newreno, CcAlgorithm::kNewReno)
+    ->Apply(WindowArgs);
 
 }  // namespace
 }  // namespace tcpemu

@@ -156,6 +156,10 @@ v1::EventKind ToProto(EventKind kind) {
       return v1::EVENT_KIND_SESSION_DESTROYED;
     case EventKind::kSessionAccepted:
       return v1::EVENT_KIND_SESSION_ACCEPTED;
+    case EventKind::kClockBehind:
+      return v1::EVENT_KIND_CLOCK_BEHIND;
+    case EventKind::kClockCaughtUp:
+      return v1::EVENT_KIND_CLOCK_CAUGHT_UP;
   }
   return v1::EVENT_KIND_UNSPECIFIED;
 }
@@ -201,6 +205,10 @@ std::optional<EventKind> FromProto(v1::EventKind kind) {
       return EventKind::kSessionDestroyed;
     case v1::EVENT_KIND_SESSION_ACCEPTED:
       return EventKind::kSessionAccepted;
+    case v1::EVENT_KIND_CLOCK_BEHIND:
+      return EventKind::kClockBehind;
+    case v1::EVENT_KIND_CLOCK_CAUGHT_UP:
+      return EventKind::kClockCaughtUp;
     default:
       return std::nullopt;
   }
@@ -307,6 +315,12 @@ void ToProto(const NetworkEvent& ne, v1::Event* out) {
     case EventKind::kSessionAccepted:
       a = e.a;
       segment = true;
+      tcb = false;
+      break;
+    case EventKind::kClockBehind:
+    case EventKind::kClockCaughtUp:
+      a = e.a;
+      b = e.b;
       tcb = false;
       break;
   }

@@ -145,6 +145,12 @@ void ShardMetrics::OnEvent(const Event& e) {
     case EventKind::kSessionDestroyed:
       Add(sessions_destroyed_);
       break;
+    case EventKind::kClockBehind:
+      Add(behind_);
+      break;
+    case EventKind::kClockCaughtUp:
+      Add(behind_ns_, static_cast<uint64_t>(std::max<int64_t>(e.b, 0)));
+      break;
     // Visible in event streams; no counter of their own.
     case EventKind::kSessionAccepted:
     case EventKind::kTimerArmed:
@@ -154,6 +160,13 @@ void ShardMetrics::OnEvent(const Event& e) {
     case EventKind::kCwndChanged:
       break;
   }
+}
+
+void ShardMetrics::ObserveTimerLateness(int64_t ns) {
+  size_t b = 0;
+  while (b < kLatenessBoundsNs.size() && ns > kLatenessBoundsNs[b]) ++b;
+  Add(lateness_buckets_[b]);
+  Add(lateness_sum_ns_, static_cast<uint64_t>(std::max<int64_t>(ns, 0)));
 }
 
 // ---------------------------------------------------------------- collector
@@ -194,6 +207,11 @@ class Metrics::Collector : public prometheus::Collectable {
     uint64_t bytes_sent = 0, bytes_received = 0, sessions_destroyed = 0;
     std::array<uint64_t, kNumRttBuckets + 1> rtt_buckets{};
     uint64_t rtt_sum_ns = 0;
+    std::array<uint64_t, ShardMetrics::kLatenessBoundsNs.size() + 1>
+        lateness_buckets{};
+    uint64_t lateness_sum_ns = 0;
+    int64_t realtime_lag_ns = 0;  // the worst shard's
+    uint64_t behind = 0, behind_ns = 0;
   };
 
   template <size_t N>
@@ -238,6 +256,12 @@ Metrics::Collector::Totals Metrics::Collector::SumShards() const {
     t.bytes_received += ShardMetrics::Get(s->bytes_received_);
     t.sessions_destroyed += ShardMetrics::Get(s->sessions_destroyed_);
     t.rtt_sum_ns += ShardMetrics::Get(s->rtt_sum_ns_);
+    AddTo(t.lateness_buckets, s->lateness_buckets_);
+    t.lateness_sum_ns += ShardMetrics::Get(s->lateness_sum_ns_);
+    t.realtime_lag_ns = std::max(
+        t.realtime_lag_ns, s->realtime_lag_ns_.load(std::memory_order_relaxed));
+    t.behind += ShardMetrics::Get(s->behind_);
+    t.behind_ns += ShardMetrics::Get(s->behind_ns_);
   }
   return t;
 }
@@ -350,6 +374,51 @@ void Metrics::Collector::AppendEngine(const Totals& t,
                                      MetricType::Counter);
   AddValue(destroyed, {}, static_cast<double>(t.sessions_destroyed));
   out.push_back(std::move(destroyed));
+
+  MetricFamily lateness = NewFamily(
+      "tcpemu_timer_lateness_seconds",
+      "How long after its deadline a REALTIME network's due timer or packet "
+      "was processed by its shard.",
+      MetricType::Histogram);
+  ClientMetric lateness_metric;
+  cumulative = 0;
+  constexpr auto& kBounds = ShardMetrics::kLatenessBoundsNs;
+  for (size_t i = 0; i <= kBounds.size(); ++i) {
+    cumulative += t.lateness_buckets[i];
+    lateness_metric.histogram.bucket.push_back(
+        {cumulative, i < kBounds.size()
+                         ? static_cast<double>(kBounds[i]) / kNsPerSecond
+                         : kInf});
+  }
+  lateness_metric.histogram.sample_count = cumulative;
+  lateness_metric.histogram.sample_sum =
+      static_cast<double>(t.lateness_sum_ns) / kNsPerSecond;
+  lateness.metric.push_back(std::move(lateness_metric));
+  out.push_back(std::move(lateness));
+
+  MetricFamily lag = NewFamily(
+      "tcpemu_realtime_lag_seconds",
+      "How far behind wall time the REALTIME networks are now (the worst "
+      "network of the worst shard); what they emulate is that late.",
+      MetricType::Gauge);
+  AddValue(lag, {}, static_cast<double>(t.realtime_lag_ns) / kNsPerSecond);
+  out.push_back(std::move(lag));
+
+  MetricFamily behind = NewFamily(
+      "tcpemu_realtime_behind_total",
+      "Times a REALTIME network fell more than 5 ms behind wall time (a "
+      "CLOCK_BEHIND event each).",
+      MetricType::Counter);
+  AddValue(behind, {}, static_cast<double>(t.behind));
+  out.push_back(std::move(behind));
+
+  MetricFamily behind_seconds = NewFamily(
+      "tcpemu_realtime_behind_seconds_total",
+      "Time REALTIME networks spent behind wall time, counted when they "
+      "caught up.",
+      MetricType::Counter);
+  AddValue(behind_seconds, {}, static_cast<double>(t.behind_ns) / kNsPerSecond);
+  out.push_back(std::move(behind_seconds));
 }
 
 void Metrics::Collector::AppendState(const StateSnapshot& s,

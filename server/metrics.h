@@ -86,6 +86,18 @@ class alignas(64) ShardMetrics {
 
   // Counts one engine event: a switch and a few relaxed increments.
   void OnEvent(const Event& e);
+  // How late a REALTIME network's due deadline was processed.
+  void ObserveTimerLateness(int64_t ns);
+  // How far the shard's REALTIME networks are behind wall time now (the
+  // worst of them; 0 when none is).
+  void SetRealtimeLag(int64_t ns) {
+    realtime_lag_ns_.store(ns, std::memory_order_relaxed);
+  }
+
+  // Upper bounds of the timer-lateness histogram, in ns.
+  static constexpr std::array<int64_t, 12> kLatenessBoundsNs = {
+      10'000,    50'000,    100'000,    250'000,    500'000,     1'000'000,
+      2'500'000, 5'000'000, 10'000'000, 50'000'000, 250'000'000, 1'000'000'000};
 
  private:
   friend class Metrics;
@@ -111,6 +123,12 @@ class alignas(64) ShardMetrics {
   // last one counts samples above every bound.
   std::array<Counter, kNumRttBuckets + 1> rtt_buckets_{};
   Counter rtt_sum_ns_{0};
+  // Timer lateness, non-cumulative as rtt_buckets_.
+  std::array<Counter, kLatenessBoundsNs.size() + 1> lateness_buckets_{};
+  Counter lateness_sum_ns_{0};
+  std::atomic<int64_t> realtime_lag_ns_{0};
+  Counter behind_{0};     // kClockBehind events
+  Counter behind_ns_{0};  // time behind, summed at kClockCaughtUp
 };
 
 // State the caller samples from its networks when a scrape happens.

@@ -376,28 +376,54 @@ LatenessStats Shard::lateness() const {
   return lateness_;
 }
 
+void Shard::TrackLag(NetworkSlot& slot, TimeNs now, DurationNs lag) {
+  Event e;
+  e.time = now;
+  if (!slot.behind) {
+    if (lag <= kBehindNs) return;
+    slot.behind = true;
+    slot.behind_since = now - lag;
+    slot.max_lag = lag;
+    e.kind = EventKind::kClockBehind;
+    e.a = lag;
+  } else {
+    slot.max_lag = std::max(slot.max_lag, lag);
+    if (lag > kBehindNs / 2) return;
+    slot.behind = false;
+    e.kind = EventKind::kClockCaughtUp;
+    e.a = slot.max_lag;
+    e.b = now - slot.behind_since;
+  }
+  if (slot.sink != nullptr) slot.sink->OnEvent(e);
+}
+
 int64_t Shard::AdvanceRealtime() {
   int64_t earliest = std::numeric_limits<int64_t>::max();
+  DurationNs worst_lag = 0;
   for (auto& [id, slot] : networks_) {
     if (slot->clock != Clock::kRealtime) continue;
     Network& net = *slot->net;
     TimeNs now = SteadyNowNs() - slot->epoch_ns;
     TimeNs next = net.NextDeadline();
+    const DurationNs lag = next <= now ? now - next : 0;
     if (next <= now) {
-      TimeNs late = now - next;
       size_t b = 0;
       while (b + 1 < lateness_.buckets.size() &&
-             (int64_t{1} << b) * 1000 <= late) {
+             (int64_t{1} << b) * 1000 <= lag) {
         ++b;
       }
+      if (metrics_ != nullptr) metrics_->ObserveTimerLateness(lag);
       absl::MutexLock l(&stats_mu_);
       ++lateness_.samples;
       ++lateness_.buckets[b];
     }
+    worst_lag = std::max(worst_lag, lag);
     if (now > net.now()) net.RunUntil(now);
+    TrackLag(*slot, net.now(), lag);
     next = net.NextDeadline();
     if (next != kNever) earliest = std::min(earliest, slot->epoch_ns + next);
   }
+  if (metrics_ != nullptr) metrics_->SetRealtimeLag(worst_lag);
   return earliest;
 }
 

@@ -65,6 +65,11 @@ struct NetworkSlot {
   // `net`, which holds pointers to them, so that they outlive it.
   absl::flat_hash_map<uint32_t, std::unique_ptr<TapDevice>> devices;
   std::unique_ptr<Network> net;
+  // REALTIME: behind wall time by more than Shard::kBehindNs since
+  // `behind_since` (network time), the largest lag seen meanwhile.
+  bool behind = false;
+  TimeNs behind_since = 0;
+  DurationNs max_lag = 0;
   // Waiters for activity on (session, endpoint): each returns true when
   // done and is then dropped.
   absl::flat_hash_map<uint64_t, std::vector<absl::AnyInvocable<bool()>>>
@@ -80,6 +85,11 @@ inline uint64_t WaiterKey(uint32_t session_id, Endpoint e) {
 
 class Shard {
  public:
+  // A REALTIME network whose earliest due deadline is more than this far in
+  // the past when its shard comes to it is behind wall time (a CLOCK_BEHIND
+  // event); it has caught up when that lag is back under half of it.
+  static constexpr DurationNs kBehindNs = 5 * kMillisecond;
+
   Shard(size_t index, EventHub* hub, ShardMetrics* metrics,
         const CaptureOptions& captures = {});
   ~Shard();
@@ -171,6 +181,9 @@ class Shard {
   // Advances every REALTIME network to the wall clock; returns the earliest
   // wall-clock deadline (steady ns) of any of them.
   int64_t AdvanceRealtime();
+  // Follows whether a REALTIME network is behind wall time, emitting
+  // CLOCK_BEHIND and CLOCK_CAUGHT_UP; `lag` is how late its due deadline is.
+  void TrackLag(NetworkSlot& slot, TimeNs now, DurationNs lag);
   // Reads waiting frames of one device into its network.
   void ReadDevice(uint32_t network_id, uint32_t link_id);
   void Wake();

@@ -35,6 +35,10 @@ std::string_view ToString(EventKind k) {
       return "session_destroyed";
     case EventKind::kSessionAccepted:
       return "session_accepted";
+    case EventKind::kClockBehind:
+      return "clock_behind";
+    case EventKind::kClockCaughtUp:
+      return "clock_caught_up";
   }
   return "unknown";
 }

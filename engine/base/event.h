@@ -27,6 +27,12 @@ enum class EventKind : uint8_t {
   kSessionDestroyed,
   // A listener accepted a connection from a host (a = its IPv4 address).
   kSessionAccepted,
+  // A REALTIME network fell behind wall time: its earliest due deadline was
+  // a (ns) in the past when its shard came to it. No session.
+  kClockBehind,
+  // ... and caught up again: a = the largest lag seen (ns), b = how long it
+  // was behind (ns).
+  kClockCaughtUp,
 };
 
 enum class SendReason : uint8_t {

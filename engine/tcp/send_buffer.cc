@@ -20,7 +20,8 @@ size_t SendBuffer::WriteFill(size_t n,
   size_t left = accepted;
   while (left > 0) {
     if (!tail_ || tail_used_ == tail_->capacity()) {
-      tail_ = Chunk::Allocate(std::max(kChunkSize, std::min(left, capacity_)));
+      tail_ = Chunk::Allocate(std::clamp<size_t>(std::min(left, capacity_),
+                                                 kChunkSize, kMaxChunkSize));
       tail_used_ = 0;
     }
     size_t take = std::min<size_t>(left, tail_->capacity() - tail_used_);

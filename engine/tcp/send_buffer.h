@@ -42,6 +42,10 @@ class SendBuffer {
   // Chunk size for new data: large enough to amortize allocation, small
   // enough that an idle connection with a few bytes queued stays light.
   static constexpr size_t kChunkSize = 16 * 1024;
+  // Largest chunk: a large write is split into chunks this big, which the
+  // allocator reuses as they are acknowledged (a chunk as large as the
+  // buffer would be mapped fresh, and its pages faulted in, every time).
+  static constexpr size_t kMaxChunkSize = 1024 * 1024;
 
   // A slice and the stream offset of its first byte.
   struct Piece {

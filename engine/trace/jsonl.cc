@@ -201,6 +201,13 @@ void AppendEventJson(const Event& e, std::string* out) {
       AppendInt("remote_port", e.seg.src_port, out);
       AppendInt("local_port", e.seg.dst_port, out);
       break;
+    case EventKind::kClockBehind:
+      AppendInt("lag_ns", e.a, out);
+      break;
+    case EventKind::kClockCaughtUp:
+      AppendInt("max_lag_ns", e.a, out);
+      AppendInt("behind_ns", e.b, out);
+      break;
   }
   out->push_back('}');
 }

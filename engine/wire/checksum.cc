@@ -107,6 +107,8 @@ uint16_t ChecksumAccumulator::Finish() const {
   return static_cast<uint16_t>(~Fold(sum_));
 }
 
+uint16_t ChecksumAccumulator::Sum() const { return Fold(sum_); }
+
 uint16_t InternetChecksum(absl::Span<const uint8_t> bytes) {
   ChecksumAccumulator acc;
   acc.Add(bytes);

@@ -16,6 +16,10 @@ class ChecksumAccumulator {
   void AddU32(uint32_t v);  // two big-endian 16-bit words
   // The folded, complemented 16-bit checksum (host order).
   uint16_t Finish() const;
+  // The folded sum so far, not complemented: what AddU16 of it adds to
+  // another accumulator standing at an even offset, as if the bytes were
+  // added there (a range that ends on an odd byte must be the last one).
+  uint16_t Sum() const;
 
  private:
   uint64_t sum_ = 0;

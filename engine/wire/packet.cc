@@ -68,6 +68,7 @@ void Packet::FlipBit(size_t bit) {
     header[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
   } else {
     payload.FlipBit(bit - size_t{header_len} * 8);
+    payload_sum_known = false;
   }
 }
 
@@ -100,7 +101,12 @@ absl::StatusOr<Packet> BuildTcpPacket(const Ipv4Header& ip,
   AddPseudoHeader(acc, ip.src, ip.dst, kIpProtoTcp,
                   static_cast<uint16_t>(*written + payload.size()));
   acc.Add({tcp_bytes, *written});
-  payload.ForEachSpan([&acc](absl::Span<const uint8_t> s) { acc.Add(s); });
+  ChecksumAccumulator payload_acc;
+  payload.ForEachSpan(
+      [&payload_acc](absl::Span<const uint8_t> s) { payload_acc.Add(s); });
+  p.payload_sum = payload_acc.Sum();
+  p.payload_sum_known = true;
+  acc.AddU16(p.payload_sum);  // the TCP header's length is a multiple of 4
   Put16(tcp_bytes + kTcpChecksumOffset, acc.Finish());
 
   p.header_len = static_cast<uint8_t>(*ip_len + *written);
@@ -151,7 +157,13 @@ absl::StatusOr<ParsedTcpPacket> ParseTcpPacket(const Packet& p) {
   if (seg_end > header_len) {
     const size_t from = seg_begin > header_len ? seg_begin - header_len : 0;
     Payload seg = p.payload.Sub(from, seg_end - header_len - from);
-    seg.ForEachSpan([&acc](absl::Span<const uint8_t> s) { acc.Add(s); });
+    if (p.payload_sum_known && from == 0 && seg.size() == p.payload.size() &&
+        (header_len - std::min(seg_begin, size_t{header_len})) % 2 == 0) {
+      // The whole payload, as built, at an even offset of the segment.
+      acc.AddU16(p.payload_sum);
+    } else {
+      seg.ForEachSpan([&acc](absl::Span<const uint8_t> s) { acc.Add(s); });
+    }
     // In the usual case data begins right at the payload, so the payload is
     // shared rather than copied.
     if (data_begin >= header_len) {

@@ -20,6 +20,11 @@ struct Packet {
   // The engine session that sent it (0: unknown, e.g. read from a device).
   // Not part of the bytes; the link names its events with it.
   uint32_t session_id = 0;
+  // The one's-complement sum of `payload` (ChecksumAccumulator::Sum), kept
+  // from when the packet was built so that a receiver checks the checksum
+  // without reading the payload again; dropped when a bit of it flips.
+  uint16_t payload_sum = 0;
+  bool payload_sum_known = false;
 
   size_t size() const { return header_len + payload.size(); }
   absl::Span<const uint8_t> header_bytes() const {
