@@ -17,13 +17,29 @@ void Scoreboard::NoteDelivered(const Segment& s, AckResult& r) {
   }
 }
 
-size_t Scoreboard::SplitAt(Seq at) {
-  // The first segment that ends after `at`.
+size_t Scoreboard::FirstEndingAfter(Seq at) const {
+  const size_t n = segments_.size();
+  if (n == 0 || segments_.back().end <= at) return n;
+  // A few steps from the back, where the newest SACK block grows, and from
+  // the front, where retransmissions and RACK's oldest candidates are;
+  // then a binary search.
+  constexpr size_t kSteps = 8;
+  for (size_t k = n - 1, steps = 0; steps < kSteps; --k, ++steps) {
+    if (k == 0 || segments_[k - 1].end <= at) return k;
+  }
+  for (size_t k = 0; k < kSteps; ++k) {
+    if (segments_[k].end > at) return k;
+  }
   auto it =
       std::partition_point(segments_.begin(), segments_.end(),
                            [at](const Segment& s) { return s.end <= at; });
-  if (it == segments_.end()) return segments_.size();
-  const size_t i = static_cast<size_t>(it - segments_.begin());
+  return static_cast<size_t>(it - segments_.begin());
+}
+
+size_t Scoreboard::SplitAt(Seq at) {
+  const size_t i = FirstEndingAfter(at);
+  if (i == segments_.size()) return i;
+  auto it = segments_.begin() + static_cast<std::ptrdiff_t>(i);
   if (it->start >= at) return i;
   Segment tail = *it;
   tail.start = at;
@@ -35,10 +51,12 @@ size_t Scoreboard::SplitAt(Seq at) {
 
 void Scoreboard::SetSacked(Segment& s) {
   if (s.sacked) return;
+  Touch(s);
   SetRetransmitted(s, false);
   if (s.lost) {
     s.lost = false;
     lost_ -= s.length();
+    pending_ -= s.length();
   }
   s.sacked = true;
   sacked_ += s.length();
@@ -46,19 +64,28 @@ void Scoreboard::SetSacked(Segment& s) {
 
 void Scoreboard::SetLost(Segment& s) {
   if (s.sacked || s.lost) return;
+  Touch(s);
   s.lost = true;
   lost_ += s.length();
-  if (!s.retransmitted && s.start < lost_hint_) lost_hint_ = s.start;
+  if (!s.retransmitted) {
+    pending_ += s.length();
+    if (s.start < lost_hint_) lost_hint_ = s.start;
+  }
 }
 
 void Scoreboard::SetRetransmitted(Segment& s, bool on) {
   if (s.retransmitted == on || s.sacked) return;
+  Touch(s);
   s.retransmitted = on;
   if (on) {
     retrans_ += s.length();
+    if (s.lost) pending_ -= s.length();
   } else {
     retrans_ -= s.length();
-    if (s.lost && s.start < lost_hint_) lost_hint_ = s.start;
+    if (s.lost) {
+      pending_ += s.length();
+      if (s.start < lost_hint_) lost_hint_ = s.start;
+    }
   }
 }
 
@@ -76,6 +103,7 @@ void Scoreboard::OnSend(TimeNs now, Seq start, Seq end,
       for (size_t k = i; k < j; ++k) {
         Segment& s = segments_[k];
         if (s.sacked) continue;
+        Touch(s);
         SetRetransmitted(s, true);
         s.ever_retransmitted = true;
         s.sent_at = now;
@@ -142,6 +170,7 @@ Scoreboard::AckResult Scoreboard::OnAck(Seq ack,
   // Cumulative acknowledgement.
   while (!segments_.empty() && segments_.front().start < ack) {
     Segment& s = segments_.front();
+    Touch(s);
     if (!s.sacked) NoteDelivered(s, r);
     if (s.end > ack) {
       // Acknowledged in part: keep the rest.
@@ -150,6 +179,7 @@ Scoreboard::AckResult Scoreboard::OnAck(Seq ack,
       if (s.sacked) sacked_ -= part;
       if (s.lost && !s.sacked) lost_ -= part;
       if (s.retransmitted && !s.sacked) retrans_ -= part;
+      if (Pending(s)) pending_ -= part;
       r.acked_bytes += part;
       s.start = ack;
       break;
@@ -161,6 +191,7 @@ Scoreboard::AckResult Scoreboard::OnAck(Seq ack,
     } else {
       if (s.lost) lost_ -= len;
       if (s.retransmitted) retrans_ -= len;
+      if (Pending(s)) pending_ -= len;
     }
     r.acked_bytes += len;
     segments_.pop_front();
@@ -263,6 +294,7 @@ void Scoreboard::MarkAllLost() {
   }
   // Nothing is left for RACK until it is sent again.
   transmissions_.Release();
+  waiting_order_ = 0;
 }
 
 void Scoreboard::ClearSacks() {
@@ -272,6 +304,7 @@ void Scoreboard::ClearSacks() {
     sacked_ -= s.length();
   }
   sack_cache_count_ = 0;
+  waiting_order_ = 0;
   RebuildTransmissions();
 }
 
@@ -286,10 +319,17 @@ uint32_t Scoreboard::RackDetect(TimeNs now, uint64_t order, DurationNs rtt,
     // RFC 8985 6.2: only segments sent before the one most recently
     // delivered are candidates.
     if (t.order >= order) break;
+    if (t.order == waiting_order_) {
+      // Found waiting before and untouched since: its deadline is known.
+      const TimeNs deadline = waiting_sent_at_ + rtt + reo_wnd;
+      if (deadline > now) {
+        if (!timeout->has_value() || deadline < **timeout) *timeout = deadline;
+        break;
+      }
+    }
     bool waiting = false;
-    auto it = std::partition_point(
-        segments_.begin(), segments_.end(),
-        [&t](const Segment& s) { return s.end <= t.start; });
+    auto it = segments_.begin() +
+              static_cast<std::ptrdiff_t>(FirstEndingAfter(t.start));
     for (; it != segments_.end() && it->start < t.end; ++it) {
       Segment& s = *it;
       if (s.order != t.order || !RackCandidate(s)) continue;
@@ -301,6 +341,8 @@ uint32_t Scoreboard::RackDetect(TimeNs now, uint64_t order, DurationNs rtt,
       } else {
         if (!timeout->has_value() || deadline < **timeout) *timeout = deadline;
         waiting = true;
+        waiting_order_ = t.order;
+        waiting_sent_at_ = s.sent_at;
       }
     }
     if (waiting) break;
@@ -310,9 +352,9 @@ uint32_t Scoreboard::RackDetect(TimeNs now, uint64_t order, DurationNs rtt,
 }
 
 const Scoreboard::Segment* Scoreboard::NextLost() const {
-  // Nothing lost and not SACKed: nothing to search (the common case, and a
-  // search of a large board costs a cache miss per step).
-  if (lost_ == 0) return nullptr;
+  // Nothing lost and not yet sent again: nothing to search (the common
+  // case, and a search of a large board costs a cache miss per step).
+  if (pending_ == 0) return nullptr;
   auto it = std::partition_point(
       segments_.begin(), segments_.end(),
       [this](const Segment& s) { return s.end <= lost_hint_; });
@@ -334,7 +376,8 @@ void Scoreboard::Clear() {
   segments_.clear();
   transmissions_.Release();
   sack_cache_count_ = 0;
-  outstanding_ = sacked_ = lost_ = retrans_ = 0;
+  waiting_order_ = 0;
+  outstanding_ = sacked_ = lost_ = retrans_ = pending_ = 0;
 }
 
 }  // namespace tcpemu

@@ -120,6 +120,8 @@ class Scoreboard {
   bool has_sacks() const { return sacked_ > 0; }
 
  private:
+  // The index of the first segment that ends after `at` (size() if none).
+  size_t FirstEndingAfter(Seq at) const;
   // Splits the segment holding `at` so that one starts exactly at `at`;
   // returns the index of that segment (size() if `at` is beyond the end).
   size_t SplitAt(Seq at);
@@ -154,6 +156,14 @@ class Scoreboard {
   static bool RackCandidate(const Segment& s) {
     return !s.sacked && !(s.lost && !s.retransmitted);
   }
+  // Forgets what RACK knew of the transmission of `s` (its state changes).
+  void Touch(const Segment& s) {
+    if (s.order == waiting_order_) waiting_order_ = 0;
+  }
+  // Whether a segment waits to be sent again (what NextLost looks for).
+  static bool Pending(const Segment& s) {
+    return s.lost && !s.retransmitted && !s.sacked;
+  }
 
   std::deque<Segment> segments_;
   // Transmissions in the order they left (so in sent_at order). Entries
@@ -163,10 +173,16 @@ class Scoreboard {
   // The SACKed ranges the last ACK applied, clipped to what was sent.
   std::array<Range, 4> sack_cache_{};
   uint8_t sack_cache_count_ = 0;
+  // The transmission RACK last found still waiting (0: none), and when it
+  // left: until a segment of it changes, RACK needs no search to find it
+  // waiting again.
+  uint64_t waiting_order_ = 0;
+  TimeNs waiting_sent_at_ = 0;
   uint32_t outstanding_ = 0;
   uint32_t sacked_ = 0;
   uint32_t lost_ = 0;     // lost and not SACKed
   uint32_t retrans_ = 0;  // retransmitted, not SACKed, not yet acknowledged
+  uint32_t pending_ = 0;  // lost and not retransmitted since
   // No segment lost and not retransmitted starts below this (where
   // NextLost's search begins).
   mutable Seq lost_hint_;
