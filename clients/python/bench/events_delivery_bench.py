@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 import grpc
 from google.protobuf import __version__ as protobuf_version
@@ -63,7 +64,7 @@ def start_daemon(path: str) -> tuple[subprocess.Popen[str], str]:
     raise SystemExit(f"{path} did not start")
 
 
-def advance_all(target: str, network_ids: list[int], go: multiprocessing.Event) -> None:
+def advance_all(target: str, network_ids: list[int], go: Any) -> None:
     """Runs AdvanceTime until idle on every network at once, after `go`."""
     with tcpemu.Client(target, timeout=600) as client:
         go.wait()
