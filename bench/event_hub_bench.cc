@@ -1,7 +1,7 @@
 // EventHub benchmarks: a shard's Publish cost with 0, 1 and 4 subscribers,
-// proto conversion + serialization of 1024-event batches, and one producer
-// thread feeding one stream-style consumer (Next + ToProto +
-// SerializeToString).
+// encoding 1024-event batches (the wire encoder WatchEvents uses, and the
+// protobuf path it replaced: ToProto + SerializeToString), and one producer
+// thread feeding one stream-style consumer (Next + AppendEventBatch).
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -14,6 +14,7 @@
 #include "benchmark/benchmark.h"
 #include "server/event_convert.h"
 #include "server/event_hub.h"
+#include "server/event_wire.h"
 #include "tcpemu/v1/tcpemu.pb.h"
 
 namespace tcpemu::server {
@@ -118,8 +119,25 @@ void BM_ConvertAndSerialize(benchmark::State& state) {
 }
 BENCHMARK(BM_ConvertAndSerialize);
 
+// The same batch through the wire encoder WatchEvents uses now
+// (server/event_wire.h): the same bytes, no protobuf message.
+void BM_EncodeWire(benchmark::State& state) {
+  std::vector<NetworkEvent> batch;
+  for (uint64_t i = 0; i < 1024; ++i) batch.push_back({1, DataSegment(i)});
+  WireBuffer wire;
+  for (auto _ : state) {
+    wire.clear();
+    AppendEventBatch(batch, 0, &wire);
+    benchmark::DoNotOptimize(wire.data());
+  }
+  state.SetItemsProcessed(state.iterations() * batch.size());
+  state.counters["bytes_per_event"] =
+      static_cast<double>(wire.size()) / batch.size();
+}
+BENCHMARK(BM_EncodeWire);
+
 // (b) One producer thread and one consumer (the benchmark thread) doing what
-// a WatchEvents stream does per batch: Next, ToProto, SerializeToString.
+// a WatchEvents stream does per batch: Next, then AppendEventBatch.
 // Arguments: max batch, linger in microseconds, producer rate in events/s (0:
 // as fast as it can). `delivered` is the consumer's rate; `published` the
 // producer's; `lost` what a producer faster than the consumer made the
@@ -154,8 +172,7 @@ void BM_EndToEnd(benchmark::State& state) {
   });
 
   std::vector<NetworkEvent> got;
-  tcpemu::v1::EventBatch proto;
-  std::string wire;
+  WireBuffer wire;
   uint64_t delivered = 0;
   uint64_t lost = 0;
   uint64_t bytes = 0;
@@ -163,8 +180,8 @@ void BM_EndToEnd(benchmark::State& state) {
   for (auto _ : state) {
     got.clear();
     lost += sub->Next(max_batch, absl::Now() + absl::Seconds(1), &got, linger);
-    ToProto(got, 0, &proto);
-    proto.SerializeToString(&wire);
+    wire.clear();
+    AppendEventBatch(got, 0, &wire);
     delivered += got.size();
     bytes += wire.size();
   }

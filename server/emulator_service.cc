@@ -775,10 +775,22 @@ grpc::Status EmulatorService::SetReader(Ctx*, const v1::SetReaderRequest* req,
 
 // ------------------------------------------------------------------ events
 
-grpc::ServerWriteReactor<v1::EventBatch>* EmulatorService::WatchEvents(
-    grpc::CallbackServerContext* ctx, const v1::WatchEventsRequest* req) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* EmulatorService::WatchEvents(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request) {
   int64_t start = SteadyNowNs();
   absl::Status s = CheckServing();
+  v1::WatchEventsRequest parsed;
+  const v1::WatchEventsRequest* req = &parsed;
+  if (s.ok()) {
+    grpc::ByteBuffer copy(*request);  // Deserialize consumes its buffer
+    grpc::Status ps =
+        grpc::SerializationTraits<v1::WatchEventsRequest>::Deserialize(&copy,
+                                                                       &parsed);
+    if (!ps.ok()) {
+      s = Invalid(absl::StrCat("WatchEventsRequest does not parse: ",
+                               ps.error_message()));
+    }
+  }
   if (s.ok() && pump_.shutting_down()) {
     s = absl::UnavailableError("tcpemud is shutting down");
   }
@@ -817,7 +829,7 @@ grpc::ServerWriteReactor<v1::EventBatch>* EmulatorService::WatchEvents(
                            static_cast<double>(SteadyNowNs() - start) / 1e9);
     }
     // A reactor that finishes at once carries the error to the client.
-    class Refused final : public grpc::ServerWriteReactor<v1::EventBatch> {
+    class Refused final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
      public:
       explicit Refused(const grpc::Status& st) { Finish(st); }
       void OnDone() override { delete this; }

@@ -70,7 +70,7 @@ class EmulatorService final
     : public v1::Emulator::WithCallbackMethod_AdvanceTime<
           v1::Emulator::WithCallbackMethod_Write<
               v1::Emulator::WithCallbackMethod_Read<
-                  v1::Emulator::WithCallbackMethod_WatchEvents<
+                  v1::Emulator::WithRawCallbackMethod_WatchEvents<
                       v1::Emulator::Service>>>> {
  public:
   EmulatorService(const EmulatorOptions& options, EventHub* hub,
@@ -143,9 +143,11 @@ class EmulatorService final
                            v1::Fault*) override;
   grpc::Status ClearFaults(Ctx*, const v1::ClearFaultsRequest*,
                            google::protobuf::Empty*) override;
-  grpc::ServerWriteReactor<v1::EventBatch>* WatchEvents(
+  // Raw form: the request arrives as bytes, batches leave as pre-encoded
+  // tcpemu.v1.EventBatch bytes (event_stream.h).
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchEvents(
       grpc::CallbackServerContext* ctx,
-      const v1::WatchEventsRequest* req) override;
+      const grpc::ByteBuffer* request) override;
 
   // Interfaces, listeners and captures (interfaces.cc).
   grpc::Status CreateInterface(Ctx*, const v1::CreateInterfaceRequest*,

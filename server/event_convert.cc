@@ -244,6 +244,72 @@ void ToProto(const TcbSnapshot& tcb, v1::Tcb* out) {
   out->set_min_rtt_ns(tcb.min_rtt);
 }
 
+EventShape ShapeOf(const Event& e) {
+  EventShape sh;
+  switch (e.kind) {
+    case EventKind::kSegmentSent:
+      sh.reason = ToString(e.send_reason);
+      sh.segment = sh.rel = true;
+      sh.seq_base = RelativeBasesOf(e).seq;
+      sh.ack_base = RelativeBasesOf(e).ack;
+      break;
+    case EventKind::kSegmentReceived:
+      sh.reason = ToString(e.disposition);
+      sh.segment = sh.rel = true;
+      sh.seq_base = RelativeBasesOf(e).seq;
+      sh.ack_base = RelativeBasesOf(e).ack;
+      break;
+    case EventKind::kSegmentDropped:
+      sh.reason = ToString(e.drop_reason);
+      sh.segment = true;
+      sh.tcb = false;
+      break;
+    case EventKind::kSegmentMangled:
+      sh.reason = ToString(e.mangle);
+      sh.segment = true;
+      sh.tcb = false;
+      break;
+    case EventKind::kStateChanged:
+      sh.old_state = ToProto(e.old_state);
+      sh.new_state = ToProto(e.new_state);
+      break;
+    case EventKind::kTimerArmed:
+      sh.reason = ToString(e.timer);
+      sh.a = e.a;
+      break;
+    case EventKind::kTimerFired:
+      sh.reason = ToString(e.timer);
+      break;
+    case EventKind::kAppWrite:
+    case EventKind::kCwndChanged:
+      sh.a = e.a;
+      sh.b = e.b;
+      break;
+    case EventKind::kAppRead:
+    case EventKind::kRttSample:
+      sh.a = e.a;
+      break;
+    case EventKind::kConnectionError:
+      sh.reason = ToString(e.error);
+      break;
+    case EventKind::kSessionDestroyed:
+      sh.tcb = false;
+      break;
+    case EventKind::kSessionAccepted:
+      sh.a = e.a;
+      sh.segment = true;
+      sh.tcb = false;
+      break;
+    case EventKind::kClockBehind:
+    case EventKind::kClockCaughtUp:
+      sh.a = e.a;
+      sh.b = e.b;
+      sh.tcb = false;
+      break;
+  }
+  return sh;
+}
+
 void ToProto(const NetworkEvent& ne, v1::Event* out) {
   const Event& e = ne.event;
   out->set_time_ns(e.time);
@@ -253,88 +319,19 @@ void ToProto(const NetworkEvent& ne, v1::Event* out) {
   out->set_link_id(e.link_id);
   out->set_endpoint(ToProto(e.endpoint));
 
-  std::string_view reason;
-  v1::TcpState old_state = v1::TCP_STATE_UNSPECIFIED;
-  v1::TcpState new_state = v1::TCP_STATE_UNSPECIFIED;
-  int64_t a = 0;
-  int64_t b = 0;
-  bool segment = false;
-  bool rel = false;
-  uint32_t seq_base = 0;
-  uint32_t ack_base = 0;
-  bool tcb = true;
-  switch (e.kind) {
-    case EventKind::kSegmentSent:
-      reason = ToString(e.send_reason);
-      segment = rel = true;
-      seq_base = RelativeBasesOf(e).seq;
-      ack_base = RelativeBasesOf(e).ack;
-      break;
-    case EventKind::kSegmentReceived:
-      reason = ToString(e.disposition);
-      segment = rel = true;
-      seq_base = RelativeBasesOf(e).seq;
-      ack_base = RelativeBasesOf(e).ack;
-      break;
-    case EventKind::kSegmentDropped:
-      reason = ToString(e.drop_reason);
-      segment = true;
-      tcb = false;
-      break;
-    case EventKind::kSegmentMangled:
-      reason = ToString(e.mangle);
-      segment = true;
-      tcb = false;
-      break;
-    case EventKind::kStateChanged:
-      old_state = ToProto(e.old_state);
-      new_state = ToProto(e.new_state);
-      break;
-    case EventKind::kTimerArmed:
-      reason = ToString(e.timer);
-      a = e.a;
-      break;
-    case EventKind::kTimerFired:
-      reason = ToString(e.timer);
-      break;
-    case EventKind::kAppWrite:
-    case EventKind::kCwndChanged:
-      a = e.a;
-      b = e.b;
-      break;
-    case EventKind::kAppRead:
-    case EventKind::kRttSample:
-      a = e.a;
-      break;
-    case EventKind::kConnectionError:
-      reason = ToString(e.error);
-      break;
-    case EventKind::kSessionDestroyed:
-      tcb = false;
-      break;
-    case EventKind::kSessionAccepted:
-      a = e.a;
-      segment = true;
-      tcb = false;
-      break;
-    case EventKind::kClockBehind:
-    case EventKind::kClockCaughtUp:
-      a = e.a;
-      b = e.b;
-      tcb = false;
-      break;
-  }
-  SetReason(reason, out);
-  out->set_old_state(old_state);
-  out->set_new_state(new_state);
-  out->set_a(a);
-  out->set_b(b);
-  if (segment) {
-    FillSegment(e.seg, rel, seq_base, ack_base, out->mutable_segment());
+  const EventShape sh = ShapeOf(e);
+  SetReason(sh.reason, out);
+  out->set_old_state(sh.old_state);
+  out->set_new_state(sh.new_state);
+  out->set_a(sh.a);
+  out->set_b(sh.b);
+  if (sh.segment) {
+    FillSegment(e.seg, sh.rel, sh.seq_base, sh.ack_base,
+                out->mutable_segment());
   } else {
     out->clear_segment();
   }
-  if (tcb) {
+  if (sh.tcb) {
     ToProto(e.tcb, out->mutable_tcb());
   } else {
     out->clear_tcb();

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "engine/base/event.h"
@@ -24,6 +25,23 @@ std::optional<Endpoint> FromProto(tcpemu::v1::Endpoint endpoint);
 std::optional<EventKind> FromProto(tcpemu::v1::EventKind kind);
 
 void ToProto(const TcbSnapshot& tcb, tcpemu::v1::Tcb* out);
+
+// The fields an event's kind carries beyond the common ones (time, kind, ids,
+// endpoint), as ToProto sets them; the wire encoder (event_wire.h) follows
+// the same shape. Unset parts are the proto's defaults.
+struct EventShape {
+  std::string_view reason;
+  tcpemu::v1::TcpState old_state = tcpemu::v1::TCP_STATE_UNSPECIFIED;
+  tcpemu::v1::TcpState new_state = tcpemu::v1::TCP_STATE_UNSPECIFIED;
+  int64_t a = 0;
+  int64_t b = 0;
+  bool segment = false;  // `segment` is set
+  bool rel = false;      // with relative numbers from these bases
+  uint32_t seq_base = 0;
+  uint32_t ack_base = 0;
+  bool tcb = true;  // `tcb` is set
+};
+EventShape ShapeOf(const Event& e);
 
 // Writes every field of *out, so a message reused from an earlier event keeps
 // nothing of it. Fields follow the JSON Lines trace: `segment` only for

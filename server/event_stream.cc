@@ -3,7 +3,6 @@
 
 #include <algorithm>
 
-#include "server/event_convert.h"
 #include "server/metrics.h"
 #include "server/shard.h"
 
@@ -103,7 +102,13 @@ void WatchReactor::Pump(std::vector<NetworkEvent>& scratch) {
   scratch.clear();
   uint64_t lost = sub_->Next(max_batch_, absl::InfinitePast(), &scratch);
   if (scratch.empty() && lost == 0) return;
-  ToProto(std::span<const NetworkEvent>(scratch), lost, &batch_);
+  encoded_.clear();
+  AppendEventBatch(scratch, lost, &encoded_);
+  {
+    grpc::Slice slice(encoded_.data(), encoded_.size());
+    grpc::ByteBuffer bb(&slice, 1);
+    batch_.Swap(&bb);
+  }
   bool finish_now = false;
   bool write = false;
   grpc::Status status;

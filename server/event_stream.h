@@ -3,6 +3,9 @@
 // reactor whenever its previous write has completed. One write is in flight
 // per stream, so a slow reader backs up into its subscription queue (which
 // drops the oldest events and counts them), never into memory or a shard.
+// Batches go out as pre-encoded tcpemu.v1.EventBatch bytes (event_wire.h):
+// the stream is the method's raw (ByteBuffer) form, so no protobuf message is
+// built per event and gRPC does no serializing of its own.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -15,14 +18,14 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "server/event_hub.h"
-#include "tcpemu/v1/tcpemu.pb.h"
+#include "server/event_wire.h"
 
 namespace tcpemu::server {
 
 class EventPump;
 class Metrics;
 
-class WatchReactor final : public grpc::ServerWriteReactor<v1::EventBatch> {
+class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   WatchReactor(EventPump* pump, EventHub* hub,
                std::shared_ptr<Subscription> sub, uint32_t max_batch,
@@ -51,7 +54,9 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::EventBatch> {
   uint32_t max_batch_;
   Metrics* metrics_;
   int64_t started_ns_;
-  v1::EventBatch batch_;  // touched only while no write is in flight
+  // Touched only while no write is in flight.
+  WireBuffer encoded_;
+  grpc::ByteBuffer batch_;
   std::atomic<int> refs_{1};
 
   absl::Mutex mu_;
