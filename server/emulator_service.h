@@ -28,6 +28,9 @@
 
 namespace tcpemu::server {
 
+// Requests in one OpenSessions call.
+inline constexpr size_t kMaxOpenSessionsBatch = 1000;
+
 struct EmulatorOptions {
   size_t shards = 1;
   uint32_t max_networks = 256;
@@ -115,6 +118,9 @@ class EmulatorService final
                           google::protobuf::Empty*) override;
   grpc::Status OpenSession(Ctx*, const v1::OpenSessionRequest*,
                            v1::Session*) override;
+  // All or nothing, at most kMaxOpenSessionsBatch items (session_open.cc).
+  grpc::Status OpenSessions(Ctx*, const v1::OpenSessionsRequest*,
+                            v1::OpenSessionsResponse*) override;
   grpc::Status GetSession(Ctx*, const v1::GetSessionRequest*,
                           v1::Session*) override;
   grpc::Status ListSessions(Ctx*, const v1::ListSessionsRequest*,
@@ -189,6 +195,15 @@ class EmulatorService final
   absl::StatusOr<Where> NetworkOf(uint32_t network_id);
   absl::StatusOr<Where> LinkOf(uint32_t link_id);
   absl::StatusOr<Where> SessionOf(uint32_t session_id);
+  // An OpenSessionRequest checked and resolved, its id not yet given.
+  struct PreparedOpen {
+    SessionSpec spec;
+    Where where;
+    bool capture = false;
+  };
+  absl::StatusOr<PreparedOpen> PrepareOpen(const v1::OpenSessionRequest& req);
+  // Opens `p` (its spec.id given) in `slot` (shard thread).
+  absl::Status OpenPrepared(NetworkSlot& slot, const PreparedOpen& p);
   absl::Status CheckServing() const;
   // RESOURCE_EXHAUSTED with `message` (which names the limit, its value and
   // its flag), counted under `limit` in tcpemu_limit_rejections_total.

@@ -128,6 +128,7 @@ std::map<std::string, Invoker> Invokers() {
       {"ListLinks", Unary(&Stub::ListLinks)},
       {"DeleteLink", Unary(&Stub::DeleteLink)},
       {"OpenSession", Unary(&Stub::OpenSession)},
+      {"OpenSessions", Unary(&Stub::OpenSessions)},
       {"GetSession", Unary(&Stub::GetSession)},
       {"ListSessions", Unary(&Stub::ListSessions)},
       {"DeleteSession", Unary(&Stub::DeleteSession)},
@@ -559,6 +560,40 @@ Table BuildTable() {
         r.set_network_id(ids.rnet);
       },
       kInvalid);
+  using OSS = v1::OpenSessionsRequest;
+  t.Add<OSS>(
+      "OpenSessions", "sessions", "empty", [](OSS&, const Ids&) {}, kInvalid,
+      "sessions: 0 requests, allowed [1, 1000]");
+  t.Add<OSS>(
+      "OpenSessions", "sessions", "1001 items",
+      [os_base](OSS& r, const Ids& ids) {
+        for (int i = 0; i < 1001; ++i) os_base(*r.add_sessions(), ids);
+      },
+      kInvalid, "sessions: 1001 requests, allowed [1, 1000]");
+  t.Add<OSS>(
+      "OpenSessions", "sessions", "an item with an unknown link",
+      [os_base](OSS& r, const Ids& ids) {
+        os_base(*r.add_sessions(), ids);
+        r.add_sessions()->set_link_id(kU32Max);
+      },
+      kNotFound, "sessions[1].link_id");
+  t.Add<OSS>(
+      "OpenSessions", "sessions", "an item with a bad client",
+      [os_base](OSS& r, const Ids& ids) {
+        os_base(*r.add_sessions(), ids);
+        r.mutable_sessions(0)
+            ->mutable_client()
+            ->mutable_rto_initial()
+            ->set_seconds(-1);
+      },
+      kInvalid, "sessions[0].client.rto_initial");
+  t.Add<OSS>(
+      "OpenSessions", "sessions", "two valid items",
+      [os_base](OSS& r, const Ids& ids) {
+        os_base(*r.add_sessions(), ids);
+        os_base(*r.add_sessions(), ids);
+      },
+      kOk);
   TcpConfigCases<OS>(t, "OpenSession", "client", os_base,
                      [](OS& r) { return r.mutable_client(); });
   TcpConfigCases<OS>(t, "OpenSession", "server", os_base,

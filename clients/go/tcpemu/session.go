@@ -315,6 +315,52 @@ func (c *Client) OpenSession(ctx context.Context, link *Link, opts ...SessionOpt
 	return newSession(c, s), nil
 }
 
+// MaxOpenSessionsBatch is the most sessions one OpenSessions call opens (the
+// daemon's bound; a larger batch is INVALID_ARGUMENT).
+const MaxOpenSessionsBatch = 1000
+
+// SessionSpec is one session of OpenSessions: the link it crosses and its
+// own options, applied after the options common to the call.
+type SessionSpec struct {
+	Link    *Link
+	Options []SessionOption
+}
+
+// OpenSessions opens one session per spec in a single call and returns them
+// in the order of specs. It is all or nothing: if any spec is refused (bad
+// options, an unknown link, --max_sessions, a port in use), no session is
+// opened and the error (INVALID_ARGUMENT, NOT_FOUND, RESOURCE_EXHAUSTED, ...)
+// names the item, as in "sessions[3].link_id 9 not found". opts apply to
+// every spec. At most MaxOpenSessionsBatch specs per call; split larger sets.
+func (c *Client) OpenSessions(ctx context.Context, specs []SessionSpec, opts ...SessionOption) ([]*Session, error) {
+	req := &tcpemuv1.OpenSessionsRequest{Sessions: make([]*tcpemuv1.OpenSessionRequest, len(specs))}
+	for i, spec := range specs {
+		if spec.Link == nil {
+			return nil, fmt.Errorf("tcpemu: OpenSessions: specs[%d].Link is nil", i)
+		}
+		r := &tcpemuv1.OpenSessionRequest{LinkId: spec.Link.ID, NetworkId: spec.Link.NetworkID}
+		for _, o := range opts {
+			o(r)
+		}
+		for _, o := range spec.Options {
+			o(r)
+		}
+		req.Sessions[i] = r
+	}
+	resp, err := call(ctx, c, "OpenSessions", 0, c.rpc.OpenSessions, req)
+	if err != nil {
+		return nil, err
+	}
+	if len(resp.GetSessions()) != len(specs) {
+		return nil, fmt.Errorf("tcpemu: OpenSessions: %d sessions for %d specs", len(resp.GetSessions()), len(specs))
+	}
+	out := make([]*Session, len(specs))
+	for i, p := range resp.GetSessions() {
+		out[i] = newSession(c, p)
+	}
+	return out, nil
+}
+
 // GetSession returns a handle on an existing session.
 func (c *Client) GetSession(ctx context.Context, id uint32) (*Session, error) {
 	s, err := call(ctx, c, "GetSession", 0, c.rpc.GetSession, &tcpemuv1.GetSessionRequest{SessionId: id})

@@ -839,7 +839,7 @@ func (x CloseRequest_Mode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CloseRequest_Mode.Descriptor instead.
 func (CloseRequest_Mode) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{36, 0}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{38, 0}
 }
 
 type Network struct {
@@ -3572,6 +3572,96 @@ func (x *OpenSessionRequest) GetCapture() bool {
 	return false
 }
 
+type OpenSessionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// [1, 1000] requests, each as for OpenSession.
+	Sessions      []*OpenSessionRequest `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenSessionsRequest) Reset() {
+	*x = OpenSessionsRequest{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenSessionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenSessionsRequest) ProtoMessage() {}
+
+func (x *OpenSessionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenSessionsRequest.ProtoReflect.Descriptor instead.
+func (*OpenSessionsRequest) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *OpenSessionsRequest) GetSessions() []*OpenSessionRequest {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
+type OpenSessionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The opened sessions in the order of the request's items.
+	Sessions      []*Session `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenSessionsResponse) Reset() {
+	*x = OpenSessionsResponse{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenSessionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenSessionsResponse) ProtoMessage() {}
+
+func (x *OpenSessionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenSessionsResponse.ProtoReflect.Descriptor instead.
+func (*OpenSessionsResponse) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *OpenSessionsResponse) GetSessions() []*Session {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
 type GetSessionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	SessionId     uint32                 `protobuf:"varint,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
@@ -3581,7 +3671,7 @@ type GetSessionRequest struct {
 
 func (x *GetSessionRequest) Reset() {
 	*x = GetSessionRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[28]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3593,7 +3683,7 @@ func (x *GetSessionRequest) String() string {
 func (*GetSessionRequest) ProtoMessage() {}
 
 func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[28]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3606,7 +3696,7 @@ func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{28}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetSessionRequest) GetSessionId() uint32 {
@@ -3628,7 +3718,7 @@ type ListSessionsRequest struct {
 
 func (x *ListSessionsRequest) Reset() {
 	*x = ListSessionsRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[29]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3640,7 +3730,7 @@ func (x *ListSessionsRequest) String() string {
 func (*ListSessionsRequest) ProtoMessage() {}
 
 func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[29]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3653,7 +3743,7 @@ func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{29}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListSessionsRequest) GetNetworkId() uint32 {
@@ -3694,7 +3784,7 @@ type ListSessionsResponse struct {
 
 func (x *ListSessionsResponse) Reset() {
 	*x = ListSessionsResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[30]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3706,7 +3796,7 @@ func (x *ListSessionsResponse) String() string {
 func (*ListSessionsResponse) ProtoMessage() {}
 
 func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[30]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3719,7 +3809,7 @@ func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{30}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListSessionsResponse) GetSessions() []*Session {
@@ -3745,7 +3835,7 @@ type DeleteSessionRequest struct {
 
 func (x *DeleteSessionRequest) Reset() {
 	*x = DeleteSessionRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[31]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3757,7 +3847,7 @@ func (x *DeleteSessionRequest) String() string {
 func (*DeleteSessionRequest) ProtoMessage() {}
 
 func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[31]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3770,7 +3860,7 @@ func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{31}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeleteSessionRequest) GetSessionId() uint32 {
@@ -3798,7 +3888,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[32]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3810,7 +3900,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[32]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3823,7 +3913,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{32}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *WriteRequest) GetSessionId() uint32 {
@@ -3905,7 +3995,7 @@ type WriteResponse struct {
 
 func (x *WriteResponse) Reset() {
 	*x = WriteResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[33]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3917,7 +4007,7 @@ func (x *WriteResponse) String() string {
 func (*WriteResponse) ProtoMessage() {}
 
 func (x *WriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[33]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3930,7 +4020,7 @@ func (x *WriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResponse.ProtoReflect.Descriptor instead.
 func (*WriteResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{33}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *WriteResponse) GetAccepted() uint64 {
@@ -3960,7 +4050,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[34]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3972,7 +4062,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[34]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3985,7 +4075,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{34}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ReadRequest) GetSessionId() uint32 {
@@ -4026,7 +4116,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[35]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4038,7 +4128,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[35]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4051,7 +4141,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{35}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReadResponse) GetData() []byte {
@@ -4079,7 +4169,7 @@ type CloseRequest struct {
 
 func (x *CloseRequest) Reset() {
 	*x = CloseRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[36]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4091,7 +4181,7 @@ func (x *CloseRequest) String() string {
 func (*CloseRequest) ProtoMessage() {}
 
 func (x *CloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[36]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4104,7 +4194,7 @@ func (x *CloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseRequest.ProtoReflect.Descriptor instead.
 func (*CloseRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{36}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CloseRequest) GetSessionId() uint32 {
@@ -4137,7 +4227,7 @@ type CloseResponse struct {
 
 func (x *CloseResponse) Reset() {
 	*x = CloseResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[37]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4149,7 +4239,7 @@ func (x *CloseResponse) String() string {
 func (*CloseResponse) ProtoMessage() {}
 
 func (x *CloseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[37]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4162,7 +4252,7 @@ func (x *CloseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseResponse.ProtoReflect.Descriptor instead.
 func (*CloseResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{37}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CloseResponse) GetState() TcpState {
@@ -4183,7 +4273,7 @@ type SetReaderRequest struct {
 
 func (x *SetReaderRequest) Reset() {
 	*x = SetReaderRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[38]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4195,7 +4285,7 @@ func (x *SetReaderRequest) String() string {
 func (*SetReaderRequest) ProtoMessage() {}
 
 func (x *SetReaderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[38]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4208,7 +4298,7 @@ func (x *SetReaderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetReaderRequest.ProtoReflect.Descriptor instead.
 func (*SetReaderRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{38}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SetReaderRequest) GetSessionId() uint32 {
@@ -4248,7 +4338,7 @@ type FaultMatch struct {
 
 func (x *FaultMatch) Reset() {
 	*x = FaultMatch{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[39]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4260,7 +4350,7 @@ func (x *FaultMatch) String() string {
 func (*FaultMatch) ProtoMessage() {}
 
 func (x *FaultMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[39]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4273,7 +4363,7 @@ func (x *FaultMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultMatch.ProtoReflect.Descriptor instead.
 func (*FaultMatch) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{39}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *FaultMatch) GetFlagsAll() uint32 {
@@ -4338,7 +4428,7 @@ type InjectFaultRequest struct {
 
 func (x *InjectFaultRequest) Reset() {
 	*x = InjectFaultRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[40]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4350,7 +4440,7 @@ func (x *InjectFaultRequest) String() string {
 func (*InjectFaultRequest) ProtoMessage() {}
 
 func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[40]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4363,7 +4453,7 @@ func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultRequest.ProtoReflect.Descriptor instead.
 func (*InjectFaultRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{40}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *InjectFaultRequest) GetTarget() isInjectFaultRequest_Target {
@@ -4466,7 +4556,7 @@ type Fault struct {
 
 func (x *Fault) Reset() {
 	*x = Fault{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[41]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4478,7 +4568,7 @@ func (x *Fault) String() string {
 func (*Fault) ProtoMessage() {}
 
 func (x *Fault) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[41]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4491,7 +4581,7 @@ func (x *Fault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fault.ProtoReflect.Descriptor instead.
 func (*Fault) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{41}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Fault) GetIds() []uint32 {
@@ -4521,7 +4611,7 @@ type ClearFaultsRequest struct {
 
 func (x *ClearFaultsRequest) Reset() {
 	*x = ClearFaultsRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[42]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4533,7 +4623,7 @@ func (x *ClearFaultsRequest) String() string {
 func (*ClearFaultsRequest) ProtoMessage() {}
 
 func (x *ClearFaultsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[42]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4546,7 +4636,7 @@ func (x *ClearFaultsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearFaultsRequest.ProtoReflect.Descriptor instead.
 func (*ClearFaultsRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{42}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ClearFaultsRequest) GetTarget() isClearFaultsRequest_Target {
@@ -4623,7 +4713,7 @@ type Segment struct {
 
 func (x *Segment) Reset() {
 	*x = Segment{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[43]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4635,7 +4725,7 @@ func (x *Segment) String() string {
 func (*Segment) ProtoMessage() {}
 
 func (x *Segment) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[43]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4648,7 +4738,7 @@ func (x *Segment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Segment.ProtoReflect.Descriptor instead.
 func (*Segment) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{43}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Segment) GetSeq() uint32 {
@@ -4793,7 +4883,7 @@ type SackBlock struct {
 
 func (x *SackBlock) Reset() {
 	*x = SackBlock{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[44]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4805,7 +4895,7 @@ func (x *SackBlock) String() string {
 func (*SackBlock) ProtoMessage() {}
 
 func (x *SackBlock) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[44]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4818,7 +4908,7 @@ func (x *SackBlock) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SackBlock.ProtoReflect.Descriptor instead.
 func (*SackBlock) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{44}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *SackBlock) GetLeft() uint32 {
@@ -4879,7 +4969,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[45]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4891,7 +4981,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[45]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4904,7 +4994,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{45}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Event) GetTimeNs() int64 {
@@ -5014,7 +5104,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[46]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5026,7 +5116,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[46]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5039,7 +5129,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{46}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *WatchEventsRequest) GetNetworkId() uint32 {
@@ -5096,7 +5186,7 @@ type EventBatch struct {
 
 func (x *EventBatch) Reset() {
 	*x = EventBatch{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[47]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5108,7 +5198,7 @@ func (x *EventBatch) String() string {
 func (*EventBatch) ProtoMessage() {}
 
 func (x *EventBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[47]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5121,7 +5211,7 @@ func (x *EventBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventBatch.ProtoReflect.Descriptor instead.
 func (*EventBatch) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{47}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *EventBatch) GetEvents() []*Event {
@@ -5169,7 +5259,7 @@ type InterfaceCounters struct {
 
 func (x *InterfaceCounters) Reset() {
 	*x = InterfaceCounters{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[48]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5181,7 +5271,7 @@ func (x *InterfaceCounters) String() string {
 func (*InterfaceCounters) ProtoMessage() {}
 
 func (x *InterfaceCounters) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[48]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5194,7 +5284,7 @@ func (x *InterfaceCounters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterfaceCounters.ProtoReflect.Descriptor instead.
 func (*InterfaceCounters) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{48}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *InterfaceCounters) GetFramesReceived() uint64 {
@@ -5353,7 +5443,7 @@ type Interface struct {
 
 func (x *Interface) Reset() {
 	*x = Interface{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[49]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5365,7 +5455,7 @@ func (x *Interface) String() string {
 func (*Interface) ProtoMessage() {}
 
 func (x *Interface) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[49]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5378,7 +5468,7 @@ func (x *Interface) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interface.ProtoReflect.Descriptor instead.
 func (*Interface) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{49}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Interface) GetId() uint32 {
@@ -5504,7 +5594,7 @@ type CreateInterfaceRequest struct {
 
 func (x *CreateInterfaceRequest) Reset() {
 	*x = CreateInterfaceRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[50]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5516,7 +5606,7 @@ func (x *CreateInterfaceRequest) String() string {
 func (*CreateInterfaceRequest) ProtoMessage() {}
 
 func (x *CreateInterfaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[50]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5529,7 +5619,7 @@ func (x *CreateInterfaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateInterfaceRequest.ProtoReflect.Descriptor instead.
 func (*CreateInterfaceRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{50}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *CreateInterfaceRequest) GetNetworkId() uint32 {
@@ -5597,7 +5687,7 @@ type GetInterfaceRequest struct {
 
 func (x *GetInterfaceRequest) Reset() {
 	*x = GetInterfaceRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[51]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5609,7 +5699,7 @@ func (x *GetInterfaceRequest) String() string {
 func (*GetInterfaceRequest) ProtoMessage() {}
 
 func (x *GetInterfaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[51]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5622,7 +5712,7 @@ func (x *GetInterfaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInterfaceRequest.ProtoReflect.Descriptor instead.
 func (*GetInterfaceRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{51}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GetInterfaceRequest) GetInterfaceId() uint32 {
@@ -5641,7 +5731,7 @@ type ListInterfacesRequest struct {
 
 func (x *ListInterfacesRequest) Reset() {
 	*x = ListInterfacesRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[52]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5653,7 +5743,7 @@ func (x *ListInterfacesRequest) String() string {
 func (*ListInterfacesRequest) ProtoMessage() {}
 
 func (x *ListInterfacesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[52]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5666,7 +5756,7 @@ func (x *ListInterfacesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInterfacesRequest.ProtoReflect.Descriptor instead.
 func (*ListInterfacesRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{52}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListInterfacesRequest) GetNetworkId() uint32 {
@@ -5685,7 +5775,7 @@ type ListInterfacesResponse struct {
 
 func (x *ListInterfacesResponse) Reset() {
 	*x = ListInterfacesResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[53]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5697,7 +5787,7 @@ func (x *ListInterfacesResponse) String() string {
 func (*ListInterfacesResponse) ProtoMessage() {}
 
 func (x *ListInterfacesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[53]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5710,7 +5800,7 @@ func (x *ListInterfacesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInterfacesResponse.ProtoReflect.Descriptor instead.
 func (*ListInterfacesResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{53}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListInterfacesResponse) GetInterfaces() []*Interface {
@@ -5729,7 +5819,7 @@ type DeleteInterfaceRequest struct {
 
 func (x *DeleteInterfaceRequest) Reset() {
 	*x = DeleteInterfaceRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[54]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5741,7 +5831,7 @@ func (x *DeleteInterfaceRequest) String() string {
 func (*DeleteInterfaceRequest) ProtoMessage() {}
 
 func (x *DeleteInterfaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[54]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5754,7 +5844,7 @@ func (x *DeleteInterfaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteInterfaceRequest.ProtoReflect.Descriptor instead.
 func (*DeleteInterfaceRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{54}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *DeleteInterfaceRequest) GetInterfaceId() uint32 {
@@ -5779,7 +5869,7 @@ type ListenRequest struct {
 
 func (x *ListenRequest) Reset() {
 	*x = ListenRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[55]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5791,7 +5881,7 @@ func (x *ListenRequest) String() string {
 func (*ListenRequest) ProtoMessage() {}
 
 func (x *ListenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[55]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5804,7 +5894,7 @@ func (x *ListenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListenRequest.ProtoReflect.Descriptor instead.
 func (*ListenRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{55}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListenRequest) GetInterfaceId() uint32 {
@@ -5868,7 +5958,7 @@ type Listener struct {
 
 func (x *Listener) Reset() {
 	*x = Listener{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[56]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5880,7 +5970,7 @@ func (x *Listener) String() string {
 func (*Listener) ProtoMessage() {}
 
 func (x *Listener) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[56]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5893,7 +5983,7 @@ func (x *Listener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Listener.ProtoReflect.Descriptor instead.
 func (*Listener) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{56}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *Listener) GetInterfaceId() uint32 {
@@ -5934,7 +6024,7 @@ type DeleteListenerRequest struct {
 
 func (x *DeleteListenerRequest) Reset() {
 	*x = DeleteListenerRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[57]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5946,7 +6036,7 @@ func (x *DeleteListenerRequest) String() string {
 func (*DeleteListenerRequest) ProtoMessage() {}
 
 func (x *DeleteListenerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[57]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5959,7 +6049,7 @@ func (x *DeleteListenerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteListenerRequest.ProtoReflect.Descriptor instead.
 func (*DeleteListenerRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{57}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *DeleteListenerRequest) GetInterfaceId() uint32 {
@@ -5985,7 +6075,7 @@ type ExportPcapRequest struct {
 
 func (x *ExportPcapRequest) Reset() {
 	*x = ExportPcapRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[58]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5997,7 +6087,7 @@ func (x *ExportPcapRequest) String() string {
 func (*ExportPcapRequest) ProtoMessage() {}
 
 func (x *ExportPcapRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[58]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6010,7 +6100,7 @@ func (x *ExportPcapRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportPcapRequest.ProtoReflect.Descriptor instead.
 func (*ExportPcapRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{58}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ExportPcapRequest) GetSessionId() uint32 {
@@ -6029,7 +6119,7 @@ type PcapChunk struct {
 
 func (x *PcapChunk) Reset() {
 	*x = PcapChunk{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[59]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6041,7 +6131,7 @@ func (x *PcapChunk) String() string {
 func (*PcapChunk) ProtoMessage() {}
 
 func (x *PcapChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[59]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6054,7 +6144,7 @@ func (x *PcapChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PcapChunk.ProtoReflect.Descriptor instead.
 func (*PcapChunk) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{59}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *PcapChunk) GetData() []byte {
@@ -6076,7 +6166,7 @@ type LatencyToxic struct {
 
 func (x *LatencyToxic) Reset() {
 	*x = LatencyToxic{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[60]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6088,7 +6178,7 @@ func (x *LatencyToxic) String() string {
 func (*LatencyToxic) ProtoMessage() {}
 
 func (x *LatencyToxic) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[60]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6101,7 +6191,7 @@ func (x *LatencyToxic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LatencyToxic.ProtoReflect.Descriptor instead.
 func (*LatencyToxic) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{60}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *LatencyToxic) GetLatency() *durationpb.Duration {
@@ -6131,7 +6221,7 @@ type BandwidthToxic struct {
 
 func (x *BandwidthToxic) Reset() {
 	*x = BandwidthToxic{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[61]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6143,7 +6233,7 @@ func (x *BandwidthToxic) String() string {
 func (*BandwidthToxic) ProtoMessage() {}
 
 func (x *BandwidthToxic) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[61]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6156,7 +6246,7 @@ func (x *BandwidthToxic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BandwidthToxic.ProtoReflect.Descriptor instead.
 func (*BandwidthToxic) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{61}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *BandwidthToxic) GetRateBps() uint64 {
@@ -6176,7 +6266,7 @@ type SlowCloseToxic struct {
 
 func (x *SlowCloseToxic) Reset() {
 	*x = SlowCloseToxic{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[62]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6188,7 +6278,7 @@ func (x *SlowCloseToxic) String() string {
 func (*SlowCloseToxic) ProtoMessage() {}
 
 func (x *SlowCloseToxic) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[62]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6201,7 +6291,7 @@ func (x *SlowCloseToxic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlowCloseToxic.ProtoReflect.Descriptor instead.
 func (*SlowCloseToxic) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{62}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *SlowCloseToxic) GetDelay() *durationpb.Duration {
@@ -6222,7 +6312,7 @@ type TimeoutToxic struct {
 
 func (x *TimeoutToxic) Reset() {
 	*x = TimeoutToxic{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[63]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6234,7 +6324,7 @@ func (x *TimeoutToxic) String() string {
 func (*TimeoutToxic) ProtoMessage() {}
 
 func (x *TimeoutToxic) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[63]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6247,7 +6337,7 @@ func (x *TimeoutToxic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimeoutToxic.ProtoReflect.Descriptor instead.
 func (*TimeoutToxic) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{63}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *TimeoutToxic) GetTimeout() *durationpb.Duration {
@@ -6269,7 +6359,7 @@ type ResetPeerToxic struct {
 
 func (x *ResetPeerToxic) Reset() {
 	*x = ResetPeerToxic{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[64]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6281,7 +6371,7 @@ func (x *ResetPeerToxic) String() string {
 func (*ResetPeerToxic) ProtoMessage() {}
 
 func (x *ResetPeerToxic) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[64]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6294,7 +6384,7 @@ func (x *ResetPeerToxic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetPeerToxic.ProtoReflect.Descriptor instead.
 func (*ResetPeerToxic) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{64}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ResetPeerToxic) GetTimeout() *durationpb.Duration {
@@ -6314,7 +6404,7 @@ type LimitDataToxic struct {
 
 func (x *LimitDataToxic) Reset() {
 	*x = LimitDataToxic{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[65]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6326,7 +6416,7 @@ func (x *LimitDataToxic) String() string {
 func (*LimitDataToxic) ProtoMessage() {}
 
 func (x *LimitDataToxic) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[65]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6339,7 +6429,7 @@ func (x *LimitDataToxic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LimitDataToxic.ProtoReflect.Descriptor instead.
 func (*LimitDataToxic) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{65}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *LimitDataToxic) GetBytes() uint64 {
@@ -6364,7 +6454,7 @@ type SlicerToxic struct {
 
 func (x *SlicerToxic) Reset() {
 	*x = SlicerToxic{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[66]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6376,7 +6466,7 @@ func (x *SlicerToxic) String() string {
 func (*SlicerToxic) ProtoMessage() {}
 
 func (x *SlicerToxic) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[66]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6389,7 +6479,7 @@ func (x *SlicerToxic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlicerToxic.ProtoReflect.Descriptor instead.
 func (*SlicerToxic) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{66}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *SlicerToxic) GetAverageSize() uint32 {
@@ -6438,7 +6528,7 @@ type Toxic struct {
 
 func (x *Toxic) Reset() {
 	*x = Toxic{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[67]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6450,7 +6540,7 @@ func (x *Toxic) String() string {
 func (*Toxic) ProtoMessage() {}
 
 func (x *Toxic) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[67]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6463,7 +6553,7 @@ func (x *Toxic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Toxic.ProtoReflect.Descriptor instead.
 func (*Toxic) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{67}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *Toxic) GetName() string {
@@ -6620,7 +6710,7 @@ type ProxyCounters struct {
 
 func (x *ProxyCounters) Reset() {
 	*x = ProxyCounters{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[68]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6632,7 +6722,7 @@ func (x *ProxyCounters) String() string {
 func (*ProxyCounters) ProtoMessage() {}
 
 func (x *ProxyCounters) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[68]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6645,7 +6735,7 @@ func (x *ProxyCounters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProxyCounters.ProtoReflect.Descriptor instead.
 func (*ProxyCounters) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{68}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ProxyCounters) GetConnectionsAccepted() uint64 {
@@ -6715,7 +6805,7 @@ type Proxy struct {
 
 func (x *Proxy) Reset() {
 	*x = Proxy{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[69]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6727,7 +6817,7 @@ func (x *Proxy) String() string {
 func (*Proxy) ProtoMessage() {}
 
 func (x *Proxy) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[69]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6740,7 +6830,7 @@ func (x *Proxy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Proxy.ProtoReflect.Descriptor instead.
 func (*Proxy) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{69}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *Proxy) GetId() uint32 {
@@ -6868,7 +6958,7 @@ type CreateProxyRequest struct {
 
 func (x *CreateProxyRequest) Reset() {
 	*x = CreateProxyRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[70]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6880,7 +6970,7 @@ func (x *CreateProxyRequest) String() string {
 func (*CreateProxyRequest) ProtoMessage() {}
 
 func (x *CreateProxyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[70]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6893,7 +6983,7 @@ func (x *CreateProxyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProxyRequest.ProtoReflect.Descriptor instead.
 func (*CreateProxyRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{70}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *CreateProxyRequest) GetNetworkId() uint32 {
@@ -6993,7 +7083,7 @@ type GetProxyRequest struct {
 
 func (x *GetProxyRequest) Reset() {
 	*x = GetProxyRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[71]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7005,7 +7095,7 @@ func (x *GetProxyRequest) String() string {
 func (*GetProxyRequest) ProtoMessage() {}
 
 func (x *GetProxyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[71]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7018,7 +7108,7 @@ func (x *GetProxyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProxyRequest.ProtoReflect.Descriptor instead.
 func (*GetProxyRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{71}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *GetProxyRequest) GetProxy() isGetProxyRequest_Proxy {
@@ -7071,7 +7161,7 @@ type ListProxiesRequest struct {
 
 func (x *ListProxiesRequest) Reset() {
 	*x = ListProxiesRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[72]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7083,7 +7173,7 @@ func (x *ListProxiesRequest) String() string {
 func (*ListProxiesRequest) ProtoMessage() {}
 
 func (x *ListProxiesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[72]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7096,7 +7186,7 @@ func (x *ListProxiesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProxiesRequest.ProtoReflect.Descriptor instead.
 func (*ListProxiesRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{72}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ListProxiesRequest) GetNetworkId() uint32 {
@@ -7115,7 +7205,7 @@ type ListProxiesResponse struct {
 
 func (x *ListProxiesResponse) Reset() {
 	*x = ListProxiesResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[73]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7127,7 +7217,7 @@ func (x *ListProxiesResponse) String() string {
 func (*ListProxiesResponse) ProtoMessage() {}
 
 func (x *ListProxiesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[73]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7140,7 +7230,7 @@ func (x *ListProxiesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProxiesResponse.ProtoReflect.Descriptor instead.
 func (*ListProxiesResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{73}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ListProxiesResponse) GetProxies() []*Proxy {
@@ -7164,7 +7254,7 @@ type UpdateProxyRequest struct {
 
 func (x *UpdateProxyRequest) Reset() {
 	*x = UpdateProxyRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[74]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7176,7 +7266,7 @@ func (x *UpdateProxyRequest) String() string {
 func (*UpdateProxyRequest) ProtoMessage() {}
 
 func (x *UpdateProxyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[74]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7189,7 +7279,7 @@ func (x *UpdateProxyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProxyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateProxyRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{74}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *UpdateProxyRequest) GetProxy() *Proxy {
@@ -7219,7 +7309,7 @@ type DeleteProxyRequest struct {
 
 func (x *DeleteProxyRequest) Reset() {
 	*x = DeleteProxyRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[75]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7231,7 +7321,7 @@ func (x *DeleteProxyRequest) String() string {
 func (*DeleteProxyRequest) ProtoMessage() {}
 
 func (x *DeleteProxyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[75]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7244,7 +7334,7 @@ func (x *DeleteProxyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteProxyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteProxyRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{75}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *DeleteProxyRequest) GetProxy() isDeleteProxyRequest_Proxy {
@@ -7606,7 +7696,11 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x06digest\x18\n" +
 	" \x01(\bR\x06digest\x12)\n" +
 	"\x06remote\x18\v \x01(\v2\x11.tcpemu.v1.RemoteR\x06remote\x12\x18\n" +
-	"\acapture\x18\f \x01(\bR\acapture\"2\n" +
+	"\acapture\x18\f \x01(\bR\acapture\"P\n" +
+	"\x13OpenSessionsRequest\x129\n" +
+	"\bsessions\x18\x01 \x03(\v2\x1d.tcpemu.v1.OpenSessionRequestR\bsessions\"F\n" +
+	"\x14OpenSessionsResponse\x12.\n" +
+	"\bsessions\x18\x01 \x03(\v2\x12.tcpemu.v1.SessionR\bsessions\"2\n" +
 	"\x11GetSessionRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\rR\tsessionId\"\x89\x01\n" +
@@ -8011,7 +8105,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\vToxicStream\x12\x1c\n" +
 	"\x18TOXIC_STREAM_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17TOXIC_STREAM_DOWNSTREAM\x10\x01\x12\x19\n" +
-	"\x15TOXIC_STREAM_UPSTREAM\x10\x022\xe1\x11\n" +
+	"\x15TOXIC_STREAM_UPSTREAM\x10\x022\xb2\x12\n" +
 	"\bEmulator\x12D\n" +
 	"\rCreateNetwork\x12\x1f.tcpemu.v1.CreateNetworkRequest\x1a\x12.tcpemu.v1.Network\x12>\n" +
 	"\n" +
@@ -8031,7 +8125,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\n" +
 	"GetSession\x12\x1c.tcpemu.v1.GetSessionRequest\x1a\x12.tcpemu.v1.Session\x12O\n" +
 	"\fListSessions\x12\x1e.tcpemu.v1.ListSessionsRequest\x1a\x1f.tcpemu.v1.ListSessionsResponse\x12H\n" +
-	"\rDeleteSession\x12\x1f.tcpemu.v1.DeleteSessionRequest\x1a\x16.google.protobuf.Empty\x12:\n" +
+	"\rDeleteSession\x12\x1f.tcpemu.v1.DeleteSessionRequest\x1a\x16.google.protobuf.Empty\x12O\n" +
+	"\fOpenSessions\x12\x1e.tcpemu.v1.OpenSessionsRequest\x1a\x1f.tcpemu.v1.OpenSessionsResponse\x12:\n" +
 	"\x05Write\x12\x17.tcpemu.v1.WriteRequest\x1a\x18.tcpemu.v1.WriteResponse\x127\n" +
 	"\x04Read\x12\x16.tcpemu.v1.ReadRequest\x1a\x17.tcpemu.v1.ReadResponse\x12:\n" +
 	"\x05Close\x12\x17.tcpemu.v1.CloseRequest\x1a\x18.tcpemu.v1.CloseResponse\x12@\n" +
@@ -8066,7 +8161,7 @@ func file_tcpemu_v1_tcpemu_proto_rawDescGZIP() []byte {
 }
 
 var file_tcpemu_v1_tcpemu_proto_enumTypes = make([]protoimpl.EnumInfo, 14)
-var file_tcpemu_v1_tcpemu_proto_msgTypes = make([]protoimpl.MessageInfo, 76)
+var file_tcpemu_v1_tcpemu_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
 var file_tcpemu_v1_tcpemu_proto_goTypes = []any{
 	(ClockKind)(0),                 // 0: tcpemu.v1.ClockKind
 	(CongestionControl)(0),         // 1: tcpemu.v1.CongestionControl
@@ -8110,70 +8205,72 @@ var file_tcpemu_v1_tcpemu_proto_goTypes = []any{
 	(*Remote)(nil),                 // 39: tcpemu.v1.Remote
 	(*Session)(nil),                // 40: tcpemu.v1.Session
 	(*OpenSessionRequest)(nil),     // 41: tcpemu.v1.OpenSessionRequest
-	(*GetSessionRequest)(nil),      // 42: tcpemu.v1.GetSessionRequest
-	(*ListSessionsRequest)(nil),    // 43: tcpemu.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),   // 44: tcpemu.v1.ListSessionsResponse
-	(*DeleteSessionRequest)(nil),   // 45: tcpemu.v1.DeleteSessionRequest
-	(*WriteRequest)(nil),           // 46: tcpemu.v1.WriteRequest
-	(*WriteResponse)(nil),          // 47: tcpemu.v1.WriteResponse
-	(*ReadRequest)(nil),            // 48: tcpemu.v1.ReadRequest
-	(*ReadResponse)(nil),           // 49: tcpemu.v1.ReadResponse
-	(*CloseRequest)(nil),           // 50: tcpemu.v1.CloseRequest
-	(*CloseResponse)(nil),          // 51: tcpemu.v1.CloseResponse
-	(*SetReaderRequest)(nil),       // 52: tcpemu.v1.SetReaderRequest
-	(*FaultMatch)(nil),             // 53: tcpemu.v1.FaultMatch
-	(*InjectFaultRequest)(nil),     // 54: tcpemu.v1.InjectFaultRequest
-	(*Fault)(nil),                  // 55: tcpemu.v1.Fault
-	(*ClearFaultsRequest)(nil),     // 56: tcpemu.v1.ClearFaultsRequest
-	(*Segment)(nil),                // 57: tcpemu.v1.Segment
-	(*SackBlock)(nil),              // 58: tcpemu.v1.SackBlock
-	(*Event)(nil),                  // 59: tcpemu.v1.Event
-	(*WatchEventsRequest)(nil),     // 60: tcpemu.v1.WatchEventsRequest
-	(*EventBatch)(nil),             // 61: tcpemu.v1.EventBatch
-	(*InterfaceCounters)(nil),      // 62: tcpemu.v1.InterfaceCounters
-	(*Interface)(nil),              // 63: tcpemu.v1.Interface
-	(*CreateInterfaceRequest)(nil), // 64: tcpemu.v1.CreateInterfaceRequest
-	(*GetInterfaceRequest)(nil),    // 65: tcpemu.v1.GetInterfaceRequest
-	(*ListInterfacesRequest)(nil),  // 66: tcpemu.v1.ListInterfacesRequest
-	(*ListInterfacesResponse)(nil), // 67: tcpemu.v1.ListInterfacesResponse
-	(*DeleteInterfaceRequest)(nil), // 68: tcpemu.v1.DeleteInterfaceRequest
-	(*ListenRequest)(nil),          // 69: tcpemu.v1.ListenRequest
-	(*Listener)(nil),               // 70: tcpemu.v1.Listener
-	(*DeleteListenerRequest)(nil),  // 71: tcpemu.v1.DeleteListenerRequest
-	(*ExportPcapRequest)(nil),      // 72: tcpemu.v1.ExportPcapRequest
-	(*PcapChunk)(nil),              // 73: tcpemu.v1.PcapChunk
-	(*LatencyToxic)(nil),           // 74: tcpemu.v1.LatencyToxic
-	(*BandwidthToxic)(nil),         // 75: tcpemu.v1.BandwidthToxic
-	(*SlowCloseToxic)(nil),         // 76: tcpemu.v1.SlowCloseToxic
-	(*TimeoutToxic)(nil),           // 77: tcpemu.v1.TimeoutToxic
-	(*ResetPeerToxic)(nil),         // 78: tcpemu.v1.ResetPeerToxic
-	(*LimitDataToxic)(nil),         // 79: tcpemu.v1.LimitDataToxic
-	(*SlicerToxic)(nil),            // 80: tcpemu.v1.SlicerToxic
-	(*Toxic)(nil),                  // 81: tcpemu.v1.Toxic
-	(*ProxyCounters)(nil),          // 82: tcpemu.v1.ProxyCounters
-	(*Proxy)(nil),                  // 83: tcpemu.v1.Proxy
-	(*CreateProxyRequest)(nil),     // 84: tcpemu.v1.CreateProxyRequest
-	(*GetProxyRequest)(nil),        // 85: tcpemu.v1.GetProxyRequest
-	(*ListProxiesRequest)(nil),     // 86: tcpemu.v1.ListProxiesRequest
-	(*ListProxiesResponse)(nil),    // 87: tcpemu.v1.ListProxiesResponse
-	(*UpdateProxyRequest)(nil),     // 88: tcpemu.v1.UpdateProxyRequest
-	(*DeleteProxyRequest)(nil),     // 89: tcpemu.v1.DeleteProxyRequest
-	(*durationpb.Duration)(nil),    // 90: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),  // 91: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),          // 92: google.protobuf.Empty
+	(*OpenSessionsRequest)(nil),    // 42: tcpemu.v1.OpenSessionsRequest
+	(*OpenSessionsResponse)(nil),   // 43: tcpemu.v1.OpenSessionsResponse
+	(*GetSessionRequest)(nil),      // 44: tcpemu.v1.GetSessionRequest
+	(*ListSessionsRequest)(nil),    // 45: tcpemu.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),   // 46: tcpemu.v1.ListSessionsResponse
+	(*DeleteSessionRequest)(nil),   // 47: tcpemu.v1.DeleteSessionRequest
+	(*WriteRequest)(nil),           // 48: tcpemu.v1.WriteRequest
+	(*WriteResponse)(nil),          // 49: tcpemu.v1.WriteResponse
+	(*ReadRequest)(nil),            // 50: tcpemu.v1.ReadRequest
+	(*ReadResponse)(nil),           // 51: tcpemu.v1.ReadResponse
+	(*CloseRequest)(nil),           // 52: tcpemu.v1.CloseRequest
+	(*CloseResponse)(nil),          // 53: tcpemu.v1.CloseResponse
+	(*SetReaderRequest)(nil),       // 54: tcpemu.v1.SetReaderRequest
+	(*FaultMatch)(nil),             // 55: tcpemu.v1.FaultMatch
+	(*InjectFaultRequest)(nil),     // 56: tcpemu.v1.InjectFaultRequest
+	(*Fault)(nil),                  // 57: tcpemu.v1.Fault
+	(*ClearFaultsRequest)(nil),     // 58: tcpemu.v1.ClearFaultsRequest
+	(*Segment)(nil),                // 59: tcpemu.v1.Segment
+	(*SackBlock)(nil),              // 60: tcpemu.v1.SackBlock
+	(*Event)(nil),                  // 61: tcpemu.v1.Event
+	(*WatchEventsRequest)(nil),     // 62: tcpemu.v1.WatchEventsRequest
+	(*EventBatch)(nil),             // 63: tcpemu.v1.EventBatch
+	(*InterfaceCounters)(nil),      // 64: tcpemu.v1.InterfaceCounters
+	(*Interface)(nil),              // 65: tcpemu.v1.Interface
+	(*CreateInterfaceRequest)(nil), // 66: tcpemu.v1.CreateInterfaceRequest
+	(*GetInterfaceRequest)(nil),    // 67: tcpemu.v1.GetInterfaceRequest
+	(*ListInterfacesRequest)(nil),  // 68: tcpemu.v1.ListInterfacesRequest
+	(*ListInterfacesResponse)(nil), // 69: tcpemu.v1.ListInterfacesResponse
+	(*DeleteInterfaceRequest)(nil), // 70: tcpemu.v1.DeleteInterfaceRequest
+	(*ListenRequest)(nil),          // 71: tcpemu.v1.ListenRequest
+	(*Listener)(nil),               // 72: tcpemu.v1.Listener
+	(*DeleteListenerRequest)(nil),  // 73: tcpemu.v1.DeleteListenerRequest
+	(*ExportPcapRequest)(nil),      // 74: tcpemu.v1.ExportPcapRequest
+	(*PcapChunk)(nil),              // 75: tcpemu.v1.PcapChunk
+	(*LatencyToxic)(nil),           // 76: tcpemu.v1.LatencyToxic
+	(*BandwidthToxic)(nil),         // 77: tcpemu.v1.BandwidthToxic
+	(*SlowCloseToxic)(nil),         // 78: tcpemu.v1.SlowCloseToxic
+	(*TimeoutToxic)(nil),           // 79: tcpemu.v1.TimeoutToxic
+	(*ResetPeerToxic)(nil),         // 80: tcpemu.v1.ResetPeerToxic
+	(*LimitDataToxic)(nil),         // 81: tcpemu.v1.LimitDataToxic
+	(*SlicerToxic)(nil),            // 82: tcpemu.v1.SlicerToxic
+	(*Toxic)(nil),                  // 83: tcpemu.v1.Toxic
+	(*ProxyCounters)(nil),          // 84: tcpemu.v1.ProxyCounters
+	(*Proxy)(nil),                  // 85: tcpemu.v1.Proxy
+	(*CreateProxyRequest)(nil),     // 86: tcpemu.v1.CreateProxyRequest
+	(*GetProxyRequest)(nil),        // 87: tcpemu.v1.GetProxyRequest
+	(*ListProxiesRequest)(nil),     // 88: tcpemu.v1.ListProxiesRequest
+	(*ListProxiesResponse)(nil),    // 89: tcpemu.v1.ListProxiesResponse
+	(*UpdateProxyRequest)(nil),     // 90: tcpemu.v1.UpdateProxyRequest
+	(*DeleteProxyRequest)(nil),     // 91: tcpemu.v1.DeleteProxyRequest
+	(*durationpb.Duration)(nil),    // 92: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),  // 93: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),          // 94: google.protobuf.Empty
 }
 var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	0,   // 0: tcpemu.v1.Network.clock:type_name -> tcpemu.v1.ClockKind
-	90,  // 1: tcpemu.v1.Network.now:type_name -> google.protobuf.Duration
+	92,  // 1: tcpemu.v1.Network.now:type_name -> google.protobuf.Duration
 	0,   // 2: tcpemu.v1.CreateNetworkRequest.clock:type_name -> tcpemu.v1.ClockKind
 	14,  // 3: tcpemu.v1.ListNetworksResponse.networks:type_name -> tcpemu.v1.Network
-	90,  // 4: tcpemu.v1.AdvanceTimeRequest.duration:type_name -> google.protobuf.Duration
-	90,  // 5: tcpemu.v1.AdvanceTimeRequest.limit:type_name -> google.protobuf.Duration
-	90,  // 6: tcpemu.v1.AdvanceTimeResponse.now:type_name -> google.protobuf.Duration
-	90,  // 7: tcpemu.v1.Jitter.jitter:type_name -> google.protobuf.Duration
+	92,  // 4: tcpemu.v1.AdvanceTimeRequest.duration:type_name -> google.protobuf.Duration
+	92,  // 5: tcpemu.v1.AdvanceTimeRequest.limit:type_name -> google.protobuf.Duration
+	92,  // 6: tcpemu.v1.AdvanceTimeResponse.now:type_name -> google.protobuf.Duration
+	92,  // 7: tcpemu.v1.Jitter.jitter:type_name -> google.protobuf.Duration
 	11,  // 8: tcpemu.v1.Jitter.distribution:type_name -> tcpemu.v1.Jitter.Distribution
 	23,  // 9: tcpemu.v1.Loss.gilbert_elliott:type_name -> tcpemu.v1.GilbertElliott
-	90,  // 10: tcpemu.v1.PathSpec.delay:type_name -> google.protobuf.Duration
+	92,  // 10: tcpemu.v1.PathSpec.delay:type_name -> google.protobuf.Duration
 	22,  // 11: tcpemu.v1.PathSpec.jitter:type_name -> tcpemu.v1.Jitter
 	24,  // 12: tcpemu.v1.PathSpec.loss:type_name -> tcpemu.v1.Loss
 	25,  // 13: tcpemu.v1.Link.forward:type_name -> tcpemu.v1.PathSpec
@@ -8184,28 +8281,28 @@ var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	25,  // 18: tcpemu.v1.CreateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
 	25,  // 19: tcpemu.v1.UpdateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
 	25,  // 20: tcpemu.v1.UpdateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	91,  // 21: tcpemu.v1.UpdateLinkRequest.update_mask:type_name -> google.protobuf.FieldMask
+	93,  // 21: tcpemu.v1.UpdateLinkRequest.update_mask:type_name -> google.protobuf.FieldMask
 	27,  // 22: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
-	90,  // 23: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
-	90,  // 24: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
-	90,  // 25: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
-	90,  // 26: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
-	90,  // 27: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
-	90,  // 28: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
-	90,  // 29: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
-	90,  // 30: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
+	92,  // 23: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
+	92,  // 24: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
+	92,  // 25: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
+	92,  // 26: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
+	92,  // 27: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
+	92,  // 28: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
+	92,  // 29: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
+	92,  // 30: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
 	1,   // 31: tcpemu.v1.TcpConfig.congestion_control:type_name -> tcpemu.v1.CongestionControl
-	90,  // 32: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
-	90,  // 33: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
-	90,  // 34: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
+	92,  // 32: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
+	92,  // 33: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
+	92,  // 34: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
 	12,  // 35: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
 	3,   // 36: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
 	5,   // 37: tcpemu.v1.Tcb.cc_phase:type_name -> tcpemu.v1.CcPhase
 	36,  // 38: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
 	37,  // 39: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
 	4,   // 40: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
-	90,  // 41: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
-	90,  // 42: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
+	92,  // 41: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
+	92,  // 42: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
 	38,  // 43: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
 	38,  // 44: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
 	39,  // 45: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
@@ -8214,138 +8311,142 @@ var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	35,  // 48: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
 	35,  // 49: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
 	39,  // 50: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
-	40,  // 51: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
-	2,   // 52: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	90,  // 53: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
-	2,   // 54: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	90,  // 55: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
-	2,   // 56: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	13,  // 57: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
-	3,   // 58: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
-	2,   // 59: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	35,  // 60: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
-	6,   // 61: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
-	53,  // 62: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
-	8,   // 63: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
-	90,  // 64: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
-	90,  // 65: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
-	58,  // 66: tcpemu.v1.Segment.sack_blocks:type_name -> tcpemu.v1.SackBlock
-	9,   // 67: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
-	2,   // 68: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
-	3,   // 69: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
-	3,   // 70: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
-	57,  // 71: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
-	36,  // 72: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
-	9,   // 73: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
-	2,   // 74: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	59,  // 75: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
-	25,  // 76: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
-	25,  // 77: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
-	62,  // 78: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
-	26,  // 79: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
-	26,  // 80: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
-	25,  // 81: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
-	25,  // 82: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
-	63,  // 83: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
-	34,  // 84: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
-	35,  // 85: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
-	90,  // 86: tcpemu.v1.LatencyToxic.latency:type_name -> google.protobuf.Duration
-	90,  // 87: tcpemu.v1.LatencyToxic.jitter:type_name -> google.protobuf.Duration
-	90,  // 88: tcpemu.v1.SlowCloseToxic.delay:type_name -> google.protobuf.Duration
-	90,  // 89: tcpemu.v1.TimeoutToxic.timeout:type_name -> google.protobuf.Duration
-	90,  // 90: tcpemu.v1.ResetPeerToxic.timeout:type_name -> google.protobuf.Duration
-	90,  // 91: tcpemu.v1.SlicerToxic.delay:type_name -> google.protobuf.Duration
-	10,  // 92: tcpemu.v1.Toxic.stream:type_name -> tcpemu.v1.ToxicStream
-	74,  // 93: tcpemu.v1.Toxic.latency:type_name -> tcpemu.v1.LatencyToxic
-	75,  // 94: tcpemu.v1.Toxic.bandwidth:type_name -> tcpemu.v1.BandwidthToxic
-	76,  // 95: tcpemu.v1.Toxic.slow_close:type_name -> tcpemu.v1.SlowCloseToxic
-	77,  // 96: tcpemu.v1.Toxic.timeout:type_name -> tcpemu.v1.TimeoutToxic
-	78,  // 97: tcpemu.v1.Toxic.reset_peer:type_name -> tcpemu.v1.ResetPeerToxic
-	79,  // 98: tcpemu.v1.Toxic.limit_data:type_name -> tcpemu.v1.LimitDataToxic
-	80,  // 99: tcpemu.v1.Toxic.slicer:type_name -> tcpemu.v1.SlicerToxic
-	34,  // 100: tcpemu.v1.Proxy.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	34,  // 101: tcpemu.v1.Proxy.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	81,  // 102: tcpemu.v1.Proxy.toxics:type_name -> tcpemu.v1.Toxic
-	82,  // 103: tcpemu.v1.Proxy.counters:type_name -> tcpemu.v1.ProxyCounters
-	25,  // 104: tcpemu.v1.CreateProxyRequest.forward:type_name -> tcpemu.v1.PathSpec
-	25,  // 105: tcpemu.v1.CreateProxyRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	34,  // 106: tcpemu.v1.CreateProxyRequest.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	34,  // 107: tcpemu.v1.CreateProxyRequest.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	81,  // 108: tcpemu.v1.CreateProxyRequest.toxics:type_name -> tcpemu.v1.Toxic
-	83,  // 109: tcpemu.v1.ListProxiesResponse.proxies:type_name -> tcpemu.v1.Proxy
-	83,  // 110: tcpemu.v1.UpdateProxyRequest.proxy:type_name -> tcpemu.v1.Proxy
-	91,  // 111: tcpemu.v1.UpdateProxyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	15,  // 112: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
-	16,  // 113: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
-	17,  // 114: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
-	19,  // 115: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
-	20,  // 116: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
-	28,  // 117: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
-	29,  // 118: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
-	30,  // 119: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
-	31,  // 120: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
-	33,  // 121: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
-	41,  // 122: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
-	42,  // 123: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
-	43,  // 124: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
-	45,  // 125: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
-	46,  // 126: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
-	48,  // 127: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
-	50,  // 128: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
-	52,  // 129: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
-	54,  // 130: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
-	56,  // 131: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
-	60,  // 132: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
-	64,  // 133: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
-	65,  // 134: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
-	66,  // 135: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
-	68,  // 136: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
-	69,  // 137: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
-	71,  // 138: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
-	72,  // 139: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
-	84,  // 140: tcpemu.v1.Emulator.CreateProxy:input_type -> tcpemu.v1.CreateProxyRequest
-	85,  // 141: tcpemu.v1.Emulator.GetProxy:input_type -> tcpemu.v1.GetProxyRequest
-	86,  // 142: tcpemu.v1.Emulator.ListProxies:input_type -> tcpemu.v1.ListProxiesRequest
-	88,  // 143: tcpemu.v1.Emulator.UpdateProxy:input_type -> tcpemu.v1.UpdateProxyRequest
-	89,  // 144: tcpemu.v1.Emulator.DeleteProxy:input_type -> tcpemu.v1.DeleteProxyRequest
-	14,  // 145: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
-	14,  // 146: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
-	18,  // 147: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
-	92,  // 148: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
-	21,  // 149: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
-	27,  // 150: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
-	27,  // 151: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
-	27,  // 152: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
-	32,  // 153: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
-	92,  // 154: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
-	40,  // 155: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
-	40,  // 156: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
-	44,  // 157: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
-	92,  // 158: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
-	47,  // 159: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
-	49,  // 160: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
-	51,  // 161: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
-	92,  // 162: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
-	55,  // 163: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
-	92,  // 164: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
-	61,  // 165: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
-	63,  // 166: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
-	63,  // 167: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
-	67,  // 168: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
-	92,  // 169: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
-	70,  // 170: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
-	92,  // 171: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
-	73,  // 172: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
-	83,  // 173: tcpemu.v1.Emulator.CreateProxy:output_type -> tcpemu.v1.Proxy
-	83,  // 174: tcpemu.v1.Emulator.GetProxy:output_type -> tcpemu.v1.Proxy
-	87,  // 175: tcpemu.v1.Emulator.ListProxies:output_type -> tcpemu.v1.ListProxiesResponse
-	83,  // 176: tcpemu.v1.Emulator.UpdateProxy:output_type -> tcpemu.v1.Proxy
-	92,  // 177: tcpemu.v1.Emulator.DeleteProxy:output_type -> google.protobuf.Empty
-	145, // [145:178] is the sub-list for method output_type
-	112, // [112:145] is the sub-list for method input_type
-	112, // [112:112] is the sub-list for extension type_name
-	112, // [112:112] is the sub-list for extension extendee
-	0,   // [0:112] is the sub-list for field type_name
+	41,  // 51: tcpemu.v1.OpenSessionsRequest.sessions:type_name -> tcpemu.v1.OpenSessionRequest
+	40,  // 52: tcpemu.v1.OpenSessionsResponse.sessions:type_name -> tcpemu.v1.Session
+	40,  // 53: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
+	2,   // 54: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	92,  // 55: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
+	2,   // 56: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	92,  // 57: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
+	2,   // 58: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	13,  // 59: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
+	3,   // 60: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
+	2,   // 61: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	35,  // 62: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
+	6,   // 63: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
+	55,  // 64: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
+	8,   // 65: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
+	92,  // 66: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
+	92,  // 67: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
+	60,  // 68: tcpemu.v1.Segment.sack_blocks:type_name -> tcpemu.v1.SackBlock
+	9,   // 69: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
+	2,   // 70: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
+	3,   // 71: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
+	3,   // 72: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
+	59,  // 73: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
+	36,  // 74: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
+	9,   // 75: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
+	2,   // 76: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	61,  // 77: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
+	25,  // 78: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
+	25,  // 79: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
+	64,  // 80: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
+	26,  // 81: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
+	26,  // 82: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
+	25,  // 83: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
+	25,  // 84: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
+	65,  // 85: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
+	34,  // 86: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
+	35,  // 87: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
+	92,  // 88: tcpemu.v1.LatencyToxic.latency:type_name -> google.protobuf.Duration
+	92,  // 89: tcpemu.v1.LatencyToxic.jitter:type_name -> google.protobuf.Duration
+	92,  // 90: tcpemu.v1.SlowCloseToxic.delay:type_name -> google.protobuf.Duration
+	92,  // 91: tcpemu.v1.TimeoutToxic.timeout:type_name -> google.protobuf.Duration
+	92,  // 92: tcpemu.v1.ResetPeerToxic.timeout:type_name -> google.protobuf.Duration
+	92,  // 93: tcpemu.v1.SlicerToxic.delay:type_name -> google.protobuf.Duration
+	10,  // 94: tcpemu.v1.Toxic.stream:type_name -> tcpemu.v1.ToxicStream
+	76,  // 95: tcpemu.v1.Toxic.latency:type_name -> tcpemu.v1.LatencyToxic
+	77,  // 96: tcpemu.v1.Toxic.bandwidth:type_name -> tcpemu.v1.BandwidthToxic
+	78,  // 97: tcpemu.v1.Toxic.slow_close:type_name -> tcpemu.v1.SlowCloseToxic
+	79,  // 98: tcpemu.v1.Toxic.timeout:type_name -> tcpemu.v1.TimeoutToxic
+	80,  // 99: tcpemu.v1.Toxic.reset_peer:type_name -> tcpemu.v1.ResetPeerToxic
+	81,  // 100: tcpemu.v1.Toxic.limit_data:type_name -> tcpemu.v1.LimitDataToxic
+	82,  // 101: tcpemu.v1.Toxic.slicer:type_name -> tcpemu.v1.SlicerToxic
+	34,  // 102: tcpemu.v1.Proxy.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	34,  // 103: tcpemu.v1.Proxy.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	83,  // 104: tcpemu.v1.Proxy.toxics:type_name -> tcpemu.v1.Toxic
+	84,  // 105: tcpemu.v1.Proxy.counters:type_name -> tcpemu.v1.ProxyCounters
+	25,  // 106: tcpemu.v1.CreateProxyRequest.forward:type_name -> tcpemu.v1.PathSpec
+	25,  // 107: tcpemu.v1.CreateProxyRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	34,  // 108: tcpemu.v1.CreateProxyRequest.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	34,  // 109: tcpemu.v1.CreateProxyRequest.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	83,  // 110: tcpemu.v1.CreateProxyRequest.toxics:type_name -> tcpemu.v1.Toxic
+	85,  // 111: tcpemu.v1.ListProxiesResponse.proxies:type_name -> tcpemu.v1.Proxy
+	85,  // 112: tcpemu.v1.UpdateProxyRequest.proxy:type_name -> tcpemu.v1.Proxy
+	93,  // 113: tcpemu.v1.UpdateProxyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	15,  // 114: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
+	16,  // 115: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
+	17,  // 116: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
+	19,  // 117: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
+	20,  // 118: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
+	28,  // 119: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
+	29,  // 120: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
+	30,  // 121: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
+	31,  // 122: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
+	33,  // 123: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
+	41,  // 124: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
+	44,  // 125: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
+	45,  // 126: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
+	47,  // 127: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
+	42,  // 128: tcpemu.v1.Emulator.OpenSessions:input_type -> tcpemu.v1.OpenSessionsRequest
+	48,  // 129: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
+	50,  // 130: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
+	52,  // 131: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
+	54,  // 132: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
+	56,  // 133: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
+	58,  // 134: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
+	62,  // 135: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
+	66,  // 136: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
+	67,  // 137: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
+	68,  // 138: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
+	70,  // 139: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
+	71,  // 140: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
+	73,  // 141: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
+	74,  // 142: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
+	86,  // 143: tcpemu.v1.Emulator.CreateProxy:input_type -> tcpemu.v1.CreateProxyRequest
+	87,  // 144: tcpemu.v1.Emulator.GetProxy:input_type -> tcpemu.v1.GetProxyRequest
+	88,  // 145: tcpemu.v1.Emulator.ListProxies:input_type -> tcpemu.v1.ListProxiesRequest
+	90,  // 146: tcpemu.v1.Emulator.UpdateProxy:input_type -> tcpemu.v1.UpdateProxyRequest
+	91,  // 147: tcpemu.v1.Emulator.DeleteProxy:input_type -> tcpemu.v1.DeleteProxyRequest
+	14,  // 148: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
+	14,  // 149: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
+	18,  // 150: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
+	94,  // 151: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
+	21,  // 152: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
+	27,  // 153: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
+	27,  // 154: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
+	27,  // 155: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
+	32,  // 156: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
+	94,  // 157: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
+	40,  // 158: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
+	40,  // 159: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
+	46,  // 160: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
+	94,  // 161: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
+	43,  // 162: tcpemu.v1.Emulator.OpenSessions:output_type -> tcpemu.v1.OpenSessionsResponse
+	49,  // 163: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
+	51,  // 164: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
+	53,  // 165: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
+	94,  // 166: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
+	57,  // 167: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
+	94,  // 168: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
+	63,  // 169: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
+	65,  // 170: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
+	65,  // 171: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
+	69,  // 172: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
+	94,  // 173: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
+	72,  // 174: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
+	94,  // 175: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
+	75,  // 176: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
+	85,  // 177: tcpemu.v1.Emulator.CreateProxy:output_type -> tcpemu.v1.Proxy
+	85,  // 178: tcpemu.v1.Emulator.GetProxy:output_type -> tcpemu.v1.Proxy
+	89,  // 179: tcpemu.v1.Emulator.ListProxies:output_type -> tcpemu.v1.ListProxiesResponse
+	85,  // 180: tcpemu.v1.Emulator.UpdateProxy:output_type -> tcpemu.v1.Proxy
+	94,  // 181: tcpemu.v1.Emulator.DeleteProxy:output_type -> google.protobuf.Empty
+	148, // [148:182] is the sub-list for method output_type
+	114, // [114:148] is the sub-list for method input_type
+	114, // [114:114] is the sub-list for extension type_name
+	114, // [114:114] is the sub-list for extension extendee
+	0,   // [0:114] is the sub-list for field type_name
 }
 
 func init() { file_tcpemu_v1_tcpemu_proto_init() }
@@ -8364,21 +8465,21 @@ func file_tcpemu_v1_tcpemu_proto_init() {
 	file_tcpemu_v1_tcpemu_proto_msgTypes[11].OneofWrappers = []any{}
 	file_tcpemu_v1_tcpemu_proto_msgTypes[20].OneofWrappers = []any{}
 	file_tcpemu_v1_tcpemu_proto_msgTypes[21].OneofWrappers = []any{}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[32].OneofWrappers = []any{
+	file_tcpemu_v1_tcpemu_proto_msgTypes[34].OneofWrappers = []any{
 		(*WriteRequest_Data)(nil),
 		(*WriteRequest_FillBytes)(nil),
 	}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[39].OneofWrappers = []any{}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[40].OneofWrappers = []any{
+	file_tcpemu_v1_tcpemu_proto_msgTypes[41].OneofWrappers = []any{}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[42].OneofWrappers = []any{
 		(*InjectFaultRequest_LinkId)(nil),
 		(*InjectFaultRequest_SessionId)(nil),
 	}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[42].OneofWrappers = []any{
+	file_tcpemu_v1_tcpemu_proto_msgTypes[44].OneofWrappers = []any{
 		(*ClearFaultsRequest_LinkId)(nil),
 		(*ClearFaultsRequest_SessionId)(nil),
 	}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[43].OneofWrappers = []any{}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[67].OneofWrappers = []any{
+	file_tcpemu_v1_tcpemu_proto_msgTypes[45].OneofWrappers = []any{}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[69].OneofWrappers = []any{
 		(*Toxic_Latency)(nil),
 		(*Toxic_Bandwidth)(nil),
 		(*Toxic_SlowClose)(nil),
@@ -8387,12 +8488,12 @@ func file_tcpemu_v1_tcpemu_proto_init() {
 		(*Toxic_LimitData)(nil),
 		(*Toxic_Slicer)(nil),
 	}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[70].OneofWrappers = []any{}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[71].OneofWrappers = []any{
+	file_tcpemu_v1_tcpemu_proto_msgTypes[72].OneofWrappers = []any{}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[73].OneofWrappers = []any{
 		(*GetProxyRequest_ProxyId)(nil),
 		(*GetProxyRequest_Name)(nil),
 	}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[75].OneofWrappers = []any{
+	file_tcpemu_v1_tcpemu_proto_msgTypes[77].OneofWrappers = []any{
 		(*DeleteProxyRequest_ProxyId)(nil),
 		(*DeleteProxyRequest_Name)(nil),
 	}
@@ -8402,7 +8503,7 @@ func file_tcpemu_v1_tcpemu_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tcpemu_v1_tcpemu_proto_rawDesc), len(file_tcpemu_v1_tcpemu_proto_rawDesc)),
 			NumEnums:      14,
-			NumMessages:   76,
+			NumMessages:   78,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

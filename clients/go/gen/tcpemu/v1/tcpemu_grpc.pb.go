@@ -41,6 +41,7 @@ const (
 	Emulator_GetSession_FullMethodName      = "/tcpemu.v1.Emulator/GetSession"
 	Emulator_ListSessions_FullMethodName    = "/tcpemu.v1.Emulator/ListSessions"
 	Emulator_DeleteSession_FullMethodName   = "/tcpemu.v1.Emulator/DeleteSession"
+	Emulator_OpenSessions_FullMethodName    = "/tcpemu.v1.Emulator/OpenSessions"
 	Emulator_Write_FullMethodName           = "/tcpemu.v1.Emulator/Write"
 	Emulator_Read_FullMethodName            = "/tcpemu.v1.Emulator/Read"
 	Emulator_Close_FullMethodName           = "/tcpemu.v1.Emulator/Close"
@@ -89,6 +90,13 @@ type EmulatorClient interface {
 	GetSession(ctx context.Context, in *GetSessionRequest, opts ...grpc.CallOption) (*Session, error)
 	ListSessions(ctx context.Context, in *ListSessionsRequest, opts ...grpc.CallOption) (*ListSessionsResponse, error)
 	DeleteSession(ctx context.Context, in *DeleteSessionRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Opens many sessions in one call: all or nothing. Every request is checked
+	// first (an error names the item, "sessions[3].link_id ..."), the whole
+	// batch must fit under --max_sessions (RESOURCE_EXHAUSTED), and if the
+	// engine refuses one (its ports exhausted, say) the sessions this call
+	// opened are deleted again and the error names that item. At most 1000
+	// requests per call (kMaxOpenSessionsBatch); each shard is asked once.
+	OpenSessions(ctx context.Context, in *OpenSessionsRequest, opts ...grpc.CallOption) (*OpenSessionsResponse, error)
 	// Data, per endpoint. A Write or Read with `wait` holds no server thread;
 	// how many wait, and the bytes waiting Writes hold, are limited
 	// (--max_waiting_calls, --max_waiting_write_bytes[_per_client]:
@@ -281,6 +289,16 @@ func (c *emulatorClient) DeleteSession(ctx context.Context, in *DeleteSessionReq
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(emptypb.Empty)
 	err := c.cc.Invoke(ctx, Emulator_DeleteSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *emulatorClient) OpenSessions(ctx context.Context, in *OpenSessionsRequest, opts ...grpc.CallOption) (*OpenSessionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OpenSessionsResponse)
+	err := c.cc.Invoke(ctx, Emulator_OpenSessions_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -522,6 +540,13 @@ type EmulatorServer interface {
 	GetSession(context.Context, *GetSessionRequest) (*Session, error)
 	ListSessions(context.Context, *ListSessionsRequest) (*ListSessionsResponse, error)
 	DeleteSession(context.Context, *DeleteSessionRequest) (*emptypb.Empty, error)
+	// Opens many sessions in one call: all or nothing. Every request is checked
+	// first (an error names the item, "sessions[3].link_id ..."), the whole
+	// batch must fit under --max_sessions (RESOURCE_EXHAUSTED), and if the
+	// engine refuses one (its ports exhausted, say) the sessions this call
+	// opened are deleted again and the error names that item. At most 1000
+	// requests per call (kMaxOpenSessionsBatch); each shard is asked once.
+	OpenSessions(context.Context, *OpenSessionsRequest) (*OpenSessionsResponse, error)
 	// Data, per endpoint. A Write or Read with `wait` holds no server thread;
 	// how many wait, and the bytes waiting Writes hold, are limited
 	// (--max_waiting_calls, --max_waiting_write_bytes[_per_client]:
@@ -621,6 +646,9 @@ func (UnimplementedEmulatorServer) ListSessions(context.Context, *ListSessionsRe
 }
 func (UnimplementedEmulatorServer) DeleteSession(context.Context, *DeleteSessionRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteSession not implemented")
+}
+func (UnimplementedEmulatorServer) OpenSessions(context.Context, *OpenSessionsRequest) (*OpenSessionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method OpenSessions not implemented")
 }
 func (UnimplementedEmulatorServer) Write(context.Context, *WriteRequest) (*WriteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Write not implemented")
@@ -948,6 +976,24 @@ func _Emulator_DeleteSession_Handler(srv interface{}, ctx context.Context, dec f
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(EmulatorServer).DeleteSession(ctx, req.(*DeleteSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Emulator_OpenSessions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpenSessionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EmulatorServer).OpenSessions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Emulator_OpenSessions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EmulatorServer).OpenSessions(ctx, req.(*OpenSessionsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1342,6 +1388,10 @@ var Emulator_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteSession",
 			Handler:    _Emulator_DeleteSession_Handler,
+		},
+		{
+			MethodName: "OpenSessions",
+			Handler:    _Emulator_OpenSessions_Handler,
 		},
 		{
 			MethodName: "Write",

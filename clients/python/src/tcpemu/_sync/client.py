@@ -6,7 +6,7 @@ The asyncio source of the blocking client (tools/gen_sync.py)."""
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import grpc
 
@@ -34,6 +34,10 @@ from tcpemu.toxics import ToxicArg
 from tcpemu.units import Duration, Probability, Rate, Size, parse_duration
 
 _id = rq.ident
+
+#: The most items one :meth:`Client.open_sessions` call takes (the daemon's
+#: bound; more is :class:`~tcpemu.errors.InvalidArgument`).
+MAX_OPEN_SESSIONS_BATCH = 1000
 
 
 class Client:
@@ -256,6 +260,36 @@ class Client:
             capture=capture,
         )
         return Session(self, self._call("OpenSession", req))
+
+    def open_sessions(
+        self,
+        items: Sequence[Union[int, Link, Mapping[str, Any]]],
+        **common: Any,
+    ) -> List[Session]:
+        """Opens one session per item in a single call (``OpenSessions``) and
+        returns them in the order of `items`. An item is a link (id or
+        :class:`Link`), or a mapping of :meth:`open_session`'s arguments with
+        its ``"link"``; `common` takes the same keyword arguments and applies
+        to every item, an item's own mapping overriding it.
+
+        All or nothing: when any item is refused (a bad argument, an unknown
+        link, ``--max_sessions``, a port in use) no session is opened and the
+        error names the item ("sessions[3].link_id 9 not found"). At most
+        :data:`MAX_OPEN_SESSIONS_BATCH` items per call; split larger sets."""
+        if "link" in common:
+            raise TypeError("open_sessions: 'link' belongs in the items")
+        req = pb.OpenSessionsRequest()
+        for i, item in enumerate(items):
+            if isinstance(item, Mapping):
+                args = {**common, **item}
+                if "link" not in args:
+                    raise TypeError(f"open_sessions: items[{i}] has no 'link'")
+                link = args.pop("link")
+            else:
+                args, link = dict(common), item
+            req.sessions.append(rq.open_session(_id(link), **args))
+        resp = self._call("OpenSessions", req)
+        return [Session(self, s) for s in resp.sessions]
 
     def session(self, session: Union[int, Session]) -> Session:
         req = pb.GetSessionRequest(session_id=_id(session))

@@ -715,6 +715,18 @@ class OpenSessionRequest(_message.Message):
     capture: bool
     def __init__(self, network_id: _Optional[int] = ..., link_id: _Optional[int] = ..., client: _Optional[_Union[TcpConfig, _Mapping]] = ..., server: _Optional[_Union[TcpConfig, _Mapping]] = ..., client_port: _Optional[int] = ..., server_port: _Optional[int] = ..., server_closed: bool = ..., client_reader: _Optional[_Union[Reader, _Mapping]] = ..., server_reader: _Optional[_Union[Reader, _Mapping]] = ..., digest: bool = ..., remote: _Optional[_Union[Remote, _Mapping]] = ..., capture: bool = ...) -> None: ...
 
+class OpenSessionsRequest(_message.Message):
+    __slots__ = ("sessions",)
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    sessions: _containers.RepeatedCompositeFieldContainer[OpenSessionRequest]
+    def __init__(self, sessions: _Optional[_Iterable[_Union[OpenSessionRequest, _Mapping]]] = ...) -> None: ...
+
+class OpenSessionsResponse(_message.Message):
+    __slots__ = ("sessions",)
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    sessions: _containers.RepeatedCompositeFieldContainer[Session]
+    def __init__(self, sessions: _Optional[_Iterable[_Union[Session, _Mapping]]] = ...) -> None: ...
+
 class GetSessionRequest(_message.Message):
     __slots__ = ("session_id",)
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]

@@ -105,6 +105,11 @@ class EmulatorStub(object):
                 request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.DeleteSessionRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.OpenSessions = channel.unary_unary(
+                '/tcpemu.v1.Emulator/OpenSessions',
+                request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.OpenSessionsRequest.SerializeToString,
+                response_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.OpenSessionsResponse.FromString,
+                _registered_method=True)
         self.Write = channel.unary_unary(
                 '/tcpemu.v1.Emulator/Write',
                 request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.WriteRequest.SerializeToString,
@@ -294,6 +299,18 @@ class EmulatorServicer(object):
 
     def DeleteSession(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenSessions(self, request, context):
+        """Opens many sessions in one call: all or nothing. Every request is checked
+        first (an error names the item, "sessions[3].link_id ..."), the whole
+        batch must fit under --max_sessions (RESOURCE_EXHAUSTED), and if the
+        engine refuses one (its ports exhausted, say) the sessions this call
+        opened are deleted again and the error names that item. At most 1000
+        requests per call (kMaxOpenSessionsBatch); each shard is asked once.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -513,6 +530,11 @@ def add_EmulatorServicer_to_server(servicer, server):
                     servicer.DeleteSession,
                     request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.DeleteSessionRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'OpenSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenSessions,
+                    request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.OpenSessionsRequest.FromString,
+                    response_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.OpenSessionsResponse.SerializeToString,
             ),
             'Write': grpc.unary_unary_rpc_method_handler(
                     servicer.Write,
@@ -988,6 +1010,33 @@ class Emulator(object):
             '/tcpemu.v1.Emulator/DeleteSession',
             tcpemu_dot_v1_dot_tcpemu__pb2.DeleteSessionRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tcpemu.v1.Emulator/OpenSessions',
+            tcpemu_dot_v1_dot_tcpemu__pb2.OpenSessionsRequest.SerializeToString,
+            tcpemu_dot_v1_dot_tcpemu__pb2.OpenSessionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
