@@ -3,15 +3,18 @@
 docs/benchmarks.md, beside baselines measured in the same run.
 
     sudo clients/python/.venv/bin/python bench/tap_bench.py [--runs 3]
-        [--bytes 1000000000] [--mtu 1500] [--no-baselines]
+        [--bytes 1000000000] [--mtu 1500] [--no-offloads] [--no-baselines]
 
 tcpemud (build/server/tcpemud, or $TCPEMUD) gets one interface at MTU 1500;
 its TAP device is moved into a namespace of its own, where a kernel TCP
 socket (tests/interop/peer.py, hashing off) moves --bytes to or from the
 engine: engine->kernel (the engine writes, the kernel reads to end of
 stream) and kernel->engine (the kernel writes, the engine's listener reads,
-timed until the engine's FIN, so every byte was read). The device's kernel
-side has offloads off, as bench/tap_baselines.sh sets smoltcp's. Times are taken on
+timed until the engine's FIN, so every byte was read). By default tcpemud
+opens the device with its offloads (--tap_offloads, docs/tap.md): the kernel
+hands it TCP segments of up to 64 KiB, which the engine cuts to the MSS.
+--no-offloads runs tcpemud with --tap_offloads=false and turns the kernel
+side's offloads off, as bench/tap_baselines.sh sets smoltcp's. Times are taken on
 the kernel's side, from accept or connect to the end of the stream, as
 smoltcp's benchmark does. Each direction runs --runs times, interleaved; the
 median is reported. Then bench/tap_baselines.sh measures smoltcp's own TAP
@@ -111,6 +114,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--bytes", type=int, default=1_000_000_000)
     ap.add_argument("--mtu", type=int, default=1500)
+    ap.add_argument(
+        "--no-offloads",
+        action="store_true",
+        help="tcpemud --tap_offloads=false, kernel-side offloads off",
+    )
     ap.add_argument("--no-baselines", action="store_true")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -119,7 +127,13 @@ def main() -> None:
     binary = os.environ.get("TCPEMUD", str(REPO / "build/server/tcpemud"))
     port = free_port()
     daemon = subprocess.Popen(
-        [binary, f"--listen=127.0.0.1:{port}", "--metrics_listen=", "--shards=1"],
+        [
+            binary,
+            f"--listen=127.0.0.1:{port}",
+            "--metrics_listen=",
+            "--shards=1",
+            f"--tap_offloads={'false' if args.no_offloads else 'true'}",
+        ],
         stderr=subprocess.DEVNULL,
     )
     subprocess.run(["ip", "netns", "del", NS], stderr=subprocess.DEVNULL, check=False)
@@ -139,10 +153,11 @@ def main() -> None:
             f"ip -n {NS} link set lo up",
         ):
             subprocess.run(cmd, shell=True, check=True)
-        # As bench/tap_baselines.sh sets up smoltcp's device: no offloads,
-        # so the kernel handles and checksums every MTU-sized segment; IPv6
-        # off, so nothing else crosses the device.
-        for feature in ("tso", "gso", "gro", "lro", "tx", "rx", "sg"):
+        # --no-offloads: as bench/tap_baselines.sh sets up smoltcp's device,
+        # so the kernel handles and checksums every MTU-sized segment. IPv6
+        # off either way, so nothing else crosses the device.
+        off = ("tso", "gso", "gro", "lro", "tx", "rx", "sg")
+        for feature in off if args.no_offloads else ():
             subprocess.run(
                 [
                     "ip",
@@ -184,7 +199,11 @@ def main() -> None:
         daemon.terminate()
         daemon.wait(timeout=30)
 
-    print(f"tcpemu over TAP, MTU {args.mtu}, {args.bytes} bytes, median of {args.runs}")
+    offloads = "off" if args.no_offloads else "on"
+    print(
+        f"tcpemu over TAP, MTU {args.mtu}, offloads {offloads},"
+        f" {args.bytes} bytes, median of {args.runs}"
+    )
     medians = {}
     for name, runs in results.items():
         medians[name] = statistics.median(runs)
