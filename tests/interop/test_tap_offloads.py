@@ -39,7 +39,11 @@ def test_kernel_super_segments_are_cut_and_delivered_intact(
     tap_factory, tmp_path: Path, mtu: int
 ):
     tap = tap_factory(mtu)
-    tap.stub.Listen(pb.ListenRequest(interface_id=tap.iface.id, port=PORT, digest=True))
+    tap.stub.Listen(
+        pb.ListenRequest(
+            interface_id=tap.iface.id, port=PORT, digest=True, capture=True
+        )
+    )
     n = 40 * MB
     before = kernel_tx_packets(tap)
     rx_before = tap.stub.GetInterface(
