@@ -114,8 +114,7 @@ absl::StatusOr<size_t> TapDevice::Read(absl::Span<uint8_t> buf) {
     if (offloads_ && splitter_.pending() > 0) {
       absl::StatusOr<size_t> n = splitter_.Next(buf);
       if (n.ok()) return *n;
-      ++frames_dropped_;
-      continue;
+      continue;  // larger than `buf`: dropped
     }
     const absl::Span<uint8_t> into = offloads_ ? absl::MakeSpan(raw_) : buf;
     ssize_t n = read(fd_, into.data(), into.size());
@@ -127,10 +126,7 @@ absl::StatusOr<size_t> TapDevice::Read(absl::Span<uint8_t> buf) {
     if (!offloads_) return static_cast<size_t>(n);
     absl::StatusOr<VnetHeader> h =
         DecodeVnetHeader(absl::MakeConstSpan(raw_.data(), n));
-    if (!h.ok()) {
-      ++frames_dropped_;
-      continue;
-    }
+    if (!h.ok()) continue;  // shorter than its header: dropped
     absl::Span<uint8_t> frame =
         into.subspan(kVnetHeaderLen, n - kVnetHeaderLen);
     if (!splitter_.Start(*h, frame).ok()) {
@@ -138,8 +134,6 @@ absl::StatusOr<size_t> TapDevice::Read(absl::Span<uint8_t> buf) {
       // interface to count (too big, unsupported).
       VnetHeader plain;
       (void)splitter_.Start(plain, frame);
-    } else if ((h->gso_type & ~kVnetGsoEcn) != kVnetGsoNone) {
-      ++gso_frames_read_;
     }
   }
 }
@@ -167,8 +161,9 @@ bool TapDevice::SendFrame(absl::Span<const uint8_t> head,
     const size_t lead = offloads_ ? kVnetHeaderLen : 0;
     flat_.resize(lead + head.size() + payload.size());
     if (lead > 0) std::memcpy(flat_.data(), kPlainHeader, lead);
-    if (!head.empty())
+    if (!head.empty()) {
       std::memcpy(flat_.data() + lead, head.data(), head.size());
+    }
     payload.CopyTo(absl::MakeSpan(flat_).subspan(lead + head.size()));
     iov[0] = {flat_.data(), flat_.size()};
     n = 1;

@@ -55,19 +55,12 @@ class TapDevice final : public FrameSink {
   // "nothing to read" are returned. With offloads, one read from the device
   // may yield many frames: the rest are returned by the following calls
   // before the device is read again. `buf` should hold the MTU plus the
-  // Ethernet header; a frame that does not fit is dropped (counted in
-  // frames_dropped()).
+  // Ethernet header; a frame that does not fit is dropped.
   absl::StatusOr<size_t> Read(absl::Span<uint8_t> buf);
 
   // FrameSink: writes head + payload as one frame (gathered, not copied).
   bool SendFrame(absl::Span<const uint8_t> head,
                  const Payload& payload) override;
-
-  // Super-segments read and cut (offloads only).
-  uint64_t gso_frames_read() const { return gso_frames_read_; }
-  // Frames read that could not be returned: a virtio-net header this does
-  // not handle, or a frame larger than the caller's buffer.
-  uint64_t frames_dropped() const { return frames_dropped_; }
 
  private:
   TapDevice(int fd, std::string name, bool created, bool offloads);
@@ -81,8 +74,6 @@ class TapDevice final : public FrameSink {
   std::vector<uint8_t> raw_;
   GsoSplitter splitter_;
   std::vector<uint8_t> flat_;  // a frame of too many slices, flattened
-  uint64_t gso_frames_read_ = 0;
-  uint64_t frames_dropped_ = 0;
 };
 
 }  // namespace tcpemu
