@@ -255,15 +255,15 @@ def main() -> None:
         base = float(kv[key])
         print(f"  {name:20s} {direction:28s} {base:6.2f} Gbit/s")
         for tag in tags:
-            out = medians[f"engine->kernel offloads {tag}"]
+            outward = medians[f"engine->kernel offloads {tag}"]
             into = medians[f"kernel->engine offloads {tag}"]
             if direction.startswith("smoltcp->"):
-                ratio = f"tcpemu/smoltcp = {out / base:.2f}"
+                ratio = f"tcpemu/smoltcp = {outward / base:.2f}"
             elif direction.endswith("->smoltcp"):
                 ratio = f"tcpemu/smoltcp = {into / base:.2f}"
             else:
                 ratio = (
-                    f"tcpemu/veth = {out / base:.2f} (engine->kernel),"
+                    f"tcpemu/veth = {outward / base:.2f} (engine->kernel),"
                     f" {into / base:.2f} (kernel->engine)"
                 )
             print(f"      offloads {tag:3s}  {ratio}")
