@@ -44,9 +44,15 @@ if ! [[ "$RUNS" =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 
-SMOLTCP_DIR="${SMOLTCP_DIR:-/work/ext/smoltcp}"
-SMOLTCP_VERSION="${SMOLTCP_VERSION:-0.14.0}"
+# Kept under other names: smoltcp's build script reads every SMOLTCP_*
+# variable in its environment as a setting and panics on one it does not know
+# ("Unknown env var DIR"), so cargo runs without these two (see cargo_run).
+SMOLTCP_SRC="${SMOLTCP_DIR:-/work/ext/smoltcp}"
+SMOLTCP_FETCH_VERSION="${SMOLTCP_VERSION:-0.14.0}"
 CARGO="${CARGO:-$(command -v cargo || echo "$HOME/.cargo/bin/cargo")}"
+cargo_run() {  # cargo arguments...
+  env -u SMOLTCP_DIR -u SMOLTCP_VERSION "$CARGO" "$@"
+}
 AMOUNT=1000000000         # bytes per transfer, as AMOUNT in benchmark.rs
 TIMEOUT=300               # seconds allowed for one transfer
 MTU=1500
@@ -112,12 +118,12 @@ started="$(date +%s)"
 
 # --- smoltcp: source and build ----------------------------------------------
 
-if [[ ! -f "$SMOLTCP_DIR/examples/benchmark.rs" ]]; then
-  if [[ -e "$SMOLTCP_DIR" ]] && [[ -n "$(ls -A "$SMOLTCP_DIR")" ]]; then
-    echo "tap_baselines: $SMOLTCP_DIR exists but has no examples/benchmark.rs" >&2
+if [[ ! -f "$SMOLTCP_SRC/examples/benchmark.rs" ]]; then
+  if [[ -e "$SMOLTCP_SRC" ]] && [[ -n "$(ls -A "$SMOLTCP_SRC")" ]]; then
+    echo "tap_baselines: $SMOLTCP_SRC exists but has no examples/benchmark.rs" >&2
     exit 1
   fi
-  echo "fetching smoltcp $SMOLTCP_VERSION into $SMOLTCP_DIR" >&2
+  echo "fetching smoltcp $SMOLTCP_FETCH_VERSION into $SMOLTCP_SRC" >&2
   scratch="$(mktemp -d)"
   # A throwaway package that depends on exactly that version: cargo downloads
   # the published crate and unpacks it in its registry cache.
@@ -130,35 +136,35 @@ version = "0.0.0"
 edition = "2021"
 
 [dependencies]
-smoltcp = { version = "=$SMOLTCP_VERSION", default-features = false }
+smoltcp = { version = "=$SMOLTCP_FETCH_VERSION", default-features = false }
 EOF
-  "$CARGO" fetch --quiet --manifest-path "$scratch/fetch/Cargo.toml"
-  manifest="$("$CARGO" metadata --quiet --format-version 1 \
+  cargo_run fetch --quiet --manifest-path "$scratch/fetch/Cargo.toml"
+  manifest="$(cargo_run metadata --quiet --format-version 1 \
     --manifest-path "$scratch/fetch/Cargo.toml" |
-    jq -r --arg v "$SMOLTCP_VERSION" \
+    jq -r --arg v "$SMOLTCP_FETCH_VERSION" \
       '.packages[] | select(.name == "smoltcp" and .version == $v) | .manifest_path')"
   if [[ -z "$manifest" ]] || [[ ! -f "$(dirname "$manifest")/examples/benchmark.rs" ]]; then
-    echo "tap_baselines: smoltcp $SMOLTCP_VERSION has no examples/benchmark.rs" >&2
+    echo "tap_baselines: smoltcp $SMOLTCP_FETCH_VERSION has no examples/benchmark.rs" >&2
     exit 1
   fi
-  mkdir -p "$SMOLTCP_DIR"
-  cp -a "$(dirname "$manifest")/." "$SMOLTCP_DIR/"
+  mkdir -p "$SMOLTCP_SRC"
+  cp -a "$(dirname "$manifest")/." "$SMOLTCP_SRC/"
 fi
 
-smoltcp_version="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$SMOLTCP_DIR/Cargo.toml" | head -n1)"
+smoltcp_version="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$SMOLTCP_SRC/Cargo.toml" | head -n1)"
 smoltcp_commit=unknown
-if [[ -f "$SMOLTCP_DIR/.cargo_vcs_info.json" ]]; then
-  smoltcp_commit="$(jq -r '.git.sha1' "$SMOLTCP_DIR/.cargo_vcs_info.json")"
-elif git -C "$SMOLTCP_DIR" rev-parse HEAD >/dev/null 2>&1; then
-  smoltcp_commit="$(git -C "$SMOLTCP_DIR" rev-parse HEAD)"
+if [[ -f "$SMOLTCP_SRC/.cargo_vcs_info.json" ]]; then
+  smoltcp_commit="$(jq -r '.git.sha1' "$SMOLTCP_SRC/.cargo_vcs_info.json")"
+elif git -C "$SMOLTCP_SRC" rev-parse HEAD >/dev/null 2>&1; then
+  smoltcp_commit="$(git -C "$SMOLTCP_SRC" rev-parse HEAD)"
 fi
 
 echo "building smoltcp $smoltcp_version examples/benchmark.rs (release)" >&2
 locked=()
-if [[ -f "$SMOLTCP_DIR/Cargo.lock" ]]; then locked=(--locked); fi
-(cd "$SMOLTCP_DIR" &&
-  "$CARGO" build --quiet --release "${locked[@]}" --example benchmark)
-BENCH_BIN="$SMOLTCP_DIR/target/release/examples/benchmark"
+if [[ -f "$SMOLTCP_SRC/Cargo.lock" ]]; then locked=(--locked); fi
+(cd "$SMOLTCP_SRC" &&
+  cargo_run build --quiet --release "${locked[@]}" --example benchmark)
+BENCH_BIN="$SMOLTCP_SRC/target/release/examples/benchmark"
 
 # --- network setup -------------------------------------------------------------
 

@@ -43,6 +43,7 @@ struct EmulatorOptions {
   uint64_t default_seed = 0;                  // 0: random
   uint32_t max_interfaces = 64;
   uint32_t max_listeners = 1024;  // over every interface
+  bool tap_offloads = true;       // --tap_offloads (docs/tap.md)
   CaptureOptions captures;
   // Calls that wait (Write and Read with `wait`) and what they hold.
   WaitLimits waits;

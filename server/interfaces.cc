@@ -219,8 +219,8 @@ grpc::Status EmulatorService::CreateInterface(
                 "network_id ", slot.id,
                 " is VIRTUAL; interfaces need a REALTIME network"));
           }
-          absl::StatusOr<std::unique_ptr<TapDevice>> dev =
-              TapDevice::Open(name, spec.mtu);
+          absl::StatusOr<std::unique_ptr<TapDevice>> dev = TapDevice::Open(
+              name, spec.mtu, {.offloads = options_.tap_offloads});
           if (!dev.ok()) return dev.status();
           // Bring the network to the wall clock before it meets the device.
           TimeNs now = shard.NetworkNow(slot);

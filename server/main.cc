@@ -70,6 +70,10 @@ ABSL_FLAG(uint32_t, per_session_cap, 1000,
           "at most this many sessions get per-session series");
 ABSL_FLAG(uint64_t, seed, 0, "seed of the default network; 0 = random");
 ABSL_FLAG(uint32_t, max_interfaces, 64, "TAP interfaces held at once");
+ABSL_FLAG(bool, tap_offloads, true,
+          "TAP devices carry a virtio-net header: the kernel hands over "
+          "64 KiB TCP segments, cut to the MSS before the engine sees them "
+          "(docs/tap.md); false: one plain frame per read");
 ABSL_FLAG(uint32_t, max_listeners, 1024,
           "ports listening at once, over every interface");
 ABSL_FLAG(uint32_t, max_write_bytes, 16 * 1024 * 1024,
@@ -133,7 +137,7 @@ void PrintHelp() {
       {"Proxies (docs/proxy.md)",
        {"proxy_listen_allow", "proxy_upstream_allow", "max_proxies",
         "max_proxy_connections", "toxiproxy_listen", "proxies"}},
-      {"Running", {"seed", "shutdown_seconds"}},
+      {"Running", {"seed", "shutdown_seconds", "tap_offloads"}},
   };
   absl::flat_hash_map<absl::string_view, absl::CommandLineFlag*> all =
       absl::GetAllFlags();
@@ -230,6 +234,7 @@ int main(int argc, char** argv) {
   o.emulator.default_seed = absl::GetFlag(FLAGS_seed);
   o.emulator.max_interfaces = absl::GetFlag(FLAGS_max_interfaces);
   o.emulator.max_listeners = absl::GetFlag(FLAGS_max_listeners);
+  o.emulator.tap_offloads = absl::GetFlag(FLAGS_tap_offloads);
   o.emulator.max_write_bytes = absl::GetFlag(FLAGS_max_write_bytes);
   if (o.emulator.max_write_bytes == 0 ||
       o.emulator.max_write_bytes > (1u << 30)) {
