@@ -83,6 +83,12 @@ const (
 	// new session whose server endpoint is the engine's; Segment is the
 	// host's SYN and RemoteAddr its address.
 	KindSessionAccepted = tcpemuv1.EventKind_EVENT_KIND_SESSION_ACCEPTED
+	// KindClockBehind: a REALTIME network fell more than 5 ms behind wall
+	// time (its shard could not keep up); A is the lag in ns. No session.
+	KindClockBehind = tcpemuv1.EventKind_EVENT_KIND_CLOCK_BEHIND
+	// KindClockCaughtUp: ... and caught up; A is the largest lag seen and B
+	// how long it was behind, in ns.
+	KindClockCaughtUp = tcpemuv1.EventKind_EVENT_KIND_CLOCK_CAUGHT_UP
 )
 
 // Direction selects a link's forward (client to server) or reverse path.

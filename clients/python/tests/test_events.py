@@ -176,6 +176,27 @@ def test_session_accepted_event_forms():
     assert tcpemu.events.remote_address(ev) == "10.201.0.1"
 
 
+def test_clock_events_name_their_network_and_lag():
+    behind = pb.Event(time_ns=2_000_000, kind=pb.EVENT_KIND_CLOCK_BEHIND, network_id=4, a=7_500_000)
+    caught_up = pb.Event(
+        time_ns=3_000_000,
+        kind=pb.EVENT_KIND_CLOCK_CAUGHT_UP,
+        network_id=4,
+        a=9_000_000,
+        b=12_000_000,
+    )
+    d = tcpemu.event_to_dict(behind)
+    assert d["kind"] == "clock_behind" and d["lag_ns"] == 7_500_000 and "tcb" not in d
+    assert tcpemu.event_from_dict(d) == behind
+    d = tcpemu.event_to_dict(caught_up)
+    assert d["max_lag_ns"] == 9_000_000 and d["behind_ns"] == 12_000_000
+    assert tcpemu.event_from_dict(d) == caught_up
+    assert tcpemu.format_event(behind) == "    0.002000 n4 clock_behind by 7.500 ms"
+    assert tcpemu.format_event(caught_up) == (
+        "    0.003000 n4 clock_caught_up after 12.000 ms (at most 9.000 ms behind)"
+    )
+
+
 def test_sack_blocks_in_acks_unless_turned_off(client, vnet):
     """A lossy path leaves holes: the receiver's ACKs report the bytes it
     holds beyond them (RFC 2018), unless SACK is turned off."""

@@ -77,6 +77,9 @@ _LAYOUT: Dict[int, tuple[str | None, str | None, str | None, bool | None, bool]]
     pb.EVENT_KIND_SESSION_DESTROYED: (None, None, None, None, False),
     # `a` is the remote host's IPv4 address, written dotted as "remote".
     pb.EVENT_KIND_SESSION_ACCEPTED: (None, None, None, False, False),
+    # A REALTIME network's clock fell behind wall time, then caught up.
+    pb.EVENT_KIND_CLOCK_BEHIND: (None, "lag_ns", None, None, False),
+    pb.EVENT_KIND_CLOCK_CAUGHT_UP: (None, "max_lag_ns", "behind_ns", None, False),
 }
 
 
@@ -322,6 +325,13 @@ def format_event(item: Union[EventLike, Gap]) -> str:
         detail = ev.reason
     elif k == pb.EVENT_KIND_SESSION_ACCEPTED:
         detail = f"from {remote_address(ev)} on link {ev.link_id}"
+    elif k == pb.EVENT_KIND_CLOCK_BEHIND:
+        return f"{ev.time_ns / 1e9:12.6f} n{ev.network_id} {name} by {ev.a / 1e6:.3f} ms"
+    elif k == pb.EVENT_KIND_CLOCK_CAUGHT_UP:
+        return (
+            f"{ev.time_ns / 1e9:12.6f} n{ev.network_id} {name} after {ev.b / 1e6:.3f} ms"
+            f" (at most {ev.a / 1e6:.3f} ms behind)"
+        )
     else:
         detail = ""
     return f"{head} {name} {ep} {detail}".rstrip()

@@ -573,6 +573,13 @@ const (
 	// A listener accepted a connection from a host: a new SERVER-side
 	// session; `segment` is the SYN (ports), `a` the remote IPv4 address.
 	EventKind_EVENT_KIND_SESSION_ACCEPTED EventKind = 14
+	// A REALTIME network fell behind wall time: when its shard came to it,
+	// its earliest due deadline was `a` ns in the past (more than 5 ms), so
+	// what it emulates is late. No session; network_id names the network.
+	EventKind_EVENT_KIND_CLOCK_BEHIND EventKind = 15
+	// ... and caught up (its lag back under 2.5 ms): `a` the largest lag seen
+	// in ns, `b` how long it was behind in ns.
+	EventKind_EVENT_KIND_CLOCK_CAUGHT_UP EventKind = 16
 )
 
 // Enum value maps for EventKind.
@@ -593,6 +600,8 @@ var (
 		12: "EVENT_KIND_CONNECTION_ERROR",
 		13: "EVENT_KIND_SESSION_DESTROYED",
 		14: "EVENT_KIND_SESSION_ACCEPTED",
+		15: "EVENT_KIND_CLOCK_BEHIND",
+		16: "EVENT_KIND_CLOCK_CAUGHT_UP",
 	}
 	EventKind_value = map[string]int32{
 		"EVENT_KIND_UNSPECIFIED":       0,
@@ -610,6 +619,8 @@ var (
 		"EVENT_KIND_CONNECTION_ERROR":  12,
 		"EVENT_KIND_SESSION_DESTROYED": 13,
 		"EVENT_KIND_SESSION_ACCEPTED":  14,
+		"EVENT_KIND_CLOCK_BEHIND":      15,
+		"EVENT_KIND_CLOCK_CAUGHT_UP":   16,
 	}
 )
 
@@ -8084,7 +8095,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x12FAULT_ACTION_DELAY\x10\x02\x12\x1a\n" +
 	"\x16FAULT_ACTION_DUPLICATE\x10\x03\x12\x18\n" +
 	"\x14FAULT_ACTION_CORRUPT\x10\x04\x12\x18\n" +
-	"\x14FAULT_ACTION_REORDER\x10\x05*\xca\x03\n" +
+	"\x14FAULT_ACTION_REORDER\x10\x05*\x87\x04\n" +
 	"\tEventKind\x12\x1a\n" +
 	"\x16EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17EVENT_KIND_SEGMENT_SENT\x10\x01\x12\x1f\n" +
@@ -8101,7 +8112,9 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x17EVENT_KIND_CWND_CHANGED\x10\v\x12\x1f\n" +
 	"\x1bEVENT_KIND_CONNECTION_ERROR\x10\f\x12 \n" +
 	"\x1cEVENT_KIND_SESSION_DESTROYED\x10\r\x12\x1f\n" +
-	"\x1bEVENT_KIND_SESSION_ACCEPTED\x10\x0e*c\n" +
+	"\x1bEVENT_KIND_SESSION_ACCEPTED\x10\x0e\x12\x1b\n" +
+	"\x17EVENT_KIND_CLOCK_BEHIND\x10\x0f\x12\x1e\n" +
+	"\x1aEVENT_KIND_CLOCK_CAUGHT_UP\x10\x10*c\n" +
 	"\vToxicStream\x12\x1c\n" +
 	"\x18TOXIC_STREAM_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17TOXIC_STREAM_DOWNSTREAM\x10\x01\x12\x19\n" +

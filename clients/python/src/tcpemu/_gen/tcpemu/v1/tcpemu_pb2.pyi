@@ -108,6 +108,8 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_CONNECTION_ERROR: _ClassVar[EventKind]
     EVENT_KIND_SESSION_DESTROYED: _ClassVar[EventKind]
     EVENT_KIND_SESSION_ACCEPTED: _ClassVar[EventKind]
+    EVENT_KIND_CLOCK_BEHIND: _ClassVar[EventKind]
+    EVENT_KIND_CLOCK_CAUGHT_UP: _ClassVar[EventKind]
 
 class ToxicStream(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -181,6 +183,8 @@ EVENT_KIND_CWND_CHANGED: EventKind
 EVENT_KIND_CONNECTION_ERROR: EventKind
 EVENT_KIND_SESSION_DESTROYED: EventKind
 EVENT_KIND_SESSION_ACCEPTED: EventKind
+EVENT_KIND_CLOCK_BEHIND: EventKind
+EVENT_KIND_CLOCK_CAUGHT_UP: EventKind
 TOXIC_STREAM_UNSPECIFIED: ToxicStream
 TOXIC_STREAM_DOWNSTREAM: ToxicStream
 TOXIC_STREAM_UPSTREAM: ToxicStream
