@@ -654,8 +654,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EmulatorService::WatchEvents(
         grpc::SerializationTraits<v1::WatchEventsRequest>::Deserialize(&copy,
                                                                        &parsed);
     if (!ps.ok()) {
-      s = Invalid(absl::StrCat("WatchEventsRequest does not parse: ",
-                               ps.error_message()));
+      // Worded as the other methods' undecodable requests are.
+      s = Invalid("request is not a valid tcpemu.v1.WatchEventsRequest");
     }
   }
   if (s.ok() && pump_.shutting_down()) {

@@ -26,7 +26,7 @@ void ExpectNamed(Enum last) {
 }
 
 TEST(EventNamesTest, EveryEnumeratorHasADistinctName) {
-  ExpectNamed(EventKind::kSessionAccepted);
+  ExpectNamed(EventKind::kClockCaughtUp);
   ExpectNamed(SendReason::kTailLossProbe);
   ExpectNamed(Disposition::kPaws);
   ExpectNamed(DropReason::kMtu);
