@@ -387,12 +387,17 @@ LatenessStats LatenessSum(Daemon& d) {
 // read before and after. Arg 1 adds load: a bulk transfer on the same
 // network (the same shard) for the whole run over a 1 Gbit/s link; Arg 2
 // the same bulk transfer with no rate limit, which keeps the shard busy all
-// the time.
+// the time. Arg 3 puts the load on the other shard instead: a long fat
+// path (its own REALTIME network, 10 Gbit/s, 50 ms each way, buffers of
+// 256 MiB for the 125 MB bandwidth-delay product), and reads the probes'
+// shard's lateness alone, the load's shard's, whether its network fell
+// behind wall time (CLOCK_BEHIND) and the goodput written.
 void BM_RealtimeTimerLateness(benchmark::State& state) {
   Harness h;
   if (!StartHarness(state, &h)) return;
   const bool loaded = state.range(0) != 0;
   const bool unlimited = state.range(0) == 2;
+  const bool far = state.range(0) == 3;
   v1::PathSpec path;
   SetDuration(absl::Milliseconds(5), path.mutable_delay());
   auto link = testutil::CreateLink(h.stub.get(), 0, path);
@@ -412,24 +417,38 @@ void BM_RealtimeTimerLateness(benchmark::State& state) {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> load_bytes{0};
   std::thread load;
+  // Networks go to shard id % 2: the default one (1) to shard 1.
+  constexpr size_t kProbeShard = 1;
   if (loaded) {
+    uint32_t load_network = 0;  // the probes' own
     v1::PathSpec fast;
     SetDuration(absl::Microseconds(100), fast.mutable_delay());
     if (!unlimited) fast.set_rate_bps(1'000'000'000);
-    auto l2 = testutil::CreateLink(h.stub.get(), 0, fast);
+    uint32_t buffer = 16 * kMiB;
+    if (far) {
+      auto net =
+          testutil::CreateNetwork(h.stub.get(), v1::CLOCK_KIND_REALTIME, 1);
+      if (!Check(state, net)) return;
+      load_network = net->id();
+      SetDuration(absl::Milliseconds(50), fast.mutable_delay());
+      fast.set_rate_bps(10'000'000'000);
+      fast.set_queue_limit_packets(100'000);
+      buffer = 256 * kMiB;
+    }
+    auto l2 = testutil::CreateLink(h.stub.get(), load_network, fast);
     if (!Check(state, l2)) return;
     v1::OpenSessionRequest open;
     open.set_link_id(l2->id());
-    open.mutable_client()->set_send_buffer(16 * kMiB);
-    open.mutable_server()->set_recv_buffer(16 * kMiB);
+    open.mutable_client()->set_send_buffer(buffer);
+    open.mutable_server()->set_recv_buffer(buffer);
     auto bulk = testutil::OpenSession(h.stub.get(), open);
     if (!Check(state, bulk)) return;
-    load = std::thread([&, sid = bulk->id()] {
+    load = std::thread([&, sid = bulk->id(), chunk = buffer / 4] {
       while (!stop) {
         v1::WriteRequest w;
         w.set_session_id(sid);
         w.set_endpoint(v1::ENDPOINT_CLIENT);
-        w.set_fill_bytes(16 * kMiB);
+        w.set_fill_bytes(chunk);
         SetDuration(absl::Milliseconds(200), w.mutable_wait());
         v1::WriteResponse wr;
         if (Call(h.stub.get(), &Stub::Write, w, &wr).ok()) {
@@ -438,14 +457,19 @@ void BM_RealtimeTimerLateness(benchmark::State& state) {
       }
     });
   }
-  absl::SleepFor(absl::Milliseconds(100));  // handshakes done
+  // Handshakes done (and the long fat path past its first round trips).
+  absl::SleepFor(far ? absl::Seconds(2) : absl::Milliseconds(100));
 
   v1::WatchEventsRequest watch;
   for (uint32_t id : probes) watch.add_session_ids(id);
   watch.add_kinds(v1::EVENT_KIND_RTT_SAMPLE);
   testutil::EventCollector rtt(h.stub.get(), watch);
 
-  const LatenessStats before = LatenessSum(*h.daemon);
+  const LatenessStats before =
+      far ? h.daemon->service().shard(kProbeShard).lateness()
+          : LatenessSum(*h.daemon);
+  const double behind_before = testutil::MetricSum(
+      h.daemon->metrics().Render(), "tcpemu_realtime_behind_total");
   const uint64_t load_bytes_before = load_bytes.load();
   const absl::Time run_start = absl::Now();
   std::vector<int64_t> client_ns;
@@ -475,7 +499,23 @@ void BM_RealtimeTimerLateness(benchmark::State& state) {
     client_ns.push_back(absl::ToInt64Nanoseconds(t1 - t0) - 5'000'000);
     absl::SleepFor(absl::Milliseconds(1));
   }
-  const LatenessStats after = LatenessSum(*h.daemon);
+  const LatenessStats after =
+      far ? h.daemon->service().shard(kProbeShard).lateness()
+          : LatenessSum(*h.daemon);
+  if (far) {
+    const std::string text = h.daemon->metrics().Render();
+    state.counters["behind_events"] =
+        testutil::MetricSum(text, "tcpemu_realtime_behind_total") -
+        behind_before;
+    state.counters["behind_s"] =
+        testutil::MetricSum(text, "tcpemu_realtime_behind_seconds_total");
+    state.counters["load_shard_late_p99_us"] =
+        static_cast<double>(h.daemon->service()
+                                .shard(1 - kProbeShard)
+                                .lateness()
+                                .QuantileNs(0.99)) /
+        1e3;
+  }
   state.counters["load_Gbit_per_s"] =
       static_cast<double>(load_bytes.load() - load_bytes_before) * 8 / 1e9 /
       absl::ToDoubleSeconds(absl::Now() - run_start);
@@ -505,6 +545,7 @@ BENCHMARK(BM_RealtimeTimerLateness)
     ->Arg(0)
     ->Arg(1)
     ->Arg(2)
+    ->Arg(3)
     ->Iterations(2000)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

@@ -169,6 +169,22 @@ void ShardMetrics::ObserveTimerLateness(int64_t ns) {
   Add(lateness_sum_ns_, static_cast<uint64_t>(std::max<int64_t>(ns, 0)));
 }
 
+// A histogram series from non-cumulative counts: bucket i < N - 1 holds
+// the samples up to bound(i) seconds, the last one those above every bound.
+template <size_t N, typename Bound>
+prometheus::ClientMetric HistogramOf(const std::array<uint64_t, N>& counts,
+                                     Bound bound, uint64_t sum_ns) {
+  prometheus::ClientMetric m;
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < N; ++i) {
+    cumulative += counts[i];
+    m.histogram.bucket.push_back({cumulative, i + 1 < N ? bound(i) : kInf});
+  }
+  m.histogram.sample_count = cumulative;
+  m.histogram.sample_sum = static_cast<double>(sum_ns) / kNsPerSecond;
+  return m;
+}
+
 // ---------------------------------------------------------------- collector
 
 // Builds the engine families at scrape time and appends the registry's.
@@ -339,17 +355,9 @@ void Metrics::Collector::AppendEngine(const Totals& t,
   MetricFamily rtt = NewFamily("tcpemu_rtt_seconds",
                                "Round-trip time samples taken by endpoints.",
                                MetricType::Histogram);
-  ClientMetric rtt_metric;
-  uint64_t cumulative = 0;
-  for (size_t i = 0; i <= kNumRttBuckets; ++i) {
-    cumulative += t.rtt_buckets[i];
-    rtt_metric.histogram.bucket.push_back(
-        {cumulative, i < kNumRttBuckets ? RttBoundSeconds(i) : kInf});
-  }
-  rtt_metric.histogram.sample_count = cumulative;
-  rtt_metric.histogram.sample_sum =
-      static_cast<double>(t.rtt_sum_ns) / kNsPerSecond;
-  rtt.metric.push_back(std::move(rtt_metric));
+  rtt.metric.push_back(HistogramOf(
+      t.rtt_buckets, [](size_t i) { return RttBoundSeconds(i); },
+      t.rtt_sum_ns));
   out.push_back(std::move(rtt));
 
   MetricFamily changes =
@@ -380,20 +388,13 @@ void Metrics::Collector::AppendEngine(const Totals& t,
       "How long after its deadline a REALTIME network's due timer or packet "
       "was processed by its shard.",
       MetricType::Histogram);
-  ClientMetric lateness_metric;
-  cumulative = 0;
-  constexpr auto& kBounds = ShardMetrics::kLatenessBoundsNs;
-  for (size_t i = 0; i <= kBounds.size(); ++i) {
-    cumulative += t.lateness_buckets[i];
-    lateness_metric.histogram.bucket.push_back(
-        {cumulative, i < kBounds.size()
-                         ? static_cast<double>(kBounds[i]) / kNsPerSecond
-                         : kInf});
-  }
-  lateness_metric.histogram.sample_count = cumulative;
-  lateness_metric.histogram.sample_sum =
-      static_cast<double>(t.lateness_sum_ns) / kNsPerSecond;
-  lateness.metric.push_back(std::move(lateness_metric));
+  lateness.metric.push_back(HistogramOf(
+      t.lateness_buckets,
+      [](size_t i) {
+        return static_cast<double>(ShardMetrics::kLatenessBoundsNs[i]) /
+               kNsPerSecond;
+      },
+      t.lateness_sum_ns));
   out.push_back(std::move(lateness));
 
   MetricFamily lag = NewFamily(
