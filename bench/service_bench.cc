@@ -417,8 +417,9 @@ void BM_RealtimeTimerLateness(benchmark::State& state) {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> load_bytes{0};
   std::thread load;
-  // Networks go to shard id % 2: the default one (1) to shard 1.
-  constexpr size_t kProbeShard = 1;
+  // The default network, the probes', is on shard 0; a new network goes to
+  // shard id % 2.
+  constexpr size_t kProbeShard = 0;
   if (loaded) {
     uint32_t load_network = 0;  // the probes' own
     v1::PathSpec fast;
@@ -426,10 +427,13 @@ void BM_RealtimeTimerLateness(benchmark::State& state) {
     if (!unlimited) fast.set_rate_bps(1'000'000'000);
     uint32_t buffer = 16 * kMiB;
     if (far) {
-      auto net =
-          testutil::CreateNetwork(h.stub.get(), v1::CLOCK_KIND_REALTIME, 1);
-      if (!Check(state, net)) return;
-      load_network = net->id();
+      // The first network with an odd id is on the other shard.
+      while (load_network % 2 == 0) {
+        auto net =
+            testutil::CreateNetwork(h.stub.get(), v1::CLOCK_KIND_REALTIME, 1);
+        if (!Check(state, net)) return;
+        load_network = net->id();
+      }
       SetDuration(absl::Milliseconds(50), fast.mutable_delay());
       fast.set_rate_bps(10'000'000'000);
       fast.set_queue_limit_packets(100'000);
