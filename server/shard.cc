@@ -377,19 +377,23 @@ LatenessStats Shard::lateness() const {
 }
 
 void Shard::TrackLag(NetworkSlot& slot, TimeNs now, DurationNs lag) {
-  Event e;
-  e.time = now;
   if (!slot.behind) {
     if (lag <= kBehindNs) return;
     slot.behind = true;
     slot.behind_since = now - lag;
     slot.max_lag = lag;
-    e.kind = EventKind::kClockBehind;
-    e.a = lag;
   } else {
     slot.max_lag = std::max(slot.max_lag, lag);
     if (lag > kBehindNs / 2) return;
     slot.behind = false;
+  }
+  // Only on a change: an event is built twice per episode, not per pass.
+  Event e;
+  e.time = now;
+  if (slot.behind) {
+    e.kind = EventKind::kClockBehind;
+    e.a = lag;
+  } else {
     e.kind = EventKind::kClockCaughtUp;
     e.a = slot.max_lag;
     e.b = now - slot.behind_since;

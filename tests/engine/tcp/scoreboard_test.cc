@@ -241,7 +241,7 @@ TEST(ScoreboardTest, AGrowingBlockCountsOnlyWhatIsNew) {
     ASSERT_EQ(r.newest_delivered_end, At(right)) << right;
   }
   EXPECT_EQ(sacked, b.sacked_bytes());  // block (0, 1) counted once
-  EXPECT_EQ(b.pipe(), kMss);           // segment 1, the hole
+  EXPECT_EQ(b.pipe(), kMss);            // segment 1, the hole
 }
 
 TEST(ScoreboardTest, ABlockSeenBeforeRenegingCountsAgainAfterIt) {
