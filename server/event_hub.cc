@@ -62,7 +62,7 @@ void Subscription::PushReplay(const std::vector<internal::ReplayItem>& items,
     bool dropped = false;
     NetworkEvent& slot = ring_.Append(&dropped);
     slot.network_id = items[i].network_id;
-    slot.event = *items[i].event;
+    slot.event = items[i].event;
     if (dropped) {
       ++lost_pending_;
       ++lost_total_;
@@ -147,7 +147,8 @@ uint64_t Subscription::events_lost_total() const {
 EventHub::EventHub(const Options& options) : options_(Normalize(options)) {
   partitions_.reserve(options_.shards);
   for (size_t i = 0; i < options_.shards; ++i) {
-    partitions_.push_back(std::make_unique<Partition>());
+    partitions_.push_back(
+        std::make_unique<Partition>(options_.history_per_session));
   }
 }
 
@@ -207,20 +208,17 @@ void EventHub::ReplayLocked(Partition& p, Subscription* sub) const {
     const auto session_id = static_cast<uint32_t>(key);
     if (f.network_id != 0 && network_id != f.network_id) return;
     if (!f.session_ids.empty() && !f.session_ids.contains(session_id)) return;
-    h.ForEach([&](const Retained& r) {
-      if (f.Matches(network_id, r.event)) {
-        found.push_back({r.seq, network_id, &r.event});
-      }
+    h.ForEach([&](uint64_t seq, const Event& e) {
+      if (f.Matches(network_id, e)) found.push_back({seq, network_id, e});
     });
   };
   if (f.network_id != 0 && !f.session_ids.empty()) {
     for (uint32_t session_id : f.session_ids) {
       const uint64_t key = SessionKey(f.network_id, session_id);
-      auto it = p.history.find(key);
-      if (it != p.history.end()) scan(key, it->second);
+      if (const History* h = p.history.Find(key)) scan(key, *h);
     }
   } else {
-    for (const auto& [key, h] : p.history) scan(key, h);
+    p.history.ForEach(scan);
   }
   if (found.empty()) return;
   // Each session's ring is in order already; merging sessions needs the sort.
@@ -242,15 +240,8 @@ void EventHub::Publish(size_t shard, uint32_t network_id, const Event& e) {
   Partition& p = *partitions_[shard];
   absl::MutexLock lock(&p.mu);
   const uint64_t seq = p.next_seq++;
-  if (e.session_id != 0 && options_.history_per_session != 0) {
-    auto it = p.history
-                  .try_emplace(SessionKey(network_id, e.session_id),
-                               options_.history_per_session)
-                  .first;
-    bool dropped = false;
-    Retained& r = it->second.Append(&dropped);
-    r.seq = seq;
-    r.event = e;
+  if (e.session_id != 0) {
+    p.history.Append(SessionKey(network_id, e.session_id), seq, e);
   }
   uint64_t dropped = 0;
   for (Subscription* sub : p.subscribers) {
@@ -266,15 +257,15 @@ void EventHub::ForgetSession(size_t shard, uint32_t network_id,
   assert(shard < partitions_.size());
   Partition& p = *partitions_[shard];
   absl::MutexLock lock(&p.mu);
-  p.history.erase(SessionKey(network_id, session_id));
+  p.history.Erase(SessionKey(network_id, session_id));
 }
 
 void EventHub::ForgetNetwork(size_t shard, uint32_t network_id) {
   assert(shard < partitions_.size());
   Partition& p = *partitions_[shard];
   absl::MutexLock lock(&p.mu);
-  absl::erase_if(p.history, [network_id](const auto& kv) {
-    return static_cast<uint32_t>(kv.first >> 32) == network_id;
+  p.history.EraseIf([network_id](uint64_t key) {
+    return static_cast<uint32_t>(key >> 32) == network_id;
   });
 }
 
@@ -296,10 +287,10 @@ EventHub::HistoryStats EventHub::history_stats() const {
   for (const auto& p : partitions_) {
     absl::MutexLock lock(&p->mu);
     stats.sessions += p->history.size();
-    for (const auto& [key, h] : p->history) {
+    p->history.ForEach([&](uint64_t, const History& h) {
       stats.events += h.size();
-      stats.allocated += h.allocated();
-    }
+      stats.allocated_bytes += h.allocated_bytes();
+    });
   }
   return stats;
 }
@@ -308,8 +299,7 @@ size_t EventHub::history_size(uint32_t network_id, uint32_t session_id) const {
   const uint64_t key = SessionKey(network_id, session_id);
   for (const auto& p : partitions_) {
     absl::MutexLock lock(&p->mu);
-    auto it = p->history.find(key);
-    if (it != p->history.end()) return it->second.size();
+    if (const History* h = p->history.Find(key)) return h->size();
   }
   return 0;
 }

@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "engine/base/event.h"
+#include "server/event_history.h"
 
 namespace tcpemu::server {
 
@@ -142,7 +143,7 @@ class BoundedRing {
 struct ReplayItem {
   uint64_t seq = 0;
   uint32_t network_id = 0;
-  const Event* event = nullptr;
+  Event event;
 };
 
 }  // namespace internal
@@ -234,7 +235,7 @@ class EventHub {
   struct HistoryStats {
     size_t sessions = 0;
     size_t events = 0;
-    size_t allocated = 0;  // event slots allocated
+    size_t allocated_bytes = 0;  // heap bytes holding them
   };
 
   explicit EventHub(const Options& options);
@@ -274,13 +275,9 @@ class EventHub {
   size_t history_size(uint32_t network_id, uint32_t session_id) const;
 
  private:
-  // A history entry: the partition's publish counter orders events of
-  // different sessions for replay.
-  struct Retained {
-    uint64_t seq = 0;
-    Event event;
-  };
-  using History = internal::BoundedRing<Retained>;
+  // A session's retained events, each with the partition's publish counter,
+  // which orders events of different sessions for replay.
+  using History = SessionHistory;
 
   static uint64_t SessionKey(uint32_t network_id, uint32_t session_id) {
     return (static_cast<uint64_t>(network_id) << 32) | session_id;
@@ -289,9 +286,11 @@ class EventHub {
   // One per shard, on its own cache lines: only that shard's Publish and
   // (rarely) Subscribe/Unsubscribe contend for it.
   struct alignas(64) Partition {
+    explicit Partition(size_t history_per_session)
+        : history(history_per_session) {}
     mutable absl::Mutex mu;
     uint64_t next_seq ABSL_GUARDED_BY(mu) = 0;
-    absl::flat_hash_map<uint64_t, History> history ABSL_GUARDED_BY(mu);
+    HistoryStore history ABSL_GUARDED_BY(mu);
     std::vector<Subscription*> subscribers ABSL_GUARDED_BY(mu);
     std::atomic<uint64_t> dropped{0};
   };

@@ -403,9 +403,10 @@ TEST(EventHubTest, HistoryIsCappedPerSessionAndSkipsLinkEvents) {
   const EventHub::HistoryStats stats = hub.history_stats();
   EXPECT_EQ(stats.sessions, 2u);
   EXPECT_EQ(stats.events, 19u);
-  // Storage follows what a session holds: 16 slots for the full one, the
-  // smallest allocation (8) for the one with three events.
-  EXPECT_EQ(stats.allocated, 16u + 8u);
+  // Busy sessions keep whole events, in rings of at most 16 slots here
+  // (event_history_test checks how quiet ones are packed).
+  EXPECT_GT(stats.allocated_bytes, 0u);
+  EXPECT_LE(stats.allocated_bytes, 2 * 16 * sizeof(SessionHistory::Retained));
 
   EventFilter f;
   f.session_ids = {1};
@@ -457,7 +458,8 @@ TEST(EventHubTest, ReaderThatNeverReadsStaysAtCapacity) {
   const EventHub::HistoryStats stats = hub.history_stats();
   EXPECT_EQ(stats.sessions, 4u);
   EXPECT_EQ(stats.events, 4u * 256);
-  EXPECT_EQ(stats.allocated, 4u * 256);
+  // Ten million events went through; storage stays what 4 x 256 need.
+  EXPECT_EQ(stats.allocated_bytes, 4u * 256 * sizeof(SessionHistory::Retained));
 
   std::vector<NetworkEvent> got;
   EXPECT_EQ(sub->Next(kCapacity, Soon(), &got), kEvents - kCapacity);
