@@ -641,8 +641,8 @@ void BM_IdleSessionsMemory(benchmark::State& state) {
     state.counters["heap_bytes_per_pair"] = static_cast<double>(heap) / n;
     state.counters["history_events_per_pair"] =
         static_cast<double>(hist.events) / n;
-    state.counters["history_slots_per_pair"] =
-        static_cast<double>(hist.allocated) / n;
+    state.counters["history_bytes_per_pair"] =
+        static_cast<double>(hist.allocated_bytes) / n;
     state.counters["baseline_rss_MiB"] =
         static_cast<double>(rss_before) / static_cast<double>(kMiB);
     state.counters["opens_per_s"] = n / open_s;

@@ -93,7 +93,22 @@ uint8_t* WriteRecord(uint32_t ref, uint64_t seq, const uint32_t* from,
 }  // namespace
 
 PackedEvents::PackedEvents(size_t capacity)
-    : capacity_(std::max<size_t>(1, capacity)) {}
+    : capacity_(static_cast<uint32_t>(
+          std::clamp<size_t>(capacity, 1, uint32_t{0xffffffff}))) {}
+
+void PackedEvents::Trim() {
+  EraseDropped();
+  bytes_.shrink_to_fit();
+}
+
+void PackedEvents::EraseDropped() {
+  if (begin_ == 0) return;
+  bytes_.erase(bytes_.begin(), bytes_.begin() + begin_);
+  for (Key& k : keys_) {
+    if (k.at != kNone) k.at -= begin_;
+  }
+  begin_ = 0;
+}
 
 void PackedEvents::Release() {
   bytes_ = std::vector<uint8_t>();
@@ -172,13 +187,7 @@ void PackedEvents::DropOldest() {
   }
   begin_ += static_cast<uint32_t>(in.CurrentPosition()) + len;
   --size_;
-  if (begin_ >= kCompactAt && begin_ * 2 >= bytes_.size()) {
-    bytes_.erase(bytes_.begin(), bytes_.begin() + begin_);
-    for (Key& k : keys_) {
-      if (k.at != kNone) k.at -= begin_;
-    }
-    begin_ = 0;
-  }
+  if (begin_ >= kCompactAt && begin_ * 2 >= bytes_.size()) EraseDropped();
 }
 
 void PackedEvents::Decode(std::vector<Retained>* out) const {
@@ -218,28 +227,29 @@ void PackedEvents::Decode(std::vector<Retained>* out) const {
   }
 }
 
-SessionHistory::SessionHistory(size_t capacity)
-    : capacity_(std::max<size_t>(1, capacity)), packed_(capacity_) {}
+SessionHistory::SessionHistory(size_t capacity) : packed_(capacity) {}
 
 void SessionHistory::Append(uint64_t seq, const Event& e) {
-  if (packed()) {
-    // Busy again: back to whole events.
+  if (whole_ == nullptr) {
+    // New, or busy again: back to whole events.
+    whole_ = std::make_unique<RingBuffer<Retained>>();
     std::vector<Retained> events;
     packed_.Decode(&events);
     packed_.Release();
-    for (Retained& r : events) whole_.push_back(std::move(r));
+    for (Retained& r : events) whole_->push_back(std::move(r));
   }
-  if (whole_.size() == capacity_) whole_.pop_front();
-  whole_.push_back(Retained{seq, e});
+  if (whole_->size() == capacity()) whole_->pop_front();
+  whole_->push_back(Retained{seq, e});
   newest_seq_ = seq;
 }
 
 void SessionHistory::Pack() {
-  if (whole_.empty()) return;
-  for (size_t i = 0; i < whole_.size(); ++i) {
-    packed_.Append(whole_[i].seq, whole_[i].event);
+  if (whole_ == nullptr) return;
+  for (size_t i = 0; i < whole_->size(); ++i) {
+    packed_.Append((*whole_)[i].seq, (*whole_)[i].event);
   }
-  whole_.Release();
+  packed_.Trim();
+  whole_.reset();
 }
 
 void HistoryStore::Append(uint64_t key, uint64_t seq, const Event& e) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -40,6 +41,8 @@ class PackedEvents {
   size_t capacity() const { return capacity_; }
   // Heap bytes this history holds.
   size_t allocated_bytes() const { return bytes_.capacity(); }
+  // Gives back the storage that holds no event.
+  void Trim();
   // Removes every event and gives the storage back.
   void Release();
   size_t used_bytes() const { return bytes_.size() - begin_; }
@@ -68,9 +71,11 @@ class PackedEvents {
   void Splice(uint32_t at, const uint8_t* record, size_t len);
   // Drops the oldest record.
   void DropOldest();
+  // Erases the bytes of dropped records.
+  void EraseDropped();
 
-  size_t capacity_;
-  size_t size_ = 0;
+  uint32_t capacity_;
+  uint32_t size_ = 0;
   // Records from the oldest to the newest, from offset begin_; those before
   // begin_ were dropped and go when the vector is next compacted.
   std::vector<uint8_t> bytes_;
@@ -93,13 +98,16 @@ class SessionHistory {
   // Packs what is retained and releases the whole events.
   void Pack();
 
-  size_t size() const { return packed() ? packed_.size() : whole_.size(); }
-  size_t capacity() const { return capacity_; }
+  size_t size() const {
+    return whole_ != nullptr ? whole_->size() : packed_.size();
+  }
+  size_t capacity() const { return packed_.capacity(); }
   bool packed() const { return packed_.size() != 0; }
   // The seq of the newest event (0 when empty).
   uint64_t newest_seq() const { return newest_seq_; }
   size_t allocated_bytes() const {
-    return packed_.allocated_bytes() + whole_.capacity() * sizeof(Retained);
+    return packed_.allocated_bytes() +
+           (whole_ != nullptr ? whole_->capacity() * sizeof(Retained) : 0);
   }
 
   // Calls f(seq, event) for every retained event, oldest first. `event` is
@@ -112,19 +120,20 @@ class SessionHistory {
       for (const Retained& r : events) f(r.seq, r.event);
       return;
     }
-    for (size_t i = 0; i < whole_.size(); ++i) {
-      f(whole_[i].seq, whole_[i].event);
+    if (whole_ == nullptr) return;
+    for (size_t i = 0; i < whole_->size(); ++i) {
+      f((*whole_)[i].seq, (*whole_)[i].event);
     }
   }
 
  private:
   friend class HistoryStore;
 
-  size_t capacity_;
+  // Whole events while busy (null once packed, or before the first Append).
+  std::unique_ptr<RingBuffer<Retained>> whole_;
+  PackedEvents packed_;
   uint64_t newest_seq_ = 0;
   bool queued_ = false;  // HistoryStore's: waiting in its queue
-  RingBuffer<Retained> whole_;
-  PackedEvents packed_;
 };
 
 // The histories of one partition's sessions, keyed by a caller's 64-bit

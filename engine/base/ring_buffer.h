@@ -33,6 +33,22 @@ class RingBuffer {
   }
   void push_back(const T& v) { push_back(T(v)); }
 
+  // Inserts `v` before the i-th element (i <= size()), moving the elements
+  // on the shorter side of it by one, as std::deque does.
+  void Insert(size_t i, T v) {
+    if (size_ == slots_.size()) Grow();
+    if (i < size_ / 2) {
+      head_ = (head_ - 1) & mask();
+      for (size_t k = 0; k < i; ++k) (*this)[k] = std::move((*this)[k + 1]);
+    } else {
+      for (size_t k = size_; k > i; --k) {
+        (*this)[k] = std::move((*this)[k - 1]);
+      }
+    }
+    ++size_;
+    (*this)[i] = std::move(v);
+  }
+
   // Moves the front element out and removes it.
   T take_front() {
     T v = std::move(slots_[head_]);

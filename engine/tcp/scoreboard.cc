@@ -30,22 +30,19 @@ size_t Scoreboard::FirstEndingAfter(Seq at) const {
   for (size_t k = 0; k < kSteps; ++k) {
     if (segments_[k].end > at) return k;
   }
-  auto it =
-      std::partition_point(segments_.begin(), segments_.end(),
-                           [at](const Segment& s) { return s.end <= at; });
-  return static_cast<size_t>(it - segments_.begin());
+  return segments_.PartitionPoint(
+      [at](const Segment& s) { return s.end <= at; });
 }
 
 size_t Scoreboard::SplitAt(Seq at) {
   const size_t i = FirstEndingAfter(at);
   if (i == segments_.size()) return i;
-  auto it = segments_.begin() + static_cast<std::ptrdiff_t>(i);
-  if (it->start >= at) return i;
-  Segment tail = *it;
+  Segment& head = segments_[i];
+  if (head.start >= at) return i;
+  Segment tail = head;
   tail.start = at;
-  it->end = at;
-  segments_.insert(segments_.begin() + static_cast<std::ptrdiff_t>(i) + 1,
-                   tail);
+  head.end = at;
+  segments_.Insert(i + 1, tail);
   return i + 1;
 }
 
@@ -151,7 +148,8 @@ void Scoreboard::TrimTransmissions() {
 void Scoreboard::RebuildTransmissions() {
   transmissions_.Release();
   std::vector<Transmission> all;
-  for (const Segment& s : segments_) {
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    const Segment& s = segments_[i];
     if (RackCandidate(s)) all.push_back({s.order, s.start, s.end});
   }
   std::stable_sort(all.begin(), all.end(),
@@ -196,7 +194,10 @@ Scoreboard::AckResult Scoreboard::OnAck(Seq ack,
     r.acked_bytes += len;
     segments_.pop_front();
   }
-  if (segments_.empty()) lost_hint_ = ack;
+  if (segments_.empty()) {
+    lost_hint_ = ack;
+    segments_.Release();  // an idle connection holds no board
+  }
   TrimTransmissions();
   // Selective acknowledgements. What the last ACK's blocks covered is
   // SACKed already: only the parts beyond them are walked.
@@ -277,7 +278,8 @@ uint32_t Scoreboard::MarkLosses(uint32_t mss, uint32_t dup_thresh) {
 
 bool Scoreboard::MarkFirstHoleLost() {
   if (sacked_ == 0) return false;
-  for (Segment& s : segments_) {
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    Segment& s = segments_[i];
     if (s.sacked) continue;
     if (s.lost || s.retransmitted) return false;
     SetLost(s);
@@ -287,7 +289,8 @@ bool Scoreboard::MarkFirstHoleLost() {
 }
 
 void Scoreboard::MarkAllLost() {
-  for (Segment& s : segments_) {
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    Segment& s = segments_[i];
     if (s.sacked) continue;
     SetRetransmitted(s, false);
     SetLost(s);
@@ -298,7 +301,8 @@ void Scoreboard::MarkAllLost() {
 }
 
 void Scoreboard::ClearSacks() {
-  for (Segment& s : segments_) {
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    Segment& s = segments_[i];
     if (!s.sacked) continue;
     s.sacked = false;
     sacked_ -= s.length();
@@ -328,10 +332,9 @@ uint32_t Scoreboard::RackDetect(TimeNs now, uint64_t order, DurationNs rtt,
       }
     }
     bool waiting = false;
-    auto it = segments_.begin() +
-              static_cast<std::ptrdiff_t>(FirstEndingAfter(t.start));
-    for (; it != segments_.end() && it->start < t.end; ++it) {
-      Segment& s = *it;
+    for (size_t i = FirstEndingAfter(t.start);
+         i < segments_.size() && segments_[i].start < t.end; ++i) {
+      Segment& s = segments_[i];
       if (s.order != t.order || !RackCandidate(s)) continue;
       const TimeNs deadline = s.sent_at + rtt + reo_wnd;
       if (deadline <= now) {
@@ -355,13 +358,13 @@ const Scoreboard::Segment* Scoreboard::NextLost() const {
   // Nothing lost and not yet sent again: nothing to search (the common
   // case, and a search of a large board costs a cache miss per step).
   if (pending_ == 0) return nullptr;
-  auto it = std::partition_point(
-      segments_.begin(), segments_.end(),
-      [this](const Segment& s) { return s.end <= lost_hint_; });
-  for (; it != segments_.end(); ++it) {
-    if (it->lost && !it->retransmitted && !it->sacked) {
-      lost_hint_ = it->start;
-      return &*it;
+  for (size_t i = segments_.PartitionPoint(
+           [this](const Segment& s) { return s.end <= lost_hint_; });
+       i < segments_.size(); ++i) {
+    const Segment& s = segments_[i];
+    if (s.lost && !s.retransmitted && !s.sacked) {
+      lost_hint_ = s.start;
+      return &s;
     }
   }
   lost_hint_ = segments_.empty() ? lost_hint_ : segments_.back().end;
@@ -373,7 +376,7 @@ const Scoreboard::Segment* Scoreboard::Last() const {
 }
 
 void Scoreboard::Clear() {
-  segments_.clear();
+  segments_.Release();
   transmissions_.Release();
   sack_cache_count_ = 0;
   waiting_order_ = 0;

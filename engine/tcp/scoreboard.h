@@ -20,7 +20,6 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <optional>
 
 #include "absl/types/span.h"
@@ -165,7 +164,9 @@ class Scoreboard {
     return s.lost && !s.retransmitted && !s.sacked;
   }
 
-  std::deque<Segment> segments_;
+  // In sequence order. A ring rather than a std::deque: an empty one holds
+  // no memory, and an idle connection's board is empty.
+  RingBuffer<Segment> segments_;
   // Transmissions in the order they left (so in sent_at order). Entries
   // whose segments were since acknowledged, SACKed, deemed lost or sent
   // again are skipped and dropped when they reach the front.

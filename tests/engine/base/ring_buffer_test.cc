@@ -2,7 +2,9 @@
 // growth in a steady state.
 #include "engine/base/ring_buffer.h"
 
+#include <deque>
 #include <memory>
+#include <random>
 
 #include "gtest/gtest.h"
 
@@ -80,6 +82,33 @@ TEST(RingBufferTest, ReleaseGivesTheStorageBack) {
   EXPECT_EQ(r.capacity(), 0u);
   r.push_back(7);
   EXPECT_EQ(r.front(), 7);
+}
+
+TEST(RingBufferTest, InsertMatchesDequeAnywhereAcrossWrapAndGrowth) {
+  // Inserts at every position, with the head anywhere in the storage and
+  // the storage full, against std::deque.
+  std::mt19937 rng(5);
+  RingBuffer<int> r;
+  std::deque<int> want;
+  int next = 0;
+  for (int step = 0; step < 3000; ++step) {
+    const unsigned op = rng() % 4;
+    if (op == 0 && !want.empty()) {
+      r.pop_front();
+      want.pop_front();
+    } else if (op == 1) {
+      r.push_back(next);
+      want.push_back(next++);
+    } else {
+      const size_t i = rng() % (want.size() + 1);
+      r.Insert(i, next);
+      want.insert(want.begin() + static_cast<std::ptrdiff_t>(i), next++);
+    }
+    ASSERT_EQ(r.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(r[i], want[i]) << "step " << step << " index " << i;
+    }
+  }
 }
 
 }  // namespace
