@@ -160,7 +160,6 @@ uint64_t Subscription::events_lost_total() const {
 
 struct EventHub::FlushScratch {
   WireBuffer wire;                           // the batch's encoding
-  std::vector<uint32_t> ends;                // of each event in `wire`
   std::vector<uint8_t> wanted;               // per event: anyone matches it
   std::vector<uint32_t> slot;                // per event: its index in `wire`
   std::vector<std::vector<uint32_t>> picks;  // per subscriber: its events
@@ -353,21 +352,21 @@ void EventHub::DeliverLocked(Partition& p,
     }
   }
   // Encode every wanted event once.
+  auto shared = std::make_shared<internal::EncodedEvents>();
+  std::vector<uint32_t>& ends = shared->ends;
+  ends.reserve(n);
   s.wire.clear();
-  s.ends.clear();
   s.slot.resize(n);
   for (size_t i = 0; i < n; ++i) {
     if (!everything && s.wanted[i] == 0) continue;
-    s.slot[i] = static_cast<uint32_t>(s.ends.size());
+    s.slot[i] = static_cast<uint32_t>(ends.size());
     char* at = s.wire.Reserve(kMaxEncodedEventBytes);
     s.wire.Commit(EncodeEventEntry(events[i], at));
-    s.ends.push_back(static_cast<uint32_t>(s.wire.size()));
+    ends.push_back(static_cast<uint32_t>(s.wire.size()));
   }
-  if (s.ends.empty()) return;
-  auto shared = std::make_shared<internal::EncodedEvents>();
+  if (ends.empty()) return;
   shared->bytes = std::make_unique_for_overwrite<char[]>(s.wire.size());
   std::memcpy(shared->bytes.get(), s.wire.data(), s.wire.size());
-  shared->ends = s.ends;
   const auto count = static_cast<uint32_t>(shared->count());
   // Subscribers that want every encoded event share the buffer; the others
   // get their events copied into one of their own, so a queue never pins
