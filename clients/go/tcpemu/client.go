@@ -43,15 +43,6 @@ func WithTimeout(d time.Duration) DialOption {
 	return func(c *dialConfig) { c.timeout = d }
 }
 
-// Flow-control windows of the connection and of each stream. gRPC's
-// default (64 KiB, grown by bandwidth probes) holds an event stream to about
-// one 1024-event batch per round trip; with these the daemon can keep
-// writing while the client decodes. WithDialOptions can set others.
-const (
-	streamWindowBytes = 8 << 20
-	connWindowBytes   = 16 << 20
-)
-
 // WithDialOptions adds gRPC dial options, applied after the transport
 // credentials (plaintext unless WithTLS, WithClientCert, WithTLSServerName or
 // WithTLSConfig), so that credentials given here win.
@@ -79,8 +70,6 @@ func Dial(ctx context.Context, target string, opts ...DialOption) (*Client, erro
 	if err != nil {
 		return nil, fmt.Errorf("tcpemu: dial %s: %w", target, err)
 	}
-	dopts = append(dopts, grpc.WithInitialWindowSize(streamWindowBytes),
-		grpc.WithInitialConnWindowSize(connWindowBytes))
 	dopts = append(dopts, cfg.dialOptions...)
 	conn, err := grpc.NewClient(target, dopts...)
 	if err != nil {
