@@ -215,8 +215,8 @@ class Subscription {
   size_t queued() const ABSL_LOCKS_EXCLUDED(mu_);
   size_t queue_capacity() const { return capacity_; }
   // Wire bytes of the queued events, and the most the queue holds: it drops
-  // its oldest events beyond either limit. Encoded buffers are shared, so
-  // this is what the queue pins beyond its first, partly dropped run.
+  // its oldest events beyond either limit. Besides these bytes, the queue
+  // keeps alive only the already dropped part of its oldest batch.
   size_t queued_bytes() const ABSL_LOCKS_EXCLUDED(mu_);
   size_t queue_byte_capacity() const { return byte_capacity_; }
   // Events this subscriber lost, all time.
