@@ -1,7 +1,9 @@
-// EventHub benchmarks: a shard's Publish cost with 0, 1 and 4 subscribers,
-// encoding 1024-event batches (the wire encoder WatchEvents uses, and the
-// protobuf path it replaced: ToProto + SerializeToString), and one producer
-// thread feeding one stream-style consumer (Next + AppendEventBatch).
+// EventHub benchmarks: a shard's cost per event with 0, 1 and 4 subscribers,
+// publishing one event at a time (Publish) and in staged batches (Stage, as a
+// shard does), encoding 1024-event batches (the wire encoder WatchEvents
+// uses, and the protobuf path it replaced: ToProto + SerializeToString), and
+// one producer thread feeding one stream-style consumer (Next, then the
+// batch's bytes copied out as the stream does).
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -81,6 +83,26 @@ void BM_Publish(benchmark::State& state) {
 }
 BENCHMARK(BM_Publish)->Arg(0)->Arg(1)->Arg(4);
 
+// The same through Stage, as a shard publishes: the hub flushes every
+// kStageEvents, so locks and the encoding are per batch.
+void BM_Stage(benchmark::State& state) {
+  const int subscribers = static_cast<int>(state.range(0));
+  EventHub hub({.queue_capacity = 65536, .max_subscribers = 64});
+  std::vector<std::shared_ptr<Subscription>> subs;
+  for (int i = 0; i < subscribers; ++i)
+    subs.push_back(*hub.Subscribe({}, false));
+  const std::vector<Event> events = SampleEvents();
+  size_t i = 0;
+  for (auto _ : state) {
+    hub.Stage(0, 1, events[i]);
+    if (++i == events.size()) i = 0;
+  }
+  hub.Flush(0);
+  state.SetItemsProcessed(state.iterations());
+  state.counters["subscribers"] = subscribers;
+}
+BENCHMARK(BM_Stage)->Arg(0)->Arg(1)->Arg(4);
+
 // Publish with 4 subscribers that each want one session only: the cost of
 // filtering out what a subscriber does not watch.
 void BM_PublishFiltered(benchmark::State& state) {
@@ -100,6 +122,25 @@ void BM_PublishFiltered(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_PublishFiltered);
+
+void BM_StageFiltered(benchmark::State& state) {
+  EventHub hub({});
+  std::vector<std::shared_ptr<Subscription>> subs;
+  for (uint32_t s = 1; s <= 4; ++s) {
+    EventFilter f;
+    f.session_ids = {s};
+    subs.push_back(*hub.Subscribe(f, false));
+  }
+  const std::vector<Event> events = SampleEvents();
+  size_t i = 0;
+  for (auto _ : state) {
+    hub.Stage(0, 1, events[i]);
+    if (++i == events.size()) i = 0;
+  }
+  hub.Flush(0);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_StageFiltered);
 
 // The consumer's per-batch work alone: ToProto of 1024 events into a reused
 // EventBatch and SerializeToString into a reused string.
@@ -136,8 +177,9 @@ void BM_EncodeWire(benchmark::State& state) {
 }
 BENCHMARK(BM_EncodeWire);
 
-// (b) One producer thread and one consumer (the benchmark thread) doing what
-// a WatchEvents stream does per batch: Next, then AppendEventBatch.
+// (b) One producer thread (staging, as a shard does) and one consumer (the
+// benchmark thread) doing what a WatchEvents stream does per batch: Next,
+// then the runs' bytes copied into one buffer.
 // Arguments: max batch, linger in microseconds, producer rate in events/s (0:
 // as fast as it can). `delivered` is the consumer's rate; `published` the
 // producer's; `lost` what a producer faster than the consumer made the
@@ -163,15 +205,16 @@ void BM_EndToEnd(benchmark::State& state) {
         due = static_cast<uint64_t>(elapsed * rate);
       }
       for (; n < due; ++n) {
-        hub.Publish(0, 1, events[i]);
+        hub.Stage(0, 1, events[i]);
         if (++i == events.size()) i = 0;
       }
+      hub.Flush(0);
       if (rate > 0) absl::SleepFor(absl::Microseconds(100));
     }
     published.store(n);
   });
 
-  std::vector<NetworkEvent> got;
+  std::vector<EventRun> got;
   WireBuffer wire;
   uint64_t delivered = 0;
   uint64_t lost = 0;
@@ -179,10 +222,13 @@ void BM_EndToEnd(benchmark::State& state) {
   const absl::Time start = absl::Now();
   for (auto _ : state) {
     got.clear();
-    lost += sub->Next(max_batch, absl::Now() + absl::Seconds(1), &got, linger);
+    const uint64_t l =
+        sub->Next(max_batch, absl::Now() + absl::Seconds(1), &got, linger);
+    lost += l;
     wire.clear();
-    AppendEventBatch(got, 0, &wire);
-    delivered += got.size();
+    char* p = wire.Reserve(EventBatchBytes(got, l));
+    wire.Commit(CopyEventBatch(got, l, p));
+    for (const EventRun& r : got) delivered += r.count();
     bytes += wire.size();
   }
   stop.store(true);

@@ -1,12 +1,16 @@
 // Event fan-out from shard threads to WatchEvents streams: per-shard partitions
 // hold each session's recent history and the subscribers; every subscriber has
 // a bounded queue that drops its oldest events when the reader falls behind.
+// A shard stages its events and publishes them a batch at a time; each batch
+// is encoded to tcpemu.v1 wire bytes once, and subscribers queue shared,
+// reference-counted runs of those bytes rather than copies of the records.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -51,6 +55,11 @@ struct EventFilter {
   }
   bool Matches(const NetworkEvent& ne) const {
     return Matches(ne.network_id, ne.event);
+  }
+  // True when no condition is set, so every event matches.
+  bool MatchesEverything() const {
+    return network_id == 0 && session_ids.empty() && kinds_mask == 0 &&
+           !endpoint.has_value();
   }
 };
 
@@ -146,7 +155,32 @@ struct ReplayItem {
   Event event;
 };
 
+// Events encoded back to back, each as a tcpemu.v1.EventBatch `events` entry
+// (field tag, length, tcpemu.v1.Event), so any run of consecutive ones is a
+// valid part of an EventBatch. Immutable once built; shared by every queue
+// that holds any of them.
+struct EncodedEvents {
+  std::unique_ptr<char[]> bytes;
+  std::vector<uint32_t> ends;  // event i is bytes [begin(i), ends[i])
+
+  size_t count() const { return ends.size(); }
+  size_t size_bytes() const { return ends.empty() ? 0 : ends.back(); }
+  uint32_t begin(size_t i) const { return i == 0 ? 0 : ends[i - 1]; }
+};
+
 }  // namespace internal
+
+// Consecutive events of one encoded batch, as a subscription hands them over:
+// their wire bytes are data()[0, size_bytes()).
+struct EventRun {
+  std::shared_ptr<const internal::EncodedEvents> chunk;
+  uint32_t first = 0;  // events [first, last) of the chunk
+  uint32_t last = 0;
+
+  size_t count() const { return last - first; }
+  const char* data() const { return chunk->bytes.get() + chunk->begin(first); }
+  size_t size_bytes() const { return chunk->begin(last) - chunk->begin(first); }
+};
 
 class EventHub;
 
@@ -159,15 +193,16 @@ class Subscription {
 
   // Waits until at least one event is queued, events were lost, the deadline
   // passes or Cancel() is called; then moves up to `max` of the oldest queued
-  // events to the end of *out. Returns how many events were lost (dropped as
-  // the oldest) since the previous call; those came right before the first
-  // event this call returns. After Cancel() it does not wait, but still hands
-  // over what is queued. One thread at a time may call Next.
+  // events, as runs of their wire bytes, to the end of *out. Returns how many
+  // events were lost (dropped as the oldest) since the previous call; those
+  // came right before the first event this call returns. After Cancel() it
+  // does not wait, but still hands over what is queued. One thread at a time
+  // may call Next.
   //
   // With a positive `linger`, once the first event is there Next waits up to
   // that much longer (never past the deadline) for `max` events, so a busy
   // stream wakes once per full batch instead of once per event.
-  uint64_t Next(size_t max, absl::Time deadline, std::vector<NetworkEvent>* out,
+  uint64_t Next(size_t max, absl::Time deadline, std::vector<EventRun>* out,
                 absl::Duration linger = absl::ZeroDuration())
       ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -177,10 +212,14 @@ class Subscription {
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
 
   const EventFilter& filter() const { return filter_; }
-  // Events waiting for Next, the queue's fixed limit, and its allocated slots.
+  // Events waiting for Next and the queue's fixed limit.
   size_t queued() const ABSL_LOCKS_EXCLUDED(mu_);
   size_t queue_capacity() const { return capacity_; }
-  size_t queue_allocated() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Wire bytes of the queued events, and the most the queue holds: it drops
+  // its oldest events beyond either limit. Besides these bytes, the queue
+  // keeps alive only the already dropped part of its oldest batch.
+  size_t queued_bytes() const ABSL_LOCKS_EXCLUDED(mu_);
+  size_t queue_byte_capacity() const { return byte_capacity_; }
   // Events this subscriber lost, all time.
   uint64_t events_lost_total() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -189,13 +228,10 @@ class Subscription {
 
   Subscription(EventFilter filter, size_t capacity);
 
-  // Queues one event, dropping the oldest if full. Returns true if one was
-  // dropped.
-  bool Push(uint32_t network_id, const Event& e) ABSL_LOCKS_EXCLUDED(mu_);
-  // Queues items[first..] (a replay, oldest first); the `first` items before
-  // them would not fit the queue and count as lost.
-  void PushReplay(const std::vector<internal::ReplayItem>& items, size_t first)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // Queues a run of events, dropping the oldest beyond the limits; `lost`
+  // more events (that came before the run and never made it to the queue)
+  // count as lost too. Returns how many were dropped, `lost` included.
+  uint64_t Push(EventRun run, uint64_t lost = 0) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Blocks until `want` events are queued, events were lost, Cancel() or the
   // deadline; returns true on the deadline.
@@ -203,12 +239,17 @@ class Subscription {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Signals a waiting reader whose threshold the queue has reached.
   void WakeReaderLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops the oldest events until both limits hold; returns how many.
+  uint64_t TrimLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const EventFilter filter_;
   const size_t capacity_;
+  const size_t byte_capacity_;
   mutable absl::Mutex mu_;
   absl::CondVar cv_;
-  internal::BoundedRing<NetworkEvent> ring_ ABSL_GUARDED_BY(mu_);
+  std::deque<EventRun> runs_ ABSL_GUARDED_BY(mu_);  // oldest first
+  size_t queued_ ABSL_GUARDED_BY(mu_) = 0;          // events in runs_
+  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;    // their wire bytes
   uint64_t lost_pending_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t lost_total_ ABSL_GUARDED_BY(mu_) = 0;
   // Queue length at which a producer wakes the waiting reader; 0 when the
@@ -225,7 +266,9 @@ class EventHub {
   struct Options {
     size_t shards = 1;
     // Per subscriber, events: 36864 of 256 bytes is 9 MiB, under the
-    // 10 MiB a stream that never reads may hold (docs/limits.md).
+    // 10 MiB a stream that never reads may hold (docs/limits.md). A queue
+    // also holds at most kQueueBytesPerEvent wire bytes per event of its
+    // capacity (events average about half that).
     size_t queue_capacity = 36864;
     size_t history_per_session = 256;  // events; 0 keeps no history
     size_t max_subscribers = 64;
@@ -256,13 +299,30 @@ class EventHub {
   // subscriptions are ignored.
   void Unsubscribe(const std::shared_ptr<Subscription>& sub);
 
+  // The most wire bytes per event of queue_capacity a subscriber's queue
+  // holds.
+  static constexpr size_t kQueueBytesPerEvent = 256;
+  // Stage flushes by itself once this many events wait.
+  static constexpr size_t kStageEvents = 256;
+
   // Called by shard `shard` (0..shards-1) only; all events of one network come
   // from one shard. Events with session_id 0 are delivered but not retained.
+  // Publish is Stage followed by Flush.
   void Publish(size_t shard, uint32_t network_id, const Event& e);
+  // Queues an event for the shard's next Flush (and flushes when
+  // kStageEvents wait). Nothing staged is retained or delivered before that
+  // Flush, so a shard that stages calls Flush at the end of every pass,
+  // before it sleeps.
+  void Stage(size_t shard, uint32_t network_id, const Event& e);
+  // Publishes what the shard staged, in order: retains each event, encodes
+  // the ones any subscriber wants once, and hands every matching subscriber
+  // its run of them, taking the partition's lock and each subscriber's once.
+  void Flush(size_t shard);
 
   // Drop retained history: of one session (after DeleteSession) or of every
   // session of a network (after DeleteNetwork). Called by the owning shard,
-  // after the last event it publishes for them.
+  // after the last event it publishes for them (events it staged are
+  // flushed first).
   void ForgetSession(size_t shard, uint32_t network_id, uint32_t session_id);
   void ForgetNetwork(size_t shard, uint32_t network_id);
 
@@ -283,18 +343,31 @@ class EventHub {
     return (static_cast<uint64_t>(network_id) << 32) | session_id;
   }
 
-  // One per shard, on its own cache lines: only that shard's Publish and
+  // Reused buffers of a partition's Flush (event_hub.cc).
+  struct FlushScratch;
+
+  // One per shard, on its own cache lines: only that shard's Flush and
   // (rarely) Subscribe/Unsubscribe contend for it.
   struct alignas(64) Partition {
-    explicit Partition(size_t history_per_session)
-        : history(history_per_session) {}
+    explicit Partition(size_t history_per_session);
+    ~Partition();
+
     mutable absl::Mutex mu;
     uint64_t next_seq ABSL_GUARDED_BY(mu) = 0;
     HistoryStore history ABSL_GUARDED_BY(mu);
     std::vector<Subscription*> subscribers ABSL_GUARDED_BY(mu);
+    std::unique_ptr<FlushScratch> scratch ABSL_GUARDED_BY(mu);
     std::atomic<uint64_t> dropped{0};
+    // Events staged by the owning shard, touched by its thread only.
+    std::vector<NetworkEvent> staged;
   };
 
+  // Appends one published event to its session's history.
+  void RetainLocked(Partition& p, uint64_t seq, uint32_t network_id,
+                    const Event& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
+  // Hands the subscribers their matching runs of `events`.
+  void DeliverLocked(Partition& p, const std::vector<NetworkEvent>& events)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
   // Queues the partition's retained history that `sub` matches.
   void ReplayLocked(Partition& p, Subscription* sub) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);

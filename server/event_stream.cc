@@ -94,7 +94,7 @@ void WatchReactor::OnDone() {
   Unref();
 }
 
-void WatchReactor::Pump(std::vector<NetworkEvent>& scratch) {
+void WatchReactor::Pump(std::vector<EventRun>& scratch) {
   {
     absl::MutexLock l(&mu_);
     if (finish_requested_ || in_flight_) return;
@@ -102,10 +102,12 @@ void WatchReactor::Pump(std::vector<NetworkEvent>& scratch) {
   scratch.clear();
   uint64_t lost = sub_->Next(max_batch_, absl::InfinitePast(), &scratch);
   if (scratch.empty() && lost == 0) return;
-  encoded_.clear();
-  AppendEventBatch(scratch, lost, &encoded_);
   {
-    grpc::Slice slice(encoded_.data(), encoded_.size());
+    grpc::Slice slice(EventBatchBytes(scratch, lost));
+    // A fresh slice of our own: writing into it before handing it over.
+    char* p = reinterpret_cast<char*>(const_cast<uint8_t*>(slice.begin()));
+    CopyEventBatch(scratch, lost, p);
+    scratch.clear();  // lets go of the encoded events
     grpc::ByteBuffer bb(&slice, 1);
     batch_.Swap(&bb);
   }
@@ -173,7 +175,7 @@ void EventPump::Shutdown() {
 }
 
 void EventPump::Loop() {
-  std::vector<NetworkEvent> scratch;
+  std::vector<EventRun> scratch;
   std::vector<WatchReactor*> work;
   while (true) {
     {

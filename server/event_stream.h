@@ -3,9 +3,10 @@
 // reactor whenever its previous write has completed. One write is in flight
 // per stream, so a slow reader backs up into its subscription queue (which
 // drops the oldest events and counts them), never into memory or a shard.
-// Batches go out as pre-encoded tcpemu.v1.EventBatch bytes (event_wire.h):
-// the stream is the method's raw (ByteBuffer) form, so no protobuf message is
-// built per event and gRPC does no serializing of its own.
+// Batches go out as tcpemu.v1.EventBatch bytes that the hub encoded once for
+// every subscriber (event_hub.h, event_wire.h): the stream is the method's raw
+// (ByteBuffer) form, so no protobuf message is built per event and gRPC does
+// no serializing of its own; a batch is one copy of its runs into a slice.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -36,7 +37,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   void OnDone() override;
 
   // Pump thread: writes the next batch if no write is in flight.
-  void Pump(std::vector<NetworkEvent>& scratch);
+  void Pump(std::vector<EventRun>& scratch);
   // Ends the stream with `status` once no write is in flight.
   void Close(const grpc::Status& status);
 
@@ -55,7 +56,6 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   Metrics* metrics_;
   int64_t started_ns_;
   // Touched only while no write is in flight.
-  WireBuffer encoded_;
   grpc::ByteBuffer batch_;
   std::atomic<int> refs_{1};
 

@@ -183,19 +183,43 @@ char* EncodeEvent(const NetworkEvent& ne, char* p) {
   return p;
 }
 
+char* EncodeEventEntry(const NetworkEvent& ne, char* p) {
+  char body[kMaxEventBodyBytes];
+  char* end = EncodeEvent(ne, body);
+  return PutBytes<1>(body, static_cast<size_t>(end - body), p);
+}
+
+char* EncodeEventsLost(uint64_t events_lost, char* p) {
+  return events_lost == 0 ? p : PutField<2>(events_lost, p);
+}
+
 void AppendEventBatch(std::span<const NetworkEvent> events,
                       uint64_t events_lost, WireBuffer* out) {
   for (const NetworkEvent& ne : events) {
-    char body[kMaxEventBodyBytes];
-    char* end = EncodeEvent(ne, body);
     char* p = out->Reserve(kMaxEncodedEventBytes);
-    p = PutBytes<1>(body, static_cast<size_t>(end - body), p);
-    out->Commit(p);
+    out->Commit(EncodeEventEntry(ne, p));
   }
   if (events_lost != 0) {
-    char* p = out->Reserve(12);
-    out->Commit(PutField<2>(events_lost, p));
+    char* p = out->Reserve(kMaxEventsLostBytes);
+    out->Commit(EncodeEventsLost(events_lost, p));
   }
+}
+
+size_t EventBatchBytes(std::span<const EventRun> runs, uint64_t events_lost) {
+  size_t n = 0;
+  for (const EventRun& r : runs) n += r.size_bytes();
+  char lost[kMaxEventsLostBytes];
+  return n + static_cast<size_t>(EncodeEventsLost(events_lost, lost) - lost);
+}
+
+char* CopyEventBatch(std::span<const EventRun> runs, uint64_t events_lost,
+                     char* p) {
+  for (const EventRun& r : runs) {
+    const size_t n = r.size_bytes();
+    std::memcpy(p, r.data(), n);
+    p += n;
+  }
+  return EncodeEventsLost(events_lost, p);
 }
 
 }  // namespace tcpemu::server

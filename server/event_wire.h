@@ -46,9 +46,27 @@ class WireBuffer {
 // `p`, which has room for kMaxEncodedEventBytes; returns the end.
 char* EncodeEvent(const NetworkEvent& event, char* p);
 
+// Writes one event as a tcpemu.v1.EventBatch `events` entry (field tag,
+// length, then the Event) at `p`, which has room for kMaxEncodedEventBytes;
+// returns the end.
+char* EncodeEventEntry(const NetworkEvent& event, char* p);
+
+// An upper bound on the EventBatch `events_lost` field.
+inline constexpr size_t kMaxEventsLostBytes = 11;
+// Writes the EventBatch `events_lost` field (nothing for 0) at `p`, which has
+// room for kMaxEventsLostBytes; returns the end.
+char* EncodeEventsLost(uint64_t events_lost, char* p);
+
 // Appends the encoding of a tcpemu.v1.EventBatch holding `events` and
 // `events_lost` to *out.
 void AppendEventBatch(std::span<const NetworkEvent> events,
                       uint64_t events_lost, WireBuffer* out);
+
+// The same for events a subscription handed over as runs of wire bytes
+// (EventHub encodes them): their bytes back to back, then `events_lost`.
+size_t EventBatchBytes(std::span<const EventRun> runs, uint64_t events_lost);
+// Writes that many bytes at `p`; returns the end.
+char* CopyEventBatch(std::span<const EventRun> runs, uint64_t events_lost,
+                     char* p);
 
 }  // namespace tcpemu::server

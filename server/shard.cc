@@ -34,7 +34,7 @@ class NetworkEventSink final : public EventSink {
         captures_(captures) {}
   void OnEvent(const Event& e) override {
     if (metrics_ != nullptr) metrics_->OnEvent(e);
-    if (hub_ != nullptr) hub_->Publish(shard_, network_id_, e);
+    if (hub_ != nullptr) hub_->Stage(shard_, network_id_, e);
     if (e.kind == EventKind::kSessionDestroyed) {
       captures_->OnSessionDestroyed(e.session_id);
     }
@@ -99,6 +99,7 @@ Shard::Shard(size_t index, EventHub* hub, ShardMetrics* metrics,
 Shard::~Shard() {
   Stop();
   networks_.clear();
+  if (hub_ != nullptr) hub_->Flush(index_);
   for (int fd : {epoll_fd_, wake_fd_, timer_fd_}) {
     if (fd >= 0) close(fd);
   }
@@ -457,6 +458,8 @@ void Shard::Loop() {
       ArmTimer(wake);
       timeout = -1;
     }
+    // Events staged this pass go to the subscribers before the shard sleeps.
+    if (hub_ != nullptr) hub_->Flush(index_);
     int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout);
     for (int i = 0; i < n; ++i) {
       const uint64_t token = events[i].data.u64;
@@ -502,6 +505,7 @@ void Shard::Loop() {
       for (auto& w : list) w();
     }
   }
+  if (hub_ != nullptr) hub_->Flush(index_);
 }
 
 }  // namespace tcpemu::server

@@ -1,11 +1,13 @@
 // Tests for server/event_hub: filters, ordering, drop-oldest with exact loss
 // counts, replay racing a live producer, Cancel, the subscriber limit, history
-// caps and bounded memory under a reader that never reads.
+// caps, bounded memory under a reader that never reads, staged batches and
+// their encoding shared between subscribers.
 #include "server/event_hub.h"
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -13,9 +15,46 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "server/event_convert.h"
+#include "server/event_wire.h"
+#include "tcpemu/v1/tcpemu.pb.h"
 
 namespace tcpemu::server {
 namespace {
+
+// The bytes of an EventBatch holding `runs` and `lost`.
+std::string BatchBytes(const std::vector<EventRun>& runs, uint64_t lost) {
+  std::string bytes(EventBatchBytes(runs, lost), '\0');
+  char* end = CopyEventBatch(runs, lost, bytes.data());
+  EXPECT_EQ(end, bytes.data() + bytes.size());
+  return bytes;
+}
+
+// Subscription::Next with the wire bytes it hands over parsed back into the
+// fields these tests look at (network, session, kind, endpoint, time).
+uint64_t NextEvents(Subscription& sub, size_t max, absl::Time deadline,
+                    std::vector<NetworkEvent>* out,
+                    absl::Duration linger = absl::ZeroDuration()) {
+  std::vector<EventRun> runs;
+  const uint64_t lost = sub.Next(max, deadline, &runs, linger);
+  size_t count = 0;
+  for (const EventRun& r : runs) count += r.count();
+  EXPECT_LE(count, max);
+  tcpemu::v1::EventBatch batch;
+  EXPECT_TRUE(batch.ParseFromString(BatchBytes(runs, lost)));
+  EXPECT_EQ(batch.events_lost(), lost);
+  EXPECT_EQ(static_cast<size_t>(batch.events_size()), count);
+  for (const tcpemu::v1::Event& ev : batch.events()) {
+    NetworkEvent ne;
+    ne.network_id = ev.network_id();
+    ne.event.session_id = ev.session_id();
+    ne.event.time = ev.time_ns();
+    ne.event.kind = FromProto(ev.kind()).value_or(EventKind::kSegmentSent);
+    ne.event.endpoint = FromProto(ev.endpoint()).value_or(Endpoint::kClient);
+    out->push_back(ne);
+  }
+  return lost;
+}
 
 // The event's time field carries a per-stream index so order can be checked.
 Event Ev(uint32_t session_id, int64_t index,
@@ -95,7 +134,7 @@ TEST(EventHubTest, DeliversMatchingEventsInPublishOrder) {
     hub.Publish(0, 2, Ev(5, 200 + i));  // other network
   }
   std::vector<NetworkEvent> got;
-  EXPECT_EQ(sub->Next(100, Soon(), &got), 0u);
+  EXPECT_EQ(NextEvents(*sub, 100, Soon(), &got), 0u);
   EXPECT_EQ(Times(got), Range(0, 10));
   for (const NetworkEvent& ne : got) {
     EXPECT_EQ(ne.network_id, 1u);
@@ -108,9 +147,9 @@ TEST(EventHubTest, NextHonoursMaxAndAppends) {
   auto sub = MustSubscribe(hub, {});
   for (int i = 0; i < 300; ++i) hub.Publish(0, 1, Ev(1, i));
   std::vector<NetworkEvent> got;
-  EXPECT_EQ(sub->Next(200, Soon(), &got), 0u);
+  EXPECT_EQ(NextEvents(*sub, 200, Soon(), &got), 0u);
   EXPECT_EQ(got.size(), 200u);
-  EXPECT_EQ(sub->Next(200, Soon(), &got), 0u);
+  EXPECT_EQ(NextEvents(*sub, 200, Soon(), &got), 0u);
   EXPECT_EQ(Times(got), Range(0, 300));
   EXPECT_EQ(sub->queued(), 0u);
 }
@@ -120,7 +159,7 @@ TEST(EventHubTest, NextReturnsEmptyAtTheDeadline) {
   auto sub = MustSubscribe(hub, {});
   std::vector<NetworkEvent> got;
   const absl::Time start = absl::Now();
-  EXPECT_EQ(sub->Next(10, start + absl::Milliseconds(30), &got), 0u);
+  EXPECT_EQ(NextEvents(*sub, 10, start + absl::Milliseconds(30), &got), 0u);
   EXPECT_TRUE(got.empty());
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(29));
 }
@@ -133,14 +172,14 @@ TEST(EventHubTest, LingerWaitsForAFullBatchOrItsEnd) {
   // One event and nothing more: returned when the linger runs out.
   hub.Publish(0, 1, Ev(1, 0));
   absl::Time start = absl::Now();
-  sub->Next(4, Later(), &got, absl::Milliseconds(40));
+  NextEvents(*sub, 4, Later(), &got, absl::Milliseconds(40));
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(39));
   EXPECT_EQ(Times(got), Range(0, 1));
 
   // The deadline cuts a linger short.
   hub.Publish(0, 1, Ev(1, 1));
   start = absl::Now();
-  sub->Next(4, start + absl::Milliseconds(30), &got, absl::Seconds(60));
+  NextEvents(*sub, 4, start + absl::Milliseconds(30), &got, absl::Seconds(60));
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
   EXPECT_EQ(Times(got), Range(0, 2));
 
@@ -152,7 +191,7 @@ TEST(EventHubTest, LingerWaitsForAFullBatchOrItsEnd) {
     }
   });
   start = absl::Now();
-  sub->Next(4, Later(), &got, absl::Seconds(60));
+  NextEvents(*sub, 4, Later(), &got, absl::Seconds(60));
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
   producer.join();
   EXPECT_EQ(Times(got), Range(0, 6));
@@ -165,7 +204,7 @@ TEST(EventHubTest, DeliversFromEveryShard) {
   hub.Publish(2, 12, Ev(3, 1));
   hub.Publish(1, 11, Ev(2, 2));
   std::vector<NetworkEvent> got;
-  sub->Next(10, Soon(), &got);
+  NextEvents(*sub, 10, Soon(), &got);
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[0].network_id, 10u);
   EXPECT_EQ(got[1].network_id, 12u);
@@ -178,7 +217,7 @@ TEST(EventHubTest, FullQueueDropsOldestAndReportsExactCount) {
   for (int i = 0; i < 20; ++i) hub.Publish(0, 1, Ev(1, i));
   EXPECT_EQ(sub->queued(), 8u);
   std::vector<NetworkEvent> got;
-  EXPECT_EQ(sub->Next(100, Soon(), &got), 12u);
+  EXPECT_EQ(NextEvents(*sub, 100, Soon(), &got), 12u);
   EXPECT_EQ(Times(got), Range(12, 20));
   EXPECT_EQ(sub->events_lost_total(), 12u);
   EXPECT_EQ(hub.events_dropped_total(), 12u);
@@ -186,7 +225,7 @@ TEST(EventHubTest, FullQueueDropsOldestAndReportsExactCount) {
   // The count is reported once; nothing lost since then.
   got.clear();
   hub.Publish(0, 1, Ev(1, 20));
-  EXPECT_EQ(sub->Next(100, Soon(), &got), 0u);
+  EXPECT_EQ(NextEvents(*sub, 100, Soon(), &got), 0u);
   EXPECT_EQ(Times(got), Range(20, 21));
 }
 
@@ -195,11 +234,11 @@ TEST(EventHubTest, LossIsReportedWithTheEventsThatFollowedIt) {
   auto sub = MustSubscribe(hub, {});
   for (int i = 0; i < 6; ++i) hub.Publish(0, 1, Ev(1, i));  // 0, 1 lost
   std::vector<NetworkEvent> got;
-  EXPECT_EQ(sub->Next(1, Soon(), &got), 2u);
+  EXPECT_EQ(NextEvents(*sub, 1, Soon(), &got), 2u);
   EXPECT_EQ(Times(got), Range(2, 3));
   for (int i = 6; i < 8; ++i) hub.Publish(0, 1, Ev(1, i));  // 3 lost
   got.clear();
-  EXPECT_EQ(sub->Next(10, Soon(), &got), 1u);
+  EXPECT_EQ(NextEvents(*sub, 10, Soon(), &got), 1u);
   EXPECT_EQ(Times(got), Range(4, 8));
 }
 
@@ -212,7 +251,7 @@ TEST(EventHubTest, SlowSubscriberDoesNotAffectOthers) {
   for (int i = 0; i < 10; ++i) hub.Publish(0, 1, Ev(1, i));
   hub.Publish(0, 1, Ev(2, 99));
   std::vector<NetworkEvent> got;
-  EXPECT_EQ(other->Next(10, Soon(), &got), 0u);
+  EXPECT_EQ(NextEvents(*other, 10, Soon(), &got), 0u);
   EXPECT_EQ(Times(got), std::vector<int64_t>{99});
   EXPECT_EQ(slow->events_lost_total(), 7u);
   EXPECT_EQ(hub.events_dropped_total(), 7u);
@@ -230,14 +269,14 @@ TEST(EventHubTest, ReplayQueuesHistoryInPublishOrderThenLive) {
   auto sub = MustSubscribe(hub, f, /*replay=*/true);
   hub.Publish(0, 1, Ev(2, 30));
   std::vector<NetworkEvent> got;
-  EXPECT_EQ(sub->Next(1000, Soon(), &got), 0u);
+  EXPECT_EQ(NextEvents(*sub, 1000, Soon(), &got), 0u);
   EXPECT_EQ(Times(got), Range(0, 31));
 
   // Without replay only live events arrive.
   auto live = MustSubscribe(hub, f, /*replay=*/false);
   hub.Publish(0, 1, Ev(3, 31));
   got.clear();
-  live->Next(1000, Soon(), &got);
+  NextEvents(*live, 1000, Soon(), &got);
   EXPECT_EQ(Times(got), Range(31, 32));
 }
 
@@ -256,7 +295,7 @@ TEST(EventHubTest, ReplayAppliesTheWholeFilter) {
   f.endpoint = Endpoint::kClient;
   auto sub = MustSubscribe(hub, f, /*replay=*/true);
   std::vector<NetworkEvent> got;
-  sub->Next(100, Soon(), &got);
+  NextEvents(*sub, 100, Soon(), &got);
   std::vector<int64_t> want;
   for (int i = 0; i < 20; ++i) {
     if (i % 2 == 1 && i % 4 < 2 && i % 3 != 0) want.push_back(i);
@@ -269,7 +308,7 @@ TEST(EventHubTest, ReplayLargerThanTheQueueKeepsTheNewestAndCountsTheRest) {
   for (int i = 0; i < 50; ++i) hub.Publish(0, 1, Ev(1, i));
   auto sub = MustSubscribe(hub, {}, /*replay=*/true);
   std::vector<NetworkEvent> got;
-  EXPECT_EQ(sub->Next(100, Soon(), &got), 40u);
+  EXPECT_EQ(NextEvents(*sub, 100, Soon(), &got), 40u);
   EXPECT_EQ(Times(got), Range(40, 50));
   EXPECT_EQ(hub.events_dropped_total(), 40u);
 }
@@ -308,7 +347,7 @@ TEST(EventHubTest, ReplayRacingProducersLosesAndRepeatsNothing) {
   for (auto& sub : subs) {
     std::vector<NetworkEvent> got;
     uint64_t lost = 0;
-    while (sub->queued() > 0) lost += sub->Next(4096, Soon(), &got);
+    while (sub->queued() > 0) lost += NextEvents(*sub, 4096, Soon(), &got);
     EXPECT_EQ(lost, 0u);
     std::vector<std::vector<int64_t>> per_network(kShards);
     for (const NetworkEvent& ne : got) {
@@ -333,7 +372,7 @@ TEST(EventHubTest, ConcurrentConsumerSeesEveryEventInOrder) {
   std::vector<NetworkEvent> got;
   uint64_t lost = 0;
   while (static_cast<int64_t>(got.size()) < kEvents) {
-    lost += sub->Next(1024, Later(), &got);
+    lost += NextEvents(*sub, 1024, Later(), &got);
   }
   producer.join();
   EXPECT_EQ(lost, 0u);
@@ -346,7 +385,7 @@ TEST(EventHubTest, CancelWakesABlockedNext) {
   std::atomic<bool> returned{false};
   std::thread reader([&] {
     std::vector<NetworkEvent> got;
-    sub->Next(10, absl::InfiniteFuture(), &got);
+    NextEvents(*sub, 10, absl::InfiniteFuture(), &got);
     returned = true;
   });
   absl::SleepFor(absl::Milliseconds(50));
@@ -359,7 +398,7 @@ TEST(EventHubTest, CancelWakesABlockedNext) {
   // Later calls do not wait.
   std::vector<NetworkEvent> got;
   const absl::Time start = absl::Now();
-  sub->Next(10, absl::InfiniteFuture(), &got);
+  NextEvents(*sub, 10, absl::InfiniteFuture(), &got);
   EXPECT_LT(absl::Now() - start, absl::Seconds(30));
 }
 
@@ -412,7 +451,7 @@ TEST(EventHubTest, HistoryIsCappedPerSessionAndSkipsLinkEvents) {
   f.session_ids = {1};
   auto sub = MustSubscribe(hub, f, /*replay=*/true);
   std::vector<NetworkEvent> got;
-  EXPECT_EQ(sub->Next(100, Soon(), &got), 0u);
+  EXPECT_EQ(NextEvents(*sub, 100, Soon(), &got), 0u);
   EXPECT_EQ(Times(got), Range(84, 100));
 }
 
@@ -452,7 +491,7 @@ TEST(EventHubTest, ReaderThatNeverReadsStaysAtCapacity) {
     hub.Publish(0, 1, Ev(1 + i % 4, static_cast<int64_t>(i)));
   }
   EXPECT_EQ(sub->queued(), kCapacity);
-  EXPECT_EQ(sub->queue_allocated(), kCapacity);
+  EXPECT_LE(sub->queued_bytes(), sub->queue_byte_capacity());
   EXPECT_EQ(sub->events_lost_total(), kEvents - kCapacity);
   EXPECT_EQ(hub.events_dropped_total(), kEvents - kCapacity);
   const EventHub::HistoryStats stats = hub.history_stats();
@@ -462,7 +501,7 @@ TEST(EventHubTest, ReaderThatNeverReadsStaysAtCapacity) {
   EXPECT_EQ(stats.allocated_bytes, 4u * 256 * sizeof(SessionHistory::Retained));
 
   std::vector<NetworkEvent> got;
-  EXPECT_EQ(sub->Next(kCapacity, Soon(), &got), kEvents - kCapacity);
+  EXPECT_EQ(NextEvents(*sub, kCapacity, Soon(), &got), kEvents - kCapacity);
   EXPECT_EQ(Times(got), Range(kEvents - kCapacity, kEvents));
 }
 
@@ -482,16 +521,168 @@ namespace tcpemu::server {
 namespace {
 
 // docs/limits.md: a stream that never reads holds at most 10 MiB of queued
-// events at the defaults (the queue is allocated as it fills, and no
-// further). The batch in flight adds at most max_batch events.
+// events at the defaults: the queued wire bytes, plus what is left of the
+// partly dropped oldest batch (at most one staged batch). The batch in
+// flight adds at most max_batch events.
 TEST(EventHubTest, ANeverReadingSubscriberHoldsAtMostTenMiBAtTheDefaults) {
   EventHub hub{EventHub::Options{}};
   auto sub = MustSubscribe(hub, {});
-  for (int64_t i = 0; i < 200'000; ++i) hub.Publish(0, 1, Ev(1, i));
+  for (int64_t i = 0; i < 200'000; ++i) hub.Stage(0, 1, Ev(1, i));
+  hub.Flush(0);
   EXPECT_EQ(sub->queued(), sub->queue_capacity());
-  const size_t bytes = sub->queue_allocated() * sizeof(NetworkEvent);
-  EXPECT_LE(bytes, size_t{10} << 20) << sub->queue_allocated() << " slots of "
-                                     << sizeof(NetworkEvent) << " bytes";
+  EXPECT_LE(sub->queued_bytes(), sub->queue_byte_capacity());
+  EXPECT_LE(sub->queue_byte_capacity() +
+                EventHub::kStageEvents * kMaxEncodedEventBytes,
+            size_t{10} << 20);
+}
+
+TEST(EventHubTest, StagedEventsWaitForFlush) {
+  EventHub hub({});
+  auto sub = MustSubscribe(hub, {});
+  for (int i = 0; i < 10; ++i) hub.Stage(0, 1, Ev(1, i));
+  EXPECT_EQ(sub->queued(), 0u);
+  EXPECT_EQ(hub.history_size(1, 1), 0u);
+  hub.Flush(0);
+  EXPECT_EQ(hub.history_size(1, 1), 10u);
+  std::vector<NetworkEvent> got;
+  EXPECT_EQ(NextEvents(*sub, 100, Soon(), &got), 0u);
+  EXPECT_EQ(Times(got), Range(0, 10));
+  hub.Flush(0);  // nothing staged: nothing happens
+  EXPECT_EQ(sub->queued(), 0u);
+}
+
+TEST(EventHubTest, StageFlushesByItselfEveryBatch) {
+  EventHub hub({});
+  auto sub = MustSubscribe(hub, {});
+  const auto batch = static_cast<int64_t>(EventHub::kStageEvents);
+  for (int64_t i = 0; i < batch; ++i) hub.Stage(0, 1, Ev(1, i));
+  EXPECT_EQ(sub->queued(), EventHub::kStageEvents);
+  hub.Stage(0, 1, Ev(1, batch));
+  EXPECT_EQ(sub->queued(), EventHub::kStageEvents);
+  hub.Flush(0);
+  std::vector<NetworkEvent> got;
+  EXPECT_EQ(NextEvents(*sub, 1000, Soon(), &got), 0u);
+  EXPECT_EQ(Times(got), Range(0, batch + 1));
+}
+
+// Stream and replay: what a subscriber hands over is byte for byte what the
+// wire encoder gives for the same events, and subscribers that want every
+// event share one encoding while a filtered one gets only its own.
+TEST(EventHubTest, SubscribersThatWantEverythingShareOneEncoding) {
+  EventHub hub({});
+  auto a = MustSubscribe(hub, {});
+  auto b = MustSubscribe(hub, {});
+  EventFilter only_two;
+  only_two.session_ids = {2};
+  auto two = MustSubscribe(hub, only_two);
+  std::vector<NetworkEvent> all;
+  std::vector<NetworkEvent> of_two;
+  for (int i = 0; i < 40; ++i) {
+    const NetworkEvent ne{1, Ev(1 + i % 3, i)};
+    all.push_back(ne);
+    if (ne.event.session_id == 2) of_two.push_back(ne);
+    hub.Stage(0, ne.network_id, ne.event);
+  }
+  hub.Flush(0);
+  std::vector<EventRun> ra, rb, rt;
+  EXPECT_EQ(a->Next(100, Soon(), &ra), 0u);
+  EXPECT_EQ(b->Next(100, Soon(), &rb), 0u);
+  EXPECT_EQ(two->Next(100, Soon(), &rt), 0u);
+  ASSERT_EQ(ra.size(), 1u);
+  ASSERT_EQ(rb.size(), 1u);
+  ASSERT_EQ(rt.size(), 1u);
+  EXPECT_EQ(ra[0].chunk.get(), rb[0].chunk.get());
+  EXPECT_NE(ra[0].chunk.get(), rt[0].chunk.get());
+  EXPECT_EQ(rt[0].chunk->count(), of_two.size());
+
+  WireBuffer want;
+  AppendEventBatch(all, 7, &want);
+  EXPECT_EQ(BatchBytes(ra, 7), std::string(want.data(), want.size()));
+  EXPECT_EQ(BatchBytes(rb, 7), std::string(want.data(), want.size()));
+  want.clear();
+  AppendEventBatch(of_two, 0, &want);
+  EXPECT_EQ(BatchBytes(rt, 0), std::string(want.data(), want.size()));
+
+  // A replay of the same events encodes them the same way.
+  auto replayed = MustSubscribe(hub, only_two, /*replay=*/true);
+  std::vector<EventRun> rr;
+  EXPECT_EQ(replayed->Next(100, Soon(), &rr), 0u);
+  EXPECT_EQ(BatchBytes(rr, 0), std::string(want.data(), want.size()));
+}
+
+// A batch larger than max is split, and the rest stays queued in order.
+TEST(EventHubTest, NextSplitsARunAtMax) {
+  EventHub hub({});
+  auto sub = MustSubscribe(hub, {});
+  for (int i = 0; i < 100; ++i) hub.Stage(0, 1, Ev(1, i));
+  hub.Flush(0);
+  std::vector<EventRun> runs;
+  sub->Next(30, Soon(), &runs);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].count(), 30u);
+  EXPECT_EQ(sub->queued(), 70u);
+  std::vector<NetworkEvent> got;
+  NextEvents(*sub, 100, Soon(), &got);
+  EXPECT_EQ(Times(got), Range(30, 100));
+  EXPECT_EQ(sub->queued_bytes(), 0u);
+}
+
+// Events large on the wire hit the queue's byte limit before its event
+// limit: the oldest go, counted exactly, and the bytes stay bounded.
+TEST(EventHubTest, QueueDropsOldestBeyondItsByteLimit) {
+  EventHub hub({.queue_capacity = 4});
+  auto sub = MustSubscribe(hub, {});
+  Event big = Ev(1, 0);
+  big.seg.seq = 0xfffffff0;
+  big.seg.ack = 0xffffff00;
+  big.seg.len = 0xffff;
+  big.seg.window = 0xffff;
+  big.seg.opt_timestamp = 1;
+  big.seg.ts_val = 0xffffffff;
+  big.seg.ts_ecr = 0xffffffff;
+  big.seg.opt_sack_blocks = 4;
+  for (int k = 0; k < 4; ++k) {
+    big.seg.sack_left[k] = 0xfffff000u + k;
+    big.seg.sack_right[k] = 0xfffff800u + k;
+  }
+  big.tcb.state = TcpState::kEstablished;
+  big.tcb.iss = big.tcb.irs = big.tcb.snd_una = big.tcb.snd_nxt = 0xffffffff;
+  big.tcb.cwnd = big.tcb.ssthresh = big.tcb.rcv_nxt = 0xffffffff;
+  big.tcb.srtt = big.tcb.rttvar = big.tcb.rto = int64_t{1} << 40;
+  big.tcb.snd_wnd = big.tcb.rcv_wnd = big.tcb.bytes_in_flight = 0xffffffff;
+  big.tcb.ts_recent = big.tcb.sacked_bytes = big.tcb.lost_bytes = 0xffffffff;
+  big.tcb.retrans_bytes = big.tcb.pipe = 0xffffffff;
+  big.tcb.pacing_rate = big.tcb.bandwidth_estimate = uint64_t{1} << 60;
+  char buf[kMaxEncodedEventBytes];
+  const auto size = static_cast<size_t>(EncodeEventEntry({1, big}, buf) - buf);
+  ASSERT_GT(size, 256u);
+  const size_t fit = sub->queue_byte_capacity() / size;
+  ASSERT_LT(fit, 4u);
+  for (int i = 0; i < 4; ++i) {
+    big.time = i;
+    hub.Publish(0, 1, big);
+  }
+  EXPECT_EQ(sub->queued(), fit);
+  EXPECT_LE(sub->queued_bytes(), sub->queue_byte_capacity());
+  std::vector<NetworkEvent> got;
+  EXPECT_EQ(NextEvents(*sub, 100, Soon(), &got), 4 - fit);
+  EXPECT_EQ(Times(got), Range(4 - static_cast<int64_t>(fit), 4));
+  EXPECT_EQ(hub.events_dropped_total(), 4 - fit);
+}
+
+TEST(EventHubTest, ForgetFlushesStagedEventsFirst) {
+  EventHub hub({});
+  auto sub = MustSubscribe(hub, {});
+  hub.Stage(0, 1, Ev(1, 0));
+  hub.Stage(0, 1, Ev(2, 1));
+  hub.ForgetSession(0, 1, 1);
+  EXPECT_EQ(sub->queued(), 2u);
+  EXPECT_EQ(hub.history_size(1, 1), 0u) << "not re-created by a later flush";
+  EXPECT_EQ(hub.history_size(1, 2), 1u);
+  hub.Stage(0, 1, Ev(2, 2));
+  hub.ForgetNetwork(0, 1);
+  EXPECT_EQ(sub->queued(), 3u);
+  EXPECT_EQ(hub.history_stats().sessions, 0u);
 }
 
 }  // namespace
