@@ -20,11 +20,8 @@ using google::protobuf::io::CodedInputStream;
 using google::protobuf::io::CodedOutputStream;
 
 constexpr size_t kGroups = 8;
-// Length (2) + ref (5) + seq (10) + group byte + group masks + every word.
-constexpr size_t kMaxRecord = 2 + 5 + 10 + 1 + kGroups + 64 * 5;
-// Dropped bytes at the front are reclaimed once they are at least this many
-// and half the vector.
-constexpr size_t kCompactAt = 256;
+// Ref (5) + seq (10) + group byte + group masks + every word (5 each).
+constexpr size_t kMaxRecord = 5 + 10 + 1 + kGroups + 64 * 5;
 
 size_t Chain(const Event& e) { return static_cast<uint8_t>(e.endpoint) & 1u; }
 
@@ -76,118 +73,56 @@ bool ReadWords(CodedInputStream* in, uint32_t* words, size_t n) {
   return true;
 }
 
-// Writes one record: its length, then ref, seq and the words of `to` against
-// `from`. Returns the end.
-uint8_t* WriteRecord(uint32_t ref, uint64_t seq, const uint32_t* from,
-                     const uint32_t* to, size_t n, uint8_t* out) {
-  std::array<uint8_t, kMaxRecord> payload;
-  uint8_t* p = CodedOutputStream::WriteVarint32ToArray(ref, payload.data());
-  p = CodedOutputStream::WriteVarint64ToArray(seq, p);
-  p = WriteWords(from, to, n, p);
-  const auto len = static_cast<uint32_t>(p - payload.data());
-  out = CodedOutputStream::WriteVarint32ToArray(len, out);
-  std::memcpy(out, payload.data(), len);
-  return out + len;
-}
-
 }  // namespace
 
-PackedEvents::PackedEvents(size_t capacity)
-    : capacity_(static_cast<uint32_t>(
-          std::clamp<size_t>(capacity, 1, uint32_t{0xffffffff}))) {}
-
-void PackedEvents::Trim() {
-  EraseDropped();
-  bytes_.shrink_to_fit();
-}
-
-void PackedEvents::EraseDropped() {
-  if (begin_ == 0) return;
-  bytes_.erase(bytes_.begin(), bytes_.begin() + begin_);
-  for (Key& k : keys_) {
-    if (k.at != kNone) k.at -= begin_;
+void PackedEvents::Assign(size_t n,
+                          absl::FunctionRef<const Retained&(size_t)> event) {
+  static constexpr uint32_t kZero[kWords] = {};
+  // ref[i]: how many events later the next one of the same endpoint is (0:
+  // none, so event i is stored whole).
+  std::vector<uint32_t> ref(n, 0);
+  size_t next[2] = {n, n};
+  for (size_t i = n; i-- > 0;) {
+    const size_t chain = Chain(event(i).event);
+    if (next[chain] != n) ref[i] = static_cast<uint32_t>(next[chain] - i);
+    next[chain] = i;
   }
-  begin_ = 0;
+  std::vector<uint8_t> out;
+  out.reserve(n * 64);
+  std::array<uint8_t, kMaxRecord> payload;
+  uint32_t words[kWords];
+  uint32_t from[kWords];
+  for (size_t i = 0; i < n; ++i) {
+    const Retained& r = event(i);
+    std::memcpy(words, &r.event, sizeof(Event));
+    uint64_t seq = r.seq;
+    const uint32_t* base = kZero;
+    if (ref[i] != 0) {
+      // `r` may not outlive this call.
+      const Retained& later = event(i + ref[i]);
+      assert(later.seq > seq);
+      std::memcpy(from, &later.event, sizeof(Event));
+      seq = later.seq - seq;
+      base = from;
+    }
+    uint8_t* p =
+        CodedOutputStream::WriteVarint32ToArray(ref[i], payload.data());
+    p = CodedOutputStream::WriteVarint64ToArray(seq, p);
+    p = WriteWords(base, words, kWords, p);
+    const auto len = static_cast<uint32_t>(p - payload.data());
+    uint8_t head[5];
+    const auto head_len = static_cast<size_t>(
+        CodedOutputStream::WriteVarint32ToArray(len, head) - head);
+    out.insert(out.end(), head, head + head_len);
+    out.insert(out.end(), payload.data(), payload.data() + len);
+  }
+  bytes_.assign(out.begin(), out.end());  // exactly sized
+  size_ = static_cast<uint32_t>(n);
 }
 
 void PackedEvents::Release() {
   bytes_ = std::vector<uint8_t>();
   size_ = 0;
-  begin_ = 0;
-  appended_ = 0;
-  keys_[0] = keys_[1] = Key{};
-}
-
-void PackedEvents::Append(uint64_t seq, const Event& e) {
-  static constexpr Words kZero{};
-  Words next;
-  std::memcpy(next, &e, sizeof(Event));
-  Key& key = keys_[Chain(e)];
-  if (key.at != kNone) {
-    // The endpoint's newest record becomes its difference from `e`.
-    Words prev{};
-    CodedInputStream in(bytes_.data() + key.at,
-                        static_cast<int>(bytes_.size() - key.at));
-    uint32_t len = 0, ref = 1;
-    uint64_t prev_seq = 0;
-    const bool ok = in.ReadVarint32(&len) && in.ReadVarint32(&ref) &&
-                    in.ReadVarint64(&prev_seq) && ReadWords(&in, prev, kWords);
-    assert(ok && ref == 0 && prev_seq < seq);
-    (void)ok;
-    std::array<uint8_t, kMaxRecord> record;
-    const uint8_t* end = WriteRecord(appended_ - key.index, seq - prev_seq,
-                                     next, prev, kWords, record.data());
-    Splice(key.at, record.data(), static_cast<size_t>(end - record.data()));
-  }
-  std::array<uint8_t, kMaxRecord> record;
-  const uint8_t* end = WriteRecord(0, seq, kZero, next, kWords, record.data());
-  const size_t len = static_cast<size_t>(end - record.data());
-  const size_t need = bytes_.size() + len;
-  if (bytes_.capacity() < need) {
-    // Grow by a quarter, not double: an idle session keeps what it has.
-    bytes_.reserve(need + need / 4);
-  }
-  key.at = static_cast<uint32_t>(bytes_.size());
-  key.index = appended_++;
-  bytes_.insert(bytes_.end(), record.begin(), record.begin() + len);
-  if (++size_ > capacity_) DropOldest();
-}
-
-void PackedEvents::Splice(uint32_t at, const uint8_t* record, size_t len) {
-  CodedInputStream in(bytes_.data() + at, static_cast<int>(bytes_.size() - at));
-  uint32_t old_len = 0;
-  in.ReadVarint32(&old_len);
-  const size_t old_end =
-      at + static_cast<size_t>(in.CurrentPosition()) + old_len;
-  const size_t old_size = old_end - at;
-  if (len > old_size) {
-    bytes_.insert(bytes_.begin() + static_cast<ptrdiff_t>(old_end),
-                  len - old_size, 0);
-  } else if (len < old_size) {
-    bytes_.erase(bytes_.begin() + static_cast<ptrdiff_t>(at + len),
-                 bytes_.begin() + static_cast<ptrdiff_t>(old_end));
-  }
-  std::memcpy(bytes_.data() + at, record, len);
-  for (Key& k : keys_) {
-    if (k.at != kNone && k.at > at) {
-      k.at = static_cast<uint32_t>(k.at + len - old_size);
-    }
-  }
-}
-
-void PackedEvents::DropOldest() {
-  CodedInputStream in(bytes_.data() + begin_,
-                      static_cast<int>(bytes_.size() - begin_));
-  uint32_t len = 0;
-  const bool ok = in.ReadVarint32(&len);
-  assert(ok);
-  (void)ok;
-  for (Key& k : keys_) {
-    if (k.at == begin_) k.at = kNone;
-  }
-  begin_ += static_cast<uint32_t>(in.CurrentPosition()) + len;
-  --size_;
-  if (begin_ >= kCompactAt && begin_ * 2 >= bytes_.size()) EraseDropped();
 }
 
 void PackedEvents::Decode(std::vector<Retained>* out) const {
@@ -196,7 +131,7 @@ void PackedEvents::Decode(std::vector<Retained>* out) const {
   // Where each record's payload starts, and its length, oldest first.
   std::vector<std::pair<uint32_t, uint32_t>> records;
   records.reserve(size_);
-  for (size_t at = begin_; at < bytes_.size();) {
+  for (size_t at = 0; at < bytes_.size();) {
     CodedInputStream in(bytes_.data() + at,
                         static_cast<int>(bytes_.size() - at));
     uint32_t len = 0;
@@ -214,7 +149,7 @@ void PackedEvents::Decode(std::vector<Retained>* out) const {
     uint64_t seq = 0;
     in.ReadVarint32(&ref);
     in.ReadVarint64(&seq);
-    Words words{};
+    uint32_t words[kWords] = {};
     if (ref != 0) {
       assert(k + ref < records.size());
       const Retained& later = (*out)[k + ref];
@@ -227,7 +162,9 @@ void PackedEvents::Decode(std::vector<Retained>* out) const {
   }
 }
 
-SessionHistory::SessionHistory(size_t capacity) : packed_(capacity) {}
+SessionHistory::SessionHistory(size_t capacity)
+    : capacity_(static_cast<uint32_t>(
+          std::clamp<size_t>(capacity, 1, uint32_t{0xffffffff}))) {}
 
 void SessionHistory::Append(uint64_t seq, const Event& e) {
   if (whole_ == nullptr) {
@@ -245,10 +182,9 @@ void SessionHistory::Append(uint64_t seq, const Event& e) {
 
 void SessionHistory::Pack() {
   if (whole_ == nullptr) return;
-  for (size_t i = 0; i < whole_->size(); ++i) {
-    packed_.Append((*whole_)[i].seq, (*whole_)[i].event);
-  }
-  packed_.Trim();
+  const RingBuffer<Retained>& whole = *whole_;
+  packed_.Assign(whole.size(),
+                 [&whole](size_t i) -> const Retained& { return whole[i]; });
   whole_.reset();
 }
 

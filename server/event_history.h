@@ -15,74 +15,44 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "engine/base/event.h"
 #include "engine/base/ring_buffer.h"
 
 namespace tcpemu::server {
 
-// Packed events: holds up to `capacity` events with their sequence numbers; the
-// oldest goes when a new one would exceed it. Events are stored as bytes:
-// the newest of each endpoint whole (its nonzero 32-bit words), every other
-// one as the words in which it differs from the next event of the same
-// endpoint (each as a varint of the XOR). An endpoint's consecutive events
-// share most of their TCB and segment fields, so a record is a few dozen
-// bytes instead of sizeof(Event). Dropping the oldest only advances past its
-// bytes, since records refer only to newer ones; appending re-encodes the
-// endpoint's previous newest against the new one. What comes back is byte for
-// byte what went in. Not thread-safe.
+// Packed events: a session's events, oldest first, stored as bytes. The
+// newest of each endpoint is whole (its nonzero 32-bit words), every other
+// one the words in which it differs from the next event of the same endpoint
+// (each as a varint of the XOR). An endpoint's consecutive events share most
+// of their TCB and segment fields, so a record is a few dozen bytes instead
+// of sizeof(Event). What comes back is byte for byte what went in.
 class PackedEvents {
  public:
-  explicit PackedEvents(size_t capacity);
-
-  // Appends `e`, published with `seq` (greater than every seq before it).
-  void Append(uint64_t seq, const Event& e);
-
-  size_t size() const { return size_; }
-  size_t capacity() const { return capacity_; }
-  // Heap bytes this history holds.
-  size_t allocated_bytes() const { return bytes_.capacity(); }
-  // Gives back the storage that holds no event.
-  void Trim();
-  // Removes every event and gives the storage back.
-  void Release();
-  size_t used_bytes() const { return bytes_.size() - begin_; }
-
   struct Retained {
     uint64_t seq = 0;
     Event event;
   };
-  // Decodes every retained event, oldest first, into *out.
+
+  // Packs n events, event(0) the oldest, their seqs increasing; replaces
+  // what was held. What event(i) returns need only live until the next
+  // call. The storage is exactly what the records take.
+  void Assign(size_t n, absl::FunctionRef<const Retained&(size_t)> event);
+  // Decodes every event, oldest first, into *out.
   void Decode(std::vector<Retained>* out) const;
+  // Removes every event and gives the storage back.
+  void Release();
+
+  size_t size() const { return size_; }
+  size_t allocated_bytes() const { return bytes_.capacity(); }
 
  private:
   static_assert(std::is_trivially_copyable_v<Event>);
   static_assert(sizeof(Event) % 4 == 0 && sizeof(Event) / 4 <= 64);
   static constexpr size_t kWords = sizeof(Event) / 4;
-  using Words = uint32_t[kWords];
 
-  // The newest event of one endpoint, stored whole.
-  struct Key {
-    uint32_t at = kNone;  // offset of its record; kNone if there is none
-    uint32_t index = 0;   // its number among all events appended
-  };
-  static constexpr uint32_t kNone = ~uint32_t{0};
-
-  // Replaces the record at `at` with `record`, moving the ones after it.
-  void Splice(uint32_t at, const uint8_t* record, size_t len);
-  // Drops the oldest record.
-  void DropOldest();
-  // Erases the bytes of dropped records.
-  void EraseDropped();
-
-  uint32_t capacity_;
-  uint32_t size_ = 0;
-  // Records from the oldest to the newest, from offset begin_; those before
-  // begin_ were dropped and go when the vector is next compacted.
   std::vector<uint8_t> bytes_;
-  uint32_t begin_ = 0;
-  // Events appended, all time (wraps; only differences are used).
-  uint32_t appended_ = 0;
-  Key keys_[2];  // by endpoint
+  uint32_t size_ = 0;
 };
 
 // One session's history: its newest `capacity` events as whole events while
@@ -101,7 +71,7 @@ class SessionHistory {
   size_t size() const {
     return whole_ != nullptr ? whole_->size() : packed_.size();
   }
-  size_t capacity() const { return packed_.capacity(); }
+  size_t capacity() const { return capacity_; }
   bool packed() const { return packed_.size() != 0; }
   // The seq of the newest event (0 when empty).
   uint64_t newest_seq() const { return newest_seq_; }
@@ -132,6 +102,7 @@ class SessionHistory {
   // Whole events while busy (null once packed, or before the first Append).
   std::unique_ptr<RingBuffer<Retained>> whole_;
   PackedEvents packed_;
+  uint32_t capacity_;
   uint64_t newest_seq_ = 0;
   bool queued_ = false;  // HistoryStore's: waiting in its queue
 };
