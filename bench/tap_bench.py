@@ -4,7 +4,7 @@ docs/benchmarks.md, beside baselines measured in the same run.
 
     sudo clients/python/.venv/bin/python bench/tap_bench.py [--runs 3]
         [--bytes 1000000000] [--mtu 1500] [--offloads on|off|both]
-        [--no-baselines]
+        [--base-tcpemud PATH] [--no-baselines]
 
 tcpemud (build/server/tcpemud, or $TCPEMUD) gets one interface at MTU 1500;
 its TAP device is moved into a namespace of its own, where a kernel TCP
@@ -18,7 +18,9 @@ the kernel hands it TCP segments of up to 64 KiB, which the engine cuts to
 the MSS), one with --tap_offloads=false and the kernel side's offloads off,
 as bench/tap_baselines.sh sets smoltcp's. Times are taken on
 the kernel's side, from accept or connect to the end of the stream, as
-smoltcp's benchmark does. Each direction runs --runs times, interleaved; the
+smoltcp's benchmark does. --base-tcpemud adds a third tcpemud, another build
+(an earlier commit, say) with its offloads on, interleaved with the others,
+so a change is measured beside what it changes in the same run. Each direction runs --runs times, interleaved; the
 median is reported. Then bench/tap_baselines.sh measures smoltcp's own TAP
 benchmark and kernel<->kernel over veth in the same run, and the ratios are
 printed. Needs root; everything created is deleted on exit.
@@ -82,15 +84,16 @@ class Setup:
     """One tcpemud with one interface, its device in namespace `ns`."""
 
     offloads: bool
+    tag: str
     ns: str
     daemon: subprocess.Popen[bytes]
     stub: rpc.EmulatorStub | None = None
     iface: pb.Interface | None = None
 
 
-def start(binary: str, offloads: bool, mtu: int) -> Setup:
+def start(binary: str, offloads: bool, mtu: int, tag: str) -> Setup:
     port = free_port()
-    ns = NS if offloads else f"{NS}0"
+    ns = f"{NS}-{tag}"
     daemon = subprocess.Popen(
         [
             binary,
@@ -101,7 +104,7 @@ def start(binary: str, offloads: bool, mtu: int) -> Setup:
         ],
         stderr=subprocess.DEVNULL,
     )
-    setup = Setup(offloads, ns, daemon)
+    setup = Setup(offloads, tag, ns, daemon)
     subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL, check=False)
     subprocess.run(["ip", "netns", "add", ns], check=True)
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
@@ -198,6 +201,11 @@ def main() -> None:
         default="both",
         help="tcpemud --tap_offloads; both: two daemons, runs interleaved",
     )
+    ap.add_argument(
+        "--base-tcpemud",
+        metavar="PATH",
+        help="another tcpemud build, run with its offloads on beside the others",
+    )
     ap.add_argument("--no-baselines", action="store_true")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -205,14 +213,18 @@ def main() -> None:
 
     binary = os.environ.get("TCPEMUD", str(REPO / "build/server/tcpemud"))
     modes = {"on": [True], "off": [False], "both": [True, False]}[args.offloads]
+    daemons = [(binary, offloads, "on" if offloads else "off") for offloads in modes]
+    if args.base_tcpemud:
+        daemons.append((args.base_tcpemud, True, "base"))
+    tags = [tag for _, _, tag in daemons]
     setups: list[Setup] = []
     results: dict[str, list[float]] = {}
     try:
-        for offloads in modes:
-            setups.append(start(binary, offloads, args.mtu))
+        for path, offloads, tag in daemons:
+            setups.append(start(path, offloads, args.mtu, tag))
         for run in range(args.runs):
             for setup in setups:
-                tag = "on" if setup.offloads else "off"
+                tag = setup.tag
                 results.setdefault(f"engine->kernel offloads {tag}", []).append(
                     engine_to_kernel(setup, args.bytes, 5001 + run)
                 )
@@ -232,6 +244,14 @@ def main() -> None:
             f"  {name:28s} {medians[name]:6.2f} Gbit/s   runs: "
             + ", ".join(f"{r:.2f}" for r in runs)
         )
+    if "base" in tags:
+        for d in ("engine->kernel", "kernel->engine"):
+            for tag in tags:
+                if tag != "base":
+                    ratio = (
+                        medians[f"{d} offloads {tag}"] / medians[f"{d} offloads base"]
+                    )
+                    print(f"  {d} offloads {tag} / base: {ratio:.2f}")
     if args.no_baselines:
         return
     with tempfile.NamedTemporaryFile("r", suffix=".txt") as out:
@@ -248,7 +268,6 @@ def main() -> None:
         lines = Path(out.name).read_text().splitlines()
     kv = dict(line.split("=", 1) for line in lines if "=" in line)
     print("\nSame run, MTU 1500: tcpemu beside the baselines")
-    tags = ["on" if s else "off" for s in modes]
     for key in sorted(k for k in kv if k.endswith(".gbps_median")):
         name = key.removesuffix(".gbps_median")
         direction = kv.get(f"{name}.direction", name)
@@ -266,7 +285,7 @@ def main() -> None:
                     f"tcpemu/veth = {outward / base:.2f} (engine->kernel),"
                     f" {into / base:.2f} (kernel->engine)"
                 )
-            print(f"      offloads {tag:3s}  {ratio}")
+            print(f"      offloads {tag:4s}  {ratio}")
     print(json.dumps({"tcpemu": medians, "baselines": kv}, indent=1))
 
 

@@ -749,8 +749,10 @@ StateSnapshot EmulatorService::SnapshotState() {
         for (const auto& [link_id, device] : slot->devices) {
           const Interface* iface = net.interface(link_id);
           if (iface == nullptr) continue;
-          snap.interfaces.push_back(
-              {link_id, slot->id, device->name(), iface->counters()});
+          const TapWriteCounters& w = device->write_counters();
+          snap.interfaces.push_back({link_id, slot->id, device->name(),
+                                     iface->counters(), w.tso_frames,
+                                     w.tso_segments});
         }
         if (slot->proxies != nullptr) {
           auto& table = static_cast<ProxyTable&>(*slot->proxies);

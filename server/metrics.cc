@@ -522,6 +522,15 @@ void Metrics::Collector::AppendInterfaces(const StateSnapshot& s,
                 "and SYNs over a full backlog (syn_cookie) an interface "
                 "answered.",
                 MetricType::Counter);
+  MetricFamily tso_frames = NewFamily(
+      "tcpemu_interface_tso_frames_total",
+      "TSO frames an interface's device wrote to the host, each several "
+      "segments of one flow coalesced (TAP offloads).",
+      MetricType::Counter);
+  MetricFamily tso_segments =
+      NewFamily("tcpemu_interface_tso_segments_total",
+                "Segments an interface's device coalesced into TSO frames.",
+                MetricType::Counter);
   for (const StateSnapshot::PerInterface& i : s.interfaces) {
     const std::string id = absl::StrCat(i.interface_id);
     const std::string net = absl::StrCat(i.network_id);
@@ -558,11 +567,17 @@ void Metrics::Collector::AppendInterfaces(const StateSnapshot& s,
              static_cast<double>(c.rst_no_connection));
     AddValue(answered, labels("kind", "syn_cookie"),
              static_cast<double>(c.syn_cookies_sent));
+    const std::vector<ClientMetric::Label> device{
+        Label("interface", id), Label("network", net), Label("device", i.name)};
+    AddValue(tso_frames, device, static_cast<double>(i.tso_frames));
+    AddValue(tso_segments, device, static_cast<double>(i.tso_segments));
   }
   out.push_back(std::move(frames));
   out.push_back(std::move(bytes));
   out.push_back(std::move(dropped));
   out.push_back(std::move(answered));
+  out.push_back(std::move(tso_frames));
+  out.push_back(std::move(tso_segments));
 }
 
 void Metrics::Collector::AppendPerSession(

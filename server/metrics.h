@@ -151,6 +151,9 @@ struct StateSnapshot {
     uint32_t network_id = 0;
     std::string name;
     InterfaceCounters counters;
+    // TSO frames its device wrote to the kernel, and the segments in them.
+    uint64_t tso_frames = 0;
+    uint64_t tso_segments = 0;
   };
   std::vector<PerInterface> interfaces;
   // Every proxy (bounded by --max_proxies).

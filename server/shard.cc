@@ -142,6 +142,7 @@ void Shard::AttachDevice(NetworkSlot& slot, uint32_t link_id,
   ev.data.u64 = static_cast<uint64_t>(fd);
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
   device_fds_[fd] = {slot.id, link_id};
+  device->SetFlushList(&tap_flush_);
   slot.devices[link_id] = std::move(device);
 }
 
@@ -458,8 +459,11 @@ void Shard::Loop() {
       ArmTimer(wake);
       timeout = -1;
     }
-    // Events staged this pass go to the subscribers before the shard sleeps.
+    // The pass ends: events staged during it go to the subscribers, and the
+    // TSO frames coalesced during it to the kernel (no segment waits past
+    // the pass that sent it), before the shard sleeps.
     if (hub_ != nullptr) hub_->Flush(index_);
+    tap_flush_.FlushAll();
     int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout);
     for (int i = 0; i < n; ++i) {
       const uint64_t token = events[i].data.u64;
@@ -493,6 +497,7 @@ void Shard::Loop() {
       batch.clear();
     }
   }
+  tap_flush_.FlushAll();
   // Wall timers end what they guard (a call's wait) early.
   while (!wall_timers_.empty()) {
     auto node = wall_timers_.extract(wall_timers_.begin());

@@ -211,6 +211,10 @@ class Shard {
   int64_t timer_armed_at_ = 0;  // 0: disarmed
 
   // Shard-thread state.
+  // TAP devices holding coalesced TSO frames, written at the end of every
+  // pass of the loop (before it may sleep). Declared before `networks_`,
+  // whose devices leave it when destroyed.
+  TapFlushList tap_flush_;
   absl::flat_hash_map<uint32_t, std::unique_ptr<NetworkSlot>> networks_;
   // Device fd -> (network id, link id).
   absl::flat_hash_map<int, std::pair<uint32_t, uint32_t>> device_fds_;

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -102,7 +103,63 @@ TapDevice::TapDevice(int fd, std::string name, bool created, bool offloads)
   if (offloads_) raw_.resize(kVnetHeaderLen + 18 + 65535);
 }
 
-TapDevice::~TapDevice() { Close(); }
+TapDevice::~TapDevice() {
+  Flush();
+  SetFlushList(nullptr);
+  Close();
+}
+
+TapFlushList::~TapFlushList() {
+  for (TapDevice* d : std::vector<TapDevice*>(members_)) {
+    d->SetFlushList(nullptr);
+  }
+}
+
+void TapFlushList::FlushAll() {
+  // Flush only writes: no device joins the list meanwhile.
+  for (TapDevice* d : held_) {
+    d->on_held_list_ = false;
+    d->Flush();
+  }
+  held_.clear();
+}
+
+void TapDevice::SetFlushList(TapFlushList* list) {
+  if (list == flush_list_) return;
+  if (flush_list_ != nullptr) {
+    Flush();
+    std::erase(flush_list_->held_, this);
+    std::erase(flush_list_->members_, this);
+    on_held_list_ = false;
+  }
+  flush_list_ = list;
+  if (list != nullptr) list->members_.push_back(this);
+}
+
+void TapDevice::Flush() {
+  absl::Span<const uint8_t> frame = tso_.Take();
+  if (frame.empty() || fd_ < 0) return;
+  const size_t segments = tso_.last_taken_segments();
+  struct iovec iov = {const_cast<uint8_t*>(frame.data()), frame.size()};
+  if (!Write(&iov, 1)) {
+    ++writes_.errors;
+    return;
+  }
+  if (segments > 1) {
+    ++writes_.tso_frames;
+    writes_.tso_segments += segments;
+  }
+}
+
+bool TapDevice::Write(const struct iovec* iov, int n) {
+  ssize_t w;
+  do {
+    w = writev(fd_, iov, n);
+  } while (w < 0 && errno == EINTR);
+  if (w < 0) return false;
+  ++writes_.frames;
+  return true;
+}
 
 void TapDevice::Close() {
   if (fd_ >= 0) close(fd_);
@@ -141,8 +198,23 @@ absl::StatusOr<size_t> TapDevice::Read(absl::Span<uint8_t> buf) {
 bool TapDevice::SendFrame(absl::Span<const uint8_t> head,
                           const Payload& payload) {
   if (fd_ < 0) return false;
-  // No offload asked of the kernel: the engine's checksums are complete (and
-  // must be checked, as a link may have corrupted them).
+  if (offloads_ && flush_list_ != nullptr) {
+    // Joins the frame held, or starts one once what is held is written.
+    bool held = tso_.Append(head, payload);
+    if (!held && tso_.holding()) {
+      Flush();
+      held = tso_.Append(head, payload);
+    }
+    if (held) {
+      if (!on_held_list_) {
+        flush_list_->held_.push_back(this);
+        on_held_list_ = true;
+      }
+      return true;
+    }
+  }
+  // Written alone. No offload asked of the kernel: the engine's checksums are
+  // complete (and must be checked, as a link may have corrupted them).
   static const uint8_t kPlainHeader[kVnetHeaderLen] = {};
   constexpr size_t kMaxIov = 16;
   struct iovec iov[kMaxIov];
@@ -168,11 +240,8 @@ bool TapDevice::SendFrame(absl::Span<const uint8_t> head,
     iov[0] = {flat_.data(), flat_.size()};
     n = 1;
   }
-  ssize_t w;
-  do {
-    w = writev(fd_, iov, static_cast<int>(n));
-  } while (w < 0 && errno == EINTR);
-  return w >= 0;  // a refusal is counted by the interface (dropped_device)
+  // A refusal is counted by the interface (dropped_device).
+  return Write(iov, static_cast<int>(n));
 }
 
 }  // namespace tcpemu

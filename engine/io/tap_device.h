@@ -5,8 +5,13 @@
 // to 64 KiB with their checksums left to complete (TUN_F_CSUM | TUN_F_TSO4 |
 // TUN_F_TSO_ECN): one read for dozens of segments. Read cuts them back into
 // the MSS-sized frames the kernel would have sent without offloads, so the
-// engine never sees the difference.
+// engine never sees the difference. Towards the kernel, a device on a
+// TapFlushList coalesces the consecutive segments of a flow it is given into
+// TSO frames (TsoCoalescer) and writes them when the list is flushed (the end
+// of the loop's pass) or when a segment that does not join comes.
 #pragma once
+
+#include <sys/uio.h>
 
 #include <cstdint>
 #include <memory>
@@ -16,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "engine/io/gso_split.h"
+#include "engine/io/tso_coalesce.h"
 #include "engine/sim/interface.h"
 #include "engine/wire/buffer.h"
 
@@ -25,6 +31,36 @@ struct TapOptions {
   // The virtio-net header and the kernel's segmentation and checksum
   // offloads towards the engine. Off: one plain frame per read.
   bool offloads = true;
+};
+
+class TapDevice;
+
+// The devices holding a coalesced frame, for the loop that sends through them
+// to write at the end of its pass. It must outlive the devices on it (a
+// device leaves it when destroyed).
+class TapFlushList {
+ public:
+  TapFlushList() = default;
+  ~TapFlushList();
+  TapFlushList(const TapFlushList&) = delete;
+  TapFlushList& operator=(const TapFlushList&) = delete;
+
+  // Writes what every device on the list holds.
+  void FlushAll();
+  bool empty() const { return held_.empty(); }
+
+ private:
+  friend class TapDevice;
+  std::vector<TapDevice*> held_;
+  std::vector<TapDevice*> members_;
+};
+
+// What a device with offloads wrote towards the kernel.
+struct TapWriteCounters {
+  uint64_t frames = 0;        // writes (each one frame)
+  uint64_t tso_frames = 0;    // of them, TSO frames of several segments
+  uint64_t tso_segments = 0;  // segments in those TSO frames
+  uint64_t errors = 0;        // held frames the device refused
 };
 
 class TapDevice final : public FrameSink {
@@ -51,6 +87,14 @@ class TapDevice final : public FrameSink {
 
   bool offloads() const { return offloads_; }
 
+  // With offloads: coalesce segments into TSO frames, held until `list` is
+  // flushed (or a segment that does not join comes). Without a list (the
+  // default) every frame is written when sent.
+  void SetFlushList(TapFlushList* list);
+  // Writes the frame held, if any.
+  void Flush();
+  const TapWriteCounters& write_counters() const { return writes_; }
+
   // Reads one frame into `buf`; 0 when none is waiting. Errors other than
   // "nothing to read" are returned. With offloads, one read from the device
   // may yield many frames: the rest are returned by the following calls
@@ -63,7 +107,9 @@ class TapDevice final : public FrameSink {
                  const Payload& payload) override;
 
  private:
+  friend class TapFlushList;
   TapDevice(int fd, std::string name, bool created, bool offloads);
+  bool Write(const struct iovec* iov, int n);
 
   int fd_;
   std::string name_;
@@ -74,6 +120,11 @@ class TapDevice final : public FrameSink {
   std::vector<uint8_t> raw_;
   GsoSplitter splitter_;
   std::vector<uint8_t> flat_;  // a frame of too many slices, flattened
+  // Towards the kernel, with a flush list.
+  TapFlushList* flush_list_ = nullptr;
+  bool on_held_list_ = false;
+  TsoCoalescer tso_;
+  TapWriteCounters writes_;
 };
 
 }  // namespace tcpemu

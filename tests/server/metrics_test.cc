@@ -516,6 +516,8 @@ TEST(MetricsTest, InterfaceCountersBecomeLabelledSeries) {
     i.counters.bytes_sent = 5000;
     i.counters.dropped_fragment = 2;
     i.counters.icmp_echo_answered = 3;
+    i.tso_frames = 4;
+    i.tso_segments = 90;
     s.interfaces.push_back(i);
     return s;
   });
@@ -533,6 +535,12 @@ TEST(MetricsTest, InterfaceCountersBecomeLabelledSeries) {
                               "reason=\"fragment\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("tcpemu_interface_answers_total" + labels +
                               "kind=\"icmp_echo\"} 3\n"));
+  const std::string device =
+      "{interface=\"7\",network=\"1\",device=\"tcpemu0\"}";
+  EXPECT_THAT(text,
+              HasSubstr("tcpemu_interface_tso_frames_total" + device + " 4\n"));
+  EXPECT_THAT(text, HasSubstr("tcpemu_interface_tso_segments_total" + device +
+                              " 90\n"));
 }
 
 }  // namespace
