@@ -280,6 +280,44 @@ TEST(EventHubTest, ReplayQueuesHistoryInPublishOrderThenLive) {
   EXPECT_EQ(Times(got), Range(31, 32));
 }
 
+TEST(EventHubTest, ReplayGivesBackPackedHistoriesOfQuietSessions) {
+  EventHub hub({});
+  std::vector<Event> quiet;
+  for (int i = 0; i < 300; ++i) {
+    Event e =
+        Ev(1 + i % 20, i,
+           i % 3 == 0 ? EventKind::kStateChanged : EventKind::kSegmentSent,
+           i % 2 == 0 ? Endpoint::kServer : Endpoint::kClient);
+    e.seg.seq = 1000 + 1448 * static_cast<uint32_t>(i);
+    e.tcb.cwnd = 14480 + static_cast<uint32_t>(i);
+    quiet.push_back(e);
+    hub.Publish(0, 1, e);
+  }
+  // Session 99 keeps the shard busy long enough for the others to be packed.
+  for (int i = 0; i < 5000; ++i) hub.Publish(0, 1, Ev(99, 10000 + i));
+  const EventHub::HistoryStats stats = hub.history_stats();
+  EXPECT_EQ(stats.events, 300u + 256u);
+  // Whole, the 20 quiet sessions would hold 20 rings of 16 events.
+  EXPECT_LT(stats.allocated_bytes,
+            256 * sizeof(SessionHistory::Retained) + 300 * 64);
+
+  EventFilter f;
+  for (uint32_t s = 1; s <= 20; ++s) f.session_ids.insert(s);
+  auto sub = MustSubscribe(hub, f, /*replay=*/true);
+  const Event wake = Ev(1, 300);
+  hub.Publish(0, 1, wake);  // a quiet session wakes up: unpacked
+  std::vector<EventRun> runs;
+  EXPECT_EQ(sub->Next(1000, Soon(), &runs), 0u);
+  // Byte for byte the encoding of the events as they were published.
+  std::vector<NetworkEvent> all;
+  for (const Event& e : quiet) all.push_back({1, e});
+  all.push_back({1, wake});
+  WireBuffer want;
+  AppendEventBatch(all, 0, &want);
+  EXPECT_EQ(BatchBytes(runs, 0), std::string(want.data(), want.size()));
+  EXPECT_EQ(hub.history_size(1, 1), 16u);
+}
+
 TEST(EventHubTest, ReplayAppliesTheWholeFilter) {
   EventHub hub({});
   for (int i = 0; i < 20; ++i) {
