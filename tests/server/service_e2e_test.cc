@@ -1062,9 +1062,8 @@ TEST_F(SlowSubscriberTest, StalledReaderLosesOldestEventsWithBoundedMemory) {
   // ...and the memory they would have taken did not appear.
   EXPECT_LT(static_cast<double>(rss_peak - rss_before), unbounded_bytes / 4);
   const EventHub::HistoryStats history = daemon_->hub().history_stats();
-  EXPECT_LE(history.allocated_bytes,
-            256u * sizeof(SessionHistory::Retained) *
-                std::max<size_t>(1, history.sessions));
+  EXPECT_LE(history.allocated_bytes, 256u * sizeof(SessionHistory::Retained) *
+                                         std::max<size_t>(1, history.sessions));
 
   // The reader wakes up: it gets batches, one of them reporting the loss.
   ASSERT_TRUE(
