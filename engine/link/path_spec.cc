@@ -84,6 +84,17 @@ absl::Status ValidatePathSpec(const PathSpec& spec) {
   if (spec.mtu < kMinMtu || spec.mtu > kMaxMtu) {
     return OutOfRange("mtu", spec.mtu, kMinMtu, kMaxMtu);
   }
+  if (absl::Status s = ValidateAqmSpec(spec.aqm); !s.ok()) return s;
+  if (spec.schedule != nullptr) {
+    if (absl::Status s = ValidateLinkSchedule(*spec.schedule); !s.ok()) {
+      return s;
+    }
+  }
+  if (spec.trace != nullptr) {
+    if (absl::Status s = ValidateDeliveryTrace(*spec.trace); !s.ok()) {
+      return s;
+    }
+  }
   return absl::OkStatus();
 }
 

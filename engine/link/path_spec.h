@@ -4,9 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "engine/base/time.h"
+#include "engine/link/aqm_spec.h"
+#include "engine/link/link_schedule.h"
 
 namespace tcpemu {
 
@@ -68,6 +71,15 @@ struct PathSpec {
   // Largest IP packet the path carries; larger ones are dropped (no
   // fragmentation: the engine always sets DF).
   uint32_t mtu = 1500;
+  // The bottleneck queue's management (drop-tail by default); its hard
+  // limits are queue_limit_packets and queue_limit_bytes.
+  AqmSpec aqm;
+  // A schedule that changes rate, delay, jitter and loss over time, from
+  // the moment the spec is applied (null: the values above stay).
+  std::shared_ptr<const LinkSchedule> schedule;
+  // A Mahimahi delivery trace that replaces rate_bps as the wire (null: the
+  // wire serializes at rate_bps).
+  std::shared_ptr<const DeliveryTrace> trace;
 };
 
 // Limits enforced by ValidatePathSpec.
