@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/event_convert.h"
+#include "server/link_dynamics_convert.h"
 
 namespace tcpemu::server {
 namespace {
@@ -208,6 +209,9 @@ absl::StatusOr<PathSpec> PathSpecFromProto(const v1::PathSpec& p,
   s.reorder_gap = p.reorder_gap();
   s.corrupt = p.corrupt();
   if (p.has_mtu()) s.mtu = p.mtu();
+  if (absl::Status st = LinkDynamicsFromProto(p, field, &s); !st.ok()) {
+    return st;
+  }
   return s;
 }
 
@@ -310,6 +314,7 @@ void ToProto(const PathSpec& s, v1::PathSpec* out) {
   out->set_reorder_gap(s.reorder_gap);
   out->set_corrupt(s.corrupt);
   out->set_mtu(s.mtu);
+  LinkDynamicsToProto(s, out);
 }
 
 void ToProto(const PathCounters& c, const Path& path, v1::PathCounters* out) {
@@ -327,6 +332,12 @@ void ToProto(const PathCounters& c, const Path& path, v1::PathCounters* out) {
   out->set_fault_hits(c.fault_hits);
   out->set_queued_packets(path.queued_packets());
   out->set_queued_bytes(path.queued_bytes());
+  out->set_dropped_aqm(c.dropped_aqm);
+  out->set_ce_marked(c.ce_marked);
+  out->set_link_changes(c.link_changes);
+  out->set_dequeued(c.dequeued);
+  DurationToProto(static_cast<DurationNs>(c.sojourn_ns_total),
+                  out->mutable_sojourn_total());
 }
 
 void ToProto(const ConnectionCounters& c, v1::EndpointCounters* out) {

@@ -746,6 +746,14 @@ StateSnapshot EmulatorService::SnapshotState() {
           }
           if (per_session) snap.per_session.push_back(ps);
         });
+        for (uint32_t link_id : net.link_ids()) {
+          for (Direction d : {Direction::kForward, Direction::kReverse}) {
+            if (const Path* path = net.path(link_id, d)) {
+              snap.link_queue_packets += path->queued_packets();
+              snap.link_queue_bytes += path->queued_bytes();
+            }
+          }
+        }
         for (const auto& [link_id, device] : slot->devices) {
           const Interface* iface = net.interface(link_id);
           if (iface == nullptr) continue;

@@ -160,6 +160,10 @@ v1::EventKind ToProto(EventKind kind) {
       return v1::EVENT_KIND_CLOCK_BEHIND;
     case EventKind::kClockCaughtUp:
       return v1::EVENT_KIND_CLOCK_CAUGHT_UP;
+    case EventKind::kLinkChanged:
+      return v1::EVENT_KIND_LINK_CHANGED;
+    case EventKind::kQueueSample:
+      return v1::EVENT_KIND_QUEUE_SAMPLE;
   }
   return v1::EVENT_KIND_UNSPECIFIED;
 }
@@ -209,6 +213,10 @@ std::optional<EventKind> FromProto(v1::EventKind kind) {
       return EventKind::kClockBehind;
     case v1::EVENT_KIND_CLOCK_CAUGHT_UP:
       return EventKind::kClockCaughtUp;
+    case v1::EVENT_KIND_LINK_CHANGED:
+      return EventKind::kLinkChanged;
+    case v1::EVENT_KIND_QUEUE_SAMPLE:
+      return EventKind::kQueueSample;
     default:
       return std::nullopt;
   }

@@ -55,6 +55,23 @@ v1::PathSpec CurrentToProto(const PathSpec& spec) {
   return out;
 }
 
+// A merged direction as an engine spec. A delivery trace is not echoed in
+// full (only its name and size), so a trace without text that the update
+// left as it was is the current one, kept as it is (and keeps playing).
+absl::StatusOr<ValidPathSpec> Converted(v1::PathSpec merged,
+                                        const PathSpec& current,
+                                        const std::string& field) {
+  const bool keep_trace = merged.has_trace() &&
+                          merged.trace().mahimahi().empty() &&
+                          current.trace != nullptr &&
+                          merged.trace().name() == current.trace->name;
+  if (keep_trace) merged.clear_trace();
+  absl::StatusOr<PathSpec> spec = PathSpecFromProto(merged, field);
+  if (!spec.ok()) return spec.status();
+  if (keep_trace) spec->trace = current.trace;
+  return ValidatePath(*spec, field);
+}
+
 }  // namespace
 
 std::string AllowedLinkUpdatePaths() {
@@ -108,9 +125,9 @@ absl::StatusOr<std::pair<ValidPathSpec, ValidPathSpec>> ApplyLinkUpdate(
   v1::PathSpec fwd = CurrentToProto(forward);
   v1::PathSpec rev = CurrentToProto(reverse);
   MergeLinkUpdate(req, fwd, rev);
-  absl::StatusOr<ValidPathSpec> f = FromProto(fwd, "forward");
+  absl::StatusOr<ValidPathSpec> f = Converted(fwd, forward, "forward");
   if (!f.ok()) return f.status();
-  absl::StatusOr<ValidPathSpec> r = FromProto(rev, "reverse");
+  absl::StatusOr<ValidPathSpec> r = Converted(rev, reverse, "reverse");
   if (!r.ok()) return r.status();
   return std::make_pair(*f, *r);
 }

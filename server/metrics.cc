@@ -149,6 +149,10 @@ class Metrics::Collector : public prometheus::Collectable {
     std::array<uint64_t, ShardMetrics::kLatenessBoundsNs.size() + 1>
         lateness_buckets{};
     uint64_t lateness_sum_ns = 0;
+    uint64_t link_changes = 0;
+    std::array<uint64_t, ShardMetrics::kLatenessBoundsNs.size() + 1>
+        sojourn_buckets{};
+    uint64_t sojourn_sum_ns = 0;
     int64_t realtime_lag_ns = 0;  // the worst shard's
     uint64_t behind = 0, behind_ns = 0;
   };
@@ -197,6 +201,9 @@ Metrics::Collector::Totals Metrics::Collector::SumShards() const {
     t.rtt_sum_ns += ShardMetrics::Get(s->rtt_sum_ns_);
     AddTo(t.lateness_buckets, s->lateness_buckets_);
     t.lateness_sum_ns += ShardMetrics::Get(s->lateness_sum_ns_);
+    t.link_changes += ShardMetrics::Get(s->link_changes_);
+    AddTo(t.sojourn_buckets, s->sojourn_buckets_);
+    t.sojourn_sum_ns += ShardMetrics::Get(s->sojourn_sum_ns_);
     t.realtime_lag_ns = std::max(
         t.realtime_lag_ns, s->realtime_lag_ns_.load(std::memory_order_relaxed));
     t.behind += ShardMetrics::Get(s->behind_);
@@ -237,14 +244,16 @@ void Metrics::Collector::AppendEngine(const Totals& t,
   MetricFamily drops = NewFamily(
       "tcpemu_link_drops_total",
       "Packets emulated links dropped (loss model, full queue, fault rule, "
-      "path MTU) or corrupted (delivered, then failing the checksum).",
+      "path MTU, queue management) or corrupted (delivered, then failing "
+      "the checksum).",
       MetricType::Counter);
   if (t.dropped[0] != 0) {
     AddValue(drops, {Label("reason", ToString(DropReason::kNone))},
              static_cast<double>(t.dropped[0]));
   }
   for (DropReason r : {DropReason::kLoss, DropReason::kQueue,
-                       DropReason::kFault, DropReason::kMtu}) {
+                       DropReason::kFault, DropReason::kMtu,
+                       DropReason::kAqm}) {
     AddValue(drops, {Label("reason", ToString(r))},
              static_cast<double>(t.dropped[static_cast<size_t>(r)]));
   }
@@ -255,11 +264,12 @@ void Metrics::Collector::AppendEngine(const Totals& t,
 
   MetricFamily mangled = NewFamily(
       "tcpemu_link_mangled_total",
-      "Packets emulated links duplicated, reordered or delayed by a fault "
-      "rule (corruption counts in tcpemu_link_drops_total).",
+      "Packets emulated links duplicated, reordered, delayed by a fault "
+      "rule or marked CE by their queue management (corruption counts in "
+      "tcpemu_link_drops_total).",
       MetricType::Counter);
-  for (MangleKind m :
-       {MangleKind::kDuplicate, MangleKind::kReorder, MangleKind::kDelay}) {
+  for (MangleKind m : {MangleKind::kDuplicate, MangleKind::kReorder,
+                       MangleKind::kDelay, MangleKind::kCeMark}) {
     AddValue(mangled, {Label("kind", ToString(m))},
              static_cast<double>(t.mangled[static_cast<size_t>(m)]));
   }
@@ -319,6 +329,27 @@ void Metrics::Collector::AppendEngine(const Totals& t,
       },
       t.lateness_sum_ns));
   out.push_back(std::move(lateness));
+
+  MetricFamily link_changes = NewFamily(
+      "tcpemu_link_changes_total",
+      "Steps of link schedules applied (a LINK_CHANGED event each).",
+      MetricType::Counter);
+  AddValue(link_changes, {}, static_cast<double>(t.link_changes));
+  out.push_back(std::move(link_changes));
+
+  MetricFamily sojourn = NewFamily(
+      "tcpemu_link_queue_sojourn_seconds",
+      "Time packets waited in links' bottleneck queues, from the samples of "
+      "links with a queue_sample_interval (a QUEUE_SAMPLE event each).",
+      MetricType::Histogram);
+  sojourn.metric.push_back(HistogramOf(
+      t.sojourn_buckets,
+      [](size_t i) {
+        return static_cast<double>(ShardMetrics::kLatenessBoundsNs[i]) /
+               kNsPerSecond;
+      },
+      t.sojourn_sum_ns));
+  out.push_back(std::move(sojourn));
 
   MetricFamily lag = NewFamily(
       "tcpemu_realtime_lag_seconds",
@@ -382,6 +413,18 @@ void Metrics::Collector::AppendState(const StateSnapshot& s,
   cwnd_metric.histogram.sample_sum = sum;
   cwnd.metric.push_back(std::move(cwnd_metric));
   out.push_back(std::move(cwnd));
+  MetricFamily queue_packets = NewFamily(
+      "tcpemu_link_queue_packets",
+      "Packets waiting in the bottleneck queues of all links, now.",
+      MetricType::Gauge);
+  AddValue(queue_packets, {}, static_cast<double>(s.link_queue_packets));
+  out.push_back(std::move(queue_packets));
+  MetricFamily queue_bytes = NewFamily(
+      "tcpemu_link_queue_bytes",
+      "Bytes waiting in the bottleneck queues of all links, now.",
+      MetricType::Gauge);
+  AddValue(queue_bytes, {}, static_cast<double>(s.link_queue_bytes));
+  out.push_back(std::move(queue_bytes));
   AppendInterfaces(s, out);
   AppendProxies(s, out);
 }

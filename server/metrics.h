@@ -37,9 +37,9 @@ inline constexpr size_t kNumSendReasons =
 inline constexpr size_t kNumDispositions =
     static_cast<size_t>(Disposition::kPaws) + 1;
 inline constexpr size_t kNumDropReasons =
-    static_cast<size_t>(DropReason::kMtu) + 1;
+    static_cast<size_t>(DropReason::kAqm) + 1;
 inline constexpr size_t kNumMangleKinds =
-    static_cast<size_t>(MangleKind::kDelay) + 1;
+    static_cast<size_t>(MangleKind::kCeMark) + 1;
 inline constexpr size_t kNumTcpStates =
     static_cast<size_t>(TcpState::kTimeWait) + 1;
 inline constexpr size_t kNumErrorCodes =
@@ -127,6 +127,11 @@ class alignas(64) ShardMetrics {
   std::array<Counter, kLatenessBoundsNs.size() + 1> lateness_buckets_{};
   Counter lateness_sum_ns_{0};
   std::atomic<int64_t> realtime_lag_ns_{0};
+  // Link schedules' steps (kLinkChanged), and the bottleneck-queue
+  // sojourn of sampled packets (kQueueSample), binned as lateness is.
+  Counter link_changes_{0};
+  std::array<Counter, kLatenessBoundsNs.size() + 1> sojourn_buckets_{};
+  Counter sojourn_sum_ns_{0};
   Counter behind_{0};     // kClockBehind events
   Counter behind_ns_{0};  // time behind, summed at kClockCaughtUp
 };
@@ -137,6 +142,9 @@ struct StateSnapshot {
   // its client's state and once under its server's), indexed by int(TcpState).
   std::array<uint64_t, kNumTcpStates> sessions_by_state{};
   std::vector<uint32_t> cwnd_bytes;  // one entry per live endpoint
+  // Packets and bytes waiting in the bottleneck queues of every link.
+  uint64_t link_queue_packets = 0;
+  uint64_t link_queue_bytes = 0;
   struct PerSession {
     uint32_t session_id = 0;
     uint32_t network_id = 0;

@@ -69,6 +69,17 @@ void ShardMetrics::OnEvent(const Event& e) {
     case EventKind::kClockCaughtUp:
       Add(behind_ns_, static_cast<uint64_t>(std::max<int64_t>(e.b, 0)));
       break;
+    case EventKind::kLinkChanged:
+      Add(link_changes_);
+      break;
+    case EventKind::kQueueSample: {
+      const int64_t ns = std::max<int64_t>(e.b, 0);
+      size_t b = 0;
+      while (b < kLatenessBoundsNs.size() && ns > kLatenessBoundsNs[b]) ++b;
+      Add(sojourn_buckets_[b]);
+      Add(sojourn_sum_ns_, static_cast<uint64_t>(ns));
+      break;
+    }
     // Visible in event streams; no counter of their own.
     case EventKind::kSessionAccepted:
     case EventKind::kTimerArmed:

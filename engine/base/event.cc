@@ -39,6 +39,10 @@ std::string_view ToString(EventKind k) {
       return "clock_behind";
     case EventKind::kClockCaughtUp:
       return "clock_caught_up";
+    case EventKind::kLinkChanged:
+      return "link_changed";
+    case EventKind::kQueueSample:
+      return "queue_sample";
   }
   return "unknown";
 }
@@ -135,6 +139,8 @@ std::string_view ToString(DropReason r) {
       return "fault";
     case DropReason::kMtu:
       return "mtu";
+    case DropReason::kAqm:
+      return "aqm";
   }
   return "unknown";
 }
@@ -151,6 +157,8 @@ std::string_view ToString(MangleKind m) {
       return "reorder";
     case MangleKind::kDelay:
       return "delay";
+    case MangleKind::kCeMark:
+      return "ce_mark";
   }
   return "unknown";
 }

@@ -33,6 +33,12 @@ enum class EventKind : uint8_t {
   // ... and caught up again: a = the largest lag seen (ns), b = how long it
   // was behind (ns).
   kClockCaughtUp,
+  // A link direction's schedule changed its values (endpoint = the sending
+  // side): a = rate in bit/s, b = delay in ns. No session.
+  kLinkChanged,
+  // A link direction's bottleneck queue, sampled when the wire takes a
+  // packet: a = bytes waiting, b = that packet's sojourn time in ns.
+  kQueueSample,
 };
 
 enum class SendReason : uint8_t {
@@ -81,6 +87,7 @@ enum class DropReason : uint8_t {
   kQueue,  // drop-tail queue full
   kFault,  // a fault rule
   kMtu,    // larger than the path MTU
+  kAqm,    // the queue management (RED, CoDel, FQ-CoDel)
 };
 
 enum class MangleKind : uint8_t {
@@ -88,7 +95,8 @@ enum class MangleKind : uint8_t {
   kDuplicate,
   kCorrupt,
   kReorder,
-  kDelay
+  kDelay,
+  kCeMark,  // the queue management set CE instead of dropping
 };
 
 enum class TimerKind : uint8_t {

@@ -44,6 +44,8 @@ struct AqmSpec {
   // their 5-tuple) and the deficit round robin quantum in bytes.
   uint32_t fq_flows = 1024;
   uint32_t fq_quantum = 1514;
+
+  bool operator==(const AqmSpec&) const = default;
 };
 
 // Limits enforced by ValidateAqmSpec.

@@ -27,9 +27,11 @@ struct SchedulePoint {
   std::optional<DurationNs> delay;
   std::optional<DurationNs> jitter;
   std::optional<double> loss;  // random loss probability
-  // Link down (true) or up (false): a down link drops every packet offered
-  // (drop reason kLoss would hide it: it is counted as a link-down drop).
+  // Link down (true) or up (false): a down link's wire takes nothing, so
+  // packets wait in its queue (and overflow it) until it is up again.
   std::optional<bool> down;
+
+  bool operator==(const SchedulePoint&) const = default;
 };
 
 struct LinkSchedule {
@@ -38,6 +40,8 @@ struct LinkSchedule {
   // last values). Must exceed the last point's `at`.
   DurationNs repeat = 0;
   DurationNs ramp_step = 10 * kMillisecond;
+
+  bool operator==(const LinkSchedule&) const = default;
 };
 
 // A Mahimahi packet-delivery trace: each entry is a time in ms from the

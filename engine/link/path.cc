@@ -46,23 +46,152 @@ PathSpec ClampPathSpec(PathSpec spec) {
 }  // namespace
 
 Path::Path(const PathSpec& spec, uint64_t seed, uint32_t link_id, Endpoint from,
-           EventSink* sink)
-    : rng_(seed), link_id_(link_id), from_(from), sink_(sink) {
-  ApplySpec(ClampPathSpec(spec));
+           EventSink* sink, TimeNs now)
+    : seed_(seed), rng_(seed), link_id_(link_id), from_(from), sink_(sink) {
+  ApplySpec(ClampPathSpec(spec), now);
 }
 
-void Path::ApplySpec(const PathSpec& spec) {
+void Path::ApplySpec(const PathSpec& spec, TimeNs now) {
+  // A schedule equal to the one playing goes on playing (an update of other
+  // fields, or one that went through the API and back).
+  const bool same_schedule =
+      schedule_ != nullptr && spec.schedule != nullptr &&
+      (spec.schedule == spec_.schedule || *spec.schedule == *spec_.schedule);
   spec_ = spec;
-  loss_.Configure(spec.loss);
-  jitter_.Configure(spec.jitter);
-  serializer_.Configure(spec.rate_bps, spec.queue_limit_packets,
-                        spec.queue_limit_bytes);
+  // The queue management draws from its own generator, so that it never
+  // shifts the path's draws.
+  bottleneck_.Configure(spec_, seed_ ^ 0x9e3779b97f4a7c15ULL, now,
+                        [this](TimeNs start, TimeNs departure,
+                               QueuedPacket&& q) {
+                          Depart(start, departure, std::move(q));
+                        });
+  if (spec_.schedule == nullptr) {
+    schedule_.reset();
+  } else if (!same_schedule) {
+    ScheduledValues initial;
+    initial.rate_bps = spec_.rate_bps;
+    initial.delay = spec_.delay;
+    initial.jitter = spec_.jitter.jitter;
+    initial.loss =
+        spec_.loss.model == LossSpec::Model::kRandom ? spec_.loss.p : 0;
+    schedule_ = std::make_unique<SchedulePlayer>(spec_.schedule, now, initial);
+  } else {
+    // Its values stay in force over the new spec's.
+    SetValues(schedule_->values());
+  }
+  loss_.Configure(spec_.loss);
+  jitter_.Configure(spec_.jitter);
 }
 
-absl::Status Path::Update(const PathSpec& spec) {
+void Path::SetValues(const ScheduledValues& v) {
+  spec_.rate_bps = v.rate_bps;
+  spec_.delay = v.delay;
+  spec_.jitter.jitter = v.jitter;
+  if (v.loss > 0 || spec_.loss.model == LossSpec::Model::kRandom) {
+    spec_.loss.model = LossSpec::Model::kRandom;
+    spec_.loss.p = v.loss;
+  }
+  bottleneck_.SetRate(v.rate_bps);
+  bottleneck_.SetStopped(v.down);
+}
+
+absl::Status Path::Update(const PathSpec& spec, TimeNs now) {
   if (absl::Status s = ValidatePathSpec(spec); !s.ok()) return s;
-  ApplySpec(spec);
+  Advance(now);
+  ApplySpec(spec, now);
   return absl::OkStatus();
+}
+
+void Path::ApplyScheduled(TimeNs now, const ScheduledValues& v) {
+  SetValues(v);
+  loss_.Configure(spec_.loss);
+  jitter_.Configure(spec_.jitter);
+  ++counters_.link_changes;
+  if (sink_ == nullptr) return;
+  Event e;
+  e.time = now;
+  e.kind = EventKind::kLinkChanged;
+  e.endpoint = from_;
+  e.link_id = link_id_;
+  e.a = static_cast<int64_t>(std::min<uint64_t>(v.rate_bps, INT64_MAX));
+  e.b = v.down ? -1 : v.delay;
+  sink_->OnEvent(e);
+}
+
+void Path::Advance(TimeNs now) {
+  while (schedule_ != nullptr && schedule_->next_change() <= now) {
+    const TimeNs t = schedule_->next_change();
+    // Packets the wire takes before the change go at the old rate.
+    RunWire(t - 1);
+    ApplyScheduled(t, schedule_->Step());
+  }
+  RunWire(now);
+}
+
+void Path::RunWire(TimeNs until) {
+  bottleneck_.Run(
+      until,
+      [this](TimeNs start, TimeNs departure, QueuedPacket&& q) {
+        Depart(start, departure, std::move(q));
+      },
+      [this](TimeNs when, const QueuedPacket& q, QueueAction action) {
+        OnQueueAction(when, q, action);
+      });
+}
+
+void Path::OnQueueAction(TimeNs when, const QueuedPacket& q,
+                         QueueAction action) {
+  TcpPeek seg;
+  if (sink_ != nullptr) seg = PeekTcp(q.packet);
+  if (action == QueueAction::kDrop) {
+    ++counters_.dropped_aqm;
+    Emit(when, EventKind::kSegmentDropped, DropReason::kAqm, MangleKind::kNone,
+         0, 0, seg, q.packet.session_id);
+  } else {
+    ++counters_.ce_marked;
+    Emit(when, EventKind::kSegmentMangled, DropReason::kNone,
+         MangleKind::kCeMark, 0, 0, seg, q.packet.session_id);
+  }
+}
+
+void Path::Depart(TimeNs start, TimeNs departure, QueuedPacket&& q) {
+  // Sojourn: how long it waited for the wire. Eager mode knows it when the
+  // packet arrives, so its samples are taken then.
+  const DurationNs sojourn = start - q.enqueued;
+  ++counters_.dequeued;
+  counters_.sojourn_ns_total += static_cast<uint64_t>(sojourn);
+  size_t bucket = 0;
+  while (bucket < kSojournBucketsNs.size() &&
+         sojourn > kSojournBucketsNs[bucket]) {
+    ++bucket;
+  }
+  ++counters_.sojourn_buckets[bucket];
+  if (spec_.queue_sample_interval > 0 && sink_ != nullptr) {
+    const TimeNs at = bottleneck_.eager() ? q.enqueued : start;
+    if (last_sample_ == kNever || at >= last_sample_ + spec_.queue_sample_interval) {
+      last_sample_ = at;
+      Event e;
+      e.time = at;
+      e.kind = EventKind::kQueueSample;
+      e.endpoint = from_;
+      e.link_id = link_id_;
+      e.session_id = q.packet.session_id;
+      e.a = static_cast<int64_t>(bottleneck_.queued_bytes());
+      e.b = sojourn;
+      sink_->OnEvent(e);
+    }
+  }
+  // 8. Delay, jitter, reorder (drawn when the packet arrived).
+  TimeNs arrival;
+  if (q.reordered) {
+    arrival = departure;
+  } else {
+    arrival = departure + q.delay;
+    if (spec_.jitter.keep_order) arrival = std::max(arrival, last_arrival_);
+    last_arrival_ = std::max(last_arrival_, arrival);
+  }
+  arrival += q.extra;
+  in_flight_.Push(arrival, next_order_++, std::move(q.packet));
 }
 
 absl::StatusOr<uint32_t> Path::AddFault(const FaultRule& rule, TimeNs now) {
@@ -80,6 +209,7 @@ absl::Status Path::RemoveFault(uint32_t id) {
 void Path::ClearFaults() { faults_.Clear(); }
 
 void Path::Send(TimeNs now, Packet p) {
+  Advance(now);
   const size_t size = p.size();
   ++counters_.packets_sent;
   counters_.bytes_sent += size;
@@ -116,13 +246,25 @@ void Path::Send(TimeNs now, Packet p) {
          0, 0, seg, p.session_id);
     return;
   }
-  // 4. Drop-tail queue.
-  serializer_.Advance(now);
-  if (!serializer_.Admits(now, size)) {
-    ++counters_.dropped_queue;
-    Emit(now, EventKind::kSegmentDropped, DropReason::kQueue, MangleKind::kNone,
-         0, 0, seg, p.session_id);
-    return;
+  // 4. Queue admission.
+  switch (bottleneck_.Admit(now, p)) {
+    case Admission::kAccept:
+      break;
+    case Admission::kMarked:
+      ++counters_.ce_marked;
+      Emit(now, EventKind::kSegmentMangled, DropReason::kNone,
+           MangleKind::kCeMark, 0, 0, seg, p.session_id);
+      break;
+    case Admission::kOverLimit:
+      ++counters_.dropped_queue;
+      Emit(now, EventKind::kSegmentDropped, DropReason::kQueue,
+           MangleKind::kNone, 0, 0, seg, p.session_id);
+      return;
+    case Admission::kEarlyDrop:
+      ++counters_.dropped_aqm;
+      Emit(now, EventKind::kSegmentDropped, DropReason::kAqm, MangleKind::kNone,
+           0, 0, seg, p.session_id);
+      return;
   }
   // 5. Duplicate; then 6-8 for each copy, the original first.
   const FaultHit* hit = fault ? &*fault : nullptr;
@@ -136,9 +278,10 @@ void Path::Send(TimeNs now, Packet p) {
          p.session_id);
     Forward(now, std::move(p), hit, seg);
     Forward(now, std::move(copy), nullptr, seg);
-    return;
+  } else {
+    Forward(now, std::move(p), hit, seg);
   }
-  Forward(now, std::move(p), hit, seg);
+  if (!bottleneck_.eager()) RunWire(now);
 }
 
 void Path::Forward(TimeNs now, Packet&& p, const FaultHit* fault,
@@ -160,32 +303,36 @@ void Path::Forward(TimeNs now, Packet&& p, const FaultHit* fault,
          p.session_id);
   }
 
-  // 7. Rate.
-  const TimeNs departure = serializer_.Enqueue(now, p.size());
-
-  // 8. Delay, jitter, reorder.
-  TimeNs arrival;
+  // 8, drawn now: reorder, or delay and jitter. Applied when the packet
+  // leaves the wire (Depart).
+  QueuedPacket q;
+  q.enqueued = now;
   const bool forced_reorder =
       fault != nullptr && action == FaultAction::kReorder;
   if (forced_reorder || DrawReorder()) {
-    arrival = departure;
+    q.reordered = true;
     ++counters_.reordered;
     Emit(now, EventKind::kSegmentMangled, DropReason::kNone,
          MangleKind::kReorder, forced_reorder ? rule_id : 0, 0, seg,
          p.session_id);
   } else {
-    const DurationNs delay =
-        std::max<DurationNs>(0, spec_.delay + jitter_.Sample(rng_));
-    arrival = departure + delay;
-    if (spec_.jitter.keep_order) arrival = std::max(arrival, last_arrival_);
-    last_arrival_ = std::max(last_arrival_, arrival);
+    q.delay = std::max<DurationNs>(0, spec_.delay + jitter_.Sample(rng_));
   }
   if (fault != nullptr && action == FaultAction::kDelay) {
-    arrival += fault->delay;
+    q.extra = fault->delay;
     Emit(now, EventKind::kSegmentMangled, DropReason::kNone, MangleKind::kDelay,
          rule_id, fault->delay, seg, p.session_id);
   }
-  in_flight_.Push(arrival, next_order_++, std::move(p));
+  q.packet = std::move(p);
+  // 7. Queue and wire.
+  bottleneck_.Push(
+      now, std::move(q),
+      [this](TimeNs start, TimeNs departure, QueuedPacket&& d) {
+        Depart(start, departure, std::move(d));
+      },
+      [this](TimeNs when, const QueuedPacket& d, QueueAction a) {
+        OnQueueAction(when, d, a);
+      });
 }
 
 bool Path::DrawReorder() {
@@ -222,11 +369,15 @@ void Path::Emit(TimeNs now, EventKind kind, DropReason reason,
   sink_->OnEvent(e);
 }
 
-TimeNs Path::NextDeadline() const { return in_flight_.NextArrival(); }
+TimeNs Path::NextDeadline() const {
+  TimeNs t = std::min(in_flight_.NextArrival(), bottleneck_.NextStart());
+  if (schedule_ != nullptr) t = std::min(t, schedule_->next_change());
+  return t;
+}
 
 void Path::Poll(TimeNs now,
                 absl::FunctionRef<void(TimeNs arrival, Packet&&)> deliver) {
-  serializer_.Advance(now);
+  Advance(now);
   // Packets sent from inside `deliver` get orders >= limit and wait for the
   // next call.
   const uint64_t limit = next_order_;

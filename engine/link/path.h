@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstddef>
+#include <array>
 #include <cstdint>
+#include <memory>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
@@ -16,8 +18,9 @@
 #include "engine/link/fault.h"
 #include "engine/link/jitter.h"
 #include "engine/link/loss_model.h"
+#include "engine/link/bottleneck.h"
 #include "engine/link/path_spec.h"
-#include "engine/link/serializer.h"
+#include "engine/link/schedule_player.h"
 #include "engine/wire/packet.h"
 
 namespace tcpemu {
@@ -35,7 +38,24 @@ struct PathCounters {
   uint64_t corrupted = 0;   // packets with a flipped bit
   uint64_t reordered = 0;   // packets that skipped the propagation delay
   uint64_t fault_hits = 0;  // segments a fault rule acted on
+  uint64_t dropped_aqm = 0;  // by the queue management (RED, CoDel, ...)
+  uint64_t ce_marked = 0;    // packets the queue management marked CE
+  uint64_t link_changes = 0;  // schedule steps applied
+  // Sojourn time in the bottleneck queue of the packets the wire took:
+  // their number, sum and a histogram over kSojournBucketsNs (upper
+  // bounds; the last bucket counts the rest).
+  uint64_t dequeued = 0;
+  uint64_t sojourn_ns_total = 0;
+  std::array<uint64_t, 14> sojourn_buckets{};
 };
+
+// Upper bounds of PathCounters::sojourn_buckets but the last, in ns.
+inline constexpr std::array<DurationNs, 13> kSojournBucketsNs = {
+    100 * kMicrosecond, 250 * kMicrosecond, 500 * kMicrosecond,
+    1 * kMillisecond,   2500 * kMicrosecond, 5 * kMillisecond,
+    10 * kMillisecond,  25 * kMillisecond,  50 * kMillisecond,
+    100 * kMillisecond, 250 * kMillisecond, 500 * kMillisecond,
+    1 * kSecond};
 
 // A packet given to Send goes through these stages, in this order:
 //
@@ -46,9 +66,11 @@ struct PathCounters {
 //     drops loses its action, but the rule still counts the hit.
 //  2. MTU: a packet larger than `mtu` bytes is dropped (kMtu).
 //  3. Loss model (kLoss), stepped once per packet reaching it.
-//  4. Drop-tail queue: a packet that would wait for the wire while the queue
-//     already holds queue_limit_packets packets or would exceed
-//     queue_limit_bytes is dropped (kQueue). See Serializer.
+//  4. Queue admission (see Bottleneck and QueueDiscipline): a packet over
+//     the hard limits (queue_limit_packets, queue_limit_bytes; a packet that
+//     finds the wire idle and the queue empty always fits) is dropped
+//     (kQueue); RED may drop it early (kAqm) or mark it CE (kSegmentMangled,
+//     kCeMark).
 //  5. Duplicate: with probability `duplicate` a second copy follows the
 //     original. Like netem's duplicate, which re-enqueues its clone, the copy
 //     then crosses stages 6-8 on its own (its own corruption, reorder and
@@ -58,8 +80,12 @@ struct PathCounters {
 //     packet (IPv4 header, TCP header or payload) is flipped, so that the
 //     receiver's IPv4 or TCP checksum catches it. The payload is copied
 //     first (Payload::FlipBit): the sender's chunk is never modified.
-//  7. Rate: departure = max(now, previous departure) + size*8/rate, exact
-//     to the nanosecond with no drift (see Serializer).
+//  7. Queue and wire: the packet waits in the queue until the wire takes
+//     it, and leaves size*8/rate later (exact to the nanosecond with no
+//     drift), or at the trace opportunity that carries its last byte (see
+//     Transmitter). CoDel and FQ-CoDel may drop it at dequeue (kAqm) or mark
+//     it CE (kCeMark), with the time of that decision. Its propagation
+//     delay was drawn at arrival (stages 6 and 8 draw in arrival order).
 //  8. Delay: arrival = departure + max(0, delay + jitter); with keep_order,
 //     never before the previous packet's arrival. A packet chosen for
 //     reordering (netem's reorder/gap rule, or a kReorder fault) skips the
@@ -76,6 +102,17 @@ struct PathCounters {
 // or kDelay (b = the fault's extra delay in ns). `a` holds the id of the
 // fault rule that caused the event, or 0 for the path's random impairments.
 //
+// A schedule (PathSpec::schedule) changes rate, delay, jitter, random loss
+// and the up/down state at its points' times, each change a kLinkChanged
+// event (a = rate in bit/s, b = delay in ns) with the new values in spec().
+// A packet takes the delay and jitter in force when it arrives and the rate
+// in force when the wire takes it; a link that is down keeps its wire
+// stopped, so packets wait (and overflow the queue) until it is up again.
+//
+// With queue_sample_interval > 0, the wire emits kQueueSample (a = bytes
+// waiting, b = the sojourn time in ns of the packet it takes) at most once
+// per interval.
+//
 // Random draws come only from this path's Rng, seeded with `seed`, and only
 // for impairments that are enabled, so the same seed, spec and inputs give
 // the same drops, copies and times.
@@ -89,16 +126,18 @@ class Path {
   // clamped into range here rather than trusted. `sink` may be null and must
   // outlive the path.
   Path(const PathSpec& spec, uint64_t seed, uint32_t link_id, Endpoint from,
-       EventSink* sink);
+       EventSink* sink, TimeNs now = 0);
 
   Path(const Path&) = delete;
   Path& operator=(const Path&) = delete;
 
-  // Replaces the spec live (InvalidArgument, changing nothing, if invalid).
-  // Packets already in flight keep their arrival times; packets sent from
-  // now on see the new values. The loss chain, jitter correlation and reorder
-  // gap counter carry over.
-  absl::Status Update(const PathSpec& spec);
+  // Replaces the spec live at `now` (InvalidArgument, changing nothing, if
+  // invalid). Packets already on the wire or propagating keep their arrival
+  // times; packets sent from now on see the new values, and so do packets
+  // still queued in queued mode (a new rate applies when the wire takes
+  // them). The loss chain, jitter correlation and reorder gap counter carry
+  // over; a schedule or trace other than the one in use starts at `now`.
+  absl::Status Update(const PathSpec& spec, TimeNs now);
 
   // Adds a fault rule active from `now`; returns its id (InvalidArgument or
   // ResourceExhausted otherwise).
@@ -111,7 +150,8 @@ class Path {
   // A packet enters the path at `now` (non-decreasing across calls).
   void Send(TimeNs now, Packet p);
 
-  // Earliest arrival time held, or kNever.
+  // Earliest time at which something happens on the path (an arrival, the
+  // wire taking a packet, a schedule change), or kNever.
   TimeNs NextDeadline() const;
 
   // Hands over every packet with arrival <= now, in arrival order (ties:
@@ -124,10 +164,10 @@ class Path {
 
   const PathCounters& counters() const { return counters_; }
   const PathSpec& spec() const { return spec_; }
-  // The drop-tail queue: packets (bytes) waiting for the wire, as of the
+  // The bottleneck queue: packets (bytes) waiting for the wire, as of the
   // latest Send or Poll.
-  size_t queued_packets() const { return serializer_.waiting_packets(); }
-  size_t queued_bytes() const { return serializer_.waiting_bytes(); }
+  size_t queued_packets() const { return bottleneck_.queued_packets(); }
+  size_t queued_bytes() const { return bottleneck_.queued_bytes(); }
   // Everything held: queued, on the wire or propagating.
   size_t in_flight_packets() const { return in_flight_.size(); }
   uint64_t in_flight_bytes() const { return in_flight_.bytes(); }
@@ -139,13 +179,24 @@ class Path {
   // Stages 6-8 for one copy. `seg` was read before any corruption.
   void Forward(TimeNs now, Packet&& p, const FaultHit* fault,
                const TcpPeek& seg);
+  // Applies schedule changes and runs the wire up to `now`.
+  void Advance(TimeNs now);
+  // The wire took `q` at `start`; it has left at `departure`.
+  void Depart(TimeNs start, TimeNs departure, QueuedPacket&& q);
+  // The queue management dropped or marked a packet it had accepted.
+  void OnQueueAction(TimeNs when, const QueuedPacket& q, QueueAction action);
+  void RunWire(TimeNs until);
+  void ApplyScheduled(TimeNs now, const ScheduledValues& v);
+  // Puts a schedule's values in force (spec_, the wire).
+  void SetValues(const ScheduledValues& v);
   bool DrawReorder();
   void Emit(TimeNs now, EventKind kind, DropReason reason, MangleKind mangle,
             uint32_t rule_id, int64_t b, const TcpPeek& seg,
             uint32_t session_id);
-  void ApplySpec(const PathSpec& spec);
+  void ApplySpec(const PathSpec& spec, TimeNs now);
 
   PathSpec spec_;
+  const uint64_t seed_;
   Rng rng_;
   const uint32_t link_id_;
   const Endpoint from_;
@@ -154,8 +205,10 @@ class Path {
   LossModel loss_;
   JitterModel jitter_;
   FaultTable faults_;
-  Serializer serializer_;
+  Bottleneck bottleneck_;
+  std::unique_ptr<SchedulePlayer> schedule_;
   DeliveryQueue in_flight_;
+  TimeNs last_sample_ = kNever;  // the last kQueueSample
   PathCounters counters_;
 
   uint64_t next_order_ = 0;  // send order of the next packet accepted

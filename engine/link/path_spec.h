@@ -80,6 +80,8 @@ struct PathSpec {
   // A Mahimahi delivery trace that replaces rate_bps as the wire (null: the
   // wire serializes at rate_bps).
   std::shared_ptr<const DeliveryTrace> trace;
+  // Emit a kQueueSample event at most this often (0 = never).
+  DurationNs queue_sample_interval = 0;
 };
 
 // Limits enforced by ValidatePathSpec.

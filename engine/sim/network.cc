@@ -142,11 +142,14 @@ absl::StatusOr<uint32_t> Network::CreateLink(const ValidPathSpec& forward,
     path_sink = l->events.get();
   }
   l->path[0] = std::make_unique<Path>(forward.spec(), base ^ 0x1, l->id,
-                                      Endpoint::kClient, path_sink);
+                                      Endpoint::kClient, path_sink, now());
   l->path[1] = std::make_unique<Path>(reverse.spec(), base ^ 0x2, l->id,
-                                      Endpoint::kServer, path_sink);
+                                      Endpoint::kServer, path_sink, now());
   uint32_t new_id = l->id;
-  links_.emplace(new_id, std::move(l));
+  Link& added = *links_.emplace(new_id, std::move(l)).first->second;
+  // A schedule acts with no traffic too.
+  SchedulePath(added, Direction::kForward);
+  SchedulePath(added, Direction::kReverse);
   return new_id;
 }
 
@@ -194,8 +197,10 @@ absl::Status Network::UpdateLink(uint32_t link_id, const ValidPathSpec& forward,
   if (l == nullptr) {
     return absl::NotFoundError(absl::StrCat("link ", link_id, " not found"));
   }
-  absl::Status s = l->path[0]->Update(forward.spec());
-  s.Update(l->path[1]->Update(reverse.spec()));
+  absl::Status s = l->path[0]->Update(forward.spec(), now());
+  s.Update(l->path[1]->Update(reverse.spec(), now()));
+  SchedulePath(*l, Direction::kForward);
+  SchedulePath(*l, Direction::kReverse);
   return s;
 }
 

@@ -208,6 +208,14 @@ void AppendEventJson(const Event& e, std::string* out) {
       AppendInt("max_lag_ns", e.a, out);
       AppendInt("behind_ns", e.b, out);
       break;
+    case EventKind::kLinkChanged:
+      AppendInt("rate_bps", e.a, out);
+      AppendInt("delay_ns", e.b, out);
+      break;
+    case EventKind::kQueueSample:
+      AppendInt("queue_bytes", e.a, out);
+      AppendInt("sojourn_ns", e.b, out);
+      break;
   }
   out->push_back('}');
 }

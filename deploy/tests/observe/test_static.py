@@ -204,6 +204,8 @@ def test_heatmaps_show_histogram_buckets() -> None:
         "tcpemu_bytes_total",
         "tcpemu_retransmissions_total",
         "tcpemu_link_drops_total",
+        "tcpemu_link_queue_bytes",
+        "tcpemu_link_queue_sojourn_seconds_bucket",
         "tcpemu_rtt_seconds_bucket",
         "tcpemu_cwnd_bytes_bucket",
         "tcpemu_event_subscribers",

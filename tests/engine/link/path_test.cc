@@ -615,7 +615,7 @@ TEST(PathTest, UpdateAppliesLiveAndKeepsPacketsInFlight) {
   Path path(Lossless(10 * kMillisecond), 1, 1, Endpoint::kClient, nullptr);
   path.Send(0, DataPacket(1));
   PathSpec faster = Lossless(kMillisecond);
-  ASSERT_TRUE(path.Update(faster).ok());
+  ASSERT_TRUE(path.Update(faster, kMillisecond).ok());
   EXPECT_EQ(path.spec().delay, kMillisecond);
   path.Send(kMillisecond, DataPacket(2));
   std::vector<Delivery> d = Drain(path);
@@ -627,14 +627,14 @@ TEST(PathTest, UpdateAppliesLiveAndKeepsPacketsInFlight) {
 
   PathSpec bad = faster;
   bad.loss.p = 1.5;
-  absl::Status s = path.Update(bad);
+  absl::Status s = path.Update(bad, kMillisecond);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(path.spec().loss.p, 0);
 
   PathSpec lossy = faster;
   lossy.loss.model = LossSpec::Model::kRandom;
   lossy.loss.p = 1;
-  ASSERT_TRUE(path.Update(lossy).ok());
+  ASSERT_TRUE(path.Update(lossy, 20 * kMillisecond).ok());
   path.Send(20 * kMillisecond, DataPacket(3));
   EXPECT_EQ(path.counters().dropped_loss, 1u);
 }
