@@ -97,6 +97,18 @@ TEST(CodelTest, KeepsAResponsiveSendersSojournNearTarget) {
   RecordProperty("max_sojourn_us", static_cast<int>(worst / 1000));
 }
 
+TEST(CodelTest, AResponsiveEcnSenderIsMarkedNeverDropped) {
+  const AqmSpec spec{.kind = AqmSpec::Kind::kCodel, .ecn = true};
+  CodelQueue codel(spec, {});
+  const Outcome o =
+      RunReno(codel, 1500, Ecn::kEct0, kNsPerByte, 50 * kMs, 30'000 * kMs);
+  EXPECT_EQ(o.Count(QueueAction::kDrop), 0);
+  EXPECT_GT(o.Count(QueueAction::kMark), 5);
+  const std::vector<DurationNs> late = Sojourns(o, 15'000 * kMs, 30'000 * kMs);
+  EXPECT_LT(*std::max_element(late.begin(), late.end()), 2 * spec.codel_target);
+  EXPECT_GT(late.size(), 15'000 * kMs / kService * 3 / 4);
+}
+
 TEST(CodelTest, WithEcnMarksEctPacketsAndDropsTheOthers) {
   const AqmSpec spec{.kind = AqmSpec::Kind::kCodel, .ecn = true};
   CodelQueue q(spec, {});
