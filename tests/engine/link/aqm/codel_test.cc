@@ -174,6 +174,36 @@ TEST(CodelTest, DrainTakesEverythingInOrderWithoutDecisions) {
   EXPECT_EQ(q.bytes(), 0u);
 }
 
+TEST(CodelTest, NoDropWhileAtMostOneMtuWaits) {
+  // A standing queue of four 1500-byte packets that each waited 1 s:
+  // 4500 bytes stay behind the head, more than a 1500-byte MTU but not
+  // more than a 9000-byte one.
+  for (uint64_t mtu : {uint64_t{1500}, uint64_t{9000}}) {
+    CodelQueue q({.kind = AqmSpec::Kind::kCodel}, {});
+    q.set_mtu(mtu);
+    int drops = 0;
+    auto count = [&drops](TimeNs, const QueuedPacket&, QueueAction) {
+      ++drops;
+    };
+    auto push = [&](TimeNs t) {
+      q.Push(t, aqm_test::Queued(aqm_test::MakePacket(1500, 1), t - kSecond),
+             count);
+    };
+    for (int k = 0; k < 3; ++k) push(0);
+    QueuedPacket out;
+    for (int i = 0; i < 300; ++i) {
+      const TimeNs t = i * 10 * kMs;
+      push(t);
+      q.Pop(t, &out, count);
+    }
+    if (mtu == 9000) {
+      EXPECT_EQ(drops, 0);
+    } else {
+      EXPECT_GT(drops, 0);
+    }
+  }
+}
+
 TEST(CodelTest, SameInputsSameDecisions) {
   const AqmSpec spec{.kind = AqmSpec::Kind::kCodel};
   std::vector<TimeNs> runs[2];
