@@ -72,9 +72,17 @@ void FqCodelQueue::Push(TimeNs now, QueuedPacket&& p, Notify notify) {
     flow.deficit = quantum_;
     new_flows_.push_back(f);
   }
-  while (OverLimits() && packets_ > 1) {
-    QueuedPacket dropped;
-    TakeFrom(FattestFlow(), &dropped);
+  while (OverLimits() && packets_ > 1) DropBatch(now, notify);
+}
+
+void FqCodelQueue::DropBatch(TimeNs now, Notify notify) {
+  const uint32_t f = FattestFlow();
+  const uint64_t half = flows_[f].bytes / 2;
+  uint64_t dropped_bytes = 0;
+  QueuedPacket dropped;
+  for (int i = 0;
+       i < kDropBatch && dropped_bytes < half && TakeFrom(f, &dropped); ++i) {
+    dropped_bytes += dropped.packet.size();
     notify(now, dropped, QueueAction::kDrop);
   }
 }

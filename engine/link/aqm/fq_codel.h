@@ -13,16 +13,19 @@
 namespace tcpemu {
 
 // Overflow (RFC 8290 4.1): an arrival is accepted, and while the hard
-// limits (packets or bytes, across all flows) are exceeded, the head packet
-// of the flow with the largest byte backlog is dropped and reported through
-// `notify` (kDrop), one packet at a time until the limits hold again. Linux
-// drops up to half of that flow's backlog in one batch to save CPU time;
-// here dropping stops as soon as the limits hold, so no more is dropped
-// than needed. An arrival larger than the byte limit on its own is refused
-// (kOverLimit) as drop-tail refuses it, unless it finds the wire idle and
-// the queue empty.
+// limits (packets or bytes, across all flows) are exceeded, packets are
+// dropped from the head of the flow with the largest byte backlog and
+// reported through `notify` (kDrop). As Linux's fq_codel does, one such
+// drop takes a batch from that flow: up to half of its bytes, at most
+// kDropBatch packets (Linux's drop_batch default). Finding the fattest flow
+// scans the active flows, so the batch keeps that cost off most arrivals
+// of a queue that stays at its limit. An arrival larger than the byte
+// limit on its own is refused (kOverLimit) as drop-tail refuses it, unless
+// it finds the wire idle and the queue empty.
 class FqCodelQueue : public QueueDiscipline {
  public:
+  static constexpr int kDropBatch = 64;
+
   // `spec` passed ValidateAqmSpec; `seed` perturbs the flow hash.
   FqCodelQueue(const AqmSpec& spec, QueueLimits limits, uint64_t seed);
 
@@ -63,6 +66,8 @@ class FqCodelQueue : public QueueDiscipline {
   };
 
   bool TakeFrom(uint32_t flow, QueuedPacket* out);
+  // Drops one overflow batch from the fattest flow.
+  void DropBatch(TimeNs now, Notify notify);
   bool OverLimits() const;
   // The active flow with the largest byte backlog.
   uint32_t FattestFlow() const;

@@ -170,12 +170,17 @@ TEST(FqCodelTest, OverflowDropsFromTheHeadOfTheFattestFlow) {
   Packet p = MakePacket(100, 2);
   ASSERT_EQ(q.Admit(200, p, true), Admission::kAccept);
   q.Push(200, Queued(std::move(p), 200), r);
-  ASSERT_EQ(r.decisions.size(), 1u);
-  EXPECT_EQ(r.decisions[0].port, 1);
-  EXPECT_EQ(r.decisions[0].enqueued, 0);  // the head of flow 1
-  EXPECT_EQ(r.decisions[0].action, QueueAction::kDrop);
-  EXPECT_EQ(r.decisions[0].at, 200);
-  EXPECT_EQ(q.packets(), 20u);
+  // One batch from the head of flow 1: half of its 22500 bytes, that is
+  // 8 packets.
+  ASSERT_EQ(r.decisions.size(), 8u);
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(r.decisions[i].port, 1);
+    EXPECT_EQ(r.decisions[i].enqueued, i);  // from the head
+    EXPECT_EQ(r.decisions[i].action, QueueAction::kDrop);
+    EXPECT_EQ(r.decisions[i].at, 200);
+  }
+  EXPECT_EQ(q.packets(), 13u);
+  EXPECT_EQ(q.flow_packets(q.FlowOf(MakePacket(100, 2))), 6u);
 
   // The byte limit: the fattest flow by bytes, not by packets.
   FqCodelQueue b(kSpec, {.packets = 0, .bytes = 10'000}, 1);
@@ -188,9 +193,11 @@ TEST(FqCodelTest, OverflowDropsFromTheHeadOfTheFattestFlow) {
   }
   EXPECT_TRUE(rb.decisions.empty());  // 6000 + 4000 bytes
   b.Push(50, Queued(MakePacket(1000, 3), 50), rb);
-  ASSERT_EQ(rb.decisions.size(), 1u);
+  // Flow 1 holds 6000 of the bytes: half of them go.
+  ASSERT_EQ(rb.decisions.size(), 2u);
   EXPECT_EQ(rb.decisions[0].port, 1);
-  EXPECT_EQ(b.bytes(), 9500u);
+  EXPECT_EQ(rb.decisions[1].port, 1);
+  EXPECT_EQ(b.bytes(), 8000u);
   // A packet that cannot fit alone is refused at arrival.
   Packet huge = MakePacket(1500, 4);
   FqCodelQueue tiny(kSpec, {.packets = 0, .bytes = 1000}, 1);

