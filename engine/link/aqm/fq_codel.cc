@@ -72,19 +72,24 @@ void FqCodelQueue::Push(TimeNs now, QueuedPacket&& p, Notify notify) {
     flow.deficit = quantum_;
     new_flows_.push_back(f);
   }
-  while (OverLimits() && packets_ > 1) DropBatch(now, notify);
+  while (OverLimits() && packets_ > 1 && DropBatch(now, notify)) {
+  }
 }
 
-void FqCodelQueue::DropBatch(TimeNs now, Notify notify) {
+bool FqCodelQueue::DropBatch(TimeNs now, Notify notify) {
   const uint32_t f = FattestFlow();
   const uint64_t half = flows_[f].bytes / 2;
   uint64_t dropped_bytes = 0;
   QueuedPacket dropped;
-  for (int i = 0;
-       i < kDropBatch && dropped_bytes < half && TakeFrom(f, &dropped); ++i) {
+  int i = 0;
+  // At least one packet, then up to half of the flow's bytes.
+  for (; i < kDropBatch && (i == 0 || dropped_bytes < half) &&
+         TakeFrom(f, &dropped);
+       ++i) {
     dropped_bytes += dropped.packet.size();
     notify(now, dropped, QueueAction::kDrop);
   }
+  return i > 0;
 }
 
 bool FqCodelQueue::Pop(TimeNs now, QueuedPacket* out, Notify notify) {
@@ -157,13 +162,17 @@ bool FqCodelQueue::OverLimits() const {
 }
 
 uint32_t FqCodelQueue::FattestFlow() const {
+  // By bytes, then by packets, so that a flow holding packets is chosen
+  // even if they are all empty.
   uint32_t fattest = 0;
-  uint64_t most = 0;
+  std::pair<uint64_t, size_t> most{0, 0};
   for (const RingBuffer<uint32_t>* list : {&new_flows_, &old_flows_}) {
     for (size_t i = 0; i < list->size(); ++i) {
       const uint32_t f = (*list)[i];
-      if (flows_[f].bytes > most) {
-        most = flows_[f].bytes;
+      const std::pair<uint64_t, size_t> size{flows_[f].bytes,
+                                             flows_[f].fifo.size()};
+      if (size > most) {
+        most = size;
         fattest = f;
       }
     }

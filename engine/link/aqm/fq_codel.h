@@ -66,8 +66,9 @@ class FqCodelQueue : public QueueDiscipline {
   };
 
   bool TakeFrom(uint32_t flow, QueuedPacket* out);
-  // Drops one overflow batch from the fattest flow.
-  void DropBatch(TimeNs now, Notify notify);
+  // Drops one overflow batch from the fattest flow; false if it held
+  // nothing.
+  bool DropBatch(TimeNs now, Notify notify);
   bool OverLimits() const;
   // The active flow with the largest byte backlog.
   uint32_t FattestFlow() const;

@@ -205,6 +205,15 @@ TEST(FqCodelTest, OverflowDropsFromTheHeadOfTheFattestFlow) {
   EXPECT_EQ(tiny.Admit(0, huge, false), Admission::kAccept);
 }
 
+TEST(FqCodelTest, OverflowOfEmptyPacketsStillEnforcesThePacketLimit) {
+  FqCodelQueue q(kSpec, {.packets = 3, .bytes = 0}, 1);
+  int drops = 0;
+  auto count = [&drops](TimeNs, const QueuedPacket&, QueueAction) { ++drops; };
+  for (int i = 0; i < 10; ++i) q.Push(i, QueuedPacket{}, count);
+  EXPECT_LE(q.packets(), 3u);
+  EXPECT_EQ(q.packets() + drops, 10u);
+}
+
 TEST(FqCodelTest, WithEcnMarksEctFlowsAndDropsTheOthers) {
   AqmSpec spec = kSpec;
   spec.ecn = true;
