@@ -147,45 +147,67 @@ inline Outcome RunLink(QueueDiscipline& q, std::vector<Arrival> arrivals,
   return out;
 }
 
-// A window-based sender in the manner of TCP Reno, closing the loop
-// through `q`: it keeps `cwnd` packets of `size` bytes in flight, grows
-// cwnd by 1/cwnd per acknowledgement, and halves it (at most once per
-// `rtt`) when it learns of a drop (`rtt` after the drop) or of a CE mark
-// (with the acknowledgement of the marked packet). Acknowledgements come
-// `rtt` after a packet leaves the wire. Runs for `duration`.
-inline Outcome RunReno(QueueDiscipline& q, size_t size, Ecn ecn,
-                       DurationNs ns_per_byte, DurationNs rtt,
-                       TimeNs duration) {
+// Window-based senders in the manner of TCP Reno, closing the loop
+// through `q`: each keeps cwnd packets of its size in flight, grows cwnd by
+// 1/cwnd per acknowledgement, and halves it (at most once per its rtt)
+// when it learns of a drop (rtt after the drop) or of a CE mark (with the
+// acknowledgement of the marked packet). Acknowledgements come rtt after a
+// packet leaves the wire. Senders are told apart by source port. Runs for
+// `duration`.
+struct RenoFlow {
+  uint16_t port = 1;
+  size_t size = 1500;
+  Ecn ecn = Ecn::kNotEct;
+  DurationNs rtt = 50 * kMillisecond;
+};
+
+inline Outcome RunRenos(QueueDiscipline& q, const std::vector<RenoFlow>& flows,
+                        DurationNs ns_per_byte, TimeNs duration) {
   Outcome out;
   enum Kind { kWireFree, kAck, kLoss };
   struct Event {
     TimeNs at;
     uint64_t seq;
     Kind kind;
+    size_t flow;
     bool ce;
     bool operator>(const Event& o) const {
       return at != o.at ? at > o.at : seq > o.seq;
     }
   };
+  struct State {
+    double cwnd = 2;
+    int inflight = 0;
+    TimeNs last_cut = std::numeric_limits<TimeNs>::min() / 2;
+  };
+  std::vector<State> state(flows.size());
+  auto index = [&flows](const Packet& p) {
+    const uint16_t port = PeekTcp(p).src_port;
+    for (size_t i = 0; i < flows.size(); ++i) {
+      if (flows[i].port == port) return i;
+    }
+    ADD_FAILURE() << "unknown port " << port;
+    return size_t{0};
+  };
   std::vector<Event> heap;
   uint64_t seq = 0;
-  auto schedule = [&](TimeNs at, Kind kind, bool ce) {
-    heap.push_back({at, seq++, kind, ce});
+  auto schedule = [&](TimeNs at, Kind kind, size_t flow, bool ce) {
+    heap.push_back({at, seq++, kind, flow, ce});
     std::push_heap(heap.begin(), heap.end(), std::greater<>());
   };
-  double cwnd = 2;
-  int inflight = 0;
-  TimeNs last_cut = std::numeric_limits<TimeNs>::min() / 2;
   bool busy = false;
-  auto cut = [&](TimeNs now) {
-    if (now - last_cut < rtt) return;
-    last_cut = now;
-    cwnd = std::max(2.0, cwnd / 2);
+  auto cut = [&](size_t f, TimeNs now) {
+    if (now - state[f].last_cut < flows[f].rtt) return;
+    state[f].last_cut = now;
+    state[f].cwnd = std::max(2.0, state[f].cwnd / 2);
   };
   auto notify = [&](TimeNs when, const QueuedPacket& p, QueueAction a) {
     out.decisions.push_back({when, PeekTcp(p.packet).src_port, p.packet.size(),
                              PacketEcn(p.packet), a, p.enqueued});
-    if (a == QueueAction::kDrop) schedule(when + rtt, kLoss, false);
+    if (a == QueueAction::kDrop) {
+      const size_t f = index(p.packet);
+      schedule(when + flows[f].rtt, kLoss, f, false);
+    }
   };
   auto try_pop = [&](TimeNs now) {
     QueuedPacket p;
@@ -195,24 +217,26 @@ inline Outcome RunReno(QueueDiscipline& q, size_t size, Ecn ecn,
     out.sent.push_back({now, PeekTcp(p.packet).src_port, p.packet.size(),
                         now - p.enqueued, PacketEcn(p.packet)});
     busy = true;
-    schedule(now + wire, kWireFree, false);
-    schedule(now + wire + rtt, kAck, PacketEcn(p.packet) == Ecn::kCe);
+    const size_t f = index(p.packet);
+    schedule(now + wire, kWireFree, f, false);
+    schedule(now + wire + flows[f].rtt, kAck, f,
+             PacketEcn(p.packet) == Ecn::kCe);
   };
-  auto send = [&](TimeNs now) {
-    while (inflight < static_cast<int>(cwnd)) {
-      ++inflight;
-      Packet packet = MakePacket(size, 1, ecn);
+  auto send = [&](size_t f, TimeNs now) {
+    while (state[f].inflight < static_cast<int>(state[f].cwnd)) {
+      ++state[f].inflight;
+      Packet packet = MakePacket(flows[f].size, flows[f].port, flows[f].ecn);
       const Admission a = q.Admit(now, packet, busy);
       out.admissions.push_back(a);
       if (a == Admission::kAccept || a == Admission::kMarked) {
         q.Push(now, Queued(std::move(packet), now), notify);
         if (!busy) try_pop(now);
       } else {
-        schedule(now + rtt, kLoss, false);
+        schedule(now + flows[f].rtt, kLoss, f, false);
       }
     }
   };
-  send(0);
+  for (size_t f = 0; f < flows.size(); ++f) send(f, 0);
   while (!heap.empty()) {
     std::pop_heap(heap.begin(), heap.end(), std::greater<>());
     const Event e = heap.back();
@@ -224,21 +248,29 @@ inline Outcome RunReno(QueueDiscipline& q, size_t size, Ecn ecn,
         try_pop(e.at);
         break;
       case kAck:
-        --inflight;
+        --state[e.flow].inflight;
         if (e.ce) {
-          cut(e.at);
+          cut(e.flow, e.at);
         } else {
-          cwnd += 1 / cwnd;
+          state[e.flow].cwnd += 1 / state[e.flow].cwnd;
         }
         break;
       case kLoss:
-        --inflight;
-        cut(e.at);
+        --state[e.flow].inflight;
+        cut(e.flow, e.at);
         break;
     }
-    send(e.at);
+    send(e.flow, e.at);
   }
   return out;
+}
+
+// One Reno-like sender on port 1.
+inline Outcome RunReno(QueueDiscipline& q, size_t size, Ecn ecn,
+                       DurationNs ns_per_byte, DurationNs rtt,
+                       TimeNs duration) {
+  return RunRenos(q, {{.port = 1, .size = size, .ecn = ecn, .rtt = rtt}},
+                  ns_per_byte, duration);
 }
 
 }  // namespace tcpemu::aqm_test

@@ -1,10 +1,12 @@
 #include "engine/link/aqm/fq_codel.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "engine/link/aqm/codel.h"
 #include "gtest/gtest.h"
 #include "tests/engine/link/aqm/aqm_test_util.h"
@@ -87,6 +89,44 @@ TEST(FqCodelTest, ASparseFlowSkipsTheBulkFlowsQueue) {
   RecordProperty("sparse_worst_us", static_cast<int>(sparse_worst / 1000));
   RecordProperty("shared_sparse_worst_us",
                  static_cast<int>(shared_sparse_worst / 1000));
+}
+
+// Bytes sent per port in [from, to).
+std::map<uint16_t, uint64_t> BytesByPort(const Outcome& o, TimeNs from,
+                                         TimeNs to) {
+  std::map<uint16_t, uint64_t> bytes;
+  for (const auto& s : o.sent) {
+    if (s.at >= from && s.at < to) bytes[s.port] += s.size;
+  }
+  return bytes;
+}
+
+TEST(FqCodelTest, NarrowsTheShareGapOfRenoFlowsOfDifferentRtts) {
+  // Reno-like senders with 10 ms and 100 ms RTTs. In one CoDel queue the
+  // short-RTT flow takes 3.5 times the bytes of the long one. FQ-CoDel
+  // serves them in turn whenever both wait, but a 100 ms Reno flow held to
+  // a 5 ms standing queue leaves its turn empty part of the time, and the
+  // short flow takes that too (the scheduler is work-conserving): about
+  // 1.8 times.
+  const std::vector<aqm_test::RenoFlow> flows = {{.port = 1, .rtt = 10 * kMs},
+                                                 {.port = 2, .rtt = 100 * kMs}};
+  FqCodelQueue fq(kSpec, {}, 1);
+  const Outcome o = aqm_test::RunRenos(fq, flows, kNsPerByte, 40'000 * kMs);
+  CodelQueue codel({.kind = AqmSpec::Kind::kCodel}, {});
+  const Outcome shared =
+      aqm_test::RunRenos(codel, flows, kNsPerByte, 40'000 * kMs);
+  auto fq_bytes = BytesByPort(o, 10'000 * kMs, 40'000 * kMs);
+  auto shared_bytes = BytesByPort(shared, 10'000 * kMs, 40'000 * kMs);
+  const double fq_ratio = static_cast<double>(fq_bytes[1]) / fq_bytes[2];
+  const double shared_ratio =
+      static_cast<double>(shared_bytes[1]) / shared_bytes[2];
+  RecordProperty("fq_ratio", absl::StrCat(fq_ratio));
+  RecordProperty("shared_ratio", absl::StrCat(shared_ratio));
+  EXPECT_GT(shared_ratio, 3);
+  EXPECT_LT(fq_ratio * 1.5, shared_ratio);
+  EXPECT_GT(fq_ratio, 1);
+  // And the link stays busy: 30 s at 10 Mbit/s is 37.5 MB.
+  EXPECT_GT(fq_bytes[1] + fq_bytes[2], 37'500'000 * 8 / 10);
 }
 
 TEST(FqCodelTest, DeficitRoundRobinSharesBytesFairly) {
