@@ -310,6 +310,8 @@ EventShape ShapeOf(const Event& e) {
       break;
     case EventKind::kClockBehind:
     case EventKind::kClockCaughtUp:
+    case EventKind::kLinkChanged:
+    case EventKind::kQueueSample:
       sh.a = e.a;
       sh.b = e.b;
       sh.tcb = false;

@@ -11,7 +11,8 @@ void Bottleneck::Configure(const PathSpec& spec, uint64_t seed, TimeNs now,
                            Depart depart) {
   const bool eager = spec.aqm.kind == AqmSpec::Kind::kDropTail &&
                      spec.trace == nullptr && spec.schedule == nullptr;
-  const QueueLimits limits{spec.queue_limit_packets, spec.queue_limit_bytes};
+  const QueueLimits limits{spec.queue_limit_packets, spec.queue_limit_bytes,
+                           spec.mtu};
   tx_.SetRate(spec.rate_bps);
   if (spec.trace != trace_) {
     trace_ = spec.trace;
@@ -20,7 +21,7 @@ void Bottleneck::Configure(const PathSpec& spec, uint64_t seed, TimeNs now,
   // The discipline is rebuilt when anything it depends on changes.
   const bool same_queue =
       queue_ != nullptr && !eager && limits.packets == limits_.packets &&
-      limits.bytes == limits_.bytes &&
+      limits.bytes == limits_.bytes && limits.mtu == limits_.mtu &&
       aqm_ == spec.aqm;
   limits_ = limits;
   aqm_ = spec.aqm;

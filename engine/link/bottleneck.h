@@ -11,6 +11,7 @@
 //    (schedules, delivery traces, a link that goes down).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -37,7 +38,12 @@ class Bottleneck {
   void Configure(const PathSpec& spec, uint64_t seed, TimeNs now,
                  Depart depart);
   void SetRate(uint64_t rate_bps) { tx_.SetRate(rate_bps); }
-  void SetStopped(bool stopped) { tx_.SetStopped(stopped); }
+  // Stops the wire, or starts it again at `now`: packets that waited
+  // through the stop start from then.
+  void SetStopped(bool stopped, TimeNs now) {
+    if (!stopped && tx_.stopped()) ready_ = std::max(ready_, now);
+    tx_.SetStopped(stopped);
+  }
 
   // Decides on a packet arriving at `now` (after Run(now)).
   Admission Admit(TimeNs now, Packet& p);

@@ -77,13 +77,13 @@ void Path::ApplySpec(const PathSpec& spec, TimeNs now) {
     schedule_ = std::make_unique<SchedulePlayer>(spec_.schedule, now, initial);
   } else {
     // Its values stay in force over the new spec's.
-    SetValues(schedule_->values());
+    SetValues(schedule_->values(), now);
   }
   loss_.Configure(spec_.loss);
   jitter_.Configure(spec_.jitter);
 }
 
-void Path::SetValues(const ScheduledValues& v) {
+void Path::SetValues(const ScheduledValues& v, TimeNs now) {
   spec_.rate_bps = v.rate_bps;
   spec_.delay = v.delay;
   spec_.jitter.jitter = v.jitter;
@@ -92,7 +92,7 @@ void Path::SetValues(const ScheduledValues& v) {
     spec_.loss.p = v.loss;
   }
   bottleneck_.SetRate(v.rate_bps);
-  bottleneck_.SetStopped(v.down);
+  bottleneck_.SetStopped(v.down, now);
 }
 
 absl::Status Path::Update(const PathSpec& spec, TimeNs now) {
@@ -103,7 +103,7 @@ absl::Status Path::Update(const PathSpec& spec, TimeNs now) {
 }
 
 void Path::ApplyScheduled(TimeNs now, const ScheduledValues& v) {
-  SetValues(v);
+  SetValues(v, now);
   loss_.Configure(spec_.loss);
   jitter_.Configure(spec_.jitter);
   ++counters_.link_changes;

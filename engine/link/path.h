@@ -188,7 +188,7 @@ class Path {
   void RunWire(TimeNs until);
   void ApplyScheduled(TimeNs now, const ScheduledValues& v);
   // Puts a schedule's values in force (spec_, the wire).
-  void SetValues(const ScheduledValues& v);
+  void SetValues(const ScheduledValues& v, TimeNs now);
   bool DrawReorder();
   void Emit(TimeNs now, EventKind kind, DropReason reason, MangleKind mangle,
             uint32_t rule_id, int64_t b, const TcpPeek& seg,

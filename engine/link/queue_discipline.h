@@ -83,6 +83,8 @@ class QueueDiscipline {
 struct QueueLimits {
   uint32_t packets = 0;
   uint64_t bytes = 0;
+  // The path MTU: CoDel never drops while no more than this waits.
+  uint32_t mtu = 1500;
 };
 
 // A discipline for `spec` (which passed ValidateAqmSpec). `seed` seeds the

@@ -25,6 +25,7 @@ class Transmitter {
   void SetTrace(std::shared_ptr<const DeliveryTrace> trace, TimeNs start);
   // A stopped wire takes nothing until it is started again.
   void SetStopped(bool stopped) { stopped_ = stopped; }
+  bool stopped() const { return stopped_; }
 
   // The earliest time at or after `ready` at which a waiting packet can
   // start, or kNever while stopped.

@@ -26,11 +26,11 @@ void ExpectNamed(Enum last) {
 }
 
 TEST(EventNamesTest, EveryEnumeratorHasADistinctName) {
-  ExpectNamed(EventKind::kClockCaughtUp);
+  ExpectNamed(EventKind::kQueueSample);
   ExpectNamed(SendReason::kTailLossProbe);
   ExpectNamed(Disposition::kPaws);
-  ExpectNamed(DropReason::kMtu);
-  ExpectNamed(MangleKind::kDelay);
+  ExpectNamed(DropReason::kAqm);
+  ExpectNamed(MangleKind::kCeMark);
   ExpectNamed(TimerKind::kPacing);
   ExpectNamed(TcpState::kTimeWait);
   ExpectNamed(CcPhase::kProbeRtt);

@@ -3,6 +3,7 @@
 // is free). Where both apply they must give the same departures.
 #include "engine/link/bottleneck.h"
 
+#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -24,33 +25,29 @@ struct Departed {
 
 class Harness {
  public:
-  explicit Harness(const PathSpec& spec) {
-    b_.Configure(spec, 1, 0, Sink());
-  }
+  explicit Harness(const PathSpec& spec) { b_.Configure(spec, 1, 0, sink_); }
   // Offers a packet at `now`; false if the queue refused it.
   bool Offer(TimeNs now, size_t payload) {
-    b_.Run(now, Sink(), Ignore());
+    b_.Run(now, sink_, ignore_);
     QueuedPacket q;
     q.packet = DataPacket(1, payload);
     q.enqueued = now;
     if (b_.Admit(now, q.packet) != Admission::kAccept) return false;
-    b_.Push(now, std::move(q), Sink(), Ignore());
-    b_.Run(now, Sink(), Ignore());
+    b_.Push(now, std::move(q), sink_, ignore_);
+    b_.Run(now, sink_, ignore_);
     return true;
   }
-  void RunUntil(TimeNs t) { b_.Run(t, Sink(), Ignore()); }
+  void RunUntil(TimeNs t) { b_.Run(t, sink_, ignore_); }
   Bottleneck& b() { return b_; }
   std::vector<Departed> departed;
 
  private:
-  Bottleneck::Depart Sink() {
-    return [this](TimeNs start, TimeNs departure, QueuedPacket&& q) {
-      departed.push_back({start, departure, q.packet.size()});
-    };
-  }
-  static Bottleneck::Notify Ignore() {
-    return [](TimeNs, const QueuedPacket&, QueueAction) {};
-  }
+  std::function<void(TimeNs, TimeNs, QueuedPacket&&)> sink_ =
+      [this](TimeNs start, TimeNs departure, QueuedPacket&& q) {
+        departed.push_back({start, departure, q.packet.size()});
+      };
+  std::function<void(TimeNs, const QueuedPacket&, QueueAction)> ignore_ =
+      [](TimeNs, const QueuedPacket&, QueueAction) {};
   Bottleneck b_;
 };
 
@@ -126,13 +123,14 @@ TEST(BottleneckTest, QueuedPacketsTakeANewRateAndWaitWhileStopped) {
   EXPECT_EQ(h.departed[1].departure, 1'500'000);
   EXPECT_EQ(h.departed[2].departure, 2'000'000);
 
-  h.b().SetStopped(true);
+  h.b().SetStopped(true, 3'000'000);
   ASSERT_TRUE(h.Offer(3'000'000, 960));
   EXPECT_EQ(h.b().NextStart(), kNever);
   h.RunUntil(10'000'000);
   EXPECT_EQ(h.departed.size(), 3u);
-  h.b().SetStopped(false);
-  EXPECT_EQ(h.b().NextStart(), 3'000'000);
+  h.b().SetStopped(false, 10'000'000);
+  // It waited through the stop: it starts when the wire does.
+  EXPECT_EQ(h.b().NextStart(), 10'000'000);
   h.RunUntil(10'000'000);
   ASSERT_EQ(h.departed.size(), 4u);
 }
@@ -142,9 +140,10 @@ TEST(BottleneckTest, SwitchingModesKeepsWaitingPacketsInOrder) {
   Harness h(Queued(spec));
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(h.Offer(0, 960 + i));
   // Back to eager: the waiting packets get their departures at once.
-  h.b().Configure(spec, 1, 0, [&](TimeNs s, TimeNs d, QueuedPacket&& q) {
+  const auto sink = [&](TimeNs s, TimeNs d, QueuedPacket&& q) {
     h.departed.push_back({s, d, q.packet.size()});
-  });
+  };
+  h.b().Configure(spec, 1, 0, sink);
   EXPECT_TRUE(h.b().eager());
   ASSERT_EQ(h.departed.size(), 4u);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(h.departed[i].size, 1000u + i);
