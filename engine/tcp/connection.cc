@@ -138,6 +138,7 @@ TcbSnapshot Connection::Snapshot() const {
   t.rcv_wscale = rcv_wscale_;
   t.ts_ok = ts_.ok();
   t.sack_ok = sack_ok_;
+  t.ecn_ok = ecn_.ok();
   t.ts_recent = ts_.recent();
   if (sack_ok_) {  // the scoreboard's SACK state means nothing without
     t.sacked_bytes = scoreboard_.sacked_bytes();
