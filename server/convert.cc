@@ -99,6 +99,7 @@ absl::StatusOr<TcpConfig> FromProto(const v1::TcpConfig& p,
   if (p.has_rack()) c.rack = p.rack();
   if (p.has_hystart()) c.hystart = p.hystart();
   if (p.has_pacing()) c.pacing = p.pacing();
+  if (p.has_ecn()) c.ecn = p.ecn();
   if (p.has_challenge_ack_limit()) {
     c.challenge_ack_limit = p.challenge_ack_limit();
   }
@@ -367,6 +368,10 @@ void ToProto(const ConnectionCounters& c, v1::EndpointCounters* out) {
   out->set_dsacks_received(c.dsacks_received);
   out->set_rack_losses(c.rack_losses);
   out->set_tail_loss_probes(c.tail_loss_probes);
+  out->set_ce_received(c.ce_received);
+  out->set_ece_received(c.ece_received);
+  out->set_ecn_reductions(c.ecn_reductions);
+  out->set_cwr_sent(c.cwr_sent);
 }
 
 v1::ErrorCode ToProto(ErrorCode e) {

@@ -250,6 +250,7 @@ void ToProto(const TcbSnapshot& tcb, v1::Tcb* out) {
   out->set_cc_phase(ToProto(tcb.cc_phase));
   out->set_bandwidth_estimate(tcb.bandwidth_estimate);
   out->set_min_rtt_ns(tcb.min_rtt);
+  out->set_ecn_ok(tcb.ecn_ok);
 }
 
 EventShape ShapeOf(const Event& e) {

@@ -18,7 +18,7 @@ constexpr uint32_t kLengthDelimited = 2;
 
 // Sub-messages are written into stack buffers first, then copied behind their
 // length; these bound them (every field at its widest).
-constexpr size_t kMaxTcbBytes = 27 * 12;
+constexpr size_t kMaxTcbBytes = 28 * 12;
 constexpr size_t kMaxSackBlockBytes = 4 * 6;
 constexpr size_t kMaxSegmentBytes = 18 * 7 + 4 * (2 + kMaxSackBlockBytes);
 constexpr size_t kMaxReasonBytes = 64;
@@ -102,6 +102,7 @@ char* EncodeTcb(const TcbSnapshot& t, char* p) {
   p = PutI<25>(ToProto(t.cc_phase), p);
   p = PutU<26>(t.bandwidth_estimate, p);
   p = PutI<27>(t.min_rtt, p);
+  p = PutU<28>(t.ecn_ok ? 1 : 0, p);
   return p;
 }
 

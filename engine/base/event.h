@@ -177,6 +177,9 @@ struct TcbSnapshot {
   uint64_t pacing_rate = 0;
   uint64_t bandwidth_estimate = 0;
   DurationNs min_rtt = 0;
+  // ECN (RFC 3168) negotiated in the handshake. Not part of the trace
+  // digest.
+  bool ecn_ok = false;
 };
 
 // Header fields of one segment.

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/sim/network_state.h"
+#include "engine/wire/ecn.h"
 #include "engine/wire/ipv4.h"
 #include "engine/wire/packet.h"
 
@@ -367,12 +368,13 @@ std::vector<ListenerInfo> Network::listeners(uint32_t link_id) const {
 
 void Network::Transmit(uint32_t link_id, Direction d, uint32_t src,
                        uint32_t dst, const TcpHeader& h, const Payload& payload,
-                       uint32_t session_id, Endpoint e) {
+                       uint32_t session_id, Endpoint e, Ecn ecn) {
   Link* l = FindLink(link_id);
   if (l == nullptr) return;
   Ipv4Header ip;
   ip.src = src;
   ip.dst = dst;
+  ip.tos = static_cast<uint8_t>(ecn);  // RFC 3168 5: the low two bits
   ip.id = l->ip_id[Index(d)]++;
   absl::StatusOr<Packet> p = BuildTcpPacket(ip, h, payload);
   if (!p.ok()) return;  // headers built by the engine always encode
@@ -429,7 +431,7 @@ void Network::DeliverOne(Link& l, Direction d, Packet&& p) {
         c.SetAckDeferral(true);
         batched_.emplace_back(s.id, receiver);
       }
-      c.OnSegment(now(), h, parsed->payload);
+      c.OnSegment(now(), h, parsed->payload, PacketEcn(p));
       AfterActivity(s, receiver);
       return;
     }

@@ -36,6 +36,7 @@
 #include "engine/tcp/isn.h"
 #include "engine/tcp/syn_cookie.h"
 #include "engine/tcp/tcp_config.h"
+#include "engine/wire/ecn.h"
 
 namespace tcpemu {
 
@@ -291,7 +292,8 @@ class Network : private EntryHandler {
   void DeliverOne(Link& l, Direction d, Packet&& p);
   void Transmit(uint32_t link_id, Direction d, uint32_t src, uint32_t dst,
                 const TcpHeader& h, const Payload& payload,
-                uint32_t session_id = 0, Endpoint e = Endpoint::kClient);
+                uint32_t session_id = 0, Endpoint e = Endpoint::kClient,
+                Ecn ecn = Ecn::kNotEct);
   absl::StatusOr<uint32_t> OpenRemoteSession(Link& l, const SessionSpec& spec);
   // A segment to a listening port of an interface: true if the listener
   // took it (a SYN, or the ACK of a SYN cookie).

@@ -43,6 +43,11 @@ class Network::Output final : public SegmentOutput {
     net_->Transmit(link_id_, dir_, src_, dst_, h, payload, session_id_,
                    endpoint_);
   }
+  void TransmitEcn(TimeNs now, const TcpHeader& h, const Payload& payload,
+                   Ecn ecn) override {
+    net_->Transmit(link_id_, dir_, src_, dst_, h, payload, session_id_,
+                   endpoint_, ecn);
+  }
 
  private:
   Network* net_;

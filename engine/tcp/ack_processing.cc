@@ -69,6 +69,7 @@ void Connection::EnterRecovery(TimeNs now) {
   ts_sample_wanted_ = ts_.ok();
   ++counters_.fast_recoveries;
   cc_->OnCongestionEvent(now, flight_size());
+  ecn_.OnReduced(snd_max_);  // CWR tells the peer of the reduction
   if (!sack_ok_) reno_.OnEnter(snd_mss_);
   if (sack_ok_) {
     prr_.Start(flight_size());
@@ -79,6 +80,18 @@ void Connection::EnterRecovery(TimeNs now) {
   } else {
     RetransmitFirst(now, SendReason::kRetransmitFast);
   }
+}
+
+void Connection::OnEcnEcho(TimeNs now) {
+  ++counters_.ece_received;
+  // Loss recovery has already reduced the window for this one (and queued
+  // CWR); otherwise at most once per window of data (RFC 3168 6.1.2).
+  if (in_recovery_ || !ecn_.OnEce(snd_una_)) return;
+  ++counters_.ecn_reductions;
+  const uint32_t before = Cwnd();
+  cc_->OnEcnCongestion(now, flight_size());
+  ecn_.OnReduced(snd_max_);
+  NoteCwnd(now, before);
 }
 
 void Connection::ProcessAck(TimeNs now, const TcpHeader& h, uint32_t len) {

@@ -124,6 +124,10 @@ class Bbr final : public CongestionControl {
 
   void OnAck(const AckSample& ack) override;
   void OnCongestionEvent(TimeNs now, uint32_t in_flight) override;
+  // BBR (v1) does not respond to ECN, as Linux's tcp_bbr does not: its
+  // model of the path sets the window, and a CE mark changes neither the
+  // bandwidth nor the RTT it measures.
+  void OnEcnCongestion(TimeNs, uint32_t) override {}
   void OnRecoveryEnd(TimeNs now, uint32_t in_flight) override;
   void OnRetransmitTimeout(TimeNs now, uint32_t in_flight) override;
   void OnSynLoss() override;

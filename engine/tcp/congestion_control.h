@@ -111,6 +111,15 @@ class CongestionControl {
   // 6675 5 step 4, RFC 8985): the window's response to congestion.
   // `in_flight` is FlightSize at that moment.
   virtual void OnCongestionEvent(TimeNs now, uint32_t in_flight) = 0;
+  // An ACK echoed a CE mark (RFC 3168 6.1.2): the window's response to
+  // congestion, as to a loss but with nothing to retransmit, at most once
+  // per window of data (the sender sees to that). `in_flight` is FlightSize
+  // at that moment. By default the same reduction as a loss (NewReno:
+  // ssthresh = max(FlightSize / 2, 2 * SMSS) and cwnd = ssthresh; CUBIC: its
+  // beta), entered and left at once since nothing is to be repaired.
+  virtual void OnEcnCongestion(TimeNs now, uint32_t in_flight) {
+    OnCongestionEvent(now, in_flight);
+  }
   // Recovery ended by a full ACK (RFC 6582 3.2 step 6). `in_flight` is
   // FlightSize after that ACK.
   virtual void OnRecoveryEnd(TimeNs now, uint32_t in_flight) = 0;

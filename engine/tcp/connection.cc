@@ -53,6 +53,7 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, Seq iss,
       ts_(iss.value() * 2654435761u),
       snd_buf_(config.send_buffer),
       rtt_(config.rto_initial, config.rto_min, config.rto_max),
+      ecn_(config.ecn),
       cc_(MakeCongestionControl(config, config.mss(), iss.value())),
       recover_(iss) {
   deadlines_.fill(kNever);
@@ -137,6 +138,7 @@ TcbSnapshot Connection::Snapshot() const {
   t.rcv_wscale = rcv_wscale_;
   t.ts_ok = ts_.ok();
   t.sack_ok = sack_ok_;
+  t.ecn_ok = ecn_.ok();
   t.ts_recent = ts_.recent();
   if (sack_ok_) {  // the scoreboard's SACK state means nothing without
     t.sacked_bytes = scoreboard_.sacked_bytes();
@@ -180,6 +182,7 @@ void Connection::NoteCwnd(TimeNs now, uint32_t before) {
 }
 
 void Connection::EnterSynchronized(TimeNs now) {
+  ecn_.Start(iss_ + 1);
   if (retransmit_count_ > 0) {
     // The SYN or SYN-ACK was lost: RFC 6298 5.7 resets the RTO to 3 s for
     // data, and RFC 5681 3.1 limits the initial window to one segment.
@@ -310,7 +313,7 @@ void Connection::OnBadChecksum(TimeNs now, const TcpHeader& h, uint32_t len) {
 }
 
 void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
-                           const Payload& payload) {
+                           const Payload& payload, Ecn ecn) {
   ++counters_.segments_received;
   uint32_t len = static_cast<uint32_t>(payload.size());
   if (config_.keepalive && Synchronized()) {
@@ -508,6 +511,10 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
     ProcessAck(now, h, len);
     if (state_ == TcpState::kClosed) return;
   }
+  if (ecn_.ok()) {
+    ecn_.OnAck(snd_una_);
+    if (h.has(kEce)) OnEcnEcho(now);
+  }
 
   bool our_fin_acked = fin_queued_ && snd_una_ > fin_seq_;
   switch (state_) {
@@ -535,10 +542,14 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
       break;
   }
 
-  // Seventh and eighth: segment text and FIN.
+  // Seventh and eighth: segment text and FIN. A CE mark on data is echoed
+  // (RFC 3168 6.1.3), the first of an episode at once.
   pending_ack_ = text_dropped ? SendReason::kAck : SendReason::kNone;
+  if (ecn == Ecn::kCe) ++counters_.ce_received;
+  const bool ce_ack_now = len > 0 && ecn_.OnData(ecn, h.flags);
   uint64_t sent_before = counters_.segments_sent;
   ProcessText(now, h.seq, data, h.has(kFin));
+  if (ce_ack_now) pending_ack_ = SendReason::kAck;
   Output(now);
   // Text refused by a zero window is always answered (RFC 9293 3.8.6.1),
   // even when the ACK repeats the last one.

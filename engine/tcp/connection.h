@@ -18,6 +18,7 @@
 #include "engine/base/time.h"
 #include "engine/tcp/congestion_control.h"
 #include "engine/tcp/delivery_rate.h"
+#include "engine/tcp/ecn.h"
 #include "engine/tcp/prr.h"
 #include "engine/tcp/reassembly.h"
 #include "engine/tcp/reno_recovery.h"
@@ -27,6 +28,7 @@
 #include "engine/tcp/tcp_config.h"
 #include "engine/tcp/timestamps.h"
 #include "engine/wire/buffer.h"
+#include "engine/wire/ecn.h"
 #include "engine/wire/tcp_header.h"
 
 namespace tcpemu {
@@ -45,6 +47,14 @@ class SegmentOutput {
   virtual ~SegmentOutput() = default;
   virtual void Transmit(TimeNs now, const TcpHeader& header,
                         const Payload& payload) = 0;
+  // A segment whose IP header is to carry the ECN codepoint `ecn` (ECT(0)
+  // on new data when ECN is in use, RFC 3168 6.1.2); every other segment
+  // goes to Transmit. An output that builds no IP header may leave this to
+  // Transmit, without the codepoint.
+  virtual void TransmitEcn(TimeNs now, const TcpHeader& header,
+                           const Payload& payload, Ecn ecn) {
+    Transmit(now, header, payload);
+  }
 };
 
 struct ConnectionCounters {
@@ -79,6 +89,13 @@ struct ConnectionCounters {
   uint64_t dsacks_received = 0;
   uint64_t rack_losses = 0;
   uint64_t tail_loss_probes = 0;
+  // ECN (RFC 3168): segments that arrived CE-marked, ACKs that arrived with
+  // ECE (all of them), window reductions those caused (at most one per
+  // window of data), and segments sent with CWR.
+  uint64_t ce_received = 0;
+  uint64_t ece_received = 0;
+  uint64_t ecn_reductions = 0;
+  uint64_t cwr_sent = 0;
 };
 
 // The segment that answers `h` (carrying `len` payload bytes) when no
@@ -141,8 +158,10 @@ class Connection {
   // Abort: sends RST if synchronized, drops everything (RFC 9293 3.10.5).
   void Abort(TimeNs now);
 
-  // A received segment whose checksum verified.
-  void OnSegment(TimeNs now, const TcpHeader& h, const Payload& payload);
+  // A received segment whose checksum verified, with the ECN codepoint of
+  // its IP header (RFC 3168).
+  void OnSegment(TimeNs now, const TcpHeader& h, const Payload& payload,
+                 Ecn ecn = Ecn::kNotEct);
   // A segment addressed to this connection that failed its checksum.
   void OnBadChecksum(TimeNs now, const TcpHeader& h, uint32_t len);
   // Fires every timer whose deadline is <= now.
@@ -169,6 +188,8 @@ class Connection {
   const ConnectionCounters& counters() const { return counters_; }
   TcbSnapshot Snapshot() const;
   uint32_t effective_mss() const { return snd_mss_; }
+  // ECN was negotiated in the handshake (RFC 3168 6.1.1).
+  bool ecn_ok() const { return ecn_.ok(); }
   std::string_view cc_name() const { return cc_->name(); }
 
  private:
@@ -210,6 +231,9 @@ class Connection {
   // Takes the SACK blocks of an ACK into the scoreboard and marks losses.
   Scoreboard::AckResult TakeSacks(TimeNs now, const TcpHeader& h);
   void EnterRecovery(TimeNs now);
+  // An acceptable ACK carrying ECE (RFC 3168 6.1.2): reduces the window
+  // once per window of data, without retransmitting.
+  void OnEcnEcho(TimeNs now);
   // Proportional Rate Reduction (RFC 6937) during SACK recovery: after each
   // ACK, how much may be sent, from the data it delivered.
   void UpdatePrr(uint32_t delivered);
@@ -376,6 +400,9 @@ class Connection {
   // ACK past it shows whether the probe repaired a loss.
   std::optional<Seq> tlp_high_seq_;
   bool tlp_dsack_ = false;
+
+  // ECN (RFC 3168): negotiation, the receiver's echo, the sender's CWR.
+  TcpEcn ecn_;
 
   std::unique_ptr<CongestionControl> cc_;
   uint32_t dup_acks_ = 0;

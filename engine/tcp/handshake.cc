@@ -83,7 +83,11 @@ absl::Status Connection::AcceptCookie(TimeNs now, Seq iss, Seq irs,
 }
 
 void Connection::SendSyn(TimeNs now, bool with_ack, SendReason reason) {
-  SendSegment(now, iss_, with_ack ? (kSyn | kAck) : kSyn, Payload(), reason);
+  // RFC 3168 6.1.1: an ECN-setup SYN carries ECE and CWR, an ECN-setup
+  // SYN-ACK ECE alone.
+  const uint8_t flags =
+      with_ack ? (kSyn | kAck | ecn_.SynAckFlags()) : (kSyn | ecn_.SynFlags());
+  SendSegment(now, iss_, flags, Payload(), reason);
 }
 
 void Connection::ApplySynOptions(TimeNs now, const TcpHeader& h) {
@@ -129,6 +133,7 @@ void Connection::OnSegmentListen(TimeNs now, const TcpHeader& h) {
   rcv_nxt_ = h.seq + 1;
   rcv_adv_ = rcv_nxt_;
   ApplySynOptions(now, h);
+  ecn_.OnPeerSyn(h.flags);
   snd_wnd_ = h.window;  // never scaled in a SYN (RFC 7323 2.2)
   max_snd_wnd_ = snd_wnd_;
   snd_wl1_ = h.seq;
@@ -169,6 +174,11 @@ void Connection::OnSegmentSynSent(TimeNs now, const TcpHeader& h,
   rcv_nxt_ = h.seq + 1;
   rcv_adv_ = rcv_nxt_;
   ApplySynOptions(now, h);
+  if (ack_ok) {
+    ecn_.OnPeerSynAck(h.flags);
+  } else {
+    ecn_.OnPeerSyn(h.flags);  // simultaneous open: the peer's SYN
+  }
   snd_wnd_ = h.window;
   max_snd_wnd_ = snd_wnd_;
   snd_wl1_ = h.seq;

@@ -133,6 +133,18 @@ void Connection::SendSegment(TimeNs now, Seq seq, uint8_t flags,
     h.window = WindowToAdvertise(/*syn=*/false);
   }
   uint32_t len = static_cast<uint32_t>(payload.size());
+  // ECN (RFC 3168 6.1): ECE on every ACK while a CE mark is to be echoed;
+  // ECT(0) on new data, and CWR on the first new data after a reduction.
+  Ecn codepoint = Ecn::kNotEct;
+  if (ecn_.ok() && !(flags & (kSyn | kRst))) {
+    if ((flags & kAck) && ecn_.echoing()) h.flags |= kEce;
+    const TcpEcn::Marking m = ecn_.OnSend(seq, len);
+    codepoint = m.codepoint;
+    if (m.cwr) {
+      h.flags |= kCwr;
+      ++counters_.cwr_sent;
+    }
+  }
   if (PrrActive() && len > 0) prr_.OnSent(len);
   if (!(flags & (kSyn | kRst)) && (len > 0 || (flags & kFin))) {
     // Every transmission is stamped for delivery-rate estimation; the
@@ -146,7 +158,12 @@ void Connection::SendSegment(TimeNs now, Seq seq, uint8_t flags,
   counters_.bytes_sent += len;
   if (len == 0 && !(flags & (kSyn | kFin | kRst))) ++counters_.pure_acks_sent;
   EmitSegment(now, EventKind::kSegmentSent, h, len, reason, Disposition::kNone);
-  if (ctx_.output != nullptr) ctx_.output->Transmit(now, h, payload);
+  if (ctx_.output == nullptr) return;
+  if (codepoint == Ecn::kNotEct) {
+    ctx_.output->Transmit(now, h, payload);
+  } else {
+    ctx_.output->TransmitEcn(now, h, payload, codepoint);
+  }
 }
 
 void Connection::SendAck(TimeNs now, SendReason reason) {

@@ -61,6 +61,13 @@ struct TcpConfig {
   // instead of by duplicate-ACK counting, and a tail loss probe replaces
   // most timeouts at the end of a flight. On by default, as in Linux.
   bool rack = true;
+  // ECN (RFC 3168), off by default: when true the endpoint requests ECN in
+  // its SYN and accepts it in its SYN-ACK when the peer requested it (as
+  // Linux's net.ipv4.tcp_ecn=1); when false it neither requests nor accepts
+  // it. When negotiated, new data carries ECT(0), CE marks are echoed with
+  // ECE until CWR, and ECE reduces the window once per window of data
+  // (engine/tcp/ecn.h).
+  bool ecn = false;
 
   // Keepalive (RFC 1122 4.2.3.6), off by default.
   bool keepalive = false;

@@ -107,6 +107,7 @@ void Connection::FireRto(TimeNs now) {
   uint32_t before = Cwnd();
   reno_.Reset();
   cc_->OnRetransmitTimeout(now, flight_size());
+  ecn_.OnReduced(snd_max_);  // CWR tells the peer of the reduction
   NoteCwnd(now, before);
   // RFC 6582 section 4: no fast retransmit for losses from before the
   // timeout.

@@ -35,6 +35,18 @@ TEST(TcpConfigFromProtoTest, RackIsOnAndHyStartOffUnlessSet) {
   EXPECT_TRUE(c->hystart);
 }
 
+TEST(TcpConfigFromProtoTest, EcnIsOffUnlessSet) {
+  absl::StatusOr<TcpConfig> c =
+      FromProto(v1::TcpConfig(), "client", kMaxBuffer);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->ecn);
+  v1::TcpConfig p;
+  p.set_ecn(true);
+  c = FromProto(p, "client", kMaxBuffer);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->ecn);
+}
+
 TEST(TcpConfigFromProtoTest, SackAndTimestampsCanBeTurnedOff) {
   v1::TcpConfig p;
   p.set_sack(false);
@@ -111,11 +123,15 @@ TEST(CountersToProtoTest, EveryFieldComesFromItsCounter) {
   c.dsacks_received = 24;
   c.rack_losses = 25;
   c.tail_loss_probes = 26;
+  c.ce_received = 27;
+  c.ece_received = 28;
+  c.ecn_reductions = 29;
+  c.cwr_sent = 30;
   v1::EndpointCounters out;
   ToProto(c, &out);
   const google::protobuf::Descriptor* d = out.GetDescriptor();
   const google::protobuf::Reflection* r = out.GetReflection();
-  ASSERT_EQ(d->field_count(), 26);
+  ASSERT_EQ(d->field_count(), 30);
   for (int i = 0; i < d->field_count(); ++i) {
     const google::protobuf::FieldDescriptor* f = d->field(i);
     EXPECT_EQ(r->GetUInt64(out, f), static_cast<uint64_t>(f->number()))

@@ -158,6 +158,17 @@ func Pacing(on bool) TCPOption {
 	return func(c *tcpemuv1.TcpConfig) { c.Pacing = proto.Bool(on) }
 }
 
+// ECN turns ECN (RFC 3168) on or off (the default): the endpoint requests it
+// in its SYN and accepts it in its SYN-ACK when the peer requested it, as
+// Linux's net.ipv4.tcp_ecn=1. When both ends use it, data carries ECT(0), CE
+// marks are echoed with ECE until CWR, and ECE reduces the window once per
+// window of data (BBR takes no reduction from it). The endpoint counters
+// CeReceived, EceReceived, EcnReductions and CwrSent and the TCB's EcnOk show
+// it at work.
+func ECN(on bool) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.Ecn = proto.Bool(on) }
+}
+
 // InvalidAckInterval sets how often at most an endpoint answers an
 // unacceptable segment without text with an ACK (default 500 ms; 0 answers
 // every one).

@@ -347,6 +347,66 @@ func TestCongestionControlAndPacingOptions(t *testing.T) {
 	}
 }
 
+func TestECNOption(t *testing.T) {
+	cfg := &tcpemuv1.TcpConfig{}
+	if cfg.Ecn != nil {
+		t.Fatal("ecn set by default")
+	}
+	tcpemu.ECN(true)(cfg)
+	if cfg.Ecn == nil || !*cfg.Ecn {
+		t.Fatalf("ecn %v, want true", cfg.Ecn)
+	}
+}
+
+// Both endpoints with ECN: they negotiate it, and the data leaves ECN-capable
+// (no CE marks on this path, so no ECE and no reduction); with it on one end
+// only, ECN is not used.
+func TestECNNegotiated(t *testing.T) {
+	c := dial(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	net, err := c.CreateNetwork(ctx, tcpemu.Virtual(), tcpemu.WithSeed(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Delete(context.Background())
+	link, err := net.CreateLink(ctx, tcpemu.WithDelay(5*time.Millisecond), tcpemu.WithRate(50_000_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, serverECN := range []bool{true, false} {
+		s, err := c.OpenSession(ctx, link, tcpemu.WithClientTCP(tcpemu.ECN(true)),
+			tcpemu.WithServerTCP(tcpemu.ECN(serverECN)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.WriteFill(ctx, 100_000); err != nil || n != 100_000 {
+			t.Fatalf("WriteFill = %d, %v", n, err)
+		}
+		var snap *tcpemuv1.Session
+		for snap.GetServer().GetBytesRead() < 100_000 {
+			if _, err := net.Advance(ctx, 50*time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+			if snap, err = s.Snapshot(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := snap.GetClient().GetTcb().GetEcnOk(); got != serverECN {
+			t.Errorf("server ecn %v: client ecn_ok %v", serverECN, got)
+		}
+		if got := snap.GetServer().GetTcb().GetEcnOk(); got != serverECN {
+			t.Errorf("server ecn %v: server ecn_ok %v", serverECN, got)
+		}
+		if n := snap.GetClient().GetCounters().GetEcnReductions(); n != 0 {
+			t.Errorf("ecn_reductions %d without marks", n)
+		}
+		if _, err := s.Close(ctx, tcpemu.EndpointClient); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // A BBR sender on a 20 Mbit/s path with a 40 ms round trip: its snapshot
 // shows a BBR phase, a pacing rate, and estimates near the path's rate and
 // round trip; the events' TCBs carry the same fields.

@@ -278,6 +278,28 @@ def test_congestion_control_and_pacing_options():
     assert not tcpemu.TcpConfig().to_proto().HasField("pacing")
 
 
+def test_ecn_option():
+    assert tcpemu.TcpConfig(ecn=True).to_proto().ecn
+    assert not tcpemu.TcpConfig().to_proto().HasField("ecn")
+    assert tcpemu.TcpConfig.of({"ecn": True}).ecn
+
+
+def test_ecn_negotiated_only_when_both_ends_want_it(client, vnet):
+    link = vnet.create_link(delay="5ms", rate="50Mbit")
+    for server_ecn in (True, False):
+        session = link.open_session(
+            client=tcpemu.TcpConfig(msl="10ms", ecn=True),
+            server=tcpemu.TcpConfig(msl="10ms", ecn=server_ecn),
+        )
+        transfer(session, vnet, 100_000)
+        snap = session.snapshot()
+        assert snap.client.ecn_ok is server_ecn and snap.server.ecn_ok is server_ecn
+        # No queue management marks on this path: no echo, no reduction.
+        assert snap.server.counters.ce_received == 0
+        assert snap.client.counters.ecn_reductions == 0
+        assert snap.client.counters.cwr_sent == 0
+
+
 def test_bbr_session_reports_its_model(client, vnet):
     # 20 Mbit/s, 40 ms round trip: BBR's estimates converge on the path's.
     link = vnet.create_link(delay="20ms", rate="20Mbit", queue="200p")

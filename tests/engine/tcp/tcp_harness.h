@@ -16,6 +16,7 @@
 #include "engine/tcp/connection.h"
 #include "engine/tcp/tcp_config.h"
 #include "engine/wire/buffer.h"
+#include "engine/wire/ecn.h"
 #include "engine/wire/tcp_header.h"
 #include "gtest/gtest.h"
 
@@ -65,6 +66,8 @@ struct SentSegment {
   TcpHeader h;
   std::vector<uint8_t> payload;
   SendReason reason = SendReason::kNone;
+  // The ECN codepoint the IP header was to carry (RFC 3168).
+  Ecn ecn = Ecn::kNotEct;
 
   size_t len() const { return payload.size(); }
 };
@@ -100,6 +103,11 @@ class Recorder : public SegmentOutput, public EventSink {
     s.reason = pending_reason_;
     pending_reason_ = SendReason::kNone;
     sent.push_back(std::move(s));
+  }
+  void TransmitEcn(TimeNs now, const TcpHeader& h, const Payload& payload,
+                   Ecn ecn) override {
+    Transmit(now, h, payload);
+    sent.back().ecn = ecn;
   }
 
   std::deque<SentSegment> sent;
@@ -187,8 +195,9 @@ class TcpHarness {
     return h;
   }
 
-  void Inject(const TcpHeader& h, absl::Span<const uint8_t> payload = {}) {
-    conn_->OnSegment(now_, h, Payload::Copy(payload));
+  void Inject(const TcpHeader& h, absl::Span<const uint8_t> payload = {},
+              Ecn ecn = Ecn::kNotEct) {
+    conn_->OnSegment(now_, h, Payload::Copy(payload), ecn);
   }
   // A segment from the peer.
   void Send(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t window = 65535,
@@ -207,7 +216,7 @@ class TcpHarness {
   }
   // Delivers a segment recorded from another harness (for two connections
   // wired to each other).
-  void Deliver(const SentSegment& s) { Inject(s.h, s.payload); }
+  void Deliver(const SentSegment& s) { Inject(s.h, s.payload, s.ecn); }
 
   absl::StatusOr<size_t> Write(size_t n, size_t stream_off = 0,
                                bool push = false) {

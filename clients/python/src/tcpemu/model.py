@@ -155,6 +155,11 @@ class EndpointSnapshot:
         return _names.cc_phase_name(self.tcb.cc_phase)
 
     @property
+    def ecn_ok(self) -> bool:
+        """ECN (RFC 3168) was negotiated in the handshake."""
+        return self.tcb.ecn_ok
+
+    @property
     def pacing_rate(self) -> int:
         """The rate segments are paced at, bytes/s; 0 when not pacing."""
         return self.tcb.pacing_rate

@@ -49,6 +49,7 @@ _BOOL_FIELDS = (
     "rack",
     "hystart",
     "pacing",
+    "ecn",
 )
 _INT_FIELDS = (
     "max_retransmissions",
@@ -109,6 +110,10 @@ class TcpConfig:
     hystart: Optional[bool] = None  # HyStart++ slow start (RFC 9406)
     # Segments spaced over the round trip (BBR always paces).
     pacing: Optional[bool] = None
+    # ECN (RFC 3168): requested in the SYN and accepted in the SYN-ACK when
+    # the peer requested it (as Linux's net.ipv4.tcp_ecn=1). Counters
+    # ce_received, ece_received, ecn_reductions, cwr_sent; Tcb.ecn_ok.
+    ecn: Optional[bool] = None
     invalid_ack_interval: Optional[Duration] = None
     challenge_ack_limit: Optional[int] = None
     persist_min: Optional[Duration] = None

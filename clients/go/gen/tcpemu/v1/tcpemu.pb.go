@@ -2265,7 +2265,14 @@ type TcpConfig struct {
 	// For NewReno and CUBIC at twice cwnd per RTT in slow start and 1.2 times
 	// after, as Linux paces them; BBR always paces at its own rate. Default
 	// false.
-	Pacing        *bool `protobuf:"varint,32,opt,name=pacing,proto3,oneof" json:"pacing,omitempty"`
+	Pacing *bool `protobuf:"varint,32,opt,name=pacing,proto3,oneof" json:"pacing,omitempty"`
+	// ECN (RFC 3168): the endpoint requests ECN in its SYN (ECE and CWR) and
+	// accepts it in its SYN-ACK (ECE) when the peer requested it, as Linux's
+	// net.ipv4.tcp_ecn=1; without it, it neither requests nor accepts ECN.
+	// When negotiated, new data carries ECT(0), CE marks are echoed with ECE
+	// until CWR, and ECE reduces the window once per window of data. Default
+	// false.
+	Ecn           *bool `protobuf:"varint,33,opt,name=ecn,proto3,oneof" json:"ecn,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2524,6 +2531,13 @@ func (x *TcpConfig) GetPacing() bool {
 	return false
 }
 
+func (x *TcpConfig) GetEcn() bool {
+	if x != nil && x.Ecn != nil {
+		return *x.Ecn
+	}
+	return false
+}
+
 // How an endpoint's application consumes received bytes.
 type Reader struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -2626,8 +2640,10 @@ type Tcb struct {
 	CcPhase           CcPhase `protobuf:"varint,25,opt,name=cc_phase,json=ccPhase,proto3,enum=tcpemu.v1.CcPhase" json:"cc_phase,omitempty"`
 	BandwidthEstimate uint64  `protobuf:"varint,26,opt,name=bandwidth_estimate,json=bandwidthEstimate,proto3" json:"bandwidth_estimate,omitempty"`
 	MinRttNs          int64   `protobuf:"varint,27,opt,name=min_rtt_ns,json=minRttNs,proto3" json:"min_rtt_ns,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// ECN (RFC 3168) was negotiated in the handshake.
+	EcnOk         bool `protobuf:"varint,28,opt,name=ecn_ok,json=ecnOk,proto3" json:"ecn_ok,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Tcb) Reset() {
@@ -2849,6 +2865,13 @@ func (x *Tcb) GetMinRttNs() int64 {
 	return 0
 }
 
+func (x *Tcb) GetEcnOk() bool {
+	if x != nil {
+		return x.EcnOk
+	}
+	return false
+}
+
 type EndpointCounters struct {
 	state                 protoimpl.MessageState `protogen:"open.v1"`
 	SegmentsSent          uint64                 `protobuf:"varint,1,opt,name=segments_sent,json=segmentsSent,proto3" json:"segments_sent,omitempty"`
@@ -2882,8 +2905,16 @@ type EndpointCounters struct {
 	DsacksReceived uint64 `protobuf:"varint,24,opt,name=dsacks_received,json=dsacksReceived,proto3" json:"dsacks_received,omitempty"`
 	RackLosses     uint64 `protobuf:"varint,25,opt,name=rack_losses,json=rackLosses,proto3" json:"rack_losses,omitempty"`
 	TailLossProbes uint64 `protobuf:"varint,26,opt,name=tail_loss_probes,json=tailLossProbes,proto3" json:"tail_loss_probes,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// ECN (RFC 3168): segments that arrived CE-marked; ACKs that arrived with
+	// ECE (every one), and the congestion responses they caused (at most one
+	// per window of data; BBR takes no window reduction from them); segments
+	// sent with CWR.
+	CeReceived    uint64 `protobuf:"varint,27,opt,name=ce_received,json=ceReceived,proto3" json:"ce_received,omitempty"`
+	EceReceived   uint64 `protobuf:"varint,28,opt,name=ece_received,json=eceReceived,proto3" json:"ece_received,omitempty"`
+	EcnReductions uint64 `protobuf:"varint,29,opt,name=ecn_reductions,json=ecnReductions,proto3" json:"ecn_reductions,omitempty"`
+	CwrSent       uint64 `protobuf:"varint,30,opt,name=cwr_sent,json=cwrSent,proto3" json:"cwr_sent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EndpointCounters) Reset() {
@@ -3094,6 +3125,34 @@ func (x *EndpointCounters) GetRackLosses() uint64 {
 func (x *EndpointCounters) GetTailLossProbes() uint64 {
 	if x != nil {
 		return x.TailLossProbes
+	}
+	return 0
+}
+
+func (x *EndpointCounters) GetCeReceived() uint64 {
+	if x != nil {
+		return x.CeReceived
+	}
+	return 0
+}
+
+func (x *EndpointCounters) GetEceReceived() uint64 {
+	if x != nil {
+		return x.EceReceived
+	}
+	return 0
+}
+
+func (x *EndpointCounters) GetEcnReductions() uint64 {
+	if x != nil {
+		return x.EcnReductions
+	}
+	return 0
+}
+
+func (x *EndpointCounters) GetCwrSent() uint64 {
+	if x != nil {
+		return x.CwrSent
 	}
 	return 0
 }
@@ -7510,7 +7569,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x11ListLinksResponse\x12%\n" +
 	"\x05links\x18\x01 \x03(\v2\x0f.tcpemu.v1.LinkR\x05links\",\n" +
 	"\x11DeleteLinkRequest\x12\x17\n" +
-	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xa5\x0e\n" +
+	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xc4\x0e\n" +
 	"\tTcpConfig\x12$\n" +
 	"\vsend_buffer\x18\x01 \x01(\rH\x00R\n" +
 	"sendBuffer\x88\x01\x01\x12$\n" +
@@ -7554,7 +7613,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x14invalid_ack_interval\x18\x1d \x01(\v2\x19.google.protobuf.DurationR\x12invalidAckInterval\x12\x17\n" +
 	"\x04rack\x18\x1e \x01(\bH\x11R\x04rack\x88\x01\x01\x12\x1d\n" +
 	"\ahystart\x18\x1f \x01(\bH\x12R\ahystart\x88\x01\x01\x12\x1b\n" +
-	"\x06pacing\x18  \x01(\bH\x13R\x06pacing\x88\x01\x01B\x0e\n" +
+	"\x06pacing\x18  \x01(\bH\x13R\x06pacing\x88\x01\x01\x12\x15\n" +
+	"\x03ecn\x18! \x01(\bH\x14R\x03ecn\x88\x01\x01B\x0e\n" +
 	"\f_send_bufferB\x0e\n" +
 	"\f_recv_bufferB\x06\n" +
 	"\x04_mtuB\n" +
@@ -7577,7 +7637,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x05_rackB\n" +
 	"\n" +
 	"\b_hystartB\t\n" +
-	"\a_pacing\"\xe6\x01\n" +
+	"\a_pacingB\x06\n" +
+	"\x04_ecn\"\xe6\x01\n" +
 	"\x06Reader\x12*\n" +
 	"\x04mode\x18\x01 \x01(\x0e2\x16.tcpemu.v1.Reader.ModeR\x04mode\x12+\n" +
 	"\x12rate_bytes_per_sec\x18\x02 \x01(\x04R\x0frateBytesPerSec\x12%\n" +
@@ -7588,7 +7649,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\tMODE_AUTO\x10\x01\x12\r\n" +
 	"\tMODE_RATE\x10\x02\x12\x0f\n" +
 	"\vMODE_MANUAL\x10\x03B\x0f\n" +
-	"\r_close_on_eof\"\x97\x06\n" +
+	"\r_close_on_eof\"\xae\x06\n" +
 	"\x03Tcb\x12)\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x13.tcpemu.v1.TcpStateR\x05state\x12\x10\n" +
 	"\x03iss\x18\x02 \x01(\rR\x03iss\x12\x10\n" +
@@ -7622,7 +7683,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\bcc_phase\x18\x19 \x01(\x0e2\x12.tcpemu.v1.CcPhaseR\accPhase\x12-\n" +
 	"\x12bandwidth_estimate\x18\x1a \x01(\x04R\x11bandwidthEstimate\x12\x1c\n" +
 	"\n" +
-	"min_rtt_ns\x18\x1b \x01(\x03R\bminRttNs\"\xf5\b\n" +
+	"min_rtt_ns\x18\x1b \x01(\x03R\bminRttNs\x12\x15\n" +
+	"\x06ecn_ok\x18\x1c \x01(\bR\x05ecnOk\"\xfb\t\n" +
 	"\x10EndpointCounters\x12#\n" +
 	"\rsegments_sent\x18\x01 \x01(\x04R\fsegmentsSent\x12+\n" +
 	"\x11segments_received\x18\x02 \x01(\x04R\x10segmentsReceived\x12\x1d\n" +
@@ -7653,7 +7715,12 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x0fdsacks_received\x18\x18 \x01(\x04R\x0edsacksReceived\x12\x1f\n" +
 	"\vrack_losses\x18\x19 \x01(\x04R\n" +
 	"rackLosses\x12(\n" +
-	"\x10tail_loss_probes\x18\x1a \x01(\x04R\x0etailLossProbes\"\x8a\x03\n" +
+	"\x10tail_loss_probes\x18\x1a \x01(\x04R\x0etailLossProbes\x12\x1f\n" +
+	"\vce_received\x18\x1b \x01(\x04R\n" +
+	"ceReceived\x12!\n" +
+	"\fece_received\x18\x1c \x01(\x04R\veceReceived\x12%\n" +
+	"\x0eecn_reductions\x18\x1d \x01(\x04R\recnReductions\x12\x19\n" +
+	"\bcwr_sent\x18\x1e \x01(\x04R\acwrSent\"\x8a\x03\n" +
 	"\rEndpointState\x12 \n" +
 	"\x03tcb\x18\x01 \x01(\v2\x0e.tcpemu.v1.TcbR\x03tcb\x127\n" +
 	"\bcounters\x18\x02 \x01(\v2\x1b.tcpemu.v1.EndpointCountersR\bcounters\x12*\n" +

@@ -420,7 +420,7 @@ class DeleteLinkRequest(_message.Message):
     def __init__(self, link_id: _Optional[int] = ...) -> None: ...
 
 class TcpConfig(_message.Message):
-    __slots__ = ("send_buffer", "recv_buffer", "mtu", "nodelay", "cork", "cork_timeout", "rto_initial", "rto_min", "rto_max", "max_retransmissions", "syn_retries", "synack_retries", "delayed_ack", "delayed_ack_timeout", "msl", "window_scaling", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_probes", "congestion_control", "initial_window", "persist_min", "persist_max", "limited_transmit", "timestamps", "challenge_ack_limit", "sack", "invalid_ack_interval", "rack", "hystart", "pacing")
+    __slots__ = ("send_buffer", "recv_buffer", "mtu", "nodelay", "cork", "cork_timeout", "rto_initial", "rto_min", "rto_max", "max_retransmissions", "syn_retries", "synack_retries", "delayed_ack", "delayed_ack_timeout", "msl", "window_scaling", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_probes", "congestion_control", "initial_window", "persist_min", "persist_max", "limited_transmit", "timestamps", "challenge_ack_limit", "sack", "invalid_ack_interval", "rack", "hystart", "pacing", "ecn")
     SEND_BUFFER_FIELD_NUMBER: _ClassVar[int]
     RECV_BUFFER_FIELD_NUMBER: _ClassVar[int]
     MTU_FIELD_NUMBER: _ClassVar[int]
@@ -453,6 +453,7 @@ class TcpConfig(_message.Message):
     RACK_FIELD_NUMBER: _ClassVar[int]
     HYSTART_FIELD_NUMBER: _ClassVar[int]
     PACING_FIELD_NUMBER: _ClassVar[int]
+    ECN_FIELD_NUMBER: _ClassVar[int]
     send_buffer: int
     recv_buffer: int
     mtu: int
@@ -485,7 +486,8 @@ class TcpConfig(_message.Message):
     rack: bool
     hystart: bool
     pacing: bool
-    def __init__(self, send_buffer: _Optional[int] = ..., recv_buffer: _Optional[int] = ..., mtu: _Optional[int] = ..., nodelay: bool = ..., cork: bool = ..., cork_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_initial: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_retransmissions: _Optional[int] = ..., syn_retries: _Optional[int] = ..., synack_retries: _Optional[int] = ..., delayed_ack: bool = ..., delayed_ack_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., msl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., window_scaling: bool = ..., keepalive: bool = ..., keepalive_idle: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_probes: _Optional[int] = ..., congestion_control: _Optional[_Union[CongestionControl, str]] = ..., initial_window: _Optional[int] = ..., persist_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., persist_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limited_transmit: bool = ..., timestamps: bool = ..., challenge_ack_limit: _Optional[int] = ..., sack: bool = ..., invalid_ack_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rack: bool = ..., hystart: bool = ..., pacing: bool = ...) -> None: ...
+    ecn: bool
+    def __init__(self, send_buffer: _Optional[int] = ..., recv_buffer: _Optional[int] = ..., mtu: _Optional[int] = ..., nodelay: bool = ..., cork: bool = ..., cork_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_initial: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_retransmissions: _Optional[int] = ..., syn_retries: _Optional[int] = ..., synack_retries: _Optional[int] = ..., delayed_ack: bool = ..., delayed_ack_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., msl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., window_scaling: bool = ..., keepalive: bool = ..., keepalive_idle: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_probes: _Optional[int] = ..., congestion_control: _Optional[_Union[CongestionControl, str]] = ..., initial_window: _Optional[int] = ..., persist_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., persist_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limited_transmit: bool = ..., timestamps: bool = ..., challenge_ack_limit: _Optional[int] = ..., sack: bool = ..., invalid_ack_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rack: bool = ..., hystart: bool = ..., pacing: bool = ..., ecn: bool = ...) -> None: ...
 
 class Reader(_message.Message):
     __slots__ = ("mode", "rate_bytes_per_sec", "close_on_eof")
@@ -508,7 +510,7 @@ class Reader(_message.Message):
     def __init__(self, mode: _Optional[_Union[Reader.Mode, str]] = ..., rate_bytes_per_sec: _Optional[int] = ..., close_on_eof: bool = ...) -> None: ...
 
 class Tcb(_message.Message):
-    __slots__ = ("state", "iss", "irs", "snd_una", "snd_nxt", "snd_wnd", "rcv_nxt", "rcv_wnd", "cwnd", "ssthresh", "bytes_in_flight", "srtt_ns", "rttvar_ns", "rto_ns", "snd_wscale", "rcv_wscale", "ts_ok", "sack_ok", "ts_recent", "sacked_bytes", "lost_bytes", "retrans_bytes", "pipe", "pacing_rate", "cc_phase", "bandwidth_estimate", "min_rtt_ns")
+    __slots__ = ("state", "iss", "irs", "snd_una", "snd_nxt", "snd_wnd", "rcv_nxt", "rcv_wnd", "cwnd", "ssthresh", "bytes_in_flight", "srtt_ns", "rttvar_ns", "rto_ns", "snd_wscale", "rcv_wscale", "ts_ok", "sack_ok", "ts_recent", "sacked_bytes", "lost_bytes", "retrans_bytes", "pipe", "pacing_rate", "cc_phase", "bandwidth_estimate", "min_rtt_ns", "ecn_ok")
     STATE_FIELD_NUMBER: _ClassVar[int]
     ISS_FIELD_NUMBER: _ClassVar[int]
     IRS_FIELD_NUMBER: _ClassVar[int]
@@ -536,6 +538,7 @@ class Tcb(_message.Message):
     CC_PHASE_FIELD_NUMBER: _ClassVar[int]
     BANDWIDTH_ESTIMATE_FIELD_NUMBER: _ClassVar[int]
     MIN_RTT_NS_FIELD_NUMBER: _ClassVar[int]
+    ECN_OK_FIELD_NUMBER: _ClassVar[int]
     state: TcpState
     iss: int
     irs: int
@@ -563,10 +566,11 @@ class Tcb(_message.Message):
     cc_phase: CcPhase
     bandwidth_estimate: int
     min_rtt_ns: int
-    def __init__(self, state: _Optional[_Union[TcpState, str]] = ..., iss: _Optional[int] = ..., irs: _Optional[int] = ..., snd_una: _Optional[int] = ..., snd_nxt: _Optional[int] = ..., snd_wnd: _Optional[int] = ..., rcv_nxt: _Optional[int] = ..., rcv_wnd: _Optional[int] = ..., cwnd: _Optional[int] = ..., ssthresh: _Optional[int] = ..., bytes_in_flight: _Optional[int] = ..., srtt_ns: _Optional[int] = ..., rttvar_ns: _Optional[int] = ..., rto_ns: _Optional[int] = ..., snd_wscale: _Optional[int] = ..., rcv_wscale: _Optional[int] = ..., ts_ok: bool = ..., sack_ok: bool = ..., ts_recent: _Optional[int] = ..., sacked_bytes: _Optional[int] = ..., lost_bytes: _Optional[int] = ..., retrans_bytes: _Optional[int] = ..., pipe: _Optional[int] = ..., pacing_rate: _Optional[int] = ..., cc_phase: _Optional[_Union[CcPhase, str]] = ..., bandwidth_estimate: _Optional[int] = ..., min_rtt_ns: _Optional[int] = ...) -> None: ...
+    ecn_ok: bool
+    def __init__(self, state: _Optional[_Union[TcpState, str]] = ..., iss: _Optional[int] = ..., irs: _Optional[int] = ..., snd_una: _Optional[int] = ..., snd_nxt: _Optional[int] = ..., snd_wnd: _Optional[int] = ..., rcv_nxt: _Optional[int] = ..., rcv_wnd: _Optional[int] = ..., cwnd: _Optional[int] = ..., ssthresh: _Optional[int] = ..., bytes_in_flight: _Optional[int] = ..., srtt_ns: _Optional[int] = ..., rttvar_ns: _Optional[int] = ..., rto_ns: _Optional[int] = ..., snd_wscale: _Optional[int] = ..., rcv_wscale: _Optional[int] = ..., ts_ok: bool = ..., sack_ok: bool = ..., ts_recent: _Optional[int] = ..., sacked_bytes: _Optional[int] = ..., lost_bytes: _Optional[int] = ..., retrans_bytes: _Optional[int] = ..., pipe: _Optional[int] = ..., pacing_rate: _Optional[int] = ..., cc_phase: _Optional[_Union[CcPhase, str]] = ..., bandwidth_estimate: _Optional[int] = ..., min_rtt_ns: _Optional[int] = ..., ecn_ok: bool = ...) -> None: ...
 
 class EndpointCounters(_message.Message):
-    __slots__ = ("segments_sent", "segments_received", "bytes_sent", "bytes_retransmitted", "retransmits_rto", "retransmits_fast", "pure_acks_sent", "window_probes_sent", "window_updates_sent", "dup_acks_received", "bytes_written", "bytes_delivered", "bytes_read", "out_of_order_segments", "duplicate_segments", "bad_checksum_segments", "outside_window_segments", "challenge_acks_sent", "fast_recoveries", "timeouts", "challenge_acks_suppressed", "paws_rejected", "invalid_acks_suppressed", "dsacks_received", "rack_losses", "tail_loss_probes")
+    __slots__ = ("segments_sent", "segments_received", "bytes_sent", "bytes_retransmitted", "retransmits_rto", "retransmits_fast", "pure_acks_sent", "window_probes_sent", "window_updates_sent", "dup_acks_received", "bytes_written", "bytes_delivered", "bytes_read", "out_of_order_segments", "duplicate_segments", "bad_checksum_segments", "outside_window_segments", "challenge_acks_sent", "fast_recoveries", "timeouts", "challenge_acks_suppressed", "paws_rejected", "invalid_acks_suppressed", "dsacks_received", "rack_losses", "tail_loss_probes", "ce_received", "ece_received", "ecn_reductions", "cwr_sent")
     SEGMENTS_SENT_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_RECEIVED_FIELD_NUMBER: _ClassVar[int]
     BYTES_SENT_FIELD_NUMBER: _ClassVar[int]
@@ -593,6 +597,10 @@ class EndpointCounters(_message.Message):
     DSACKS_RECEIVED_FIELD_NUMBER: _ClassVar[int]
     RACK_LOSSES_FIELD_NUMBER: _ClassVar[int]
     TAIL_LOSS_PROBES_FIELD_NUMBER: _ClassVar[int]
+    CE_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    ECE_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    ECN_REDUCTIONS_FIELD_NUMBER: _ClassVar[int]
+    CWR_SENT_FIELD_NUMBER: _ClassVar[int]
     segments_sent: int
     segments_received: int
     bytes_sent: int
@@ -619,7 +627,11 @@ class EndpointCounters(_message.Message):
     dsacks_received: int
     rack_losses: int
     tail_loss_probes: int
-    def __init__(self, segments_sent: _Optional[int] = ..., segments_received: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., bytes_retransmitted: _Optional[int] = ..., retransmits_rto: _Optional[int] = ..., retransmits_fast: _Optional[int] = ..., pure_acks_sent: _Optional[int] = ..., window_probes_sent: _Optional[int] = ..., window_updates_sent: _Optional[int] = ..., dup_acks_received: _Optional[int] = ..., bytes_written: _Optional[int] = ..., bytes_delivered: _Optional[int] = ..., bytes_read: _Optional[int] = ..., out_of_order_segments: _Optional[int] = ..., duplicate_segments: _Optional[int] = ..., bad_checksum_segments: _Optional[int] = ..., outside_window_segments: _Optional[int] = ..., challenge_acks_sent: _Optional[int] = ..., fast_recoveries: _Optional[int] = ..., timeouts: _Optional[int] = ..., challenge_acks_suppressed: _Optional[int] = ..., paws_rejected: _Optional[int] = ..., invalid_acks_suppressed: _Optional[int] = ..., dsacks_received: _Optional[int] = ..., rack_losses: _Optional[int] = ..., tail_loss_probes: _Optional[int] = ...) -> None: ...
+    ce_received: int
+    ece_received: int
+    ecn_reductions: int
+    cwr_sent: int
+    def __init__(self, segments_sent: _Optional[int] = ..., segments_received: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., bytes_retransmitted: _Optional[int] = ..., retransmits_rto: _Optional[int] = ..., retransmits_fast: _Optional[int] = ..., pure_acks_sent: _Optional[int] = ..., window_probes_sent: _Optional[int] = ..., window_updates_sent: _Optional[int] = ..., dup_acks_received: _Optional[int] = ..., bytes_written: _Optional[int] = ..., bytes_delivered: _Optional[int] = ..., bytes_read: _Optional[int] = ..., out_of_order_segments: _Optional[int] = ..., duplicate_segments: _Optional[int] = ..., bad_checksum_segments: _Optional[int] = ..., outside_window_segments: _Optional[int] = ..., challenge_acks_sent: _Optional[int] = ..., fast_recoveries: _Optional[int] = ..., timeouts: _Optional[int] = ..., challenge_acks_suppressed: _Optional[int] = ..., paws_rejected: _Optional[int] = ..., invalid_acks_suppressed: _Optional[int] = ..., dsacks_received: _Optional[int] = ..., rack_losses: _Optional[int] = ..., tail_loss_probes: _Optional[int] = ..., ce_received: _Optional[int] = ..., ece_received: _Optional[int] = ..., ecn_reductions: _Optional[int] = ..., cwr_sent: _Optional[int] = ...) -> None: ...
 
 class EndpointState(_message.Message):
     __slots__ = ("tcb", "counters", "error", "bytes_written", "bytes_read", "write_sha256", "read_sha256", "readable", "send_buffer_free", "mss", "port")
