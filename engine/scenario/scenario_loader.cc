@@ -26,11 +26,11 @@
 namespace tcpemu {
 namespace {
 
-#define SCENARIO_RETURN_IF_ERROR(expr)            \
-  do {                                            \
-    if (absl::Status _st = (expr); !_st.ok()) {   \
-      return _st;                                 \
-    }                                             \
+#define SCENARIO_RETURN_IF_ERROR(expr)          \
+  do {                                          \
+    if (absl::Status _st = (expr); !_st.ok()) { \
+      return _st;                               \
+    }                                           \
   } while (false)
 
 // One "key.path=value" override, its path split into keys and indexes.
@@ -117,9 +117,9 @@ absl::Status ApplyOverride(YAML::Node root, const Override& o) {
     }
     if (cur.IsNull() || !cur.IsDefined()) cur = YAML::Node(YAML::NodeType::Map);
     if (!cur.IsMap()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("override \"", o.text, "\": ", at.empty() ? "the file" : at,
-                       " is not a mapping"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "override \"", o.text, "\": ", at.empty() ? "the file" : at,
+          " is not a mapping"));
     }
     absl::StrAppend(&at, at.empty() ? "" : ".", s.key);
     if (last) {
@@ -208,8 +208,7 @@ class Reader {
   absl::Status Rate(const YAML::Node& n, absl::string_view path,
                     uint64_t* out) const {
     std::string s;
-    constexpr absl::string_view kExpected =
-        "a rate like 10mbit, in [0, 1Pbit]";
+    constexpr absl::string_view kExpected = "a rate like 10mbit, in [0, 1Pbit]";
     SCENARIO_RETURN_IF_ERROR(Scalar(n, path, kExpected, &s));
     std::optional<uint64_t> v = ParseScenarioRate(s);
     if (!v || *v > kMaxRateBps) {
@@ -240,7 +239,8 @@ class Reader {
         "a probability like 0.1% or 0.001, in [0, 1]";
     SCENARIO_RETURN_IF_ERROR(Scalar(n, path, kExpected, &s));
     std::optional<double> v = ParseScenarioProbability(s);
-    if (!v) return Error(n, path, absl::StrCat(Quote(s), " is not ", kExpected));
+    if (!v)
+      return Error(n, path, absl::StrCat(Quote(s), " is not ", kExpected));
     *out = *v;
     return absl::OkStatus();
   }
@@ -271,7 +271,8 @@ class Reader {
   absl::Status Double(const YAML::Node& n, absl::string_view path, double lo,
                       double hi, double* out) const {
     std::string s;
-    const std::string expected = absl::StrCat("a number in [", lo, ", ", hi, "]");
+    const std::string expected =
+        absl::StrCat("a number in [", lo, ", ", hi, "]");
     SCENARIO_RETURN_IF_ERROR(Scalar(n, path, expected, &s));
     double v = 0;
     if (!absl::SimpleAtod(s, &v) || !(v >= lo && v <= hi)) {
@@ -367,67 +368,94 @@ absl::Status ReadTcp(const Reader& r, const YAML::Node& n,
                  uint32_t* out) -> absl::Status {
     return r.UintAs(v, p, 0, UINT32_MAX, out);
   };
-  SCENARIO_RETURN_IF_ERROR(r.Keys(
-      n, path,
-      {"cc", "mtu", "send_buffer", "recv_buffer", "nodelay", "cork",
-       "cork_timeout", "rto_initial", "rto_min", "rto_max",
-       "max_retransmissions", "syn_retries", "synack_retries", "delayed_ack",
-       "delayed_ack_timeout", "limited_transmit", "msl", "window_scaling",
-       "timestamps", "sack", "rack", "keepalive", "keepalive_idle",
-       "keepalive_interval", "keepalive_probes", "initial_window", "hystart",
-       "pacing", "challenge_ack_limit", "invalid_ack_interval", "persist_min",
-       "persist_max"},
-      [&](const std::string& k, const YAML::Node& v,
-          const std::string& p) -> absl::Status {
-        if (k == "cc") {
-          size_t i = 0;
-          SCENARIO_RETURN_IF_ERROR(
-              r.Enum(v, p, {"newreno", "cubic", "bbr"}, &i));
-          c->cc = static_cast<CcAlgorithm>(i);
-          return absl::OkStatus();
-        }
-        if (k == "mtu") return r.UintAs(v, p, 0, 65535, &c->mtu);
-        if (k == "send_buffer") return size32(v, p, &c->send_buffer);
-        if (k == "recv_buffer") return size32(v, p, &c->recv_buffer);
-        if (k == "nodelay") return r.Bool(v, p, &c->nodelay);
-        if (k == "cork") return r.Bool(v, p, &c->cork);
-        if (k == "cork_timeout") return dur(v, p, &c->cork_timeout);
-        if (k == "rto_initial") return dur(v, p, &c->rto_initial);
-        if (k == "rto_min") return dur(v, p, &c->rto_min);
-        if (k == "rto_max") return dur(v, p, &c->rto_max);
-        if (k == "max_retransmissions") {
-          return u32(v, p, &c->max_retransmissions);
-        }
-        if (k == "syn_retries") return u32(v, p, &c->syn_retries);
-        if (k == "synack_retries") return u32(v, p, &c->synack_retries);
-        if (k == "delayed_ack") return r.Bool(v, p, &c->delayed_ack);
-        if (k == "delayed_ack_timeout") {
-          return dur(v, p, &c->delayed_ack_timeout);
-        }
-        if (k == "limited_transmit") return r.Bool(v, p, &c->limited_transmit);
-        if (k == "msl") return dur(v, p, &c->msl);
-        if (k == "window_scaling") return r.Bool(v, p, &c->window_scaling);
-        if (k == "timestamps") return r.Bool(v, p, &c->timestamps);
-        if (k == "sack") return r.Bool(v, p, &c->sack);
-        if (k == "rack") return r.Bool(v, p, &c->rack);
-        if (k == "keepalive") return r.Bool(v, p, &c->keepalive);
-        if (k == "keepalive_idle") return dur(v, p, &c->keepalive_idle);
-        if (k == "keepalive_interval") {
-          return dur(v, p, &c->keepalive_interval);
-        }
-        if (k == "keepalive_probes") return u32(v, p, &c->keepalive_probes);
-        if (k == "initial_window") return u32(v, p, &c->initial_window);
-        if (k == "hystart") return r.Bool(v, p, &c->hystart);
-        if (k == "pacing") return r.Bool(v, p, &c->pacing);
-        if (k == "challenge_ack_limit") {
-          return u32(v, p, &c->challenge_ack_limit);
-        }
-        if (k == "invalid_ack_interval") {
-          return dur(v, p, &c->invalid_ack_interval);
-        }
-        if (k == "persist_min") return dur(v, p, &c->persist_min);
-        return dur(v, p, &c->persist_max);  // the last allowed key
-      }));
+  SCENARIO_RETURN_IF_ERROR(
+      r.Keys(n, path,
+             {"cc",
+              "mtu",
+              "send_buffer",
+              "recv_buffer",
+              "nodelay",
+              "cork",
+              "cork_timeout",
+              "rto_initial",
+              "rto_min",
+              "rto_max",
+              "max_retransmissions",
+              "syn_retries",
+              "synack_retries",
+              "delayed_ack",
+              "delayed_ack_timeout",
+              "limited_transmit",
+              "msl",
+              "window_scaling",
+              "timestamps",
+              "sack",
+              "rack",
+              "keepalive",
+              "keepalive_idle",
+              "keepalive_interval",
+              "keepalive_probes",
+              "initial_window",
+              "hystart",
+              "pacing",
+              "challenge_ack_limit",
+              "invalid_ack_interval",
+              "persist_min",
+              "persist_max"},
+             [&](const std::string& k, const YAML::Node& v,
+                 const std::string& p) -> absl::Status {
+               if (k == "cc") {
+                 size_t i = 0;
+                 SCENARIO_RETURN_IF_ERROR(
+                     r.Enum(v, p, {"newreno", "cubic", "bbr"}, &i));
+                 c->cc = static_cast<CcAlgorithm>(i);
+                 return absl::OkStatus();
+               }
+               if (k == "mtu") return r.UintAs(v, p, 0, 65535, &c->mtu);
+               if (k == "send_buffer") return size32(v, p, &c->send_buffer);
+               if (k == "recv_buffer") return size32(v, p, &c->recv_buffer);
+               if (k == "nodelay") return r.Bool(v, p, &c->nodelay);
+               if (k == "cork") return r.Bool(v, p, &c->cork);
+               if (k == "cork_timeout") return dur(v, p, &c->cork_timeout);
+               if (k == "rto_initial") return dur(v, p, &c->rto_initial);
+               if (k == "rto_min") return dur(v, p, &c->rto_min);
+               if (k == "rto_max") return dur(v, p, &c->rto_max);
+               if (k == "max_retransmissions") {
+                 return u32(v, p, &c->max_retransmissions);
+               }
+               if (k == "syn_retries") return u32(v, p, &c->syn_retries);
+               if (k == "synack_retries") return u32(v, p, &c->synack_retries);
+               if (k == "delayed_ack") return r.Bool(v, p, &c->delayed_ack);
+               if (k == "delayed_ack_timeout") {
+                 return dur(v, p, &c->delayed_ack_timeout);
+               }
+               if (k == "limited_transmit")
+                 return r.Bool(v, p, &c->limited_transmit);
+               if (k == "msl") return dur(v, p, &c->msl);
+               if (k == "window_scaling")
+                 return r.Bool(v, p, &c->window_scaling);
+               if (k == "timestamps") return r.Bool(v, p, &c->timestamps);
+               if (k == "sack") return r.Bool(v, p, &c->sack);
+               if (k == "rack") return r.Bool(v, p, &c->rack);
+               if (k == "keepalive") return r.Bool(v, p, &c->keepalive);
+               if (k == "keepalive_idle") return dur(v, p, &c->keepalive_idle);
+               if (k == "keepalive_interval") {
+                 return dur(v, p, &c->keepalive_interval);
+               }
+               if (k == "keepalive_probes")
+                 return u32(v, p, &c->keepalive_probes);
+               if (k == "initial_window") return u32(v, p, &c->initial_window);
+               if (k == "hystart") return r.Bool(v, p, &c->hystart);
+               if (k == "pacing") return r.Bool(v, p, &c->pacing);
+               if (k == "challenge_ack_limit") {
+                 return u32(v, p, &c->challenge_ack_limit);
+               }
+               if (k == "invalid_ack_interval") {
+                 return dur(v, p, &c->invalid_ack_interval);
+               }
+               if (k == "persist_min") return dur(v, p, &c->persist_min);
+               return dur(v, p, &c->persist_max);  // the last allowed key
+             }));
   return absl::OkStatus();
 }
 
@@ -484,44 +512,46 @@ absl::Status ReadSchedule(const Reader& r, const YAML::Node& n,
       n, path, {"points", "repeat", "ramp_step"},
       [&](const std::string& k, const YAML::Node& v,
           const std::string& p) -> absl::Status {
-        if (k == "repeat") return r.Duration(v, p, 24 * kHour, "24h", &s->repeat);
+        if (k == "repeat")
+          return r.Duration(v, p, 24 * kHour, "24h", &s->repeat);
         if (k == "ramp_step") {
           return r.Duration(v, p, kSecond, "1s", &s->ramp_step);
         }
         if (!v.IsSequence()) return r.Error(v, p, "expected a list of points");
         for (size_t i = 0; i < v.size(); ++i) {
           SchedulePoint pt;
-          SCENARIO_RETURN_IF_ERROR(r.Keys(
-              v[i], Idx(p, i),
-              {"at", "ramp", "rate", "delay", "jitter", "loss", "down"},
-              [&](const std::string& pk, const YAML::Node& pv,
-                  const std::string& pp) -> absl::Status {
-                if (pk == "at") return r.Duration(pv, pp, 24 * kHour, "24h", &pt.at);
-                if (pk == "ramp") return r.Bool(pv, pp, &pt.ramp);
-                if (pk == "rate") {
-                  uint64_t x = 0;
-                  SCENARIO_RETURN_IF_ERROR(r.Rate(pv, pp, &x));
-                  pt.rate_bps = x;
-                  return absl::OkStatus();
-                }
-                if (pk == "delay" || pk == "jitter") {
-                  DurationNs d = 0;
-                  SCENARIO_RETURN_IF_ERROR(
-                      r.Duration(pv, pp, kMaxPathDelay, "1h", &d));
-                  (pk == "delay" ? pt.delay : pt.jitter) = d;
-                  return absl::OkStatus();
-                }
-                if (pk == "loss") {
-                  double x = 0;
-                  SCENARIO_RETURN_IF_ERROR(r.Probability(pv, pp, &x));
-                  pt.loss = x;
-                  return absl::OkStatus();
-                }
-                bool b = false;  // down
-                SCENARIO_RETURN_IF_ERROR(r.Bool(pv, pp, &b));
-                pt.down = b;
-                return absl::OkStatus();
-              }));
+          SCENARIO_RETURN_IF_ERROR(
+              r.Keys(v[i], Idx(p, i),
+                     {"at", "ramp", "rate", "delay", "jitter", "loss", "down"},
+                     [&](const std::string& pk, const YAML::Node& pv,
+                         const std::string& pp) -> absl::Status {
+                       if (pk == "at")
+                         return r.Duration(pv, pp, 24 * kHour, "24h", &pt.at);
+                       if (pk == "ramp") return r.Bool(pv, pp, &pt.ramp);
+                       if (pk == "rate") {
+                         uint64_t x = 0;
+                         SCENARIO_RETURN_IF_ERROR(r.Rate(pv, pp, &x));
+                         pt.rate_bps = x;
+                         return absl::OkStatus();
+                       }
+                       if (pk == "delay" || pk == "jitter") {
+                         DurationNs d = 0;
+                         SCENARIO_RETURN_IF_ERROR(
+                             r.Duration(pv, pp, kMaxPathDelay, "1h", &d));
+                         (pk == "delay" ? pt.delay : pt.jitter) = d;
+                         return absl::OkStatus();
+                       }
+                       if (pk == "loss") {
+                         double x = 0;
+                         SCENARIO_RETURN_IF_ERROR(r.Probability(pv, pp, &x));
+                         pt.loss = x;
+                         return absl::OkStatus();
+                       }
+                       bool b = false;  // down
+                       SCENARIO_RETURN_IF_ERROR(r.Bool(pv, pp, &b));
+                       pt.down = b;
+                       return absl::OkStatus();
+                     }));
           s->points.push_back(pt);
         }
         return absl::OkStatus();
@@ -592,8 +622,7 @@ absl::Status ReadPath(const Reader& r, const ScenarioLoadOptions& options,
         if (k == "schedule") {
           auto s = std::make_shared<LinkSchedule>();
           SCENARIO_RETURN_IF_ERROR(ReadSchedule(r, v, p, s.get()));
-          SCENARIO_RETURN_IF_ERROR(
-              r.Prefixed(v, p, ValidateLinkSchedule(*s)));
+          SCENARIO_RETURN_IF_ERROR(r.Prefixed(v, p, ValidateLinkSchedule(*s)));
           spec->schedule = std::move(s);
           return absl::OkStatus();
         }
@@ -630,17 +659,19 @@ absl::Status ReadLink(const Reader& r, const ScenarioLoadOptions& options,
         ReadPath(r, options, n["both"], Sub(path, "both"), &l->forward));
     l->reverse = l->forward;
   }
-  SCENARIO_RETURN_IF_ERROR(r.Keys(
-      n, path, {"name", "both", "forward", "reverse"},
-      [&](const std::string& k, const YAML::Node& v,
-          const std::string& p) -> absl::Status {
-        if (k == "name") return r.String(v, p, &l->name);
-        if (k == "forward") return ReadPath(r, options, v, p, &l->forward);
-        if (k == "reverse") return ReadPath(r, options, v, p, &l->reverse);
-        return absl::OkStatus();
-      }));
-  for (auto [key, spec] : {std::pair{"forward", &l->forward},
-                           std::pair{"reverse", &l->reverse}}) {
+  SCENARIO_RETURN_IF_ERROR(
+      r.Keys(n, path, {"name", "both", "forward", "reverse"},
+             [&](const std::string& k, const YAML::Node& v,
+                 const std::string& p) -> absl::Status {
+               if (k == "name") return r.String(v, p, &l->name);
+               if (k == "forward")
+                 return ReadPath(r, options, v, p, &l->forward);
+               if (k == "reverse")
+                 return ReadPath(r, options, v, p, &l->reverse);
+               return absl::OkStatus();
+             }));
+  for (auto [key, spec] :
+       {std::pair{"forward", &l->forward}, std::pair{"reverse", &l->reverse}}) {
     YAML::Node at = n[key] ? n[key] : (n["both"] ? n["both"] : n);
     SCENARIO_RETURN_IF_ERROR(
         r.Prefixed(at, Sub(path, key), ValidatePathSpec(*spec)));
@@ -655,10 +686,9 @@ absl::Status ReadWorkload(const Reader& r, const YAML::Node& n,
   if (!n.IsMap()) return r.Error(n, path, "expected a mapping (key: value)");
   if (!n["kind"]) return r.Error(n, path, "missing key kind");
   size_t kind = 0;
-  SCENARIO_RETURN_IF_ERROR(r.Enum(n["kind"], Sub(path, "kind"),
-                                  {"bulk", "request_response", "on_off",
-                                   "rate"},
-                                  &kind));
+  SCENARIO_RETURN_IF_ERROR(
+      r.Enum(n["kind"], Sub(path, "kind"),
+             {"bulk", "request_response", "on_off", "rate"}, &kind));
   w->kind = static_cast<WorkloadSpec::Kind>(kind);
   constexpr uint64_t kMaxBytes = 1ULL << 50;
   switch (w->kind) {
@@ -692,14 +722,14 @@ absl::Status ReadWorkload(const Reader& r, const YAML::Node& n,
       if (!n["on"] || !n["off"]) {
         return r.Error(n, path, "on_off needs both on and off");
       }
-      SCENARIO_RETURN_IF_ERROR(r.Keys(
-          n, path, {"kind", "on", "off"},
-          [&](const std::string& k, const YAML::Node& v,
-              const std::string& p) -> absl::Status {
-            if (k == "kind") return absl::OkStatus();
-            return r.Duration(v, p, 24 * kHour, "24h",
-                              k == "on" ? &w->on : &w->off);
-          }));
+      SCENARIO_RETURN_IF_ERROR(
+          r.Keys(n, path, {"kind", "on", "off"},
+                 [&](const std::string& k, const YAML::Node& v,
+                     const std::string& p) -> absl::Status {
+                   if (k == "kind") return absl::OkStatus();
+                   return r.Duration(v, p, 24 * kHour, "24h",
+                                     k == "on" ? &w->on : &w->off);
+                 }));
       if (w->on <= 0) {
         return r.Error(n["on"], Sub(path, "on"), "must be more than 0");
       }
@@ -728,7 +758,8 @@ absl::Status ReadSession(const Reader& r, const YAML::Node& n,
   if (!n.IsMap()) return r.Error(n, path, "expected a mapping (key: value)");
   // `tcp` applies to both endpoints, then client_tcp / server_tcp over it.
   if (n["tcp"]) {
-    SCENARIO_RETURN_IF_ERROR(ReadTcp(r, n["tcp"], Sub(path, "tcp"), &s->client));
+    SCENARIO_RETURN_IF_ERROR(
+        ReadTcp(r, n["tcp"], Sub(path, "tcp"), &s->client));
     s->server = s->client;
   }
   bool has_link = false;
@@ -805,9 +836,9 @@ absl::Status ReadFault(const Reader& r, const YAML::Node& n,
     if (!v.IsSequence()) return r.Error(v, p, "expected a list of TCP flags");
     for (size_t i = 0; i < v.size(); ++i) {
       size_t bit = 0;
-      SCENARIO_RETURN_IF_ERROR(
-          r.Enum(v[i], Idx(p, i),
-                 {"fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr"}, &bit));
+      SCENARIO_RETURN_IF_ERROR(r.Enum(
+          v[i], Idx(p, i),
+          {"fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr"}, &bit));
       *out |= static_cast<uint8_t>(1u << bit);
     }
     return absl::OkStatus();
@@ -910,39 +941,40 @@ absl::Status ReadScenario(const Reader& r, const ScenarioLoadOptions& options,
     return r.Error(root, "", "a scenario file is a mapping (key: value)");
   }
   // Scalars first, so that sessions and faults can check against duration.
-  SCENARIO_RETURN_IF_ERROR(r.Keys(
-      root, "",
-      {"version", "name", "description", "seed", "duration",
-       "sample_interval", "links", "sessions", "faults"},
-      [&](const std::string& k, const YAML::Node& v,
-          const std::string& p) -> absl::Status {
-        if (k == "version") {
-          uint64_t version = 0;
-          return r.Uint(v, p, 1, 1, &version);
-        }
-        if (k == "name") return r.String(v, p, &sc->name);
-        if (k == "description") {
-          std::string ignored;
-          return r.String(v, p, &ignored);
-        }
-        if (k == "seed") return r.Uint(v, p, 0, UINT64_MAX, &sc->seed);
-        if (k == "duration") {
-          SCENARIO_RETURN_IF_ERROR(
-              r.Duration(v, p, kMaxScenarioDuration, "24h", &sc->duration));
-          if (sc->duration <= 0) return r.Error(v, p, "must be more than 0");
-          return absl::OkStatus();
-        }
-        if (k == "sample_interval") {
-          SCENARIO_RETURN_IF_ERROR(r.Duration(v, p, kMaxScenarioDuration,
-                                              "24h", &sc->sample_interval));
-          if (sc->sample_interval < kMinSampleInterval) {
-            return r.Error(v, p, "must be at least 1ms");
-          }
-          return absl::OkStatus();
-        }
-        if (!v.IsSequence()) return r.Error(v, p, "expected a list");
-        return absl::OkStatus();
-      }));
+  SCENARIO_RETURN_IF_ERROR(
+      r.Keys(root, "",
+             {"version", "name", "description", "seed", "duration",
+              "sample_interval", "links", "sessions", "faults"},
+             [&](const std::string& k, const YAML::Node& v,
+                 const std::string& p) -> absl::Status {
+               if (k == "version") {
+                 uint64_t version = 0;
+                 return r.Uint(v, p, 1, 1, &version);
+               }
+               if (k == "name") return r.String(v, p, &sc->name);
+               if (k == "description") {
+                 std::string ignored;
+                 return r.String(v, p, &ignored);
+               }
+               if (k == "seed") return r.Uint(v, p, 0, UINT64_MAX, &sc->seed);
+               if (k == "duration") {
+                 SCENARIO_RETURN_IF_ERROR(r.Duration(v, p, kMaxScenarioDuration,
+                                                     "24h", &sc->duration));
+                 if (sc->duration <= 0)
+                   return r.Error(v, p, "must be more than 0");
+                 return absl::OkStatus();
+               }
+               if (k == "sample_interval") {
+                 SCENARIO_RETURN_IF_ERROR(r.Duration(
+                     v, p, kMaxScenarioDuration, "24h", &sc->sample_interval));
+                 if (sc->sample_interval < kMinSampleInterval) {
+                   return r.Error(v, p, "must be at least 1ms");
+                 }
+                 return absl::OkStatus();
+               }
+               if (!v.IsSequence()) return r.Error(v, p, "expected a list");
+               return absl::OkStatus();
+             }));
   if (!root["duration"]) return r.Error(root, "", "missing key duration");
   if (static_cast<uint64_t>(sc->duration / sc->sample_interval) >
       kMaxSeriesPoints) {
@@ -955,18 +987,20 @@ absl::Status ReadScenario(const Reader& r, const ScenarioLoadOptions& options,
     return r.Error(root, "links", "at least one link is needed");
   }
   if (links.size() > kMaxScenarioLinks) {
-    return r.Error(links, "links",
-                   absl::StrCat(links.size(), " links, at most ",
-                                kMaxScenarioLinks));
+    return r.Error(
+        links, "links",
+        absl::StrCat(links.size(), " links, at most ", kMaxScenarioLinks));
   }
   for (size_t i = 0; i < links.size(); ++i) {
     LinkScenario l;
     l.name = absl::StrCat("link", i);
-    SCENARIO_RETURN_IF_ERROR(ReadLink(r, options, links[i], Idx("links", i), &l));
+    SCENARIO_RETURN_IF_ERROR(
+        ReadLink(r, options, links[i], Idx("links", i), &l));
     for (const LinkScenario& other : sc->links) {
       if (other.name == l.name) {
-        return r.Error(links[i], Idx("links", i),
-                       absl::StrCat("link name ", Quote(l.name), " is used twice"));
+        return r.Error(
+            links[i], Idx("links", i),
+            absl::StrCat("link name ", Quote(l.name), " is used twice"));
       }
     }
     sc->links.push_back(std::move(l));
@@ -987,18 +1021,18 @@ absl::Status ReadScenario(const Reader& r, const ScenarioLoadOptions& options,
                                          sc->links, sc->duration, &s));
     for (const SessionScenario& other : sc->sessions) {
       if (other.name == s.name) {
-        return r.Error(sessions[i], Idx("sessions", i),
-                       absl::StrCat("session name ", Quote(s.name),
-                                    " is used twice"));
+        return r.Error(
+            sessions[i], Idx("sessions", i),
+            absl::StrCat("session name ", Quote(s.name), " is used twice"));
       }
     }
     sc->sessions.push_back(std::move(s));
   }
   if (const YAML::Node faults = root["faults"]) {
     if (faults.size() > kMaxScenarioFaults) {
-      return r.Error(faults, "faults",
-                     absl::StrCat(faults.size(), " faults, at most ",
-                                  kMaxScenarioFaults));
+      return r.Error(
+          faults, "faults",
+          absl::StrCat(faults.size(), " faults, at most ", kMaxScenarioFaults));
     }
     for (size_t i = 0; i < faults.size(); ++i) {
       FaultScenario f;
@@ -1059,9 +1093,8 @@ absl::StatusOr<Scenario> LoadScenarioFile(
     std::ostringstream ss;
     ss << in.rdbuf();
     if (ss.str().size() > kMaxScenarioBytes * 16) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(file, " is larger than ", kMaxScenarioBytes * 16,
-                       " bytes"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          file, " is larger than ", kMaxScenarioBytes * 16, " bytes"));
     }
     return ss.str();
   };

@@ -15,10 +15,10 @@
 #include <cstddef>
 #include <functional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "engine/scenario/scenario.h"
 
 namespace tcpemu {

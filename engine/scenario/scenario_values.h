@@ -6,8 +6,8 @@
 
 #include <cstdint>
 #include <optional>
-#include "absl/strings/string_view.h"
 
+#include "absl/strings/string_view.h"
 #include "engine/base/time.h"
 
 namespace tcpemu {
