@@ -29,6 +29,7 @@ struct WorkloadSpec {
                        // all; the next request `think` after the response
                        // was read; `count` requests (0: without end)
     kOnOff,            // bulk for `on`, silent for `off`, repeated
+                       // (keys on_for, off_for)
     kRate,             // the client writes at `rate_bps` (application-
                        // limited), as far as its send buffer takes it
   } kind = Kind::kBulk;

@@ -286,13 +286,24 @@ class Reader {
                     bool* out) const {
     std::string s;
     SCENARIO_RETURN_IF_ERROR(Scalar(n, path, "true or false", &s));
-    if (s == "true") {
-      *out = true;
-    } else if (s == "false") {
-      *out = false;
-    } else {
-      return Error(n, path, absl::StrCat(Quote(s), " is not true or false"));
+    // YAML 1.1's booleans, as most YAML libraries (PyYAML) read them.
+    static constexpr absl::string_view kTrue[] = {
+        "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
+    static constexpr absl::string_view kFalse[] = {
+        "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
+    for (absl::string_view t : kTrue) {
+      if (s == t) {
+        *out = true;
+        return absl::OkStatus();
+      }
     }
+    for (absl::string_view f : kFalse) {
+      if (s == f) {
+        *out = false;
+        return absl::OkStatus();
+      }
+    }
+    return Error(n, path, absl::StrCat(Quote(s), " is not true or false"));
     return absl::OkStatus();
   }
 
@@ -561,6 +572,10 @@ absl::Status ReadSchedule(const Reader& r, const YAML::Node& n,
 absl::Status ReadPath(const Reader& r, const ScenarioLoadOptions& options,
                       const YAML::Node& n, const std::string& path,
                       PathSpec* spec) {
+  if (n.IsMap() && n["trace"] && n["trace_inline"]) {
+    return r.Error(n["trace_inline"], Sub(path, "trace_inline"),
+                   "give either trace or trace_inline, not both");
+  }
   return r.Keys(
       n, path,
       {"delay", "jitter", "jitter_distribution", "jitter_correlation",
@@ -719,19 +734,20 @@ absl::Status ReadWorkload(const Reader& r, const YAML::Node& n,
             return r.Duration(v, p, 24 * kHour, "24h", &w->think);
           });
     case WorkloadSpec::Kind::kOnOff:
-      if (!n["on"] || !n["off"]) {
-        return r.Error(n, path, "on_off needs both on and off");
+      // Not "on" and "off": YAML 1.1 (PyYAML) reads those keys as booleans.
+      if (!n["on_for"] || !n["off_for"]) {
+        return r.Error(n, path, "on_off needs both on_for and off_for");
       }
       SCENARIO_RETURN_IF_ERROR(
-          r.Keys(n, path, {"kind", "on", "off"},
+          r.Keys(n, path, {"kind", "on_for", "off_for"},
                  [&](const std::string& k, const YAML::Node& v,
                      const std::string& p) -> absl::Status {
                    if (k == "kind") return absl::OkStatus();
                    return r.Duration(v, p, 24 * kHour, "24h",
-                                     k == "on" ? &w->on : &w->off);
+                                     k == "on_for" ? &w->on : &w->off);
                  }));
       if (w->on <= 0) {
-        return r.Error(n["on"], Sub(path, "on"), "must be more than 0");
+        return r.Error(n["on_for"], Sub(path, "on_for"), "must be more than 0");
       }
       return absl::OkStatus();
     case WorkloadSpec::Kind::kRate:
