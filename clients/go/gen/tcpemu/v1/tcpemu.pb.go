@@ -7389,6 +7389,141 @@ func (*DeleteProxyRequest_ProxyId) isDeleteProxyRequest_Proxy() {}
 
 func (*DeleteProxyRequest_Name) isDeleteProxyRequest_Proxy() {}
 
+type RunScenarioRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The scenario file's text (YAML), at most 1 MiB.
+	ScenarioYaml string `protobuf:"bytes,1,opt,name=scenario_yaml,json=scenarioYaml,proto3" json:"scenario_yaml,omitempty"`
+	// Overrides "key.path=value", applied in order (tcpemu-sim --set).
+	Set []string `protobuf:"bytes,2,rep,name=set,proto3" json:"set,omitempty"`
+	// Replaces the file's seed (tcpemu-sim --seed).
+	Seed *uint64 `protobuf:"varint,3,opt,name=seed,proto3,oneof" json:"seed,omitempty"`
+	// Files the scenario names (a link's `trace`), by the name it uses; the
+	// daemon reads nothing from its own disk. At most 16 MiB in all.
+	Files         map[string]string `protobuf:"bytes,4,rep,name=files,proto3" json:"files,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunScenarioRequest) Reset() {
+	*x = RunScenarioRequest{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[78]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunScenarioRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunScenarioRequest) ProtoMessage() {}
+
+func (x *RunScenarioRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[78]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunScenarioRequest.ProtoReflect.Descriptor instead.
+func (*RunScenarioRequest) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{78}
+}
+
+func (x *RunScenarioRequest) GetScenarioYaml() string {
+	if x != nil {
+		return x.ScenarioYaml
+	}
+	return ""
+}
+
+func (x *RunScenarioRequest) GetSet() []string {
+	if x != nil {
+		return x.Set
+	}
+	return nil
+}
+
+func (x *RunScenarioRequest) GetSeed() uint64 {
+	if x != nil && x.Seed != nil {
+		return *x.Seed
+	}
+	return 0
+}
+
+func (x *RunScenarioRequest) GetFiles() map[string]string {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+type RunScenarioProgress struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Virtual time reached, and the scenario's duration.
+	VirtualTime *durationpb.Duration `protobuf:"bytes,1,opt,name=virtual_time,json=virtualTime,proto3" json:"virtual_time,omitempty"`
+	Duration    *durationpb.Duration `protobuf:"bytes,2,opt,name=duration,proto3" json:"duration,omitempty"`
+	// Only in the last message: the run's summary.json.
+	SummaryJson   string `protobuf:"bytes,3,opt,name=summary_json,json=summaryJson,proto3" json:"summary_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunScenarioProgress) Reset() {
+	*x = RunScenarioProgress{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunScenarioProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunScenarioProgress) ProtoMessage() {}
+
+func (x *RunScenarioProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunScenarioProgress.ProtoReflect.Descriptor instead.
+func (*RunScenarioProgress) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *RunScenarioProgress) GetVirtualTime() *durationpb.Duration {
+	if x != nil {
+		return x.VirtualTime
+	}
+	return nil
+}
+
+func (x *RunScenarioProgress) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+func (x *RunScenarioProgress) GetSummaryJson() string {
+	if x != nil {
+		return x.SummaryJson
+	}
+	return ""
+}
+
 var File_tcpemu_v1_tcpemu_proto protoreflect.FileDescriptor
 
 const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
@@ -8033,7 +8168,21 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x12DeleteProxyRequest\x12\x1b\n" +
 	"\bproxy_id\x18\x01 \x01(\rH\x00R\aproxyId\x12\x14\n" +
 	"\x04name\x18\x02 \x01(\tH\x00R\x04nameB\a\n" +
-	"\x05proxy*X\n" +
+	"\x05proxy\"\xe7\x01\n" +
+	"\x12RunScenarioRequest\x12#\n" +
+	"\rscenario_yaml\x18\x01 \x01(\tR\fscenarioYaml\x12\x10\n" +
+	"\x03set\x18\x02 \x03(\tR\x03set\x12\x17\n" +
+	"\x04seed\x18\x03 \x01(\x04H\x00R\x04seed\x88\x01\x01\x12>\n" +
+	"\x05files\x18\x04 \x03(\v2(.tcpemu.v1.RunScenarioRequest.FilesEntryR\x05files\x1a8\n" +
+	"\n" +
+	"FilesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
+	"\x05_seed\"\xad\x01\n" +
+	"\x13RunScenarioProgress\x12<\n" +
+	"\fvirtual_time\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\vvirtualTime\x125\n" +
+	"\bduration\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12!\n" +
+	"\fsummary_json\x18\x03 \x01(\tR\vsummaryJson*X\n" +
 	"\tClockKind\x12\x1a\n" +
 	"\x16CLOCK_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CLOCK_KIND_REALTIME\x10\x01\x12\x16\n" +
@@ -8118,7 +8267,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\vToxicStream\x12\x1c\n" +
 	"\x18TOXIC_STREAM_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17TOXIC_STREAM_DOWNSTREAM\x10\x01\x12\x19\n" +
-	"\x15TOXIC_STREAM_UPSTREAM\x10\x022\xb2\x12\n" +
+	"\x15TOXIC_STREAM_UPSTREAM\x10\x022\x82\x13\n" +
 	"\bEmulator\x12D\n" +
 	"\rCreateNetwork\x12\x1f.tcpemu.v1.CreateNetworkRequest\x1a\x12.tcpemu.v1.Network\x12>\n" +
 	"\n" +
@@ -8159,7 +8308,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\bGetProxy\x12\x1a.tcpemu.v1.GetProxyRequest\x1a\x10.tcpemu.v1.Proxy\x12L\n" +
 	"\vListProxies\x12\x1d.tcpemu.v1.ListProxiesRequest\x1a\x1e.tcpemu.v1.ListProxiesResponse\x12>\n" +
 	"\vUpdateProxy\x12\x1d.tcpemu.v1.UpdateProxyRequest\x1a\x10.tcpemu.v1.Proxy\x12D\n" +
-	"\vDeleteProxy\x12\x1d.tcpemu.v1.DeleteProxyRequest\x1a\x16.google.protobuf.EmptyB<Z:github.com/tcpemu/tcpemu/clients/go/gen/tcpemu/v1;tcpemuv1b\x06proto3"
+	"\vDeleteProxy\x12\x1d.tcpemu.v1.DeleteProxyRequest\x1a\x16.google.protobuf.Empty\x12N\n" +
+	"\vRunScenario\x12\x1d.tcpemu.v1.RunScenarioRequest\x1a\x1e.tcpemu.v1.RunScenarioProgress0\x01B<Z:github.com/tcpemu/tcpemu/clients/go/gen/tcpemu/v1;tcpemuv1b\x06proto3"
 
 var (
 	file_tcpemu_v1_tcpemu_proto_rawDescOnce sync.Once
@@ -8174,7 +8324,7 @@ func file_tcpemu_v1_tcpemu_proto_rawDescGZIP() []byte {
 }
 
 var file_tcpemu_v1_tcpemu_proto_enumTypes = make([]protoimpl.EnumInfo, 14)
-var file_tcpemu_v1_tcpemu_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
+var file_tcpemu_v1_tcpemu_proto_msgTypes = make([]protoimpl.MessageInfo, 81)
 var file_tcpemu_v1_tcpemu_proto_goTypes = []any{
 	(ClockKind)(0),                 // 0: tcpemu.v1.ClockKind
 	(CongestionControl)(0),         // 1: tcpemu.v1.CongestionControl
@@ -8268,22 +8418,25 @@ var file_tcpemu_v1_tcpemu_proto_goTypes = []any{
 	(*ListProxiesResponse)(nil),    // 89: tcpemu.v1.ListProxiesResponse
 	(*UpdateProxyRequest)(nil),     // 90: tcpemu.v1.UpdateProxyRequest
 	(*DeleteProxyRequest)(nil),     // 91: tcpemu.v1.DeleteProxyRequest
-	(*durationpb.Duration)(nil),    // 92: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),  // 93: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),          // 94: google.protobuf.Empty
+	(*RunScenarioRequest)(nil),     // 92: tcpemu.v1.RunScenarioRequest
+	(*RunScenarioProgress)(nil),    // 93: tcpemu.v1.RunScenarioProgress
+	nil,                            // 94: tcpemu.v1.RunScenarioRequest.FilesEntry
+	(*durationpb.Duration)(nil),    // 95: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),  // 96: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),          // 97: google.protobuf.Empty
 }
 var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	0,   // 0: tcpemu.v1.Network.clock:type_name -> tcpemu.v1.ClockKind
-	92,  // 1: tcpemu.v1.Network.now:type_name -> google.protobuf.Duration
+	95,  // 1: tcpemu.v1.Network.now:type_name -> google.protobuf.Duration
 	0,   // 2: tcpemu.v1.CreateNetworkRequest.clock:type_name -> tcpemu.v1.ClockKind
 	14,  // 3: tcpemu.v1.ListNetworksResponse.networks:type_name -> tcpemu.v1.Network
-	92,  // 4: tcpemu.v1.AdvanceTimeRequest.duration:type_name -> google.protobuf.Duration
-	92,  // 5: tcpemu.v1.AdvanceTimeRequest.limit:type_name -> google.protobuf.Duration
-	92,  // 6: tcpemu.v1.AdvanceTimeResponse.now:type_name -> google.protobuf.Duration
-	92,  // 7: tcpemu.v1.Jitter.jitter:type_name -> google.protobuf.Duration
+	95,  // 4: tcpemu.v1.AdvanceTimeRequest.duration:type_name -> google.protobuf.Duration
+	95,  // 5: tcpemu.v1.AdvanceTimeRequest.limit:type_name -> google.protobuf.Duration
+	95,  // 6: tcpemu.v1.AdvanceTimeResponse.now:type_name -> google.protobuf.Duration
+	95,  // 7: tcpemu.v1.Jitter.jitter:type_name -> google.protobuf.Duration
 	11,  // 8: tcpemu.v1.Jitter.distribution:type_name -> tcpemu.v1.Jitter.Distribution
 	23,  // 9: tcpemu.v1.Loss.gilbert_elliott:type_name -> tcpemu.v1.GilbertElliott
-	92,  // 10: tcpemu.v1.PathSpec.delay:type_name -> google.protobuf.Duration
+	95,  // 10: tcpemu.v1.PathSpec.delay:type_name -> google.protobuf.Duration
 	22,  // 11: tcpemu.v1.PathSpec.jitter:type_name -> tcpemu.v1.Jitter
 	24,  // 12: tcpemu.v1.PathSpec.loss:type_name -> tcpemu.v1.Loss
 	25,  // 13: tcpemu.v1.Link.forward:type_name -> tcpemu.v1.PathSpec
@@ -8294,28 +8447,28 @@ var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	25,  // 18: tcpemu.v1.CreateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
 	25,  // 19: tcpemu.v1.UpdateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
 	25,  // 20: tcpemu.v1.UpdateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	93,  // 21: tcpemu.v1.UpdateLinkRequest.update_mask:type_name -> google.protobuf.FieldMask
+	96,  // 21: tcpemu.v1.UpdateLinkRequest.update_mask:type_name -> google.protobuf.FieldMask
 	27,  // 22: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
-	92,  // 23: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
-	92,  // 24: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
-	92,  // 25: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
-	92,  // 26: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
-	92,  // 27: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
-	92,  // 28: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
-	92,  // 29: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
-	92,  // 30: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
+	95,  // 23: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
+	95,  // 24: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
+	95,  // 25: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
+	95,  // 26: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
+	95,  // 27: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
+	95,  // 28: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
+	95,  // 29: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
+	95,  // 30: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
 	1,   // 31: tcpemu.v1.TcpConfig.congestion_control:type_name -> tcpemu.v1.CongestionControl
-	92,  // 32: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
-	92,  // 33: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
-	92,  // 34: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
+	95,  // 32: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
+	95,  // 33: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
+	95,  // 34: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
 	12,  // 35: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
 	3,   // 36: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
 	5,   // 37: tcpemu.v1.Tcb.cc_phase:type_name -> tcpemu.v1.CcPhase
 	36,  // 38: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
 	37,  // 39: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
 	4,   // 40: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
-	92,  // 41: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
-	92,  // 42: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
+	95,  // 41: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
+	95,  // 42: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
 	38,  // 43: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
 	38,  // 44: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
 	39,  // 45: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
@@ -8328,9 +8481,9 @@ var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	40,  // 52: tcpemu.v1.OpenSessionsResponse.sessions:type_name -> tcpemu.v1.Session
 	40,  // 53: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
 	2,   // 54: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	92,  // 55: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
+	95,  // 55: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
 	2,   // 56: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	92,  // 57: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
+	95,  // 57: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
 	2,   // 58: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
 	13,  // 59: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
 	3,   // 60: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
@@ -8339,8 +8492,8 @@ var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	6,   // 63: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
 	55,  // 64: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
 	8,   // 65: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
-	92,  // 66: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
-	92,  // 67: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
+	95,  // 66: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
+	95,  // 67: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
 	60,  // 68: tcpemu.v1.Segment.sack_blocks:type_name -> tcpemu.v1.SackBlock
 	9,   // 69: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
 	2,   // 70: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
@@ -8361,12 +8514,12 @@ var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	65,  // 85: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
 	34,  // 86: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
 	35,  // 87: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
-	92,  // 88: tcpemu.v1.LatencyToxic.latency:type_name -> google.protobuf.Duration
-	92,  // 89: tcpemu.v1.LatencyToxic.jitter:type_name -> google.protobuf.Duration
-	92,  // 90: tcpemu.v1.SlowCloseToxic.delay:type_name -> google.protobuf.Duration
-	92,  // 91: tcpemu.v1.TimeoutToxic.timeout:type_name -> google.protobuf.Duration
-	92,  // 92: tcpemu.v1.ResetPeerToxic.timeout:type_name -> google.protobuf.Duration
-	92,  // 93: tcpemu.v1.SlicerToxic.delay:type_name -> google.protobuf.Duration
+	95,  // 88: tcpemu.v1.LatencyToxic.latency:type_name -> google.protobuf.Duration
+	95,  // 89: tcpemu.v1.LatencyToxic.jitter:type_name -> google.protobuf.Duration
+	95,  // 90: tcpemu.v1.SlowCloseToxic.delay:type_name -> google.protobuf.Duration
+	95,  // 91: tcpemu.v1.TimeoutToxic.timeout:type_name -> google.protobuf.Duration
+	95,  // 92: tcpemu.v1.ResetPeerToxic.timeout:type_name -> google.protobuf.Duration
+	95,  // 93: tcpemu.v1.SlicerToxic.delay:type_name -> google.protobuf.Duration
 	10,  // 94: tcpemu.v1.Toxic.stream:type_name -> tcpemu.v1.ToxicStream
 	76,  // 95: tcpemu.v1.Toxic.latency:type_name -> tcpemu.v1.LatencyToxic
 	77,  // 96: tcpemu.v1.Toxic.bandwidth:type_name -> tcpemu.v1.BandwidthToxic
@@ -8386,80 +8539,85 @@ var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	83,  // 110: tcpemu.v1.CreateProxyRequest.toxics:type_name -> tcpemu.v1.Toxic
 	85,  // 111: tcpemu.v1.ListProxiesResponse.proxies:type_name -> tcpemu.v1.Proxy
 	85,  // 112: tcpemu.v1.UpdateProxyRequest.proxy:type_name -> tcpemu.v1.Proxy
-	93,  // 113: tcpemu.v1.UpdateProxyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	15,  // 114: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
-	16,  // 115: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
-	17,  // 116: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
-	19,  // 117: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
-	20,  // 118: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
-	28,  // 119: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
-	29,  // 120: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
-	30,  // 121: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
-	31,  // 122: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
-	33,  // 123: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
-	41,  // 124: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
-	44,  // 125: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
-	45,  // 126: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
-	47,  // 127: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
-	42,  // 128: tcpemu.v1.Emulator.OpenSessions:input_type -> tcpemu.v1.OpenSessionsRequest
-	48,  // 129: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
-	50,  // 130: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
-	52,  // 131: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
-	54,  // 132: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
-	56,  // 133: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
-	58,  // 134: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
-	62,  // 135: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
-	66,  // 136: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
-	67,  // 137: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
-	68,  // 138: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
-	70,  // 139: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
-	71,  // 140: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
-	73,  // 141: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
-	74,  // 142: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
-	86,  // 143: tcpemu.v1.Emulator.CreateProxy:input_type -> tcpemu.v1.CreateProxyRequest
-	87,  // 144: tcpemu.v1.Emulator.GetProxy:input_type -> tcpemu.v1.GetProxyRequest
-	88,  // 145: tcpemu.v1.Emulator.ListProxies:input_type -> tcpemu.v1.ListProxiesRequest
-	90,  // 146: tcpemu.v1.Emulator.UpdateProxy:input_type -> tcpemu.v1.UpdateProxyRequest
-	91,  // 147: tcpemu.v1.Emulator.DeleteProxy:input_type -> tcpemu.v1.DeleteProxyRequest
-	14,  // 148: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
-	14,  // 149: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
-	18,  // 150: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
-	94,  // 151: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
-	21,  // 152: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
-	27,  // 153: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
-	27,  // 154: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
-	27,  // 155: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
-	32,  // 156: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
-	94,  // 157: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
-	40,  // 158: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
-	40,  // 159: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
-	46,  // 160: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
-	94,  // 161: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
-	43,  // 162: tcpemu.v1.Emulator.OpenSessions:output_type -> tcpemu.v1.OpenSessionsResponse
-	49,  // 163: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
-	51,  // 164: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
-	53,  // 165: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
-	94,  // 166: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
-	57,  // 167: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
-	94,  // 168: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
-	63,  // 169: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
-	65,  // 170: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
-	65,  // 171: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
-	69,  // 172: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
-	94,  // 173: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
-	72,  // 174: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
-	94,  // 175: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
-	75,  // 176: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
-	85,  // 177: tcpemu.v1.Emulator.CreateProxy:output_type -> tcpemu.v1.Proxy
-	85,  // 178: tcpemu.v1.Emulator.GetProxy:output_type -> tcpemu.v1.Proxy
-	89,  // 179: tcpemu.v1.Emulator.ListProxies:output_type -> tcpemu.v1.ListProxiesResponse
-	85,  // 180: tcpemu.v1.Emulator.UpdateProxy:output_type -> tcpemu.v1.Proxy
-	94,  // 181: tcpemu.v1.Emulator.DeleteProxy:output_type -> google.protobuf.Empty
-	148, // [148:182] is the sub-list for method output_type
-	114, // [114:148] is the sub-list for method input_type
-	114, // [114:114] is the sub-list for extension type_name
-	114, // [114:114] is the sub-list for extension extendee
-	0,   // [0:114] is the sub-list for field type_name
+	96,  // 113: tcpemu.v1.UpdateProxyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	94,  // 114: tcpemu.v1.RunScenarioRequest.files:type_name -> tcpemu.v1.RunScenarioRequest.FilesEntry
+	95,  // 115: tcpemu.v1.RunScenarioProgress.virtual_time:type_name -> google.protobuf.Duration
+	95,  // 116: tcpemu.v1.RunScenarioProgress.duration:type_name -> google.protobuf.Duration
+	15,  // 117: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
+	16,  // 118: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
+	17,  // 119: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
+	19,  // 120: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
+	20,  // 121: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
+	28,  // 122: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
+	29,  // 123: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
+	30,  // 124: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
+	31,  // 125: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
+	33,  // 126: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
+	41,  // 127: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
+	44,  // 128: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
+	45,  // 129: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
+	47,  // 130: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
+	42,  // 131: tcpemu.v1.Emulator.OpenSessions:input_type -> tcpemu.v1.OpenSessionsRequest
+	48,  // 132: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
+	50,  // 133: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
+	52,  // 134: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
+	54,  // 135: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
+	56,  // 136: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
+	58,  // 137: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
+	62,  // 138: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
+	66,  // 139: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
+	67,  // 140: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
+	68,  // 141: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
+	70,  // 142: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
+	71,  // 143: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
+	73,  // 144: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
+	74,  // 145: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
+	86,  // 146: tcpemu.v1.Emulator.CreateProxy:input_type -> tcpemu.v1.CreateProxyRequest
+	87,  // 147: tcpemu.v1.Emulator.GetProxy:input_type -> tcpemu.v1.GetProxyRequest
+	88,  // 148: tcpemu.v1.Emulator.ListProxies:input_type -> tcpemu.v1.ListProxiesRequest
+	90,  // 149: tcpemu.v1.Emulator.UpdateProxy:input_type -> tcpemu.v1.UpdateProxyRequest
+	91,  // 150: tcpemu.v1.Emulator.DeleteProxy:input_type -> tcpemu.v1.DeleteProxyRequest
+	92,  // 151: tcpemu.v1.Emulator.RunScenario:input_type -> tcpemu.v1.RunScenarioRequest
+	14,  // 152: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
+	14,  // 153: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
+	18,  // 154: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
+	97,  // 155: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
+	21,  // 156: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
+	27,  // 157: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
+	27,  // 158: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
+	27,  // 159: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
+	32,  // 160: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
+	97,  // 161: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
+	40,  // 162: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
+	40,  // 163: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
+	46,  // 164: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
+	97,  // 165: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
+	43,  // 166: tcpemu.v1.Emulator.OpenSessions:output_type -> tcpemu.v1.OpenSessionsResponse
+	49,  // 167: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
+	51,  // 168: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
+	53,  // 169: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
+	97,  // 170: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
+	57,  // 171: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
+	97,  // 172: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
+	63,  // 173: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
+	65,  // 174: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
+	65,  // 175: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
+	69,  // 176: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
+	97,  // 177: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
+	72,  // 178: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
+	97,  // 179: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
+	75,  // 180: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
+	85,  // 181: tcpemu.v1.Emulator.CreateProxy:output_type -> tcpemu.v1.Proxy
+	85,  // 182: tcpemu.v1.Emulator.GetProxy:output_type -> tcpemu.v1.Proxy
+	89,  // 183: tcpemu.v1.Emulator.ListProxies:output_type -> tcpemu.v1.ListProxiesResponse
+	85,  // 184: tcpemu.v1.Emulator.UpdateProxy:output_type -> tcpemu.v1.Proxy
+	97,  // 185: tcpemu.v1.Emulator.DeleteProxy:output_type -> google.protobuf.Empty
+	93,  // 186: tcpemu.v1.Emulator.RunScenario:output_type -> tcpemu.v1.RunScenarioProgress
+	152, // [152:187] is the sub-list for method output_type
+	117, // [117:152] is the sub-list for method input_type
+	117, // [117:117] is the sub-list for extension type_name
+	117, // [117:117] is the sub-list for extension extendee
+	0,   // [0:117] is the sub-list for field type_name
 }
 
 func init() { file_tcpemu_v1_tcpemu_proto_init() }
@@ -8510,13 +8668,14 @@ func file_tcpemu_v1_tcpemu_proto_init() {
 		(*DeleteProxyRequest_ProxyId)(nil),
 		(*DeleteProxyRequest_Name)(nil),
 	}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[78].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tcpemu_v1_tcpemu_proto_rawDesc), len(file_tcpemu_v1_tcpemu_proto_rawDesc)),
 			NumEnums:      14,
-			NumMessages:   78,
+			NumMessages:   81,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1354,3 +1354,32 @@ class DeleteProxyRequest(_message.Message):
     proxy_id: int
     name: str
     def __init__(self, proxy_id: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
+
+class RunScenarioRequest(_message.Message):
+    __slots__ = ("scenario_yaml", "set", "seed", "files")
+    class FilesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    SCENARIO_YAML_FIELD_NUMBER: _ClassVar[int]
+    SET_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    scenario_yaml: str
+    set: _containers.RepeatedScalarFieldContainer[str]
+    seed: int
+    files: _containers.ScalarMap[str, str]
+    def __init__(self, scenario_yaml: _Optional[str] = ..., set: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., files: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class RunScenarioProgress(_message.Message):
+    __slots__ = ("virtual_time", "duration", "summary_json")
+    VIRTUAL_TIME_FIELD_NUMBER: _ClassVar[int]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_JSON_FIELD_NUMBER: _ClassVar[int]
+    virtual_time: _duration_pb2.Duration
+    duration: _duration_pb2.Duration
+    summary_json: str
+    def __init__(self, virtual_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., summary_json: _Optional[str] = ...) -> None: ...
