@@ -118,7 +118,8 @@ TEST(ScenarioRunnerTest, RateWorkloadIsApplicationLimited) {
 
 TEST(ScenarioRunnerTest, OnOffIsSilentWhenOff) {
   Scenario sc = MustLoad(
-      kOneLink, {"sessions[0].workload={kind: on_off, on_for: 1s, off_for: 1s}"});
+      kOneLink,
+      {"sessions[0].workload={kind: on_off, on_for: 1s, off_for: 1s}"});
   ScenarioResult r = MustRun(sc);
   const std::vector<double>& tp = r.flows[0].throughput_bps;
   ASSERT_EQ(tp.size(), 100u);
