@@ -4,7 +4,7 @@
 Every C++ file under engine/<layer>/ and server/ belongs to a layer, and may
 include headers of its own layer and of lower layers only:
 
-    base < wire < tcp, link < trace < sim < io < cli, server
+    base < wire < tcp, link < trace < sim < io, scenario < cli, server
 
 Layers of the same rank (tcp and link; cli and server) do not include each
 other. io sits above sim because the TAP device is an interface of a sim
@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "trace": 3,
     "sim": 4,
     "io": 5,
+    "scenario": 5,
     "cli": 6,
     "server": 6,
 }
@@ -162,7 +163,7 @@ def main(argv: list[str]) -> int:
     if violations:
         print(
             f"{len(violations)} include(s) against the layering "
-            "(base < wire < tcp, link < trace < sim < io < cli, server)",
+            "(base < wire < tcp, link < trace < sim < io, scenario < cli, server)",
             file=sys.stderr,
         )
         return 1

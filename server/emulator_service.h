@@ -22,6 +22,7 @@
 #include "server/metrics.h"
 #include "server/proxy_address.h"
 #include "server/proxy_table.h"
+#include "server/scenarios.h"
 #include "server/shard.h"
 #include "server/wait_budget.h"
 #include "tcpemu/v1/tcpemu.grpc.pb.h"
@@ -93,6 +94,8 @@ class EmulatorService final
   size_t shard_count() const { return shards_.size(); }
   // Gauges for the metrics scrape.
   StateSnapshot SnapshotState();
+  // RunScenario calls in progress.
+  uint32_t scenario_runs() const { return scenarios_.running(); }
   // What waiting calls hold now.
   const WaitBudget& waiting() const { return wait_budget_; }
 
@@ -168,6 +171,10 @@ class EmulatorService final
   grpc::Status Listen(Ctx*, const v1::ListenRequest*, v1::Listener*) override;
   grpc::Status DeleteListener(Ctx*, const v1::DeleteListenerRequest*,
                               google::protobuf::Empty*) override;
+  // A scenario file on its own VIRTUAL network (server/scenarios.cc).
+  grpc::Status RunScenario(
+      Ctx*, const v1::RunScenarioRequest*,
+      grpc::ServerWriter<v1::RunScenarioProgress>*) override;
   grpc::Status ExportPcap(Ctx*, const v1::ExportPcapRequest*,
                           grpc::ServerWriter<v1::PcapChunk>*) override;
 
@@ -244,6 +251,7 @@ class EmulatorService final
   EventPump pump_;
   uint32_t default_network_ = 0;
   std::atomic<bool> shutting_down_{false};
+  ScenarioRuns scenarios_{ScenarioLimits{}, &shutting_down_};
   WaitBudget wait_budget_;
 
   std::atomic<uint32_t> next_network_id_{1};

@@ -367,6 +367,13 @@ std::string SimUsage() {
 Runs one seeded TCP transfer of --bytes from a client to a server endpoint
 across an emulated link, in virtual time, and reports what happened.
 
+       tcpemu-sim --scenario FILE [--out DIR] [--seed N] [--set key=value ...]
+                  [--validate] [--quiet] [--json]
+
+Runs a scenario file (docs/experiments.md) in virtual time and writes
+DIR/summary.json; --validate only checks the file; --set key.path=value
+overrides one value of it (e.g. --set sessions[0].tcp.cc=cubic).
+
 Transfer:
   --bytes SIZE          bytes the client sends, at least 1 (default 10MiB)
   --seed N              random seed, 0 to 2^64-1 (default 1)

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "engine/cli/scenario_command.h"
 #include "engine/cli/sim_options.h"
 #include "engine/sim/network.h"
 #include "engine/trace/jsonl.h"
@@ -352,6 +353,12 @@ int Fail(absl::string_view message, int code) {
 }
 
 int Run(int argc, char** argv) {
+  if (absl::Span<const char* const> args(argv + 1, argc - 1);
+      WantsScenario(args)) {
+    absl::StatusOr<ScenarioCommand> command = ParseScenarioCommand(args);
+    if (!command.ok()) return Fail(command.status().message(), 2);
+    return RunScenarioCommand(*command);
+  }
   absl::StatusOr<SimOptions> parsed = ParseSimOptions(argc, argv);
   if (!parsed.ok()) return Fail(parsed.status().message(), 2);
   const SimOptions& o = *parsed;

@@ -151,6 +151,7 @@ std::map<std::string, Invoker> Invokers() {
       {"ListProxies", Unary(&Stub::ListProxies)},
       {"UpdateProxy", Unary(&Stub::UpdateProxy)},
       {"DeleteProxy", Unary(&Stub::DeleteProxy)},
+      {"RunScenario", Streaming(&Stub::RunScenario)},
   };
 }
 
@@ -1205,6 +1206,59 @@ Table BuildTable() {
   t.Add<EP>(
       "ExportPcap", "session_id", "a captured session",
       [](EP& r, const Ids& ids) { r.set_session_id(ids.capsid); }, kOk);
+  // ----------------------------------------------------------- scenarios
+  using RS = v1::RunScenarioRequest;
+  const std::string small =
+      "duration: 100ms\nlinks: [{both: {delay: 5ms, rate: 1mbit}}]\n"
+      "sessions: [{workload: {kind: bulk}}]\n";
+  t.Add<RS>(
+      "RunScenario", "scenario_yaml", "empty", [](RS&, const Ids&) {},
+      kInvalid);
+  t.Add<RS>(
+      "RunScenario", "scenario_yaml", "over 1 MiB",
+      [](RS& r, const Ids&) {
+        r.set_scenario_yaml(std::string(1024 * 1024 + 1, '#'));
+      },
+      kInvalid);
+  t.Add<RS>(
+      "RunScenario", "scenario_yaml", "an unknown key",
+      [small](RS& r, const Ids&) { r.set_scenario_yaml(small + "x: 1\n"); },
+      kInvalid);
+  t.Add<RS>(
+      "RunScenario", "scenario_yaml", "a small scenario",
+      [small](RS& r, const Ids&) { r.set_scenario_yaml(small); }, kOk);
+  t.Add<RS>(
+      "RunScenario", "set", "a bad override",
+      [small](RS& r, const Ids&) {
+        r.set_scenario_yaml(small);
+        r.add_set("sessions[0].tcp.cc=vegas");
+      },
+      kInvalid);
+  t.Add<RS>(
+      "RunScenario", "seed", "any seed",
+      [small](RS& r, const Ids&) {
+        r.set_scenario_yaml(small);
+        r.set_seed(~uint64_t{0});
+      },
+      kOk);
+  t.Add<RS>(
+      "RunScenario", "files", "a trace not sent",
+      [](RS& r, const Ids&) {
+        r.set_scenario_yaml(
+            "duration: 100ms\nlinks: [{forward: {trace: t.mahi}}]\n"
+            "sessions: [{workload: {kind: bulk}}]\n");
+      },
+      kInvalid);
+  t.Add<RS>(
+      "RunScenario", "files", "the trace sent",
+      [](RS& r, const Ids&) {
+        r.set_scenario_yaml(
+            "duration: 100ms\nlinks: [{both: {delay: 5ms, rate: 1mbit}, "
+            "forward: {trace: t.mahi}}]\nsessions: [{workload: {kind: "
+            "bulk}}]\n");
+        (*r.mutable_files())["t.mahi"] = "1\n2\n";
+      },
+      kOk);
   // ------------------------------------------------------------- proxies
   // Every CreateProxy case but one is refused before a socket is bound.
   using CP = v1::CreateProxyRequest;

@@ -39,6 +39,7 @@ from tcpemu._cli_output import (
 )
 from tcpemu._cli_proxy import add_proxy_parser, cmd_proxy
 from tcpemu._cli_run import cmd_run
+from tcpemu._cli_scenario import add_scenario_parser, cmd_scenario_run, cmd_scenario_validate
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
 from tcpemu.client import Client, Session, default_target
 from tcpemu.errors import TcpemuError
@@ -51,7 +52,6 @@ from tcpemu.units import (
 )
 
 # ------------------------------------------------------------------ commands
-
 
 
 def cmd_network(client: Client, args: argparse.Namespace) -> int:
@@ -605,6 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # proxy
     add_proxy_parser(sub)
+    add_scenario_parser(sub)
 
     # plot
     x = sub.add_parser("plot", help="time-sequence graph of a JSON Lines events file")
@@ -734,6 +735,8 @@ def _stdout_closed() -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "plot":
         return cmd_plot(args)
+    if args.command == "scenario" and args.action == "validate":
+        return cmd_scenario_validate(args)
     tls, token = security_args(args)
     with Client(args.target, timeout=args.timeout, tls=tls, token=token) as client:
         handler = {
@@ -746,6 +749,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "watch": cmd_watch,
             "proxy": cmd_proxy,
             "run": cmd_run,
+            "scenario": cmd_scenario_run,
         }[args.command]
         return handler(client, args)
 

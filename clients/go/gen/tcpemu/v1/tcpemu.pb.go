@@ -580,6 +580,14 @@ const (
 	// ... and caught up (its lag back under 2.5 ms): `a` the largest lag seen
 	// in ns, `b` how long it was behind in ns.
 	EventKind_EVENT_KIND_CLOCK_CAUGHT_UP EventKind = 16
+	// A link direction's schedule changed its values (endpoint: the sending
+	// side): `a` the rate in bit/s, `b` the delay in ns (-1: the link is
+	// down). No session.
+	EventKind_EVENT_KIND_LINK_CHANGED EventKind = 17
+	// A link direction's bottleneck queue, sampled as the wire takes a packet
+	// (PathSpec.queue_sample_interval): `a` bytes waiting, `b` that packet's
+	// sojourn in ns.
+	EventKind_EVENT_KIND_QUEUE_SAMPLE EventKind = 18
 )
 
 // Enum value maps for EventKind.
@@ -602,6 +610,8 @@ var (
 		14: "EVENT_KIND_SESSION_ACCEPTED",
 		15: "EVENT_KIND_CLOCK_BEHIND",
 		16: "EVENT_KIND_CLOCK_CAUGHT_UP",
+		17: "EVENT_KIND_LINK_CHANGED",
+		18: "EVENT_KIND_QUEUE_SAMPLE",
 	}
 	EventKind_value = map[string]int32{
 		"EVENT_KIND_UNSPECIFIED":       0,
@@ -621,6 +631,8 @@ var (
 		"EVENT_KIND_SESSION_ACCEPTED":  14,
 		"EVENT_KIND_CLOCK_BEHIND":      15,
 		"EVENT_KIND_CLOCK_CAUGHT_UP":   16,
+		"EVENT_KIND_LINK_CHANGED":      17,
+		"EVENT_KIND_QUEUE_SAMPLE":      18,
 	}
 )
 
@@ -752,6 +764,61 @@ func (Jitter_Distribution) EnumDescriptor() ([]byte, []int) {
 	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{8, 0}
 }
 
+type Aqm_Kind int32
+
+const (
+	Aqm_KIND_UNSPECIFIED Aqm_Kind = 0 // drop-tail
+	Aqm_KIND_DROP_TAIL   Aqm_Kind = 1 // tc-pfifo/bfifo: drop arrivals over the limits
+	Aqm_KIND_RED         Aqm_Kind = 2 // Random Early Detection (Floyd & Jacobson)
+	Aqm_KIND_CODEL       Aqm_Kind = 3 // RFC 8289
+	Aqm_KIND_FQ_CODEL    Aqm_Kind = 4 // RFC 8290
+)
+
+// Enum value maps for Aqm_Kind.
+var (
+	Aqm_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "KIND_DROP_TAIL",
+		2: "KIND_RED",
+		3: "KIND_CODEL",
+		4: "KIND_FQ_CODEL",
+	}
+	Aqm_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"KIND_DROP_TAIL":   1,
+		"KIND_RED":         2,
+		"KIND_CODEL":       3,
+		"KIND_FQ_CODEL":    4,
+	}
+)
+
+func (x Aqm_Kind) Enum() *Aqm_Kind {
+	p := new(Aqm_Kind)
+	*p = x
+	return p
+}
+
+func (x Aqm_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Aqm_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[12].Descriptor()
+}
+
+func (Aqm_Kind) Type() protoreflect.EnumType {
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[12]
+}
+
+func (x Aqm_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Aqm_Kind.Descriptor instead.
+func (Aqm_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{11, 0}
+}
+
 type Reader_Mode int32
 
 const (
@@ -788,11 +855,11 @@ func (x Reader_Mode) String() string {
 }
 
 func (Reader_Mode) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[12].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[13].Descriptor()
 }
 
 func (Reader_Mode) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[12]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[13]
 }
 
 func (x Reader_Mode) Number() protoreflect.EnumNumber {
@@ -801,7 +868,7 @@ func (x Reader_Mode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Reader_Mode.Descriptor instead.
 func (Reader_Mode) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{21, 0}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{25, 0}
 }
 
 type CloseRequest_Mode int32
@@ -837,11 +904,11 @@ func (x CloseRequest_Mode) String() string {
 }
 
 func (CloseRequest_Mode) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[13].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[14].Descriptor()
 }
 
 func (CloseRequest_Mode) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[13]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[14]
 }
 
 func (x CloseRequest_Mode) Number() protoreflect.EnumNumber {
@@ -850,7 +917,7 @@ func (x CloseRequest_Mode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CloseRequest_Mode.Descriptor instead.
 func (CloseRequest_Mode) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{38, 0}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{42, 0}
 }
 
 type Network struct {
@@ -1536,6 +1603,376 @@ func (*Loss_Random) isLoss_Model() {}
 
 func (*Loss_GilbertElliott) isLoss_Model() {}
 
+// The queue management of a direction's bottleneck queue (Linux qdisc
+// names). Fields left 0 take the defaults given.
+type Aqm struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  Aqm_Kind               `protobuf:"varint,1,opt,name=kind,proto3,enum=tcpemu.v1.Aqm_Kind" json:"kind,omitempty"`
+	// RED, CoDel, FQ-CoDel: set CE on ECN-capable packets instead of dropping.
+	Ecn bool `protobuf:"varint,2,opt,name=ecn,proto3" json:"ecn,omitempty"`
+	// RED, on the average queue in bytes: min 30000, max 90000, max_p 0.02,
+	// weight (w_q) 0.002, gentle true, avpkt 1000.
+	RedMinThreshold uint64  `protobuf:"varint,3,opt,name=red_min_threshold,json=redMinThreshold,proto3" json:"red_min_threshold,omitempty"`
+	RedMaxThreshold uint64  `protobuf:"varint,4,opt,name=red_max_threshold,json=redMaxThreshold,proto3" json:"red_max_threshold,omitempty"`
+	RedMaxP         float64 `protobuf:"fixed64,5,opt,name=red_max_p,json=redMaxP,proto3" json:"red_max_p,omitempty"`
+	RedWeight       float64 `protobuf:"fixed64,6,opt,name=red_weight,json=redWeight,proto3" json:"red_weight,omitempty"`
+	RedGentle       *bool   `protobuf:"varint,7,opt,name=red_gentle,json=redGentle,proto3,oneof" json:"red_gentle,omitempty"`
+	RedAvpkt        uint32  `protobuf:"varint,8,opt,name=red_avpkt,json=redAvpkt,proto3" json:"red_avpkt,omitempty"`
+	// CoDel and FQ-CoDel: target 5 ms, interval 100 ms.
+	CodelTarget   *durationpb.Duration `protobuf:"bytes,9,opt,name=codel_target,json=codelTarget,proto3" json:"codel_target,omitempty"`
+	CodelInterval *durationpb.Duration `protobuf:"bytes,10,opt,name=codel_interval,json=codelInterval,proto3" json:"codel_interval,omitempty"`
+	// FQ-CoDel: 1024 flow queues, quantum 1514 bytes.
+	FqFlows       uint32 `protobuf:"varint,11,opt,name=fq_flows,json=fqFlows,proto3" json:"fq_flows,omitempty"`
+	FqQuantum     uint32 `protobuf:"varint,12,opt,name=fq_quantum,json=fqQuantum,proto3" json:"fq_quantum,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Aqm) Reset() {
+	*x = Aqm{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Aqm) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Aqm) ProtoMessage() {}
+
+func (x *Aqm) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Aqm.ProtoReflect.Descriptor instead.
+func (*Aqm) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Aqm) GetKind() Aqm_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Aqm_KIND_UNSPECIFIED
+}
+
+func (x *Aqm) GetEcn() bool {
+	if x != nil {
+		return x.Ecn
+	}
+	return false
+}
+
+func (x *Aqm) GetRedMinThreshold() uint64 {
+	if x != nil {
+		return x.RedMinThreshold
+	}
+	return 0
+}
+
+func (x *Aqm) GetRedMaxThreshold() uint64 {
+	if x != nil {
+		return x.RedMaxThreshold
+	}
+	return 0
+}
+
+func (x *Aqm) GetRedMaxP() float64 {
+	if x != nil {
+		return x.RedMaxP
+	}
+	return 0
+}
+
+func (x *Aqm) GetRedWeight() float64 {
+	if x != nil {
+		return x.RedWeight
+	}
+	return 0
+}
+
+func (x *Aqm) GetRedGentle() bool {
+	if x != nil && x.RedGentle != nil {
+		return *x.RedGentle
+	}
+	return false
+}
+
+func (x *Aqm) GetRedAvpkt() uint32 {
+	if x != nil {
+		return x.RedAvpkt
+	}
+	return 0
+}
+
+func (x *Aqm) GetCodelTarget() *durationpb.Duration {
+	if x != nil {
+		return x.CodelTarget
+	}
+	return nil
+}
+
+func (x *Aqm) GetCodelInterval() *durationpb.Duration {
+	if x != nil {
+		return x.CodelInterval
+	}
+	return nil
+}
+
+func (x *Aqm) GetFqFlows() uint32 {
+	if x != nil {
+		return x.FqFlows
+	}
+	return 0
+}
+
+func (x *Aqm) GetFqQuantum() uint32 {
+	if x != nil {
+		return x.FqQuantum
+	}
+	return 0
+}
+
+// One point of a schedule: from `at` (after the schedule starts: when the
+// link is created or the schedule set) the fields it sets take these values.
+// With `ramp`, they move linearly from the previous point's values over the
+// interval before `at`, in steps of the schedule's ramp_step.
+type SchedulePoint struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	At      *durationpb.Duration   `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
+	Ramp    bool                   `protobuf:"varint,2,opt,name=ramp,proto3" json:"ramp,omitempty"`
+	RateBps *uint64                `protobuf:"varint,3,opt,name=rate_bps,json=rateBps,proto3,oneof" json:"rate_bps,omitempty"`
+	Delay   *durationpb.Duration   `protobuf:"bytes,4,opt,name=delay,proto3" json:"delay,omitempty"`       // unset: unchanged
+	Jitter  *durationpb.Duration   `protobuf:"bytes,5,opt,name=jitter,proto3" json:"jitter,omitempty"`     // unset: unchanged
+	Loss    *float64               `protobuf:"fixed64,6,opt,name=loss,proto3,oneof" json:"loss,omitempty"` // random loss probability
+	// The link stops carrying packets (they wait in its queue) or resumes.
+	Down          *bool `protobuf:"varint,7,opt,name=down,proto3,oneof" json:"down,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SchedulePoint) Reset() {
+	*x = SchedulePoint{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchedulePoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchedulePoint) ProtoMessage() {}
+
+func (x *SchedulePoint) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchedulePoint.ProtoReflect.Descriptor instead.
+func (*SchedulePoint) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SchedulePoint) GetAt() *durationpb.Duration {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *SchedulePoint) GetRamp() bool {
+	if x != nil {
+		return x.Ramp
+	}
+	return false
+}
+
+func (x *SchedulePoint) GetRateBps() uint64 {
+	if x != nil && x.RateBps != nil {
+		return *x.RateBps
+	}
+	return 0
+}
+
+func (x *SchedulePoint) GetDelay() *durationpb.Duration {
+	if x != nil {
+		return x.Delay
+	}
+	return nil
+}
+
+func (x *SchedulePoint) GetJitter() *durationpb.Duration {
+	if x != nil {
+		return x.Jitter
+	}
+	return nil
+}
+
+func (x *SchedulePoint) GetLoss() float64 {
+	if x != nil && x.Loss != nil {
+		return *x.Loss
+	}
+	return 0
+}
+
+func (x *SchedulePoint) GetDown() bool {
+	if x != nil && x.Down != nil {
+		return *x.Down
+	}
+	return false
+}
+
+type LinkSchedule struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Points []*SchedulePoint       `protobuf:"bytes,1,rep,name=points,proto3" json:"points,omitempty"` // `at` non-decreasing
+	// Play it again every `repeat` (unset: once); must exceed the last `at`.
+	Repeat        *durationpb.Duration `protobuf:"bytes,2,opt,name=repeat,proto3" json:"repeat,omitempty"`
+	RampStep      *durationpb.Duration `protobuf:"bytes,3,opt,name=ramp_step,json=rampStep,proto3" json:"ramp_step,omitempty"` // default 10 ms, [1 ms, 1 s]
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LinkSchedule) Reset() {
+	*x = LinkSchedule{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LinkSchedule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LinkSchedule) ProtoMessage() {}
+
+func (x *LinkSchedule) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LinkSchedule.ProtoReflect.Descriptor instead.
+func (*LinkSchedule) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *LinkSchedule) GetPoints() []*SchedulePoint {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+func (x *LinkSchedule) GetRepeat() *durationpb.Duration {
+	if x != nil {
+		return x.Repeat
+	}
+	return nil
+}
+
+func (x *LinkSchedule) GetRampStep() *durationpb.Duration {
+	if x != nil {
+		return x.RampStep
+	}
+	return nil
+}
+
+// A Mahimahi packet-delivery trace (mm-link): each line a time in ms at
+// which the link may deliver up to 1500 bytes; it repeats with the period of
+// its last line and replaces rate_bps.
+type DeliveryTrace struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The trace file's text. Not echoed back: responses carry the name, the
+	// number of opportunities and the period.
+	Mahimahi      string               `protobuf:"bytes,2,opt,name=mahimahi,proto3" json:"mahimahi,omitempty"`
+	Opportunities uint32               `protobuf:"varint,3,opt,name=opportunities,proto3" json:"opportunities,omitempty"` // output only
+	Period        *durationpb.Duration `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`                // output only
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveryTrace) Reset() {
+	*x = DeliveryTrace{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryTrace) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryTrace) ProtoMessage() {}
+
+func (x *DeliveryTrace) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryTrace.ProtoReflect.Descriptor instead.
+func (*DeliveryTrace) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DeliveryTrace) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeliveryTrace) GetMahimahi() string {
+	if x != nil {
+		return x.Mahimahi
+	}
+	return ""
+}
+
+func (x *DeliveryTrace) GetOpportunities() uint32 {
+	if x != nil {
+		return x.Opportunities
+	}
+	return 0
+}
+
+func (x *DeliveryTrace) GetPeriod() *durationpb.Duration {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
 // One direction of a link; names follow netem.
 type PathSpec struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
@@ -1550,13 +1987,18 @@ type PathSpec struct {
 	ReorderGap        uint32                 `protobuf:"varint,9,opt,name=reorder_gap,json=reorderGap,proto3" json:"reorder_gap,omitempty"`
 	Corrupt           float64                `protobuf:"fixed64,10,opt,name=corrupt,proto3" json:"corrupt,omitempty"`
 	Mtu               *uint32                `protobuf:"varint,11,opt,name=mtu,proto3,oneof" json:"mtu,omitempty"` // default 1500
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	Aqm               *Aqm                   `protobuf:"bytes,12,opt,name=aqm,proto3" json:"aqm,omitempty"`
+	Schedule          *LinkSchedule          `protobuf:"bytes,13,opt,name=schedule,proto3" json:"schedule,omitempty"` // values that change over time
+	Trace             *DeliveryTrace         `protobuf:"bytes,14,opt,name=trace,proto3" json:"trace,omitempty"`       // a recorded wire instead of rate_bps
+	// Emit EVENT_KIND_QUEUE_SAMPLE at most this often (unset: never).
+	QueueSampleInterval *durationpb.Duration `protobuf:"bytes,15,opt,name=queue_sample_interval,json=queueSampleInterval,proto3" json:"queue_sample_interval,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *PathSpec) Reset() {
 	*x = PathSpec{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[11]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1568,7 +2010,7 @@ func (x *PathSpec) String() string {
 func (*PathSpec) ProtoMessage() {}
 
 func (x *PathSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[11]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1581,7 +2023,7 @@ func (x *PathSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PathSpec.ProtoReflect.Descriptor instead.
 func (*PathSpec) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{11}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PathSpec) GetDelay() *durationpb.Duration {
@@ -1661,6 +2103,34 @@ func (x *PathSpec) GetMtu() uint32 {
 	return 0
 }
 
+func (x *PathSpec) GetAqm() *Aqm {
+	if x != nil {
+		return x.Aqm
+	}
+	return nil
+}
+
+func (x *PathSpec) GetSchedule() *LinkSchedule {
+	if x != nil {
+		return x.Schedule
+	}
+	return nil
+}
+
+func (x *PathSpec) GetTrace() *DeliveryTrace {
+	if x != nil {
+		return x.Trace
+	}
+	return nil
+}
+
+func (x *PathSpec) GetQueueSampleInterval() *durationpb.Duration {
+	if x != nil {
+		return x.QueueSampleInterval
+	}
+	return nil
+}
+
 type PathCounters struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	PacketsSent      uint64                 `protobuf:"varint,1,opt,name=packets_sent,json=packetsSent,proto3" json:"packets_sent,omitempty"`
@@ -1677,13 +2147,19 @@ type PathCounters struct {
 	FaultHits        uint64                 `protobuf:"varint,12,opt,name=fault_hits,json=faultHits,proto3" json:"fault_hits,omitempty"`
 	QueuedPackets    uint64                 `protobuf:"varint,13,opt,name=queued_packets,json=queuedPackets,proto3" json:"queued_packets,omitempty"`
 	QueuedBytes      uint64                 `protobuf:"varint,14,opt,name=queued_bytes,json=queuedBytes,proto3" json:"queued_bytes,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	DroppedAqm       uint64                 `protobuf:"varint,15,opt,name=dropped_aqm,json=droppedAqm,proto3" json:"dropped_aqm,omitempty"`    // by RED, CoDel or FQ-CoDel
+	CeMarked         uint64                 `protobuf:"varint,16,opt,name=ce_marked,json=ceMarked,proto3" json:"ce_marked,omitempty"`          // CE set by the queue management
+	LinkChanges      uint64                 `protobuf:"varint,17,opt,name=link_changes,json=linkChanges,proto3" json:"link_changes,omitempty"` // schedule steps applied
+	// Sojourn in the bottleneck queue of the packets the wire took.
+	Dequeued      uint64               `protobuf:"varint,18,opt,name=dequeued,proto3" json:"dequeued,omitempty"`
+	SojournTotal  *durationpb.Duration `protobuf:"bytes,19,opt,name=sojourn_total,json=sojournTotal,proto3" json:"sojourn_total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PathCounters) Reset() {
 	*x = PathCounters{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[12]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1695,7 +2171,7 @@ func (x *PathCounters) String() string {
 func (*PathCounters) ProtoMessage() {}
 
 func (x *PathCounters) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[12]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1708,7 +2184,7 @@ func (x *PathCounters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PathCounters.ProtoReflect.Descriptor instead.
 func (*PathCounters) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{12}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PathCounters) GetPacketsSent() uint64 {
@@ -1809,6 +2285,41 @@ func (x *PathCounters) GetQueuedBytes() uint64 {
 	return 0
 }
 
+func (x *PathCounters) GetDroppedAqm() uint64 {
+	if x != nil {
+		return x.DroppedAqm
+	}
+	return 0
+}
+
+func (x *PathCounters) GetCeMarked() uint64 {
+	if x != nil {
+		return x.CeMarked
+	}
+	return 0
+}
+
+func (x *PathCounters) GetLinkChanges() uint64 {
+	if x != nil {
+		return x.LinkChanges
+	}
+	return 0
+}
+
+func (x *PathCounters) GetDequeued() uint64 {
+	if x != nil {
+		return x.Dequeued
+	}
+	return 0
+}
+
+func (x *PathCounters) GetSojournTotal() *durationpb.Duration {
+	if x != nil {
+		return x.SojournTotal
+	}
+	return nil
+}
+
 type Link struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Id              uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1824,7 +2335,7 @@ type Link struct {
 
 func (x *Link) Reset() {
 	*x = Link{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[13]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1836,7 +2347,7 @@ func (x *Link) String() string {
 func (*Link) ProtoMessage() {}
 
 func (x *Link) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[13]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1849,7 +2360,7 @@ func (x *Link) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Link.ProtoReflect.Descriptor instead.
 func (*Link) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{13}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Link) GetId() uint32 {
@@ -1912,7 +2423,7 @@ type CreateLinkRequest struct {
 
 func (x *CreateLinkRequest) Reset() {
 	*x = CreateLinkRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[14]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1924,7 +2435,7 @@ func (x *CreateLinkRequest) String() string {
 func (*CreateLinkRequest) ProtoMessage() {}
 
 func (x *CreateLinkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[14]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1937,7 +2448,7 @@ func (x *CreateLinkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateLinkRequest.ProtoReflect.Descriptor instead.
 func (*CreateLinkRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{14}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateLinkRequest) GetNetworkId() uint32 {
@@ -1970,7 +2481,7 @@ type GetLinkRequest struct {
 
 func (x *GetLinkRequest) Reset() {
 	*x = GetLinkRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[15]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1982,7 +2493,7 @@ func (x *GetLinkRequest) String() string {
 func (*GetLinkRequest) ProtoMessage() {}
 
 func (x *GetLinkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[15]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1995,7 +2506,7 @@ func (x *GetLinkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLinkRequest.ProtoReflect.Descriptor instead.
 func (*GetLinkRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{15}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetLinkRequest) GetLinkId() uint32 {
@@ -2024,7 +2535,7 @@ type UpdateLinkRequest struct {
 
 func (x *UpdateLinkRequest) Reset() {
 	*x = UpdateLinkRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[16]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2036,7 +2547,7 @@ func (x *UpdateLinkRequest) String() string {
 func (*UpdateLinkRequest) ProtoMessage() {}
 
 func (x *UpdateLinkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[16]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2049,7 +2560,7 @@ func (x *UpdateLinkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateLinkRequest.ProtoReflect.Descriptor instead.
 func (*UpdateLinkRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{16}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UpdateLinkRequest) GetLinkId() uint32 {
@@ -2089,7 +2600,7 @@ type ListLinksRequest struct {
 
 func (x *ListLinksRequest) Reset() {
 	*x = ListLinksRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[17]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2101,7 +2612,7 @@ func (x *ListLinksRequest) String() string {
 func (*ListLinksRequest) ProtoMessage() {}
 
 func (x *ListLinksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[17]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2114,7 +2625,7 @@ func (x *ListLinksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLinksRequest.ProtoReflect.Descriptor instead.
 func (*ListLinksRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{17}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListLinksRequest) GetNetworkId() uint32 {
@@ -2133,7 +2644,7 @@ type ListLinksResponse struct {
 
 func (x *ListLinksResponse) Reset() {
 	*x = ListLinksResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[18]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2145,7 +2656,7 @@ func (x *ListLinksResponse) String() string {
 func (*ListLinksResponse) ProtoMessage() {}
 
 func (x *ListLinksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[18]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2158,7 +2669,7 @@ func (x *ListLinksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLinksResponse.ProtoReflect.Descriptor instead.
 func (*ListLinksResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{18}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListLinksResponse) GetLinks() []*Link {
@@ -2177,7 +2688,7 @@ type DeleteLinkRequest struct {
 
 func (x *DeleteLinkRequest) Reset() {
 	*x = DeleteLinkRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[19]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2189,7 +2700,7 @@ func (x *DeleteLinkRequest) String() string {
 func (*DeleteLinkRequest) ProtoMessage() {}
 
 func (x *DeleteLinkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[19]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2202,7 +2713,7 @@ func (x *DeleteLinkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteLinkRequest.ProtoReflect.Descriptor instead.
 func (*DeleteLinkRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{19}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DeleteLinkRequest) GetLinkId() uint32 {
@@ -2279,7 +2790,7 @@ type TcpConfig struct {
 
 func (x *TcpConfig) Reset() {
 	*x = TcpConfig{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[20]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2291,7 +2802,7 @@ func (x *TcpConfig) String() string {
 func (*TcpConfig) ProtoMessage() {}
 
 func (x *TcpConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[20]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2304,7 +2815,7 @@ func (x *TcpConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TcpConfig.ProtoReflect.Descriptor instead.
 func (*TcpConfig) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{20}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TcpConfig) GetSendBuffer() uint32 {
@@ -2550,7 +3061,7 @@ type Reader struct {
 
 func (x *Reader) Reset() {
 	*x = Reader{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[21]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2562,7 +3073,7 @@ func (x *Reader) String() string {
 func (*Reader) ProtoMessage() {}
 
 func (x *Reader) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[21]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2575,7 +3086,7 @@ func (x *Reader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reader.ProtoReflect.Descriptor instead.
 func (*Reader) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{21}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Reader) GetMode() Reader_Mode {
@@ -2648,7 +3159,7 @@ type Tcb struct {
 
 func (x *Tcb) Reset() {
 	*x = Tcb{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[22]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2660,7 +3171,7 @@ func (x *Tcb) String() string {
 func (*Tcb) ProtoMessage() {}
 
 func (x *Tcb) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[22]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2673,7 +3184,7 @@ func (x *Tcb) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tcb.ProtoReflect.Descriptor instead.
 func (*Tcb) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{22}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Tcb) GetState() TcpState {
@@ -2919,7 +3430,7 @@ type EndpointCounters struct {
 
 func (x *EndpointCounters) Reset() {
 	*x = EndpointCounters{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[23]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2931,7 +3442,7 @@ func (x *EndpointCounters) String() string {
 func (*EndpointCounters) ProtoMessage() {}
 
 func (x *EndpointCounters) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[23]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2944,7 +3455,7 @@ func (x *EndpointCounters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointCounters.ProtoReflect.Descriptor instead.
 func (*EndpointCounters) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{23}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EndpointCounters) GetSegmentsSent() uint64 {
@@ -3176,7 +3687,7 @@ type EndpointState struct {
 
 func (x *EndpointState) Reset() {
 	*x = EndpointState{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[24]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3188,7 +3699,7 @@ func (x *EndpointState) String() string {
 func (*EndpointState) ProtoMessage() {}
 
 func (x *EndpointState) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[24]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3201,7 +3712,7 @@ func (x *EndpointState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointState.ProtoReflect.Descriptor instead.
 func (*EndpointState) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{24}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *EndpointState) GetTcb() *Tcb {
@@ -3293,7 +3804,7 @@ type Remote struct {
 
 func (x *Remote) Reset() {
 	*x = Remote{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[25]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3305,7 +3816,7 @@ func (x *Remote) String() string {
 func (*Remote) ProtoMessage() {}
 
 func (x *Remote) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[25]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3318,7 +3829,7 @@ func (x *Remote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Remote.ProtoReflect.Descriptor instead.
 func (*Remote) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{25}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Remote) GetInterfaceId() uint32 {
@@ -3373,7 +3884,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[26]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3385,7 +3896,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[26]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3398,7 +3909,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{26}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Session) GetId() uint32 {
@@ -3530,7 +4041,7 @@ type OpenSessionRequest struct {
 
 func (x *OpenSessionRequest) Reset() {
 	*x = OpenSessionRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[27]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3542,7 +4053,7 @@ func (x *OpenSessionRequest) String() string {
 func (*OpenSessionRequest) ProtoMessage() {}
 
 func (x *OpenSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[27]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3555,7 +4066,7 @@ func (x *OpenSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenSessionRequest.ProtoReflect.Descriptor instead.
 func (*OpenSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{27}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *OpenSessionRequest) GetNetworkId() uint32 {
@@ -3652,7 +4163,7 @@ type OpenSessionsRequest struct {
 
 func (x *OpenSessionsRequest) Reset() {
 	*x = OpenSessionsRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[28]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3664,7 +4175,7 @@ func (x *OpenSessionsRequest) String() string {
 func (*OpenSessionsRequest) ProtoMessage() {}
 
 func (x *OpenSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[28]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3677,7 +4188,7 @@ func (x *OpenSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenSessionsRequest.ProtoReflect.Descriptor instead.
 func (*OpenSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{28}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *OpenSessionsRequest) GetSessions() []*OpenSessionRequest {
@@ -3697,7 +4208,7 @@ type OpenSessionsResponse struct {
 
 func (x *OpenSessionsResponse) Reset() {
 	*x = OpenSessionsResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[29]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3709,7 +4220,7 @@ func (x *OpenSessionsResponse) String() string {
 func (*OpenSessionsResponse) ProtoMessage() {}
 
 func (x *OpenSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[29]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3722,7 +4233,7 @@ func (x *OpenSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenSessionsResponse.ProtoReflect.Descriptor instead.
 func (*OpenSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{29}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *OpenSessionsResponse) GetSessions() []*Session {
@@ -3741,7 +4252,7 @@ type GetSessionRequest struct {
 
 func (x *GetSessionRequest) Reset() {
 	*x = GetSessionRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[30]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3753,7 +4264,7 @@ func (x *GetSessionRequest) String() string {
 func (*GetSessionRequest) ProtoMessage() {}
 
 func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[30]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3766,7 +4277,7 @@ func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{30}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetSessionRequest) GetSessionId() uint32 {
@@ -3788,7 +4299,7 @@ type ListSessionsRequest struct {
 
 func (x *ListSessionsRequest) Reset() {
 	*x = ListSessionsRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[31]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3800,7 +4311,7 @@ func (x *ListSessionsRequest) String() string {
 func (*ListSessionsRequest) ProtoMessage() {}
 
 func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[31]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3813,7 +4324,7 @@ func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{31}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListSessionsRequest) GetNetworkId() uint32 {
@@ -3854,7 +4365,7 @@ type ListSessionsResponse struct {
 
 func (x *ListSessionsResponse) Reset() {
 	*x = ListSessionsResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[32]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3866,7 +4377,7 @@ func (x *ListSessionsResponse) String() string {
 func (*ListSessionsResponse) ProtoMessage() {}
 
 func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[32]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3879,7 +4390,7 @@ func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{32}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListSessionsResponse) GetSessions() []*Session {
@@ -3905,7 +4416,7 @@ type DeleteSessionRequest struct {
 
 func (x *DeleteSessionRequest) Reset() {
 	*x = DeleteSessionRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[33]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3917,7 +4428,7 @@ func (x *DeleteSessionRequest) String() string {
 func (*DeleteSessionRequest) ProtoMessage() {}
 
 func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[33]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3930,7 +4441,7 @@ func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{33}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeleteSessionRequest) GetSessionId() uint32 {
@@ -3958,7 +4469,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[34]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3970,7 +4481,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[34]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3983,7 +4494,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{34}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *WriteRequest) GetSessionId() uint32 {
@@ -4065,7 +4576,7 @@ type WriteResponse struct {
 
 func (x *WriteResponse) Reset() {
 	*x = WriteResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[35]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4077,7 +4588,7 @@ func (x *WriteResponse) String() string {
 func (*WriteResponse) ProtoMessage() {}
 
 func (x *WriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[35]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4090,7 +4601,7 @@ func (x *WriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResponse.ProtoReflect.Descriptor instead.
 func (*WriteResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{35}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *WriteResponse) GetAccepted() uint64 {
@@ -4120,7 +4631,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[36]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4132,7 +4643,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[36]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4145,7 +4656,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{36}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ReadRequest) GetSessionId() uint32 {
@@ -4186,7 +4697,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[37]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4198,7 +4709,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[37]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4211,7 +4722,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{37}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ReadResponse) GetData() []byte {
@@ -4239,7 +4750,7 @@ type CloseRequest struct {
 
 func (x *CloseRequest) Reset() {
 	*x = CloseRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[38]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4251,7 +4762,7 @@ func (x *CloseRequest) String() string {
 func (*CloseRequest) ProtoMessage() {}
 
 func (x *CloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[38]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4264,7 +4775,7 @@ func (x *CloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseRequest.ProtoReflect.Descriptor instead.
 func (*CloseRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{38}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CloseRequest) GetSessionId() uint32 {
@@ -4297,7 +4808,7 @@ type CloseResponse struct {
 
 func (x *CloseResponse) Reset() {
 	*x = CloseResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[39]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4309,7 +4820,7 @@ func (x *CloseResponse) String() string {
 func (*CloseResponse) ProtoMessage() {}
 
 func (x *CloseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[39]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4322,7 +4833,7 @@ func (x *CloseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseResponse.ProtoReflect.Descriptor instead.
 func (*CloseResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{39}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CloseResponse) GetState() TcpState {
@@ -4343,7 +4854,7 @@ type SetReaderRequest struct {
 
 func (x *SetReaderRequest) Reset() {
 	*x = SetReaderRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[40]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4355,7 +4866,7 @@ func (x *SetReaderRequest) String() string {
 func (*SetReaderRequest) ProtoMessage() {}
 
 func (x *SetReaderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[40]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4368,7 +4879,7 @@ func (x *SetReaderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetReaderRequest.ProtoReflect.Descriptor instead.
 func (*SetReaderRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{40}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *SetReaderRequest) GetSessionId() uint32 {
@@ -4408,7 +4919,7 @@ type FaultMatch struct {
 
 func (x *FaultMatch) Reset() {
 	*x = FaultMatch{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[41]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4420,7 +4931,7 @@ func (x *FaultMatch) String() string {
 func (*FaultMatch) ProtoMessage() {}
 
 func (x *FaultMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[41]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4433,7 +4944,7 @@ func (x *FaultMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultMatch.ProtoReflect.Descriptor instead.
 func (*FaultMatch) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{41}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *FaultMatch) GetFlagsAll() uint32 {
@@ -4498,7 +5009,7 @@ type InjectFaultRequest struct {
 
 func (x *InjectFaultRequest) Reset() {
 	*x = InjectFaultRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[42]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4510,7 +5021,7 @@ func (x *InjectFaultRequest) String() string {
 func (*InjectFaultRequest) ProtoMessage() {}
 
 func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[42]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4523,7 +5034,7 @@ func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultRequest.ProtoReflect.Descriptor instead.
 func (*InjectFaultRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{42}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *InjectFaultRequest) GetTarget() isInjectFaultRequest_Target {
@@ -4626,7 +5137,7 @@ type Fault struct {
 
 func (x *Fault) Reset() {
 	*x = Fault{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[43]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4638,7 +5149,7 @@ func (x *Fault) String() string {
 func (*Fault) ProtoMessage() {}
 
 func (x *Fault) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[43]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4651,7 +5162,7 @@ func (x *Fault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fault.ProtoReflect.Descriptor instead.
 func (*Fault) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{43}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Fault) GetIds() []uint32 {
@@ -4681,7 +5192,7 @@ type ClearFaultsRequest struct {
 
 func (x *ClearFaultsRequest) Reset() {
 	*x = ClearFaultsRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[44]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4693,7 +5204,7 @@ func (x *ClearFaultsRequest) String() string {
 func (*ClearFaultsRequest) ProtoMessage() {}
 
 func (x *ClearFaultsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[44]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4706,7 +5217,7 @@ func (x *ClearFaultsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearFaultsRequest.ProtoReflect.Descriptor instead.
 func (*ClearFaultsRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{44}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ClearFaultsRequest) GetTarget() isClearFaultsRequest_Target {
@@ -4783,7 +5294,7 @@ type Segment struct {
 
 func (x *Segment) Reset() {
 	*x = Segment{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[45]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4795,7 +5306,7 @@ func (x *Segment) String() string {
 func (*Segment) ProtoMessage() {}
 
 func (x *Segment) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[45]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4808,7 +5319,7 @@ func (x *Segment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Segment.ProtoReflect.Descriptor instead.
 func (*Segment) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{45}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Segment) GetSeq() uint32 {
@@ -4953,7 +5464,7 @@ type SackBlock struct {
 
 func (x *SackBlock) Reset() {
 	*x = SackBlock{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[46]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4965,7 +5476,7 @@ func (x *SackBlock) String() string {
 func (*SackBlock) ProtoMessage() {}
 
 func (x *SackBlock) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[46]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4978,7 +5489,7 @@ func (x *SackBlock) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SackBlock.ProtoReflect.Descriptor instead.
 func (*SackBlock) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{46}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *SackBlock) GetLeft() uint32 {
@@ -5020,7 +5531,8 @@ type Event struct {
 	// The cause, by kind: SEGMENT_SENT reason ("full_mss", "nagle_release",
 	// "retransmit_rto", ...), SEGMENT_RECEIVED disposition ("in_order",
 	// "out_of_order", "bad_checksum", ...), SEGMENT_DROPPED reason ("loss",
-	// "queue", "fault", "mtu"), SEGMENT_MANGLED kind, TIMER_* timer ("rto",
+	// "queue", "fault", "mtu", "aqm"), SEGMENT_MANGLED kind ("duplicate",
+	// "corrupt", "reorder", "delay", "ce_mark"), TIMER_* timer ("rto",
 	// "persist", "delayed_ack", "cork", "time_wait", "keepalive", "reorder"
 	// (RACK's reordering window), "tlp" (the probe timeout)), CONNECTION_ERROR
 	// error.
@@ -5039,7 +5551,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[47]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5051,7 +5563,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[47]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5064,7 +5576,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{47}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Event) GetTimeNs() int64 {
@@ -5174,7 +5686,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[48]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5186,7 +5698,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[48]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5199,7 +5711,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{48}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *WatchEventsRequest) GetNetworkId() uint32 {
@@ -5256,7 +5768,7 @@ type EventBatch struct {
 
 func (x *EventBatch) Reset() {
 	*x = EventBatch{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[49]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5268,7 +5780,7 @@ func (x *EventBatch) String() string {
 func (*EventBatch) ProtoMessage() {}
 
 func (x *EventBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[49]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5281,7 +5793,7 @@ func (x *EventBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventBatch.ProtoReflect.Descriptor instead.
 func (*EventBatch) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{49}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *EventBatch) GetEvents() []*Event {
@@ -5329,7 +5841,7 @@ type InterfaceCounters struct {
 
 func (x *InterfaceCounters) Reset() {
 	*x = InterfaceCounters{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[50]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5341,7 +5853,7 @@ func (x *InterfaceCounters) String() string {
 func (*InterfaceCounters) ProtoMessage() {}
 
 func (x *InterfaceCounters) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[50]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5354,7 +5866,7 @@ func (x *InterfaceCounters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterfaceCounters.ProtoReflect.Descriptor instead.
 func (*InterfaceCounters) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{50}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *InterfaceCounters) GetFramesReceived() uint64 {
@@ -5513,7 +6025,7 @@ type Interface struct {
 
 func (x *Interface) Reset() {
 	*x = Interface{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[51]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5525,7 +6037,7 @@ func (x *Interface) String() string {
 func (*Interface) ProtoMessage() {}
 
 func (x *Interface) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[51]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5538,7 +6050,7 @@ func (x *Interface) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interface.ProtoReflect.Descriptor instead.
 func (*Interface) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{51}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Interface) GetId() uint32 {
@@ -5664,7 +6176,7 @@ type CreateInterfaceRequest struct {
 
 func (x *CreateInterfaceRequest) Reset() {
 	*x = CreateInterfaceRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[52]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5676,7 +6188,7 @@ func (x *CreateInterfaceRequest) String() string {
 func (*CreateInterfaceRequest) ProtoMessage() {}
 
 func (x *CreateInterfaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[52]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5689,7 +6201,7 @@ func (x *CreateInterfaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateInterfaceRequest.ProtoReflect.Descriptor instead.
 func (*CreateInterfaceRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{52}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *CreateInterfaceRequest) GetNetworkId() uint32 {
@@ -5757,7 +6269,7 @@ type GetInterfaceRequest struct {
 
 func (x *GetInterfaceRequest) Reset() {
 	*x = GetInterfaceRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[53]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5769,7 +6281,7 @@ func (x *GetInterfaceRequest) String() string {
 func (*GetInterfaceRequest) ProtoMessage() {}
 
 func (x *GetInterfaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[53]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5782,7 +6294,7 @@ func (x *GetInterfaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInterfaceRequest.ProtoReflect.Descriptor instead.
 func (*GetInterfaceRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{53}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetInterfaceRequest) GetInterfaceId() uint32 {
@@ -5801,7 +6313,7 @@ type ListInterfacesRequest struct {
 
 func (x *ListInterfacesRequest) Reset() {
 	*x = ListInterfacesRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[54]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5813,7 +6325,7 @@ func (x *ListInterfacesRequest) String() string {
 func (*ListInterfacesRequest) ProtoMessage() {}
 
 func (x *ListInterfacesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[54]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5826,7 +6338,7 @@ func (x *ListInterfacesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInterfacesRequest.ProtoReflect.Descriptor instead.
 func (*ListInterfacesRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{54}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ListInterfacesRequest) GetNetworkId() uint32 {
@@ -5845,7 +6357,7 @@ type ListInterfacesResponse struct {
 
 func (x *ListInterfacesResponse) Reset() {
 	*x = ListInterfacesResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[55]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5857,7 +6369,7 @@ func (x *ListInterfacesResponse) String() string {
 func (*ListInterfacesResponse) ProtoMessage() {}
 
 func (x *ListInterfacesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[55]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5870,7 +6382,7 @@ func (x *ListInterfacesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInterfacesResponse.ProtoReflect.Descriptor instead.
 func (*ListInterfacesResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{55}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ListInterfacesResponse) GetInterfaces() []*Interface {
@@ -5889,7 +6401,7 @@ type DeleteInterfaceRequest struct {
 
 func (x *DeleteInterfaceRequest) Reset() {
 	*x = DeleteInterfaceRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[56]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5901,7 +6413,7 @@ func (x *DeleteInterfaceRequest) String() string {
 func (*DeleteInterfaceRequest) ProtoMessage() {}
 
 func (x *DeleteInterfaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[56]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5914,7 +6426,7 @@ func (x *DeleteInterfaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteInterfaceRequest.ProtoReflect.Descriptor instead.
 func (*DeleteInterfaceRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{56}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *DeleteInterfaceRequest) GetInterfaceId() uint32 {
@@ -5939,7 +6451,7 @@ type ListenRequest struct {
 
 func (x *ListenRequest) Reset() {
 	*x = ListenRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[57]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5951,7 +6463,7 @@ func (x *ListenRequest) String() string {
 func (*ListenRequest) ProtoMessage() {}
 
 func (x *ListenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[57]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5964,7 +6476,7 @@ func (x *ListenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListenRequest.ProtoReflect.Descriptor instead.
 func (*ListenRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{57}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ListenRequest) GetInterfaceId() uint32 {
@@ -6028,7 +6540,7 @@ type Listener struct {
 
 func (x *Listener) Reset() {
 	*x = Listener{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[58]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6040,7 +6552,7 @@ func (x *Listener) String() string {
 func (*Listener) ProtoMessage() {}
 
 func (x *Listener) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[58]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6053,7 +6565,7 @@ func (x *Listener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Listener.ProtoReflect.Descriptor instead.
 func (*Listener) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{58}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *Listener) GetInterfaceId() uint32 {
@@ -6094,7 +6606,7 @@ type DeleteListenerRequest struct {
 
 func (x *DeleteListenerRequest) Reset() {
 	*x = DeleteListenerRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[59]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6106,7 +6618,7 @@ func (x *DeleteListenerRequest) String() string {
 func (*DeleteListenerRequest) ProtoMessage() {}
 
 func (x *DeleteListenerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[59]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6119,7 +6631,7 @@ func (x *DeleteListenerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteListenerRequest.ProtoReflect.Descriptor instead.
 func (*DeleteListenerRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{59}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *DeleteListenerRequest) GetInterfaceId() uint32 {
@@ -6145,7 +6657,7 @@ type ExportPcapRequest struct {
 
 func (x *ExportPcapRequest) Reset() {
 	*x = ExportPcapRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[60]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6157,7 +6669,7 @@ func (x *ExportPcapRequest) String() string {
 func (*ExportPcapRequest) ProtoMessage() {}
 
 func (x *ExportPcapRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[60]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6170,7 +6682,7 @@ func (x *ExportPcapRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportPcapRequest.ProtoReflect.Descriptor instead.
 func (*ExportPcapRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{60}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ExportPcapRequest) GetSessionId() uint32 {
@@ -6189,7 +6701,7 @@ type PcapChunk struct {
 
 func (x *PcapChunk) Reset() {
 	*x = PcapChunk{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[61]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6201,7 +6713,7 @@ func (x *PcapChunk) String() string {
 func (*PcapChunk) ProtoMessage() {}
 
 func (x *PcapChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[61]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6214,7 +6726,7 @@ func (x *PcapChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PcapChunk.ProtoReflect.Descriptor instead.
 func (*PcapChunk) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{61}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *PcapChunk) GetData() []byte {
@@ -6236,7 +6748,7 @@ type LatencyToxic struct {
 
 func (x *LatencyToxic) Reset() {
 	*x = LatencyToxic{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[62]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6248,7 +6760,7 @@ func (x *LatencyToxic) String() string {
 func (*LatencyToxic) ProtoMessage() {}
 
 func (x *LatencyToxic) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[62]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6261,7 +6773,7 @@ func (x *LatencyToxic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LatencyToxic.ProtoReflect.Descriptor instead.
 func (*LatencyToxic) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{62}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *LatencyToxic) GetLatency() *durationpb.Duration {
@@ -6291,7 +6803,7 @@ type BandwidthToxic struct {
 
 func (x *BandwidthToxic) Reset() {
 	*x = BandwidthToxic{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[63]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6303,7 +6815,7 @@ func (x *BandwidthToxic) String() string {
 func (*BandwidthToxic) ProtoMessage() {}
 
 func (x *BandwidthToxic) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[63]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6316,7 +6828,7 @@ func (x *BandwidthToxic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BandwidthToxic.ProtoReflect.Descriptor instead.
 func (*BandwidthToxic) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{63}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *BandwidthToxic) GetRateBps() uint64 {
@@ -6336,7 +6848,7 @@ type SlowCloseToxic struct {
 
 func (x *SlowCloseToxic) Reset() {
 	*x = SlowCloseToxic{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[64]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6348,7 +6860,7 @@ func (x *SlowCloseToxic) String() string {
 func (*SlowCloseToxic) ProtoMessage() {}
 
 func (x *SlowCloseToxic) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[64]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6361,7 +6873,7 @@ func (x *SlowCloseToxic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlowCloseToxic.ProtoReflect.Descriptor instead.
 func (*SlowCloseToxic) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{64}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *SlowCloseToxic) GetDelay() *durationpb.Duration {
@@ -6382,7 +6894,7 @@ type TimeoutToxic struct {
 
 func (x *TimeoutToxic) Reset() {
 	*x = TimeoutToxic{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[65]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6394,7 +6906,7 @@ func (x *TimeoutToxic) String() string {
 func (*TimeoutToxic) ProtoMessage() {}
 
 func (x *TimeoutToxic) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[65]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6407,7 +6919,7 @@ func (x *TimeoutToxic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimeoutToxic.ProtoReflect.Descriptor instead.
 func (*TimeoutToxic) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{65}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *TimeoutToxic) GetTimeout() *durationpb.Duration {
@@ -6429,7 +6941,7 @@ type ResetPeerToxic struct {
 
 func (x *ResetPeerToxic) Reset() {
 	*x = ResetPeerToxic{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[66]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6441,7 +6953,7 @@ func (x *ResetPeerToxic) String() string {
 func (*ResetPeerToxic) ProtoMessage() {}
 
 func (x *ResetPeerToxic) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[66]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6454,7 +6966,7 @@ func (x *ResetPeerToxic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetPeerToxic.ProtoReflect.Descriptor instead.
 func (*ResetPeerToxic) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{66}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ResetPeerToxic) GetTimeout() *durationpb.Duration {
@@ -6474,7 +6986,7 @@ type LimitDataToxic struct {
 
 func (x *LimitDataToxic) Reset() {
 	*x = LimitDataToxic{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[67]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6486,7 +6998,7 @@ func (x *LimitDataToxic) String() string {
 func (*LimitDataToxic) ProtoMessage() {}
 
 func (x *LimitDataToxic) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[67]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6499,7 +7011,7 @@ func (x *LimitDataToxic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LimitDataToxic.ProtoReflect.Descriptor instead.
 func (*LimitDataToxic) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{67}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *LimitDataToxic) GetBytes() uint64 {
@@ -6524,7 +7036,7 @@ type SlicerToxic struct {
 
 func (x *SlicerToxic) Reset() {
 	*x = SlicerToxic{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[68]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6536,7 +7048,7 @@ func (x *SlicerToxic) String() string {
 func (*SlicerToxic) ProtoMessage() {}
 
 func (x *SlicerToxic) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[68]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6549,7 +7061,7 @@ func (x *SlicerToxic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlicerToxic.ProtoReflect.Descriptor instead.
 func (*SlicerToxic) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{68}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *SlicerToxic) GetAverageSize() uint32 {
@@ -6598,7 +7110,7 @@ type Toxic struct {
 
 func (x *Toxic) Reset() {
 	*x = Toxic{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[69]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6610,7 +7122,7 @@ func (x *Toxic) String() string {
 func (*Toxic) ProtoMessage() {}
 
 func (x *Toxic) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[69]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6623,7 +7135,7 @@ func (x *Toxic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Toxic.ProtoReflect.Descriptor instead.
 func (*Toxic) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{69}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *Toxic) GetName() string {
@@ -6780,7 +7292,7 @@ type ProxyCounters struct {
 
 func (x *ProxyCounters) Reset() {
 	*x = ProxyCounters{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[70]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6792,7 +7304,7 @@ func (x *ProxyCounters) String() string {
 func (*ProxyCounters) ProtoMessage() {}
 
 func (x *ProxyCounters) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[70]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6805,7 +7317,7 @@ func (x *ProxyCounters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProxyCounters.ProtoReflect.Descriptor instead.
 func (*ProxyCounters) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{70}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ProxyCounters) GetConnectionsAccepted() uint64 {
@@ -6875,7 +7387,7 @@ type Proxy struct {
 
 func (x *Proxy) Reset() {
 	*x = Proxy{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[71]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6887,7 +7399,7 @@ func (x *Proxy) String() string {
 func (*Proxy) ProtoMessage() {}
 
 func (x *Proxy) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[71]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6900,7 +7412,7 @@ func (x *Proxy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Proxy.ProtoReflect.Descriptor instead.
 func (*Proxy) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{71}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *Proxy) GetId() uint32 {
@@ -7028,7 +7540,7 @@ type CreateProxyRequest struct {
 
 func (x *CreateProxyRequest) Reset() {
 	*x = CreateProxyRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[72]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7040,7 +7552,7 @@ func (x *CreateProxyRequest) String() string {
 func (*CreateProxyRequest) ProtoMessage() {}
 
 func (x *CreateProxyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[72]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7053,7 +7565,7 @@ func (x *CreateProxyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProxyRequest.ProtoReflect.Descriptor instead.
 func (*CreateProxyRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{72}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *CreateProxyRequest) GetNetworkId() uint32 {
@@ -7153,7 +7665,7 @@ type GetProxyRequest struct {
 
 func (x *GetProxyRequest) Reset() {
 	*x = GetProxyRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[73]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7165,7 +7677,7 @@ func (x *GetProxyRequest) String() string {
 func (*GetProxyRequest) ProtoMessage() {}
 
 func (x *GetProxyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[73]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7178,7 +7690,7 @@ func (x *GetProxyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProxyRequest.ProtoReflect.Descriptor instead.
 func (*GetProxyRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{73}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *GetProxyRequest) GetProxy() isGetProxyRequest_Proxy {
@@ -7231,7 +7743,7 @@ type ListProxiesRequest struct {
 
 func (x *ListProxiesRequest) Reset() {
 	*x = ListProxiesRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[74]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7243,7 +7755,7 @@ func (x *ListProxiesRequest) String() string {
 func (*ListProxiesRequest) ProtoMessage() {}
 
 func (x *ListProxiesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[74]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7256,7 +7768,7 @@ func (x *ListProxiesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProxiesRequest.ProtoReflect.Descriptor instead.
 func (*ListProxiesRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{74}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ListProxiesRequest) GetNetworkId() uint32 {
@@ -7275,7 +7787,7 @@ type ListProxiesResponse struct {
 
 func (x *ListProxiesResponse) Reset() {
 	*x = ListProxiesResponse{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[75]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7287,7 +7799,7 @@ func (x *ListProxiesResponse) String() string {
 func (*ListProxiesResponse) ProtoMessage() {}
 
 func (x *ListProxiesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[75]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7300,7 +7812,7 @@ func (x *ListProxiesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProxiesResponse.ProtoReflect.Descriptor instead.
 func (*ListProxiesResponse) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{75}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ListProxiesResponse) GetProxies() []*Proxy {
@@ -7324,7 +7836,7 @@ type UpdateProxyRequest struct {
 
 func (x *UpdateProxyRequest) Reset() {
 	*x = UpdateProxyRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[76]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7336,7 +7848,7 @@ func (x *UpdateProxyRequest) String() string {
 func (*UpdateProxyRequest) ProtoMessage() {}
 
 func (x *UpdateProxyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[76]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7349,7 +7861,7 @@ func (x *UpdateProxyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProxyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateProxyRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{76}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *UpdateProxyRequest) GetProxy() *Proxy {
@@ -7379,7 +7891,7 @@ type DeleteProxyRequest struct {
 
 func (x *DeleteProxyRequest) Reset() {
 	*x = DeleteProxyRequest{}
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[77]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7391,7 +7903,7 @@ func (x *DeleteProxyRequest) String() string {
 func (*DeleteProxyRequest) ProtoMessage() {}
 
 func (x *DeleteProxyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[77]
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7404,7 +7916,7 @@ func (x *DeleteProxyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteProxyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteProxyRequest) Descriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{77}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *DeleteProxyRequest) GetProxy() isDeleteProxyRequest_Proxy {
@@ -7447,6 +7959,141 @@ type DeleteProxyRequest_Name struct {
 func (*DeleteProxyRequest_ProxyId) isDeleteProxyRequest_Proxy() {}
 
 func (*DeleteProxyRequest_Name) isDeleteProxyRequest_Proxy() {}
+
+type RunScenarioRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The scenario file's text (YAML), at most 1 MiB.
+	ScenarioYaml string `protobuf:"bytes,1,opt,name=scenario_yaml,json=scenarioYaml,proto3" json:"scenario_yaml,omitempty"`
+	// Overrides "key.path=value", applied in order (tcpemu-sim --set).
+	Set []string `protobuf:"bytes,2,rep,name=set,proto3" json:"set,omitempty"`
+	// Replaces the file's seed (tcpemu-sim --seed).
+	Seed *uint64 `protobuf:"varint,3,opt,name=seed,proto3,oneof" json:"seed,omitempty"`
+	// Files the scenario names (a link's `trace`), by the name it uses; the
+	// daemon reads nothing from its own disk. At most 16 MiB in all.
+	Files         map[string]string `protobuf:"bytes,4,rep,name=files,proto3" json:"files,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunScenarioRequest) Reset() {
+	*x = RunScenarioRequest{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[82]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunScenarioRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunScenarioRequest) ProtoMessage() {}
+
+func (x *RunScenarioRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[82]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunScenarioRequest.ProtoReflect.Descriptor instead.
+func (*RunScenarioRequest) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{82}
+}
+
+func (x *RunScenarioRequest) GetScenarioYaml() string {
+	if x != nil {
+		return x.ScenarioYaml
+	}
+	return ""
+}
+
+func (x *RunScenarioRequest) GetSet() []string {
+	if x != nil {
+		return x.Set
+	}
+	return nil
+}
+
+func (x *RunScenarioRequest) GetSeed() uint64 {
+	if x != nil && x.Seed != nil {
+		return *x.Seed
+	}
+	return 0
+}
+
+func (x *RunScenarioRequest) GetFiles() map[string]string {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+type RunScenarioProgress struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Virtual time reached, and the scenario's duration.
+	VirtualTime *durationpb.Duration `protobuf:"bytes,1,opt,name=virtual_time,json=virtualTime,proto3" json:"virtual_time,omitempty"`
+	Duration    *durationpb.Duration `protobuf:"bytes,2,opt,name=duration,proto3" json:"duration,omitempty"`
+	// Only in the last message: the run's summary.json.
+	SummaryJson   string `protobuf:"bytes,3,opt,name=summary_json,json=summaryJson,proto3" json:"summary_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunScenarioProgress) Reset() {
+	*x = RunScenarioProgress{}
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[83]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunScenarioProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunScenarioProgress) ProtoMessage() {}
+
+func (x *RunScenarioProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_tcpemu_v1_tcpemu_proto_msgTypes[83]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunScenarioProgress.ProtoReflect.Descriptor instead.
+func (*RunScenarioProgress) Descriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{83}
+}
+
+func (x *RunScenarioProgress) GetVirtualTime() *durationpb.Duration {
+	if x != nil {
+		return x.VirtualTime
+	}
+	return nil
+}
+
+func (x *RunScenarioProgress) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+func (x *RunScenarioProgress) GetSummaryJson() string {
+	if x != nil {
+		return x.SummaryJson
+	}
+	return ""
+}
 
 var File_tcpemu_v1_tcpemu_proto protoreflect.FileDescriptor
 
@@ -7503,7 +8150,52 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x04Loss\x12\x18\n" +
 	"\x06random\x18\x01 \x01(\x01H\x00R\x06random\x12D\n" +
 	"\x0fgilbert_elliott\x18\x02 \x01(\v2\x19.tcpemu.v1.GilbertElliottH\x00R\x0egilbertElliottB\a\n" +
-	"\x05model\"\xb1\x03\n" +
+	"\x05model\"\xc0\x04\n" +
+	"\x03Aqm\x12'\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x13.tcpemu.v1.Aqm.KindR\x04kind\x12\x10\n" +
+	"\x03ecn\x18\x02 \x01(\bR\x03ecn\x12*\n" +
+	"\x11red_min_threshold\x18\x03 \x01(\x04R\x0fredMinThreshold\x12*\n" +
+	"\x11red_max_threshold\x18\x04 \x01(\x04R\x0fredMaxThreshold\x12\x1a\n" +
+	"\tred_max_p\x18\x05 \x01(\x01R\aredMaxP\x12\x1d\n" +
+	"\n" +
+	"red_weight\x18\x06 \x01(\x01R\tredWeight\x12\"\n" +
+	"\n" +
+	"red_gentle\x18\a \x01(\bH\x00R\tredGentle\x88\x01\x01\x12\x1b\n" +
+	"\tred_avpkt\x18\b \x01(\rR\bredAvpkt\x12<\n" +
+	"\fcodel_target\x18\t \x01(\v2\x19.google.protobuf.DurationR\vcodelTarget\x12@\n" +
+	"\x0ecodel_interval\x18\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\rcodelInterval\x12\x19\n" +
+	"\bfq_flows\x18\v \x01(\rR\afqFlows\x12\x1d\n" +
+	"\n" +
+	"fq_quantum\x18\f \x01(\rR\tfqQuantum\"a\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eKIND_DROP_TAIL\x10\x01\x12\f\n" +
+	"\bKIND_RED\x10\x02\x12\x0e\n" +
+	"\n" +
+	"KIND_CODEL\x10\x03\x12\x11\n" +
+	"\rKIND_FQ_CODEL\x10\x04B\r\n" +
+	"\v_red_gentle\"\xa3\x02\n" +
+	"\rSchedulePoint\x12)\n" +
+	"\x02at\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x02at\x12\x12\n" +
+	"\x04ramp\x18\x02 \x01(\bR\x04ramp\x12\x1e\n" +
+	"\brate_bps\x18\x03 \x01(\x04H\x00R\arateBps\x88\x01\x01\x12/\n" +
+	"\x05delay\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x05delay\x121\n" +
+	"\x06jitter\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x06jitter\x12\x17\n" +
+	"\x04loss\x18\x06 \x01(\x01H\x01R\x04loss\x88\x01\x01\x12\x17\n" +
+	"\x04down\x18\a \x01(\bH\x02R\x04down\x88\x01\x01B\v\n" +
+	"\t_rate_bpsB\a\n" +
+	"\x05_lossB\a\n" +
+	"\x05_down\"\xab\x01\n" +
+	"\fLinkSchedule\x120\n" +
+	"\x06points\x18\x01 \x03(\v2\x18.tcpemu.v1.SchedulePointR\x06points\x121\n" +
+	"\x06repeat\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06repeat\x126\n" +
+	"\tramp_step\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\brampStep\"\x98\x01\n" +
+	"\rDeliveryTrace\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
+	"\bmahimahi\x18\x02 \x01(\tR\bmahimahi\x12$\n" +
+	"\ropportunities\x18\x03 \x01(\rR\ropportunities\x121\n" +
+	"\x06period\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x06period\"\x87\x05\n" +
 	"\bPathSpec\x12/\n" +
 	"\x05delay\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x05delay\x12)\n" +
 	"\x06jitter\x18\x02 \x01(\v2\x11.tcpemu.v1.JitterR\x06jitter\x12\x19\n" +
@@ -7517,9 +8209,13 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"reorderGap\x12\x18\n" +
 	"\acorrupt\x18\n" +
 	" \x01(\x01R\acorrupt\x12\x15\n" +
-	"\x03mtu\x18\v \x01(\rH\x01R\x03mtu\x88\x01\x01B\x16\n" +
+	"\x03mtu\x18\v \x01(\rH\x01R\x03mtu\x88\x01\x01\x12 \n" +
+	"\x03aqm\x18\f \x01(\v2\x0e.tcpemu.v1.AqmR\x03aqm\x123\n" +
+	"\bschedule\x18\r \x01(\v2\x17.tcpemu.v1.LinkScheduleR\bschedule\x12.\n" +
+	"\x05trace\x18\x0e \x01(\v2\x18.tcpemu.v1.DeliveryTraceR\x05trace\x12M\n" +
+	"\x15queue_sample_interval\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\x13queueSampleIntervalB\x16\n" +
 	"\x14_queue_limit_packetsB\x06\n" +
-	"\x04_mtu\"\xf9\x03\n" +
+	"\x04_mtu\"\xb6\x05\n" +
 	"\fPathCounters\x12!\n" +
 	"\fpackets_sent\x18\x01 \x01(\x04R\vpacketsSent\x12\x1d\n" +
 	"\n" +
@@ -7540,7 +8236,13 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\n" +
 	"fault_hits\x18\f \x01(\x04R\tfaultHits\x12%\n" +
 	"\x0equeued_packets\x18\r \x01(\x04R\rqueuedPackets\x12!\n" +
-	"\fqueued_bytes\x18\x0e \x01(\x04R\vqueuedBytes\"\xc0\x02\n" +
+	"\fqueued_bytes\x18\x0e \x01(\x04R\vqueuedBytes\x12\x1f\n" +
+	"\vdropped_aqm\x18\x0f \x01(\x04R\n" +
+	"droppedAqm\x12\x1b\n" +
+	"\tce_marked\x18\x10 \x01(\x04R\bceMarked\x12!\n" +
+	"\flink_changes\x18\x11 \x01(\x04R\vlinkChanges\x12\x1a\n" +
+	"\bdequeued\x18\x12 \x01(\x04R\bdequeued\x12>\n" +
+	"\rsojourn_total\x18\x13 \x01(\v2\x19.google.protobuf.DurationR\fsojournTotal\"\xc0\x02\n" +
 	"\x04Link\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x1d\n" +
 	"\n" +
@@ -8100,7 +8802,21 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x12DeleteProxyRequest\x12\x1b\n" +
 	"\bproxy_id\x18\x01 \x01(\rH\x00R\aproxyId\x12\x14\n" +
 	"\x04name\x18\x02 \x01(\tH\x00R\x04nameB\a\n" +
-	"\x05proxy*X\n" +
+	"\x05proxy\"\xe7\x01\n" +
+	"\x12RunScenarioRequest\x12#\n" +
+	"\rscenario_yaml\x18\x01 \x01(\tR\fscenarioYaml\x12\x10\n" +
+	"\x03set\x18\x02 \x03(\tR\x03set\x12\x17\n" +
+	"\x04seed\x18\x03 \x01(\x04H\x00R\x04seed\x88\x01\x01\x12>\n" +
+	"\x05files\x18\x04 \x03(\v2(.tcpemu.v1.RunScenarioRequest.FilesEntryR\x05files\x1a8\n" +
+	"\n" +
+	"FilesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
+	"\x05_seed\"\xad\x01\n" +
+	"\x13RunScenarioProgress\x12<\n" +
+	"\fvirtual_time\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\vvirtualTime\x125\n" +
+	"\bduration\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12!\n" +
+	"\fsummary_json\x18\x03 \x01(\tR\vsummaryJson*X\n" +
 	"\tClockKind\x12\x1a\n" +
 	"\x16CLOCK_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CLOCK_KIND_REALTIME\x10\x01\x12\x16\n" +
@@ -8162,7 +8878,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x12FAULT_ACTION_DELAY\x10\x02\x12\x1a\n" +
 	"\x16FAULT_ACTION_DUPLICATE\x10\x03\x12\x18\n" +
 	"\x14FAULT_ACTION_CORRUPT\x10\x04\x12\x18\n" +
-	"\x14FAULT_ACTION_REORDER\x10\x05*\x87\x04\n" +
+	"\x14FAULT_ACTION_REORDER\x10\x05*\xc1\x04\n" +
 	"\tEventKind\x12\x1a\n" +
 	"\x16EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17EVENT_KIND_SEGMENT_SENT\x10\x01\x12\x1f\n" +
@@ -8181,11 +8897,13 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x1cEVENT_KIND_SESSION_DESTROYED\x10\r\x12\x1f\n" +
 	"\x1bEVENT_KIND_SESSION_ACCEPTED\x10\x0e\x12\x1b\n" +
 	"\x17EVENT_KIND_CLOCK_BEHIND\x10\x0f\x12\x1e\n" +
-	"\x1aEVENT_KIND_CLOCK_CAUGHT_UP\x10\x10*c\n" +
+	"\x1aEVENT_KIND_CLOCK_CAUGHT_UP\x10\x10\x12\x1b\n" +
+	"\x17EVENT_KIND_LINK_CHANGED\x10\x11\x12\x1b\n" +
+	"\x17EVENT_KIND_QUEUE_SAMPLE\x10\x12*c\n" +
 	"\vToxicStream\x12\x1c\n" +
 	"\x18TOXIC_STREAM_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17TOXIC_STREAM_DOWNSTREAM\x10\x01\x12\x19\n" +
-	"\x15TOXIC_STREAM_UPSTREAM\x10\x022\xb2\x12\n" +
+	"\x15TOXIC_STREAM_UPSTREAM\x10\x022\x82\x13\n" +
 	"\bEmulator\x12D\n" +
 	"\rCreateNetwork\x12\x1f.tcpemu.v1.CreateNetworkRequest\x1a\x12.tcpemu.v1.Network\x12>\n" +
 	"\n" +
@@ -8226,7 +8944,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\bGetProxy\x12\x1a.tcpemu.v1.GetProxyRequest\x1a\x10.tcpemu.v1.Proxy\x12L\n" +
 	"\vListProxies\x12\x1d.tcpemu.v1.ListProxiesRequest\x1a\x1e.tcpemu.v1.ListProxiesResponse\x12>\n" +
 	"\vUpdateProxy\x12\x1d.tcpemu.v1.UpdateProxyRequest\x1a\x10.tcpemu.v1.Proxy\x12D\n" +
-	"\vDeleteProxy\x12\x1d.tcpemu.v1.DeleteProxyRequest\x1a\x16.google.protobuf.EmptyB<Z:github.com/tcpemu/tcpemu/clients/go/gen/tcpemu/v1;tcpemuv1b\x06proto3"
+	"\vDeleteProxy\x12\x1d.tcpemu.v1.DeleteProxyRequest\x1a\x16.google.protobuf.Empty\x12N\n" +
+	"\vRunScenario\x12\x1d.tcpemu.v1.RunScenarioRequest\x1a\x1e.tcpemu.v1.RunScenarioProgress0\x01B<Z:github.com/tcpemu/tcpemu/clients/go/gen/tcpemu/v1;tcpemuv1b\x06proto3"
 
 var (
 	file_tcpemu_v1_tcpemu_proto_rawDescOnce sync.Once
@@ -8240,8 +8959,8 @@ func file_tcpemu_v1_tcpemu_proto_rawDescGZIP() []byte {
 	return file_tcpemu_v1_tcpemu_proto_rawDescData
 }
 
-var file_tcpemu_v1_tcpemu_proto_enumTypes = make([]protoimpl.EnumInfo, 14)
-var file_tcpemu_v1_tcpemu_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
+var file_tcpemu_v1_tcpemu_proto_enumTypes = make([]protoimpl.EnumInfo, 15)
+var file_tcpemu_v1_tcpemu_proto_msgTypes = make([]protoimpl.MessageInfo, 85)
 var file_tcpemu_v1_tcpemu_proto_goTypes = []any{
 	(ClockKind)(0),                 // 0: tcpemu.v1.ClockKind
 	(CongestionControl)(0),         // 1: tcpemu.v1.CongestionControl
@@ -8255,278 +8974,306 @@ var file_tcpemu_v1_tcpemu_proto_goTypes = []any{
 	(EventKind)(0),                 // 9: tcpemu.v1.EventKind
 	(ToxicStream)(0),               // 10: tcpemu.v1.ToxicStream
 	(Jitter_Distribution)(0),       // 11: tcpemu.v1.Jitter.Distribution
-	(Reader_Mode)(0),               // 12: tcpemu.v1.Reader.Mode
-	(CloseRequest_Mode)(0),         // 13: tcpemu.v1.CloseRequest.Mode
-	(*Network)(nil),                // 14: tcpemu.v1.Network
-	(*CreateNetworkRequest)(nil),   // 15: tcpemu.v1.CreateNetworkRequest
-	(*GetNetworkRequest)(nil),      // 16: tcpemu.v1.GetNetworkRequest
-	(*ListNetworksRequest)(nil),    // 17: tcpemu.v1.ListNetworksRequest
-	(*ListNetworksResponse)(nil),   // 18: tcpemu.v1.ListNetworksResponse
-	(*DeleteNetworkRequest)(nil),   // 19: tcpemu.v1.DeleteNetworkRequest
-	(*AdvanceTimeRequest)(nil),     // 20: tcpemu.v1.AdvanceTimeRequest
-	(*AdvanceTimeResponse)(nil),    // 21: tcpemu.v1.AdvanceTimeResponse
-	(*Jitter)(nil),                 // 22: tcpemu.v1.Jitter
-	(*GilbertElliott)(nil),         // 23: tcpemu.v1.GilbertElliott
-	(*Loss)(nil),                   // 24: tcpemu.v1.Loss
-	(*PathSpec)(nil),               // 25: tcpemu.v1.PathSpec
-	(*PathCounters)(nil),           // 26: tcpemu.v1.PathCounters
-	(*Link)(nil),                   // 27: tcpemu.v1.Link
-	(*CreateLinkRequest)(nil),      // 28: tcpemu.v1.CreateLinkRequest
-	(*GetLinkRequest)(nil),         // 29: tcpemu.v1.GetLinkRequest
-	(*UpdateLinkRequest)(nil),      // 30: tcpemu.v1.UpdateLinkRequest
-	(*ListLinksRequest)(nil),       // 31: tcpemu.v1.ListLinksRequest
-	(*ListLinksResponse)(nil),      // 32: tcpemu.v1.ListLinksResponse
-	(*DeleteLinkRequest)(nil),      // 33: tcpemu.v1.DeleteLinkRequest
-	(*TcpConfig)(nil),              // 34: tcpemu.v1.TcpConfig
-	(*Reader)(nil),                 // 35: tcpemu.v1.Reader
-	(*Tcb)(nil),                    // 36: tcpemu.v1.Tcb
-	(*EndpointCounters)(nil),       // 37: tcpemu.v1.EndpointCounters
-	(*EndpointState)(nil),          // 38: tcpemu.v1.EndpointState
-	(*Remote)(nil),                 // 39: tcpemu.v1.Remote
-	(*Session)(nil),                // 40: tcpemu.v1.Session
-	(*OpenSessionRequest)(nil),     // 41: tcpemu.v1.OpenSessionRequest
-	(*OpenSessionsRequest)(nil),    // 42: tcpemu.v1.OpenSessionsRequest
-	(*OpenSessionsResponse)(nil),   // 43: tcpemu.v1.OpenSessionsResponse
-	(*GetSessionRequest)(nil),      // 44: tcpemu.v1.GetSessionRequest
-	(*ListSessionsRequest)(nil),    // 45: tcpemu.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),   // 46: tcpemu.v1.ListSessionsResponse
-	(*DeleteSessionRequest)(nil),   // 47: tcpemu.v1.DeleteSessionRequest
-	(*WriteRequest)(nil),           // 48: tcpemu.v1.WriteRequest
-	(*WriteResponse)(nil),          // 49: tcpemu.v1.WriteResponse
-	(*ReadRequest)(nil),            // 50: tcpemu.v1.ReadRequest
-	(*ReadResponse)(nil),           // 51: tcpemu.v1.ReadResponse
-	(*CloseRequest)(nil),           // 52: tcpemu.v1.CloseRequest
-	(*CloseResponse)(nil),          // 53: tcpemu.v1.CloseResponse
-	(*SetReaderRequest)(nil),       // 54: tcpemu.v1.SetReaderRequest
-	(*FaultMatch)(nil),             // 55: tcpemu.v1.FaultMatch
-	(*InjectFaultRequest)(nil),     // 56: tcpemu.v1.InjectFaultRequest
-	(*Fault)(nil),                  // 57: tcpemu.v1.Fault
-	(*ClearFaultsRequest)(nil),     // 58: tcpemu.v1.ClearFaultsRequest
-	(*Segment)(nil),                // 59: tcpemu.v1.Segment
-	(*SackBlock)(nil),              // 60: tcpemu.v1.SackBlock
-	(*Event)(nil),                  // 61: tcpemu.v1.Event
-	(*WatchEventsRequest)(nil),     // 62: tcpemu.v1.WatchEventsRequest
-	(*EventBatch)(nil),             // 63: tcpemu.v1.EventBatch
-	(*InterfaceCounters)(nil),      // 64: tcpemu.v1.InterfaceCounters
-	(*Interface)(nil),              // 65: tcpemu.v1.Interface
-	(*CreateInterfaceRequest)(nil), // 66: tcpemu.v1.CreateInterfaceRequest
-	(*GetInterfaceRequest)(nil),    // 67: tcpemu.v1.GetInterfaceRequest
-	(*ListInterfacesRequest)(nil),  // 68: tcpemu.v1.ListInterfacesRequest
-	(*ListInterfacesResponse)(nil), // 69: tcpemu.v1.ListInterfacesResponse
-	(*DeleteInterfaceRequest)(nil), // 70: tcpemu.v1.DeleteInterfaceRequest
-	(*ListenRequest)(nil),          // 71: tcpemu.v1.ListenRequest
-	(*Listener)(nil),               // 72: tcpemu.v1.Listener
-	(*DeleteListenerRequest)(nil),  // 73: tcpemu.v1.DeleteListenerRequest
-	(*ExportPcapRequest)(nil),      // 74: tcpemu.v1.ExportPcapRequest
-	(*PcapChunk)(nil),              // 75: tcpemu.v1.PcapChunk
-	(*LatencyToxic)(nil),           // 76: tcpemu.v1.LatencyToxic
-	(*BandwidthToxic)(nil),         // 77: tcpemu.v1.BandwidthToxic
-	(*SlowCloseToxic)(nil),         // 78: tcpemu.v1.SlowCloseToxic
-	(*TimeoutToxic)(nil),           // 79: tcpemu.v1.TimeoutToxic
-	(*ResetPeerToxic)(nil),         // 80: tcpemu.v1.ResetPeerToxic
-	(*LimitDataToxic)(nil),         // 81: tcpemu.v1.LimitDataToxic
-	(*SlicerToxic)(nil),            // 82: tcpemu.v1.SlicerToxic
-	(*Toxic)(nil),                  // 83: tcpemu.v1.Toxic
-	(*ProxyCounters)(nil),          // 84: tcpemu.v1.ProxyCounters
-	(*Proxy)(nil),                  // 85: tcpemu.v1.Proxy
-	(*CreateProxyRequest)(nil),     // 86: tcpemu.v1.CreateProxyRequest
-	(*GetProxyRequest)(nil),        // 87: tcpemu.v1.GetProxyRequest
-	(*ListProxiesRequest)(nil),     // 88: tcpemu.v1.ListProxiesRequest
-	(*ListProxiesResponse)(nil),    // 89: tcpemu.v1.ListProxiesResponse
-	(*UpdateProxyRequest)(nil),     // 90: tcpemu.v1.UpdateProxyRequest
-	(*DeleteProxyRequest)(nil),     // 91: tcpemu.v1.DeleteProxyRequest
-	(*durationpb.Duration)(nil),    // 92: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),  // 93: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),          // 94: google.protobuf.Empty
+	(Aqm_Kind)(0),                  // 12: tcpemu.v1.Aqm.Kind
+	(Reader_Mode)(0),               // 13: tcpemu.v1.Reader.Mode
+	(CloseRequest_Mode)(0),         // 14: tcpemu.v1.CloseRequest.Mode
+	(*Network)(nil),                // 15: tcpemu.v1.Network
+	(*CreateNetworkRequest)(nil),   // 16: tcpemu.v1.CreateNetworkRequest
+	(*GetNetworkRequest)(nil),      // 17: tcpemu.v1.GetNetworkRequest
+	(*ListNetworksRequest)(nil),    // 18: tcpemu.v1.ListNetworksRequest
+	(*ListNetworksResponse)(nil),   // 19: tcpemu.v1.ListNetworksResponse
+	(*DeleteNetworkRequest)(nil),   // 20: tcpemu.v1.DeleteNetworkRequest
+	(*AdvanceTimeRequest)(nil),     // 21: tcpemu.v1.AdvanceTimeRequest
+	(*AdvanceTimeResponse)(nil),    // 22: tcpemu.v1.AdvanceTimeResponse
+	(*Jitter)(nil),                 // 23: tcpemu.v1.Jitter
+	(*GilbertElliott)(nil),         // 24: tcpemu.v1.GilbertElliott
+	(*Loss)(nil),                   // 25: tcpemu.v1.Loss
+	(*Aqm)(nil),                    // 26: tcpemu.v1.Aqm
+	(*SchedulePoint)(nil),          // 27: tcpemu.v1.SchedulePoint
+	(*LinkSchedule)(nil),           // 28: tcpemu.v1.LinkSchedule
+	(*DeliveryTrace)(nil),          // 29: tcpemu.v1.DeliveryTrace
+	(*PathSpec)(nil),               // 30: tcpemu.v1.PathSpec
+	(*PathCounters)(nil),           // 31: tcpemu.v1.PathCounters
+	(*Link)(nil),                   // 32: tcpemu.v1.Link
+	(*CreateLinkRequest)(nil),      // 33: tcpemu.v1.CreateLinkRequest
+	(*GetLinkRequest)(nil),         // 34: tcpemu.v1.GetLinkRequest
+	(*UpdateLinkRequest)(nil),      // 35: tcpemu.v1.UpdateLinkRequest
+	(*ListLinksRequest)(nil),       // 36: tcpemu.v1.ListLinksRequest
+	(*ListLinksResponse)(nil),      // 37: tcpemu.v1.ListLinksResponse
+	(*DeleteLinkRequest)(nil),      // 38: tcpemu.v1.DeleteLinkRequest
+	(*TcpConfig)(nil),              // 39: tcpemu.v1.TcpConfig
+	(*Reader)(nil),                 // 40: tcpemu.v1.Reader
+	(*Tcb)(nil),                    // 41: tcpemu.v1.Tcb
+	(*EndpointCounters)(nil),       // 42: tcpemu.v1.EndpointCounters
+	(*EndpointState)(nil),          // 43: tcpemu.v1.EndpointState
+	(*Remote)(nil),                 // 44: tcpemu.v1.Remote
+	(*Session)(nil),                // 45: tcpemu.v1.Session
+	(*OpenSessionRequest)(nil),     // 46: tcpemu.v1.OpenSessionRequest
+	(*OpenSessionsRequest)(nil),    // 47: tcpemu.v1.OpenSessionsRequest
+	(*OpenSessionsResponse)(nil),   // 48: tcpemu.v1.OpenSessionsResponse
+	(*GetSessionRequest)(nil),      // 49: tcpemu.v1.GetSessionRequest
+	(*ListSessionsRequest)(nil),    // 50: tcpemu.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),   // 51: tcpemu.v1.ListSessionsResponse
+	(*DeleteSessionRequest)(nil),   // 52: tcpemu.v1.DeleteSessionRequest
+	(*WriteRequest)(nil),           // 53: tcpemu.v1.WriteRequest
+	(*WriteResponse)(nil),          // 54: tcpemu.v1.WriteResponse
+	(*ReadRequest)(nil),            // 55: tcpemu.v1.ReadRequest
+	(*ReadResponse)(nil),           // 56: tcpemu.v1.ReadResponse
+	(*CloseRequest)(nil),           // 57: tcpemu.v1.CloseRequest
+	(*CloseResponse)(nil),          // 58: tcpemu.v1.CloseResponse
+	(*SetReaderRequest)(nil),       // 59: tcpemu.v1.SetReaderRequest
+	(*FaultMatch)(nil),             // 60: tcpemu.v1.FaultMatch
+	(*InjectFaultRequest)(nil),     // 61: tcpemu.v1.InjectFaultRequest
+	(*Fault)(nil),                  // 62: tcpemu.v1.Fault
+	(*ClearFaultsRequest)(nil),     // 63: tcpemu.v1.ClearFaultsRequest
+	(*Segment)(nil),                // 64: tcpemu.v1.Segment
+	(*SackBlock)(nil),              // 65: tcpemu.v1.SackBlock
+	(*Event)(nil),                  // 66: tcpemu.v1.Event
+	(*WatchEventsRequest)(nil),     // 67: tcpemu.v1.WatchEventsRequest
+	(*EventBatch)(nil),             // 68: tcpemu.v1.EventBatch
+	(*InterfaceCounters)(nil),      // 69: tcpemu.v1.InterfaceCounters
+	(*Interface)(nil),              // 70: tcpemu.v1.Interface
+	(*CreateInterfaceRequest)(nil), // 71: tcpemu.v1.CreateInterfaceRequest
+	(*GetInterfaceRequest)(nil),    // 72: tcpemu.v1.GetInterfaceRequest
+	(*ListInterfacesRequest)(nil),  // 73: tcpemu.v1.ListInterfacesRequest
+	(*ListInterfacesResponse)(nil), // 74: tcpemu.v1.ListInterfacesResponse
+	(*DeleteInterfaceRequest)(nil), // 75: tcpemu.v1.DeleteInterfaceRequest
+	(*ListenRequest)(nil),          // 76: tcpemu.v1.ListenRequest
+	(*Listener)(nil),               // 77: tcpemu.v1.Listener
+	(*DeleteListenerRequest)(nil),  // 78: tcpemu.v1.DeleteListenerRequest
+	(*ExportPcapRequest)(nil),      // 79: tcpemu.v1.ExportPcapRequest
+	(*PcapChunk)(nil),              // 80: tcpemu.v1.PcapChunk
+	(*LatencyToxic)(nil),           // 81: tcpemu.v1.LatencyToxic
+	(*BandwidthToxic)(nil),         // 82: tcpemu.v1.BandwidthToxic
+	(*SlowCloseToxic)(nil),         // 83: tcpemu.v1.SlowCloseToxic
+	(*TimeoutToxic)(nil),           // 84: tcpemu.v1.TimeoutToxic
+	(*ResetPeerToxic)(nil),         // 85: tcpemu.v1.ResetPeerToxic
+	(*LimitDataToxic)(nil),         // 86: tcpemu.v1.LimitDataToxic
+	(*SlicerToxic)(nil),            // 87: tcpemu.v1.SlicerToxic
+	(*Toxic)(nil),                  // 88: tcpemu.v1.Toxic
+	(*ProxyCounters)(nil),          // 89: tcpemu.v1.ProxyCounters
+	(*Proxy)(nil),                  // 90: tcpemu.v1.Proxy
+	(*CreateProxyRequest)(nil),     // 91: tcpemu.v1.CreateProxyRequest
+	(*GetProxyRequest)(nil),        // 92: tcpemu.v1.GetProxyRequest
+	(*ListProxiesRequest)(nil),     // 93: tcpemu.v1.ListProxiesRequest
+	(*ListProxiesResponse)(nil),    // 94: tcpemu.v1.ListProxiesResponse
+	(*UpdateProxyRequest)(nil),     // 95: tcpemu.v1.UpdateProxyRequest
+	(*DeleteProxyRequest)(nil),     // 96: tcpemu.v1.DeleteProxyRequest
+	(*RunScenarioRequest)(nil),     // 97: tcpemu.v1.RunScenarioRequest
+	(*RunScenarioProgress)(nil),    // 98: tcpemu.v1.RunScenarioProgress
+	nil,                            // 99: tcpemu.v1.RunScenarioRequest.FilesEntry
+	(*durationpb.Duration)(nil),    // 100: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),  // 101: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),          // 102: google.protobuf.Empty
 }
 var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	0,   // 0: tcpemu.v1.Network.clock:type_name -> tcpemu.v1.ClockKind
-	92,  // 1: tcpemu.v1.Network.now:type_name -> google.protobuf.Duration
+	100, // 1: tcpemu.v1.Network.now:type_name -> google.protobuf.Duration
 	0,   // 2: tcpemu.v1.CreateNetworkRequest.clock:type_name -> tcpemu.v1.ClockKind
-	14,  // 3: tcpemu.v1.ListNetworksResponse.networks:type_name -> tcpemu.v1.Network
-	92,  // 4: tcpemu.v1.AdvanceTimeRequest.duration:type_name -> google.protobuf.Duration
-	92,  // 5: tcpemu.v1.AdvanceTimeRequest.limit:type_name -> google.protobuf.Duration
-	92,  // 6: tcpemu.v1.AdvanceTimeResponse.now:type_name -> google.protobuf.Duration
-	92,  // 7: tcpemu.v1.Jitter.jitter:type_name -> google.protobuf.Duration
+	15,  // 3: tcpemu.v1.ListNetworksResponse.networks:type_name -> tcpemu.v1.Network
+	100, // 4: tcpemu.v1.AdvanceTimeRequest.duration:type_name -> google.protobuf.Duration
+	100, // 5: tcpemu.v1.AdvanceTimeRequest.limit:type_name -> google.protobuf.Duration
+	100, // 6: tcpemu.v1.AdvanceTimeResponse.now:type_name -> google.protobuf.Duration
+	100, // 7: tcpemu.v1.Jitter.jitter:type_name -> google.protobuf.Duration
 	11,  // 8: tcpemu.v1.Jitter.distribution:type_name -> tcpemu.v1.Jitter.Distribution
-	23,  // 9: tcpemu.v1.Loss.gilbert_elliott:type_name -> tcpemu.v1.GilbertElliott
-	92,  // 10: tcpemu.v1.PathSpec.delay:type_name -> google.protobuf.Duration
-	22,  // 11: tcpemu.v1.PathSpec.jitter:type_name -> tcpemu.v1.Jitter
-	24,  // 12: tcpemu.v1.PathSpec.loss:type_name -> tcpemu.v1.Loss
-	25,  // 13: tcpemu.v1.Link.forward:type_name -> tcpemu.v1.PathSpec
-	25,  // 14: tcpemu.v1.Link.reverse:type_name -> tcpemu.v1.PathSpec
-	26,  // 15: tcpemu.v1.Link.forward_counters:type_name -> tcpemu.v1.PathCounters
-	26,  // 16: tcpemu.v1.Link.reverse_counters:type_name -> tcpemu.v1.PathCounters
-	25,  // 17: tcpemu.v1.CreateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
-	25,  // 18: tcpemu.v1.CreateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	25,  // 19: tcpemu.v1.UpdateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
-	25,  // 20: tcpemu.v1.UpdateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	93,  // 21: tcpemu.v1.UpdateLinkRequest.update_mask:type_name -> google.protobuf.FieldMask
-	27,  // 22: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
-	92,  // 23: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
-	92,  // 24: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
-	92,  // 25: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
-	92,  // 26: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
-	92,  // 27: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
-	92,  // 28: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
-	92,  // 29: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
-	92,  // 30: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
-	1,   // 31: tcpemu.v1.TcpConfig.congestion_control:type_name -> tcpemu.v1.CongestionControl
-	92,  // 32: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
-	92,  // 33: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
-	92,  // 34: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
-	12,  // 35: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
-	3,   // 36: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
-	5,   // 37: tcpemu.v1.Tcb.cc_phase:type_name -> tcpemu.v1.CcPhase
-	36,  // 38: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
-	37,  // 39: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
-	4,   // 40: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
-	92,  // 41: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
-	92,  // 42: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
-	38,  // 43: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
-	38,  // 44: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
-	39,  // 45: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
-	34,  // 46: tcpemu.v1.OpenSessionRequest.client:type_name -> tcpemu.v1.TcpConfig
-	34,  // 47: tcpemu.v1.OpenSessionRequest.server:type_name -> tcpemu.v1.TcpConfig
-	35,  // 48: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
-	35,  // 49: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
-	39,  // 50: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
-	41,  // 51: tcpemu.v1.OpenSessionsRequest.sessions:type_name -> tcpemu.v1.OpenSessionRequest
-	40,  // 52: tcpemu.v1.OpenSessionsResponse.sessions:type_name -> tcpemu.v1.Session
-	40,  // 53: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
-	2,   // 54: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	92,  // 55: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
-	2,   // 56: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	92,  // 57: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
-	2,   // 58: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	13,  // 59: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
-	3,   // 60: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
-	2,   // 61: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	35,  // 62: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
-	6,   // 63: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
-	55,  // 64: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
-	8,   // 65: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
-	92,  // 66: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
-	92,  // 67: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
-	60,  // 68: tcpemu.v1.Segment.sack_blocks:type_name -> tcpemu.v1.SackBlock
-	9,   // 69: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
-	2,   // 70: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
-	3,   // 71: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
-	3,   // 72: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
-	59,  // 73: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
-	36,  // 74: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
-	9,   // 75: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
-	2,   // 76: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	61,  // 77: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
-	25,  // 78: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
-	25,  // 79: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
-	64,  // 80: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
-	26,  // 81: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
-	26,  // 82: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
-	25,  // 83: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
-	25,  // 84: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
-	65,  // 85: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
-	34,  // 86: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
-	35,  // 87: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
-	92,  // 88: tcpemu.v1.LatencyToxic.latency:type_name -> google.protobuf.Duration
-	92,  // 89: tcpemu.v1.LatencyToxic.jitter:type_name -> google.protobuf.Duration
-	92,  // 90: tcpemu.v1.SlowCloseToxic.delay:type_name -> google.protobuf.Duration
-	92,  // 91: tcpemu.v1.TimeoutToxic.timeout:type_name -> google.protobuf.Duration
-	92,  // 92: tcpemu.v1.ResetPeerToxic.timeout:type_name -> google.protobuf.Duration
-	92,  // 93: tcpemu.v1.SlicerToxic.delay:type_name -> google.protobuf.Duration
-	10,  // 94: tcpemu.v1.Toxic.stream:type_name -> tcpemu.v1.ToxicStream
-	76,  // 95: tcpemu.v1.Toxic.latency:type_name -> tcpemu.v1.LatencyToxic
-	77,  // 96: tcpemu.v1.Toxic.bandwidth:type_name -> tcpemu.v1.BandwidthToxic
-	78,  // 97: tcpemu.v1.Toxic.slow_close:type_name -> tcpemu.v1.SlowCloseToxic
-	79,  // 98: tcpemu.v1.Toxic.timeout:type_name -> tcpemu.v1.TimeoutToxic
-	80,  // 99: tcpemu.v1.Toxic.reset_peer:type_name -> tcpemu.v1.ResetPeerToxic
-	81,  // 100: tcpemu.v1.Toxic.limit_data:type_name -> tcpemu.v1.LimitDataToxic
-	82,  // 101: tcpemu.v1.Toxic.slicer:type_name -> tcpemu.v1.SlicerToxic
-	34,  // 102: tcpemu.v1.Proxy.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	34,  // 103: tcpemu.v1.Proxy.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	83,  // 104: tcpemu.v1.Proxy.toxics:type_name -> tcpemu.v1.Toxic
-	84,  // 105: tcpemu.v1.Proxy.counters:type_name -> tcpemu.v1.ProxyCounters
-	25,  // 106: tcpemu.v1.CreateProxyRequest.forward:type_name -> tcpemu.v1.PathSpec
-	25,  // 107: tcpemu.v1.CreateProxyRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	34,  // 108: tcpemu.v1.CreateProxyRequest.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	34,  // 109: tcpemu.v1.CreateProxyRequest.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	83,  // 110: tcpemu.v1.CreateProxyRequest.toxics:type_name -> tcpemu.v1.Toxic
-	85,  // 111: tcpemu.v1.ListProxiesResponse.proxies:type_name -> tcpemu.v1.Proxy
-	85,  // 112: tcpemu.v1.UpdateProxyRequest.proxy:type_name -> tcpemu.v1.Proxy
-	93,  // 113: tcpemu.v1.UpdateProxyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	15,  // 114: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
-	16,  // 115: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
-	17,  // 116: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
-	19,  // 117: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
-	20,  // 118: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
-	28,  // 119: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
-	29,  // 120: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
-	30,  // 121: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
-	31,  // 122: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
-	33,  // 123: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
-	41,  // 124: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
-	44,  // 125: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
-	45,  // 126: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
-	47,  // 127: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
-	42,  // 128: tcpemu.v1.Emulator.OpenSessions:input_type -> tcpemu.v1.OpenSessionsRequest
-	48,  // 129: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
-	50,  // 130: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
-	52,  // 131: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
-	54,  // 132: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
-	56,  // 133: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
-	58,  // 134: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
-	62,  // 135: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
-	66,  // 136: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
-	67,  // 137: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
-	68,  // 138: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
-	70,  // 139: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
-	71,  // 140: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
-	73,  // 141: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
-	74,  // 142: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
-	86,  // 143: tcpemu.v1.Emulator.CreateProxy:input_type -> tcpemu.v1.CreateProxyRequest
-	87,  // 144: tcpemu.v1.Emulator.GetProxy:input_type -> tcpemu.v1.GetProxyRequest
-	88,  // 145: tcpemu.v1.Emulator.ListProxies:input_type -> tcpemu.v1.ListProxiesRequest
-	90,  // 146: tcpemu.v1.Emulator.UpdateProxy:input_type -> tcpemu.v1.UpdateProxyRequest
-	91,  // 147: tcpemu.v1.Emulator.DeleteProxy:input_type -> tcpemu.v1.DeleteProxyRequest
-	14,  // 148: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
-	14,  // 149: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
-	18,  // 150: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
-	94,  // 151: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
-	21,  // 152: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
-	27,  // 153: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
-	27,  // 154: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
-	27,  // 155: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
-	32,  // 156: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
-	94,  // 157: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
-	40,  // 158: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
-	40,  // 159: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
-	46,  // 160: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
-	94,  // 161: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
-	43,  // 162: tcpemu.v1.Emulator.OpenSessions:output_type -> tcpemu.v1.OpenSessionsResponse
-	49,  // 163: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
-	51,  // 164: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
-	53,  // 165: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
-	94,  // 166: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
-	57,  // 167: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
-	94,  // 168: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
-	63,  // 169: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
-	65,  // 170: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
-	65,  // 171: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
-	69,  // 172: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
-	94,  // 173: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
-	72,  // 174: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
-	94,  // 175: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
-	75,  // 176: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
-	85,  // 177: tcpemu.v1.Emulator.CreateProxy:output_type -> tcpemu.v1.Proxy
-	85,  // 178: tcpemu.v1.Emulator.GetProxy:output_type -> tcpemu.v1.Proxy
-	89,  // 179: tcpemu.v1.Emulator.ListProxies:output_type -> tcpemu.v1.ListProxiesResponse
-	85,  // 180: tcpemu.v1.Emulator.UpdateProxy:output_type -> tcpemu.v1.Proxy
-	94,  // 181: tcpemu.v1.Emulator.DeleteProxy:output_type -> google.protobuf.Empty
-	148, // [148:182] is the sub-list for method output_type
-	114, // [114:148] is the sub-list for method input_type
-	114, // [114:114] is the sub-list for extension type_name
-	114, // [114:114] is the sub-list for extension extendee
-	0,   // [0:114] is the sub-list for field type_name
+	24,  // 9: tcpemu.v1.Loss.gilbert_elliott:type_name -> tcpemu.v1.GilbertElliott
+	12,  // 10: tcpemu.v1.Aqm.kind:type_name -> tcpemu.v1.Aqm.Kind
+	100, // 11: tcpemu.v1.Aqm.codel_target:type_name -> google.protobuf.Duration
+	100, // 12: tcpemu.v1.Aqm.codel_interval:type_name -> google.protobuf.Duration
+	100, // 13: tcpemu.v1.SchedulePoint.at:type_name -> google.protobuf.Duration
+	100, // 14: tcpemu.v1.SchedulePoint.delay:type_name -> google.protobuf.Duration
+	100, // 15: tcpemu.v1.SchedulePoint.jitter:type_name -> google.protobuf.Duration
+	27,  // 16: tcpemu.v1.LinkSchedule.points:type_name -> tcpemu.v1.SchedulePoint
+	100, // 17: tcpemu.v1.LinkSchedule.repeat:type_name -> google.protobuf.Duration
+	100, // 18: tcpemu.v1.LinkSchedule.ramp_step:type_name -> google.protobuf.Duration
+	100, // 19: tcpemu.v1.DeliveryTrace.period:type_name -> google.protobuf.Duration
+	100, // 20: tcpemu.v1.PathSpec.delay:type_name -> google.protobuf.Duration
+	23,  // 21: tcpemu.v1.PathSpec.jitter:type_name -> tcpemu.v1.Jitter
+	25,  // 22: tcpemu.v1.PathSpec.loss:type_name -> tcpemu.v1.Loss
+	26,  // 23: tcpemu.v1.PathSpec.aqm:type_name -> tcpemu.v1.Aqm
+	28,  // 24: tcpemu.v1.PathSpec.schedule:type_name -> tcpemu.v1.LinkSchedule
+	29,  // 25: tcpemu.v1.PathSpec.trace:type_name -> tcpemu.v1.DeliveryTrace
+	100, // 26: tcpemu.v1.PathSpec.queue_sample_interval:type_name -> google.protobuf.Duration
+	100, // 27: tcpemu.v1.PathCounters.sojourn_total:type_name -> google.protobuf.Duration
+	30,  // 28: tcpemu.v1.Link.forward:type_name -> tcpemu.v1.PathSpec
+	30,  // 29: tcpemu.v1.Link.reverse:type_name -> tcpemu.v1.PathSpec
+	31,  // 30: tcpemu.v1.Link.forward_counters:type_name -> tcpemu.v1.PathCounters
+	31,  // 31: tcpemu.v1.Link.reverse_counters:type_name -> tcpemu.v1.PathCounters
+	30,  // 32: tcpemu.v1.CreateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
+	30,  // 33: tcpemu.v1.CreateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	30,  // 34: tcpemu.v1.UpdateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
+	30,  // 35: tcpemu.v1.UpdateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	101, // 36: tcpemu.v1.UpdateLinkRequest.update_mask:type_name -> google.protobuf.FieldMask
+	32,  // 37: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
+	100, // 38: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
+	100, // 39: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
+	100, // 40: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
+	100, // 41: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
+	100, // 42: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
+	100, // 43: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
+	100, // 44: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
+	100, // 45: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
+	1,   // 46: tcpemu.v1.TcpConfig.congestion_control:type_name -> tcpemu.v1.CongestionControl
+	100, // 47: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
+	100, // 48: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
+	100, // 49: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
+	13,  // 50: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
+	3,   // 51: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
+	5,   // 52: tcpemu.v1.Tcb.cc_phase:type_name -> tcpemu.v1.CcPhase
+	41,  // 53: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
+	42,  // 54: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
+	4,   // 55: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
+	100, // 56: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
+	100, // 57: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
+	43,  // 58: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
+	43,  // 59: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
+	44,  // 60: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
+	39,  // 61: tcpemu.v1.OpenSessionRequest.client:type_name -> tcpemu.v1.TcpConfig
+	39,  // 62: tcpemu.v1.OpenSessionRequest.server:type_name -> tcpemu.v1.TcpConfig
+	40,  // 63: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
+	40,  // 64: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
+	44,  // 65: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
+	46,  // 66: tcpemu.v1.OpenSessionsRequest.sessions:type_name -> tcpemu.v1.OpenSessionRequest
+	45,  // 67: tcpemu.v1.OpenSessionsResponse.sessions:type_name -> tcpemu.v1.Session
+	45,  // 68: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
+	2,   // 69: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	100, // 70: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
+	2,   // 71: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	100, // 72: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
+	2,   // 73: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	14,  // 74: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
+	3,   // 75: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
+	2,   // 76: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	40,  // 77: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
+	6,   // 78: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
+	60,  // 79: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
+	8,   // 80: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
+	100, // 81: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
+	100, // 82: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
+	65,  // 83: tcpemu.v1.Segment.sack_blocks:type_name -> tcpemu.v1.SackBlock
+	9,   // 84: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
+	2,   // 85: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
+	3,   // 86: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
+	3,   // 87: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
+	64,  // 88: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
+	41,  // 89: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
+	9,   // 90: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
+	2,   // 91: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	66,  // 92: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
+	30,  // 93: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
+	30,  // 94: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
+	69,  // 95: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
+	31,  // 96: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
+	31,  // 97: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
+	30,  // 98: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
+	30,  // 99: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
+	70,  // 100: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
+	39,  // 101: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
+	40,  // 102: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
+	100, // 103: tcpemu.v1.LatencyToxic.latency:type_name -> google.protobuf.Duration
+	100, // 104: tcpemu.v1.LatencyToxic.jitter:type_name -> google.protobuf.Duration
+	100, // 105: tcpemu.v1.SlowCloseToxic.delay:type_name -> google.protobuf.Duration
+	100, // 106: tcpemu.v1.TimeoutToxic.timeout:type_name -> google.protobuf.Duration
+	100, // 107: tcpemu.v1.ResetPeerToxic.timeout:type_name -> google.protobuf.Duration
+	100, // 108: tcpemu.v1.SlicerToxic.delay:type_name -> google.protobuf.Duration
+	10,  // 109: tcpemu.v1.Toxic.stream:type_name -> tcpemu.v1.ToxicStream
+	81,  // 110: tcpemu.v1.Toxic.latency:type_name -> tcpemu.v1.LatencyToxic
+	82,  // 111: tcpemu.v1.Toxic.bandwidth:type_name -> tcpemu.v1.BandwidthToxic
+	83,  // 112: tcpemu.v1.Toxic.slow_close:type_name -> tcpemu.v1.SlowCloseToxic
+	84,  // 113: tcpemu.v1.Toxic.timeout:type_name -> tcpemu.v1.TimeoutToxic
+	85,  // 114: tcpemu.v1.Toxic.reset_peer:type_name -> tcpemu.v1.ResetPeerToxic
+	86,  // 115: tcpemu.v1.Toxic.limit_data:type_name -> tcpemu.v1.LimitDataToxic
+	87,  // 116: tcpemu.v1.Toxic.slicer:type_name -> tcpemu.v1.SlicerToxic
+	39,  // 117: tcpemu.v1.Proxy.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	39,  // 118: tcpemu.v1.Proxy.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	88,  // 119: tcpemu.v1.Proxy.toxics:type_name -> tcpemu.v1.Toxic
+	89,  // 120: tcpemu.v1.Proxy.counters:type_name -> tcpemu.v1.ProxyCounters
+	30,  // 121: tcpemu.v1.CreateProxyRequest.forward:type_name -> tcpemu.v1.PathSpec
+	30,  // 122: tcpemu.v1.CreateProxyRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	39,  // 123: tcpemu.v1.CreateProxyRequest.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	39,  // 124: tcpemu.v1.CreateProxyRequest.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	88,  // 125: tcpemu.v1.CreateProxyRequest.toxics:type_name -> tcpemu.v1.Toxic
+	90,  // 126: tcpemu.v1.ListProxiesResponse.proxies:type_name -> tcpemu.v1.Proxy
+	90,  // 127: tcpemu.v1.UpdateProxyRequest.proxy:type_name -> tcpemu.v1.Proxy
+	101, // 128: tcpemu.v1.UpdateProxyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	99,  // 129: tcpemu.v1.RunScenarioRequest.files:type_name -> tcpemu.v1.RunScenarioRequest.FilesEntry
+	100, // 130: tcpemu.v1.RunScenarioProgress.virtual_time:type_name -> google.protobuf.Duration
+	100, // 131: tcpemu.v1.RunScenarioProgress.duration:type_name -> google.protobuf.Duration
+	16,  // 132: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
+	17,  // 133: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
+	18,  // 134: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
+	20,  // 135: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
+	21,  // 136: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
+	33,  // 137: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
+	34,  // 138: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
+	35,  // 139: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
+	36,  // 140: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
+	38,  // 141: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
+	46,  // 142: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
+	49,  // 143: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
+	50,  // 144: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
+	52,  // 145: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
+	47,  // 146: tcpemu.v1.Emulator.OpenSessions:input_type -> tcpemu.v1.OpenSessionsRequest
+	53,  // 147: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
+	55,  // 148: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
+	57,  // 149: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
+	59,  // 150: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
+	61,  // 151: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
+	63,  // 152: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
+	67,  // 153: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
+	71,  // 154: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
+	72,  // 155: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
+	73,  // 156: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
+	75,  // 157: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
+	76,  // 158: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
+	78,  // 159: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
+	79,  // 160: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
+	91,  // 161: tcpemu.v1.Emulator.CreateProxy:input_type -> tcpemu.v1.CreateProxyRequest
+	92,  // 162: tcpemu.v1.Emulator.GetProxy:input_type -> tcpemu.v1.GetProxyRequest
+	93,  // 163: tcpemu.v1.Emulator.ListProxies:input_type -> tcpemu.v1.ListProxiesRequest
+	95,  // 164: tcpemu.v1.Emulator.UpdateProxy:input_type -> tcpemu.v1.UpdateProxyRequest
+	96,  // 165: tcpemu.v1.Emulator.DeleteProxy:input_type -> tcpemu.v1.DeleteProxyRequest
+	97,  // 166: tcpemu.v1.Emulator.RunScenario:input_type -> tcpemu.v1.RunScenarioRequest
+	15,  // 167: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
+	15,  // 168: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
+	19,  // 169: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
+	102, // 170: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
+	22,  // 171: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
+	32,  // 172: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
+	32,  // 173: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
+	32,  // 174: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
+	37,  // 175: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
+	102, // 176: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
+	45,  // 177: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
+	45,  // 178: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
+	51,  // 179: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
+	102, // 180: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
+	48,  // 181: tcpemu.v1.Emulator.OpenSessions:output_type -> tcpemu.v1.OpenSessionsResponse
+	54,  // 182: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
+	56,  // 183: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
+	58,  // 184: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
+	102, // 185: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
+	62,  // 186: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
+	102, // 187: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
+	68,  // 188: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
+	70,  // 189: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
+	70,  // 190: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
+	74,  // 191: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
+	102, // 192: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
+	77,  // 193: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
+	102, // 194: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
+	80,  // 195: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
+	90,  // 196: tcpemu.v1.Emulator.CreateProxy:output_type -> tcpemu.v1.Proxy
+	90,  // 197: tcpemu.v1.Emulator.GetProxy:output_type -> tcpemu.v1.Proxy
+	94,  // 198: tcpemu.v1.Emulator.ListProxies:output_type -> tcpemu.v1.ListProxiesResponse
+	90,  // 199: tcpemu.v1.Emulator.UpdateProxy:output_type -> tcpemu.v1.Proxy
+	102, // 200: tcpemu.v1.Emulator.DeleteProxy:output_type -> google.protobuf.Empty
+	98,  // 201: tcpemu.v1.Emulator.RunScenario:output_type -> tcpemu.v1.RunScenarioProgress
+	167, // [167:202] is the sub-list for method output_type
+	132, // [132:167] is the sub-list for method input_type
+	132, // [132:132] is the sub-list for extension type_name
+	132, // [132:132] is the sub-list for extension extendee
+	0,   // [0:132] is the sub-list for field type_name
 }
 
 func init() { file_tcpemu_v1_tcpemu_proto_init() }
@@ -8543,23 +9290,25 @@ func file_tcpemu_v1_tcpemu_proto_init() {
 		(*Loss_GilbertElliott)(nil),
 	}
 	file_tcpemu_v1_tcpemu_proto_msgTypes[11].OneofWrappers = []any{}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[20].OneofWrappers = []any{}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[21].OneofWrappers = []any{}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[34].OneofWrappers = []any{
+	file_tcpemu_v1_tcpemu_proto_msgTypes[12].OneofWrappers = []any{}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[15].OneofWrappers = []any{}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[24].OneofWrappers = []any{}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[25].OneofWrappers = []any{}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[38].OneofWrappers = []any{
 		(*WriteRequest_Data)(nil),
 		(*WriteRequest_FillBytes)(nil),
 	}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[41].OneofWrappers = []any{}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[42].OneofWrappers = []any{
+	file_tcpemu_v1_tcpemu_proto_msgTypes[45].OneofWrappers = []any{}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[46].OneofWrappers = []any{
 		(*InjectFaultRequest_LinkId)(nil),
 		(*InjectFaultRequest_SessionId)(nil),
 	}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[44].OneofWrappers = []any{
+	file_tcpemu_v1_tcpemu_proto_msgTypes[48].OneofWrappers = []any{
 		(*ClearFaultsRequest_LinkId)(nil),
 		(*ClearFaultsRequest_SessionId)(nil),
 	}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[45].OneofWrappers = []any{}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[69].OneofWrappers = []any{
+	file_tcpemu_v1_tcpemu_proto_msgTypes[49].OneofWrappers = []any{}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[73].OneofWrappers = []any{
 		(*Toxic_Latency)(nil),
 		(*Toxic_Bandwidth)(nil),
 		(*Toxic_SlowClose)(nil),
@@ -8568,22 +9317,23 @@ func file_tcpemu_v1_tcpemu_proto_init() {
 		(*Toxic_LimitData)(nil),
 		(*Toxic_Slicer)(nil),
 	}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[72].OneofWrappers = []any{}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[73].OneofWrappers = []any{
+	file_tcpemu_v1_tcpemu_proto_msgTypes[76].OneofWrappers = []any{}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[77].OneofWrappers = []any{
 		(*GetProxyRequest_ProxyId)(nil),
 		(*GetProxyRequest_Name)(nil),
 	}
-	file_tcpemu_v1_tcpemu_proto_msgTypes[77].OneofWrappers = []any{
+	file_tcpemu_v1_tcpemu_proto_msgTypes[81].OneofWrappers = []any{
 		(*DeleteProxyRequest_ProxyId)(nil),
 		(*DeleteProxyRequest_Name)(nil),
 	}
+	file_tcpemu_v1_tcpemu_proto_msgTypes[82].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tcpemu_v1_tcpemu_proto_rawDesc), len(file_tcpemu_v1_tcpemu_proto_rawDesc)),
-			NumEnums:      14,
-			NumMessages:   78,
+			NumEnums:      15,
+			NumMessages:   85,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -61,6 +61,7 @@ const (
 	Emulator_ListProxies_FullMethodName     = "/tcpemu.v1.Emulator/ListProxies"
 	Emulator_UpdateProxy_FullMethodName     = "/tcpemu.v1.Emulator/UpdateProxy"
 	Emulator_DeleteProxy_FullMethodName     = "/tcpemu.v1.Emulator/DeleteProxy"
+	Emulator_RunScenario_FullMethodName     = "/tcpemu.v1.Emulator/RunScenario"
 )
 
 // EmulatorClient is the client API for Emulator service.
@@ -145,6 +146,13 @@ type EmulatorClient interface {
 	UpdateProxy(ctx context.Context, in *UpdateProxyRequest, opts ...grpc.CallOption) (*Proxy, error)
 	// Closes the proxy's connections (their sessions stay until deleted).
 	DeleteProxy(ctx context.Context, in *DeleteProxyRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Runs a scenario file (docs/experiments.md) on a VIRTUAL network of its
+	// own, off the shards: progress as virtual time advances, then the
+	// summary.json that tcpemu-sim --scenario writes for the same file, seed
+	// and overrides, byte for byte. Ends CANCELLED when the client cancels or
+	// tcpemud shuts down, DEADLINE_EXCEEDED at the call's deadline,
+	// RESOURCE_EXHAUSTED when too many run at once.
+	RunScenario(ctx context.Context, in *RunScenarioRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RunScenarioProgress], error)
 }
 
 type emulatorClient struct {
@@ -513,6 +521,25 @@ func (c *emulatorClient) DeleteProxy(ctx context.Context, in *DeleteProxyRequest
 	return out, nil
 }
 
+func (c *emulatorClient) RunScenario(ctx context.Context, in *RunScenarioRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RunScenarioProgress], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Emulator_ServiceDesc.Streams[2], Emulator_RunScenario_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[RunScenarioRequest, RunScenarioProgress]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Emulator_RunScenarioClient = grpc.ServerStreamingClient[RunScenarioProgress]
+
 // EmulatorServer is the server API for Emulator service.
 // All implementations must embed UnimplementedEmulatorServer
 // for forward compatibility.
@@ -595,6 +622,13 @@ type EmulatorServer interface {
 	UpdateProxy(context.Context, *UpdateProxyRequest) (*Proxy, error)
 	// Closes the proxy's connections (their sessions stay until deleted).
 	DeleteProxy(context.Context, *DeleteProxyRequest) (*emptypb.Empty, error)
+	// Runs a scenario file (docs/experiments.md) on a VIRTUAL network of its
+	// own, off the shards: progress as virtual time advances, then the
+	// summary.json that tcpemu-sim --scenario writes for the same file, seed
+	// and overrides, byte for byte. Ends CANCELLED when the client cancels or
+	// tcpemud shuts down, DEADLINE_EXCEEDED at the call's deadline,
+	// RESOURCE_EXHAUSTED when too many run at once.
+	RunScenario(*RunScenarioRequest, grpc.ServerStreamingServer[RunScenarioProgress]) error
 	mustEmbedUnimplementedEmulatorServer()
 }
 
@@ -706,6 +740,9 @@ func (UnimplementedEmulatorServer) UpdateProxy(context.Context, *UpdateProxyRequ
 }
 func (UnimplementedEmulatorServer) DeleteProxy(context.Context, *DeleteProxyRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteProxy not implemented")
+}
+func (UnimplementedEmulatorServer) RunScenario(*RunScenarioRequest, grpc.ServerStreamingServer[RunScenarioProgress]) error {
+	return status.Error(codes.Unimplemented, "method RunScenario not implemented")
 }
 func (UnimplementedEmulatorServer) mustEmbedUnimplementedEmulatorServer() {}
 func (UnimplementedEmulatorServer) testEmbeddedByValue()                  {}
@@ -1326,6 +1363,17 @@ func _Emulator_DeleteProxy_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Emulator_RunScenario_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(RunScenarioRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(EmulatorServer).RunScenario(m, &grpc.GenericServerStream[RunScenarioRequest, RunScenarioProgress]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Emulator_RunScenarioServer = grpc.ServerStreamingServer[RunScenarioProgress]
+
 // Emulator_ServiceDesc is the grpc.ServiceDesc for Emulator service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1471,6 +1519,11 @@ var Emulator_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "ExportPcap",
 			Handler:       _Emulator_ExportPcap_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "RunScenario",
+			Handler:       _Emulator_RunScenario_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -110,6 +110,8 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_SESSION_ACCEPTED: _ClassVar[EventKind]
     EVENT_KIND_CLOCK_BEHIND: _ClassVar[EventKind]
     EVENT_KIND_CLOCK_CAUGHT_UP: _ClassVar[EventKind]
+    EVENT_KIND_LINK_CHANGED: _ClassVar[EventKind]
+    EVENT_KIND_QUEUE_SAMPLE: _ClassVar[EventKind]
 
 class ToxicStream(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -185,6 +187,8 @@ EVENT_KIND_SESSION_DESTROYED: EventKind
 EVENT_KIND_SESSION_ACCEPTED: EventKind
 EVENT_KIND_CLOCK_BEHIND: EventKind
 EVENT_KIND_CLOCK_CAUGHT_UP: EventKind
+EVENT_KIND_LINK_CHANGED: EventKind
+EVENT_KIND_QUEUE_SAMPLE: EventKind
 TOXIC_STREAM_UNSPECIFIED: ToxicStream
 TOXIC_STREAM_DOWNSTREAM: ToxicStream
 TOXIC_STREAM_UPSTREAM: ToxicStream
@@ -297,8 +301,88 @@ class Loss(_message.Message):
     gilbert_elliott: GilbertElliott
     def __init__(self, random: _Optional[float] = ..., gilbert_elliott: _Optional[_Union[GilbertElliott, _Mapping]] = ...) -> None: ...
 
+class Aqm(_message.Message):
+    __slots__ = ("kind", "ecn", "red_min_threshold", "red_max_threshold", "red_max_p", "red_weight", "red_gentle", "red_avpkt", "codel_target", "codel_interval", "fq_flows", "fq_quantum")
+    class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        KIND_UNSPECIFIED: _ClassVar[Aqm.Kind]
+        KIND_DROP_TAIL: _ClassVar[Aqm.Kind]
+        KIND_RED: _ClassVar[Aqm.Kind]
+        KIND_CODEL: _ClassVar[Aqm.Kind]
+        KIND_FQ_CODEL: _ClassVar[Aqm.Kind]
+    KIND_UNSPECIFIED: Aqm.Kind
+    KIND_DROP_TAIL: Aqm.Kind
+    KIND_RED: Aqm.Kind
+    KIND_CODEL: Aqm.Kind
+    KIND_FQ_CODEL: Aqm.Kind
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ECN_FIELD_NUMBER: _ClassVar[int]
+    RED_MIN_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    RED_MAX_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    RED_MAX_P_FIELD_NUMBER: _ClassVar[int]
+    RED_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    RED_GENTLE_FIELD_NUMBER: _ClassVar[int]
+    RED_AVPKT_FIELD_NUMBER: _ClassVar[int]
+    CODEL_TARGET_FIELD_NUMBER: _ClassVar[int]
+    CODEL_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    FQ_FLOWS_FIELD_NUMBER: _ClassVar[int]
+    FQ_QUANTUM_FIELD_NUMBER: _ClassVar[int]
+    kind: Aqm.Kind
+    ecn: bool
+    red_min_threshold: int
+    red_max_threshold: int
+    red_max_p: float
+    red_weight: float
+    red_gentle: bool
+    red_avpkt: int
+    codel_target: _duration_pb2.Duration
+    codel_interval: _duration_pb2.Duration
+    fq_flows: int
+    fq_quantum: int
+    def __init__(self, kind: _Optional[_Union[Aqm.Kind, str]] = ..., ecn: bool = ..., red_min_threshold: _Optional[int] = ..., red_max_threshold: _Optional[int] = ..., red_max_p: _Optional[float] = ..., red_weight: _Optional[float] = ..., red_gentle: bool = ..., red_avpkt: _Optional[int] = ..., codel_target: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., codel_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., fq_flows: _Optional[int] = ..., fq_quantum: _Optional[int] = ...) -> None: ...
+
+class SchedulePoint(_message.Message):
+    __slots__ = ("at", "ramp", "rate_bps", "delay", "jitter", "loss", "down")
+    AT_FIELD_NUMBER: _ClassVar[int]
+    RAMP_FIELD_NUMBER: _ClassVar[int]
+    RATE_BPS_FIELD_NUMBER: _ClassVar[int]
+    DELAY_FIELD_NUMBER: _ClassVar[int]
+    JITTER_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    DOWN_FIELD_NUMBER: _ClassVar[int]
+    at: _duration_pb2.Duration
+    ramp: bool
+    rate_bps: int
+    delay: _duration_pb2.Duration
+    jitter: _duration_pb2.Duration
+    loss: float
+    down: bool
+    def __init__(self, at: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., ramp: bool = ..., rate_bps: _Optional[int] = ..., delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., jitter: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., loss: _Optional[float] = ..., down: bool = ...) -> None: ...
+
+class LinkSchedule(_message.Message):
+    __slots__ = ("points", "repeat", "ramp_step")
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    REPEAT_FIELD_NUMBER: _ClassVar[int]
+    RAMP_STEP_FIELD_NUMBER: _ClassVar[int]
+    points: _containers.RepeatedCompositeFieldContainer[SchedulePoint]
+    repeat: _duration_pb2.Duration
+    ramp_step: _duration_pb2.Duration
+    def __init__(self, points: _Optional[_Iterable[_Union[SchedulePoint, _Mapping]]] = ..., repeat: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., ramp_step: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class DeliveryTrace(_message.Message):
+    __slots__ = ("name", "mahimahi", "opportunities", "period")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MAHIMAHI_FIELD_NUMBER: _ClassVar[int]
+    OPPORTUNITIES_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    mahimahi: str
+    opportunities: int
+    period: _duration_pb2.Duration
+    def __init__(self, name: _Optional[str] = ..., mahimahi: _Optional[str] = ..., opportunities: _Optional[int] = ..., period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
 class PathSpec(_message.Message):
-    __slots__ = ("delay", "jitter", "rate_bps", "queue_limit_packets", "queue_limit_bytes", "loss", "duplicate", "reorder", "reorder_gap", "corrupt", "mtu")
+    __slots__ = ("delay", "jitter", "rate_bps", "queue_limit_packets", "queue_limit_bytes", "loss", "duplicate", "reorder", "reorder_gap", "corrupt", "mtu", "aqm", "schedule", "trace", "queue_sample_interval")
     DELAY_FIELD_NUMBER: _ClassVar[int]
     JITTER_FIELD_NUMBER: _ClassVar[int]
     RATE_BPS_FIELD_NUMBER: _ClassVar[int]
@@ -310,6 +394,10 @@ class PathSpec(_message.Message):
     REORDER_GAP_FIELD_NUMBER: _ClassVar[int]
     CORRUPT_FIELD_NUMBER: _ClassVar[int]
     MTU_FIELD_NUMBER: _ClassVar[int]
+    AQM_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    TRACE_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_SAMPLE_INTERVAL_FIELD_NUMBER: _ClassVar[int]
     delay: _duration_pb2.Duration
     jitter: Jitter
     rate_bps: int
@@ -321,10 +409,14 @@ class PathSpec(_message.Message):
     reorder_gap: int
     corrupt: float
     mtu: int
-    def __init__(self, delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., jitter: _Optional[_Union[Jitter, _Mapping]] = ..., rate_bps: _Optional[int] = ..., queue_limit_packets: _Optional[int] = ..., queue_limit_bytes: _Optional[int] = ..., loss: _Optional[_Union[Loss, _Mapping]] = ..., duplicate: _Optional[float] = ..., reorder: _Optional[float] = ..., reorder_gap: _Optional[int] = ..., corrupt: _Optional[float] = ..., mtu: _Optional[int] = ...) -> None: ...
+    aqm: Aqm
+    schedule: LinkSchedule
+    trace: DeliveryTrace
+    queue_sample_interval: _duration_pb2.Duration
+    def __init__(self, delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., jitter: _Optional[_Union[Jitter, _Mapping]] = ..., rate_bps: _Optional[int] = ..., queue_limit_packets: _Optional[int] = ..., queue_limit_bytes: _Optional[int] = ..., loss: _Optional[_Union[Loss, _Mapping]] = ..., duplicate: _Optional[float] = ..., reorder: _Optional[float] = ..., reorder_gap: _Optional[int] = ..., corrupt: _Optional[float] = ..., mtu: _Optional[int] = ..., aqm: _Optional[_Union[Aqm, _Mapping]] = ..., schedule: _Optional[_Union[LinkSchedule, _Mapping]] = ..., trace: _Optional[_Union[DeliveryTrace, _Mapping]] = ..., queue_sample_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class PathCounters(_message.Message):
-    __slots__ = ("packets_sent", "bytes_sent", "packets_delivered", "bytes_delivered", "dropped_loss", "dropped_queue", "dropped_fault", "dropped_mtu", "duplicated", "corrupted", "reordered", "fault_hits", "queued_packets", "queued_bytes")
+    __slots__ = ("packets_sent", "bytes_sent", "packets_delivered", "bytes_delivered", "dropped_loss", "dropped_queue", "dropped_fault", "dropped_mtu", "duplicated", "corrupted", "reordered", "fault_hits", "queued_packets", "queued_bytes", "dropped_aqm", "ce_marked", "link_changes", "dequeued", "sojourn_total")
     PACKETS_SENT_FIELD_NUMBER: _ClassVar[int]
     BYTES_SENT_FIELD_NUMBER: _ClassVar[int]
     PACKETS_DELIVERED_FIELD_NUMBER: _ClassVar[int]
@@ -339,6 +431,11 @@ class PathCounters(_message.Message):
     FAULT_HITS_FIELD_NUMBER: _ClassVar[int]
     QUEUED_PACKETS_FIELD_NUMBER: _ClassVar[int]
     QUEUED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_AQM_FIELD_NUMBER: _ClassVar[int]
+    CE_MARKED_FIELD_NUMBER: _ClassVar[int]
+    LINK_CHANGES_FIELD_NUMBER: _ClassVar[int]
+    DEQUEUED_FIELD_NUMBER: _ClassVar[int]
+    SOJOURN_TOTAL_FIELD_NUMBER: _ClassVar[int]
     packets_sent: int
     bytes_sent: int
     packets_delivered: int
@@ -353,7 +450,12 @@ class PathCounters(_message.Message):
     fault_hits: int
     queued_packets: int
     queued_bytes: int
-    def __init__(self, packets_sent: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., packets_delivered: _Optional[int] = ..., bytes_delivered: _Optional[int] = ..., dropped_loss: _Optional[int] = ..., dropped_queue: _Optional[int] = ..., dropped_fault: _Optional[int] = ..., dropped_mtu: _Optional[int] = ..., duplicated: _Optional[int] = ..., corrupted: _Optional[int] = ..., reordered: _Optional[int] = ..., fault_hits: _Optional[int] = ..., queued_packets: _Optional[int] = ..., queued_bytes: _Optional[int] = ...) -> None: ...
+    dropped_aqm: int
+    ce_marked: int
+    link_changes: int
+    dequeued: int
+    sojourn_total: _duration_pb2.Duration
+    def __init__(self, packets_sent: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., packets_delivered: _Optional[int] = ..., bytes_delivered: _Optional[int] = ..., dropped_loss: _Optional[int] = ..., dropped_queue: _Optional[int] = ..., dropped_fault: _Optional[int] = ..., dropped_mtu: _Optional[int] = ..., duplicated: _Optional[int] = ..., corrupted: _Optional[int] = ..., reordered: _Optional[int] = ..., fault_hits: _Optional[int] = ..., queued_packets: _Optional[int] = ..., queued_bytes: _Optional[int] = ..., dropped_aqm: _Optional[int] = ..., ce_marked: _Optional[int] = ..., link_changes: _Optional[int] = ..., dequeued: _Optional[int] = ..., sojourn_total: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class Link(_message.Message):
     __slots__ = ("id", "network_id", "forward", "reverse", "forward_counters", "reverse_counters", "session_count")
@@ -1366,3 +1468,32 @@ class DeleteProxyRequest(_message.Message):
     proxy_id: int
     name: str
     def __init__(self, proxy_id: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
+
+class RunScenarioRequest(_message.Message):
+    __slots__ = ("scenario_yaml", "set", "seed", "files")
+    class FilesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    SCENARIO_YAML_FIELD_NUMBER: _ClassVar[int]
+    SET_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    scenario_yaml: str
+    set: _containers.RepeatedScalarFieldContainer[str]
+    seed: int
+    files: _containers.ScalarMap[str, str]
+    def __init__(self, scenario_yaml: _Optional[str] = ..., set: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., files: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class RunScenarioProgress(_message.Message):
+    __slots__ = ("virtual_time", "duration", "summary_json")
+    VIRTUAL_TIME_FIELD_NUMBER: _ClassVar[int]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_JSON_FIELD_NUMBER: _ClassVar[int]
+    virtual_time: _duration_pb2.Duration
+    duration: _duration_pb2.Duration
+    summary_json: str
+    def __init__(self, virtual_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., summary_json: _Optional[str] = ...) -> None: ...

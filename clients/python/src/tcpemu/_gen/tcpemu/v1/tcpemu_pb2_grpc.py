@@ -205,6 +205,11 @@ class EmulatorStub(object):
                 request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.DeleteProxyRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.RunScenario = channel.unary_stream(
+                '/tcpemu.v1.Emulator/RunScenario',
+                request_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.RunScenarioRequest.SerializeToString,
+                response_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.RunScenarioProgress.FromString,
+                _registered_method=True)
 
 
 class EmulatorServicer(object):
@@ -458,6 +463,18 @@ class EmulatorServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RunScenario(self, request, context):
+        """Runs a scenario file (docs/experiments.md) on a VIRTUAL network of its
+        own, off the shards: progress as virtual time advances, then the
+        summary.json that tcpemu-sim --scenario writes for the same file, seed
+        and overrides, byte for byte. Ends CANCELLED when the client cancels or
+        tcpemud shuts down, DEADLINE_EXCEEDED at the call's deadline,
+        RESOURCE_EXHAUSTED when too many run at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EmulatorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -630,6 +647,11 @@ def add_EmulatorServicer_to_server(servicer, server):
                     servicer.DeleteProxy,
                     request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.DeleteProxyRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'RunScenario': grpc.unary_stream_rpc_method_handler(
+                    servicer.RunScenario,
+                    request_deserializer=tcpemu_dot_v1_dot_tcpemu__pb2.RunScenarioRequest.FromString,
+                    response_serializer=tcpemu_dot_v1_dot_tcpemu__pb2.RunScenarioProgress.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1550,6 +1572,33 @@ class Emulator(object):
             '/tcpemu.v1.Emulator/DeleteProxy',
             tcpemu_dot_v1_dot_tcpemu__pb2.DeleteProxyRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunScenario(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/tcpemu.v1.Emulator/RunScenario',
+            tcpemu_dot_v1_dot_tcpemu__pb2.RunScenarioRequest.SerializeToString,
+            tcpemu_dot_v1_dot_tcpemu__pb2.RunScenarioProgress.FromString,
             options,
             channel_credentials,
             insecure,
