@@ -72,7 +72,17 @@ Json Direction(const DirectionResult& d) {
        {{"loss", c.dropped_loss},
         {"queue", c.dropped_queue},
         {"fault", c.dropped_fault},
-        {"mtu", c.dropped_mtu}}},
+        {"mtu", c.dropped_mtu},
+        {"aqm", c.dropped_aqm}}},
+      {"ce_marked", c.ce_marked},
+      {"link_changes", c.link_changes},
+      // The bottleneck queue's own measure: how long the packets the wire
+      // took had waited in it (engine/link/path.h).
+      {"sojourn_ms",
+       {{"packets", c.dequeued},
+        {"mean", c.dequeued == 0 ? 0.0
+                                 : static_cast<double>(c.sojourn_ns_total) /
+                                       static_cast<double>(c.dequeued) / 1e6}}},
       {"duplicated", c.duplicated},
       {"corrupted", c.corrupted},
       {"reordered", c.reordered},

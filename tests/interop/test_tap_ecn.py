@@ -8,9 +8,10 @@ arrive), and the engine's TCB says ecn_ok. Without
 `ecn` on the engine's side the kernel's request is refused and nothing is
 ECN-capable. Checked in the daemon's capture (ExportPcap) read by tshark.
 
-Not here yet: CE marks set by the link's queue management (AqmSpec with
-ecn) making the kernel reduce its window; that needs the AQM reachable
-through PathSpec.
+And CE marks set by the engine's link, a CoDel queue with ecn on the
+kernel's way in, make the kernel reduce: its data carries CWR, its
+ssthresh falls from its initial infinity, nothing is dropped and it
+retransmits nothing.
 """
 
 from __future__ import annotations
@@ -66,8 +67,16 @@ else:
     s = socket.create_connection((addr, port))
     s.sendall(b"\x5a" * n)
     got = n
-options = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)[5]
-print(json.dumps({"bytes": got, "options": options}), flush=True)
+info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+# struct tcp_info: tcpi_options at byte 5, tcpi_snd_ssthresh at 76,
+# tcpi_total_retrans at 100.
+report = {
+    "bytes": got,
+    "options": info[5],
+    "ssthresh": int.from_bytes(info[76:80], sys.byteorder),
+    "total_retrans": int.from_bytes(info[100:104], sys.byteorder),
+}
+print(json.dumps(report), flush=True)
 while s.recv(1 << 16):
     pass
 s.close()
@@ -220,3 +229,61 @@ def test_engine_without_ecn_refuses_kernel_request(tap_factory, tmp_path: Path):
     )
     rows = tcp_fields(export_pcap(tap, s.id, tmp_path / "off.pcap"), *ECN_FIELDS)
     check_capture(rows, tap.kernel_addr, tap.engine_addr, ecn=False)
+
+
+def test_ce_marks_from_codel_make_the_kernel_reduce(tap_factory, tmp_path: Path):
+    """The kernel sends 8 MB through the interface's ingress path: 40 Mbit/s
+    and a deep buffer under CoDel with ecn. The queue marks CE instead of
+    dropping, the engine echoes ECE, and the kernel reduces (CWR on its data,
+    ssthresh no longer infinite) without a single retransmission."""
+    ingress = pb.PathSpec(
+        rate_bps=40_000_000,
+        queue_limit_packets=2000,
+        aqm=pb.Aqm(kind=pb.Aqm.KIND_CODEL, ecn=True),
+    )
+    ingress.delay.FromMilliseconds(10)
+    tap = tap_factory(1500, ingress=ingress)
+    kernel_ecn(tap, True)
+    tap.stub.Listen(
+        pb.ListenRequest(
+            interface_id=tap.iface.id,
+            port=PORT,
+            capture=True,
+            config=pb.TcpConfig(ecn=True),
+        )
+    )
+    n = 8 * MB
+    peer = kernel_peer(tap, "client", tap.engine_addr, n)
+    s = accepted_session(tap)
+    got = kernel_report(peer)
+    now = wait_session(tap.stub, s.id, lambda x: x.server.bytes_read == n)
+    assert now.server.tcb.ecn_ok
+    iface = tap.stub.GetInterface(pb.GetInterfaceRequest(interface_id=tap.iface.id))
+    link = iface.ingress_counters
+    assert link.ce_marked > 0, link
+    assert link.dropped_aqm == 0 and link.dropped_queue == 0, link
+    engine = now.server.counters
+    assert engine.ce_received == link.ce_marked, (engine, link)
+    # The kernel reduced: its ssthresh left TCP_INFINITE_SSTHRESH, and it
+    # retransmitted nothing.
+    assert got["ssthresh"] < 0x7FFFFFFF, got
+    assert got["total_retrans"] == 0, got
+    tap.stub.Close(pb.CloseRequest(session_id=s.id, endpoint=pb.ENDPOINT_SERVER))
+    kernel_done(peer)
+    wait_session(
+        tap.stub,
+        s.id,
+        lambda x: x.destroyed or x.server.tcb.state == pb.TcpState.TCP_STATE_TIME_WAIT,
+    )
+    rows = tcp_fields(export_pcap(tap, s.id, tmp_path / "ce.pcap"), *ECN_FIELDS)
+    kernel_data = [
+        r for r in rows[2:] if r["src"] == tap.kernel_addr and r["tcp.len"] not in ("", "0")
+    ]
+    engine_acks = [r for r in rows[2:] if r["src"] == tap.engine_addr]
+    # RFC 3168 6.1.2-6.1.3: the engine echoes ECE; the kernel answers with CWR
+    # on new data once it has reduced.
+    assert any(r["tcp.flags.ece"] == "1" for r in engine_acks)
+    assert any(r["tcp.flags.cwr"] == "1" for r in kernel_data)
+    # Its data left ECT(0); the capture shows what the engine's TCP received
+    # (CE where the queue marked) or sent.
+    assert {r["ip.dsfield.ecn"] for r in kernel_data} <= {ECT0, "3"}

@@ -32,7 +32,7 @@ type Event struct {
 	// Reason is the cause, by kind: SEGMENT_SENT reason ("full_mss",
 	// "nagle_release", "retransmit_rto", "retransmit_fast", ...),
 	// SEGMENT_RECEIVED disposition ("in_order", "out_of_order", ...),
-	// SEGMENT_DROPPED reason ("loss", "queue", "fault", "mtu"),
+	// SEGMENT_DROPPED reason ("loss", "queue", "fault", "mtu", "aqm"),
 	// SEGMENT_MANGLED kind, TIMER_* timer ("rto", "persist", ..., "reorder",
 	// "tlp"), CONNECTION_ERROR error.
 	Reason string

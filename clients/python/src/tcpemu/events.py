@@ -80,6 +80,9 @@ _LAYOUT: Dict[int, tuple[str | None, str | None, str | None, bool | None, bool]]
     # A REALTIME network's clock fell behind wall time, then caught up.
     pb.EVENT_KIND_CLOCK_BEHIND: (None, "lag_ns", None, None, False),
     pb.EVENT_KIND_CLOCK_CAUGHT_UP: (None, "max_lag_ns", "behind_ns", None, False),
+    # A link's schedule changed its values; its queue, sampled.
+    pb.EVENT_KIND_LINK_CHANGED: (None, "rate_bps", "delay_ns", None, False),
+    pb.EVENT_KIND_QUEUE_SAMPLE: (None, "queue_bytes", "sojourn_ns", None, False),
 }
 
 

@@ -12,6 +12,14 @@ from typing import Any, List, Mapping, Optional, Tuple, Union
 from google.protobuf import duration_pb2
 
 from tcpemu._gen.tcpemu.v1 import tcpemu_pb2 as pb
+from tcpemu.link_dynamics import (
+    AqmArg,
+    ScheduleArg,
+    TraceArg,
+    aqm_proto,
+    schedule_proto,
+    trace_proto,
+)
 from tcpemu.units import (
     Duration,
     Probability,
@@ -211,6 +219,10 @@ class PathSpec:
     ``ge_loss`` is Gilbert-Elliott ``(p, r, h, k)``: p = P(good→bad),
     r = P(bad→good), h and k = probability a packet gets through in the bad
     and in the good state. ``reorder`` is a probability or ``(probability, gap)``.
+    ``aqm`` is the queue management (``"codel"`` or a mapping, see
+    tcpemu.link_dynamics), ``schedule`` values that change over time,
+    ``trace`` a Mahimahi delivery trace (a file path or ``(name, text)``),
+    ``queue_sample_interval`` how often the queue emits QUEUE_SAMPLE events.
     """
 
     delay: Optional[Duration] = None
@@ -223,6 +235,10 @@ class PathSpec:
     duplicate: Optional[Probability] = None
     corrupt: Optional[Probability] = None
     mtu: Optional[Size] = None
+    aqm: Optional[AqmArg] = None
+    schedule: Optional[ScheduleArg] = None
+    trace: Optional[TraceArg] = None
+    queue_sample_interval: Optional[Duration] = None
 
     def to_proto(self, base: Optional[pb.PathSpec] = None) -> pb.PathSpec:
         """The message, starting from `base` (a copy) when given."""
@@ -270,6 +286,14 @@ class PathSpec:
             out.corrupt = parse_probability(self.corrupt)
         if self.mtu is not None:
             out.mtu = parse_size(self.mtu)
+        if self.aqm is not None:
+            out.aqm.CopyFrom(aqm_proto(self.aqm))
+        if self.schedule is not None:
+            out.schedule.CopyFrom(schedule_proto(self.schedule))
+        if self.trace is not None:
+            out.trace.CopyFrom(trace_proto(self.trace))
+        if self.queue_sample_interval is not None:
+            out.queue_sample_interval.CopyFrom(duration_proto(self.queue_sample_interval))
         return out
 
     def is_empty(self) -> bool:
@@ -299,6 +323,10 @@ _MASK_PATHS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
     ("duplicate", ("duplicate",)),
     ("corrupt", ("corrupt",)),
     ("mtu", ("mtu",)),
+    ("aqm", ("aqm",)),
+    ("schedule", ("schedule",)),
+    ("trace", ("trace",)),
+    ("queue_sample_interval", ("queue_sample_interval",)),
 )
 
 

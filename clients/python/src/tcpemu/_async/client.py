@@ -152,11 +152,14 @@ class Client:
         mtu: Optional[Size] = None,
         *,
         reverse: Optional[PathArg] = None,
+        forward: Optional[PathArg] = None,
         network: Union[int, Network, None] = None,
     ) -> Link:
         """A link whose two directions share these settings; `reverse` (a
-        :class:`PathSpec` or a dict of the same keywords) overrides some of them
-        for the server-to-client direction."""
+        :class:`PathSpec` or a dict of the same keywords, and ``aqm``,
+        ``schedule``, ``trace``, ``queue_sample_interval``) overrides some of
+        them for the server-to-client direction, `forward` for the
+        client-to-server one."""
         params = link_params(
             delay=delay,
             rate=rate,
@@ -169,7 +172,7 @@ class Client:
             corrupt=corrupt,
             mtu=mtu,
         )
-        fwd, rev = rq.link_specs(params, reverse)
+        fwd, rev = rq.link_specs(params, reverse, forward)
         req = pb.CreateLinkRequest(network_id=_id(network), forward=fwd, reverse=rev)
         return Link(self, await self._call("CreateLink", req))
 
