@@ -84,15 +84,17 @@ void Path::ApplySpec(const PathSpec& spec, TimeNs now) {
 }
 
 void Path::SetValues(const ScheduledValues& v, TimeNs now) {
-  spec_.rate_bps = v.rate_bps;
-  spec_.delay = v.delay;
-  spec_.jitter.jitter = v.jitter;
-  if (v.loss > 0 || spec_.loss.model == LossSpec::Model::kRandom) {
+  if (v.sets_rate) {
+    spec_.rate_bps = v.rate_bps;
+    bottleneck_.SetRate(v.rate_bps);
+  }
+  if (v.sets_delay) spec_.delay = v.delay;
+  if (v.sets_jitter) spec_.jitter.jitter = v.jitter;
+  if (v.sets_loss) {
     spec_.loss.model = LossSpec::Model::kRandom;
     spec_.loss.p = v.loss;
   }
-  bottleneck_.SetRate(v.rate_bps);
-  bottleneck_.SetStopped(v.down, now);
+  if (v.sets_down) bottleneck_.SetStopped(v.down, now);
 }
 
 absl::Status Path::Update(const PathSpec& spec, TimeNs now) {
@@ -113,8 +115,8 @@ void Path::ApplyScheduled(TimeNs now, const ScheduledValues& v) {
   e.kind = EventKind::kLinkChanged;
   e.endpoint = from_;
   e.link_id = link_id_;
-  e.a = static_cast<int64_t>(std::min<uint64_t>(v.rate_bps, INT64_MAX));
-  e.b = v.down ? -1 : v.delay;
+  e.a = static_cast<int64_t>(std::min<uint64_t>(spec_.rate_bps, INT64_MAX));
+  e.b = v.down ? -1 : spec_.delay;
   sink_->OnEvent(e);
 }
 

@@ -24,6 +24,14 @@ SchedulePlayer::SchedulePlayer(std::shared_ptr<const LinkSchedule> schedule,
       values_(initial),
       ramp_from_(initial),
       ramp_begin_(start) {
+  for (const SchedulePoint& p : schedule_->points) {
+    values_.sets_rate |= p.rate_bps.has_value();
+    values_.sets_delay |= p.delay.has_value();
+    values_.sets_jitter |= p.jitter.has_value();
+    values_.sets_loss |= p.loss.has_value();
+    values_.sets_down |= p.down.has_value();
+  }
+  ramp_from_ = values_;
   Plan();
 }
 

@@ -21,6 +21,10 @@ struct ScheduledValues {
   DurationNs jitter = 0;
   double loss = 0;
   bool down = false;
+  // The fields some point of the schedule sets: the others are the path's
+  // own and stay as its spec says.
+  bool sets_rate = false, sets_delay = false, sets_jitter = false,
+       sets_loss = false, sets_down = false;
 };
 
 class SchedulePlayer {
