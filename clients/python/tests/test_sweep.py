@@ -3,15 +3,19 @@ sweep`) and the scenario report plots (tcpemu.scenario_report)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import importlib.util
 import json
 import pathlib
+import threading
 from typing import Dict, List
 
 import pytest
 
 from tcpemu import sweep
+from tcpemu._async.client import Client as AsyncClient
+from tcpemu._async.scenarios import run_scenario
 from tcpemu.cli import main
 
 from conftest import Daemon
@@ -123,7 +127,8 @@ def test_sweep_one_vs_two_daemons_and_resume(
         10,
     )
     result = sweep.run_sweep(scenario, runs, two, daemons=[d.target for d in replicas])
-    assert result == {"ran": len(deleted), "skipped": N_RUNS - len(deleted)}
+    assert result["ran"] == len(deleted)
+    assert result["skipped"] == N_RUNS - len(deleted)
     assert _files(two) == got_one
     for n, ns in stamps.items():
         assert (two / "runs" / n).stat().st_mtime_ns == ns, f"{n} was run again"
@@ -143,3 +148,43 @@ def test_run_writes_plots(target: str, tmp_path: pathlib.Path) -> None:
         assert p.exists() and p.stat().st_size > 0, name
         if name.endswith(".png"):
             assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sweep_waits_while_the_daemon_is_busy(target: str, tmp_path: pathlib.Path) -> None:
+    """Two endless runs hold the daemon's two scenario slots: the sweep's
+    runs are refused (RESOURCE_EXHAUSTED), wait, and run once the slots are
+    free again (the first refusal cancels the blockers)."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(SCENARIO)
+    endless = SCENARIO.replace("duration: 2s", "duration: 24h")
+    loop = asyncio.new_event_loop()
+    started = [threading.Event(), threading.Event()]
+    tasks: List[asyncio.Task[str]] = []
+
+    async def blocker(i: int) -> str:
+        async with AsyncClient(target) as client:
+            return await run_scenario(client, endless, on_progress=lambda now, d: started[i].set())
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        tasks.extend(loop.create_task(blocker(i)) for i in range(2))
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    for ev in started:
+        assert ev.wait(timeout=60)  # both runs are under way
+    refused: List[str] = []
+
+    def on_busy(daemon: str, run: sweep.Run) -> None:
+        refused.append(daemon)
+        for t in tasks:
+            loop.call_soon_threadsafe(t.cancel)
+
+    runs = sweep.matrix({"sessions[0].tcp.cc": ["cubic"]}, 2)
+    result = sweep.run_sweep(scenario, runs, tmp_path / "out", daemons=[target], on_busy=on_busy)
+    thread.join(timeout=60)
+    loop.close()
+    assert refused and refused[0] == target
+    assert result["ran"] == 2 and result["busy"] == len(refused)
+    assert len(_files(tmp_path / "out")) == 2

@@ -121,12 +121,14 @@ def run_sweep(
     on_progress: Optional[ProgressFn] = None,
     client_options: Optional[Mapping[str, Any]] = None,
     run_timeout: Optional[float] = None,
+    on_busy: Optional[Callable[[str, Run], None]] = None,
 ) -> Dict[str, int]:
     """Runs every run not yet in DIR/runs/ and writes its summary.json there
     (atomically: an interrupted run leaves no file). `overrides` are applied
     to every run before the run's own parameters. Returns {"ran": n,
-    "skipped": m}. The first failing run stops the sweep (runs under way
-    finish) and its error is raised."""
+    "skipped": m, "busy": k}, k the RESOURCE_EXHAUSTED answers retried (each
+    also reported to `on_busy(daemon address, run)`). The first failing run
+    stops the sweep (runs under way finish) and its error is raised."""
     if not daemons:
         raise ValueError("daemons: at least one address is needed")
     if per_daemon < 1:
@@ -142,10 +144,16 @@ def run_sweep(
             todo.put(r)
     total = len(runs)
     lock = threading.Lock()
-    state = {"done": skipped, "ran": 0}
+    state = {"done": skipped, "ran": 0, "busy": 0}
     errors: List[BaseException] = []
     if on_progress is not None and skipped:
         on_progress(skipped, total, runs[0])
+
+    def busy(client: Client, r: Run) -> None:
+        with lock:
+            state["busy"] += 1
+        if on_busy is not None:
+            on_busy(client.target, r)
 
     def worker(client: Client) -> None:
         while not errors:
@@ -154,7 +162,7 @@ def run_sweep(
             except queue.Empty:
                 return
             try:
-                summary = _run_one(client, path, r, overrides, run_timeout)
+                summary = _run_one(client, path, r, overrides, run_timeout, busy)
                 dest = run_path(out, r)
                 tmp = dest.with_suffix(f".tmp{threading.get_ident()}")
                 tmp.write_text(summary)
@@ -185,7 +193,7 @@ def run_sweep(
             c.close()
     if errors:
         raise errors[0]
-    return {"ran": state["ran"], "skipped": skipped}
+    return {"ran": state["ran"], "skipped": skipped, "busy": state["busy"]}
 
 
 def _run_one(
@@ -194,6 +202,7 @@ def _run_one(
     r: Run,
     overrides: Sequence[str],
     run_timeout: Optional[float],
+    busy: Callable[[Client, Run], None],
 ) -> str:
     for attempt in range(_BUSY_TRIES):
         try:
@@ -207,6 +216,7 @@ def _run_one(
         except ResourceExhausted:
             if attempt + 1 == _BUSY_TRIES:
                 raise
+            busy(client, r)
             time.sleep(_BUSY_PAUSE_S)
     raise AssertionError("unreachable")
 
