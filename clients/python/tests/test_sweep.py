@@ -8,6 +8,7 @@ import csv
 import importlib.util
 import json
 import pathlib
+import subprocess
 import threading
 from typing import Dict, List
 
@@ -18,7 +19,7 @@ from tcpemu._async.client import Client as AsyncClient
 from tcpemu._async.scenarios import run_scenario
 from tcpemu.cli import main
 
-from conftest import Daemon
+from conftest import Daemon, tcpemud_path
 
 # Short in virtual time and slow links: each run is a few ms of CPU. Random
 # loss makes the seed matter.
@@ -47,6 +48,7 @@ sessions:
     workload: {kind: bulk}
 """
 
+PARAM2 = "links[0].forward.queue_packets"
 # 2 cc x 2 queue sizes x 10 seeds = 40 runs.
 PARAMS = [
     "--param",
@@ -102,6 +104,16 @@ def test_sweep_one_vs_two_daemons_and_resume(
     assert len(set(got_one.values())) == N_RUNS
     s = json.loads(next(iter(got_one.values())))
     assert s["scenario"]["overrides"][0].startswith("sessions[0].tcp.cc=")
+
+    # A run's file is what tcpemu-sim writes for the same overrides and seed.
+    sim = tcpemud_path().parent.parent / "engine" / "cli" / "tcpemu-sim"
+    if sim.exists():
+        run = sweep.matrix({"sessions[0].tcp.cc": ["cubic"], PARAM2: ["40"]}, [7])[0]
+        sets = [a for o in run.overrides for a in ("--set", o)]
+        out = tmp_path / "sim"
+        cmd = [str(sim), "--scenario", str(scenario), "--out", str(out), *sets, "--seed", "7"]
+        subprocess.run([*cmd, "--quiet"], check=True)
+        assert (out / "summary.json").read_bytes() == got_one[f"{run.run_id}.json"]
 
     rows = json.loads((one / "sweep.json").read_text())
     assert len(rows) == N_RUNS
