@@ -9,6 +9,7 @@ import importlib.util
 import json
 import pathlib
 import subprocess
+import sys
 import threading
 from typing import Dict, List
 
@@ -200,3 +201,17 @@ def test_sweep_waits_while_the_daemon_is_busy(target: str, tmp_path: pathlib.Pat
     assert refused and refused[0] == target
     assert result["ran"] == 2 and result["busy"] == len(refused)
     assert len(_files(tmp_path / "out")) == 2
+
+
+def test_plots_without_matplotlib_say_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    from tcpemu import scenario_report
+
+    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
+        monkeypatch.setitem(sys.modules, name, None)  # import fails
+    summary = {"timeseries": {"t_s": [0.1], "flows": [{"name": "a", "throughput_bps": [1.0]}]}}
+    with pytest.raises(ImportError, match=r"matplotlib.*\[plot\]"):
+        scenario_report.write_report(summary, tmp_path)
+    with pytest.raises(ImportError, match="matplotlib"):
+        scenario_report.write_sweep_scatter([], tmp_path / "scatter.png")
