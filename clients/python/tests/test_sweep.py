@@ -139,7 +139,9 @@ def test_sweep_one_vs_two_daemons_and_resume(
         },
         10,
     )
+    (two / "runs" / f"{deleted[0]}.tmp1").write_text("{")  # an interrupted write
     result = sweep.run_sweep(scenario, runs, two, daemons=[d.target for d in replicas])
+    assert not list((two / "runs").glob("*.tmp*"))
     assert result["ran"] == len(deleted)
     assert result["skipped"] == N_RUNS - len(deleted)
     assert _files(two) == got_one

@@ -77,6 +77,12 @@ def add_scenario_parser(sub: Any) -> None:
         help="runs at once per daemon (default 2, tcpemud's limit)",
     )
     x.add_argument("--no-plots", action="store_true", help="no scatter plot")
+    x.add_argument(
+        "--delay",
+        choices=["queueing", "one-way"],
+        default="queueing",
+        help="the scatter plot's x axis: p95 queueing (default) or one-way delay",
+    )
     x.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
@@ -170,7 +176,8 @@ def cmd_scenario_sweep(client: Client, args: argparse.Namespace) -> int:
         try:
             from tcpemu.scenario_report import write_sweep_scatter
 
-            print(write_sweep_scatter(rows, Path(args.out) / "scatter.png"))
+            delay = "queueing_delay_p95_ms" if args.delay == "queueing" else "one_way_delay_p95_ms"
+            print(write_sweep_scatter(rows, Path(args.out) / "scatter.png", delay=delay))
         except ImportError as e:
             print(f"tcpemu: {e} (no scatter plot)", file=sys.stderr)
     return 0

@@ -135,6 +135,8 @@ def run_sweep(
         raise ValueError(f"per_daemon must be >= 1, got {per_daemon}")
     runs_dir = Path(out) / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
+    for stale in runs_dir.glob("*.tmp*"):  # left by an interrupted run
+        stale.unlink()
     todo: queue.Queue[Run] = queue.Queue()
     skipped = 0
     for r in runs:
