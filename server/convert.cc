@@ -337,8 +337,7 @@ void ToProto(const PathCounters& c, const Path& path, v1::PathCounters* out) {
   out->set_ce_marked(c.ce_marked);
   out->set_link_changes(c.link_changes);
   out->set_dequeued(c.dequeued);
-  DurationToProto(static_cast<DurationNs>(c.sojourn_ns_total),
-                  out->mutable_sojourn_total());
+  out->set_sojourn_ns_total(c.sojourn_ns_total);
 }
 
 void ToProto(const ConnectionCounters& c, v1::EndpointCounters* out) {

@@ -106,7 +106,8 @@ void AppendTcb(const TcbSnapshot& t, std::string* out) {
   absl::StrAppend(out, ",\"pacing_rate\":", t.pacing_rate, ",\"cc_phase\":\"",
                   Sv(ToString(t.cc_phase)),
                   "\",\"bandwidth_estimate\":", t.bandwidth_estimate,
-                  ",\"min_rtt_ns\":", t.min_rtt, "}");
+                  ",\"min_rtt_ns\":", t.min_rtt,
+                  ",\"ecn_ok\":", t.ecn_ok ? "true" : "false", "}");
 }
 
 void AppendName(std::string_view key, std::string_view value,

@@ -51,7 +51,8 @@ constexpr char kSampleTcbJson[] =
     "\"sack_ok\":true,\"ts_recent\":77777,\"sacked_bytes\":2920,"
     "\"lost_bytes\":1460,\"retrans_bytes\":1460,\"pipe\":2920,"
     "\"pacing_rate\":12500000,\"cc_phase\":\"probe_bw\","
-    "\"bandwidth_estimate\":12100000,\"min_rtt_ns\":40123456}";
+    "\"bandwidth_estimate\":12100000,\"min_rtt_ns\":40123456,"
+    "\"ecn_ok\":false}";
 
 TEST(TcpFlagsStringTest, LettersInBitOrder) {
   EXPECT_EQ(TcpFlagsString(0), "");
@@ -109,7 +110,7 @@ TEST(EventToJsonTest, SegmentSentWithOptions) {
       "\"ts_ok\":false,\"sack_ok\":false,\"ts_recent\":0,"
       "\"sacked_bytes\":0,\"lost_bytes\":0,\"retrans_bytes\":0,"
       "\"pipe\":0,\"pacing_rate\":0,\"cc_phase\":\"none\","
-      "\"bandwidth_estimate\":0,\"min_rtt_ns\":0}}");
+      "\"bandwidth_estimate\":0,\"min_rtt_ns\":0,\"ecn_ok\":false}}");
 }
 
 TEST(EventToJsonTest, SegmentSentDataRelativeToIssAndIrs) {

@@ -55,8 +55,9 @@ TCB_FIELDS = (
     "cc_phase",
     "bandwidth_estimate",
     "min_rtt_ns",
+    "ecn_ok",
 )
-TCB_BOOL_FIELDS = ("ts_ok", "sack_ok")
+TCB_BOOL_FIELDS = ("ts_ok", "sack_ok", "ecn_ok")
 # Enum fields written by name ("probe_bw"), as tcb_value gives them.
 TCB_STRING_FIELDS = ("cc_phase",)
 # Per kind: the JSON key of `reason`, of `a`, of `b`, whether the segment

@@ -2151,10 +2151,10 @@ type PathCounters struct {
 	CeMarked         uint64                 `protobuf:"varint,16,opt,name=ce_marked,json=ceMarked,proto3" json:"ce_marked,omitempty"`          // CE set by the queue management
 	LinkChanges      uint64                 `protobuf:"varint,17,opt,name=link_changes,json=linkChanges,proto3" json:"link_changes,omitempty"` // schedule steps applied
 	// Sojourn in the bottleneck queue of the packets the wire took.
-	Dequeued      uint64               `protobuf:"varint,18,opt,name=dequeued,proto3" json:"dequeued,omitempty"`
-	SojournTotal  *durationpb.Duration `protobuf:"bytes,19,opt,name=sojourn_total,json=sojournTotal,proto3" json:"sojourn_total,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Dequeued       uint64 `protobuf:"varint,18,opt,name=dequeued,proto3" json:"dequeued,omitempty"`
+	SojournNsTotal uint64 `protobuf:"varint,19,opt,name=sojourn_ns_total,json=sojournNsTotal,proto3" json:"sojourn_ns_total,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *PathCounters) Reset() {
@@ -2313,11 +2313,11 @@ func (x *PathCounters) GetDequeued() uint64 {
 	return 0
 }
 
-func (x *PathCounters) GetSojournTotal() *durationpb.Duration {
+func (x *PathCounters) GetSojournNsTotal() uint64 {
 	if x != nil {
-		return x.SojournTotal
+		return x.SojournNsTotal
 	}
-	return nil
+	return 0
 }
 
 type Link struct {
@@ -8215,7 +8215,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x05trace\x18\x0e \x01(\v2\x18.tcpemu.v1.DeliveryTraceR\x05trace\x12M\n" +
 	"\x15queue_sample_interval\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\x13queueSampleIntervalB\x16\n" +
 	"\x14_queue_limit_packetsB\x06\n" +
-	"\x04_mtu\"\xb6\x05\n" +
+	"\x04_mtu\"\xa0\x05\n" +
 	"\fPathCounters\x12!\n" +
 	"\fpackets_sent\x18\x01 \x01(\x04R\vpacketsSent\x12\x1d\n" +
 	"\n" +
@@ -8241,8 +8241,8 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"droppedAqm\x12\x1b\n" +
 	"\tce_marked\x18\x10 \x01(\x04R\bceMarked\x12!\n" +
 	"\flink_changes\x18\x11 \x01(\x04R\vlinkChanges\x12\x1a\n" +
-	"\bdequeued\x18\x12 \x01(\x04R\bdequeued\x12>\n" +
-	"\rsojourn_total\x18\x13 \x01(\v2\x19.google.protobuf.DurationR\fsojournTotal\"\xc0\x02\n" +
+	"\bdequeued\x18\x12 \x01(\x04R\bdequeued\x12(\n" +
+	"\x10sojourn_ns_total\x18\x13 \x01(\x04R\x0esojournNsTotal\"\xc0\x02\n" +
 	"\x04Link\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x1d\n" +
 	"\n" +
@@ -9094,186 +9094,185 @@ var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	28,  // 24: tcpemu.v1.PathSpec.schedule:type_name -> tcpemu.v1.LinkSchedule
 	29,  // 25: tcpemu.v1.PathSpec.trace:type_name -> tcpemu.v1.DeliveryTrace
 	100, // 26: tcpemu.v1.PathSpec.queue_sample_interval:type_name -> google.protobuf.Duration
-	100, // 27: tcpemu.v1.PathCounters.sojourn_total:type_name -> google.protobuf.Duration
-	30,  // 28: tcpemu.v1.Link.forward:type_name -> tcpemu.v1.PathSpec
-	30,  // 29: tcpemu.v1.Link.reverse:type_name -> tcpemu.v1.PathSpec
-	31,  // 30: tcpemu.v1.Link.forward_counters:type_name -> tcpemu.v1.PathCounters
-	31,  // 31: tcpemu.v1.Link.reverse_counters:type_name -> tcpemu.v1.PathCounters
-	30,  // 32: tcpemu.v1.CreateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
-	30,  // 33: tcpemu.v1.CreateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	30,  // 34: tcpemu.v1.UpdateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
-	30,  // 35: tcpemu.v1.UpdateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	101, // 36: tcpemu.v1.UpdateLinkRequest.update_mask:type_name -> google.protobuf.FieldMask
-	32,  // 37: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
-	100, // 38: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
-	100, // 39: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
-	100, // 40: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
-	100, // 41: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
-	100, // 42: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
-	100, // 43: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
-	100, // 44: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
-	100, // 45: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
-	1,   // 46: tcpemu.v1.TcpConfig.congestion_control:type_name -> tcpemu.v1.CongestionControl
-	100, // 47: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
-	100, // 48: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
-	100, // 49: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
-	13,  // 50: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
-	3,   // 51: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
-	5,   // 52: tcpemu.v1.Tcb.cc_phase:type_name -> tcpemu.v1.CcPhase
-	41,  // 53: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
-	42,  // 54: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
-	4,   // 55: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
-	100, // 56: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
-	100, // 57: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
-	43,  // 58: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
-	43,  // 59: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
-	44,  // 60: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
-	39,  // 61: tcpemu.v1.OpenSessionRequest.client:type_name -> tcpemu.v1.TcpConfig
-	39,  // 62: tcpemu.v1.OpenSessionRequest.server:type_name -> tcpemu.v1.TcpConfig
-	40,  // 63: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
-	40,  // 64: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
-	44,  // 65: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
-	46,  // 66: tcpemu.v1.OpenSessionsRequest.sessions:type_name -> tcpemu.v1.OpenSessionRequest
-	45,  // 67: tcpemu.v1.OpenSessionsResponse.sessions:type_name -> tcpemu.v1.Session
-	45,  // 68: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
-	2,   // 69: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	100, // 70: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
-	2,   // 71: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	100, // 72: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
-	2,   // 73: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	14,  // 74: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
-	3,   // 75: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
-	2,   // 76: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	40,  // 77: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
-	6,   // 78: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
-	60,  // 79: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
-	8,   // 80: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
-	100, // 81: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
-	100, // 82: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
-	65,  // 83: tcpemu.v1.Segment.sack_blocks:type_name -> tcpemu.v1.SackBlock
-	9,   // 84: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
-	2,   // 85: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
-	3,   // 86: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
-	3,   // 87: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
-	64,  // 88: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
-	41,  // 89: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
-	9,   // 90: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
-	2,   // 91: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	66,  // 92: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
-	30,  // 93: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
-	30,  // 94: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
-	69,  // 95: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
-	31,  // 96: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
-	31,  // 97: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
-	30,  // 98: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
-	30,  // 99: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
-	70,  // 100: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
-	39,  // 101: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
-	40,  // 102: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
-	100, // 103: tcpemu.v1.LatencyToxic.latency:type_name -> google.protobuf.Duration
-	100, // 104: tcpemu.v1.LatencyToxic.jitter:type_name -> google.protobuf.Duration
-	100, // 105: tcpemu.v1.SlowCloseToxic.delay:type_name -> google.protobuf.Duration
-	100, // 106: tcpemu.v1.TimeoutToxic.timeout:type_name -> google.protobuf.Duration
-	100, // 107: tcpemu.v1.ResetPeerToxic.timeout:type_name -> google.protobuf.Duration
-	100, // 108: tcpemu.v1.SlicerToxic.delay:type_name -> google.protobuf.Duration
-	10,  // 109: tcpemu.v1.Toxic.stream:type_name -> tcpemu.v1.ToxicStream
-	81,  // 110: tcpemu.v1.Toxic.latency:type_name -> tcpemu.v1.LatencyToxic
-	82,  // 111: tcpemu.v1.Toxic.bandwidth:type_name -> tcpemu.v1.BandwidthToxic
-	83,  // 112: tcpemu.v1.Toxic.slow_close:type_name -> tcpemu.v1.SlowCloseToxic
-	84,  // 113: tcpemu.v1.Toxic.timeout:type_name -> tcpemu.v1.TimeoutToxic
-	85,  // 114: tcpemu.v1.Toxic.reset_peer:type_name -> tcpemu.v1.ResetPeerToxic
-	86,  // 115: tcpemu.v1.Toxic.limit_data:type_name -> tcpemu.v1.LimitDataToxic
-	87,  // 116: tcpemu.v1.Toxic.slicer:type_name -> tcpemu.v1.SlicerToxic
-	39,  // 117: tcpemu.v1.Proxy.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	39,  // 118: tcpemu.v1.Proxy.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	88,  // 119: tcpemu.v1.Proxy.toxics:type_name -> tcpemu.v1.Toxic
-	89,  // 120: tcpemu.v1.Proxy.counters:type_name -> tcpemu.v1.ProxyCounters
-	30,  // 121: tcpemu.v1.CreateProxyRequest.forward:type_name -> tcpemu.v1.PathSpec
-	30,  // 122: tcpemu.v1.CreateProxyRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	39,  // 123: tcpemu.v1.CreateProxyRequest.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	39,  // 124: tcpemu.v1.CreateProxyRequest.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	88,  // 125: tcpemu.v1.CreateProxyRequest.toxics:type_name -> tcpemu.v1.Toxic
-	90,  // 126: tcpemu.v1.ListProxiesResponse.proxies:type_name -> tcpemu.v1.Proxy
-	90,  // 127: tcpemu.v1.UpdateProxyRequest.proxy:type_name -> tcpemu.v1.Proxy
-	101, // 128: tcpemu.v1.UpdateProxyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	99,  // 129: tcpemu.v1.RunScenarioRequest.files:type_name -> tcpemu.v1.RunScenarioRequest.FilesEntry
-	100, // 130: tcpemu.v1.RunScenarioProgress.virtual_time:type_name -> google.protobuf.Duration
-	100, // 131: tcpemu.v1.RunScenarioProgress.duration:type_name -> google.protobuf.Duration
-	16,  // 132: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
-	17,  // 133: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
-	18,  // 134: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
-	20,  // 135: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
-	21,  // 136: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
-	33,  // 137: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
-	34,  // 138: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
-	35,  // 139: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
-	36,  // 140: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
-	38,  // 141: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
-	46,  // 142: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
-	49,  // 143: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
-	50,  // 144: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
-	52,  // 145: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
-	47,  // 146: tcpemu.v1.Emulator.OpenSessions:input_type -> tcpemu.v1.OpenSessionsRequest
-	53,  // 147: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
-	55,  // 148: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
-	57,  // 149: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
-	59,  // 150: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
-	61,  // 151: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
-	63,  // 152: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
-	67,  // 153: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
-	71,  // 154: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
-	72,  // 155: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
-	73,  // 156: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
-	75,  // 157: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
-	76,  // 158: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
-	78,  // 159: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
-	79,  // 160: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
-	91,  // 161: tcpemu.v1.Emulator.CreateProxy:input_type -> tcpemu.v1.CreateProxyRequest
-	92,  // 162: tcpemu.v1.Emulator.GetProxy:input_type -> tcpemu.v1.GetProxyRequest
-	93,  // 163: tcpemu.v1.Emulator.ListProxies:input_type -> tcpemu.v1.ListProxiesRequest
-	95,  // 164: tcpemu.v1.Emulator.UpdateProxy:input_type -> tcpemu.v1.UpdateProxyRequest
-	96,  // 165: tcpemu.v1.Emulator.DeleteProxy:input_type -> tcpemu.v1.DeleteProxyRequest
-	97,  // 166: tcpemu.v1.Emulator.RunScenario:input_type -> tcpemu.v1.RunScenarioRequest
-	15,  // 167: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
-	15,  // 168: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
-	19,  // 169: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
-	102, // 170: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
-	22,  // 171: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
-	32,  // 172: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
-	32,  // 173: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
-	32,  // 174: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
-	37,  // 175: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
-	102, // 176: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
-	45,  // 177: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
-	45,  // 178: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
-	51,  // 179: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
-	102, // 180: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
-	48,  // 181: tcpemu.v1.Emulator.OpenSessions:output_type -> tcpemu.v1.OpenSessionsResponse
-	54,  // 182: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
-	56,  // 183: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
-	58,  // 184: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
-	102, // 185: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
-	62,  // 186: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
-	102, // 187: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
-	68,  // 188: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
-	70,  // 189: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
-	70,  // 190: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
-	74,  // 191: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
-	102, // 192: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
-	77,  // 193: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
-	102, // 194: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
-	80,  // 195: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
-	90,  // 196: tcpemu.v1.Emulator.CreateProxy:output_type -> tcpemu.v1.Proxy
-	90,  // 197: tcpemu.v1.Emulator.GetProxy:output_type -> tcpemu.v1.Proxy
-	94,  // 198: tcpemu.v1.Emulator.ListProxies:output_type -> tcpemu.v1.ListProxiesResponse
-	90,  // 199: tcpemu.v1.Emulator.UpdateProxy:output_type -> tcpemu.v1.Proxy
-	102, // 200: tcpemu.v1.Emulator.DeleteProxy:output_type -> google.protobuf.Empty
-	98,  // 201: tcpemu.v1.Emulator.RunScenario:output_type -> tcpemu.v1.RunScenarioProgress
-	167, // [167:202] is the sub-list for method output_type
-	132, // [132:167] is the sub-list for method input_type
-	132, // [132:132] is the sub-list for extension type_name
-	132, // [132:132] is the sub-list for extension extendee
-	0,   // [0:132] is the sub-list for field type_name
+	30,  // 27: tcpemu.v1.Link.forward:type_name -> tcpemu.v1.PathSpec
+	30,  // 28: tcpemu.v1.Link.reverse:type_name -> tcpemu.v1.PathSpec
+	31,  // 29: tcpemu.v1.Link.forward_counters:type_name -> tcpemu.v1.PathCounters
+	31,  // 30: tcpemu.v1.Link.reverse_counters:type_name -> tcpemu.v1.PathCounters
+	30,  // 31: tcpemu.v1.CreateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
+	30,  // 32: tcpemu.v1.CreateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	30,  // 33: tcpemu.v1.UpdateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
+	30,  // 34: tcpemu.v1.UpdateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	101, // 35: tcpemu.v1.UpdateLinkRequest.update_mask:type_name -> google.protobuf.FieldMask
+	32,  // 36: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
+	100, // 37: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
+	100, // 38: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
+	100, // 39: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
+	100, // 40: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
+	100, // 41: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
+	100, // 42: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
+	100, // 43: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
+	100, // 44: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
+	1,   // 45: tcpemu.v1.TcpConfig.congestion_control:type_name -> tcpemu.v1.CongestionControl
+	100, // 46: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
+	100, // 47: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
+	100, // 48: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
+	13,  // 49: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
+	3,   // 50: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
+	5,   // 51: tcpemu.v1.Tcb.cc_phase:type_name -> tcpemu.v1.CcPhase
+	41,  // 52: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
+	42,  // 53: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
+	4,   // 54: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
+	100, // 55: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
+	100, // 56: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
+	43,  // 57: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
+	43,  // 58: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
+	44,  // 59: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
+	39,  // 60: tcpemu.v1.OpenSessionRequest.client:type_name -> tcpemu.v1.TcpConfig
+	39,  // 61: tcpemu.v1.OpenSessionRequest.server:type_name -> tcpemu.v1.TcpConfig
+	40,  // 62: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
+	40,  // 63: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
+	44,  // 64: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
+	46,  // 65: tcpemu.v1.OpenSessionsRequest.sessions:type_name -> tcpemu.v1.OpenSessionRequest
+	45,  // 66: tcpemu.v1.OpenSessionsResponse.sessions:type_name -> tcpemu.v1.Session
+	45,  // 67: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
+	2,   // 68: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	100, // 69: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
+	2,   // 70: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	100, // 71: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
+	2,   // 72: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	14,  // 73: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
+	3,   // 74: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
+	2,   // 75: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	40,  // 76: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
+	6,   // 77: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
+	60,  // 78: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
+	8,   // 79: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
+	100, // 80: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
+	100, // 81: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
+	65,  // 82: tcpemu.v1.Segment.sack_blocks:type_name -> tcpemu.v1.SackBlock
+	9,   // 83: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
+	2,   // 84: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
+	3,   // 85: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
+	3,   // 86: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
+	64,  // 87: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
+	41,  // 88: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
+	9,   // 89: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
+	2,   // 90: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	66,  // 91: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
+	30,  // 92: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
+	30,  // 93: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
+	69,  // 94: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
+	31,  // 95: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
+	31,  // 96: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
+	30,  // 97: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
+	30,  // 98: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
+	70,  // 99: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
+	39,  // 100: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
+	40,  // 101: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
+	100, // 102: tcpemu.v1.LatencyToxic.latency:type_name -> google.protobuf.Duration
+	100, // 103: tcpemu.v1.LatencyToxic.jitter:type_name -> google.protobuf.Duration
+	100, // 104: tcpemu.v1.SlowCloseToxic.delay:type_name -> google.protobuf.Duration
+	100, // 105: tcpemu.v1.TimeoutToxic.timeout:type_name -> google.protobuf.Duration
+	100, // 106: tcpemu.v1.ResetPeerToxic.timeout:type_name -> google.protobuf.Duration
+	100, // 107: tcpemu.v1.SlicerToxic.delay:type_name -> google.protobuf.Duration
+	10,  // 108: tcpemu.v1.Toxic.stream:type_name -> tcpemu.v1.ToxicStream
+	81,  // 109: tcpemu.v1.Toxic.latency:type_name -> tcpemu.v1.LatencyToxic
+	82,  // 110: tcpemu.v1.Toxic.bandwidth:type_name -> tcpemu.v1.BandwidthToxic
+	83,  // 111: tcpemu.v1.Toxic.slow_close:type_name -> tcpemu.v1.SlowCloseToxic
+	84,  // 112: tcpemu.v1.Toxic.timeout:type_name -> tcpemu.v1.TimeoutToxic
+	85,  // 113: tcpemu.v1.Toxic.reset_peer:type_name -> tcpemu.v1.ResetPeerToxic
+	86,  // 114: tcpemu.v1.Toxic.limit_data:type_name -> tcpemu.v1.LimitDataToxic
+	87,  // 115: tcpemu.v1.Toxic.slicer:type_name -> tcpemu.v1.SlicerToxic
+	39,  // 116: tcpemu.v1.Proxy.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	39,  // 117: tcpemu.v1.Proxy.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	88,  // 118: tcpemu.v1.Proxy.toxics:type_name -> tcpemu.v1.Toxic
+	89,  // 119: tcpemu.v1.Proxy.counters:type_name -> tcpemu.v1.ProxyCounters
+	30,  // 120: tcpemu.v1.CreateProxyRequest.forward:type_name -> tcpemu.v1.PathSpec
+	30,  // 121: tcpemu.v1.CreateProxyRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	39,  // 122: tcpemu.v1.CreateProxyRequest.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	39,  // 123: tcpemu.v1.CreateProxyRequest.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	88,  // 124: tcpemu.v1.CreateProxyRequest.toxics:type_name -> tcpemu.v1.Toxic
+	90,  // 125: tcpemu.v1.ListProxiesResponse.proxies:type_name -> tcpemu.v1.Proxy
+	90,  // 126: tcpemu.v1.UpdateProxyRequest.proxy:type_name -> tcpemu.v1.Proxy
+	101, // 127: tcpemu.v1.UpdateProxyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	99,  // 128: tcpemu.v1.RunScenarioRequest.files:type_name -> tcpemu.v1.RunScenarioRequest.FilesEntry
+	100, // 129: tcpemu.v1.RunScenarioProgress.virtual_time:type_name -> google.protobuf.Duration
+	100, // 130: tcpemu.v1.RunScenarioProgress.duration:type_name -> google.protobuf.Duration
+	16,  // 131: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
+	17,  // 132: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
+	18,  // 133: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
+	20,  // 134: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
+	21,  // 135: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
+	33,  // 136: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
+	34,  // 137: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
+	35,  // 138: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
+	36,  // 139: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
+	38,  // 140: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
+	46,  // 141: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
+	49,  // 142: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
+	50,  // 143: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
+	52,  // 144: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
+	47,  // 145: tcpemu.v1.Emulator.OpenSessions:input_type -> tcpemu.v1.OpenSessionsRequest
+	53,  // 146: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
+	55,  // 147: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
+	57,  // 148: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
+	59,  // 149: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
+	61,  // 150: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
+	63,  // 151: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
+	67,  // 152: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
+	71,  // 153: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
+	72,  // 154: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
+	73,  // 155: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
+	75,  // 156: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
+	76,  // 157: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
+	78,  // 158: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
+	79,  // 159: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
+	91,  // 160: tcpemu.v1.Emulator.CreateProxy:input_type -> tcpemu.v1.CreateProxyRequest
+	92,  // 161: tcpemu.v1.Emulator.GetProxy:input_type -> tcpemu.v1.GetProxyRequest
+	93,  // 162: tcpemu.v1.Emulator.ListProxies:input_type -> tcpemu.v1.ListProxiesRequest
+	95,  // 163: tcpemu.v1.Emulator.UpdateProxy:input_type -> tcpemu.v1.UpdateProxyRequest
+	96,  // 164: tcpemu.v1.Emulator.DeleteProxy:input_type -> tcpemu.v1.DeleteProxyRequest
+	97,  // 165: tcpemu.v1.Emulator.RunScenario:input_type -> tcpemu.v1.RunScenarioRequest
+	15,  // 166: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
+	15,  // 167: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
+	19,  // 168: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
+	102, // 169: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
+	22,  // 170: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
+	32,  // 171: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
+	32,  // 172: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
+	32,  // 173: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
+	37,  // 174: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
+	102, // 175: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
+	45,  // 176: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
+	45,  // 177: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
+	51,  // 178: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
+	102, // 179: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
+	48,  // 180: tcpemu.v1.Emulator.OpenSessions:output_type -> tcpemu.v1.OpenSessionsResponse
+	54,  // 181: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
+	56,  // 182: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
+	58,  // 183: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
+	102, // 184: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
+	62,  // 185: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
+	102, // 186: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
+	68,  // 187: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
+	70,  // 188: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
+	70,  // 189: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
+	74,  // 190: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
+	102, // 191: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
+	77,  // 192: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
+	102, // 193: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
+	80,  // 194: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
+	90,  // 195: tcpemu.v1.Emulator.CreateProxy:output_type -> tcpemu.v1.Proxy
+	90,  // 196: tcpemu.v1.Emulator.GetProxy:output_type -> tcpemu.v1.Proxy
+	94,  // 197: tcpemu.v1.Emulator.ListProxies:output_type -> tcpemu.v1.ListProxiesResponse
+	90,  // 198: tcpemu.v1.Emulator.UpdateProxy:output_type -> tcpemu.v1.Proxy
+	102, // 199: tcpemu.v1.Emulator.DeleteProxy:output_type -> google.protobuf.Empty
+	98,  // 200: tcpemu.v1.Emulator.RunScenario:output_type -> tcpemu.v1.RunScenarioProgress
+	166, // [166:201] is the sub-list for method output_type
+	131, // [131:166] is the sub-list for method input_type
+	131, // [131:131] is the sub-list for extension type_name
+	131, // [131:131] is the sub-list for extension extendee
+	0,   // [0:131] is the sub-list for field type_name
 }
 
 func init() { file_tcpemu_v1_tcpemu_proto_init() }

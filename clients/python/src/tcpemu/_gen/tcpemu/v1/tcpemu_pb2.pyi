@@ -416,7 +416,7 @@ class PathSpec(_message.Message):
     def __init__(self, delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., jitter: _Optional[_Union[Jitter, _Mapping]] = ..., rate_bps: _Optional[int] = ..., queue_limit_packets: _Optional[int] = ..., queue_limit_bytes: _Optional[int] = ..., loss: _Optional[_Union[Loss, _Mapping]] = ..., duplicate: _Optional[float] = ..., reorder: _Optional[float] = ..., reorder_gap: _Optional[int] = ..., corrupt: _Optional[float] = ..., mtu: _Optional[int] = ..., aqm: _Optional[_Union[Aqm, _Mapping]] = ..., schedule: _Optional[_Union[LinkSchedule, _Mapping]] = ..., trace: _Optional[_Union[DeliveryTrace, _Mapping]] = ..., queue_sample_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class PathCounters(_message.Message):
-    __slots__ = ("packets_sent", "bytes_sent", "packets_delivered", "bytes_delivered", "dropped_loss", "dropped_queue", "dropped_fault", "dropped_mtu", "duplicated", "corrupted", "reordered", "fault_hits", "queued_packets", "queued_bytes", "dropped_aqm", "ce_marked", "link_changes", "dequeued", "sojourn_total")
+    __slots__ = ("packets_sent", "bytes_sent", "packets_delivered", "bytes_delivered", "dropped_loss", "dropped_queue", "dropped_fault", "dropped_mtu", "duplicated", "corrupted", "reordered", "fault_hits", "queued_packets", "queued_bytes", "dropped_aqm", "ce_marked", "link_changes", "dequeued", "sojourn_ns_total")
     PACKETS_SENT_FIELD_NUMBER: _ClassVar[int]
     BYTES_SENT_FIELD_NUMBER: _ClassVar[int]
     PACKETS_DELIVERED_FIELD_NUMBER: _ClassVar[int]
@@ -435,7 +435,7 @@ class PathCounters(_message.Message):
     CE_MARKED_FIELD_NUMBER: _ClassVar[int]
     LINK_CHANGES_FIELD_NUMBER: _ClassVar[int]
     DEQUEUED_FIELD_NUMBER: _ClassVar[int]
-    SOJOURN_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    SOJOURN_NS_TOTAL_FIELD_NUMBER: _ClassVar[int]
     packets_sent: int
     bytes_sent: int
     packets_delivered: int
@@ -454,8 +454,8 @@ class PathCounters(_message.Message):
     ce_marked: int
     link_changes: int
     dequeued: int
-    sojourn_total: _duration_pb2.Duration
-    def __init__(self, packets_sent: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., packets_delivered: _Optional[int] = ..., bytes_delivered: _Optional[int] = ..., dropped_loss: _Optional[int] = ..., dropped_queue: _Optional[int] = ..., dropped_fault: _Optional[int] = ..., dropped_mtu: _Optional[int] = ..., duplicated: _Optional[int] = ..., corrupted: _Optional[int] = ..., reordered: _Optional[int] = ..., fault_hits: _Optional[int] = ..., queued_packets: _Optional[int] = ..., queued_bytes: _Optional[int] = ..., dropped_aqm: _Optional[int] = ..., ce_marked: _Optional[int] = ..., link_changes: _Optional[int] = ..., dequeued: _Optional[int] = ..., sojourn_total: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    sojourn_ns_total: int
+    def __init__(self, packets_sent: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., packets_delivered: _Optional[int] = ..., bytes_delivered: _Optional[int] = ..., dropped_loss: _Optional[int] = ..., dropped_queue: _Optional[int] = ..., dropped_fault: _Optional[int] = ..., dropped_mtu: _Optional[int] = ..., duplicated: _Optional[int] = ..., corrupted: _Optional[int] = ..., reordered: _Optional[int] = ..., fault_hits: _Optional[int] = ..., queued_packets: _Optional[int] = ..., queued_bytes: _Optional[int] = ..., dropped_aqm: _Optional[int] = ..., ce_marked: _Optional[int] = ..., link_changes: _Optional[int] = ..., dequeued: _Optional[int] = ..., sojourn_ns_total: _Optional[int] = ...) -> None: ...
 
 class Link(_message.Message):
     __slots__ = ("id", "network_id", "forward", "reverse", "forward_counters", "reverse_counters", "session_count")
