@@ -204,7 +204,8 @@ class Workload:
     def _bulk(self) -> None:
         # Long transfers on a lossy, queued, faulty link: retransmissions of
         # both kinds, every drop reason but mtu, every mangle, RTT samples
-        # and congestion windows that move.
+        # and congestion windows that move; its forward rate follows a
+        # schedule and its queue is sampled.
         link = self.client.create_link(
             delay="10ms",
             rate="8Mbit",
@@ -213,6 +214,13 @@ class Workload:
             corrupt=0.005,
             duplicate=0.005,
             reorder=0.01,
+            forward={
+                "queue_sample_interval": "20ms",
+                "schedule": {
+                    "points": [{"at": "0s", "rate": "8mbit"}, {"at": "1s", "rate": "6mbit"}],
+                    "repeat": "2s",
+                },
+            },
         )
         link.inject_fault(action="drop", probability=0.01, payload_only=True)
         link.inject_fault(action="delay", delay="5ms", probability=0.01)
