@@ -46,7 +46,8 @@ absl::Status AqmFromProto(const v1::Aqm& p, const std::string& field,
   if (p.red_avpkt() != 0) a->red_avpkt = p.red_avpkt();
   for (auto [d, name, out] :
        {std::tuple{&p.codel_target(), "codel_target", &a->codel_target},
-        std::tuple{&p.codel_interval(), "codel_interval", &a->codel_interval}}) {
+        std::tuple{&p.codel_interval(), "codel_interval",
+                   &a->codel_interval}}) {
     absl::StatusOr<DurationNs> v =
         DurationFromProto(*d, absl::StrCat(field, ".", name));
     if (!v.ok()) return v.status();
@@ -75,7 +76,8 @@ absl::StatusOr<std::shared_ptr<const LinkSchedule>> ScheduleFromProto(
     point.ramp = q.ramp();
     if (q.has_rate_bps()) point.rate_bps = q.rate_bps();
     if (q.has_delay()) {
-      absl::StatusOr<DurationNs> d = DurationFromProto(q.delay(), at + ".delay");
+      absl::StatusOr<DurationNs> d =
+          DurationFromProto(q.delay(), at + ".delay");
       if (!d.ok()) return d.status();
       point.delay = *d;
     }

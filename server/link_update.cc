@@ -61,10 +61,9 @@ v1::PathSpec CurrentToProto(const PathSpec& spec) {
 absl::StatusOr<ValidPathSpec> Converted(v1::PathSpec merged,
                                         const PathSpec& current,
                                         const std::string& field) {
-  const bool keep_trace = merged.has_trace() &&
-                          merged.trace().mahimahi().empty() &&
-                          current.trace != nullptr &&
-                          merged.trace().name() == current.trace->name;
+  const bool keep_trace =
+      merged.has_trace() && merged.trace().mahimahi().empty() &&
+      current.trace != nullptr && merged.trace().name() == current.trace->name;
   if (keep_trace) merged.clear_trace();
   absl::StatusOr<PathSpec> spec = PathSpecFromProto(merged, field);
   if (!spec.ok()) return spec.status();

@@ -251,9 +251,9 @@ void Metrics::Collector::AppendEngine(const Totals& t,
     AddValue(drops, {Label("reason", ToString(DropReason::kNone))},
              static_cast<double>(t.dropped[0]));
   }
-  for (DropReason r : {DropReason::kLoss, DropReason::kQueue,
-                       DropReason::kFault, DropReason::kMtu,
-                       DropReason::kAqm}) {
+  for (DropReason r :
+       {DropReason::kLoss, DropReason::kQueue, DropReason::kFault,
+        DropReason::kMtu, DropReason::kAqm}) {
     AddValue(drops, {Label("reason", ToString(r))},
              static_cast<double>(t.dropped[static_cast<size_t>(r)]));
   }
@@ -330,10 +330,10 @@ void Metrics::Collector::AppendEngine(const Totals& t,
       t.lateness_sum_ns));
   out.push_back(std::move(lateness));
 
-  MetricFamily link_changes = NewFamily(
-      "tcpemu_link_changes_total",
-      "Steps of link schedules applied (a LINK_CHANGED event each).",
-      MetricType::Counter);
+  MetricFamily link_changes =
+      NewFamily("tcpemu_link_changes_total",
+                "Steps of link schedules applied (a LINK_CHANGED event each).",
+                MetricType::Counter);
   AddValue(link_changes, {}, static_cast<double>(t.link_changes));
   out.push_back(std::move(link_changes));
 
@@ -413,16 +413,16 @@ void Metrics::Collector::AppendState(const StateSnapshot& s,
   cwnd_metric.histogram.sample_sum = sum;
   cwnd.metric.push_back(std::move(cwnd_metric));
   out.push_back(std::move(cwnd));
-  MetricFamily queue_packets = NewFamily(
-      "tcpemu_link_queue_packets",
-      "Packets waiting in the bottleneck queues of all links, now.",
-      MetricType::Gauge);
+  MetricFamily queue_packets =
+      NewFamily("tcpemu_link_queue_packets",
+                "Packets waiting in the bottleneck queues of all links, now.",
+                MetricType::Gauge);
   AddValue(queue_packets, {}, static_cast<double>(s.link_queue_packets));
   out.push_back(std::move(queue_packets));
-  MetricFamily queue_bytes = NewFamily(
-      "tcpemu_link_queue_bytes",
-      "Bytes waiting in the bottleneck queues of all links, now.",
-      MetricType::Gauge);
+  MetricFamily queue_bytes =
+      NewFamily("tcpemu_link_queue_bytes",
+                "Bytes waiting in the bottleneck queues of all links, now.",
+                MetricType::Gauge);
   AddValue(queue_bytes, {}, static_cast<double>(s.link_queue_bytes));
   out.push_back(std::move(queue_bytes));
   AppendInterfaces(s, out);

@@ -19,10 +19,10 @@ void Bottleneck::Configure(const PathSpec& spec, uint64_t seed, TimeNs now,
     tx_.SetTrace(trace_, now);
   }
   // The discipline is rebuilt when anything it depends on changes.
-  const bool same_queue =
-      queue_ != nullptr && !eager && limits.packets == limits_.packets &&
-      limits.bytes == limits_.bytes && limits.mtu == limits_.mtu &&
-      aqm_ == spec.aqm;
+  const bool same_queue = queue_ != nullptr && !eager &&
+                          limits.packets == limits_.packets &&
+                          limits.bytes == limits_.bytes &&
+                          limits.mtu == limits_.mtu && aqm_ == spec.aqm;
   limits_ = limits;
   aqm_ = spec.aqm;
   if (same_queue) return;

@@ -28,8 +28,8 @@ namespace tcpemu {
 class Bottleneck {
  public:
   // A packet taken by the wire at `start` has left it at `departure`.
-  using Depart = absl::FunctionRef<void(TimeNs start, TimeNs departure,
-                                        QueuedPacket&& p)>;
+  using Depart =
+      absl::FunctionRef<void(TimeNs start, TimeNs departure, QueuedPacket&& p)>;
   using Notify = QueueDiscipline::Notify;
 
   // Takes the spec's queue management, limits, rate and trace at `now`.

@@ -60,11 +60,11 @@ void Path::ApplySpec(const PathSpec& spec, TimeNs now) {
   spec_ = spec;
   // The queue management draws from its own generator, so that it never
   // shifts the path's draws.
-  bottleneck_.Configure(spec_, seed_ ^ 0x9e3779b97f4a7c15ULL, now,
-                        [this](TimeNs start, TimeNs departure,
-                               QueuedPacket&& q) {
-                          Depart(start, departure, std::move(q));
-                        });
+  bottleneck_.Configure(
+      spec_, seed_ ^ 0x9e3779b97f4a7c15ULL, now,
+      [this](TimeNs start, TimeNs departure, QueuedPacket&& q) {
+        Depart(start, departure, std::move(q));
+      });
   if (spec_.schedule == nullptr) {
     schedule_.reset();
   } else if (!same_schedule) {
@@ -170,7 +170,8 @@ void Path::Depart(TimeNs start, TimeNs departure, QueuedPacket&& q) {
   ++counters_.sojourn_buckets[bucket];
   if (spec_.queue_sample_interval > 0 && sink_ != nullptr) {
     const TimeNs at = bottleneck_.eager() ? q.enqueued : start;
-    if (last_sample_ == kNever || at >= last_sample_ + spec_.queue_sample_interval) {
+    if (last_sample_ == kNever ||
+        at >= last_sample_ + spec_.queue_sample_interval) {
       last_sample_ = at;
       Event e;
       e.time = at;

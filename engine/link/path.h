@@ -3,8 +3,8 @@
 // drop-tail queue, duplication, corruption, rate, delay with jitter, reorder.
 #pragma once
 
-#include <cstddef>
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -14,11 +14,11 @@
 #include "engine/base/event.h"
 #include "engine/base/rng.h"
 #include "engine/base/time.h"
+#include "engine/link/bottleneck.h"
 #include "engine/link/delivery_queue.h"
 #include "engine/link/fault.h"
 #include "engine/link/jitter.h"
 #include "engine/link/loss_model.h"
-#include "engine/link/bottleneck.h"
 #include "engine/link/path_spec.h"
 #include "engine/link/schedule_player.h"
 #include "engine/wire/packet.h"
@@ -34,12 +34,12 @@ struct PathCounters {
   uint64_t dropped_queue = 0;
   uint64_t dropped_fault = 0;
   uint64_t dropped_mtu = 0;
-  uint64_t duplicated = 0;  // extra copies made
-  uint64_t corrupted = 0;   // packets with a flipped bit
-  uint64_t reordered = 0;   // packets that skipped the propagation delay
-  uint64_t fault_hits = 0;  // segments a fault rule acted on
-  uint64_t dropped_aqm = 0;  // by the queue management (RED, CoDel, ...)
-  uint64_t ce_marked = 0;    // packets the queue management marked CE
+  uint64_t duplicated = 0;    // extra copies made
+  uint64_t corrupted = 0;     // packets with a flipped bit
+  uint64_t reordered = 0;     // packets that skipped the propagation delay
+  uint64_t fault_hits = 0;    // segments a fault rule acted on
+  uint64_t dropped_aqm = 0;   // by the queue management (RED, CoDel, ...)
+  uint64_t ce_marked = 0;     // packets the queue management marked CE
   uint64_t link_changes = 0;  // schedule steps applied
   // Sojourn time in the bottleneck queue of the packets the wire took:
   // their number, sum and a histogram over kSojournBucketsNs (upper
@@ -51,10 +51,10 @@ struct PathCounters {
 
 // Upper bounds of PathCounters::sojourn_buckets but the last, in ns.
 inline constexpr std::array<DurationNs, 13> kSojournBucketsNs = {
-    100 * kMicrosecond, 250 * kMicrosecond, 500 * kMicrosecond,
+    100 * kMicrosecond, 250 * kMicrosecond,  500 * kMicrosecond,
     1 * kMillisecond,   2500 * kMicrosecond, 5 * kMillisecond,
-    10 * kMillisecond,  25 * kMillisecond,  50 * kMillisecond,
-    100 * kMillisecond, 250 * kMillisecond, 500 * kMillisecond,
+    10 * kMillisecond,  25 * kMillisecond,   50 * kMillisecond,
+    100 * kMillisecond, 250 * kMillisecond,  500 * kMillisecond,
     1 * kSecond};
 
 // A packet given to Send goes through these stages, in this order:

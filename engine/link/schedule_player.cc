@@ -9,10 +9,9 @@ namespace {
 
 template <typename T>
 T Lerp(T from, T to, double f) {
-  return static_cast<T>(std::llround(static_cast<double>(from) +
-                                     (static_cast<double>(to) -
-                                      static_cast<double>(from)) *
-                                         f));
+  return static_cast<T>(
+      std::llround(static_cast<double>(from) +
+                   (static_cast<double>(to) - static_cast<double>(from)) * f));
 }
 
 }  // namespace
@@ -48,8 +47,8 @@ void SchedulePlayer::Plan() {
   const SchedulePoint& p = schedule_->points[point_];
   const TimeNs at = PointTime(point_);
   if (p.ramp) {
-    const TimeNs step =
-        ramp_begin_ + static_cast<TimeNs>(ramp_step_ + 1) * schedule_->ramp_step;
+    const TimeNs step = ramp_begin_ + static_cast<TimeNs>(ramp_step_ + 1) *
+                                          schedule_->ramp_step;
     if (step < at) {
       next_ = step;
       return;
@@ -66,10 +65,12 @@ const ScheduledValues& SchedulePlayer::Step() {
     ++ramp_step_;
     const double f = static_cast<double>(next_ - ramp_begin_) /
                      static_cast<double>(at - ramp_begin_);
-    if (p.rate_bps) values_.rate_bps = Lerp(ramp_from_.rate_bps, *p.rate_bps, f);
+    if (p.rate_bps)
+      values_.rate_bps = Lerp(ramp_from_.rate_bps, *p.rate_bps, f);
     if (p.delay) values_.delay = Lerp(ramp_from_.delay, *p.delay, f);
     if (p.jitter) values_.jitter = Lerp(ramp_from_.jitter, *p.jitter, f);
-    if (p.loss) values_.loss = ramp_from_.loss + (*p.loss - ramp_from_.loss) * f;
+    if (p.loss)
+      values_.loss = ramp_from_.loss + (*p.loss - ramp_from_.loss) * f;
     Plan();
     return values_;
   }

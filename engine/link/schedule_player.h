@@ -49,7 +49,7 @@ class SchedulePlayer {
   std::shared_ptr<const LinkSchedule> schedule_;
   TimeNs start_;
   uint64_t cycle_ = 0;
-  size_t point_ = 0;      // the point being approached
+  size_t point_ = 0;        // the point being approached
   uint64_t ramp_step_ = 0;  // steps of its ramp taken so far
   ScheduledValues values_;
   ScheduledValues ramp_from_;  // values when the current ramp began

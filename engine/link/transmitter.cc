@@ -60,7 +60,8 @@ TimeNs Transmitter::NextStart(TimeNs ready) const {
   if (trace_ == nullptr) return std::max(busy_until_, ready);
   // What is left of the opportunity the last packet ended in serves the
   // next one if it is ready by then; otherwise that rest is lost.
-  if (used_ && opportunity_left_ > 0 && OpportunityTime(opportunity_) >= ready) {
+  if (used_ && opportunity_left_ > 0 &&
+      OpportunityTime(opportunity_) >= ready) {
     return OpportunityTime(opportunity_);
   }
   uint64_t k = FirstOpportunityAt(ready);
@@ -87,7 +88,8 @@ TimeNs Transmitter::Transmit(TimeNs start, size_t bytes) {
   }
   uint64_t k;
   uint32_t left = kTraceOpportunityBytes;
-  if (used_ && opportunity_left_ > 0 && OpportunityTime(opportunity_) == start) {
+  if (used_ && opportunity_left_ > 0 &&
+      OpportunityTime(opportunity_) == start) {
     k = opportunity_;
     left = opportunity_left_;
   } else {

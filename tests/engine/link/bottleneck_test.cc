@@ -113,7 +113,7 @@ TEST(BottleneckTest, QueuedModeDepartsAsEagerModeDoes) {
 }
 
 TEST(BottleneckTest, QueuedPacketsTakeANewRateAndWaitWhileStopped) {
-  Harness h(Queued(Rate(8'000'000, 0, 0)));  // 1 byte per us
+  Harness h(Queued(Rate(8'000'000, 0, 0)));                  // 1 byte per us
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(h.Offer(0, 960));  // 1000 bytes
   h.b().SetRate(16'000'000);
   h.RunUntil(kNever - 1);
@@ -147,8 +147,8 @@ TEST(BottleneckTest, SwitchingModesKeepsWaitingPacketsInOrder) {
   EXPECT_TRUE(h.b().eager());
   ASSERT_EQ(h.departed.size(), 4u);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(h.departed[i].size, 1000u + i);
-  EXPECT_EQ(h.departed[3].departure, 1'000'000 + 1'001'000 + 1'002'000 +
-                                         1'003'000);
+  EXPECT_EQ(h.departed[3].departure,
+            1'000'000 + 1'001'000 + 1'002'000 + 1'003'000);
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ struct Arrival {
 // Offers a packet of `size` bytes every `gap` ns until `until`, polling at
 // every deadline in between, and returns what arrived.
 std::vector<Arrival> Drive(Path& path, TimeNs gap, TimeNs until,
-                         size_t (*size_of)(uint32_t)) {
+                           size_t (*size_of)(uint32_t)) {
   std::vector<Arrival> out;
   TimeNs next_send = 0;
   uint32_t seq = 0;
@@ -63,8 +63,8 @@ std::shared_ptr<const DeliveryTrace> SwingingTrace() {
 
 // Bytes the trace can deliver in [from, to) ns.
 uint64_t TraceBytes(const DeliveryTrace& t, TimeNs from, TimeNs to) {
-  const TimeNs period = static_cast<TimeNs>(t.opportunities_ms.back()) *
-                        kMillisecond;
+  const TimeNs period =
+      static_cast<TimeNs>(t.opportunities_ms.back()) * kMillisecond;
   uint64_t bytes = 0;
   for (TimeNs base = 0; base < to; base += period) {
     for (uint32_t ms : t.opportunities_ms) {
@@ -89,13 +89,13 @@ TEST(PathScheduleTest, TraceDeliversItsRatePerHundredMilliseconds) {
   // Backlogged throughout: more is offered than the trace carries.
   EXPECT_GT(path.counters().dropped_queue, 0u);
   int windows = 0;
-  for (TimeNs w = 0; w + 100 * kMillisecond <= until;
-       w += 100 * kMillisecond) {
+  for (TimeNs w = 0; w + 100 * kMillisecond <= until; w += 100 * kMillisecond) {
     uint64_t delivered = 0;
     for (const Arrival& a : got) {
       if (a.time >= w && a.time < w + 100 * kMillisecond) delivered += a.size;
     }
-    const uint64_t expected = TraceBytes(*spec.trace, w, w + 100 * kMillisecond);
+    const uint64_t expected =
+        TraceBytes(*spec.trace, w, w + 100 * kMillisecond);
     // The queue never empties, so every opportunity is used; bytes are
     // counted whole when a packet's last byte leaves, hence a packet's
     // worth of slack at each end of a window.
@@ -153,8 +153,8 @@ TEST(PathScheduleTest, ScheduleStepsRampsAndOutages) {
   spec.queue_limit_packets = 0;
   RecordingSink sink;
   Path path(spec, 1, 3, Endpoint::kServer, &sink);
-  std::vector<Arrival> got = Drive(path, 50 * kMicrosecond, 500 * kMillisecond,
-                                 Full);
+  std::vector<Arrival> got =
+      Drive(path, 50 * kMicrosecond, 500 * kMillisecond, Full);
   auto delivered = [&](TimeNs from, TimeNs to) {
     int n = 0;
     for (const Arrival& a : got) n += a.time > from && a.time <= to;

@@ -66,11 +66,10 @@ TEST(SchedulePlayerTest, RepeatingSchedulesCycle) {
     times.push_back(p.next_change());
     rates.push_back(p.Step().rate_bps);
   }
-  EXPECT_EQ(times, (std::vector<TimeNs>{5, 40 * kMillisecond + 5,
-                                        100 * kMillisecond + 5,
-                                        140 * kMillisecond + 5,
-                                        200 * kMillisecond + 5,
-                                        240 * kMillisecond + 5}));
+  EXPECT_EQ(times, (std::vector<TimeNs>{
+                       5, 40 * kMillisecond + 5, 100 * kMillisecond + 5,
+                       140 * kMillisecond + 5, 200 * kMillisecond + 5,
+                       240 * kMillisecond + 5}));
   EXPECT_EQ(rates, (std::vector<uint64_t>{1'000'000, 2'000'000, 1'000'000,
                                           2'000'000, 1'000'000, 2'000'000}));
 }
