@@ -26,6 +26,7 @@
 #include "engine/base/event.h"
 #include "engine/sim/network.h"
 #include "gtest/gtest.h"
+#include "tests/support/fidelity_table.h"
 
 namespace tcpemu {
 namespace {
@@ -52,31 +53,8 @@ double Quantile(std::vector<double> v, double q) {
   return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1))];
 }
 
-class Table {
- public:
-  void Add(std::string what, std::string measured, std::string expected) {
-    absl::StrAppend(&rows_, "| ", what, " | ", measured, " | ", expected,
-                    " |\n");
-  }
-  ~Table() {
-    const std::string table = absl::StrCat(
-        "| 10 Mbit/s bottleneck | measured | expected |\n|---|---|---|\n",
-        rows_);
-    std::printf("%s", table.c_str());
-    if (const char* path = std::getenv("TCPEMU_FIDELITY_TABLE")) {
-      if (std::FILE* f = std::fopen(path, "w")) {
-        std::fputs(table.c_str(), f);
-        std::fclose(f);
-      }
-    }
-  }
-
- private:
-  std::string rows_;
-};
-
-Table& Results() {
-  static Table table;
+FidelityTable& Results() {
+  static FidelityTable table("10 Mbit/s bottleneck");
   return table;
 }
 

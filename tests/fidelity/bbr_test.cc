@@ -36,6 +36,7 @@
 #include "engine/sim/network.h"
 #include "engine/trace/trace_hash.h"
 #include "gtest/gtest.h"
+#include "tests/support/fidelity_table.h"
 #include "tests/support/trace_digests.h"
 
 namespace tcpemu {
@@ -297,32 +298,8 @@ double Quantile(std::vector<double> v, double q) {
   return v[k];
 }
 
-// The measured numbers, printed at the end as one table.
-class Table {
- public:
-  void Add(std::string what, std::string measured, std::string expected) {
-    absl::StrAppend(&rows_, "| ", what, " | ", measured, " | ", expected,
-                    " |\n");
-  }
-  ~Table() {
-    const std::string table =
-        absl::StrCat("| BBR, 100 Mbit/s, 40 ms | measured | expected |\n",
-                     "|---|---|---|\n", rows_);
-    std::printf("%s", table.c_str());
-    if (const char* path = std::getenv("TCPEMU_FIDELITY_TABLE")) {
-      if (std::FILE* f = std::fopen(path, "w")) {
-        std::fputs(table.c_str(), f);
-        std::fclose(f);
-      }
-    }
-  }
-
- private:
-  std::string rows_;
-};
-
-Table& Results() {
-  static Table table;
+FidelityTable& Results() {
+  static FidelityTable table("BBR, 100 Mbit/s, 40 ms");
   return table;
 }
 
