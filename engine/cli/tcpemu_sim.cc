@@ -126,18 +126,6 @@ std::string DescribeQueue(const PathSpec& p) {
   return "unlimited";
 }
 
-std::string_view CcName(CcAlgorithm cc) {
-  switch (cc) {
-    case CcAlgorithm::kNewReno:
-      return "newreno";
-    case CcAlgorithm::kCubic:
-      return "cubic";
-    case CcAlgorithm::kBbr:
-      return "bbr";
-  }
-  return "unknown";
-}
-
 std::string DigestText(const SimOptions& o, const Sha256::Digest& d) {
   return o.digest ? Sha256::Hex(d) : "off";
 }
@@ -164,7 +152,7 @@ void PrintHuman(const SimOptions& o, const Result& r) {
                   o.tcp.delayed_ack ? ", delayed ack" : ", no delayed ack",
                   ", rto min ", VirtualTime(o.tcp.rto_min), ", initial window ",
                   o.tcp.initial_window, ", msl ", VirtualTime(o.tcp.msl), ", ",
-                  Sv(CcName(o.tcp.cc)), o.tcp.pacing ? ", pacing" : "");
+                  Sv(ToString(o.tcp.cc)), o.tcp.pacing ? ", pacing" : "");
   if (o.reader_rate > 0) {
     absl::StrAppend(&out, ", server reads ", o.reader_rate, " bytes/s");
   }

@@ -15,18 +15,6 @@ using Json = nlohmann::json;
 
 double Seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
 
-const char* CcName(CcAlgorithm cc) {
-  switch (cc) {
-    case CcAlgorithm::kNewReno:
-      return "newreno";
-    case CcAlgorithm::kCubic:
-      return "cubic";
-    case CcAlgorithm::kBbr:
-      return "bbr";
-  }
-  return "unknown";
-}
-
 const char* WorkloadName(WorkloadSpec::Kind k) {
   switch (k) {
     case WorkloadSpec::Kind::kBulk:
@@ -116,7 +104,7 @@ std::string ScenarioSummaryJson(const Scenario& sc, const ScenarioResult& r) {
         {"name", f.name},
         {"session_id", f.session_id},
         {"link", f.link},
-        {"cc", CcName(f.cc)},
+        {"cc", std::string(ToString(f.cc))},
         {"workload", WorkloadName(f.workload)},
         {"start_s", Seconds(f.start)},
         {"active_s", Seconds(f.active)},
@@ -198,7 +186,7 @@ std::string ScenarioSummaryTable(const Scenario& sc, const ScenarioResult& r) {
   for (const FlowResult& f : r.flows) {
     absl::StrAppend(
         &out, absl::StrFormat("%-16s %-8s %-16s %14s %8d %8s %8s %8s\n", f.name,
-                              CcName(f.cc), WorkloadName(f.workload),
+                              ToString(f.cc), WorkloadName(f.workload),
                               Rate(f.goodput_bps), f.retransmissions,
                               Ms(f.rtt, &DelayStats::p50_ms),
                               Ms(f.rtt, &DelayStats::p95_ms),

@@ -4,6 +4,18 @@
 #include "absl/strings/str_cat.h"
 
 namespace tcpemu {
+
+std::string_view ToString(CcAlgorithm cc) {
+  switch (cc) {
+    case CcAlgorithm::kNewReno:
+      return "newreno";
+    case CcAlgorithm::kCubic:
+      return "cubic";
+    case CcAlgorithm::kBbr:
+      return "bbr";
+  }
+  return "unknown";
+}
 namespace {
 
 absl::Status Range(absl::string_view field, int64_t v, int64_t lo, int64_t hi) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "engine/base/time.h"
@@ -10,6 +11,9 @@
 namespace tcpemu {
 
 enum class CcAlgorithm : uint8_t { kNewReno, kCubic, kBbr };
+
+// "newreno", "cubic" or "bbr".
+std::string_view ToString(CcAlgorithm cc);
 
 struct TcpConfig {
   // Buffers (bytes). Memory is allocated only while a buffer holds data.
