@@ -162,12 +162,6 @@ void Path::Depart(TimeNs start, TimeNs departure, QueuedPacket&& q) {
   const DurationNs sojourn = start - q.enqueued;
   ++counters_.dequeued;
   counters_.sojourn_ns_total += static_cast<uint64_t>(sojourn);
-  size_t bucket = 0;
-  while (bucket < kSojournBucketsNs.size() &&
-         sojourn > kSojournBucketsNs[bucket]) {
-    ++bucket;
-  }
-  ++counters_.sojourn_buckets[bucket];
   if (spec_.queue_sample_interval > 0 && sink_ != nullptr) {
     const TimeNs at = bottleneck_.eager() ? q.enqueued : start;
     if (last_sample_ == kNever ||

@@ -3,7 +3,6 @@
 // drop-tail queue, duplication, corruption, rate, delay with jitter, reorder.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -41,21 +40,11 @@ struct PathCounters {
   uint64_t dropped_aqm = 0;   // by the queue management (RED, CoDel, ...)
   uint64_t ce_marked = 0;     // packets the queue management marked CE
   uint64_t link_changes = 0;  // schedule steps applied
-  // Sojourn time in the bottleneck queue of the packets the wire took:
-  // their number, sum and a histogram over kSojournBucketsNs (upper
-  // bounds; the last bucket counts the rest).
+  // The packets the wire took and the time they had waited in the
+  // bottleneck queue, summed (their distribution: QUEUE_SAMPLE events).
   uint64_t dequeued = 0;
   uint64_t sojourn_ns_total = 0;
-  std::array<uint64_t, 14> sojourn_buckets{};
 };
-
-// Upper bounds of PathCounters::sojourn_buckets but the last, in ns.
-inline constexpr std::array<DurationNs, 13> kSojournBucketsNs = {
-    100 * kMicrosecond, 250 * kMicrosecond,  500 * kMicrosecond,
-    1 * kMillisecond,   2500 * kMicrosecond, 5 * kMillisecond,
-    10 * kMillisecond,  25 * kMillisecond,   50 * kMillisecond,
-    100 * kMillisecond, 250 * kMillisecond,  500 * kMillisecond,
-    1 * kSecond};
 
 // A packet given to Send goes through these stages, in this order:
 //

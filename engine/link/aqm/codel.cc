@@ -10,7 +10,7 @@ namespace tcpemu {
 CodelQueue::CodelQueue(const AqmSpec& spec, QueueLimits limits)
     : params_{.target = spec.codel_target,
               .interval = spec.codel_interval,
-              .mtu = kCodelMtu,
+              .mtu = limits.mtu,
               .ecn = spec.ecn},
       limits_(limits) {}
 

@@ -25,8 +25,7 @@ class CodelQueue : public QueueDiscipline {
   uint64_t bytes() const override { return bytes_; }
 
   // CoDel's MAXPACKET (no drop while at most this many bytes wait): the
-  // path's MTU; kCodelMtu until set.
-  void set_mtu(uint64_t mtu) { params_.mtu = mtu; }
+  // path's MTU, from QueueLimits::mtu.
   uint64_t mtu() const { return params_.mtu; }
   const CodelState& state() const { return state_; }
 

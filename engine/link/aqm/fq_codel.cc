@@ -26,7 +26,7 @@ FqCodelQueue::FqCodelQueue(const AqmSpec& spec, QueueLimits limits,
                            uint64_t seed)
     : params_{.target = spec.codel_target,
               .interval = spec.codel_interval,
-              .mtu = kCodelMtu,
+              .mtu = limits.mtu,
               .ecn = spec.ecn},
       limits_(limits),
       seed_(Mix(seed)),

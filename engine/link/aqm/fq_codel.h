@@ -39,8 +39,7 @@ class FqCodelQueue : public QueueDiscipline {
   uint64_t bytes() const override { return bytes_; }
 
   // CoDel's MAXPACKET (no drop while at most this many bytes wait): the
-  // path's MTU; kCodelMtu until set.
-  void set_mtu(uint64_t mtu) { params_.mtu = mtu; }
+  // path's MTU, from QueueLimits::mtu.
   uint64_t mtu() const { return params_.mtu; }
   // The flow queue `p` hashes into: a 64-bit mix of the IPv4 addresses
   // (header offsets 12 and 16), the protocol and the TCP ports, perturbed

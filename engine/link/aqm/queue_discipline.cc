@@ -107,16 +107,10 @@ std::unique_ptr<QueueDiscipline> MakeQueueDiscipline(const AqmSpec& spec,
   switch (spec.kind) {
     case AqmSpec::Kind::kRed:
       return std::make_unique<RedQueue>(spec, limits, seed);
-    case AqmSpec::Kind::kCodel: {
-      auto q = std::make_unique<CodelQueue>(spec, limits);
-      q->set_mtu(limits.mtu);
-      return q;
-    }
-    case AqmSpec::Kind::kFqCodel: {
-      auto q = std::make_unique<FqCodelQueue>(spec, limits, seed);
-      q->set_mtu(limits.mtu);
-      return q;
-    }
+    case AqmSpec::Kind::kCodel:
+      return std::make_unique<CodelQueue>(spec, limits);
+    case AqmSpec::Kind::kFqCodel:
+      return std::make_unique<FqCodelQueue>(spec, limits, seed);
     case AqmSpec::Kind::kDropTail:
       break;
   }

@@ -179,8 +179,8 @@ TEST(CodelTest, NoDropWhileAtMostOneMtuWaits) {
   // 4500 bytes stay behind the head, more than a 1500-byte MTU but not
   // more than a 9000-byte one.
   for (uint64_t mtu : {uint64_t{1500}, uint64_t{9000}}) {
-    CodelQueue q({.kind = AqmSpec::Kind::kCodel}, {});
-    q.set_mtu(mtu);
+    CodelQueue q({.kind = AqmSpec::Kind::kCodel},
+                 {.mtu = static_cast<uint32_t>(mtu)});
     int drops = 0;
     auto count = [&drops](TimeNs, const QueuedPacket&, QueueAction) {
       ++drops;
