@@ -57,7 +57,9 @@ Connection::Connection(const TcpConfig& config, const FourTuple& tuple, Seq iss,
       cc_(MakeCongestionControl(config, config.mss(), iss.value())),
       recover_(iss) {
   deadlines_.fill(kNever);
-  if (config_.window_scaling) {
+  if (config_.window_scaling && config_.window_scale >= 0) {
+    offered_wscale_ = static_cast<uint8_t>(config_.window_scale);
+  } else if (config_.window_scaling) {
     while (offered_wscale_ < 14 &&
            (config_.recv_buffer >> offered_wscale_) > 65535) {
       ++offered_wscale_;
@@ -420,9 +422,10 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
   // The segment is acceptable: its timestamp may become TS.Recent.
   ts_.Update(now, h, last_ack_sent_);
 
-  // Second: RST (RFC 5961 3.2: exact match resets, in-window challenges).
+  // Second: RST (RFC 5961 3.2: exact match resets, in-window challenges;
+  // without RFC 5961, anywhere in the window resets).
   if (h.has(kRst)) {
-    if (h.seq == rcv_nxt_) {
+    if (h.seq == rcv_nxt_ || !config_.rfc5961_rst) {
       EmitSegment(now, EventKind::kSegmentReceived, h_in, len,
                   SendReason::kNone, Disposition::kInOrder);
       if (state_ == TcpState::kSynReceived && passive_) {
@@ -448,10 +451,17 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
     return;
   }
 
-  // Fourth: a SYN in a synchronized state gets a challenge ACK (RFC 5961 4).
+  // Fourth: a SYN in a synchronized state gets a challenge ACK (RFC 5961 4);
+  // without RFC 5961 one in the window is an error: RST, and the connection
+  // is reset (RFC 793 p. 71).
   if (h.has(kSyn)) {
     EmitSegment(now, EventKind::kSegmentReceived, h_in, len, SendReason::kNone,
                 Disposition::kOutsideWindow);
+    if (!config_.rfc5961_syn) {
+      SendRst(now, snd_nxt_, rcv_nxt_);
+      Fail(now, ErrorCode::kReset, false);
+      return;
+    }
     SendChallengeAck(now);
     return;
   }

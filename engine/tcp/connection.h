@@ -144,6 +144,9 @@ class Connection {
   // Hands up to `max` in-order bytes to `sink` without copying them.
   size_t ReadInto(TimeNs now, size_t max,
                   absl::FunctionRef<void(absl::Span<const uint8_t>)> sink);
+  // Copies up to out.size() in-order bytes to `out` and leaves them to be
+  // read (MSG_PEEK).
+  size_t Peek(absl::Span<uint8_t> out) const { return rcv_queue_.CopyTo(out); }
   // Bytes waiting to be read.
   size_t readable() const { return rcv_queue_.size(); }
   // The peer's FIN has been received and every byte before it read.
@@ -173,6 +176,10 @@ class Connection {
   // batch. ACKs for out-of-order data, filled gaps, refused text and quick
   // ACKs still leave at once.
   void SetAckDeferral(bool on) { defer_acks_ = on; }
+  // TCP_NODELAY and TCP_CORK on an open connection: turning either off sends
+  // what it held back (as Linux does).
+  void SetNoDelay(TimeNs now, bool on);
+  void SetCork(TimeNs now, bool on);
   bool ack_deferred() const { return ack_deferred_; }
   void FlushDeferredAck(TimeNs now);
   TimeNs NextDeadline() const;

@@ -99,6 +99,7 @@ void Connection::SendSegment(TimeNs now, Seq seq, uint8_t flags,
   h.dst_port = tuple_.remote_port;
   h.seq = seq;
   h.flags = flags;
+  h.options.layout = config_.option_layout;
   if (flags & kAck) {
     h.ack = rcv_nxt_;
     last_ack_sent_ = rcv_nxt_;
@@ -314,6 +315,20 @@ void Connection::RetransmitLost(TimeNs now) {
   }
   if (!Armed(TimerKind::kRto) && snd_max_ > snd_una_) {
     Arm(now, TimerKind::kRto, now + rtt_.rto());
+  }
+}
+
+void Connection::SetNoDelay(TimeNs now, bool on) {
+  config_.nodelay = on;
+  if (on && Synchronized()) Output(now);
+}
+
+void Connection::SetCork(TimeNs now, bool on) {
+  config_.cork = on;
+  if (!on) {
+    Disarm(TimerKind::kCork);
+    cork_release_ = false;
+    if (Synchronized()) Output(now);
   }
 }
 

@@ -45,6 +45,7 @@ absl::Status TcpConfig::Validate() const {
   s.Update(Range("send_buffer", send_buffer, 1, kMaxBuffer));
   s.Update(Range("recv_buffer", recv_buffer, 1, kMaxBuffer));
   s.Update(Range("mtu", mtu, 68, 65535));
+  s.Update(Range("window_scale", window_scale, -1, 14));
   s.Update(
       DurationRange("cork_timeout", cork_timeout, kMillisecond, 60 * kSecond));
   s.Update(DurationRange("rto_min", rto_min, kMillisecond, 60 * kSecond));

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "engine/base/time.h"
+#include "engine/wire/tcp_header.h"
 
 namespace tcpemu {
 
@@ -51,6 +52,14 @@ struct TcpConfig {
 
   // Window scaling (RFC 7323 2): offered in the SYN when true.
   bool window_scaling = true;
+  // The shift offered: -1 for the smallest that lets the window cover
+  // recv_buffer, or 0..14 as given. Stacks that tune their buffers offer
+  // the shift of the largest buffer they may grow to (Linux from
+  // tcp_rmem's maximum, FreeBSD from kern.ipc.maxsockbuf).
+  int window_scale = -1;
+  // The order and padding of options in the segments sent: Linux's or
+  // FreeBSD's (engine/wire/tcp_header.h). The options are the same.
+  OptionLayout option_layout = OptionLayout::kLinux;
   // Timestamps (RFC 7323 3-5): offered in the SYN when true. When both ends
   // offer them every segment carries one, resent segments are timed by
   // their echo, and PAWS drops old duplicates.
@@ -90,6 +99,15 @@ struct TcpConfig {
   // always paces); for NewReno and CUBIC, when true, at twice cwnd per RTT
   // in slow start and 1.2 times after, as Linux paces them.
   bool pacing = false;
+
+  // RFC 5961's defences against blind in-window attacks: an RST resets
+  // only at exactly RCV.NXT (others get a challenge ACK, section 3), and a
+  // SYN in a synchronized state gets a challenge ACK (section 4). Off, the
+  // RFC 793 rules apply, as FreeBSD's net.inet.tcp.insecure_rst and
+  // insecure_syn select: any RST in the window resets, and a SYN in the
+  // window is answered with RST and resets.
+  bool rfc5961_rst = true;
+  bool rfc5961_syn = true;
 
   // Challenge ACKs (RFC 5961 3.2, 4.2, 5.2) sent at most this many times in
   // any one second (RFC 5961 7); the rest are counted and not sent. 0 sends

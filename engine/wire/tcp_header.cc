@@ -3,6 +3,8 @@
 // same layout as Linux's tcp_options_write so captures look familiar.
 #include "engine/wire/tcp_header.h"
 
+#include <array>
+#include <cstring>
 #include <string>
 
 #include "absl/status/status.h"
@@ -57,7 +59,63 @@ std::string OptionName(uint8_t kind) {
 // Bytes the canonical layout takes. Every piece is already a multiple of 4
 // (that is why Linux pads with NOPs in front of the short options), so no
 // trailing padding is ever needed.
+// FreeBSD's layout (tcp_addoptions): MSS; NOPs to an odd offset, window
+// scale; NOPs to an even one, SACK-permitted; NOPs to 2 mod 4, timestamps;
+// NOPs to 2 mod 4, SACK; EOLs to a multiple of 4. Writes into `out` (room
+// for kMaxOptionBytes plus the largest overrun) and returns the length.
+size_t EncodeFreeBsdOptions(const TcpOptions& o, uint8_t* out) {
+  size_t n = 0;
+  auto pad_until = [&](auto done) {
+    while (!done(n)) out[n++] = kOptNop;
+  };
+  if (o.mss) {
+    out[n++] = kOptMss;
+    out[n++] = kLenMss;
+    Put16(out + n, *o.mss);
+    n += 2;
+  }
+  if (o.window_scale) {
+    pad_until([](size_t k) { return k % 2 == 1; });
+    out[n++] = kOptWindowScale;
+    out[n++] = kLenWindowScale;
+    out[n++] = *o.window_scale;
+  }
+  if (o.sack_permitted) {
+    pad_until([](size_t k) { return k % 2 == 0; });
+    out[n++] = kOptSackPermitted;
+    out[n++] = kLenSackPermitted;
+  }
+  if (o.timestamp) {
+    pad_until([](size_t k) { return k % 4 == 2; });
+    out[n++] = kOptTimestamps;
+    out[n++] = kLenTimestamps;
+    Put32(out + n, o.timestamp->value);
+    Put32(out + n + 4, o.timestamp->echo_reply);
+    n += 8;
+  }
+  if (o.sack_count > 0) {
+    pad_until([](size_t k) { return k % 4 == 2; });
+    out[n++] = kOptSack;
+    out[n++] = static_cast<uint8_t>(2 + kSackBlockLen * o.sack_count);
+    for (size_t i = 0; i < o.sack_count; ++i) {
+      Put32(out + n, o.sack[i].left.value());
+      Put32(out + n + 4, o.sack[i].right.value());
+      n += kSackBlockLen;
+    }
+  }
+  while (n % 4 != 0) out[n++] = kOptEol;
+  return n;
+}
+
+// Room EncodeFreeBsdOptions may write: every option at its largest with
+// its padding.
+constexpr size_t kFreeBsdScratch = 4 + 4 + 3 + 12 + 4 + 2 + 4 * 8 + 4;
+
 size_t OptionBytes(const TcpOptions& o) {
+  if (o.layout == OptionLayout::kFreeBsd) {
+    std::array<uint8_t, kFreeBsdScratch> scratch;
+    return EncodeFreeBsdOptions(o, scratch.data());
+  }
   size_t n = 0;
   if (o.mss) n += 4;
   if (o.timestamp) {
@@ -116,6 +174,12 @@ absl::StatusOr<size_t> EncodeTcpHeader(const TcpHeader& h,
   Put16(p + 18, h.urgent);
 
   uint8_t* q = p + kTcpMinHeaderLen;
+  if (o.layout == OptionLayout::kFreeBsd) {
+    std::array<uint8_t, kFreeBsdScratch> scratch;
+    const size_t n = EncodeFreeBsdOptions(o, scratch.data());
+    std::memcpy(q, scratch.data(), n);
+    return len;
+  }
   if (o.mss) {
     q[0] = kOptMss;
     q[1] = kLenMss;

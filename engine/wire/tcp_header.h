@@ -36,6 +36,13 @@ struct TcpTimestamp {
   bool operator==(const TcpTimestamp&) const = default;
 };
 
+// The order and padding of the options in a header: the same options as
+// Linux's tcp_options_write lays them out (MSS, SACK-permitted in the
+// timestamps' alignment bytes, window scale last), or as FreeBSD's
+// tcp_addoptions does (MSS, window scale, SACK-permitted, timestamps, SACK,
+// each aligned by NOPs in front and the end padded with EOLs).
+enum class OptionLayout : uint8_t { kLinux, kFreeBsd };
+
 struct TcpOptions {
   std::optional<uint16_t> mss;
   std::optional<uint8_t> window_scale;  // shift count, 0..14
@@ -43,6 +50,8 @@ struct TcpOptions {
   std::array<SackBlock, 4> sack{};
   uint8_t sack_count = 0;  // 0..4 blocks used in `sack`
   std::optional<TcpTimestamp> timestamp;
+  // How Encode lays them out; Decode reads either.
+  OptionLayout layout = OptionLayout::kLinux;
 
   bool operator==(const TcpOptions&) const = default;
 };

@@ -169,6 +169,20 @@ TEST(ConnectionTest, B12_WindowScaleNegotiated) {
   EXPECT_EQ(h.last().h.window, (256 * 1024 - 100 + 7) >> 3);
 }
 
+TEST(ConnectionTest, B12_ConfiguredWindowScaleIsOfferedAndUsed) {
+  // A 64 KiB buffer needs no shift, but a stack that may grow its buffer
+  // to 2 MiB (FreeBSD's kern.ipc.maxsockbuf) offers 6.
+  TcpConfig c;
+  c.recv_buffer = 64 * 1024;
+  c.window_scale = 6;
+  TcpHarness h(c);
+  ASSERT_TRUE(h.conn().Connect(0).ok());
+  SentSegment syn = h.PopSent();
+  ASSERT_EQ(syn.h.flags, kSyn);
+  EXPECT_EQ(syn.h.options.window_scale, std::optional<uint8_t>(6));
+  EXPECT_EQ(syn.h.window, 65535);  // never scaled in a SYN
+}
+
 TEST(ConnectionTest, B12_SynAckOffersWindowScaleOnlyIfPeerDid) {
   // RFC 7323 1.3: the option goes in a <SYN,ACK> only in answer to one.
   for (std::optional<uint8_t> peer :

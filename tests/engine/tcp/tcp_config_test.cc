@@ -55,6 +55,8 @@ std::vector<FieldCase> OutOfRange() {
        "[1, 268435456]"},
       {"recv_buffer", [](TcpConfig& c) { c.recv_buffer = 0; },
        "[1, 268435456]"},
+      {"window_scale", [](TcpConfig& c) { c.window_scale = -2; }, "[-1, 14]"},
+      {"window_scale", [](TcpConfig& c) { c.window_scale = 15; }, "[-1, 14]"},
       {"recv_buffer",
        [](TcpConfig& c) { c.recv_buffer = 256 * 1024 * 1024 + 1; },
        "[1, 268435456]"},
