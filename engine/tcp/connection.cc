@@ -335,7 +335,7 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
       OnSegmentListen(now, h_in);
       return;
     case TcpState::kSynSent:
-      OnSegmentSynSent(now, h_in, len);
+      OnSegmentSynSent(now, h_in, payload);
       return;
     default:
       break;
@@ -365,6 +365,9 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
   uint32_t seg_len = SegLen(h, len);
   uint32_t rcv_wnd =
       rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+  if (config_.flavor == StackFlavor::kFreeBsd) {
+    rcv_wnd = std::max(rcv_wnd, FreeReceiveSpace());
+  }
   bool acceptable;
   bool text_dropped = false;
   if (seg_len == 0) {
@@ -435,9 +438,10 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
       }
       ErrorCode code = state_ == TcpState::kSynReceived ? ErrorCode::kRefused
                                                         : ErrorCode::kReset;
-      bool quiet = state_ == TcpState::kClosing ||
-                   state_ == TcpState::kLastAck ||
-                   state_ == TcpState::kTimeWait;
+      // In CLOSING and LAST-ACK the application may still hold the socket
+      // (it shut down only its sending side): it learns of the reset, as
+      // from Linux and FreeBSD. TIME-WAIT has nobody left to tell.
+      bool quiet = state_ == TcpState::kTimeWait;
       if (quiet) {
         Finish(now);
       } else {

@@ -300,7 +300,7 @@ class Connection {
   void ProcessFin(TimeNs now);
   void MaybeWindowUpdate(TimeNs now);
   void OnSegmentListen(TimeNs now, const TcpHeader& h);
-  void OnSegmentSynSent(TimeNs now, const TcpHeader& h, uint32_t len);
+  void OnSegmentSynSent(TimeNs now, const TcpHeader& h, const Payload& payload);
   void ApplySynOptions(TimeNs now, const TcpHeader& h);
   // SACK: notes the run of held bytes around `seq` as the most recent block,
   // and fills `o` with the blocks still held, within `space` option bytes.

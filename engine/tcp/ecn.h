@@ -43,6 +43,9 @@ class TcpEcn {
   // want ECN), and those of our SYN-ACK (ECE when ECN was negotiated).
   uint8_t SynFlags() const;
   uint8_t SynAckFlags() const;
+  // No answer came to our ECN-setup SYNs: later SYNs go without the setup
+  // and ECN is not used (RFC 3168 6.1.1.1).
+  void GiveUpSetup() { want_ = false; }
   // The peer's SYN (passive open, or a simultaneous open): an "ECN-setup
   // SYN" has both ECE and CWR.
   void OnPeerSyn(uint8_t flags);

@@ -109,6 +109,18 @@ void Connection::ApplySynOptions(TimeNs now, const TcpHeader& h) {
                    ? snd_mss_ - Timestamps::kOptionLen
                    : 1;
   }
+  if (config_.flavor == StackFlavor::kFreeBsd) {
+    // The MSS without options, as FreeBSD's tcp_mss rounds.
+    const uint64_t m = std::max<uint32_t>(1, std::min(peer_mss, config_.mss()));
+    auto round = [m](uint32_t b) {
+      return b <= m ? b
+                    : static_cast<uint32_t>(
+                          std::min<uint64_t>((b + m - 1) / m * m, 256 << 20));
+    };
+    config_.recv_buffer = round(config_.recv_buffer);
+    config_.send_buffer = round(config_.send_buffer);
+    snd_buf_.set_capacity(config_.send_buffer);
+  }
   // The window is counted in segments of the negotiated MSS (RFC 5681 3.1).
   if (snd_mss_ != config_.mss()) {
     cc_ = MakeCongestionControl(config_, snd_mss_, iss_.value());
@@ -141,7 +153,8 @@ void Connection::OnSegmentListen(TimeNs now, const TcpHeader& h) {
 }
 
 void Connection::OnSegmentSynSent(TimeNs now, const TcpHeader& h,
-                                  uint32_t len) {
+                                  const Payload& payload) {
+  const uint32_t len = static_cast<uint32_t>(payload.size());
   bool ack_ok = false;
   if (h.has(kAck)) {
     if (h.ack <= iss_ || h.ack > snd_nxt_) {
@@ -196,6 +209,14 @@ void Connection::OnSegmentSynSent(TimeNs now, const TcpHeader& h,
     }
     SetState(now, TcpState::kEstablished);
     if (fin_queued_) SetState(now, TcpState::kFinWait1);
+    // Text and a FIN that came with the SYN-ACK are taken within the window
+    // our SYN offered (RFC 9293 3.10.7.3: "continue processing at the sixth
+    // step").
+    if (len > 0 || h.has(kFin)) {
+      rcv_adv_ = rcv_nxt_ + static_cast<int64_t>(
+                                std::min<uint32_t>(FreeReceiveSpace(), 65535));
+      ProcessText(now, rcv_nxt_, payload, h.has(kFin));
+    }
     // Data queued before the handshake completed goes now, carrying the ACK;
     // otherwise a pure ACK completes the handshake.
     Output(now);

@@ -89,6 +89,21 @@ std::optional<std::pair<Seq, Seq>> Reassembly::RunAround(Seq seq) const {
   return std::make_pair(it->first, it->second);
 }
 
+std::optional<std::pair<Seq, Seq>> Reassembly::FirstHeldWithin(
+    Seq left, Seq right) const {
+  auto it = runs_.upper_bound(left);
+  if (it != runs_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second > left) {
+      return std::make_pair(left, SeqMin(prev->second, right));
+    }
+  }
+  if (it != runs_.end() && it->first < right) {
+    return std::make_pair(it->first, SeqMin(it->second, right));
+  }
+  return std::nullopt;
+}
+
 bool Reassembly::Holds(Seq left, Seq right) const {
   std::optional<std::pair<Seq, Seq>> run = RunAround(left);
   return run.has_value() && run->second >= right;

@@ -25,6 +25,9 @@ class Reassembly {
   // The run of held bytes that contains `seq` (adjacent blocks merged), as
   // [left, right); nullopt if `seq` is not held.
   std::optional<std::pair<Seq, Seq>> RunAround(Seq seq) const;
+  // The first held bytes within [left, right), as [left, right) of the part
+  // of one run that lies inside; nullopt if none of them is held.
+  std::optional<std::pair<Seq, Seq>> FirstHeldWithin(Seq left, Seq right) const;
   // Whether every byte of [left, right) is held.
   bool Holds(Seq left, Seq right) const;
 

@@ -68,8 +68,13 @@ uint16_t Connection::WindowToAdvertise(bool syn) {
   // at least min(RCV.BUFF / 2, MSS); never shrink it (RFC 9293 3.8.6.2.2).
   uint32_t threshold = std::min(config_.recv_buffer / 2, config_.mss());
   uint32_t wnd = cur;
-  if (free_space >= cur + threshold ||
-      (free_space > cur && free_space == config_.recv_buffer)) {
+  if (config_.flavor == StackFlavor::kFreeBsd) {
+    // FreeBSD: all the free space, unless it is silly small.
+    if (free_space >= std::min(config_.recv_buffer / 4, snd_mss_)) {
+      wnd = std::max(free_space, cur);
+    }
+  } else if (free_space >= cur + threshold ||
+             (free_space > cur && free_space == config_.recv_buffer)) {
     wnd = free_space;
   }
   uint32_t max_wnd = uint32_t{65535} << rcv_wscale_;
@@ -148,6 +153,7 @@ void Connection::ProcessText(TimeNs now, Seq seq, const Payload& data_in,
   }
   Payload data = data_in;
   bool ack_now = false;
+  bool duplicate_noted = false;
   if (!data.empty() || fin) {
     // Trim what was already received and what lies beyond the window.
     if (seq < rcv_nxt_) {
@@ -161,8 +167,14 @@ void Connection::ProcessText(TimeNs now, Seq seq, const Payload& data_in,
         data.RemovePrefix(skip);
       }
       seq = rcv_nxt_;
+      // Bytes received twice: their D-SACK goes at once (RFC 2883).
+      ack_now = true;
+      duplicate_noted = true;
     }
     Seq edge = SeqMax(rcv_adv_, rcv_nxt_);
+    if (config_.flavor == StackFlavor::kFreeBsd) {
+      edge = SeqMax(edge, rcv_nxt_ + static_cast<int64_t>(FreeReceiveSpace()));
+    }
     if (seq + static_cast<int64_t>(data.size()) > edge) {
       size_t keep = seq < edge ? static_cast<size_t>(edge - seq) : 0;
       data = data.Sub(0, keep);
@@ -170,6 +182,14 @@ void Connection::ProcessText(TimeNs now, Seq seq, const Payload& data_in,
     }
   }
   if (fin) peer_fin_seq_ = seq + static_cast<int64_t>(data.size());
+  if (!data.empty() && !reassembly_.empty() && !duplicate_noted) {
+    // Bytes already held out of order are reported as a D-SACK (RFC 2883
+    // 4: the first duplicate part, ahead of the other blocks).
+    if (auto held = reassembly_.FirstHeldWithin(
+            seq, seq + static_cast<int64_t>(data.size()))) {
+      NoteDuplicate(held->first, held->second);
+    }
+  }
   if (!data.empty()) {
     if (seq == rcv_nxt_) {
       if (reassembly_.empty()) {
@@ -189,10 +209,7 @@ void Connection::ProcessText(TimeNs now, Seq seq, const Payload& data_in,
     } else {
       ++counters_.out_of_order_segments;
       size_t stored = reassembly_.Insert(seq, data);
-      if (stored == 0) {
-        ++counters_.duplicate_segments;
-        NoteDuplicate(seq, seq + static_cast<int64_t>(data.size()));
-      }
+      if (stored == 0) ++counters_.duplicate_segments;
       if (sack_ok_) NoteSackBlock(seq);
       // RFC 5681 4.2: an out-of-order segment is answered with an immediate
       // (duplicate) ACK.

@@ -24,6 +24,7 @@ class SendBuffer {
 
   size_t size() const { return static_cast<size_t>(end_ - head_); }
   size_t capacity() const { return capacity_; }
+  void set_capacity(uint32_t capacity) { capacity_ = capacity; }
   size_t free_space() const {
     return size() >= capacity_ ? 0 : capacity_ - size();
   }

@@ -99,7 +99,9 @@ void Connection::SendSegment(TimeNs now, Seq seq, uint8_t flags,
   h.dst_port = tuple_.remote_port;
   h.seq = seq;
   h.flags = flags;
-  h.options.layout = config_.option_layout;
+  h.options.layout = config_.flavor == StackFlavor::kFreeBsd
+                         ? OptionLayout::kFreeBsd
+                         : OptionLayout::kLinux;
   if (flags & kAck) {
     h.ack = rcv_nxt_;
     last_ack_sent_ = rcv_nxt_;

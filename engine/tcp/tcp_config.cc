@@ -39,6 +39,10 @@ absl::Status DurationRange(absl::string_view field, DurationNs v, DurationNs lo,
 
 }  // namespace
 
+std::string_view ToString(StackFlavor f) {
+  return f == StackFlavor::kFreeBsd ? "freebsd" : "linux";
+}
+
 absl::Status TcpConfig::Validate() const {
   constexpr int64_t kMaxBuffer = 256 * 1024 * 1024;
   absl::Status s;
@@ -58,6 +62,7 @@ absl::Status TcpConfig::Validate() const {
   s.Update(Range("max_retransmissions", max_retransmissions, 1, 255));
   s.Update(Range("syn_retries", syn_retries, 0, 255));
   s.Update(Range("synack_retries", synack_retries, 0, 255));
+  s.Update(Range("ecn_syn_retries", ecn_syn_retries, 0, 255));
   s.Update(DurationRange("delayed_ack_timeout", delayed_ack_timeout,
                          kMillisecond, 499 * kMillisecond));
   s.Update(DurationRange("msl", msl, 0, 600 * kSecond));

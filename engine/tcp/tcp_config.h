@@ -16,6 +16,11 @@ enum class CcAlgorithm : uint8_t { kNewReno, kCubic, kBbr };
 // "newreno", "cubic" or "bbr".
 std::string_view ToString(CcAlgorithm cc);
 
+enum class StackFlavor : uint8_t { kLinux, kFreeBsd };
+
+// "linux" or "freebsd".
+std::string_view ToString(StackFlavor f);
+
 struct TcpConfig {
   // Buffers (bytes). Memory is allocated only while a buffer holds data.
   uint32_t send_buffer = 256 * 1024;
@@ -57,9 +62,6 @@ struct TcpConfig {
   // the shift of the largest buffer they may grow to (Linux from
   // tcp_rmem's maximum, FreeBSD from kern.ipc.maxsockbuf).
   int window_scale = -1;
-  // The order and padding of options in the segments sent: Linux's or
-  // FreeBSD's (engine/wire/tcp_header.h). The options are the same.
-  OptionLayout option_layout = OptionLayout::kLinux;
   // Timestamps (RFC 7323 3-5): offered in the SYN when true. When both ends
   // offer them every segment carries one, resent segments are timed by
   // their echo, and PAWS drops old duplicates.
@@ -81,6 +83,10 @@ struct TcpConfig {
   // ECE until CWR, and ECE reduces the window once per window of data
   // (engine/tcp/ecn.h).
   bool ecn = false;
+  // How many retransmitted SYNs still carry the ECN setup before the
+  // connection falls back to SYNs without it (RFC 3168 6.1.1.1): 0 as Linux
+  // (tcp_ecn_fallback), 1 as FreeBSD (net.inet.tcp.ecn.maxretries).
+  uint32_t ecn_syn_retries = 0;
 
   // Keepalive (RFC 1122 4.2.3.6), off by default.
   bool keepalive = false;
@@ -108,6 +114,18 @@ struct TcpConfig {
   // window is answered with RST and resets.
   bool rfc5961_rst = true;
   bool rfc5961_syn = true;
+
+  // Whose rules apply where the RFCs leave stacks a choice and Linux and
+  // FreeBSD chose differently. FreeBSD's:
+  // - options in FreeBSD's order and padding (engine/wire/tcp_header.h);
+  // - when the peer's SYN arrives, both buffers are rounded up to a
+  //   multiple of the MSS (tcp_mss);
+  // - a segment is acceptable anywhere within the free receive buffer, even
+  //   beyond the window last advertised (tcp_input's rcv_wnd);
+  // - the window advertised is all the free buffer unless that is below
+  //   min(buffer / 4, MSS) (tcp_output), where Linux and RFC 1122 4.2.3.3
+  //   move the right edge only in steps of min(buffer / 2, MSS).
+  StackFlavor flavor = StackFlavor::kLinux;
 
   // Challenge ACKs (RFC 5961 3.2, 4.2, 5.2) sent at most this many times in
   // any one second (RFC 5961 7); the rest are counted and not sent. 0 sends

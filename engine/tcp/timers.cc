@@ -91,6 +91,10 @@ void Connection::FireRto(TimeNs now) {
       return;
     }
     ++retransmit_count_;
+    if (state_ == TcpState::kSynSent &&
+        retransmit_count_ > config_.ecn_syn_retries) {
+      ecn_.GiveUpSetup();
+    }
     rtt_.Backoff();
     rtt_timing_ = false;
     RetransmitFirst(now, SendReason::kRetransmitRto);

@@ -79,7 +79,8 @@ ShimConfig ProfileDefaults(Profile p) {
     t.window_scale = ShiftFor(2097152);
     t.rto_min = 30 * kMillisecond;
     t.cc = CcAlgorithm::kNewReno;
-    t.option_layout = OptionLayout::kFreeBsd;
+    t.flavor = StackFlavor::kFreeBsd;
+    t.ecn_syn_retries = 1;
   }
   return c;
 }
@@ -202,6 +203,12 @@ absl::Status ApplySysctls(absl::string_view lines, ShimConfig& c) {
     } else if (k == "net.inet.tcp.delayed_ack") {
       if (!num(0, 1)) return n.status();
       t.delayed_ack = *n == 1;
+    } else if (k == "net.inet.tcp.ecn.maxretries") {
+      if (!num(0, 255)) return n.status();
+      t.ecn_syn_retries = static_cast<uint32_t>(*n);
+    } else if (k == "net.inet.tcp.drop_synfin") {
+      if (!num(0, 1)) return n.status();
+      c.drop_syn_fin = *n == 1;
     } else if (k == "net.inet.tcp.insecure_rst") {
       if (!num(0, 1)) return n.status();
       t.rfc5961_rst = *n == 0;

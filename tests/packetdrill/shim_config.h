@@ -25,6 +25,9 @@ struct ShimConfig {
   // Linux reports twice the SO_RCVBUF/SO_SNDBUF it was given (the kernel
   // counts its overhead); FreeBSD reports the value.
   bool doubles_sockbuf = true;
+  // FreeBSD's net.inet.tcp.drop_synfin: segments with both SYN and FIN are
+  // dropped on arrival.
+  bool drop_syn_fin = false;
   // Where the sysctl stand-in records a script's settings ("" for none).
   std::string sysctl_file;
   // Where the shim keeps the socket table the sockstat stand-in prints (""

@@ -150,6 +150,7 @@ const TcpConfig& SocketLayer::NewSocketConfig() {
     // A value the engine cannot take leaves the stack as it was.
     if (ApplySysctls(text.str(), next).ok()) current_ = next;
   }
+  host_->set_drop_syn_fin(current_.drop_syn_fin);
   return current_.tcp;
 }
 
@@ -439,13 +440,12 @@ int SocketLayer::GetSockOpt(int fd, int level, int name, void* value,
         uint32_t b =
             set != 0 ? set * mult
                      : (rcv ? s->config.recv_buffer : s->config.send_buffer);
-        // FreeBSD rounds both buffers up to a multiple of the MSS when the
-        // handshake completes (tcp_mss), the MSS without options.
-        if (current_.profile == Profile::kFreeBsd && s->conn != nullptr &&
-            Synchronized(s->conn->state())) {
-          const TcbSnapshot t = s->conn->Snapshot();
-          const uint32_t mss = s->conn->effective_mss() + (t.ts_ok ? 12 : 0);
-          if (b > mss) b = (b + mss - 1) / mss * mss;
+        // The engine's buffers once the peer's SYN came (FreeBSD rounds
+        // them to the MSS then).
+        if (s->conn != nullptr && s->conn->state() != TcpState::kSynSent &&
+            set == 0) {
+          b = rcv ? s->conn->config().recv_buffer
+                  : s->conn->config().send_buffer;
         }
         return PutOpt(value, len, static_cast<int>(b));
       }

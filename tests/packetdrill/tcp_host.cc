@@ -178,26 +178,24 @@ absl::Status TcpHost::Inject(absl::Span<const uint8_t> ipv4) {
   }
   const FourTuple tuple{addr_, p->tcp.dst_port, p->ip.src, p->tcp.src_port};
   const Ecn ecn = static_cast<Ecn>(p->ip.tos & kEcnMask);
+  const TcpHeader& h = p->tcp;
+  if (drop_syn_fin_ && h.has(tcp_flags::kSyn) && h.has(tcp_flags::kFin)) {
+    return absl::OkStatus();
+  }
   auto it = connections_.find(tuple);
   if (it == connections_.end()) {
-    auto l = listeners_.find(p->tcp.dst_port);
-    const TcpHeader& h = p->tcp;
-    if (l != listeners_.end() && p->checksum_ok && h.has(tcp_flags::kSyn) &&
-        !h.has(tcp_flags::kAck) && !h.has(tcp_flags::kRst)) {
-      Listener& lis = l->second;
-      // A listener holds at most `backlog` connections that are not yet
-      // accepted; a SYN beyond that is dropped, and the peer retries.
-      if (lis.pending.size() + lis.ready.size() >= lis.backlog) {
+    if (!p->checksum_ok) return absl::OkStatus();
+    auto l = listeners_.find(h.dst_port);
+    if (l != listeners_.end()) {
+      // RFC 9293 3.10.7.2, LISTEN: an RST is ignored, anything carrying an
+      // ACK is answered with RST (below), a SYN opens a connection, and
+      // anything else is dropped.
+      if (h.has(tcp_flags::kRst)) return absl::OkStatus();
+      if (!h.has(tcp_flags::kAck)) {
+        if (h.has(tcp_flags::kSyn)) Open(l->second, tuple, *p, ecn);
         return absl::OkStatus();
       }
-      Entry& e = Make(tuple, lis.config);
-      (void)e.connection->Listen(now_);
-      lis.pending.push_back(e.connection.get());
-      e.connection->OnSegment(now_, h, p->payload, ecn);
-      Tidy();
-      return absl::OkStatus();
     }
-    if (!p->checksum_ok) return absl::OkStatus();
     if (std::optional<TcpHeader> rst =
             ResetForUnmatched(h, static_cast<uint32_t>(p->payload.size()))) {
       // From the address the packet was sent to.
@@ -213,6 +211,18 @@ absl::Status TcpHost::Inject(absl::Span<const uint8_t> ipv4) {
   }
   Tidy();
   return absl::OkStatus();
+}
+
+void TcpHost::Open(Listener& l, const FourTuple& tuple,
+                   const ParsedTcpPacket& syn, Ecn ecn) {
+  // A listener holds at most `backlog` connections that are not yet
+  // accepted; a SYN beyond that is dropped, and the peer retries.
+  if (l.pending.size() + l.ready.size() >= l.backlog) return;
+  Entry& e = Make(tuple, l.config);
+  (void)e.connection->Listen(now_);
+  l.pending.push_back(e.connection.get());
+  e.connection->OnSegment(now_, syn.tcp, syn.payload, ecn);
+  Tidy();
 }
 
 TimeNs TcpHost::NextDeadline() const {

@@ -20,6 +20,8 @@
 #include "engine/base/time.h"
 #include "engine/tcp/connection.h"
 #include "engine/tcp/tcp_config.h"
+#include "engine/wire/ecn.h"
+#include "engine/wire/packet.h"
 
 namespace tcpemu::packetdrill {
 
@@ -83,6 +85,8 @@ class TcpHost {
   // A local port nobody uses (connections or listeners).
   uint16_t EphemeralPort();
   bool port_in_use(uint16_t port) const;
+  // FreeBSD's net.inet.tcp.drop_synfin: drop segments with SYN and FIN.
+  void set_drop_syn_fin(bool on) { drop_syn_fin_ = on; }
 
  private:
   struct Entry;
@@ -95,6 +99,9 @@ class TcpHost {
   class Output;
 
   Entry& Make(const FourTuple& tuple, const TcpConfig& config);
+  // A SYN to listener `l`: a new connection in SYN-RECEIVED.
+  void Open(Listener& l, const FourTuple& tuple, const ParsedTcpPacket& syn,
+            Ecn ecn);
   bool IsPending(const Connection* c) const;
   // After any input: moves listeners' connections that synchronized to
   // their accept queues, drops the ones that failed, and destroys released
@@ -107,6 +114,7 @@ class TcpHost {
   TimeNs now_ = 0;
   uint16_t next_port_ = 40000;
   uint16_t ip_id_ = 0;
+  bool drop_syn_fin_ = false;
   uint64_t isn_counter_ = 0;
   absl::flat_hash_map<FourTuple, std::unique_ptr<Entry>, TupleHash, TupleEq>
       connections_;
