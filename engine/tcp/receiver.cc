@@ -167,9 +167,10 @@ void Connection::ProcessText(TimeNs now, Seq seq, const Payload& data_in,
         data.RemovePrefix(skip);
       }
       seq = rcv_nxt_;
-      // Bytes received twice: their D-SACK goes at once (RFC 2883).
-      ack_now = true;
       duplicate_noted = true;
+      // FreeBSD acknowledges bytes received twice at once (tcp_input's
+      // trimming sets TF_ACKNOW); Linux lets the ACK wait as usual.
+      if (config_.flavor == StackFlavor::kFreeBsd) ack_now = true;
     }
     Seq edge = SeqMax(rcv_adv_, rcv_nxt_);
     if (config_.flavor == StackFlavor::kFreeBsd) {

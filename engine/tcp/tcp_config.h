@@ -124,7 +124,9 @@ struct TcpConfig {
   //   beyond the window last advertised (tcp_input's rcv_wnd);
   // - the window advertised is all the free buffer unless that is below
   //   min(buffer / 4, MSS) (tcp_output), where Linux and RFC 1122 4.2.3.3
-  //   move the right edge only in steps of min(buffer / 2, MSS).
+  //   move the right edge only in steps of min(buffer / 2, MSS);
+  // - a segment that repeats bytes already received is acknowledged at
+  //   once (tcp_input's trimming), where Linux lets the ACK wait as usual.
   StackFlavor flavor = StackFlavor::kLinux;
 
   // Challenge ACKs (RFC 5961 3.2, 4.2, 5.2) sent at most this many times in
