@@ -123,6 +123,8 @@ def render_markdown(results: Sequence[Result], meta: Mapping[str, Any]) -> str:
             out.append(f"- {key}: {code(str(meta[key]))}")
     for suite, commit in dict(meta.get("suites", {})).items():
         out.append(f"- {suite}: {code(str(commit))}")
+    for warning in meta.get("warnings", []):
+        out.append(f"- {warning}")
     out.append("")
     originals = [r for r in results if r.variant == ORIGINAL]
     out += ["## Summary (scripts as written)", ""]

@@ -93,3 +93,16 @@ def test_json_has_every_result() -> None:
     assert len(doc["results"]) == len(RESULTS)
     assert doc["results"][3]["rules"] == ["freebsd-syn-options-full"]
     assert set(doc["results"][0]) >= {"script", "outcome", "detail", "rules", "variant"}
+
+
+def test_header_names_commits_and_warnings() -> None:
+    md = render_markdown(
+        RESULTS,
+        {
+            "stack": "so",
+            "suites": {"FreeBSD tcp-testsuite": "04b8c73"},
+            "warnings": ["warning: packetdrill at /x is at commit abc"],
+        },
+    )
+    assert "- FreeBSD tcp-testsuite: `04b8c73`" in md
+    assert "- warning: packetdrill at /x is at commit abc" in md
