@@ -10,11 +10,14 @@ the protocol's meaning (e.g. the order of TCP options and their padding), and
 only on the segments the stack under test sends (`>` lines): what the script
 injects (`<` lines) is left as the script's author wrote it.
 
-The engine lays out its options as Linux does (engine/wire/tcp_header.cc):
-MSS; SACK-permitted in the two bytes before the timestamps, or NOP NOP
-SACK-permitted without them; NOP NOP before timestamps without SACK; NOP
-window scale last. FreeBSD puts the window scale right after the MSS and
-pads with EOL at the end.
+A rule also names the option layouts of the stack under test it is for.
+Linux's layout: MSS; SACK-permitted in the two bytes before the timestamps,
+or NOP NOP SACK-permitted without them; NOP NOP before timestamps without
+SACK; NOP window scale last. FreeBSD puts the window scale right after the
+MSS and pads with EOL at the end. The engine lays out options as the shim's
+profile says (TcpConfig::option_layout), so with `profile=freebsd` FreeBSD
+scripts need none of the FreeBSD rules; they serve runs where the stack
+lays options out as Linux does: `--stack kernel`, or `--profile linux`.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ class Rule:
     reason: str
     pattern: re.Pattern[str]
     replacement: str
-    suites: FrozenSet[str]
+    suites: FrozenSet[str]  # the suites whose scripts it rewrites
+    layouts: FrozenSet[str]  # the option layouts of the stack under test it is for
     outbound_only: bool = True
 
     def apply_line(self, line: str) -> str:
@@ -55,47 +59,53 @@ RULES: Sequence[Rule] = (
         name="freebsd-syn-options-full",
         reason=(
             "FreeBSD sends MSS, window scale, SACK-permitted, timestamps as "
-            "<mss,nop,wscale,sackOK,TS>; the engine (like Linux) sends the same "
+            "<mss,nop,wscale,sackOK,TS>; Linux sends the same "
             "options as <mss,sackOK,TS,nop,wscale>. Same options, same values, "
             "same length."
         ),
         pattern=_opt(rf"mss {_NUM},nop,wscale {_NUM},sackOK,{_TS}"),
         replacement=r"<mss \1,sackOK,TS val \3 ecr \4,nop,wscale \2>",
         suites=frozenset({"freebsd"}),
+        layouts=frozenset({"linux"}),
     ),
     Rule(
         name="freebsd-syn-options-no-sack",
         reason=(
-            "FreeBSD without SACK sends <mss,nop,wscale,nop,nop,TS>; the engine "
+            "FreeBSD without SACK sends <mss,nop,wscale,nop,nop,TS>; Linux "
             "sends <mss,nop,nop,TS,nop,wscale>."
         ),
         pattern=_opt(rf"mss {_NUM},nop,wscale {_NUM},nop,nop,{_TS}"),
         replacement=r"<mss \1,nop,nop,TS val \3 ecr \4,nop,wscale \2>",
         suites=frozenset({"freebsd"}),
+        layouts=frozenset({"linux"}),
     ),
     Rule(
         name="freebsd-syn-options-mss-sack",
         reason=(
             "FreeBSD pads MSS and SACK-permitted with two EOLs at the end "
-            "(<mss,sackOK,eol,eol>); the engine pads with two NOPs in front of "
+            "(<mss,sackOK,eol,eol>); Linux pads with two NOPs in front of "
             "SACK-permitted (<mss,nop,nop,sackOK>)."
         ),
         pattern=_opt(rf"mss {_NUM},sackOK,eol,eol"),
         replacement=r"<mss \1,nop,nop,sackOK>",
         suites=frozenset({"freebsd"}),
+        layouts=frozenset({"linux"}),
     ),
 )
 
 
-def applicable(suite: str, rules: Sequence[Rule] = RULES) -> List[Rule]:
-    return [r for r in rules if suite in r.suites]
+def applicable(suite: str, layout: str, rules: Sequence[Rule] = RULES) -> List[Rule]:
+    return [r for r in rules if suite in r.suites and layout in r.layouts]
 
 
-def normalise(text: str, suite: str, rules: Sequence[Rule] = RULES) -> Tuple[str, List[str]]:
-    """The normalised text and the names of the rules that changed it."""
+def normalise(
+    text: str, suite: str, layout: str = "linux", rules: Sequence[Rule] = RULES
+) -> Tuple[str, List[str]]:
+    """The normalised text and the names of the rules that changed it, for
+    a script of `suite` run against a stack with option layout `layout`."""
     used: List[str] = []
     lines = text.split("\n")
-    for rule in applicable(suite, rules):
+    for rule in applicable(suite, layout, rules):
         changed = False
         for i, line in enumerate(lines):
             new = rule.apply_line(line)
@@ -107,6 +117,8 @@ def normalise(text: str, suite: str, rules: Sequence[Rule] = RULES) -> Tuple[str
     return "\n".join(lines), used
 
 
-def describe(rules: Sequence[Rule] = RULES) -> List[Tuple[str, str, str]]:
-    """(name, suites, reason) of each rule, for the report."""
-    return [(r.name, ",".join(sorted(r.suites)), r.reason) for r in rules]
+def describe(rules: Sequence[Rule] = RULES) -> List[Tuple[str, str, str, str]]:
+    """(name, suites, layouts, reason) of each rule, for the report."""
+    return [
+        (r.name, ",".join(sorted(r.suites)), ",".join(sorted(r.layouts)), r.reason) for r in rules
+    ]

@@ -152,7 +152,10 @@ def render_normalised(results: Sequence[Result]) -> List[str]:
         "normalised. These results are never counted as passes above.",
         "",
     ]
-    out += table(["rule", "suites", "reason"], ([n, s, r] for n, s, r in describe(RULES)))
+    out += table(
+        ["rule", "suites", "for stacks laying out options as", "reason"],
+        ([n, s, lay, r] for n, s, lay, r in describe(RULES)),
+    )
     out.append("")
     if not results:
         out += ["No normalised runs.", ""]

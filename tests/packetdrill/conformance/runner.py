@@ -118,13 +118,18 @@ class Namespaces:
             if self._stopping:
                 raise KeyboardInterrupt
             self._live.add(name)
-        _ip("netns", "add", name)
-        _ip("-n", name, "link", "set", "lo", "up")
-        if stack == "so":
-            # Linux's defaults.sh ends with `tc qdisc add dev tun0 root pfifo`:
-            # with the shim there is no tun device, so give it a dummy one.
-            _ip("-n", name, "link", "add", "tun0", "type", "dummy")
-            _ip("-n", name, "link", "set", "tun0", "up")
+        try:
+            _ip("netns", "add", name)
+            _ip("-n", name, "link", "set", "lo", "up")
+            if stack == "so":
+                # Linux's defaults.sh ends with `tc qdisc add dev tun0 root
+                # pfifo`: with the shim packetdrill opens no tun device, so
+                # the namespace gets an idle one of that name.
+                _ip("-n", name, "tuntap", "add", "dev", "tun0", "mode", "tun")
+                _ip("-n", name, "link", "set", "tun0", "up")
+        except RuntimeError:
+            self.delete(name)
+            raise
         return name
 
     def delete(self, name: str) -> None:
@@ -230,6 +235,13 @@ class Runner:
             round(seconds, 3),
         )
 
+    def layout(self, script: Script) -> str:
+        """The option layout of the stack under test: Linux's for the kernel,
+        the profile's for the shim."""
+        if self.opts.stack == "kernel":
+            return "linux"
+        return self.opts.profile or SUITES[script.suite].profile
+
     def run_script(self, script: Script) -> List[Result]:
         rule = skip_reason(script, self.opts.stack)
         if rule is not None:
@@ -247,7 +259,7 @@ class Runner:
             ]
         results = [self.result(script, ORIGINAL, script.path, [])]
         if results[0].outcome == FAILED and self.opts.normalise:
-            text, used = norm.normalise(script.text, script.suite)
+            text, used = norm.normalise(script.text, script.suite, self.layout(script))
             if used:
                 path = os.path.join(self.workdir, "normalised", script.suite, script.rel)
                 os.makedirs(os.path.dirname(path), exist_ok=True)

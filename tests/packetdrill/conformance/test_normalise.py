@@ -55,3 +55,8 @@ def test_rules_are_named_and_explained() -> None:
     names = [r.name for r in RULES]
     assert len(names) == len(set(names))
     assert all(len(r.reason) > 20 for r in RULES)
+
+
+def test_freebsd_rules_are_not_for_a_stack_with_freebsd_layout() -> None:
+    assert normalise(SYN, "freebsd", "freebsd") == (SYN, [])
+    assert normalise(SYN, "freebsd", "linux")[1] == ["freebsd-syn-options-full"]
