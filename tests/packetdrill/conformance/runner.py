@@ -459,6 +459,13 @@ def main(argv: Sequence[str]) -> int:
     return 0
 
 
+def shown_path(path: str) -> str:
+    """path relative to the repository when inside it, else absolute."""
+    full = os.path.abspath(path)
+    inside = os.path.commonpath([full, REPO]) == REPO
+    return os.path.relpath(full, REPO) if inside else full
+
+
 def header_meta(
     args: argparse.Namespace, packetdrill: str, roots: Dict[str, str]
 ) -> Dict[str, object]:
@@ -481,7 +488,7 @@ def header_meta(
         "stack": args.stack,
         "command": "scripts/packetdrill " + shlex.join(sys.argv[1:]),
         "packetdrill": head or "not a git checkout",
-        "library": os.path.relpath(args.lib, REPO) if args.stack == "so" else "",
+        "library": shown_path(args.lib) if args.stack == "so" else "",
         "so_flags": " ".join(args.so_flag),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "suites": suites,

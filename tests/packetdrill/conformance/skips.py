@@ -25,7 +25,7 @@ class SkipRule:
 
 
 def _text(pattern: str) -> Callable[[Script], bool]:
-    regex = re.compile(pattern)
+    regex = re.compile(pattern, re.MULTILINE)
     return lambda s: regex.search(s.text) is not None
 
 
@@ -85,6 +85,11 @@ SKIP_RULES: Sequence[SkipRule] = (
             "tcp_md5_secret" in s.header.options
             or re.search(r"TCP_MD5SIG|\bmd5\b", s.text) is not None
         ),
+    ),
+    SkipRule(
+        "packetdrill-syntax",
+        "syntax the pinned google/packetdrill does not parse (`(0)!`: nplab's fork)",
+        _text(r"^[^/]*\(\d+\)!"),
     ),
     SkipRule(
         "freebsd-socket-state",

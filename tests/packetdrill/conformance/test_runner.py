@@ -102,3 +102,10 @@ def test_repo_paths_exist() -> None:
     from conformance.runner import SYSCTL_STANDIN
 
     assert os.access(SYSCTL_STANDIN, os.X_OK)
+
+
+def test_shown_path() -> None:
+    from conformance.runner import DEFAULT_LIB, shown_path
+
+    assert shown_path(DEFAULT_LIB) == "build/tests/packetdrill/libtcpemu_packetdrill.so"
+    assert shown_path("/tmp/x/lib.so") == "/tmp/x/lib.so"

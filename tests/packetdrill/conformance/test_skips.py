@@ -47,6 +47,11 @@ def test_plain_ipv4_script_runs() -> None:
             "freebsd-socket-state",
         ),
         ("x/a.pkt", PLAIN + "+0 `tcpdrop -s TIME_WAIT`\n", "freebsd-socket-state"),
+        (
+            "x/a.pkt",
+            PLAIN + "+0.00 > (tos 0x20) R.    0:0(0)!      ack    1 win     0\n",
+            "packetdrill-syntax",
+        ),
     ],
 )
 def test_skip_rules(rel: str, text: str, expected: str) -> None:
