@@ -507,6 +507,7 @@ def execute(opts: Options, scripts: Sequence[Script]) -> List[Result]:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, on_term)
+    interrupted = False
     pool = ThreadPoolExecutor(max_workers=opts.jobs)
     try:
         futures = [pool.submit(runner.run_script, s) for s in scripts]
@@ -518,13 +519,19 @@ def execute(opts: Options, scripts: Sequence[Script]) -> List[Result]:
                 detail = f"  {r.detail}" if r.detail and r.outcome != PASSED else ""
                 print(f"{mark} {r.suite}/{r.script}{tag}{detail}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
+        # A second Ctrl-C (or a signal to the whole process group) must not
+        # cut the cleanup short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         pool.shutdown(wait=False, cancel_futures=True)
         runner.namespaces.cleanup()
-        print("interrupted: runs killed, namespaces deleted", file=sys.stderr)
-        raise SystemExit(130) from None
+        interrupted = True
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         runner.namespaces.cleanup()
         signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(workdir, ignore_errors=True)
+    if interrupted:
+        print("interrupted: runs killed, namespaces deleted", file=sys.stderr)
+        raise SystemExit(130)
     return [r for rs in done for r in rs]
