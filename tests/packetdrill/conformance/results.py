@@ -40,6 +40,9 @@ class Result:
     category: str = ""  # failure category or skip rule name
     rules: List[str] = field(default_factory=list)  # normalisation rules applied
     seconds: float = 0.0
+    # packetdrill's lines after the first error (the script's and the actual
+    # packet, a Python traceback's last line), for classifying failures.
+    context: List[str] = field(default_factory=list)
 
     def to_json(self) -> Dict[str, Any]:
         return asdict(self)
@@ -61,6 +64,16 @@ def first_error_line(stderr: str, stdout: str = "") -> str:
         if line.strip():
             return line.strip()
     return ""
+
+
+def error_context(stderr: str, first: str, limit: int = 4) -> List[str]:
+    """Up to `limit` lines of stderr after the first error line."""
+    lines = [ln.rstrip() for ln in stderr.splitlines() if ln.strip()]
+    stripped = [ln.strip() for ln in lines]
+    if first not in stripped:
+        return []
+    start = stripped.index(first) + 1
+    return lines[start : start + limit]
 
 
 def classify(

@@ -28,7 +28,17 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from conformance import normalise as norm
 from conformance.report import render_markdown, to_json
-from conformance.results import FAILED, NORMALISED, ORIGINAL, PASSED, SKIPPED, Result, classify
+from conformance.results import (
+    FAILED,
+    NORMALISED,
+    ORIGINAL,
+    PASSED,
+    SKIPPED,
+    Result,
+    classify,
+    error_context,
+    first_error_line,
+)
 from conformance.script import Script, load_script
 from conformance.skips import skip_reason
 from conformance.suites import (
@@ -221,7 +231,10 @@ class Runner:
     def result(self, script: Script, variant: str, path: str, rules: List[str]) -> Result:
         code, stdout, stderr, seconds = self.run_one(script, path)
         outcome, detail, category = classify(code, stderr, stdout, self.opts.timeout)
+        first = first_error_line(stderr, stdout)
+        context = error_context(stderr, first) if outcome == FAILED else []
         detail = detail.replace(path, script.rel)
+        context = [line.replace(path, script.rel) for line in context]
         return Result(
             script.suite,
             script.rel,
@@ -233,6 +246,7 @@ class Runner:
             category,
             rules,
             round(seconds, 3),
+            context,
         )
 
     def layout(self, script: Script) -> str:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conformance.results import FAILED, PASSED, classify, first_error_line
+from conformance.results import FAILED, PASSED, classify, error_context, first_error_line
 
 PACKET_ERR = (
     'sysctl: setting key "net.ipv4.tcp_congestion_control": Operation not permitted\n'
@@ -56,3 +56,12 @@ def test_first_error_line_fallbacks() -> None:
     assert first_error_line("first\nan error here\n") == "an error here"
     assert first_error_line("", "only stdout\n") == "only stdout"
     assert classify(3, "")[1] == "exit status 3"
+
+
+def test_error_context_is_the_packets_after_the_error() -> None:
+    first = first_error_line(PACKET_ERR)
+    assert error_context(PACKET_ERR, first) == [
+        "script packet:  0.018 F. 1:1(0) ack 1",
+        "actual packet:  0.023 F. 1:1(0) ack 1",
+    ]
+    assert error_context(PACKET_ERR, "not there") == []
