@@ -92,6 +92,12 @@ SKIP_RULES: Sequence[SkipRule] = (
         _text(r"^[^/]*\(\d+\)!"),
     ),
     SkipRule(
+        "freebsd-only-symbol",
+        "a FreeBSD-only socket option (TCP_KEEPINIT, TCP_NOOPT) that packetdrill "
+        "built on Linux has no symbol for",
+        _text(r"^[^/\n]*\b(?:TCP_KEEPINIT|TCP_NOOPT)\b"),
+    ),
+    SkipRule(
         "freebsd-socket-state",
         "inspects or drops kernel sockets with FreeBSD's sockstat/tcpdrop/setkey",
         _command_uses("sockstat", "tcpdrop", "setkey"),

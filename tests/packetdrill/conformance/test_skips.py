@@ -49,6 +49,11 @@ def test_plain_ipv4_script_runs() -> None:
         ("x/a.pkt", PLAIN + "+0 `tcpdrop -s TIME_WAIT`\n", "freebsd-socket-state"),
         (
             "x/a.pkt",
+            PLAIN + "+0 setsockopt(3, IPPROTO_TCP, TCP_NOOPT, [1], 4) = 0\n",
+            "freebsd-only-symbol",
+        ),
+        (
+            "x/a.pkt",
             PLAIN + "+0.00 > (tos 0x20) R.    0:0(0)!      ack    1 win     0\n",
             "packetdrill-syntax",
         ),
@@ -58,8 +63,9 @@ def test_skip_rules(rel: str, text: str, expected: str) -> None:
     assert rule_of(make(rel, text)) == expected
 
 
-def test_a_comment_naming_a_tool_is_not_a_command() -> None:
+def test_comments_do_not_skip() -> None:
     assert rule_of(make("x/a.pkt", PLAIN + "// sockstat would show TIME_WAIT here\n")) is None
+    assert rule_of(make("x/a.pkt", PLAIN + "// unlike TCP_KEEPINIT on FreeBSD\n")) is None
 
 
 def test_rules_have_unique_names_and_reasons() -> None:
