@@ -46,14 +46,21 @@ def code(text: str) -> str:
     return f"`` {text} ``"
 
 
-def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> List[str]:
+def table(header: Sequence[str], rows: Iterable[Sequence[str]], numeric: bool = True) -> List[str]:
+    """A markdown table; columns after the first right-aligned when numeric."""
+    align = "---:" if numeric else "---"
     lines = [
         "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
+        "|" + "|".join(["---"] + [align] * (len(header) - 1)) + "|",
     ]
     for row in rows:
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
     return lines
+
+
+def text(value: str) -> str:
+    """Plain text for markdown: `<` would open an HTML tag."""
+    return value.replace("<", "&lt;")
 
 
 def rows_of(results: Sequence[Result]) -> List[Row]:
@@ -154,7 +161,8 @@ def render_normalised(results: Sequence[Result]) -> List[str]:
     ]
     out += table(
         ["rule", "suites", "for stacks laying out options as", "reason"],
-        ([n, s, lay, r] for n, s, lay, r in describe(RULES)),
+        ([code(n), s, lay, text(r)] for n, s, lay, r in describe(RULES)),
+        numeric=False,
     )
     out.append("")
     if not results:

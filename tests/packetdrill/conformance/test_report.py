@@ -106,3 +106,13 @@ def test_header_names_commits_and_warnings() -> None:
     )
     assert "- FreeBSD tcp-testsuite: `04b8c73`" in md
     assert "- warning: packetdrill at /x is at commit abc" in md
+
+
+def test_rules_table_is_left_aligned_and_escapes_option_lists() -> None:
+    md = render_markdown(RESULTS, {"stack": "so"})
+    rules = md.split("## Normalised scripts")[1]
+    assert (
+        "| rule | suites | for stacks laying out options as | reason |\n|---|---|---|---|" in rules
+    )
+    assert "&lt;mss,nop,wscale,sackOK,TS>" in rules
+    assert "<mss" not in rules.split("Runs:")[0]
