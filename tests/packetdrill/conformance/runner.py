@@ -415,6 +415,14 @@ def main(argv: Sequence[str]) -> int:
     if (args.suite and missing) or not roots:
         return 2
 
+    known = {d for name in roots for d in SUITES[name].dirs}
+    unknown = [d for d in args.dir if d not in known]
+    if unknown:
+        print(
+            f"error: --dir {', '.join(unknown)}: not one of {', '.join(sorted(known))}",
+            file=sys.stderr,
+        )
+        return 2
     scripts, errors = select(args, roots)
     for error in errors:
         print(f"error: subset: {error}", file=sys.stderr)
