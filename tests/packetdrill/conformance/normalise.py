@@ -1,0 +1,124 @@
+"""The mechanical normalisations of packetdrill scripts: the one reviewed file.
+
+A script is always run as written first. Only when that run fails and a rule
+below changes its text is the normalised copy run too, from a temporary
+directory, and its result is reported apart, under the names of the rules
+that changed it. A normalised pass is never a pass of the original script.
+
+Every rule rewrites only what a stack is free to choose without changing
+the protocol's meaning (e.g. the order of TCP options and their padding), and
+only on the segments the stack under test sends (`>` lines): what the script
+injects (`<` lines) is left as the script's author wrote it.
+
+A rule also names the option layouts of the stack under test it is for.
+Linux's layout: MSS; SACK-permitted in the two bytes before the timestamps,
+or NOP NOP SACK-permitted without them; NOP NOP before timestamps without
+SACK; NOP window scale last. FreeBSD puts the window scale right after the
+MSS and pads with EOL at the end. The engine lays out options as the shim's
+profile says (TcpConfig::option_layout), so with `profile=freebsd` FreeBSD
+scripts need none of the FreeBSD rules; they serve runs where the stack
+lays options out as Linux does: `--stack kernel`, or `--profile linux`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import FrozenSet, List, Sequence, Tuple
+
+# A packet line the stack under test sends: a time, then `>`.
+_OUTBOUND = re.compile(r"^\s*\S+\s+>")
+
+_NUM = r"(\d+)"
+_TS = r"TS\s+val\s+(\S+)\s+ecr\s+(\S+)"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    reason: str
+    pattern: re.Pattern[str]
+    replacement: str
+    suites: FrozenSet[str]  # the suites whose scripts it rewrites
+    layouts: FrozenSet[str]  # the option layouts of the stack under test it is for
+    outbound_only: bool = True
+
+    def apply_line(self, line: str) -> str:
+        if self.outbound_only and not _OUTBOUND.match(line):
+            return line
+        return self.pattern.sub(self.replacement, line)
+
+
+def _opt(body: str) -> re.Pattern[str]:
+    """A whole option list, allowing the spaces scripts put after commas."""
+    return re.compile("<" + body.replace(",", r"\s*,\s*") + ">")
+
+
+RULES: Sequence[Rule] = (
+    Rule(
+        name="freebsd-syn-options-full",
+        reason=(
+            "FreeBSD sends MSS, window scale, SACK-permitted, timestamps as "
+            "<mss,nop,wscale,sackOK,TS>; Linux sends the same "
+            "options as <mss,sackOK,TS,nop,wscale>. Same options, same values, "
+            "same length."
+        ),
+        pattern=_opt(rf"mss {_NUM},nop,wscale {_NUM},sackOK,{_TS}"),
+        replacement=r"<mss \1,sackOK,TS val \3 ecr \4,nop,wscale \2>",
+        suites=frozenset({"freebsd"}),
+        layouts=frozenset({"linux"}),
+    ),
+    Rule(
+        name="freebsd-syn-options-no-sack",
+        reason=(
+            "FreeBSD without SACK sends <mss,nop,wscale,nop,nop,TS>; Linux "
+            "sends <mss,nop,nop,TS,nop,wscale>."
+        ),
+        pattern=_opt(rf"mss {_NUM},nop,wscale {_NUM},nop,nop,{_TS}"),
+        replacement=r"<mss \1,nop,nop,TS val \3 ecr \4,nop,wscale \2>",
+        suites=frozenset({"freebsd"}),
+        layouts=frozenset({"linux"}),
+    ),
+    Rule(
+        name="freebsd-syn-options-mss-sack",
+        reason=(
+            "FreeBSD pads MSS and SACK-permitted with two EOLs at the end "
+            "(<mss,sackOK,eol,eol>); Linux pads with two NOPs in front of "
+            "SACK-permitted (<mss,nop,nop,sackOK>)."
+        ),
+        pattern=_opt(rf"mss {_NUM},sackOK,eol,eol"),
+        replacement=r"<mss \1,nop,nop,sackOK>",
+        suites=frozenset({"freebsd"}),
+        layouts=frozenset({"linux"}),
+    ),
+)
+
+
+def applicable(suite: str, layout: str, rules: Sequence[Rule] = RULES) -> List[Rule]:
+    return [r for r in rules if suite in r.suites and layout in r.layouts]
+
+
+def normalise(
+    text: str, suite: str, layout: str = "linux", rules: Sequence[Rule] = RULES
+) -> Tuple[str, List[str]]:
+    """The normalised text and the names of the rules that changed it, for
+    a script of `suite` run against a stack with option layout `layout`."""
+    used: List[str] = []
+    lines = text.split("\n")
+    for rule in applicable(suite, layout, rules):
+        changed = False
+        for i, line in enumerate(lines):
+            new = rule.apply_line(line)
+            if new != line:
+                lines[i] = new
+                changed = True
+        if changed:
+            used.append(rule.name)
+    return "\n".join(lines), used
+
+
+def describe(rules: Sequence[Rule] = RULES) -> List[Tuple[str, str, str, str]]:
+    """(name, suites, layouts, reason) of each rule, for the report."""
+    return [
+        (r.name, ",".join(sorted(r.suites)), ",".join(sorted(r.layouts)), r.reason) for r in rules
+    ]
