@@ -222,13 +222,23 @@ void Connection::ProcessText(TimeNs now, Seq seq, const Payload& data_in,
     ProcessFin(now);
     return;
   }
-  if (data.empty()) return;
+  if (data.empty()) {
+    // A FIN ahead of a gap is out of order like any segment there: it is
+    // answered with an immediate (duplicate) ACK (RFC 5681 4.2).
+    if (fin && seq > rcv_nxt_) SendAck(now, SendReason::kAck);
+    return;
+  }
   // The ACK decided here leaves after Output(), so that a data segment can
   // carry it instead.
   if (ack_now || !config_.delayed_ack) {
     pending_ack_ = SendReason::kAck;
   } else if (rcv_nxt_ - last_ack_sent_ >= static_cast<int32_t>(2 * snd_mss_)) {
     // Every second full-sized segment (RFC 1122 4.2.3.2, RFC 5681 4.2).
+    pending_ack_ = SendReason::kDelayedAck;
+  } else if (config_.flavor == StackFlavor::kFreeBsd &&
+             Armed(TimerKind::kDelayedAck)) {
+    // FreeBSD counts segments, not bytes: a second one, whatever its size,
+    // is acknowledged at once (tcp_input's DELAY_ACK).
     pending_ack_ = SendReason::kDelayedAck;
   } else if (!Armed(TimerKind::kDelayedAck)) {
     Arm(now, TimerKind::kDelayedAck, now + config_.delayed_ack_timeout);
@@ -276,6 +286,20 @@ void Connection::MaybeWindowUpdate(TimeNs now) {
       rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
   uint32_t free_space =
       std::min(FreeReceiveSpace(), uint32_t{65535} << rcv_wscale_);
+  if (config_.flavor == StackFlavor::kFreeBsd) {
+    // FreeBSD (tcp_output): update when the window can grow by two
+    // segments and a quarter of the buffer (or the buffer is small, or
+    // little is left), or by half the buffer.
+    const uint64_t buf = config_.recv_buffer;
+    const uint64_t adv = free_space > cur ? free_space - cur : 0;
+    const uint64_t mss = snd_mss_;
+    if ((adv >= 2 * mss && (4 * adv >= buf || 8 * uint64_t{free_space} <= buf ||
+                            buf <= 8 * mss)) ||
+        2 * adv >= buf) {
+      SendAck(now, SendReason::kWindowUpdate);
+    }
+    return;
+  }
   uint32_t threshold = std::min(config_.recv_buffer / 2, config_.mss());
   // Announce a reopened window when the advertised one had shrunk to at most
   // half the buffer and can now grow by the SWS threshold; a pending delayed

@@ -126,7 +126,12 @@ struct TcpConfig {
   //   min(buffer / 4, MSS) (tcp_output), where Linux and RFC 1122 4.2.3.3
   //   move the right edge only in steps of min(buffer / 2, MSS);
   // - a segment that repeats bytes already received is acknowledged at
-  //   once (tcp_input's trimming), where Linux lets the ACK wait as usual.
+  //   once (tcp_input's trimming), where Linux lets the ACK wait as usual;
+  // - delayed ACKs cover at most two data segments of any size, where Linux
+  //   waits for two full-sized segments' worth of bytes;
+  // - a read that lets the window grow by two segments and a quarter of the
+  //   buffer, or by half of it, sends a window update (tcp_output), where
+  //   Linux waits until the window has at least doubled from at most half.
   StackFlavor flavor = StackFlavor::kLinux;
 
   // Challenge ACKs (RFC 5961 3.2, 4.2, 5.2) sent at most this many times in

@@ -15,7 +15,7 @@ Linux's layout: MSS; SACK-permitted in the two bytes before the timestamps,
 or NOP NOP SACK-permitted without them; NOP NOP before timestamps without
 SACK; NOP window scale last. FreeBSD puts the window scale right after the
 MSS and pads with EOL at the end. The engine lays out options as the shim's
-profile says (TcpConfig::option_layout), so with `profile=freebsd` FreeBSD
+profile says (TcpConfig::flavor), so with `profile=freebsd` FreeBSD
 scripts need none of the FreeBSD rules; they serve runs where the stack
 lays options out as Linux does: `--stack kernel`, or `--profile linux`.
 """
@@ -94,6 +94,56 @@ RULES: Sequence[Rule] = (
 )
 
 
+# The FreeBSD suite's scripts are written for nplab's packetdrill, which runs
+# them through the C preprocessor: `#ifdef STANDARD` blocks hold what the
+# RFCs require, `#ifdef FreeBSD` blocks what FreeBSD does instead. The
+# pinned google/packetdrill cannot parse the directives, so the original
+# scripts are skipped and this rule keeps the STANDARD blocks (the engine
+# follows the RFCs) and drops the others.
+IFDEF_RULE = "nplab-ifdef-standard"
+IFDEF_REASON = (
+    "nplab's packetdrill preprocesses scripts; keeps the `#ifdef STANDARD` "
+    "blocks (the RFCs' behaviour) and drops the `#ifdef FreeBSD` ones"
+)
+IFDEF_KEEP = frozenset({"STANDARD"})
+_DIRECTIVE = re.compile(r"^#\s*(ifdef|ifndef|else|endif)\b\s*(\w*)")
+
+
+def has_directives(text: str) -> bool:
+    return any(_DIRECTIVE.match(line) for line in text.split("\n"))
+
+
+def select_ifdef_blocks(text: str, keep: FrozenSet[str] = IFDEF_KEEP) -> str:
+    """The text with preprocessor blocks resolved: a block is kept when its
+    symbol is in `keep` (for #ifdef; not in it for #ifndef). Directive lines
+    become empty lines, so line numbers in errors still point at the
+    original script."""
+    out: List[str] = []
+    active: List[bool] = []  # one entry per open block: is its body kept
+    for line in text.split("\n"):
+        m = _DIRECTIVE.match(line)
+        if m is None:
+            out.append(line if all(active) else "")
+            continue
+        kind, name = m.group(1), m.group(2)
+        if kind == "ifdef":
+            active.append(name in keep)
+        elif kind == "ifndef":
+            active.append(name not in keep)
+        elif kind == "else":
+            if not active:
+                raise ValueError("#else without #ifdef")
+            active[-1] = not active[-1]
+        else:
+            if not active:
+                raise ValueError("#endif without #ifdef")
+            active.pop()
+        out.append("")
+    if active:
+        raise ValueError("#ifdef without #endif")
+    return "\n".join(out)
+
+
 def applicable(suite: str, layout: str, rules: Sequence[Rule] = RULES) -> List[Rule]:
     return [r for r in rules if suite in r.suites and layout in r.layouts]
 
@@ -104,6 +154,9 @@ def normalise(
     """The normalised text and the names of the rules that changed it, for
     a script of `suite` run against a stack with option layout `layout`."""
     used: List[str] = []
+    if suite == "freebsd" and has_directives(text):
+        text = select_ifdef_blocks(text)
+        used.append(IFDEF_RULE)
     lines = text.split("\n")
     for rule in applicable(suite, layout, rules):
         changed = False
@@ -119,6 +172,6 @@ def normalise(
 
 def describe(rules: Sequence[Rule] = RULES) -> List[Tuple[str, str, str, str]]:
     """(name, suites, layouts, reason) of each rule, for the report."""
-    return [
+    return [(IFDEF_RULE, "freebsd", "any", IFDEF_REASON)] + [
         (r.name, ",".join(sorted(r.suites)), ",".join(sorted(r.layouts)), r.reason) for r in rules
     ]

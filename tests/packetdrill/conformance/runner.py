@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime
 import itertools
 import os
@@ -39,8 +40,8 @@ from conformance.results import (
     error_context,
     first_error_line,
 )
-from conformance.script import Script, load_script
-from conformance.skips import skip_reason
+from conformance.script import Script, load_script, parse_header
+from conformance.skips import NORMALISABLE, skip_reason
 from conformance.suites import (
     ADDRESS_ARGS,
     LOCAL_IP,
@@ -59,6 +60,7 @@ from conformance.suites import (
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 SYSCTL_STANDIN = os.path.join(REPO, "tests", "packetdrill", "sysctl")
+SOCKSTAT_STANDIN = os.path.join(REPO, "tests", "packetdrill", "sockstat")
 DEFAULT_LIB = os.path.join(REPO, "build", "tests", "packetdrill", "libtcpemu_packetdrill.so")
 DEFAULT_OUT = os.path.join(REPO, "build", "packetdrill-conformance")
 MAX_JOBS = 2
@@ -79,7 +81,13 @@ class Options:
     verbose: bool
 
 
-def so_flags(profile: str, mtu: Optional[int], sysctl_file: str, extra: Sequence[str]) -> str:
+def so_flags(
+    profile: str,
+    mtu: Optional[int],
+    sysctl_file: str,
+    extra: Sequence[str],
+    sockstat_file: Optional[str] = None,
+) -> str:
     """The --so_flags string: whitespace-separated key=value pairs."""
     flags = [
         f"profile={profile}",
@@ -87,6 +95,8 @@ def so_flags(profile: str, mtu: Optional[int], sysctl_file: str, extra: Sequence
         f"sysctl_file={sysctl_file}",
         f"local_ip={LOCAL_IP}",
     ]
+    if sockstat_file is not None:
+        flags.append(f"sockstat_file={sockstat_file}")
     for item in extra:
         key = item.split("=", 1)[0]
         flags = [f for f in flags if f.split("=", 1)[0] != key]
@@ -95,14 +105,20 @@ def so_flags(profile: str, mtu: Optional[int], sysctl_file: str, extra: Sequence
 
 
 def packetdrill_command(
-    opts: Options, script: Script, script_path: str, sysctl_file: str
+    opts: Options,
+    script: Script,
+    script_path: str,
+    sysctl_file: str,
+    sockstat_file: Optional[str] = None,
 ) -> List[str]:
     """packetdrill's argv for one script (without the namespace wrapper)."""
     suite = SUITES[script.suite]
     cmd = [opts.packetdrill, *ADDRESS_ARGS, *suite.args]
     if opts.stack == "so":
         profile = opts.profile or suite.profile
-        flags = so_flags(profile, script.header.mtu, sysctl_file, opts.extra_so_flags)
+        flags = so_flags(
+            profile, script.header.mtu, sysctl_file, opts.extra_so_flags, sockstat_file
+        )
         cmd += [f"--so_filename={opts.library}", f"--so_flags={flags}"]
     if opts.tolerance_usecs is not None:
         cmd.append(f"--tolerance_usecs={opts.tolerance_usecs}")
@@ -184,6 +200,8 @@ class Runner:
         self.bindir = os.path.join(workdir, "bin")
         os.makedirs(self.bindir, exist_ok=True)
         os.symlink(SYSCTL_STANDIN, os.path.join(self.bindir, "sysctl"))
+        if opts.stack == "so":
+            os.symlink(SOCKSTAT_STANDIN, os.path.join(self.bindir, "sockstat"))
         self._serial = itertools.count(1)
 
     def run_one(self, script: Script, script_path: str) -> Tuple[Optional[int], str, str, float]:
@@ -196,7 +214,11 @@ class Runner:
         env = dict(os.environ)
         env["PATH"] = self.bindir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
         env["TCPEMU_PD_SYSCTL"] = sysctl_file
-        cmd = packetdrill_command(self.opts, script, script_path, sysctl_file)
+        sockstat_file: Optional[str] = None
+        if self.opts.stack == "so":
+            sockstat_file = os.path.join(self.workdir, f"sockstat-{serial}.txt")
+            env["TCPEMU_PD_SOCKSTAT"] = sockstat_file
+        cmd = packetdrill_command(self.opts, script, script_path, sysctl_file, sockstat_file)
         start = time.monotonic()
         ns = self.namespaces.create(self.opts.stack)
         try:
@@ -256,25 +278,35 @@ class Runner:
             return "linux"
         return self.opts.profile or SUITES[script.suite].profile
 
+    def skipped(self, script: Script, variant: str, reason: str, name: str) -> Result:
+        return Result(
+            script.suite,
+            script.rel,
+            script.directory,
+            script.group,
+            variant,
+            SKIPPED,
+            reason,
+            name,
+        )
+
     def run_script(self, script: Script) -> List[Result]:
         rule = skip_reason(script, self.opts.stack)
         if rule is not None:
-            return [
-                Result(
-                    script.suite,
-                    script.rel,
-                    script.directory,
-                    script.group,
-                    ORIGINAL,
-                    SKIPPED,
-                    rule.reason,
-                    rule.name,
-                )
-            ]
-        results = [self.result(script, ORIGINAL, script.path, [])]
-        if results[0].outcome == FAILED and self.opts.normalise:
+            results = [self.skipped(script, ORIGINAL, rule.reason, rule.name)]
+            if rule.name not in NORMALISABLE or not self.opts.normalise:
+                return results
+        else:
+            results = [self.result(script, ORIGINAL, script.path, [])]
+        if results[0].outcome in (FAILED, SKIPPED) and self.opts.normalise:
             text, used = norm.normalise(script.text, script.suite, self.layout(script))
-            if used:
+            later = skip_reason(
+                dataclasses.replace(script, text=text, header=parse_header(text)),
+                self.opts.stack,
+            )
+            if used and later is not None:
+                results.append(self.skipped(script, NORMALISED, later.reason, later.name))
+            elif used:
                 path = os.path.join(self.workdir, "normalised", script.suite, script.rel)
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 with open(path, "w", encoding="utf-8") as f:

@@ -98,11 +98,37 @@ SKIP_RULES: Sequence[SkipRule] = (
         _text(r"^[^/\n]*\b(?:TCP_KEEPINIT|TCP_NOOPT)\b"),
     ),
     SkipRule(
-        "freebsd-socket-state",
-        "inspects or drops kernel sockets with FreeBSD's sockstat/tcpdrop/setkey",
-        _command_uses("sockstat", "tcpdrop", "setkey"),
+        "bound-only-socket",
+        "segments for a socket that is bound but neither listening nor "
+        "connecting: google/packetdrill's shared-object mode knows no address "
+        "for such a socket and sends them to 0.0.0.0:0",
+        lambda s: re.search(r"\bbind\(", s.text) is not None
+        and re.search(r"\b(?:listen|connect)\(", s.text) is None,
+        frozenset({"so"}),
+    ),
+    SkipRule(
+        "nplab-preprocessor",
+        "preprocessor directives (#ifdef) that only nplab's packetdrill reads; "
+        "run normalised (rule nplab-ifdef-standard)",
+        _text(r"^#\s*(?:ifdef|ifndef|else|endif)\b"),
+    ),
+    SkipRule(
+        "freebsd-sockstat-kernel",
+        "asks FreeBSD's sockstat for socket states, which Linux cannot answer "
+        "(the shim answers through the project's sockstat stand-in)",
+        _command_uses("sockstat"),
+        frozenset({"kernel"}),
+    ),
+    SkipRule(
+        "freebsd-socket-tools",
+        "drops or keys kernel sockets with FreeBSD's tcpdrop/setkey",
+        _command_uses("tcpdrop", "setkey"),
     ),
 )
+
+# Skips that a normalisation lifts: the script is reported skipped as
+# written, and its normalised copy is run.
+NORMALISABLE = frozenset({"nplab-preprocessor"})
 
 
 def skip_reason(
