@@ -198,6 +198,30 @@ TEST(ConnectionTest, B2_SetCorkOffSendsCorkedTailAtOnce) {
   EXPECT_EQ(h.conn().NextDeadline(), kNever);
 }
 
+TEST(ConnectionTest, B2_SetCorkOffLeavesTheTailToNagle) {
+  // Uncorked, the tail is sent as Nagle allows (as Linux's uncork pushes
+  // it): with data in flight it waits for the ACK, and the cork timer is
+  // gone.
+  TcpConfig c = TcpHarness::TestConfig();
+  c.cork = true;
+  TcpHarness h(c);
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  ASSERT_TRUE(h.Write(300).ok());
+  EXPECT_EQ(h.LastArmed(TimerKind::kCork), 200 * kMs);
+  h.AdvanceTo(100 * kMs);
+  ASSERT_TRUE(h.Write(1000, 300).ok());
+  ASSERT_TRUE(
+      h.NextSent(kAck, h.Our(0), h.Peer(0), 1000, SendReason::kFullMss));
+  h.conn().SetCork(h.now(), false);
+  EXPECT_TRUE(h.NothingSent());
+  h.AdvanceTo(250 * kMs);  // before the RTO, after the cork deadline
+  EXPECT_TRUE(h.FiredAt(TimerKind::kCork).empty());
+  EXPECT_TRUE(h.NothingSent());
+  h.Ack(1000);
+  ASSERT_TRUE(h.NextSent(kAck | kPsh, h.Our(1000), h.Peer(0), 300,
+                         SendReason::kNagleRelease));
+}
+
 TEST(ConnectionTest, FreeBsdFlavorSendsFreeBsdOptionLayout) {
   for (StackFlavor flavor : {StackFlavor::kLinux, StackFlavor::kFreeBsd}) {
     SCOPED_TRACE(ToString(flavor));
