@@ -204,6 +204,7 @@ TEST(ConnectionTest, B2_SetCorkOffLeavesTheTailToNagle) {
   // gone.
   TcpConfig c = TcpHarness::TestConfig();
   c.cork = true;
+  c.rto_min = 1 * kSecond;  // no retransmission while the test looks
   TcpHarness h(c);
   ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
   ASSERT_TRUE(h.Write(300).ok());
@@ -212,9 +213,11 @@ TEST(ConnectionTest, B2_SetCorkOffLeavesTheTailToNagle) {
   ASSERT_TRUE(h.Write(1000, 300).ok());
   ASSERT_TRUE(
       h.NextSent(kAck, h.Our(0), h.Peer(0), 1000, SendReason::kFullMss));
+  // The tail stays corked, its timer restarted by the send.
+  EXPECT_EQ(h.LastArmed(TimerKind::kCork), 300 * kMs);
   h.conn().SetCork(h.now(), false);
   EXPECT_TRUE(h.NothingSent());
-  h.AdvanceTo(250 * kMs);  // before the RTO, after the cork deadline
+  h.AdvanceTo(500 * kMs);  // past the cork deadline
   EXPECT_TRUE(h.FiredAt(TimerKind::kCork).empty());
   EXPECT_TRUE(h.NothingSent());
   h.Ack(1000);
