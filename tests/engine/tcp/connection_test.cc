@@ -280,25 +280,49 @@ TEST(ConnectionTest, B11_CloseSendsNagleHeldTailWithFin) {
   EXPECT_EQ(h.conn().state(), TcpState::kFinWait2);
 }
 
-TEST(ConnectionTest, B11_RstInTimeWaitAndLastAckClosesQuietly) {
+TEST(ConnectionTest, B11_RstInTimeWaitClosesQuietly) {
+  // Nobody holds a connection in TIME-WAIT: it ends without an error.
   TcpHarness h;
   ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
   ASSERT_TRUE(h.conn().Close(h.now()).ok());
   h.Send(kAck | kFin, h.Peer(0), h.Our(1));
+  h.TakeSent();
   ASSERT_EQ(h.conn().state(), TcpState::kTimeWait);
   h.Send(kRst, h.Peer(1), 0);
   EXPECT_EQ(h.conn().state(), TcpState::kClosed);
   EXPECT_EQ(h.conn().error(), ErrorCode::kNone);
+  EXPECT_TRUE(h.EventsOf(EventKind::kConnectionError).empty());
+  EXPECT_TRUE(h.NothingSent());
+}
 
+TEST(ConnectionTest, B11_RstInLastAckAndClosingReportsReset) {
+  // In LAST-ACK and CLOSING the application may still read: it learns of
+  // the reset (ECONNRESET from Linux and FreeBSD), and nothing answers it.
   TcpHarness g;
   ASSERT_NO_FATAL_FAILURE(g.EstablishPassive());
   g.Send(kAck | kFin, g.Peer(0), g.Our(0));
   ASSERT_TRUE(g.conn().Close(g.now()).ok());
   g.TakeSent();
+  ASSERT_EQ(g.conn().state(), TcpState::kLastAck);
   g.Send(kRst, g.Peer(1), 0);
   EXPECT_EQ(g.conn().state(), TcpState::kClosed);
-  EXPECT_EQ(g.conn().error(), ErrorCode::kNone);
+  EXPECT_EQ(g.conn().error(), ErrorCode::kReset);
+  std::vector<Event> errors = g.EventsOf(EventKind::kConnectionError);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].error, ErrorCode::kReset);
   EXPECT_TRUE(g.NothingSent());
+
+  TcpHarness h;
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  ASSERT_TRUE(h.conn().Close(h.now()).ok());
+  h.Send(kAck | kFin, h.Peer(0), h.Our(0));  // crosses our FIN
+  h.TakeSent();
+  ASSERT_EQ(h.conn().state(), TcpState::kClosing);
+  h.Send(kRst, h.Peer(1), 0);
+  EXPECT_EQ(h.conn().state(), TcpState::kClosed);
+  EXPECT_EQ(h.conn().error(), ErrorCode::kReset);
+  EXPECT_EQ(h.EventsOf(EventKind::kConnectionError).size(), 1u);
+  EXPECT_TRUE(h.NothingSent());
 }
 
 TEST(ConnectionTest, B11_TimeWaitReAcksRetransmittedFin) {
@@ -434,6 +458,100 @@ TEST(ConnectionTest, B12_SynInEstablishedGetsChallengeAck) {
       h.NextSent(kAck, h.Our(0), h.Peer(0), 0, SendReason::kChallengeAck));
   EXPECT_EQ(h.conn().state(), TcpState::kEstablished);
   EXPECT_EQ(h.conn().counters().challenge_acks_sent, 3u);
+}
+
+TEST(ConnectionTest, B12_WithoutRfc5961RstAnyInWindowRstResets) {
+  // RFC 793's rule (FreeBSD's net.inet.tcp.insecure_rst): an RST anywhere
+  // in the window resets, without a challenge ACK.
+  TcpConfig c = TcpHarness::TestConfig();
+  c.rfc5961_rst = false;
+  TcpHarness h(c);
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  // Outside the window it is still dropped.
+  h.Send(kRst, h.Peer(70000), 0);
+  EXPECT_EQ(h.conn().state(), TcpState::kEstablished);
+  h.Send(kRst, h.Peer(100), 0);
+  EXPECT_TRUE(h.NothingSent());
+  EXPECT_EQ(h.conn().state(), TcpState::kClosed);
+  EXPECT_EQ(h.conn().error(), ErrorCode::kReset);
+  EXPECT_EQ(h.conn().counters().challenge_acks_sent, 0u);
+}
+
+TEST(ConnectionTest, B12_WithoutRfc5961RstInWindowRstRefusesSynReceived) {
+  // A simultaneous open (SYN-RECEIVED of an active open): an in-window RST
+  // refuses the connection.
+  TcpConfig c = TcpHarness::TestConfig();
+  c.rfc5961_rst = false;
+  TcpHarness h(c);
+  ASSERT_TRUE(h.conn().Connect(h.now()).ok());
+  ASSERT_TRUE(h.NextSent(kSyn, h.iss(), 0, 0, SendReason::kSyn));
+  h.Send(kSyn, h.peer_iss(), 0);
+  ASSERT_EQ(h.conn().state(), TcpState::kSynReceived);
+  h.TakeSent();
+  h.Send(kRst, h.Peer(100), 0);
+  EXPECT_TRUE(h.NothingSent());
+  EXPECT_EQ(h.conn().state(), TcpState::kClosed);
+  EXPECT_EQ(h.conn().error(), ErrorCode::kRefused);
+}
+
+TEST(ConnectionTest, B12_WithoutRfc5961SynInWindowSynResets) {
+  // RFC 793 p. 71 (FreeBSD's net.inet.tcp.insecure_syn): a SYN in the
+  // window is an error: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>, reset.
+  TcpConfig c = TcpHarness::TestConfig();
+  c.rfc5961_syn = false;
+  TcpHarness h(c);
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  ASSERT_TRUE(h.Write(100).ok());
+  h.TakeSent();
+  h.SendData(0, 50, h.Our(0));
+  h.TakeSent();
+  h.Send(kSyn, h.Peer(500), 0);
+  ASSERT_TRUE(
+      h.NextSent(kRst | kAck, h.Our(100), h.Peer(50), 0, SendReason::kRst));
+  EXPECT_TRUE(h.NothingSent());
+  EXPECT_EQ(h.conn().state(), TcpState::kClosed);
+  EXPECT_EQ(h.conn().error(), ErrorCode::kReset);
+  EXPECT_EQ(h.conn().counters().challenge_acks_sent, 0u);
+}
+
+TEST(ConnectionTest, FreeBsdAcceptsTextBeyondWindowWithinFreeBuffer) {
+  // The buffer (65535 rounded up to 66 segments of 1000) is larger than
+  // the unscaled window can advertise. FreeBSD takes text up to the free
+  // buffer (tcp_input's rcv_wnd); Linux answers it with an ACK and drops it.
+  for (StackFlavor flavor : {StackFlavor::kLinux, StackFlavor::kFreeBsd}) {
+    SCOPED_TRACE(ToString(flavor));
+    TcpConfig c = TcpHarness::TestConfig();
+    c.flavor = flavor;
+    TcpHarness h(c);
+    ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+    h.SendData(65535, 400, h.Our(0));
+    if (flavor == StackFlavor::kFreeBsd) {
+      EXPECT_EQ(h.conn().config().recv_buffer, 66000u);
+      EXPECT_EQ(h.LastDisposition(), Disposition::kOutOfOrder);
+    } else {
+      EXPECT_EQ(h.LastDisposition(), Disposition::kOutsideWindow);
+    }
+    // Either way an immediate (duplicate) ACK.
+    ASSERT_TRUE(h.NextSent(kAck, h.Our(0), h.Peer(0), 0, SendReason::kAck));
+    h.TakeSent();
+    h.SendData(0, 65535, h.Our(0));
+    EXPECT_EQ(h.conn().readable(),
+              flavor == StackFlavor::kFreeBsd ? 65935u : 65535u);
+  }
+}
+
+TEST(ConnectionTest, PeekLeavesDataToRead) {
+  TcpHarness h;
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  h.SendData(0, 100, h.Our(0));
+  std::vector<uint8_t> peeked(60);
+  EXPECT_EQ(h.conn().Peek(absl::MakeSpan(peeked)), 60u);
+  EXPECT_EQ(peeked, Pattern(60, 0, 0x55));
+  EXPECT_EQ(h.conn().readable(), 100u);
+  std::vector<uint8_t> more(200);
+  EXPECT_EQ(h.conn().Peek(absl::MakeSpan(more)), 100u);
+  EXPECT_EQ(h.Read(200), Pattern(100, 0, 0x55));
+  EXPECT_EQ(h.conn().readable(), 0u);
 }
 
 TEST(ConnectionTest, B12_AckOfUnsentDataIsAnsweredAndDropped) {

@@ -181,6 +181,20 @@ TEST(ConnectionTest, B12_ConfiguredWindowScaleIsOfferedAndUsed) {
   ASSERT_EQ(syn.h.flags, kSyn);
   EXPECT_EQ(syn.h.options.window_scale, std::optional<uint8_t>(6));
   EXPECT_EQ(syn.h.window, 65535);  // never scaled in a SYN
+  // The peer offers scaling: our windows from now on are shifted by 6.
+  TcpHeader sa = h.PeerHeader(kSyn | kAck, h.peer_iss(), h.Our(0), 65535);
+  sa.options.mss = 1460;
+  sa.options.window_scale = 2;
+  h.Inject(sa);
+  ASSERT_TRUE(h.NextSent(kAck, h.Our(0), h.Peer(0), 0, SendReason::kAck));
+  EXPECT_EQ(h.last().h.window, (64 * 1024) >> 6);
+  h.SendData(0, 100, h.Our(0));
+  h.Advance(500 * kMs);
+  ASSERT_TRUE(
+      h.NextSent(kAck, h.Our(0), h.Peer(100), 0, SendReason::kDelayedAck));
+  // 65436 bytes free, rounded up so the right edge does not recede.
+  EXPECT_EQ(h.last().h.window, (64 * 1024 - 100 + 63) >> 6);
+  EXPECT_EQ(h.tcb().rcv_wnd, ((64u * 1024 - 100 + 63) >> 6) << 6);
 }
 
 TEST(ConnectionTest, B12_SynAckOffersWindowScaleOnlyIfPeerDid) {
@@ -251,6 +265,95 @@ TEST(ConnectionTest, B12_DataOnHandshakeAckIsDelivered) {
   h.SendData(0, 200, h.Our(0));
   EXPECT_EQ(h.conn().state(), TcpState::kEstablished);
   EXPECT_EQ(h.Read(1000), Pattern(200, 0, 0x55));
+}
+
+TEST(ConnectionTest, B12_TextOnSynAckIsDeliveredAndAcked) {
+  // RFC 9293 3.10.7.3: the SYN-ACK's text is processed as in ESTABLISHED
+  // ("continue processing at the sixth step").
+  TcpHarness h;
+  ASSERT_TRUE(h.conn().Connect(h.now()).ok());
+  ASSERT_TRUE(h.NextSent(kSyn, h.iss(), 0, 0, SendReason::kSyn));
+  std::vector<uint8_t> text = Pattern(100, 0, 0x55);
+  TcpHeader sa = h.PeerHeader(kSyn | kAck, h.peer_iss(), h.Our(0), 65535);
+  sa.options.mss = 1000;
+  h.Inject(sa, text);
+  ASSERT_EQ(h.conn().state(), TcpState::kEstablished);
+  ASSERT_TRUE(
+      h.NextSent(kAck, h.Our(0), h.peer_iss() + 1 + 100, 0, SendReason::kAck));
+  EXPECT_TRUE(h.NothingSent());
+  EXPECT_EQ(h.conn().readable(), 100u);
+  EXPECT_EQ(h.Read(1000), text);
+  EXPECT_FALSE(h.conn().eof());
+}
+
+TEST(ConnectionTest, B12_TextAndFinOnSynAckAreDeliveredAndAcked) {
+  TcpHarness h;
+  ASSERT_TRUE(h.conn().Connect(h.now()).ok());
+  h.TakeSent();
+  std::vector<uint8_t> text = Pattern(10, 0, 0x55);
+  TcpHeader sa =
+      h.PeerHeader(kSyn | kAck | kFin, h.peer_iss(), h.Our(0), 65535);
+  sa.options.mss = 1000;
+  h.Inject(sa, text);
+  EXPECT_EQ(h.conn().state(), TcpState::kCloseWait);
+  // ISN + 1 + 10 bytes + the FIN.
+  ASSERT_TRUE(h.NextSent(kAck, h.Our(0), h.peer_iss() + 1 + 10 + 1, 0,
+                         SendReason::kAck));
+  EXPECT_EQ(h.Read(100), text);
+  EXPECT_TRUE(h.conn().eof());
+}
+
+TEST(ConnectionTest, B3_FreeBsdRoundsBuffersUpToTheMss) {
+  // FreeBSD's tcp_mss: both buffers become a multiple of the MSS (without
+  // options) when the peer's SYN or SYN-ACK arrives. Linux keeps them.
+  for (StackFlavor flavor : {StackFlavor::kLinux, StackFlavor::kFreeBsd}) {
+    for (bool passive : {false, true}) {
+      SCOPED_TRACE(testing::Message()
+                   << ToString(flavor) << " passive " << passive);
+      TcpConfig c = TcpHarness::TestConfig();
+      c.mtu = 1500;
+      c.timestamps = true;  // the rounding ignores the options
+      c.recv_buffer = 65536;
+      c.send_buffer = 65536;
+      c.flavor = flavor;
+      TcpHarness h(c);
+      if (passive) {
+        ASSERT_TRUE(h.conn().Listen(h.now()).ok());
+        TcpHeader syn = h.PeerHeader(kSyn, h.peer_iss(), 0, 65535);
+        syn.options.mss = 1460;
+        syn.options.timestamp = TcpTimestamp{1, 0};
+        EXPECT_EQ(h.conn().config().recv_buffer, 65536u);
+        h.Inject(syn);
+        ASSERT_EQ(h.conn().state(), TcpState::kSynReceived);
+      } else {
+        ASSERT_TRUE(h.conn().Connect(h.now()).ok());
+        EXPECT_EQ(h.conn().config().recv_buffer, 65536u);
+        TcpHeader sa = h.PeerHeader(kSyn | kAck, h.peer_iss(), h.Our(0), 65535);
+        sa.options.mss = 1460;
+        sa.options.timestamp = TcpTimestamp{1, 0};
+        h.Inject(sa);
+        ASSERT_EQ(h.conn().state(), TcpState::kEstablished);
+      }
+      const uint32_t want = flavor == StackFlavor::kFreeBsd ? 65700 : 65536;
+      EXPECT_EQ(h.conn().config().recv_buffer, want);
+      EXPECT_EQ(h.conn().config().send_buffer, want);
+    }
+  }
+}
+
+TEST(ConnectionTest, B3_FreeBsdRoundsBySmallerPeerMss) {
+  TcpConfig c = TcpHarness::TestConfig();  // MSS 1000
+  c.recv_buffer = 10000;
+  c.send_buffer = 10001;
+  c.flavor = StackFlavor::kFreeBsd;
+  TcpHarness h(c);
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive({.mss = 536}));
+  EXPECT_EQ(h.conn().config().recv_buffer, 19u * 536);
+  EXPECT_EQ(h.conn().config().send_buffer, 19u * 536);
+  // The send buffer takes that much.
+  auto n = h.Write(20000);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 19u * 536);
 }
 
 TEST(ConnectionTest, B12_BadAckInSynReceivedAnsweredWithRst) {

@@ -4,6 +4,8 @@
 #include "engine/tcp/reassembly.h"
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -197,6 +199,42 @@ TEST(ReassemblyTest, RunsFollowFillsDeliveryAndDrops) {
   r.Insert(Seq(3020), Fill(10, 1));
   r.Insert(Seq(3005), Fill(20, 2));
   EXPECT_EQ(r.RunAround(Seq(3029)), Run(std::make_pair(Seq(3000), Seq(3030))));
+}
+
+TEST(ReassemblyTest, FirstHeldWithin) {
+  Reassembly r;
+  r.Insert(Seq(200), Fill(100, 1));  // [200, 300)
+  r.Insert(Seq(400), Fill(50, 2));   // [400, 450)
+  using Run = std::optional<std::pair<Seq, Seq>>;
+  // Nothing held in the range, before, between and after the runs.
+  EXPECT_EQ(r.FirstHeldWithin(Seq(100), Seq(200)), std::nullopt);
+  EXPECT_EQ(r.FirstHeldWithin(Seq(300), Seq(400)), std::nullopt);
+  EXPECT_EQ(r.FirstHeldWithin(Seq(450), Seq(1000)), std::nullopt);
+  // Overlapping a run's left end.
+  EXPECT_EQ(r.FirstHeldWithin(Seq(100), Seq(275)),
+            Run(std::make_pair(Seq(200), Seq(275))));
+  // Starting inside a run.
+  EXPECT_EQ(r.FirstHeldWithin(Seq(250), Seq(350)),
+            Run(std::make_pair(Seq(250), Seq(300))));
+  // Inside a run.
+  EXPECT_EQ(r.FirstHeldWithin(Seq(210), Seq(220)),
+            Run(std::make_pair(Seq(210), Seq(220))));
+  // Spanning two runs: the first.
+  EXPECT_EQ(r.FirstHeldWithin(Seq(150), Seq(500)),
+            Run(std::make_pair(Seq(200), Seq(300))));
+  EXPECT_EQ(r.FirstHeldWithin(Seq(299), Seq(500)),
+            Run(std::make_pair(Seq(299), Seq(300))));
+}
+
+TEST(ReassemblyTest, FirstHeldWithinAcrossWrap) {
+  Reassembly r;
+  r.Insert(Seq(0xfffffff0u), Fill(32, 1));  // [2^32 - 16, 16)
+  using Run = std::optional<std::pair<Seq, Seq>>;
+  EXPECT_EQ(r.FirstHeldWithin(Seq(0xffffff00u), Seq(8)),
+            Run(std::make_pair(Seq(0xfffffff0u), Seq(8))));
+  EXPECT_EQ(r.FirstHeldWithin(Seq(4), Seq(100)),
+            Run(std::make_pair(Seq(4), Seq(16))));
+  EXPECT_EQ(r.FirstHeldWithin(Seq(16), Seq(100)), std::nullopt);
 }
 
 }  // namespace

@@ -480,6 +480,132 @@ TEST(ConnectionTest, Sack_DuplicatesAreReportedOnceAsDsack) {
                                                B{h.Peer(1000), h.Peer(1100)}));
 }
 
+TEST(ConnectionTest, Sack_InOrderTextOverlappingHeldBytesIsDsacked) {
+  // RFC 2883 4: bytes already held out of order, received again with the
+  // segment that fills the hole, are reported first, then the other blocks.
+  TcpConfig c = TcpHarness::TestConfig();
+  c.sack = true;
+  c.delayed_ack = false;
+  TcpHarness h(c);
+  ASSERT_NO_FATAL_FAILURE(EstablishWithSack(h, /*ts=*/false));
+  using B = std::pair<uint32_t, uint32_t>;
+  h.SendData(0, 100, h.Our(0));
+  h.SendData(400, 100, h.Our(0));
+  h.SendData(200, 100, h.Our(0));
+  h.TakeSent();
+  h.SendData(100, 175, h.Our(0));
+  SentSegment ack = h.PopSent();
+  EXPECT_EQ(ack.h.ack.value(), h.Peer(300));
+  EXPECT_THAT(Blocks(ack), ElementsAre(B{h.Peer(200), h.Peer(275)},
+                                       B{h.Peer(400), h.Peer(500)}));
+  EXPECT_EQ(h.Read(1000), Pattern(300, 0, 0x55));
+}
+
+TEST(ConnectionTest, Sack_OnlyTheFirstDuplicatePartIsReported) {
+  // A segment that repeats bytes below RCV.NXT and bytes held out of order:
+  // the part below RCV.NXT is the D-SACK block (RFC 2883 4.1.1).
+  TcpConfig c = TcpHarness::TestConfig();
+  c.sack = true;
+  c.delayed_ack = false;
+  TcpHarness h(c);
+  ASSERT_NO_FATAL_FAILURE(EstablishWithSack(h, /*ts=*/false));
+  using B = std::pair<uint32_t, uint32_t>;
+  h.SendData(0, 100, h.Our(0));
+  h.SendData(200, 100, h.Our(0));
+  h.TakeSent();
+  h.SendData(50, 200, h.Our(0));
+  SentSegment ack = h.PopSent();
+  EXPECT_EQ(ack.h.ack.value(), h.Peer(300));
+  EXPECT_THAT(Blocks(ack), ElementsAre(B{h.Peer(50), h.Peer(100)}));
+}
+
+// The FreeBSD and Linux flavours with a 65536-byte buffer, MSS 1460 and no
+// window scaling: FreeBSD rounds the buffer up to 45 segments, 65700.
+TcpConfig FlavorConfig(StackFlavor flavor) {
+  TcpConfig c = TcpHarness::TestConfig();
+  c.mtu = 1500;
+  c.recv_buffer = 65536;
+  c.flavor = flavor;
+  return c;
+}
+
+TEST(ConnectionTest, B8_FreeBsdAdvertisesAllFreeSpaceLinuxInSteps) {
+  for (StackFlavor flavor : {StackFlavor::kLinux, StackFlavor::kFreeBsd}) {
+    SCOPED_TRACE(ToString(flavor));
+    TcpHarness h(FlavorConfig(flavor));
+    ASSERT_NO_FATAL_FAILURE(h.EstablishActive({.mss = 1460}));
+    h.SendData(0, 100, h.Our(0));
+    h.Advance(500 * kMs);
+    ASSERT_TRUE(
+        h.NextSent(kAck, h.Our(0), h.Peer(100), 0, SendReason::kDelayedAck));
+    if (flavor == StackFlavor::kFreeBsd) {
+      EXPECT_EQ(h.conn().config().recv_buffer, 65700u);
+      // 65600 free: all of it, as much as 16 bits can say.
+      EXPECT_EQ(h.last().h.window, 65535);
+    } else {
+      // The right edge moves only by min(buffer / 2, MSS): it stays.
+      EXPECT_EQ(h.last().h.window, 65535 - 100);
+    }
+  }
+}
+
+TEST(ConnectionTest, B8_FreeBsdWithholdsASillyWindow) {
+  // Below min(buffer / 4, MSS) of free space the window stays where it was.
+  TcpConfig c = TcpHarness::TestConfig();
+  c.recv_buffer = 4000;
+  c.flavor = StackFlavor::kFreeBsd;
+  c.delayed_ack = false;
+  TcpHarness h(c);
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  ASSERT_EQ(h.conn().config().recv_buffer, 4000u);  // a multiple already
+  h.SendData(0, 3500, h.Our(0));
+  ASSERT_TRUE(h.NextSent(kAck, h.Our(0), h.Peer(3500), 0, SendReason::kAck));
+  EXPECT_EQ(h.last().h.window, 500);
+  // Reading 400 frees 900: under min(1000, 1000), no larger window.
+  EXPECT_EQ(h.Read(400).size(), 400u);
+  h.SendData(3500, 10, h.Our(0));
+  ASSERT_TRUE(h.NextSent(kAck, h.Our(0), h.Peer(3510), 0, SendReason::kAck));
+  EXPECT_EQ(h.last().h.window, 490);
+  // 990 free after the next 10 bytes: still under, the edge stays.
+  EXPECT_EQ(h.Read(110).size(), 110u);
+  h.SendData(3510, 10, h.Our(0));
+  ASSERT_TRUE(h.NextSent(kAck, h.Our(0), h.Peer(3520), 0, SendReason::kAck));
+  EXPECT_EQ(h.last().h.window, 480);
+  // 1000 free after the next 10: all of it.
+  EXPECT_EQ(h.Read(20).size(), 20u);
+  h.SendData(3520, 10, h.Our(0));
+  ASSERT_TRUE(h.NextSent(kAck, h.Our(0), h.Peer(3530), 0, SendReason::kAck));
+  EXPECT_EQ(h.last().h.window, 1000);
+  EXPECT_TRUE(h.NothingSent());
+}
+
+TEST(ConnectionTest, B9_RepeatedBytesAckedAtOnceOnlyInFreeBsdFlavor) {
+  // A segment that straddles RCV.NXT: FreeBSD acknowledges it at once
+  // (tcp_input's trimming sets TF_ACKNOW); Linux delays the ACK as usual.
+  for (StackFlavor flavor : {StackFlavor::kLinux, StackFlavor::kFreeBsd}) {
+    SCOPED_TRACE(ToString(flavor));
+    TcpHarness h(FlavorConfig(flavor));
+    ASSERT_NO_FATAL_FAILURE(h.EstablishActive({.mss = 1460}));
+    h.SendData(0, 100, h.Our(0));
+    h.Advance(500 * kMs);
+    ASSERT_TRUE(
+        h.NextSent(kAck, h.Our(0), h.Peer(100), 0, SendReason::kDelayedAck));
+    const TimeNs t = h.now();
+    h.SendData(50, 100, h.Our(0));
+    if (flavor == StackFlavor::kFreeBsd) {
+      ASSERT_TRUE(h.NextSent(kAck, h.Our(0), h.Peer(150), 0, SendReason::kAck));
+      EXPECT_EQ(h.last().time, t);
+    } else {
+      EXPECT_TRUE(h.NothingSent());
+      h.Advance(500 * kMs);
+      ASSERT_TRUE(
+          h.NextSent(kAck, h.Our(0), h.Peer(150), 0, SendReason::kDelayedAck));
+      EXPECT_GT(h.last().time, t);
+    }
+    EXPECT_EQ(h.Read(1000), Pattern(150, 0, 0x55));
+  }
+}
+
 }  // namespace
 }  // namespace tcp_test
 }  // namespace tcpemu

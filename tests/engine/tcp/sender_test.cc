@@ -161,6 +161,98 @@ TEST(ConnectionTest, B2_CorkHoldsUntilFullMssOrTimer) {
   EXPECT_THAT(h.FiredAt(TimerKind::kCork), ElementsAre(300 * kMs));
 }
 
+TEST(ConnectionTest, B2_SetNoDelaySendsHeldSegmentAtOnce) {
+  TcpHarness h;
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  ASSERT_TRUE(h.Write(100).ok());
+  ASSERT_TRUE(h.NextSent(kAck | kPsh, h.Our(0), h.Peer(0), 100,
+                         SendReason::kNagleRelease));
+  // Nagle holds the second small write while the first is unacknowledged.
+  ASSERT_TRUE(h.Write(50, 100).ok());
+  EXPECT_TRUE(h.NothingSent());
+  h.conn().SetNoDelay(h.now(), true);
+  ASSERT_TRUE(
+      h.NextSent(kAck | kPsh, h.Our(100), h.Peer(0), 50, SendReason::kNodelay));
+  EXPECT_EQ(h.last().payload, Pattern(50, 100));
+  ASSERT_TRUE(h.Write(30, 150).ok());
+  ASSERT_TRUE(
+      h.NextSent(kAck | kPsh, h.Our(150), h.Peer(0), 30, SendReason::kNodelay));
+}
+
+TEST(ConnectionTest, B2_SetCorkOffSendsCorkedTailAtOnce) {
+  TcpConfig c = TcpHarness::TestConfig();
+  c.cork = true;
+  TcpHarness h(c);
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  ASSERT_TRUE(h.Write(300).ok());
+  EXPECT_TRUE(h.NothingSent());
+  h.AdvanceTo(10 * kMs);
+  h.conn().SetCork(h.now(), false);
+  SentSegment s = h.PopSent();
+  EXPECT_EQ(s.time, 10 * kMs);
+  EXPECT_EQ(s.h.seq.value(), h.Our(0));
+  EXPECT_EQ(s.payload, Pattern(300));
+  EXPECT_TRUE(h.NothingSent());
+  // The cork timer went with it.
+  h.Ack(300);
+  EXPECT_EQ(h.conn().NextDeadline(), kNever);
+}
+
+TEST(ConnectionTest, B2_SetCorkOffLeavesTheTailToNagle) {
+  // Uncorked, the tail is sent as Nagle allows (as Linux's uncork pushes
+  // it): with data in flight it waits for the ACK, and the cork timer is
+  // gone.
+  TcpConfig c = TcpHarness::TestConfig();
+  c.cork = true;
+  c.rto_min = 1 * kSecond;  // no retransmission while the test looks
+  TcpHarness h(c);
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
+  ASSERT_TRUE(h.Write(300).ok());
+  EXPECT_EQ(h.LastArmed(TimerKind::kCork), 200 * kMs);
+  h.AdvanceTo(100 * kMs);
+  ASSERT_TRUE(h.Write(1000, 300).ok());
+  ASSERT_TRUE(
+      h.NextSent(kAck, h.Our(0), h.Peer(0), 1000, SendReason::kFullMss));
+  // The tail stays corked, its timer restarted by the send.
+  EXPECT_EQ(h.LastArmed(TimerKind::kCork), 300 * kMs);
+  h.conn().SetCork(h.now(), false);
+  EXPECT_TRUE(h.NothingSent());
+  h.AdvanceTo(500 * kMs);  // past the cork deadline
+  EXPECT_TRUE(h.FiredAt(TimerKind::kCork).empty());
+  EXPECT_TRUE(h.NothingSent());
+  h.Ack(1000);
+  ASSERT_TRUE(h.NextSent(kAck | kPsh, h.Our(1000), h.Peer(0), 300,
+                         SendReason::kNagleRelease));
+}
+
+TEST(ConnectionTest, FreeBsdFlavorSendsFreeBsdOptionLayout) {
+  for (StackFlavor flavor : {StackFlavor::kLinux, StackFlavor::kFreeBsd}) {
+    SCOPED_TRACE(ToString(flavor));
+    TcpConfig c = TcpHarness::TestConfig();
+    c.flavor = flavor;
+    c.timestamps = true;
+    TcpHarness h(c);
+    ASSERT_TRUE(h.conn().Connect(h.now()).ok());
+    const OptionLayout want = flavor == StackFlavor::kFreeBsd
+                                  ? OptionLayout::kFreeBsd
+                                  : OptionLayout::kLinux;
+    SentSegment syn = h.PopSent();
+    ASSERT_EQ(syn.h.flags, kSyn);
+    EXPECT_EQ(syn.h.options.layout, want);
+    TcpHeader sa = h.PeerHeader(kSyn | kAck, h.peer_iss(), h.Our(0), 65535);
+    sa.options.mss = 1000;
+    sa.options.timestamp = TcpTimestamp{7, 0};
+    h.Inject(sa);
+    SentSegment ack = h.PopSent();
+    ASSERT_EQ(ack.h.flags, kAck);
+    EXPECT_EQ(ack.h.options.layout, want);
+    ASSERT_TRUE(h.Write(100).ok());
+    SentSegment data = h.PopSent();
+    EXPECT_EQ(data.len(), 100u);
+    EXPECT_EQ(data.h.options.layout, want);
+  }
+}
+
 TEST(ConnectionTest, B2_CorkPushFlushesAtOnce) {
   TcpConfig c = TcpHarness::TestConfig();
   c.cork = true;

@@ -152,6 +152,46 @@ TEST(ConnectionTest, B6_RtoIsThreeSecondsAfterSynTimeout) {
   EXPECT_EQ(h.LastArmed(TimerKind::kRto), 1500 * kMs + 3 * kSecond);
 }
 
+// ECN-setup SYNs (ECE|CWR) retransmitted `ecn_syn_retries` times before
+// the SYN goes without them (RFC 3168 6.1.1.1).
+TEST(ConnectionTest, B6_EcnSetupSynFallsBackAfterEcnSynRetries) {
+  constexpr uint8_t kSetup = kEce | kCwr;
+  for (uint32_t retries : {0u, 1u}) {
+    SCOPED_TRACE(testing::Message() << "ecn_syn_retries " << retries);
+    TcpConfig c = TcpHarness::TestConfig();
+    c.ecn = true;
+    c.ecn_syn_retries = retries;
+    TcpHarness h(c);
+    ASSERT_TRUE(h.conn().Connect(0).ok());
+    ASSERT_TRUE(h.NextSent(kSyn | kSetup, h.iss(), 0, 0, SendReason::kSyn));
+    h.AdvanceTo(1 * kSecond);
+    ASSERT_TRUE(h.NextSent(kSyn | (retries >= 1 ? kSetup : 0), h.iss(), 0, 0,
+                           SendReason::kRetransmitRto));
+    h.AdvanceTo(3 * kSecond);
+    ASSERT_TRUE(h.NextSent(kSyn, h.iss(), 0, 0, SendReason::kRetransmitRto));
+    // An ECN-setup SYN-ACK to the plain SYN does not turn ECN on.
+    h.Send(kSyn | kAck | kEce, h.peer_iss(), h.Our(0));
+    ASSERT_EQ(h.conn().state(), TcpState::kEstablished);
+    EXPECT_FALSE(h.conn().ecn_ok());
+  }
+}
+
+TEST(ConnectionTest, B6_EcnSetupSynKeptWithinEcnSynRetries) {
+  // An answer to a retransmitted ECN-setup SYN still negotiates ECN.
+  TcpConfig c = TcpHarness::TestConfig();
+  c.ecn = true;
+  c.ecn_syn_retries = 1;
+  TcpHarness h(c);
+  ASSERT_TRUE(h.conn().Connect(0).ok());
+  h.AdvanceTo(1 * kSecond);
+  std::vector<SentSegment> syns = h.TakeSent();
+  ASSERT_EQ(syns.size(), 2u);
+  EXPECT_EQ(syns[1].h.flags, kSyn | kEce | kCwr);
+  h.Send(kSyn | kAck | kEce, h.peer_iss(), h.Our(0));
+  ASSERT_EQ(h.conn().state(), TcpState::kEstablished);
+  EXPECT_TRUE(h.conn().ecn_ok());
+}
+
 TEST(ConnectionTest, B7_GiveUpAfterMaxRetransmissions) {
   TcpConfig c = TcpHarness::TestConfig();
   c.max_retransmissions = 3;
