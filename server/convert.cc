@@ -100,10 +100,14 @@ absl::StatusOr<TcpConfig> FromProto(const v1::TcpConfig& p,
   if (p.has_hystart()) c.hystart = p.hystart();
   if (p.has_pacing()) c.pacing = p.pacing();
   if (p.has_ecn()) c.ecn = p.ecn();
+  if (p.has_ecn_syn_retries()) c.ecn_syn_retries = p.ecn_syn_retries();
+  if (p.has_rfc5961_rst()) c.rfc5961_rst = p.rfc5961_rst();
+  if (p.has_rfc5961_syn()) c.rfc5961_syn = p.rfc5961_syn();
   if (p.has_challenge_ack_limit()) {
     c.challenge_ack_limit = p.challenge_ack_limit();
   }
   if (p.has_window_scaling()) c.window_scaling = p.window_scaling();
+  if (p.has_window_scale()) c.window_scale = p.window_scale();
   if (p.has_keepalive()) c.keepalive = p.keepalive();
   if (p.has_keepalive_probes()) c.keepalive_probes = p.keepalive_probes();
   if (p.has_initial_window()) c.initial_window = p.initial_window();
@@ -122,6 +126,20 @@ absl::StatusOr<TcpConfig> FromProto(const v1::TcpConfig& p,
       return Invalid(field + ".congestion_control",
                      "allowed: CONGESTION_CONTROL_NEWRENO, "
                      "CONGESTION_CONTROL_CUBIC, CONGESTION_CONTROL_BBR");
+  }
+  switch (p.flavor()) {
+    case v1::STACK_FLAVOR_UNSPECIFIED:
+    case v1::STACK_FLAVOR_LINUX:
+      c.flavor = StackFlavor::kLinux;
+      break;
+    case v1::STACK_FLAVOR_FREEBSD:
+      c.flavor = StackFlavor::kFreeBsd;
+      break;
+    default:
+      return Invalid(field + ".flavor",
+                     absl::StrCat(p.flavor(),
+                                  " is not valid; allowed: "
+                                  "STACK_FLAVOR_LINUX, STACK_FLAVOR_FREEBSD"));
   }
   struct D {
     bool present;

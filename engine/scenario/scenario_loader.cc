@@ -34,6 +34,37 @@ using namespace scenario_internal;  // NOLINT: its only user
 
 constexpr DurationNs kHour = 3600 * kSecond;
 
+// The keys where stacks differ (ReadTcpStack reads them).
+bool IsTcpStackKey(const std::string& k) {
+  return k == "window_scale" || k == "ecn" || k == "ecn_syn_retries" ||
+         k == "flavor" || k == "rfc5961_rst" || k == "rfc5961_syn";
+}
+
+absl::Status ReadTcpStack(const Reader& r, const std::string& k,
+                          const YAML::Node& v, const std::string& p,
+                          TcpConfig* c) {
+  if (k == "window_scale") {
+    // -1: the smallest shift that lets the window cover recv_buffer.
+    if (v.IsScalar() && v.Scalar() == "-1") {
+      c->window_scale = -1;
+      return absl::OkStatus();
+    }
+    return r.UintAs(v, p, 0, 14, &c->window_scale);
+  }
+  if (k == "ecn") return r.Bool(v, p, &c->ecn);
+  if (k == "ecn_syn_retries") {
+    return r.UintAs(v, p, 0, 255, &c->ecn_syn_retries);
+  }
+  if (k == "flavor") {
+    size_t i = 0;
+    SCENARIO_RETURN_IF_ERROR(r.Enum(v, p, {"linux", "freebsd"}, &i));
+    c->flavor = i == 0 ? StackFlavor::kLinux : StackFlavor::kFreeBsd;
+    return absl::OkStatus();
+  }
+  if (k == "rfc5961_rst") return r.Bool(v, p, &c->rfc5961_rst);
+  return r.Bool(v, p, &c->rfc5961_syn);  // the last stack key
+}
+
 absl::Status ReadTcp(const Reader& r, const YAML::Node& n,
                      const std::string& path, TcpConfig* c) {
   constexpr uint64_t kBuf = 1ULL << 30;
@@ -72,6 +103,7 @@ absl::Status ReadTcp(const Reader& r, const YAML::Node& n,
               "limited_transmit",
               "msl",
               "window_scaling",
+              "window_scale",
               "timestamps",
               "sack",
               "rack",
@@ -82,12 +114,18 @@ absl::Status ReadTcp(const Reader& r, const YAML::Node& n,
               "initial_window",
               "hystart",
               "pacing",
+              "ecn",
+              "ecn_syn_retries",
+              "flavor",
+              "rfc5961_rst",
+              "rfc5961_syn",
               "challenge_ack_limit",
               "invalid_ack_interval",
               "persist_min",
               "persist_max"},
              [&](const std::string& k, const YAML::Node& v,
                  const std::string& p) -> absl::Status {
+               if (IsTcpStackKey(k)) return ReadTcpStack(r, k, v, p, c);
                if (k == "cc") {
                  size_t i = 0;
                  SCENARIO_RETURN_IF_ERROR(

@@ -86,3 +86,20 @@ def test_bad_files_are_invalid_for_both(path: Path) -> None:
         assert errors == [], "the schema now catches this: drop the `# schema: accepts` line"
     else:
         assert errors, "the schema accepts a file the loader refuses"
+
+
+def test_tcp_stack_choices_load(tmp_path: Path) -> None:
+    path = tmp_path / "stack.yaml"
+    path.write_text(
+        "duration: 1s\n"
+        "links: [{}]\n"
+        "sessions:\n"
+        "  - tcp: {window_scale: -1, flavor: freebsd, rfc5961_rst: false,\n"
+        "          rfc5961_syn: false, ecn: true, ecn_syn_retries: 1}\n"
+        "    server_tcp: {window_scale: 14, flavor: linux}\n"
+        "    workload: {kind: bulk}\n"
+    )
+    assert schema_errors(path) == []
+    run = loader(path)
+    assert run.returncode == 0, run.stderr
+    assert "valid" in run.stdout

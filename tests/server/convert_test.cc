@@ -47,6 +47,72 @@ TEST(TcpConfigFromProtoTest, EcnIsOffUnlessSet) {
   EXPECT_TRUE(c->ecn);
 }
 
+TEST(TcpConfigFromProtoTest, StackChoicesKeepEngineDefaultsUnlessSet) {
+  absl::StatusOr<TcpConfig> c =
+      FromProto(v1::TcpConfig(), "client", kMaxBuffer);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->window_scale, -1);
+  EXPECT_EQ(c->flavor, StackFlavor::kLinux);
+  EXPECT_TRUE(c->rfc5961_rst);
+  EXPECT_TRUE(c->rfc5961_syn);
+  EXPECT_EQ(c->ecn_syn_retries, 0u);
+
+  v1::TcpConfig p;
+  p.set_window_scale(7);
+  p.set_flavor(v1::STACK_FLAVOR_FREEBSD);
+  p.set_rfc5961_rst(false);
+  p.set_rfc5961_syn(false);
+  p.set_ecn_syn_retries(255);
+  c = FromProto(p, "client", kMaxBuffer);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->window_scale, 7);
+  EXPECT_EQ(c->flavor, StackFlavor::kFreeBsd);
+  EXPECT_FALSE(c->rfc5961_rst);
+  EXPECT_FALSE(c->rfc5961_syn);
+  EXPECT_EQ(c->ecn_syn_retries, 255u);
+
+  // Both ends of each range, and the explicit "smallest shift" value.
+  for (int ws : {-1, 0, 14}) {
+    p.set_window_scale(ws);
+    c = FromProto(p, "server", kMaxBuffer);
+    ASSERT_TRUE(c.ok()) << ws << ": " << c.status();
+    EXPECT_EQ(c->window_scale, ws);
+  }
+  p.set_flavor(v1::STACK_FLAVOR_LINUX);
+  p.set_ecn_syn_retries(0);
+  c = FromProto(p, "server", kMaxBuffer);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->flavor, StackFlavor::kLinux);
+  EXPECT_EQ(c->ecn_syn_retries, 0u);
+}
+
+TEST(TcpConfigFromProtoTest, StackChoicesOutOfRangeNameTheField) {
+  struct Case {
+    void (*set)(v1::TcpConfig&);
+    const char* message;
+  };
+  for (const Case& k : {
+           Case{[](v1::TcpConfig& p) { p.set_window_scale(15); },
+                "server.window_scale 15 out of range [-1, 14]"},
+           Case{[](v1::TcpConfig& p) { p.set_window_scale(-2); },
+                "server.window_scale -2 out of range [-1, 14]"},
+           Case{[](v1::TcpConfig& p) { p.set_ecn_syn_retries(256); },
+                "server.ecn_syn_retries 256 out of range [0, 255]"},
+           Case{[](v1::TcpConfig& p) {
+                  p.set_flavor(static_cast<v1::StackFlavor>(9));
+                },
+                "server.flavor: 9 is not valid; allowed: STACK_FLAVOR_LINUX, "
+                "STACK_FLAVOR_FREEBSD"},
+       }) {
+    v1::TcpConfig p;
+    k.set(p);
+    absl::StatusOr<TcpConfig> c = FromProto(p, "server", kMaxBuffer);
+    ASSERT_FALSE(c.ok()) << k.message;
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(c.status().message(), k.message);
+  }
+}
+
 TEST(TcpConfigFromProtoTest, SackAndTimestampsCanBeTurnedOff) {
   v1::TcpConfig p;
   p.set_sack(false);

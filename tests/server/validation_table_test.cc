@@ -304,6 +304,11 @@ void TcpConfigCases(Table& t, const std::string& method,
   add("congestion_control", "99", [](C& c) {
     c.set_congestion_control(static_cast<v1::CongestionControl>(99));
   });
+  add("window_scale", "15", [](C& c) { c.set_window_scale(15); });
+  add("window_scale", "-2", [](C& c) { c.set_window_scale(-2); });
+  add("ecn_syn_retries", "256", [](C& c) { c.set_ecn_syn_retries(256); });
+  add("flavor", "9",
+      [](C& c) { c.set_flavor(static_cast<v1::StackFlavor>(9)); });
 }
 
 template <typename R>

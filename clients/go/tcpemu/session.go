@@ -169,6 +169,49 @@ func ECN(on bool) TCPOption {
 	return func(c *tcpemuv1.TcpConfig) { c.Ecn = proto.Bool(on) }
 }
 
+// ECNSynRetries sets, with ECN, how many retransmitted SYNs still request ECN
+// before the connection falls back to SYNs without it (RFC 3168 6.1.1.1), in
+// [0, 255]: 0 (the default) as Linux, 1 as FreeBSD's
+// net.inet.tcp.ecn.maxretries.
+func ECNSynRetries(n uint32) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.EcnSynRetries = proto.Uint32(n) }
+}
+
+// WindowScale sets the window scale shift offered in the SYN (RFC 7323 2.2):
+// -1 (the default) for the smallest shift that lets the window cover the
+// receive buffer, 0..14 offered as given.
+func WindowScale(shift int32) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.WindowScale = proto.Int32(shift) }
+}
+
+// Stack flavors for Flavor.
+const (
+	Linux   = tcpemuv1.StackFlavor_STACK_FLAVOR_LINUX
+	FreeBSD = tcpemuv1.StackFlavor_STACK_FLAVOR_FREEBSD
+)
+
+// Flavor picks whose rules the endpoint follows where the RFCs leave stacks a
+// choice: Linux (the default) or FreeBSD (its option order and padding,
+// buffers rounded up to the MSS, segments accepted anywhere in the free
+// receive buffer, the window advertised from the free buffer, an immediate
+// ACK for repeated bytes).
+func Flavor(f tcpemuv1.StackFlavor) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) { c.Flavor = f }
+}
+
+// RFC5961 turns RFC 5961's defences against blind in-window attacks on (the
+// default) or off, for RSTs and for SYNs separately. With rst, an RST resets
+// only at exactly RCV.NXT and others in the window get a challenge ACK; with
+// syn, a SYN in a synchronized state gets a challenge ACK. Off, RFC 793's
+// rules apply, as FreeBSD's net.inet.tcp.insecure_rst and insecure_syn
+// select.
+func RFC5961(rst, syn bool) TCPOption {
+	return func(c *tcpemuv1.TcpConfig) {
+		c.Rfc5961Rst = proto.Bool(rst)
+		c.Rfc5961Syn = proto.Bool(syn)
+	}
+}
+
 // InvalidAckInterval sets how often at most an endpoint answers an
 // unacceptable segment without text with an ACK (default 500 ms; 0 answers
 // every one).

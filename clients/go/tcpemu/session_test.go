@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -355,6 +356,78 @@ func TestECNOption(t *testing.T) {
 	tcpemu.ECN(true)(cfg)
 	if cfg.Ecn == nil || !*cfg.Ecn {
 		t.Fatalf("ecn %v, want true", cfg.Ecn)
+	}
+}
+
+func TestStackChoiceOptions(t *testing.T) {
+	cfg := &tcpemuv1.TcpConfig{}
+	if cfg.WindowScale != nil || cfg.Rfc5961Rst != nil || cfg.Rfc5961Syn != nil || cfg.EcnSynRetries != nil {
+		t.Fatal("stack choices set by default")
+	}
+	for _, opt := range []tcpemu.TCPOption{tcpemu.WindowScale(0), tcpemu.Flavor(tcpemu.FreeBSD),
+		tcpemu.RFC5961(false, true), tcpemu.ECNSynRetries(1)} {
+		opt(cfg)
+	}
+	if cfg.GetWindowScale() != 0 || cfg.WindowScale == nil {
+		t.Errorf("window_scale %v, want 0", cfg.WindowScale)
+	}
+	if cfg.Flavor != tcpemuv1.StackFlavor_STACK_FLAVOR_FREEBSD {
+		t.Errorf("flavor %v, want FreeBSD", cfg.Flavor)
+	}
+	if cfg.Rfc5961Rst == nil || *cfg.Rfc5961Rst || cfg.Rfc5961Syn == nil || !*cfg.Rfc5961Syn {
+		t.Errorf("rfc5961 rst %v syn %v, want false and true", cfg.Rfc5961Rst, cfg.Rfc5961Syn)
+	}
+	if cfg.EcnSynRetries == nil || *cfg.EcnSynRetries != 1 {
+		t.Errorf("ecn_syn_retries %v, want 1", cfg.EcnSynRetries)
+	}
+}
+
+// The shift each end offers is the one the other end applies; a shift or an
+// ECN SYN retry count out of range is refused naming the field.
+func TestWindowScaleReachesTheDaemon(t *testing.T) {
+	c := dial(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	net, err := c.CreateNetwork(ctx, tcpemu.Virtual(), tcpemu.WithSeed(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Delete(context.Background())
+	link, err := net.CreateLink(ctx, tcpemu.WithDelay(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.OpenSession(ctx, link,
+		tcpemu.WithClientTCP(tcpemu.WindowScale(9), tcpemu.Flavor(tcpemu.FreeBSD), tcpemu.RFC5961(false, false)),
+		tcpemu.WithServerTCP(tcpemu.WindowScale(2), tcpemu.ECN(true), tcpemu.ECNSynRetries(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap *tcpemuv1.Session
+	for snap.GetServer().GetTcb().GetState() != tcpemuv1.TcpState_TCP_STATE_ESTABLISHED {
+		if _, err := net.Advance(ctx, 10*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		if snap, err = s.Snapshot(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl, sv := snap.GetClient().GetTcb(), snap.GetServer().GetTcb()
+	if cl.GetRcvWscale() != 9 || cl.GetSndWscale() != 2 || sv.GetRcvWscale() != 2 || sv.GetSndWscale() != 9 {
+		t.Errorf("client rcv/snd wscale %d/%d, server %d/%d; want 9/2 and 2/9",
+			cl.GetRcvWscale(), cl.GetSndWscale(), sv.GetRcvWscale(), sv.GetSndWscale())
+	}
+	for _, bad := range []struct {
+		opt  tcpemu.TCPOption
+		want string
+	}{
+		{tcpemu.WindowScale(15), "client.window_scale 15 out of range [-1, 14]"},
+		{tcpemu.ECNSynRetries(256), "client.ecn_syn_retries 256 out of range [0, 255]"},
+	} {
+		_, err := c.OpenSession(ctx, link, tcpemu.WithClientTCP(bad.opt))
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("OpenSession = %v, want InvalidArgument with %q", err, bad.want)
+		}
 	}
 }
 

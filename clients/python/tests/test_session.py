@@ -300,6 +300,55 @@ def test_ecn_negotiated_only_when_both_ends_want_it(client, vnet):
         assert snap.client.counters.cwr_sent == 0
 
 
+def test_stack_choice_options():
+    cfg = tcpemu.TcpConfig(
+        window_scale=7, flavor="freebsd", rfc5961_rst=False, rfc5961_syn=True, ecn_syn_retries=1
+    ).to_proto()
+    assert cfg.window_scale == 7 and cfg.flavor == tcpemu.pb.STACK_FLAVOR_FREEBSD
+    assert cfg.HasField("rfc5961_rst") and not cfg.rfc5961_rst
+    assert cfg.HasField("rfc5961_syn") and cfg.rfc5961_syn
+    assert cfg.ecn_syn_retries == 1
+    unset = tcpemu.TcpConfig().to_proto()
+    for name in ("window_scale", "rfc5961_rst", "rfc5961_syn", "ecn_syn_retries"):
+        assert not unset.HasField(name)
+    assert unset.flavor == tcpemu.pb.STACK_FLAVOR_UNSPECIFIED
+    assert tcpemu.TcpConfig(flavor="LINUX").to_proto().flavor == tcpemu.pb.STACK_FLAVOR_LINUX
+    assert tcpemu.TcpConfig.of({"window_scale": 0}).HasField("window_scale")
+    with pytest.raises(ValueError, match="flavor: 'bsd' is not valid; allowed: linux, freebsd"):
+        tcpemu.TcpConfig(flavor="bsd").to_proto()
+
+
+def test_stack_choices_reach_the_daemon(client, vnet):
+    link = vnet.create_link(delay="1ms")
+    # The shift each end offers is the one the other applies to its window.
+    session = link.open_session(
+        client=tcpemu.TcpConfig(msl="10ms", window_scale=9, ecn=True, ecn_syn_retries=1),
+        server=tcpemu.TcpConfig(msl="10ms", window_scale=2, rfc5961_rst=False, rfc5961_syn=False),
+    )
+    snap = session.wait_for("ESTABLISHED", "server")
+    assert (snap.client.tcb.rcv_wscale, snap.client.tcb.snd_wscale) == (9, 2)
+    assert (snap.server.tcb.rcv_wscale, snap.server.tcb.snd_wscale) == (2, 9)
+    assert snap.client.ecn_ok is False  # the server did not ask for ECN
+    # FreeBSD rounds both buffers up to a multiple of the MSS when the
+    # peer's SYN arrives; Linux keeps them as given.
+    buffers: dict = {}
+    for flavor in ("linux", "freebsd"):
+        cfg = tcpemu.TcpConfig(msl="10ms", send_buffer=100_000, flavor=flavor)
+        s = link.open_session(client=tcpemu.TcpConfig(msl="10ms"), server=cfg)
+        buffers[flavor] = s.wait_for("ESTABLISHED", "server").server.send_buffer_free
+    assert buffers["linux"] == 100_000
+    assert 100_000 < buffers["freebsd"] < 100_000 + 1500
+    for bad, match in (
+        (tcpemu.TcpConfig(window_scale=15), r"client\.window_scale 15 out of range \[-1, 14\]"),
+        (
+            tcpemu.TcpConfig(ecn_syn_retries=256),
+            r"client\.ecn_syn_retries 256 out of range \[0, 255\]",
+        ),
+    ):
+        with pytest.raises(tcpemu.InvalidArgument, match=match):
+            link.open_session(client=bad)
+
+
 def test_bbr_session_reports_its_model(client, vnet):
     # 20 Mbit/s, 40 ms round trip: BBR's estimates converge on the path's.
     link = vnet.create_link(delay="20ms", rate="20Mbit", queue="200p")

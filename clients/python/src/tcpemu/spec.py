@@ -58,6 +58,8 @@ _BOOL_FIELDS = (
     "hystart",
     "pacing",
     "ecn",
+    "rfc5961_rst",
+    "rfc5961_syn",
 )
 _INT_FIELDS = (
     "max_retransmissions",
@@ -66,6 +68,8 @@ _INT_FIELDS = (
     "keepalive_probes",
     "initial_window",
     "challenge_ack_limit",
+    "window_scale",
+    "ecn_syn_retries",
 )
 _DURATION_FIELDS = (
     "cork_timeout",
@@ -122,6 +126,22 @@ class TcpConfig:
     # the peer requested it (as Linux's net.ipv4.tcp_ecn=1). Counters
     # ce_received, ece_received, ecn_reductions, cwr_sent; Tcb.ecn_ok.
     ecn: Optional[bool] = None
+    # With ecn: retransmitted SYNs that still request ECN before falling
+    # back to SYNs without it (RFC 3168 6.1.1.1), 0..255; 0 as Linux, 1 as
+    # FreeBSD's net.inet.tcp.ecn.maxretries.
+    ecn_syn_retries: Optional[int] = None
+    # The window scale shift offered in the SYN: -1 (the default) for the
+    # smallest that covers recv_buffer, 0..14 as given.
+    window_scale: Optional[int] = None
+    # "linux" (the default) or "freebsd": whose rules apply where the RFCs
+    # leave stacks a choice (option layout, buffers rounded to the MSS, the
+    # window from the free buffer; docs/tcp.md).
+    flavor: Optional[str] = None
+    # RFC 5961's defences (default true): an RST resets only at exactly
+    # RCV.NXT, and a SYN in a synchronized state gets a challenge ACK. False
+    # applies RFC 793's rules, as FreeBSD's insecure_rst / insecure_syn.
+    rfc5961_rst: Optional[bool] = None
+    rfc5961_syn: Optional[bool] = None
     invalid_ack_interval: Optional[Duration] = None
     challenge_ack_limit: Optional[int] = None
     persist_min: Optional[Duration] = None
@@ -155,6 +175,16 @@ class TcpConfig:
                 raise ValueError(
                     f"congestion_control: {self.congestion_control!r} is not valid; "
                     "allowed: newreno, cubic, bbr"
+                ) from None
+        if self.flavor is not None:
+            flavor = self.flavor.strip().upper()
+            if not flavor.startswith("STACK_FLAVOR_"):
+                flavor = "STACK_FLAVOR_" + flavor
+            try:
+                out.flavor = pb.StackFlavor.Value(flavor)  # type: ignore[assignment]
+            except ValueError:
+                raise ValueError(
+                    f"flavor: {self.flavor!r} is not valid; allowed: linux, freebsd"
                 ) from None
         return out
 

@@ -134,6 +134,59 @@ func (CongestionControl) EnumDescriptor() ([]byte, []int) {
 	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{1}
 }
 
+// Whose rules a TCP endpoint follows where the RFCs leave stacks a choice
+// (docs/tcp.md): FreeBSD's option order and padding, buffers rounded up to
+// the MSS, segments accepted anywhere in the free receive buffer, the window
+// advertised from the free buffer, and an immediate ACK for repeated bytes.
+type StackFlavor int32
+
+const (
+	StackFlavor_STACK_FLAVOR_UNSPECIFIED StackFlavor = 0 // LINUX
+	StackFlavor_STACK_FLAVOR_LINUX       StackFlavor = 1
+	StackFlavor_STACK_FLAVOR_FREEBSD     StackFlavor = 2
+)
+
+// Enum value maps for StackFlavor.
+var (
+	StackFlavor_name = map[int32]string{
+		0: "STACK_FLAVOR_UNSPECIFIED",
+		1: "STACK_FLAVOR_LINUX",
+		2: "STACK_FLAVOR_FREEBSD",
+	}
+	StackFlavor_value = map[string]int32{
+		"STACK_FLAVOR_UNSPECIFIED": 0,
+		"STACK_FLAVOR_LINUX":       1,
+		"STACK_FLAVOR_FREEBSD":     2,
+	}
+)
+
+func (x StackFlavor) Enum() *StackFlavor {
+	p := new(StackFlavor)
+	*p = x
+	return p
+}
+
+func (x StackFlavor) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (StackFlavor) Descriptor() protoreflect.EnumDescriptor {
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[2].Descriptor()
+}
+
+func (StackFlavor) Type() protoreflect.EnumType {
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[2]
+}
+
+func (x StackFlavor) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use StackFlavor.Descriptor instead.
+func (StackFlavor) EnumDescriptor() ([]byte, []int) {
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{2}
+}
+
 type Endpoint int32
 
 const (
@@ -167,11 +220,11 @@ func (x Endpoint) String() string {
 }
 
 func (Endpoint) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[2].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[3].Descriptor()
 }
 
 func (Endpoint) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[2]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[3]
 }
 
 func (x Endpoint) Number() protoreflect.EnumNumber {
@@ -180,7 +233,7 @@ func (x Endpoint) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Endpoint.Descriptor instead.
 func (Endpoint) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{2}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{3}
 }
 
 type TcpState int32
@@ -243,11 +296,11 @@ func (x TcpState) String() string {
 }
 
 func (TcpState) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[3].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[4].Descriptor()
 }
 
 func (TcpState) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[3]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[4]
 }
 
 func (x TcpState) Number() protoreflect.EnumNumber {
@@ -256,7 +309,7 @@ func (x TcpState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TcpState.Descriptor instead.
 func (TcpState) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{3}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{4}
 }
 
 type ErrorCode int32
@@ -298,11 +351,11 @@ func (x ErrorCode) String() string {
 }
 
 func (ErrorCode) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[4].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[5].Descriptor()
 }
 
 func (ErrorCode) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[4]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[5]
 }
 
 func (x ErrorCode) Number() protoreflect.EnumNumber {
@@ -311,7 +364,7 @@ func (x ErrorCode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ErrorCode.Descriptor instead.
 func (ErrorCode) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{4}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{5}
 }
 
 // The congestion controller's phase: NewReno and CUBIC use SLOW_START,
@@ -365,11 +418,11 @@ func (x CcPhase) String() string {
 }
 
 func (CcPhase) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[5].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[6].Descriptor()
 }
 
 func (CcPhase) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[5]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[6]
 }
 
 func (x CcPhase) Number() protoreflect.EnumNumber {
@@ -378,7 +431,7 @@ func (x CcPhase) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CcPhase.Descriptor instead.
 func (CcPhase) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{5}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{6}
 }
 
 type Direction int32
@@ -417,11 +470,11 @@ func (x Direction) String() string {
 }
 
 func (Direction) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[6].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[7].Descriptor()
 }
 
 func (Direction) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[6]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[7]
 }
 
 func (x Direction) Number() protoreflect.EnumNumber {
@@ -430,7 +483,7 @@ func (x Direction) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Direction.Descriptor instead.
 func (Direction) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{6}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{7}
 }
 
 // TCP flag bits for FaultMatch masks (RFC 9293 header bits).
@@ -479,11 +532,11 @@ func (x TcpFlag) String() string {
 }
 
 func (TcpFlag) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[7].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[8].Descriptor()
 }
 
 func (TcpFlag) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[7]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[8]
 }
 
 func (x TcpFlag) Number() protoreflect.EnumNumber {
@@ -492,7 +545,7 @@ func (x TcpFlag) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TcpFlag.Descriptor instead.
 func (TcpFlag) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{7}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{8}
 }
 
 type FaultAction int32
@@ -537,11 +590,11 @@ func (x FaultAction) String() string {
 }
 
 func (FaultAction) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[8].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[9].Descriptor()
 }
 
 func (FaultAction) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[8]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[9]
 }
 
 func (x FaultAction) Number() protoreflect.EnumNumber {
@@ -550,7 +603,7 @@ func (x FaultAction) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use FaultAction.Descriptor instead.
 func (FaultAction) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{8}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{9}
 }
 
 type EventKind int32
@@ -647,11 +700,11 @@ func (x EventKind) String() string {
 }
 
 func (EventKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[9].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[10].Descriptor()
 }
 
 func (EventKind) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[9]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[10]
 }
 
 func (x EventKind) Number() protoreflect.EnumNumber {
@@ -660,7 +713,7 @@ func (x EventKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EventKind.Descriptor instead.
 func (EventKind) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{9}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{10}
 }
 
 // Which way a toxic acts, in toxiproxy's terms.
@@ -699,11 +752,11 @@ func (x ToxicStream) String() string {
 }
 
 func (ToxicStream) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[10].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[11].Descriptor()
 }
 
 func (ToxicStream) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[10]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[11]
 }
 
 func (x ToxicStream) Number() protoreflect.EnumNumber {
@@ -712,7 +765,7 @@ func (x ToxicStream) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ToxicStream.Descriptor instead.
 func (ToxicStream) EnumDescriptor() ([]byte, []int) {
-	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{10}
+	return file_tcpemu_v1_tcpemu_proto_rawDescGZIP(), []int{11}
 }
 
 type Jitter_Distribution int32
@@ -748,11 +801,11 @@ func (x Jitter_Distribution) String() string {
 }
 
 func (Jitter_Distribution) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[11].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[12].Descriptor()
 }
 
 func (Jitter_Distribution) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[11]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[12]
 }
 
 func (x Jitter_Distribution) Number() protoreflect.EnumNumber {
@@ -803,11 +856,11 @@ func (x Aqm_Kind) String() string {
 }
 
 func (Aqm_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[12].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[13].Descriptor()
 }
 
 func (Aqm_Kind) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[12]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[13]
 }
 
 func (x Aqm_Kind) Number() protoreflect.EnumNumber {
@@ -855,11 +908,11 @@ func (x Reader_Mode) String() string {
 }
 
 func (Reader_Mode) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[13].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[14].Descriptor()
 }
 
 func (Reader_Mode) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[13]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[14]
 }
 
 func (x Reader_Mode) Number() protoreflect.EnumNumber {
@@ -904,11 +957,11 @@ func (x CloseRequest_Mode) String() string {
 }
 
 func (CloseRequest_Mode) Descriptor() protoreflect.EnumDescriptor {
-	return file_tcpemu_v1_tcpemu_proto_enumTypes[14].Descriptor()
+	return file_tcpemu_v1_tcpemu_proto_enumTypes[15].Descriptor()
 }
 
 func (CloseRequest_Mode) Type() protoreflect.EnumType {
-	return &file_tcpemu_v1_tcpemu_proto_enumTypes[14]
+	return &file_tcpemu_v1_tcpemu_proto_enumTypes[15]
 }
 
 func (x CloseRequest_Mode) Number() protoreflect.EnumNumber {
@@ -2783,7 +2836,29 @@ type TcpConfig struct {
 	// When negotiated, new data carries ECT(0), CE marks are echoed with ECE
 	// until CWR, and ECE reduces the window once per window of data. Default
 	// false.
-	Ecn           *bool `protobuf:"varint,33,opt,name=ecn,proto3,oneof" json:"ecn,omitempty"`
+	Ecn *bool `protobuf:"varint,33,opt,name=ecn,proto3,oneof" json:"ecn,omitempty"`
+	// The window scale shift offered in the SYN (RFC 7323 2.2), in [-1, 14]:
+	// unset or -1 for the smallest shift that lets the window cover
+	// recv_buffer, 0..14 offered as given (stacks that tune their buffers offer
+	// the shift of the largest buffer they may grow to). Only with
+	// window_scaling.
+	WindowScale *int32 `protobuf:"varint,34,opt,name=window_scale,json=windowScale,proto3,oneof" json:"window_scale,omitempty"`
+	// Whose rules apply where the RFCs leave stacks a choice (StackFlavor);
+	// unspecified is Linux.
+	Flavor StackFlavor `protobuf:"varint,35,opt,name=flavor,proto3,enum=tcpemu.v1.StackFlavor" json:"flavor,omitempty"`
+	// RFC 5961 3: an RST resets only at exactly RCV.NXT and others in the
+	// window get a challenge ACK; false applies RFC 793 (any RST in the window
+	// resets), as FreeBSD's net.inet.tcp.insecure_rst=1. Default true.
+	Rfc5961Rst *bool `protobuf:"varint,36,opt,name=rfc5961_rst,json=rfc5961Rst,proto3,oneof" json:"rfc5961_rst,omitempty"`
+	// RFC 5961 4: a SYN in a synchronized state gets a challenge ACK; false
+	// answers a SYN in the window with RST and resets, as FreeBSD's
+	// net.inet.tcp.insecure_syn=1. Default true.
+	Rfc5961Syn *bool `protobuf:"varint,37,opt,name=rfc5961_syn,json=rfc5961Syn,proto3,oneof" json:"rfc5961_syn,omitempty"`
+	// With ecn: how many retransmitted SYNs still request ECN before the
+	// connection falls back to SYNs without it (RFC 3168 6.1.1.1), in
+	// [0, 255]: 0 as Linux (tcp_ecn_fallback), 1 as FreeBSD
+	// (net.inet.tcp.ecn.maxretries). Default 0.
+	EcnSynRetries *uint32 `protobuf:"varint,38,opt,name=ecn_syn_retries,json=ecnSynRetries,proto3,oneof" json:"ecn_syn_retries,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3047,6 +3122,41 @@ func (x *TcpConfig) GetEcn() bool {
 		return *x.Ecn
 	}
 	return false
+}
+
+func (x *TcpConfig) GetWindowScale() int32 {
+	if x != nil && x.WindowScale != nil {
+		return *x.WindowScale
+	}
+	return 0
+}
+
+func (x *TcpConfig) GetFlavor() StackFlavor {
+	if x != nil {
+		return x.Flavor
+	}
+	return StackFlavor_STACK_FLAVOR_UNSPECIFIED
+}
+
+func (x *TcpConfig) GetRfc5961Rst() bool {
+	if x != nil && x.Rfc5961Rst != nil {
+		return *x.Rfc5961Rst
+	}
+	return false
+}
+
+func (x *TcpConfig) GetRfc5961Syn() bool {
+	if x != nil && x.Rfc5961Syn != nil {
+		return *x.Rfc5961Syn
+	}
+	return false
+}
+
+func (x *TcpConfig) GetEcnSynRetries() uint32 {
+	if x != nil && x.EcnSynRetries != nil {
+		return *x.EcnSynRetries
+	}
+	return 0
 }
 
 // How an endpoint's application consumes received bytes.
@@ -8271,7 +8381,7 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x11ListLinksResponse\x12%\n" +
 	"\x05links\x18\x01 \x03(\v2\x0f.tcpemu.v1.LinkR\x05links\",\n" +
 	"\x11DeleteLinkRequest\x12\x17\n" +
-	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xc4\x0e\n" +
+	"\alink_id\x18\x01 \x01(\rR\x06linkId\"\xda\x10\n" +
 	"\tTcpConfig\x12$\n" +
 	"\vsend_buffer\x18\x01 \x01(\rH\x00R\n" +
 	"sendBuffer\x88\x01\x01\x12$\n" +
@@ -8316,7 +8426,14 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x04rack\x18\x1e \x01(\bH\x11R\x04rack\x88\x01\x01\x12\x1d\n" +
 	"\ahystart\x18\x1f \x01(\bH\x12R\ahystart\x88\x01\x01\x12\x1b\n" +
 	"\x06pacing\x18  \x01(\bH\x13R\x06pacing\x88\x01\x01\x12\x15\n" +
-	"\x03ecn\x18! \x01(\bH\x14R\x03ecn\x88\x01\x01B\x0e\n" +
+	"\x03ecn\x18! \x01(\bH\x14R\x03ecn\x88\x01\x01\x12&\n" +
+	"\fwindow_scale\x18\" \x01(\x05H\x15R\vwindowScale\x88\x01\x01\x12.\n" +
+	"\x06flavor\x18# \x01(\x0e2\x16.tcpemu.v1.StackFlavorR\x06flavor\x12$\n" +
+	"\vrfc5961_rst\x18$ \x01(\bH\x16R\n" +
+	"rfc5961Rst\x88\x01\x01\x12$\n" +
+	"\vrfc5961_syn\x18% \x01(\bH\x17R\n" +
+	"rfc5961Syn\x88\x01\x01\x12+\n" +
+	"\x0fecn_syn_retries\x18& \x01(\rH\x18R\recnSynRetries\x88\x01\x01B\x0e\n" +
 	"\f_send_bufferB\x0e\n" +
 	"\f_recv_bufferB\x06\n" +
 	"\x04_mtuB\n" +
@@ -8340,7 +8457,11 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\n" +
 	"\b_hystartB\t\n" +
 	"\a_pacingB\x06\n" +
-	"\x04_ecn\"\xe6\x01\n" +
+	"\x04_ecnB\x0f\n" +
+	"\r_window_scaleB\x0e\n" +
+	"\f_rfc5961_rstB\x0e\n" +
+	"\f_rfc5961_synB\x12\n" +
+	"\x10_ecn_syn_retries\"\xe6\x01\n" +
 	"\x06Reader\x12*\n" +
 	"\x04mode\x18\x01 \x01(\x0e2\x16.tcpemu.v1.Reader.ModeR\x04mode\x12+\n" +
 	"\x12rate_bytes_per_sec\x18\x02 \x01(\x04R\x0frateBytesPerSec\x12%\n" +
@@ -8825,7 +8946,11 @@ const file_tcpemu_v1_tcpemu_proto_rawDesc = "" +
 	"\x1eCONGESTION_CONTROL_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aCONGESTION_CONTROL_NEWRENO\x10\x01\x12\x1c\n" +
 	"\x18CONGESTION_CONTROL_CUBIC\x10\x02\x12\x1a\n" +
-	"\x16CONGESTION_CONTROL_BBR\x10\x03*N\n" +
+	"\x16CONGESTION_CONTROL_BBR\x10\x03*]\n" +
+	"\vStackFlavor\x12\x1c\n" +
+	"\x18STACK_FLAVOR_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12STACK_FLAVOR_LINUX\x10\x01\x12\x18\n" +
+	"\x14STACK_FLAVOR_FREEBSD\x10\x02*N\n" +
 	"\bEndpoint\x12\x18\n" +
 	"\x14ENDPOINT_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fENDPOINT_CLIENT\x10\x01\x12\x13\n" +
@@ -8959,320 +9084,322 @@ func file_tcpemu_v1_tcpemu_proto_rawDescGZIP() []byte {
 	return file_tcpemu_v1_tcpemu_proto_rawDescData
 }
 
-var file_tcpemu_v1_tcpemu_proto_enumTypes = make([]protoimpl.EnumInfo, 15)
+var file_tcpemu_v1_tcpemu_proto_enumTypes = make([]protoimpl.EnumInfo, 16)
 var file_tcpemu_v1_tcpemu_proto_msgTypes = make([]protoimpl.MessageInfo, 85)
 var file_tcpemu_v1_tcpemu_proto_goTypes = []any{
 	(ClockKind)(0),                 // 0: tcpemu.v1.ClockKind
 	(CongestionControl)(0),         // 1: tcpemu.v1.CongestionControl
-	(Endpoint)(0),                  // 2: tcpemu.v1.Endpoint
-	(TcpState)(0),                  // 3: tcpemu.v1.TcpState
-	(ErrorCode)(0),                 // 4: tcpemu.v1.ErrorCode
-	(CcPhase)(0),                   // 5: tcpemu.v1.CcPhase
-	(Direction)(0),                 // 6: tcpemu.v1.Direction
-	(TcpFlag)(0),                   // 7: tcpemu.v1.TcpFlag
-	(FaultAction)(0),               // 8: tcpemu.v1.FaultAction
-	(EventKind)(0),                 // 9: tcpemu.v1.EventKind
-	(ToxicStream)(0),               // 10: tcpemu.v1.ToxicStream
-	(Jitter_Distribution)(0),       // 11: tcpemu.v1.Jitter.Distribution
-	(Aqm_Kind)(0),                  // 12: tcpemu.v1.Aqm.Kind
-	(Reader_Mode)(0),               // 13: tcpemu.v1.Reader.Mode
-	(CloseRequest_Mode)(0),         // 14: tcpemu.v1.CloseRequest.Mode
-	(*Network)(nil),                // 15: tcpemu.v1.Network
-	(*CreateNetworkRequest)(nil),   // 16: tcpemu.v1.CreateNetworkRequest
-	(*GetNetworkRequest)(nil),      // 17: tcpemu.v1.GetNetworkRequest
-	(*ListNetworksRequest)(nil),    // 18: tcpemu.v1.ListNetworksRequest
-	(*ListNetworksResponse)(nil),   // 19: tcpemu.v1.ListNetworksResponse
-	(*DeleteNetworkRequest)(nil),   // 20: tcpemu.v1.DeleteNetworkRequest
-	(*AdvanceTimeRequest)(nil),     // 21: tcpemu.v1.AdvanceTimeRequest
-	(*AdvanceTimeResponse)(nil),    // 22: tcpemu.v1.AdvanceTimeResponse
-	(*Jitter)(nil),                 // 23: tcpemu.v1.Jitter
-	(*GilbertElliott)(nil),         // 24: tcpemu.v1.GilbertElliott
-	(*Loss)(nil),                   // 25: tcpemu.v1.Loss
-	(*Aqm)(nil),                    // 26: tcpemu.v1.Aqm
-	(*SchedulePoint)(nil),          // 27: tcpemu.v1.SchedulePoint
-	(*LinkSchedule)(nil),           // 28: tcpemu.v1.LinkSchedule
-	(*DeliveryTrace)(nil),          // 29: tcpemu.v1.DeliveryTrace
-	(*PathSpec)(nil),               // 30: tcpemu.v1.PathSpec
-	(*PathCounters)(nil),           // 31: tcpemu.v1.PathCounters
-	(*Link)(nil),                   // 32: tcpemu.v1.Link
-	(*CreateLinkRequest)(nil),      // 33: tcpemu.v1.CreateLinkRequest
-	(*GetLinkRequest)(nil),         // 34: tcpemu.v1.GetLinkRequest
-	(*UpdateLinkRequest)(nil),      // 35: tcpemu.v1.UpdateLinkRequest
-	(*ListLinksRequest)(nil),       // 36: tcpemu.v1.ListLinksRequest
-	(*ListLinksResponse)(nil),      // 37: tcpemu.v1.ListLinksResponse
-	(*DeleteLinkRequest)(nil),      // 38: tcpemu.v1.DeleteLinkRequest
-	(*TcpConfig)(nil),              // 39: tcpemu.v1.TcpConfig
-	(*Reader)(nil),                 // 40: tcpemu.v1.Reader
-	(*Tcb)(nil),                    // 41: tcpemu.v1.Tcb
-	(*EndpointCounters)(nil),       // 42: tcpemu.v1.EndpointCounters
-	(*EndpointState)(nil),          // 43: tcpemu.v1.EndpointState
-	(*Remote)(nil),                 // 44: tcpemu.v1.Remote
-	(*Session)(nil),                // 45: tcpemu.v1.Session
-	(*OpenSessionRequest)(nil),     // 46: tcpemu.v1.OpenSessionRequest
-	(*OpenSessionsRequest)(nil),    // 47: tcpemu.v1.OpenSessionsRequest
-	(*OpenSessionsResponse)(nil),   // 48: tcpemu.v1.OpenSessionsResponse
-	(*GetSessionRequest)(nil),      // 49: tcpemu.v1.GetSessionRequest
-	(*ListSessionsRequest)(nil),    // 50: tcpemu.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),   // 51: tcpemu.v1.ListSessionsResponse
-	(*DeleteSessionRequest)(nil),   // 52: tcpemu.v1.DeleteSessionRequest
-	(*WriteRequest)(nil),           // 53: tcpemu.v1.WriteRequest
-	(*WriteResponse)(nil),          // 54: tcpemu.v1.WriteResponse
-	(*ReadRequest)(nil),            // 55: tcpemu.v1.ReadRequest
-	(*ReadResponse)(nil),           // 56: tcpemu.v1.ReadResponse
-	(*CloseRequest)(nil),           // 57: tcpemu.v1.CloseRequest
-	(*CloseResponse)(nil),          // 58: tcpemu.v1.CloseResponse
-	(*SetReaderRequest)(nil),       // 59: tcpemu.v1.SetReaderRequest
-	(*FaultMatch)(nil),             // 60: tcpemu.v1.FaultMatch
-	(*InjectFaultRequest)(nil),     // 61: tcpemu.v1.InjectFaultRequest
-	(*Fault)(nil),                  // 62: tcpemu.v1.Fault
-	(*ClearFaultsRequest)(nil),     // 63: tcpemu.v1.ClearFaultsRequest
-	(*Segment)(nil),                // 64: tcpemu.v1.Segment
-	(*SackBlock)(nil),              // 65: tcpemu.v1.SackBlock
-	(*Event)(nil),                  // 66: tcpemu.v1.Event
-	(*WatchEventsRequest)(nil),     // 67: tcpemu.v1.WatchEventsRequest
-	(*EventBatch)(nil),             // 68: tcpemu.v1.EventBatch
-	(*InterfaceCounters)(nil),      // 69: tcpemu.v1.InterfaceCounters
-	(*Interface)(nil),              // 70: tcpemu.v1.Interface
-	(*CreateInterfaceRequest)(nil), // 71: tcpemu.v1.CreateInterfaceRequest
-	(*GetInterfaceRequest)(nil),    // 72: tcpemu.v1.GetInterfaceRequest
-	(*ListInterfacesRequest)(nil),  // 73: tcpemu.v1.ListInterfacesRequest
-	(*ListInterfacesResponse)(nil), // 74: tcpemu.v1.ListInterfacesResponse
-	(*DeleteInterfaceRequest)(nil), // 75: tcpemu.v1.DeleteInterfaceRequest
-	(*ListenRequest)(nil),          // 76: tcpemu.v1.ListenRequest
-	(*Listener)(nil),               // 77: tcpemu.v1.Listener
-	(*DeleteListenerRequest)(nil),  // 78: tcpemu.v1.DeleteListenerRequest
-	(*ExportPcapRequest)(nil),      // 79: tcpemu.v1.ExportPcapRequest
-	(*PcapChunk)(nil),              // 80: tcpemu.v1.PcapChunk
-	(*LatencyToxic)(nil),           // 81: tcpemu.v1.LatencyToxic
-	(*BandwidthToxic)(nil),         // 82: tcpemu.v1.BandwidthToxic
-	(*SlowCloseToxic)(nil),         // 83: tcpemu.v1.SlowCloseToxic
-	(*TimeoutToxic)(nil),           // 84: tcpemu.v1.TimeoutToxic
-	(*ResetPeerToxic)(nil),         // 85: tcpemu.v1.ResetPeerToxic
-	(*LimitDataToxic)(nil),         // 86: tcpemu.v1.LimitDataToxic
-	(*SlicerToxic)(nil),            // 87: tcpemu.v1.SlicerToxic
-	(*Toxic)(nil),                  // 88: tcpemu.v1.Toxic
-	(*ProxyCounters)(nil),          // 89: tcpemu.v1.ProxyCounters
-	(*Proxy)(nil),                  // 90: tcpemu.v1.Proxy
-	(*CreateProxyRequest)(nil),     // 91: tcpemu.v1.CreateProxyRequest
-	(*GetProxyRequest)(nil),        // 92: tcpemu.v1.GetProxyRequest
-	(*ListProxiesRequest)(nil),     // 93: tcpemu.v1.ListProxiesRequest
-	(*ListProxiesResponse)(nil),    // 94: tcpemu.v1.ListProxiesResponse
-	(*UpdateProxyRequest)(nil),     // 95: tcpemu.v1.UpdateProxyRequest
-	(*DeleteProxyRequest)(nil),     // 96: tcpemu.v1.DeleteProxyRequest
-	(*RunScenarioRequest)(nil),     // 97: tcpemu.v1.RunScenarioRequest
-	(*RunScenarioProgress)(nil),    // 98: tcpemu.v1.RunScenarioProgress
-	nil,                            // 99: tcpemu.v1.RunScenarioRequest.FilesEntry
-	(*durationpb.Duration)(nil),    // 100: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),  // 101: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),          // 102: google.protobuf.Empty
+	(StackFlavor)(0),               // 2: tcpemu.v1.StackFlavor
+	(Endpoint)(0),                  // 3: tcpemu.v1.Endpoint
+	(TcpState)(0),                  // 4: tcpemu.v1.TcpState
+	(ErrorCode)(0),                 // 5: tcpemu.v1.ErrorCode
+	(CcPhase)(0),                   // 6: tcpemu.v1.CcPhase
+	(Direction)(0),                 // 7: tcpemu.v1.Direction
+	(TcpFlag)(0),                   // 8: tcpemu.v1.TcpFlag
+	(FaultAction)(0),               // 9: tcpemu.v1.FaultAction
+	(EventKind)(0),                 // 10: tcpemu.v1.EventKind
+	(ToxicStream)(0),               // 11: tcpemu.v1.ToxicStream
+	(Jitter_Distribution)(0),       // 12: tcpemu.v1.Jitter.Distribution
+	(Aqm_Kind)(0),                  // 13: tcpemu.v1.Aqm.Kind
+	(Reader_Mode)(0),               // 14: tcpemu.v1.Reader.Mode
+	(CloseRequest_Mode)(0),         // 15: tcpemu.v1.CloseRequest.Mode
+	(*Network)(nil),                // 16: tcpemu.v1.Network
+	(*CreateNetworkRequest)(nil),   // 17: tcpemu.v1.CreateNetworkRequest
+	(*GetNetworkRequest)(nil),      // 18: tcpemu.v1.GetNetworkRequest
+	(*ListNetworksRequest)(nil),    // 19: tcpemu.v1.ListNetworksRequest
+	(*ListNetworksResponse)(nil),   // 20: tcpemu.v1.ListNetworksResponse
+	(*DeleteNetworkRequest)(nil),   // 21: tcpemu.v1.DeleteNetworkRequest
+	(*AdvanceTimeRequest)(nil),     // 22: tcpemu.v1.AdvanceTimeRequest
+	(*AdvanceTimeResponse)(nil),    // 23: tcpemu.v1.AdvanceTimeResponse
+	(*Jitter)(nil),                 // 24: tcpemu.v1.Jitter
+	(*GilbertElliott)(nil),         // 25: tcpemu.v1.GilbertElliott
+	(*Loss)(nil),                   // 26: tcpemu.v1.Loss
+	(*Aqm)(nil),                    // 27: tcpemu.v1.Aqm
+	(*SchedulePoint)(nil),          // 28: tcpemu.v1.SchedulePoint
+	(*LinkSchedule)(nil),           // 29: tcpemu.v1.LinkSchedule
+	(*DeliveryTrace)(nil),          // 30: tcpemu.v1.DeliveryTrace
+	(*PathSpec)(nil),               // 31: tcpemu.v1.PathSpec
+	(*PathCounters)(nil),           // 32: tcpemu.v1.PathCounters
+	(*Link)(nil),                   // 33: tcpemu.v1.Link
+	(*CreateLinkRequest)(nil),      // 34: tcpemu.v1.CreateLinkRequest
+	(*GetLinkRequest)(nil),         // 35: tcpemu.v1.GetLinkRequest
+	(*UpdateLinkRequest)(nil),      // 36: tcpemu.v1.UpdateLinkRequest
+	(*ListLinksRequest)(nil),       // 37: tcpemu.v1.ListLinksRequest
+	(*ListLinksResponse)(nil),      // 38: tcpemu.v1.ListLinksResponse
+	(*DeleteLinkRequest)(nil),      // 39: tcpemu.v1.DeleteLinkRequest
+	(*TcpConfig)(nil),              // 40: tcpemu.v1.TcpConfig
+	(*Reader)(nil),                 // 41: tcpemu.v1.Reader
+	(*Tcb)(nil),                    // 42: tcpemu.v1.Tcb
+	(*EndpointCounters)(nil),       // 43: tcpemu.v1.EndpointCounters
+	(*EndpointState)(nil),          // 44: tcpemu.v1.EndpointState
+	(*Remote)(nil),                 // 45: tcpemu.v1.Remote
+	(*Session)(nil),                // 46: tcpemu.v1.Session
+	(*OpenSessionRequest)(nil),     // 47: tcpemu.v1.OpenSessionRequest
+	(*OpenSessionsRequest)(nil),    // 48: tcpemu.v1.OpenSessionsRequest
+	(*OpenSessionsResponse)(nil),   // 49: tcpemu.v1.OpenSessionsResponse
+	(*GetSessionRequest)(nil),      // 50: tcpemu.v1.GetSessionRequest
+	(*ListSessionsRequest)(nil),    // 51: tcpemu.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),   // 52: tcpemu.v1.ListSessionsResponse
+	(*DeleteSessionRequest)(nil),   // 53: tcpemu.v1.DeleteSessionRequest
+	(*WriteRequest)(nil),           // 54: tcpemu.v1.WriteRequest
+	(*WriteResponse)(nil),          // 55: tcpemu.v1.WriteResponse
+	(*ReadRequest)(nil),            // 56: tcpemu.v1.ReadRequest
+	(*ReadResponse)(nil),           // 57: tcpemu.v1.ReadResponse
+	(*CloseRequest)(nil),           // 58: tcpemu.v1.CloseRequest
+	(*CloseResponse)(nil),          // 59: tcpemu.v1.CloseResponse
+	(*SetReaderRequest)(nil),       // 60: tcpemu.v1.SetReaderRequest
+	(*FaultMatch)(nil),             // 61: tcpemu.v1.FaultMatch
+	(*InjectFaultRequest)(nil),     // 62: tcpemu.v1.InjectFaultRequest
+	(*Fault)(nil),                  // 63: tcpemu.v1.Fault
+	(*ClearFaultsRequest)(nil),     // 64: tcpemu.v1.ClearFaultsRequest
+	(*Segment)(nil),                // 65: tcpemu.v1.Segment
+	(*SackBlock)(nil),              // 66: tcpemu.v1.SackBlock
+	(*Event)(nil),                  // 67: tcpemu.v1.Event
+	(*WatchEventsRequest)(nil),     // 68: tcpemu.v1.WatchEventsRequest
+	(*EventBatch)(nil),             // 69: tcpemu.v1.EventBatch
+	(*InterfaceCounters)(nil),      // 70: tcpemu.v1.InterfaceCounters
+	(*Interface)(nil),              // 71: tcpemu.v1.Interface
+	(*CreateInterfaceRequest)(nil), // 72: tcpemu.v1.CreateInterfaceRequest
+	(*GetInterfaceRequest)(nil),    // 73: tcpemu.v1.GetInterfaceRequest
+	(*ListInterfacesRequest)(nil),  // 74: tcpemu.v1.ListInterfacesRequest
+	(*ListInterfacesResponse)(nil), // 75: tcpemu.v1.ListInterfacesResponse
+	(*DeleteInterfaceRequest)(nil), // 76: tcpemu.v1.DeleteInterfaceRequest
+	(*ListenRequest)(nil),          // 77: tcpemu.v1.ListenRequest
+	(*Listener)(nil),               // 78: tcpemu.v1.Listener
+	(*DeleteListenerRequest)(nil),  // 79: tcpemu.v1.DeleteListenerRequest
+	(*ExportPcapRequest)(nil),      // 80: tcpemu.v1.ExportPcapRequest
+	(*PcapChunk)(nil),              // 81: tcpemu.v1.PcapChunk
+	(*LatencyToxic)(nil),           // 82: tcpemu.v1.LatencyToxic
+	(*BandwidthToxic)(nil),         // 83: tcpemu.v1.BandwidthToxic
+	(*SlowCloseToxic)(nil),         // 84: tcpemu.v1.SlowCloseToxic
+	(*TimeoutToxic)(nil),           // 85: tcpemu.v1.TimeoutToxic
+	(*ResetPeerToxic)(nil),         // 86: tcpemu.v1.ResetPeerToxic
+	(*LimitDataToxic)(nil),         // 87: tcpemu.v1.LimitDataToxic
+	(*SlicerToxic)(nil),            // 88: tcpemu.v1.SlicerToxic
+	(*Toxic)(nil),                  // 89: tcpemu.v1.Toxic
+	(*ProxyCounters)(nil),          // 90: tcpemu.v1.ProxyCounters
+	(*Proxy)(nil),                  // 91: tcpemu.v1.Proxy
+	(*CreateProxyRequest)(nil),     // 92: tcpemu.v1.CreateProxyRequest
+	(*GetProxyRequest)(nil),        // 93: tcpemu.v1.GetProxyRequest
+	(*ListProxiesRequest)(nil),     // 94: tcpemu.v1.ListProxiesRequest
+	(*ListProxiesResponse)(nil),    // 95: tcpemu.v1.ListProxiesResponse
+	(*UpdateProxyRequest)(nil),     // 96: tcpemu.v1.UpdateProxyRequest
+	(*DeleteProxyRequest)(nil),     // 97: tcpemu.v1.DeleteProxyRequest
+	(*RunScenarioRequest)(nil),     // 98: tcpemu.v1.RunScenarioRequest
+	(*RunScenarioProgress)(nil),    // 99: tcpemu.v1.RunScenarioProgress
+	nil,                            // 100: tcpemu.v1.RunScenarioRequest.FilesEntry
+	(*durationpb.Duration)(nil),    // 101: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),  // 102: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),          // 103: google.protobuf.Empty
 }
 var file_tcpemu_v1_tcpemu_proto_depIdxs = []int32{
 	0,   // 0: tcpemu.v1.Network.clock:type_name -> tcpemu.v1.ClockKind
-	100, // 1: tcpemu.v1.Network.now:type_name -> google.protobuf.Duration
+	101, // 1: tcpemu.v1.Network.now:type_name -> google.protobuf.Duration
 	0,   // 2: tcpemu.v1.CreateNetworkRequest.clock:type_name -> tcpemu.v1.ClockKind
-	15,  // 3: tcpemu.v1.ListNetworksResponse.networks:type_name -> tcpemu.v1.Network
-	100, // 4: tcpemu.v1.AdvanceTimeRequest.duration:type_name -> google.protobuf.Duration
-	100, // 5: tcpemu.v1.AdvanceTimeRequest.limit:type_name -> google.protobuf.Duration
-	100, // 6: tcpemu.v1.AdvanceTimeResponse.now:type_name -> google.protobuf.Duration
-	100, // 7: tcpemu.v1.Jitter.jitter:type_name -> google.protobuf.Duration
-	11,  // 8: tcpemu.v1.Jitter.distribution:type_name -> tcpemu.v1.Jitter.Distribution
-	24,  // 9: tcpemu.v1.Loss.gilbert_elliott:type_name -> tcpemu.v1.GilbertElliott
-	12,  // 10: tcpemu.v1.Aqm.kind:type_name -> tcpemu.v1.Aqm.Kind
-	100, // 11: tcpemu.v1.Aqm.codel_target:type_name -> google.protobuf.Duration
-	100, // 12: tcpemu.v1.Aqm.codel_interval:type_name -> google.protobuf.Duration
-	100, // 13: tcpemu.v1.SchedulePoint.at:type_name -> google.protobuf.Duration
-	100, // 14: tcpemu.v1.SchedulePoint.delay:type_name -> google.protobuf.Duration
-	100, // 15: tcpemu.v1.SchedulePoint.jitter:type_name -> google.protobuf.Duration
-	27,  // 16: tcpemu.v1.LinkSchedule.points:type_name -> tcpemu.v1.SchedulePoint
-	100, // 17: tcpemu.v1.LinkSchedule.repeat:type_name -> google.protobuf.Duration
-	100, // 18: tcpemu.v1.LinkSchedule.ramp_step:type_name -> google.protobuf.Duration
-	100, // 19: tcpemu.v1.DeliveryTrace.period:type_name -> google.protobuf.Duration
-	100, // 20: tcpemu.v1.PathSpec.delay:type_name -> google.protobuf.Duration
-	23,  // 21: tcpemu.v1.PathSpec.jitter:type_name -> tcpemu.v1.Jitter
-	25,  // 22: tcpemu.v1.PathSpec.loss:type_name -> tcpemu.v1.Loss
-	26,  // 23: tcpemu.v1.PathSpec.aqm:type_name -> tcpemu.v1.Aqm
-	28,  // 24: tcpemu.v1.PathSpec.schedule:type_name -> tcpemu.v1.LinkSchedule
-	29,  // 25: tcpemu.v1.PathSpec.trace:type_name -> tcpemu.v1.DeliveryTrace
-	100, // 26: tcpemu.v1.PathSpec.queue_sample_interval:type_name -> google.protobuf.Duration
-	30,  // 27: tcpemu.v1.Link.forward:type_name -> tcpemu.v1.PathSpec
-	30,  // 28: tcpemu.v1.Link.reverse:type_name -> tcpemu.v1.PathSpec
-	31,  // 29: tcpemu.v1.Link.forward_counters:type_name -> tcpemu.v1.PathCounters
-	31,  // 30: tcpemu.v1.Link.reverse_counters:type_name -> tcpemu.v1.PathCounters
-	30,  // 31: tcpemu.v1.CreateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
-	30,  // 32: tcpemu.v1.CreateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	30,  // 33: tcpemu.v1.UpdateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
-	30,  // 34: tcpemu.v1.UpdateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	101, // 35: tcpemu.v1.UpdateLinkRequest.update_mask:type_name -> google.protobuf.FieldMask
-	32,  // 36: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
-	100, // 37: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
-	100, // 38: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
-	100, // 39: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
-	100, // 40: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
-	100, // 41: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
-	100, // 42: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
-	100, // 43: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
-	100, // 44: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
+	16,  // 3: tcpemu.v1.ListNetworksResponse.networks:type_name -> tcpemu.v1.Network
+	101, // 4: tcpemu.v1.AdvanceTimeRequest.duration:type_name -> google.protobuf.Duration
+	101, // 5: tcpemu.v1.AdvanceTimeRequest.limit:type_name -> google.protobuf.Duration
+	101, // 6: tcpemu.v1.AdvanceTimeResponse.now:type_name -> google.protobuf.Duration
+	101, // 7: tcpemu.v1.Jitter.jitter:type_name -> google.protobuf.Duration
+	12,  // 8: tcpemu.v1.Jitter.distribution:type_name -> tcpemu.v1.Jitter.Distribution
+	25,  // 9: tcpemu.v1.Loss.gilbert_elliott:type_name -> tcpemu.v1.GilbertElliott
+	13,  // 10: tcpemu.v1.Aqm.kind:type_name -> tcpemu.v1.Aqm.Kind
+	101, // 11: tcpemu.v1.Aqm.codel_target:type_name -> google.protobuf.Duration
+	101, // 12: tcpemu.v1.Aqm.codel_interval:type_name -> google.protobuf.Duration
+	101, // 13: tcpemu.v1.SchedulePoint.at:type_name -> google.protobuf.Duration
+	101, // 14: tcpemu.v1.SchedulePoint.delay:type_name -> google.protobuf.Duration
+	101, // 15: tcpemu.v1.SchedulePoint.jitter:type_name -> google.protobuf.Duration
+	28,  // 16: tcpemu.v1.LinkSchedule.points:type_name -> tcpemu.v1.SchedulePoint
+	101, // 17: tcpemu.v1.LinkSchedule.repeat:type_name -> google.protobuf.Duration
+	101, // 18: tcpemu.v1.LinkSchedule.ramp_step:type_name -> google.protobuf.Duration
+	101, // 19: tcpemu.v1.DeliveryTrace.period:type_name -> google.protobuf.Duration
+	101, // 20: tcpemu.v1.PathSpec.delay:type_name -> google.protobuf.Duration
+	24,  // 21: tcpemu.v1.PathSpec.jitter:type_name -> tcpemu.v1.Jitter
+	26,  // 22: tcpemu.v1.PathSpec.loss:type_name -> tcpemu.v1.Loss
+	27,  // 23: tcpemu.v1.PathSpec.aqm:type_name -> tcpemu.v1.Aqm
+	29,  // 24: tcpemu.v1.PathSpec.schedule:type_name -> tcpemu.v1.LinkSchedule
+	30,  // 25: tcpemu.v1.PathSpec.trace:type_name -> tcpemu.v1.DeliveryTrace
+	101, // 26: tcpemu.v1.PathSpec.queue_sample_interval:type_name -> google.protobuf.Duration
+	31,  // 27: tcpemu.v1.Link.forward:type_name -> tcpemu.v1.PathSpec
+	31,  // 28: tcpemu.v1.Link.reverse:type_name -> tcpemu.v1.PathSpec
+	32,  // 29: tcpemu.v1.Link.forward_counters:type_name -> tcpemu.v1.PathCounters
+	32,  // 30: tcpemu.v1.Link.reverse_counters:type_name -> tcpemu.v1.PathCounters
+	31,  // 31: tcpemu.v1.CreateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
+	31,  // 32: tcpemu.v1.CreateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	31,  // 33: tcpemu.v1.UpdateLinkRequest.forward:type_name -> tcpemu.v1.PathSpec
+	31,  // 34: tcpemu.v1.UpdateLinkRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	102, // 35: tcpemu.v1.UpdateLinkRequest.update_mask:type_name -> google.protobuf.FieldMask
+	33,  // 36: tcpemu.v1.ListLinksResponse.links:type_name -> tcpemu.v1.Link
+	101, // 37: tcpemu.v1.TcpConfig.cork_timeout:type_name -> google.protobuf.Duration
+	101, // 38: tcpemu.v1.TcpConfig.rto_initial:type_name -> google.protobuf.Duration
+	101, // 39: tcpemu.v1.TcpConfig.rto_min:type_name -> google.protobuf.Duration
+	101, // 40: tcpemu.v1.TcpConfig.rto_max:type_name -> google.protobuf.Duration
+	101, // 41: tcpemu.v1.TcpConfig.delayed_ack_timeout:type_name -> google.protobuf.Duration
+	101, // 42: tcpemu.v1.TcpConfig.msl:type_name -> google.protobuf.Duration
+	101, // 43: tcpemu.v1.TcpConfig.keepalive_idle:type_name -> google.protobuf.Duration
+	101, // 44: tcpemu.v1.TcpConfig.keepalive_interval:type_name -> google.protobuf.Duration
 	1,   // 45: tcpemu.v1.TcpConfig.congestion_control:type_name -> tcpemu.v1.CongestionControl
-	100, // 46: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
-	100, // 47: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
-	100, // 48: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
-	13,  // 49: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
-	3,   // 50: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
-	5,   // 51: tcpemu.v1.Tcb.cc_phase:type_name -> tcpemu.v1.CcPhase
-	41,  // 52: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
-	42,  // 53: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
-	4,   // 54: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
-	100, // 55: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
-	100, // 56: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
-	43,  // 57: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
-	43,  // 58: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
-	44,  // 59: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
-	39,  // 60: tcpemu.v1.OpenSessionRequest.client:type_name -> tcpemu.v1.TcpConfig
-	39,  // 61: tcpemu.v1.OpenSessionRequest.server:type_name -> tcpemu.v1.TcpConfig
-	40,  // 62: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
-	40,  // 63: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
-	44,  // 64: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
-	46,  // 65: tcpemu.v1.OpenSessionsRequest.sessions:type_name -> tcpemu.v1.OpenSessionRequest
-	45,  // 66: tcpemu.v1.OpenSessionsResponse.sessions:type_name -> tcpemu.v1.Session
-	45,  // 67: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
-	2,   // 68: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	100, // 69: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
-	2,   // 70: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	100, // 71: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
-	2,   // 72: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	14,  // 73: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
-	3,   // 74: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
-	2,   // 75: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	40,  // 76: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
-	6,   // 77: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
-	60,  // 78: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
-	8,   // 79: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
-	100, // 80: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
-	100, // 81: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
-	65,  // 82: tcpemu.v1.Segment.sack_blocks:type_name -> tcpemu.v1.SackBlock
-	9,   // 83: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
-	2,   // 84: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
-	3,   // 85: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
-	3,   // 86: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
-	64,  // 87: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
-	41,  // 88: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
-	9,   // 89: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
-	2,   // 90: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
-	66,  // 91: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
-	30,  // 92: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
-	30,  // 93: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
-	69,  // 94: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
-	31,  // 95: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
-	31,  // 96: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
-	30,  // 97: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
-	30,  // 98: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
-	70,  // 99: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
-	39,  // 100: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
-	40,  // 101: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
-	100, // 102: tcpemu.v1.LatencyToxic.latency:type_name -> google.protobuf.Duration
-	100, // 103: tcpemu.v1.LatencyToxic.jitter:type_name -> google.protobuf.Duration
-	100, // 104: tcpemu.v1.SlowCloseToxic.delay:type_name -> google.protobuf.Duration
-	100, // 105: tcpemu.v1.TimeoutToxic.timeout:type_name -> google.protobuf.Duration
-	100, // 106: tcpemu.v1.ResetPeerToxic.timeout:type_name -> google.protobuf.Duration
-	100, // 107: tcpemu.v1.SlicerToxic.delay:type_name -> google.protobuf.Duration
-	10,  // 108: tcpemu.v1.Toxic.stream:type_name -> tcpemu.v1.ToxicStream
-	81,  // 109: tcpemu.v1.Toxic.latency:type_name -> tcpemu.v1.LatencyToxic
-	82,  // 110: tcpemu.v1.Toxic.bandwidth:type_name -> tcpemu.v1.BandwidthToxic
-	83,  // 111: tcpemu.v1.Toxic.slow_close:type_name -> tcpemu.v1.SlowCloseToxic
-	84,  // 112: tcpemu.v1.Toxic.timeout:type_name -> tcpemu.v1.TimeoutToxic
-	85,  // 113: tcpemu.v1.Toxic.reset_peer:type_name -> tcpemu.v1.ResetPeerToxic
-	86,  // 114: tcpemu.v1.Toxic.limit_data:type_name -> tcpemu.v1.LimitDataToxic
-	87,  // 115: tcpemu.v1.Toxic.slicer:type_name -> tcpemu.v1.SlicerToxic
-	39,  // 116: tcpemu.v1.Proxy.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	39,  // 117: tcpemu.v1.Proxy.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	88,  // 118: tcpemu.v1.Proxy.toxics:type_name -> tcpemu.v1.Toxic
-	89,  // 119: tcpemu.v1.Proxy.counters:type_name -> tcpemu.v1.ProxyCounters
-	30,  // 120: tcpemu.v1.CreateProxyRequest.forward:type_name -> tcpemu.v1.PathSpec
-	30,  // 121: tcpemu.v1.CreateProxyRequest.reverse:type_name -> tcpemu.v1.PathSpec
-	39,  // 122: tcpemu.v1.CreateProxyRequest.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	39,  // 123: tcpemu.v1.CreateProxyRequest.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
-	88,  // 124: tcpemu.v1.CreateProxyRequest.toxics:type_name -> tcpemu.v1.Toxic
-	90,  // 125: tcpemu.v1.ListProxiesResponse.proxies:type_name -> tcpemu.v1.Proxy
-	90,  // 126: tcpemu.v1.UpdateProxyRequest.proxy:type_name -> tcpemu.v1.Proxy
-	101, // 127: tcpemu.v1.UpdateProxyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	99,  // 128: tcpemu.v1.RunScenarioRequest.files:type_name -> tcpemu.v1.RunScenarioRequest.FilesEntry
-	100, // 129: tcpemu.v1.RunScenarioProgress.virtual_time:type_name -> google.protobuf.Duration
-	100, // 130: tcpemu.v1.RunScenarioProgress.duration:type_name -> google.protobuf.Duration
-	16,  // 131: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
-	17,  // 132: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
-	18,  // 133: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
-	20,  // 134: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
-	21,  // 135: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
-	33,  // 136: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
-	34,  // 137: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
-	35,  // 138: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
-	36,  // 139: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
-	38,  // 140: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
-	46,  // 141: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
-	49,  // 142: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
-	50,  // 143: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
-	52,  // 144: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
-	47,  // 145: tcpemu.v1.Emulator.OpenSessions:input_type -> tcpemu.v1.OpenSessionsRequest
-	53,  // 146: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
-	55,  // 147: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
-	57,  // 148: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
-	59,  // 149: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
-	61,  // 150: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
-	63,  // 151: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
-	67,  // 152: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
-	71,  // 153: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
-	72,  // 154: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
-	73,  // 155: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
-	75,  // 156: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
-	76,  // 157: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
-	78,  // 158: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
-	79,  // 159: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
-	91,  // 160: tcpemu.v1.Emulator.CreateProxy:input_type -> tcpemu.v1.CreateProxyRequest
-	92,  // 161: tcpemu.v1.Emulator.GetProxy:input_type -> tcpemu.v1.GetProxyRequest
-	93,  // 162: tcpemu.v1.Emulator.ListProxies:input_type -> tcpemu.v1.ListProxiesRequest
-	95,  // 163: tcpemu.v1.Emulator.UpdateProxy:input_type -> tcpemu.v1.UpdateProxyRequest
-	96,  // 164: tcpemu.v1.Emulator.DeleteProxy:input_type -> tcpemu.v1.DeleteProxyRequest
-	97,  // 165: tcpemu.v1.Emulator.RunScenario:input_type -> tcpemu.v1.RunScenarioRequest
-	15,  // 166: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
-	15,  // 167: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
-	19,  // 168: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
-	102, // 169: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
-	22,  // 170: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
-	32,  // 171: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
-	32,  // 172: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
-	32,  // 173: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
-	37,  // 174: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
-	102, // 175: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
-	45,  // 176: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
-	45,  // 177: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
-	51,  // 178: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
-	102, // 179: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
-	48,  // 180: tcpemu.v1.Emulator.OpenSessions:output_type -> tcpemu.v1.OpenSessionsResponse
-	54,  // 181: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
-	56,  // 182: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
-	58,  // 183: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
-	102, // 184: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
-	62,  // 185: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
-	102, // 186: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
-	68,  // 187: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
-	70,  // 188: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
-	70,  // 189: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
-	74,  // 190: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
-	102, // 191: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
-	77,  // 192: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
-	102, // 193: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
-	80,  // 194: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
-	90,  // 195: tcpemu.v1.Emulator.CreateProxy:output_type -> tcpemu.v1.Proxy
-	90,  // 196: tcpemu.v1.Emulator.GetProxy:output_type -> tcpemu.v1.Proxy
-	94,  // 197: tcpemu.v1.Emulator.ListProxies:output_type -> tcpemu.v1.ListProxiesResponse
-	90,  // 198: tcpemu.v1.Emulator.UpdateProxy:output_type -> tcpemu.v1.Proxy
-	102, // 199: tcpemu.v1.Emulator.DeleteProxy:output_type -> google.protobuf.Empty
-	98,  // 200: tcpemu.v1.Emulator.RunScenario:output_type -> tcpemu.v1.RunScenarioProgress
-	166, // [166:201] is the sub-list for method output_type
-	131, // [131:166] is the sub-list for method input_type
-	131, // [131:131] is the sub-list for extension type_name
-	131, // [131:131] is the sub-list for extension extendee
-	0,   // [0:131] is the sub-list for field type_name
+	101, // 46: tcpemu.v1.TcpConfig.persist_min:type_name -> google.protobuf.Duration
+	101, // 47: tcpemu.v1.TcpConfig.persist_max:type_name -> google.protobuf.Duration
+	101, // 48: tcpemu.v1.TcpConfig.invalid_ack_interval:type_name -> google.protobuf.Duration
+	2,   // 49: tcpemu.v1.TcpConfig.flavor:type_name -> tcpemu.v1.StackFlavor
+	14,  // 50: tcpemu.v1.Reader.mode:type_name -> tcpemu.v1.Reader.Mode
+	4,   // 51: tcpemu.v1.Tcb.state:type_name -> tcpemu.v1.TcpState
+	6,   // 52: tcpemu.v1.Tcb.cc_phase:type_name -> tcpemu.v1.CcPhase
+	42,  // 53: tcpemu.v1.EndpointState.tcb:type_name -> tcpemu.v1.Tcb
+	43,  // 54: tcpemu.v1.EndpointState.counters:type_name -> tcpemu.v1.EndpointCounters
+	5,   // 55: tcpemu.v1.EndpointState.error:type_name -> tcpemu.v1.ErrorCode
+	101, // 56: tcpemu.v1.Session.opened_at:type_name -> google.protobuf.Duration
+	101, // 57: tcpemu.v1.Session.destroyed_at:type_name -> google.protobuf.Duration
+	44,  // 58: tcpemu.v1.Session.client:type_name -> tcpemu.v1.EndpointState
+	44,  // 59: tcpemu.v1.Session.server:type_name -> tcpemu.v1.EndpointState
+	45,  // 60: tcpemu.v1.Session.remote:type_name -> tcpemu.v1.Remote
+	40,  // 61: tcpemu.v1.OpenSessionRequest.client:type_name -> tcpemu.v1.TcpConfig
+	40,  // 62: tcpemu.v1.OpenSessionRequest.server:type_name -> tcpemu.v1.TcpConfig
+	41,  // 63: tcpemu.v1.OpenSessionRequest.client_reader:type_name -> tcpemu.v1.Reader
+	41,  // 64: tcpemu.v1.OpenSessionRequest.server_reader:type_name -> tcpemu.v1.Reader
+	45,  // 65: tcpemu.v1.OpenSessionRequest.remote:type_name -> tcpemu.v1.Remote
+	47,  // 66: tcpemu.v1.OpenSessionsRequest.sessions:type_name -> tcpemu.v1.OpenSessionRequest
+	46,  // 67: tcpemu.v1.OpenSessionsResponse.sessions:type_name -> tcpemu.v1.Session
+	46,  // 68: tcpemu.v1.ListSessionsResponse.sessions:type_name -> tcpemu.v1.Session
+	3,   // 69: tcpemu.v1.WriteRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	101, // 70: tcpemu.v1.WriteRequest.wait:type_name -> google.protobuf.Duration
+	3,   // 71: tcpemu.v1.ReadRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	101, // 72: tcpemu.v1.ReadRequest.wait:type_name -> google.protobuf.Duration
+	3,   // 73: tcpemu.v1.CloseRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	15,  // 74: tcpemu.v1.CloseRequest.mode:type_name -> tcpemu.v1.CloseRequest.Mode
+	4,   // 75: tcpemu.v1.CloseResponse.state:type_name -> tcpemu.v1.TcpState
+	3,   // 76: tcpemu.v1.SetReaderRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	41,  // 77: tcpemu.v1.SetReaderRequest.reader:type_name -> tcpemu.v1.Reader
+	7,   // 78: tcpemu.v1.InjectFaultRequest.direction:type_name -> tcpemu.v1.Direction
+	61,  // 79: tcpemu.v1.InjectFaultRequest.match:type_name -> tcpemu.v1.FaultMatch
+	9,   // 80: tcpemu.v1.InjectFaultRequest.action:type_name -> tcpemu.v1.FaultAction
+	101, // 81: tcpemu.v1.InjectFaultRequest.delay:type_name -> google.protobuf.Duration
+	101, // 82: tcpemu.v1.InjectFaultRequest.duration:type_name -> google.protobuf.Duration
+	66,  // 83: tcpemu.v1.Segment.sack_blocks:type_name -> tcpemu.v1.SackBlock
+	10,  // 84: tcpemu.v1.Event.kind:type_name -> tcpemu.v1.EventKind
+	3,   // 85: tcpemu.v1.Event.endpoint:type_name -> tcpemu.v1.Endpoint
+	4,   // 86: tcpemu.v1.Event.old_state:type_name -> tcpemu.v1.TcpState
+	4,   // 87: tcpemu.v1.Event.new_state:type_name -> tcpemu.v1.TcpState
+	65,  // 88: tcpemu.v1.Event.segment:type_name -> tcpemu.v1.Segment
+	42,  // 89: tcpemu.v1.Event.tcb:type_name -> tcpemu.v1.Tcb
+	10,  // 90: tcpemu.v1.WatchEventsRequest.kinds:type_name -> tcpemu.v1.EventKind
+	3,   // 91: tcpemu.v1.WatchEventsRequest.endpoint:type_name -> tcpemu.v1.Endpoint
+	67,  // 92: tcpemu.v1.EventBatch.events:type_name -> tcpemu.v1.Event
+	31,  // 93: tcpemu.v1.Interface.egress:type_name -> tcpemu.v1.PathSpec
+	31,  // 94: tcpemu.v1.Interface.ingress:type_name -> tcpemu.v1.PathSpec
+	70,  // 95: tcpemu.v1.Interface.counters:type_name -> tcpemu.v1.InterfaceCounters
+	32,  // 96: tcpemu.v1.Interface.egress_counters:type_name -> tcpemu.v1.PathCounters
+	32,  // 97: tcpemu.v1.Interface.ingress_counters:type_name -> tcpemu.v1.PathCounters
+	31,  // 98: tcpemu.v1.CreateInterfaceRequest.egress:type_name -> tcpemu.v1.PathSpec
+	31,  // 99: tcpemu.v1.CreateInterfaceRequest.ingress:type_name -> tcpemu.v1.PathSpec
+	71,  // 100: tcpemu.v1.ListInterfacesResponse.interfaces:type_name -> tcpemu.v1.Interface
+	40,  // 101: tcpemu.v1.ListenRequest.config:type_name -> tcpemu.v1.TcpConfig
+	41,  // 102: tcpemu.v1.ListenRequest.reader:type_name -> tcpemu.v1.Reader
+	101, // 103: tcpemu.v1.LatencyToxic.latency:type_name -> google.protobuf.Duration
+	101, // 104: tcpemu.v1.LatencyToxic.jitter:type_name -> google.protobuf.Duration
+	101, // 105: tcpemu.v1.SlowCloseToxic.delay:type_name -> google.protobuf.Duration
+	101, // 106: tcpemu.v1.TimeoutToxic.timeout:type_name -> google.protobuf.Duration
+	101, // 107: tcpemu.v1.ResetPeerToxic.timeout:type_name -> google.protobuf.Duration
+	101, // 108: tcpemu.v1.SlicerToxic.delay:type_name -> google.protobuf.Duration
+	11,  // 109: tcpemu.v1.Toxic.stream:type_name -> tcpemu.v1.ToxicStream
+	82,  // 110: tcpemu.v1.Toxic.latency:type_name -> tcpemu.v1.LatencyToxic
+	83,  // 111: tcpemu.v1.Toxic.bandwidth:type_name -> tcpemu.v1.BandwidthToxic
+	84,  // 112: tcpemu.v1.Toxic.slow_close:type_name -> tcpemu.v1.SlowCloseToxic
+	85,  // 113: tcpemu.v1.Toxic.timeout:type_name -> tcpemu.v1.TimeoutToxic
+	86,  // 114: tcpemu.v1.Toxic.reset_peer:type_name -> tcpemu.v1.ResetPeerToxic
+	87,  // 115: tcpemu.v1.Toxic.limit_data:type_name -> tcpemu.v1.LimitDataToxic
+	88,  // 116: tcpemu.v1.Toxic.slicer:type_name -> tcpemu.v1.SlicerToxic
+	40,  // 117: tcpemu.v1.Proxy.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	40,  // 118: tcpemu.v1.Proxy.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	89,  // 119: tcpemu.v1.Proxy.toxics:type_name -> tcpemu.v1.Toxic
+	90,  // 120: tcpemu.v1.Proxy.counters:type_name -> tcpemu.v1.ProxyCounters
+	31,  // 121: tcpemu.v1.CreateProxyRequest.forward:type_name -> tcpemu.v1.PathSpec
+	31,  // 122: tcpemu.v1.CreateProxyRequest.reverse:type_name -> tcpemu.v1.PathSpec
+	40,  // 123: tcpemu.v1.CreateProxyRequest.downstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	40,  // 124: tcpemu.v1.CreateProxyRequest.upstream_tcp:type_name -> tcpemu.v1.TcpConfig
+	89,  // 125: tcpemu.v1.CreateProxyRequest.toxics:type_name -> tcpemu.v1.Toxic
+	91,  // 126: tcpemu.v1.ListProxiesResponse.proxies:type_name -> tcpemu.v1.Proxy
+	91,  // 127: tcpemu.v1.UpdateProxyRequest.proxy:type_name -> tcpemu.v1.Proxy
+	102, // 128: tcpemu.v1.UpdateProxyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	100, // 129: tcpemu.v1.RunScenarioRequest.files:type_name -> tcpemu.v1.RunScenarioRequest.FilesEntry
+	101, // 130: tcpemu.v1.RunScenarioProgress.virtual_time:type_name -> google.protobuf.Duration
+	101, // 131: tcpemu.v1.RunScenarioProgress.duration:type_name -> google.protobuf.Duration
+	17,  // 132: tcpemu.v1.Emulator.CreateNetwork:input_type -> tcpemu.v1.CreateNetworkRequest
+	18,  // 133: tcpemu.v1.Emulator.GetNetwork:input_type -> tcpemu.v1.GetNetworkRequest
+	19,  // 134: tcpemu.v1.Emulator.ListNetworks:input_type -> tcpemu.v1.ListNetworksRequest
+	21,  // 135: tcpemu.v1.Emulator.DeleteNetwork:input_type -> tcpemu.v1.DeleteNetworkRequest
+	22,  // 136: tcpemu.v1.Emulator.AdvanceTime:input_type -> tcpemu.v1.AdvanceTimeRequest
+	34,  // 137: tcpemu.v1.Emulator.CreateLink:input_type -> tcpemu.v1.CreateLinkRequest
+	35,  // 138: tcpemu.v1.Emulator.GetLink:input_type -> tcpemu.v1.GetLinkRequest
+	36,  // 139: tcpemu.v1.Emulator.UpdateLink:input_type -> tcpemu.v1.UpdateLinkRequest
+	37,  // 140: tcpemu.v1.Emulator.ListLinks:input_type -> tcpemu.v1.ListLinksRequest
+	39,  // 141: tcpemu.v1.Emulator.DeleteLink:input_type -> tcpemu.v1.DeleteLinkRequest
+	47,  // 142: tcpemu.v1.Emulator.OpenSession:input_type -> tcpemu.v1.OpenSessionRequest
+	50,  // 143: tcpemu.v1.Emulator.GetSession:input_type -> tcpemu.v1.GetSessionRequest
+	51,  // 144: tcpemu.v1.Emulator.ListSessions:input_type -> tcpemu.v1.ListSessionsRequest
+	53,  // 145: tcpemu.v1.Emulator.DeleteSession:input_type -> tcpemu.v1.DeleteSessionRequest
+	48,  // 146: tcpemu.v1.Emulator.OpenSessions:input_type -> tcpemu.v1.OpenSessionsRequest
+	54,  // 147: tcpemu.v1.Emulator.Write:input_type -> tcpemu.v1.WriteRequest
+	56,  // 148: tcpemu.v1.Emulator.Read:input_type -> tcpemu.v1.ReadRequest
+	58,  // 149: tcpemu.v1.Emulator.Close:input_type -> tcpemu.v1.CloseRequest
+	60,  // 150: tcpemu.v1.Emulator.SetReader:input_type -> tcpemu.v1.SetReaderRequest
+	62,  // 151: tcpemu.v1.Emulator.InjectFault:input_type -> tcpemu.v1.InjectFaultRequest
+	64,  // 152: tcpemu.v1.Emulator.ClearFaults:input_type -> tcpemu.v1.ClearFaultsRequest
+	68,  // 153: tcpemu.v1.Emulator.WatchEvents:input_type -> tcpemu.v1.WatchEventsRequest
+	72,  // 154: tcpemu.v1.Emulator.CreateInterface:input_type -> tcpemu.v1.CreateInterfaceRequest
+	73,  // 155: tcpemu.v1.Emulator.GetInterface:input_type -> tcpemu.v1.GetInterfaceRequest
+	74,  // 156: tcpemu.v1.Emulator.ListInterfaces:input_type -> tcpemu.v1.ListInterfacesRequest
+	76,  // 157: tcpemu.v1.Emulator.DeleteInterface:input_type -> tcpemu.v1.DeleteInterfaceRequest
+	77,  // 158: tcpemu.v1.Emulator.Listen:input_type -> tcpemu.v1.ListenRequest
+	79,  // 159: tcpemu.v1.Emulator.DeleteListener:input_type -> tcpemu.v1.DeleteListenerRequest
+	80,  // 160: tcpemu.v1.Emulator.ExportPcap:input_type -> tcpemu.v1.ExportPcapRequest
+	92,  // 161: tcpemu.v1.Emulator.CreateProxy:input_type -> tcpemu.v1.CreateProxyRequest
+	93,  // 162: tcpemu.v1.Emulator.GetProxy:input_type -> tcpemu.v1.GetProxyRequest
+	94,  // 163: tcpemu.v1.Emulator.ListProxies:input_type -> tcpemu.v1.ListProxiesRequest
+	96,  // 164: tcpemu.v1.Emulator.UpdateProxy:input_type -> tcpemu.v1.UpdateProxyRequest
+	97,  // 165: tcpemu.v1.Emulator.DeleteProxy:input_type -> tcpemu.v1.DeleteProxyRequest
+	98,  // 166: tcpemu.v1.Emulator.RunScenario:input_type -> tcpemu.v1.RunScenarioRequest
+	16,  // 167: tcpemu.v1.Emulator.CreateNetwork:output_type -> tcpemu.v1.Network
+	16,  // 168: tcpemu.v1.Emulator.GetNetwork:output_type -> tcpemu.v1.Network
+	20,  // 169: tcpemu.v1.Emulator.ListNetworks:output_type -> tcpemu.v1.ListNetworksResponse
+	103, // 170: tcpemu.v1.Emulator.DeleteNetwork:output_type -> google.protobuf.Empty
+	23,  // 171: tcpemu.v1.Emulator.AdvanceTime:output_type -> tcpemu.v1.AdvanceTimeResponse
+	33,  // 172: tcpemu.v1.Emulator.CreateLink:output_type -> tcpemu.v1.Link
+	33,  // 173: tcpemu.v1.Emulator.GetLink:output_type -> tcpemu.v1.Link
+	33,  // 174: tcpemu.v1.Emulator.UpdateLink:output_type -> tcpemu.v1.Link
+	38,  // 175: tcpemu.v1.Emulator.ListLinks:output_type -> tcpemu.v1.ListLinksResponse
+	103, // 176: tcpemu.v1.Emulator.DeleteLink:output_type -> google.protobuf.Empty
+	46,  // 177: tcpemu.v1.Emulator.OpenSession:output_type -> tcpemu.v1.Session
+	46,  // 178: tcpemu.v1.Emulator.GetSession:output_type -> tcpemu.v1.Session
+	52,  // 179: tcpemu.v1.Emulator.ListSessions:output_type -> tcpemu.v1.ListSessionsResponse
+	103, // 180: tcpemu.v1.Emulator.DeleteSession:output_type -> google.protobuf.Empty
+	49,  // 181: tcpemu.v1.Emulator.OpenSessions:output_type -> tcpemu.v1.OpenSessionsResponse
+	55,  // 182: tcpemu.v1.Emulator.Write:output_type -> tcpemu.v1.WriteResponse
+	57,  // 183: tcpemu.v1.Emulator.Read:output_type -> tcpemu.v1.ReadResponse
+	59,  // 184: tcpemu.v1.Emulator.Close:output_type -> tcpemu.v1.CloseResponse
+	103, // 185: tcpemu.v1.Emulator.SetReader:output_type -> google.protobuf.Empty
+	63,  // 186: tcpemu.v1.Emulator.InjectFault:output_type -> tcpemu.v1.Fault
+	103, // 187: tcpemu.v1.Emulator.ClearFaults:output_type -> google.protobuf.Empty
+	69,  // 188: tcpemu.v1.Emulator.WatchEvents:output_type -> tcpemu.v1.EventBatch
+	71,  // 189: tcpemu.v1.Emulator.CreateInterface:output_type -> tcpemu.v1.Interface
+	71,  // 190: tcpemu.v1.Emulator.GetInterface:output_type -> tcpemu.v1.Interface
+	75,  // 191: tcpemu.v1.Emulator.ListInterfaces:output_type -> tcpemu.v1.ListInterfacesResponse
+	103, // 192: tcpemu.v1.Emulator.DeleteInterface:output_type -> google.protobuf.Empty
+	78,  // 193: tcpemu.v1.Emulator.Listen:output_type -> tcpemu.v1.Listener
+	103, // 194: tcpemu.v1.Emulator.DeleteListener:output_type -> google.protobuf.Empty
+	81,  // 195: tcpemu.v1.Emulator.ExportPcap:output_type -> tcpemu.v1.PcapChunk
+	91,  // 196: tcpemu.v1.Emulator.CreateProxy:output_type -> tcpemu.v1.Proxy
+	91,  // 197: tcpemu.v1.Emulator.GetProxy:output_type -> tcpemu.v1.Proxy
+	95,  // 198: tcpemu.v1.Emulator.ListProxies:output_type -> tcpemu.v1.ListProxiesResponse
+	91,  // 199: tcpemu.v1.Emulator.UpdateProxy:output_type -> tcpemu.v1.Proxy
+	103, // 200: tcpemu.v1.Emulator.DeleteProxy:output_type -> google.protobuf.Empty
+	99,  // 201: tcpemu.v1.Emulator.RunScenario:output_type -> tcpemu.v1.RunScenarioProgress
+	167, // [167:202] is the sub-list for method output_type
+	132, // [132:167] is the sub-list for method input_type
+	132, // [132:132] is the sub-list for extension type_name
+	132, // [132:132] is the sub-list for extension extendee
+	0,   // [0:132] is the sub-list for field type_name
 }
 
 func init() { file_tcpemu_v1_tcpemu_proto_init() }
@@ -9331,7 +9458,7 @@ func file_tcpemu_v1_tcpemu_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tcpemu_v1_tcpemu_proto_rawDesc), len(file_tcpemu_v1_tcpemu_proto_rawDesc)),
-			NumEnums:      15,
+			NumEnums:      16,
 			NumMessages:   85,
 			NumExtensions: 0,
 			NumServices:   1,

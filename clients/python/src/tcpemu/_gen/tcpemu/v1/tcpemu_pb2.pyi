@@ -25,6 +25,12 @@ class CongestionControl(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONGESTION_CONTROL_CUBIC: _ClassVar[CongestionControl]
     CONGESTION_CONTROL_BBR: _ClassVar[CongestionControl]
 
+class StackFlavor(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STACK_FLAVOR_UNSPECIFIED: _ClassVar[StackFlavor]
+    STACK_FLAVOR_LINUX: _ClassVar[StackFlavor]
+    STACK_FLAVOR_FREEBSD: _ClassVar[StackFlavor]
+
 class Endpoint(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ENDPOINT_UNSPECIFIED: _ClassVar[Endpoint]
@@ -125,6 +131,9 @@ CONGESTION_CONTROL_UNSPECIFIED: CongestionControl
 CONGESTION_CONTROL_NEWRENO: CongestionControl
 CONGESTION_CONTROL_CUBIC: CongestionControl
 CONGESTION_CONTROL_BBR: CongestionControl
+STACK_FLAVOR_UNSPECIFIED: StackFlavor
+STACK_FLAVOR_LINUX: StackFlavor
+STACK_FLAVOR_FREEBSD: StackFlavor
 ENDPOINT_UNSPECIFIED: Endpoint
 ENDPOINT_CLIENT: Endpoint
 ENDPOINT_SERVER: Endpoint
@@ -522,7 +531,7 @@ class DeleteLinkRequest(_message.Message):
     def __init__(self, link_id: _Optional[int] = ...) -> None: ...
 
 class TcpConfig(_message.Message):
-    __slots__ = ("send_buffer", "recv_buffer", "mtu", "nodelay", "cork", "cork_timeout", "rto_initial", "rto_min", "rto_max", "max_retransmissions", "syn_retries", "synack_retries", "delayed_ack", "delayed_ack_timeout", "msl", "window_scaling", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_probes", "congestion_control", "initial_window", "persist_min", "persist_max", "limited_transmit", "timestamps", "challenge_ack_limit", "sack", "invalid_ack_interval", "rack", "hystart", "pacing", "ecn")
+    __slots__ = ("send_buffer", "recv_buffer", "mtu", "nodelay", "cork", "cork_timeout", "rto_initial", "rto_min", "rto_max", "max_retransmissions", "syn_retries", "synack_retries", "delayed_ack", "delayed_ack_timeout", "msl", "window_scaling", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_probes", "congestion_control", "initial_window", "persist_min", "persist_max", "limited_transmit", "timestamps", "challenge_ack_limit", "sack", "invalid_ack_interval", "rack", "hystart", "pacing", "ecn", "window_scale", "flavor", "rfc5961_rst", "rfc5961_syn", "ecn_syn_retries")
     SEND_BUFFER_FIELD_NUMBER: _ClassVar[int]
     RECV_BUFFER_FIELD_NUMBER: _ClassVar[int]
     MTU_FIELD_NUMBER: _ClassVar[int]
@@ -556,6 +565,11 @@ class TcpConfig(_message.Message):
     HYSTART_FIELD_NUMBER: _ClassVar[int]
     PACING_FIELD_NUMBER: _ClassVar[int]
     ECN_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_SCALE_FIELD_NUMBER: _ClassVar[int]
+    FLAVOR_FIELD_NUMBER: _ClassVar[int]
+    RFC5961_RST_FIELD_NUMBER: _ClassVar[int]
+    RFC5961_SYN_FIELD_NUMBER: _ClassVar[int]
+    ECN_SYN_RETRIES_FIELD_NUMBER: _ClassVar[int]
     send_buffer: int
     recv_buffer: int
     mtu: int
@@ -589,7 +603,12 @@ class TcpConfig(_message.Message):
     hystart: bool
     pacing: bool
     ecn: bool
-    def __init__(self, send_buffer: _Optional[int] = ..., recv_buffer: _Optional[int] = ..., mtu: _Optional[int] = ..., nodelay: bool = ..., cork: bool = ..., cork_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_initial: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_retransmissions: _Optional[int] = ..., syn_retries: _Optional[int] = ..., synack_retries: _Optional[int] = ..., delayed_ack: bool = ..., delayed_ack_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., msl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., window_scaling: bool = ..., keepalive: bool = ..., keepalive_idle: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_probes: _Optional[int] = ..., congestion_control: _Optional[_Union[CongestionControl, str]] = ..., initial_window: _Optional[int] = ..., persist_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., persist_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limited_transmit: bool = ..., timestamps: bool = ..., challenge_ack_limit: _Optional[int] = ..., sack: bool = ..., invalid_ack_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rack: bool = ..., hystart: bool = ..., pacing: bool = ..., ecn: bool = ...) -> None: ...
+    window_scale: int
+    flavor: StackFlavor
+    rfc5961_rst: bool
+    rfc5961_syn: bool
+    ecn_syn_retries: int
+    def __init__(self, send_buffer: _Optional[int] = ..., recv_buffer: _Optional[int] = ..., mtu: _Optional[int] = ..., nodelay: bool = ..., cork: bool = ..., cork_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_initial: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rto_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_retransmissions: _Optional[int] = ..., syn_retries: _Optional[int] = ..., synack_retries: _Optional[int] = ..., delayed_ack: bool = ..., delayed_ack_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., msl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., window_scaling: bool = ..., keepalive: bool = ..., keepalive_idle: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keepalive_probes: _Optional[int] = ..., congestion_control: _Optional[_Union[CongestionControl, str]] = ..., initial_window: _Optional[int] = ..., persist_min: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., persist_max: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limited_transmit: bool = ..., timestamps: bool = ..., challenge_ack_limit: _Optional[int] = ..., sack: bool = ..., invalid_ack_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rack: bool = ..., hystart: bool = ..., pacing: bool = ..., ecn: bool = ..., window_scale: _Optional[int] = ..., flavor: _Optional[_Union[StackFlavor, str]] = ..., rfc5961_rst: bool = ..., rfc5961_syn: bool = ..., ecn_syn_retries: _Optional[int] = ...) -> None: ...
 
 class Reader(_message.Message):
     __slots__ = ("mode", "rate_bytes_per_sec", "close_on_eof")
