@@ -606,6 +606,77 @@ TEST(ConnectionTest, B9_RepeatedBytesAckedAtOnceOnlyInFreeBsdFlavor) {
   }
 }
 
+TEST(ConnectionTest, B9_OutOfOrderFinIsAckedAtOnce) {
+  // A FIN beyond a gap is out of order like any segment there (RFC 5681
+  // 4.2): a duplicate ACK leaves at once, and the FIN is taken when the
+  // gap fills.
+  TcpHarness h;
+  ASSERT_NO_FATAL_FAILURE(h.EstablishActive({.mss = 1460}));
+  h.SendData(10, 10, h.Our(0));
+  ASSERT_TRUE(h.NextSent(kAck, h.Our(0), h.Peer(0), 0, SendReason::kAck));
+  h.Send(kAck | kFin, h.Peer(20), h.Our(0));
+  ASSERT_TRUE(h.NextSent(kAck, h.Our(0), h.Peer(0), 0, SendReason::kAck));
+  EXPECT_EQ(h.conn().state(), TcpState::kEstablished);
+  h.SendData(0, 10, h.Our(0));
+  ASSERT_TRUE(h.NextSent(kAck, h.Our(0), h.Peer(21), 0, SendReason::kAck));
+  EXPECT_EQ(h.conn().state(), TcpState::kCloseWait);
+  EXPECT_EQ(h.Read(100).size(), 20u);
+  EXPECT_TRUE(h.conn().eof());
+}
+
+TEST(ConnectionTest, B9_FreeBsdAcksEverySecondSegmentWhateverItsSize) {
+  // FreeBSD's delayed ACK covers at most two data segments; Linux waits for
+  // two full-sized segments' worth of bytes.
+  for (StackFlavor flavor : {StackFlavor::kLinux, StackFlavor::kFreeBsd}) {
+    SCOPED_TRACE(ToString(flavor));
+    TcpHarness h(FlavorConfig(flavor));
+    ASSERT_NO_FATAL_FAILURE(h.EstablishActive({.mss = 1460}));
+    h.SendData(0, 10, h.Our(0));
+    EXPECT_TRUE(h.NothingSent());
+    const TimeNs t = h.now();
+    h.SendData(10, 10, h.Our(0));
+    if (flavor == StackFlavor::kFreeBsd) {
+      ASSERT_TRUE(
+          h.NextSent(kAck, h.Our(0), h.Peer(20), 0, SendReason::kDelayedAck));
+      EXPECT_EQ(h.last().time, t);
+    } else {
+      EXPECT_TRUE(h.NothingSent());
+      h.Advance(500 * kMs);
+      ASSERT_TRUE(
+          h.NextSent(kAck, h.Our(0), h.Peer(20), 0, SendReason::kDelayedAck));
+      EXPECT_GT(h.last().time, t);
+    }
+  }
+}
+
+TEST(ConnectionTest, B8_FreeBsdSendsWindowUpdateByItsRule) {
+  // 32000 bytes wait unread in a 65700-byte buffer (64 KiB rounded to the
+  // MSS); reading them lets the window grow from 33700 to 65535 without
+  // scaling: by more than two segments and a quarter of the buffer, so
+  // FreeBSD announces it. Linux waits: the window was above half the
+  // buffer.
+  for (StackFlavor flavor : {StackFlavor::kLinux, StackFlavor::kFreeBsd}) {
+    SCOPED_TRACE(ToString(flavor));
+    TcpConfig c = FlavorConfig(flavor);
+    c.window_scaling = false;
+    TcpHarness h(c);
+    ASSERT_NO_FATAL_FAILURE(h.EstablishActive({.mss = 1460}));
+    for (int64_t off = 0; off < 32000; off += 1000) {
+      h.SendData(off, 1000, h.Our(0));
+    }
+    h.Advance(500 * kMs);
+    h.TakeSent();
+    EXPECT_EQ(h.Read(32000).size(), 32000u);
+    if (flavor == StackFlavor::kFreeBsd) {
+      ASSERT_TRUE(h.NextSent(kAck, h.Our(0), h.Peer(32000), 0,
+                             SendReason::kWindowUpdate));
+      EXPECT_EQ(h.last().h.window, 65535);
+    } else {
+      EXPECT_TRUE(h.NothingSent());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tcp_test
 }  // namespace tcpemu
