@@ -102,8 +102,10 @@ SKIP_RULES: Sequence[SkipRule] = (
         "segments for a socket that is bound but neither listening nor "
         "connecting: google/packetdrill's shared-object mode knows no address "
         "for such a socket and sends them to 0.0.0.0:0",
-        lambda s: re.search(r"\bbind\(", s.text) is not None
-        and re.search(r"\b(?:listen|connect)\(", s.text) is None,
+        lambda s: (
+            re.search(r"\bbind\(", s.text) is not None
+            and re.search(r"\b(?:listen|connect)\(", s.text) is None
+        ),
         frozenset({"so"}),
     ),
     SkipRule(

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from conformance.normalise import RULES, normalise
+import pytest
+
+from conformance.normalise import IFDEF_RULE, RULES, normalise, select_ifdef_blocks
 
 SYN = "+0.00 > S   0:0(0) win 65535 <mss 1460,nop,wscale 6,sackOK,TS val   100 ecr 0>"
 
@@ -60,3 +62,40 @@ def test_rules_are_named_and_explained() -> None:
 def test_freebsd_rules_are_not_for_a_stack_with_freebsd_layout() -> None:
     assert normalise(SYN, "freebsd", "freebsd") == (SYN, [])
     assert normalise(SYN, "freebsd", "linux")[1] == ["freebsd-syn-options-full"]
+
+
+IFDEF = """+0 < S. 2:2(0) ack 0 win 32767
+#ifdef STANDARD
++0.00 >  . 2:2(0) ack 2 win 65535
+#endif
+#ifdef FreeBSD
++0.00 `tcpdrop -s TIME_WAIT`
+#endif
++0 close(4) = 0"""
+
+
+def test_ifdef_keeps_standard_blocks_and_line_numbers() -> None:
+    text, used = normalise(IFDEF, "freebsd", "freebsd")
+    assert used == [IFDEF_RULE]
+    lines = text.split("\n")
+    assert len(lines) == len(IFDEF.split("\n"))
+    assert lines[2] == "+0.00 >  . 2:2(0) ack 2 win 65535"
+    assert "tcpdrop" not in text
+    assert lines[-1] == "+0 close(4) = 0"
+
+
+def test_ifdef_else_and_nesting() -> None:
+    text = "#ifdef FreeBSD\na\n#else\nb\n#ifndef STANDARD\nc\n#endif\n#endif"
+    assert select_ifdef_blocks(text).split("\n") == ["", "", "", "b", "", "", "", ""]
+
+
+def test_ifdef_unbalanced_is_an_error() -> None:
+    with pytest.raises(ValueError, match="without #endif"):
+        select_ifdef_blocks("#ifdef STANDARD\na")
+    with pytest.raises(ValueError, match="#endif without"):
+        select_ifdef_blocks("a\n#endif")
+
+
+def test_ifdef_is_for_the_freebsd_suite_only() -> None:
+    _, used = normalise(IFDEF, "linux", "linux")
+    assert IFDEF_RULE not in used

@@ -41,12 +41,13 @@ def test_plain_ipv4_script_runs() -> None:
         ("x/a.pkt", "0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n", "udp-sctp"),
         ("x/a.pkt", "0 socket(..., SOCK_STREAM, IPPROTO_SCTP) = 3\n", "udp-sctp"),
         ("x/a.pkt", "--tcp_md5_secret=abc\n" + PLAIN, "tcp-md5"),
+        ("x/a.pkt", PLAIN + "+0 `tcpdrop -s TIME_WAIT`\n", "freebsd-socket-tools"),
+        ("x/a.pkt", PLAIN + "#ifdef FreeBSD\n+0 close(3) = 0\n#endif\n", "nplab-preprocessor"),
         (
             "x/a.pkt",
-            PLAIN + "+0 `sockstat -4 -P tcp -s | grep -c TIME_WAIT | grep 1`\n",
-            "freebsd-socket-state",
+            PLAIN + "+0 bind(3, ..., ...) = 0\n+0.1 < . 1:1(0) ack 1 win 100\n",
+            "bound-only-socket",
         ),
-        ("x/a.pkt", PLAIN + "+0 `tcpdrop -s TIME_WAIT`\n", "freebsd-socket-state"),
         (
             "x/a.pkt",
             PLAIN + "+0 setsockopt(3, IPPROTO_TCP, TCP_NOOPT, [1], 4) = 0\n",
@@ -61,6 +62,21 @@ def test_plain_ipv4_script_runs() -> None:
 )
 def test_skip_rules(rel: str, text: str, expected: str) -> None:
     assert rule_of(make(rel, text)) == expected
+
+
+def test_sockstat_runs_on_the_shim_only() -> None:
+    script = make("x/a.pkt", PLAIN + "+0 `sockstat -4 -P tcp -s | grep -c TIME_WAIT | grep 1`\n")
+    assert rule_of(script) is None
+    assert rule_of(script, "kernel") == "freebsd-sockstat-kernel"
+
+
+def test_a_bound_socket_that_listens_runs() -> None:
+    text = PLAIN + "+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n"
+    assert rule_of(make("x/a.pkt", text)) is None
+    assert (
+        rule_of(make("x/a.pkt", text.replace("listen(3, 1)", "bind(3, ..., ...)")), "kernel")
+        is None
+    )
 
 
 def test_comments_do_not_skip() -> None:
