@@ -185,6 +185,9 @@ void Connection::NoteCwnd(TimeNs now, uint32_t before) {
 
 void Connection::EnterSynchronized(TimeNs now) {
   ecn_.Start(iss_ + 1);
+  if (config_.flavor == StackFlavor::kFreeBsd && passive_) {
+    RoundBuffersToMss(snd_mss_ + (ts_.ok() ? Timestamps::kOptionLen : 0));
+  }
   if (retransmit_count_ > 0) {
     // The SYN or SYN-ACK was lost: RFC 6298 5.7 resets the RTO to 3 s for
     // data, and RFC 5681 3.1 limits the initial window to one segment.

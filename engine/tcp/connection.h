@@ -210,6 +210,8 @@ class Connection {
   // The handshake completed (either side).
   void EnterSynchronized(TimeNs now);
   void ReturnToListen(TimeNs now);
+  // Rounds both buffers up to a multiple of `mss` (the FreeBSD flavour).
+  void RoundBuffersToMss(uint32_t mss);
   // Sends our SYN (active) or SYN-ACK (passive) and enters `state`.
   void StartHandshake(TimeNs now, TcpState state);
   void Finish(TimeNs now);

@@ -90,6 +90,19 @@ void Connection::SendSyn(TimeNs now, bool with_ack, SendReason reason) {
   SendSegment(now, iss_, flags, Payload(), reason);
 }
 
+void Connection::RoundBuffersToMss(uint32_t mss) {
+  // FreeBSD's tcp_mss rounds by the MSS without options.
+  const uint64_t m = std::max<uint32_t>(1, mss);
+  auto round = [m](uint32_t b) {
+    return b <= m ? b
+                  : static_cast<uint32_t>(
+                        std::min<uint64_t>((b + m - 1) / m * m, 256 << 20));
+  };
+  config_.recv_buffer = round(config_.recv_buffer);
+  config_.send_buffer = round(config_.send_buffer);
+  snd_buf_.set_capacity(config_.send_buffer);
+}
+
 void Connection::ApplySynOptions(TimeNs now, const TcpHeader& h) {
   uint32_t peer_mss = h.options.mss.value_or(536);
   snd_mss_ = std::max<uint32_t>(1, std::min(peer_mss, config_.mss()));
@@ -109,17 +122,10 @@ void Connection::ApplySynOptions(TimeNs now, const TcpHeader& h) {
                    ? snd_mss_ - Timestamps::kOptionLen
                    : 1;
   }
-  if (config_.flavor == StackFlavor::kFreeBsd) {
-    // The MSS without options, as FreeBSD's tcp_mss rounds.
-    const uint64_t m = std::max<uint32_t>(1, std::min(peer_mss, config_.mss()));
-    auto round = [m](uint32_t b) {
-      return b <= m ? b
-                    : static_cast<uint32_t>(
-                          std::min<uint64_t>((b + m - 1) / m * m, 256 << 20));
-    };
-    config_.recv_buffer = round(config_.recv_buffer);
-    config_.send_buffer = round(config_.send_buffer);
-    snd_buf_.set_capacity(config_.send_buffer);
+  // FreeBSD rounds an active open's buffers when the SYN-ACK (or the
+  // peer's SYN) arrives; a passive one's when the handshake completes.
+  if (config_.flavor == StackFlavor::kFreeBsd && !passive_) {
+    RoundBuffersToMss(std::min(peer_mss, config_.mss()));
   }
   // The window is counted in segments of the negotiated MSS (RFC 5681 3.1).
   if (snd_mss_ != config_.mss()) {

@@ -25,6 +25,7 @@
 #include "tests/packetdrill/shim_config.h"
 #include "tests/packetdrill/socket_layer.h"
 #include "tests/packetdrill/tcp_host.h"
+#include "tests/packetdrill/tso_merge.h"
 
 namespace tcpemu::packetdrill {
 namespace {
@@ -350,6 +351,12 @@ int DoNetdevSend(void* u, const void* buf, size_t count) {
   return 0;
 }
 
+// The TCP payload length of an IPv4 packet (0 if it is not TCP).
+size_t TcpPayloadBytes(const std::vector<uint8_t>& bytes) {
+  absl::StatusOr<ParsedTcpPacket> p = ParseTcpPacketBytes(bytes);
+  return p.ok() ? p->payload.size() : 0;
+}
+
 int DoNetdevReceive(void* u, void* buf, size_t* count, long long* time_usecs) {
   Shim* s = Of(u);
   Call c(s);
@@ -367,6 +374,16 @@ int DoNetdevReceive(void* u, void* buf, size_t* count, long long* time_usecs) {
     Advance(s, next);
   }
   OutboundPacket p = s->host.PopOutbound();
+  if (s->config.tso) {
+    const size_t piece = TcpPayloadBytes(p.bytes);
+    while (piece > 0 && s->host.has_outbound()) {
+      std::optional<OutboundPacket> merged =
+          MergeTso(p, piece, s->host.PeekOutbound());
+      if (!merged.has_value()) break;
+      s->host.PopOutbound();
+      p = std::move(*merged);
+    }
+  }
   Trace("out", p.sent_at, p.bytes);
   const size_t n = std::min(*count, p.bytes.size());
   std::memcpy(buf, p.bytes.data(), n);

@@ -74,6 +74,7 @@ ShimConfig ProfileDefaults(Profile p) {
     // FreeBSD: recvspace 64 KiB, sendspace 32 KiB, kern.ipc.maxsockbuf
     // 2 MiB, rexmit_min 30 ms, delacktime 40 ms, NewReno.
     c.doubles_sockbuf = false;
+    c.tso = false;
     t.recv_buffer = 65536;
     t.send_buffer = 32768;
     t.window_scale = ShiftFor(2097152);
@@ -114,6 +115,10 @@ absl::StatusOr<ShimConfig> ParseShimFlags(absl::string_view flags) {
       c.sysctl_file = v;
     } else if (k == "sockstat_file") {
       c.sockstat_file = v;
+    } else if (k == "tso") {
+      absl::StatusOr<bool> b = Flag(k, v);
+      if (!b.ok()) return b.status();
+      c.tso = *b;
     } else if (k == "mtu") {
       if (!(n = Number(k, v, 68, 65535)).ok()) return n.status();
       t.mtu = static_cast<uint32_t>(*n);
@@ -145,7 +150,7 @@ absl::StatusOr<ShimConfig> ParseShimFlags(absl::string_view flags) {
     } else {
       return absl::InvalidArgumentError(absl::StrFormat(
           "unknown so_flags key '%s' (known: profile, local_ip, mtu, "
-          "sysctl_file, sockstat_file, iw, rto_min_ms, rto_initial_ms, "
+          "sysctl_file, sockstat_file, tso, iw, rto_min_ms, rto_initial_ms, "
           "delack_ms, "
           "recv_buffer, send_buffer, window_scale, sack, timestamps, ecn)",
           k));

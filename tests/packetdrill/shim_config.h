@@ -28,6 +28,9 @@ struct ShimConfig {
   // FreeBSD's net.inet.tcp.drop_synfin: segments with both SYN and FIN are
   // dropped on arrival.
   bool drop_syn_fin = false;
+  // Hand packetdrill the engine's bursts as TSO packets, as a Linux host
+  // with offloads does (tests/packetdrill/tso_merge.h).
+  bool tso = true;
   // Where the sysctl stand-in records a script's settings ("" for none).
   std::string sysctl_file;
   // Where the shim keeps the socket table the sockstat stand-in prints (""
@@ -40,7 +43,7 @@ struct ShimConfig {
 ShimConfig ProfileDefaults(Profile p);
 
 // Parses --so_flags: whitespace- or comma-separated `key=value` words
-// (profile, local_ip, mtu, sysctl_file, sockstat_file, iw, rto_min_ms,
+// (profile, local_ip, mtu, sysctl_file, sockstat_file, tso, iw, rto_min_ms,
 // rto_initial_ms, delack_ms, recv_buffer, send_buffer, window_scale, sack,
 // timestamps, ecn). `profile` applies first, wherever it appears. Errors name
 // the key and its allowed values.

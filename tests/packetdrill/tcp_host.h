@@ -63,6 +63,7 @@ class TcpHost {
   absl::Status Inject(absl::Span<const uint8_t> ipv4);
   bool has_outbound() const { return !outbound_.empty(); }
   OutboundPacket PopOutbound();
+  const OutboundPacket& PeekOutbound() const { return outbound_.front(); }
 
   // Active open from `tuple.local_port` (0 picks an ephemeral port).
   absl::StatusOr<Connection*> Connect(FourTuple tuple, const TcpConfig& config);

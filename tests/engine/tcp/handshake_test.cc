@@ -305,7 +305,9 @@ TEST(ConnectionTest, B12_TextAndFinOnSynAckAreDeliveredAndAcked) {
 
 TEST(ConnectionTest, B3_FreeBsdRoundsBuffersUpToTheMss) {
   // FreeBSD's tcp_mss: both buffers become a multiple of the MSS (without
-  // options) when the peer's SYN or SYN-ACK arrives. Linux keeps them.
+  // options) when an active open's SYN-ACK arrives, and when a passive
+  // open's handshake completes (the syncache holds none before). Linux keeps
+  // them.
   for (StackFlavor flavor : {StackFlavor::kLinux, StackFlavor::kFreeBsd}) {
     for (bool passive : {false, true}) {
       SCOPED_TRACE(testing::Message()
@@ -325,6 +327,12 @@ TEST(ConnectionTest, B3_FreeBsdRoundsBuffersUpToTheMss) {
         EXPECT_EQ(h.conn().config().recv_buffer, 65536u);
         h.Inject(syn);
         ASSERT_EQ(h.conn().state(), TcpState::kSynReceived);
+        EXPECT_EQ(h.conn().config().recv_buffer, 65536u);
+        TcpHeader ack = h.PeerHeader(kAck, h.Peer(0), h.Our(0), 65535);
+        ack.options.timestamp =
+            TcpTimestamp{2, h.PopSent().h.options.timestamp->value};
+        h.Inject(ack);
+        ASSERT_EQ(h.conn().state(), TcpState::kEstablished);
       } else {
         ASSERT_TRUE(h.conn().Connect(h.now()).ok());
         EXPECT_EQ(h.conn().config().recv_buffer, 65536u);
