@@ -368,7 +368,11 @@ void Connection::OnSegment(TimeNs now, const TcpHeader& h_in,
   uint32_t seg_len = SegLen(h, len);
   uint32_t rcv_wnd =
       rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
-  if (config_.flavor == StackFlavor::kFreeBsd) {
+  // FreeBSD judges by its free buffer once a socket exists; a passive open
+  // in SYN-RECEIVED lives in the syncache, which has only the window it
+  // advertised.
+  if (config_.flavor == StackFlavor::kFreeBsd &&
+      !(passive_ && state_ == TcpState::kSynReceived)) {
     rcv_wnd = std::max(rcv_wnd, FreeReceiveSpace());
   }
   bool acceptable;

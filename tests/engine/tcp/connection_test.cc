@@ -540,6 +540,29 @@ TEST(ConnectionTest, FreeBsdAcceptsTextBeyondWindowWithinFreeBuffer) {
   }
 }
 
+TEST(ConnectionTest, FreeBsdSynReceivedJudgesByTheAdvertisedWindow) {
+  // A passive open in SYN-RECEIVED: FreeBSD's syncache has no buffer, only
+  // the window its SYN-ACK advertised (65535), so an RST one byte beyond it
+  // is outside the window, not a reset, even in the FreeBSD flavour with a
+  // 65536-byte buffer.
+  TcpConfig c = TcpHarness::TestConfig();
+  c.recv_buffer = 65536;
+  c.window_scaling = false;
+  c.rfc5961_rst = false;  // any RST in the window would reset
+  c.flavor = StackFlavor::kFreeBsd;
+  TcpHarness h(c);
+  ASSERT_TRUE(h.conn().Listen(h.now()).ok());
+  h.Inject(h.PeerHeader(kSyn, h.peer_iss(), 0, 65535));
+  ASSERT_EQ(h.conn().state(), TcpState::kSynReceived);
+  h.TakeSent();
+  h.Send(kRst, h.Peer(65535), 0);
+  EXPECT_EQ(h.conn().state(), TcpState::kSynReceived);
+  EXPECT_EQ(h.LastDisposition(), Disposition::kOutsideWindow);
+  // One byte inside it resets (RFC 793's rules): back to LISTEN.
+  h.Send(kRst, h.Peer(65534), 0);
+  EXPECT_EQ(h.conn().state(), TcpState::kListen);
+}
+
 TEST(ConnectionTest, PeekLeavesDataToRead) {
   TcpHarness h;
   ASSERT_NO_FATAL_FAILURE(h.EstablishActive());
